@@ -1,0 +1,65 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 cloudimages.openstack contributors
+# Apache License 2.0 (see LICENSES/Apache-2.0.txt or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+"""Pure helpers to list Glance images: query building, local filtering, flat results.
+
+Glance filters by name, tag, visibility, status, owner and os_hidden on the server;
+custom properties are not queryable through openstacksdk, so they are matched here.
+"""
+
+from __future__ import annotations
+
+# Base attributes kept in every result; everything else Glance returns is a custom property.
+IMAGE_FIELDS = (
+    'id', 'name', 'status', 'visibility', 'is_hidden', 'is_protected', 'tags', 'owner',
+    'disk_format', 'container_format', 'size', 'virtual_size', 'min_disk', 'min_ram',
+    'checksum', 'hash_algo', 'hash_value', 'created_at', 'updated_at',
+)
+
+# Glance's list hides os_hidden images unless asked, so "include" needs both lists.
+_HIDDEN_QUERIES = {'exclude': (False,), 'only': (True,), 'include': (False, True)}
+
+
+def build_queries(name=None, tags=None, visibility=None, status=None, owner=None, hidden='exclude'):
+    """Return the openstacksdk ``images(**query)`` keyword sets that together cover the request."""
+    base = {}
+    if name is not None:
+        base['name'] = name
+    if tags:
+        base['tag'] = list(tags)
+    if visibility is not None:
+        base['visibility'] = visibility
+    if status is not None:
+        base['status'] = status
+    if owner is not None:
+        base['owner'] = owner
+    return [dict(base, is_hidden=flag) for flag in _HIDDEN_QUERIES[hidden]]
+
+
+def matches(image, tags=None, properties=None):
+    """True when a flat image dict carries every tag and every property (compared as strings)."""
+    if tags and not set(tags) <= set(image.get('tags') or ()):
+        return False
+    have = image.get('properties') or {}
+    return all(key in have and str(have[key]) == str(value) for key, value in (properties or {}).items())
+
+
+def flatten(raw):
+    """Turn an openstacksdk Image (as a dict) into our result shape.
+
+    ``raw`` is ``Image.to_dict(computed=False)``; openstacksdk keeps unknown attributes
+    in ``properties``, and Glance reports store locations there too.
+    """
+    image = {field: raw.get(field) for field in IMAGE_FIELDS}
+    image['tags'] = sorted(raw.get('tags') or [])
+    image['properties'] = dict(sorted((raw.get('properties') or {}).items()))
+    return image
+
+
+def select(images, tags=None, properties=None):
+    """Deduplicate by id (the hidden queries may overlap), filter, and sort stably by name then id."""
+    unique = {image['id']: image for image in images}
+    kept = [image for image in unique.values() if matches(image, tags, properties)]
+    return sorted(kept, key=lambda image: (image.get('name') or '', image['id']))

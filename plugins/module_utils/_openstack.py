@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 cloudimages.openstack contributors
+# Apache License 2.0 (see LICENSES/Apache-2.0.txt or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+"""One base for every module that talks to OpenStack.
+
+Subclasses declare ``argument_spec`` and ``module_kwargs`` and implement ``run()``;
+the base merges the shared authentication options, connects with openstacksdk and
+turns SDK errors into one clear ``fail_json``.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+try:
+    import openstack
+    from openstack import exceptions as sdk_exceptions
+except ImportError:
+    openstack = None
+    sdk_exceptions = None
+    SDK_IMPORT_ERROR = traceback.format_exc()
+else:
+    SDK_IMPORT_ERROR = None
+
+# Names as in openstack.cloud's doc fragment (plugins/doc_fragments/openstack.py here).
+AUTH_ARGSPEC = dict(
+    cloud=dict(type='raw'),
+    auth=dict(type='dict', no_log=True),
+    auth_type=dict(type='str'),
+    region_name=dict(type='str'),
+    interface=dict(type='str', default='public', choices=['admin', 'internal', 'public'], aliases=['endpoint_type']),
+    validate_certs=dict(type='bool', aliases=['verify']),
+    ca_cert=dict(type='path', aliases=['cacert']),
+    client_cert=dict(type='path', aliases=['cert']),
+    client_key=dict(type='path', no_log=True, aliases=['key']),
+    api_timeout=dict(type='int'),
+    timeout=dict(type='int', default=180),
+)
+
+# Module option -> openstacksdk connect() keyword.
+_CONNECT_KEYWORDS = dict(
+    auth='auth', auth_type='auth_type', region_name='region_name', interface='interface',
+    validate_certs='verify', ca_cert='cacert', client_cert='cert', client_key='key', api_timeout='api_timeout',
+)
+
+
+def connect_kwargs(params):
+    """Translate module parameters into openstacksdk ``connect()`` keywords.
+
+    A ``cloud`` dict is a complete configuration of its own, so it excludes the other
+    authentication options (openstack.cloud behaves the same way).
+    """
+    cloud = params.get('cloud')
+    if isinstance(cloud, dict):
+        conflicting = sorted(k for k in ('auth', 'auth_type') if params.get(k) is not None)
+        if conflicting:
+            raise ValueError('cloud is a dict, so it must hold the whole configuration; do not also set %s' % ', '.join(conflicting))
+        kwargs = dict(cloud)
+        if params.get('region_name') is not None:
+            kwargs['region_name'] = params['region_name']
+        return kwargs
+    kwargs = {sdk: params[opt] for opt, sdk in _CONNECT_KEYWORDS.items() if params.get(opt) is not None}
+    if cloud is not None:
+        kwargs['cloud'] = str(cloud)
+    return kwargs
+
+
+class OpenStackModule:
+    """Base class: subclasses set ``argument_spec``/``module_kwargs`` and implement ``run()``."""
+
+    argument_spec = {}
+    module_kwargs = {}
+
+    def __init__(self):
+        self.ansible = AnsibleModule(argument_spec=dict(AUTH_ARGSPEC, **self.argument_spec), **self.module_kwargs)
+        self.params = self.ansible.params
+        self.check_mode = self.ansible.check_mode
+        if SDK_IMPORT_ERROR:
+            self.ansible.fail_json(msg=missing_required_lib('openstacksdk'), exception=SDK_IMPORT_ERROR)
+        try:
+            self.conn = openstack.connect(app_name='cloudimages.openstack', **connect_kwargs(self.params))
+        except (ValueError, sdk_exceptions.SDKException) as exc:
+            self.ansible.fail_json(msg='Cannot configure the OpenStack connection: %s' % exc)
+
+    def run(self):
+        raise NotImplementedError
+
+    def exit_json(self, **kwargs):
+        self.ansible.exit_json(**kwargs)
+
+    def fail_json(self, **kwargs):
+        self.ansible.fail_json(**kwargs)
+
+    def __call__(self):
+        try:
+            self.run()
+        except sdk_exceptions.SDKException as exc:
+            details = dict(msg=str(exc), exception=traceback.format_exc())
+            response = getattr(exc, 'response', None)
+            if response is not None:
+                details['status_code'] = response.status_code
+                details['request_id'] = getattr(exc, 'request_id', None)
+            self.fail_json(**details)

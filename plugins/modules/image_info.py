@@ -1,0 +1,235 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 cloudimages.openstack contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: image_info
+short_description: List Glance images by name, tags, properties, visibility and hidden state
+version_added: 0.1.0
+description:
+  - Lists the Glance images the authenticated project can see, filtered on the server by name,
+    tags, visibility, status and owner, and locally by custom properties.
+  - Unlike a plain listing, it can include C(community) images (not in Glance's default list)
+    and C(os_hidden) images.
+  - Read-only; never changes anything.
+author:
+  - cloudimages.openstack contributors (@cloudimages)
+options:
+  id:
+    description:
+      - Return only the image with this ID. An unknown or invisible ID gives an empty list.
+    type: str
+  name:
+    description:
+      - Exact image name.
+    type: str
+  tags:
+    description:
+      - Tags the image must all carry.
+    type: list
+    elements: str
+    default: []
+  properties:
+    description:
+      - Custom properties the image must all carry, compared as strings,
+        for example C(os_distro=ubuntu) and C(os_version=24.04).
+    type: dict
+    default: {}
+  visibility:
+    description:
+      - Visibility to list. V(all) lists every image the project can see.
+      - V(community) must be asked for explicitly; Glance's default list omits community
+        images of other projects.
+      - When not set, Glance's default list is used (public, own private and shared,
+        accepted shared images).
+    type: str
+    choices: [public, private, shared, community, all]
+  status:
+    description:
+      - Image status, for example V(active), V(queued), V(deactivated).
+    type: str
+  owner:
+    description:
+      - ID of the project that owns the image.
+    type: str
+  hidden:
+    description:
+      - How to treat images with C(os_hidden=true).
+      - V(exclude) behaves like Glance's default list, V(only) lists just hidden images,
+        V(include) lists both.
+    type: str
+    choices: [exclude, include, only]
+    default: exclude
+extends_documentation_fragment:
+  - cloudimages.openstack.openstack
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+attributes:
+  action_group:
+    membership: [cloudimages.openstack.cloud]
+  check_mode:
+    support: full
+  diff_mode:
+    support: N/A
+    details: The module never changes anything.
+  platform:
+    platforms: all
+"""
+
+EXAMPLES = r"""
+- name: The public Ubuntu 24.04 images managed by this provider
+  cloudimages.openstack.image_info:
+    cloud: prod1
+    visibility: public
+    tags: [managed_by_example]
+    properties:
+      os_distro: ubuntu
+      os_version: "24.04"
+  register: ubuntu
+
+- name: Community images kept from earlier rotations, hidden ones included
+  cloudimages.openstack.image_info:
+    cloud: prod1
+    visibility: community
+    hidden: include
+
+- name: Set the cloud once for a whole play
+  module_defaults:
+    group/cloudimages.openstack.cloud:
+      cloud: "{{ cloud }}"
+  block:
+    - name: Look an image up by ID
+      cloudimages.openstack.image_info:
+        id: 5b0b7c36-0e7f-4dc7-9b1c-0a6c1c5f3f0e
+"""
+
+RETURN = r"""
+images:
+  description: Matching images, sorted by name then ID.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Image ID.
+      type: str
+      sample: 5b0b7c36-0e7f-4dc7-9b1c-0a6c1c5f3f0e
+    name:
+      description: Image name.
+      type: str
+      sample: Ubuntu 24.04 Noble Numbat - Latest
+    status:
+      description: Glance status.
+      type: str
+      sample: active
+    visibility:
+      description: One of public, community, shared, private.
+      type: str
+      sample: public
+    is_hidden:
+      description: Whether the image has C(os_hidden=true).
+      type: bool
+      sample: false
+    is_protected:
+      description: Whether the image is protected from deletion.
+      type: bool
+      sample: false
+    tags:
+      description: Image tags, sorted.
+      type: list
+      elements: str
+      sample: [managed_by_example, "os:ubuntu"]
+    owner:
+      description: ID of the owning project.
+      type: str
+      sample: 0f9e4bd2a3a84b6f8e1d8e0c2b0e6a11
+    disk_format:
+      description: Disk format, for example qcow2 or raw.
+      type: str
+      sample: qcow2
+    container_format:
+      description: Container format.
+      type: str
+      sample: bare
+    size:
+      description: Stored size in bytes.
+      type: int
+      sample: 196616
+    virtual_size:
+      description: Virtual disk size in bytes, as inspected by Glance.
+      type: int
+      sample: 16777216
+    min_disk:
+      description: Minimum disk in GiB.
+      type: int
+      sample: 4
+    min_ram:
+      description: Minimum RAM in MiB.
+      type: int
+      sample: 512
+    checksum:
+      description: MD5 of the stored data.
+      type: str
+      sample: 37c6e1dc70aaf136834e92bf9637f613
+    hash_algo:
+      description: Glance's C(os_hash_algo).
+      type: str
+      sample: sha512
+    hash_value:
+      description: Glance's C(os_hash_value), the digest of the stored data.
+      type: str
+    created_at:
+      description: Creation time.
+      type: str
+      sample: "2026-11-23T08:00:00Z"
+    updated_at:
+      description: Last update time.
+      type: str
+      sample: "2026-11-23T08:00:00Z"
+    properties:
+      description: Custom properties, for example C(os_distro), C(image_source), C(image_build_date).
+      type: dict
+      sample: {os_distro: ubuntu, os_version: "24.04"}
+"""
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
+from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import build_queries, flatten, select
+
+
+class ImageInfoModule(OpenStackModule):
+    argument_spec = dict(
+        id=dict(type='str'),
+        name=dict(type='str'),
+        tags=dict(type='list', elements='str', default=[]),
+        properties=dict(type='dict', default={}),
+        visibility=dict(type='str', choices=['public', 'private', 'shared', 'community', 'all']),
+        status=dict(type='str'),
+        owner=dict(type='str'),
+        hidden=dict(type='str', default='exclude', choices=['exclude', 'include', 'only']),
+    )
+    module_kwargs = dict(supports_check_mode=True)
+
+    def run(self):
+        params = self.params
+        if params['id']:
+            found = self.conn.image.find_image(params['id'], ignore_missing=True)
+            raw = [found] if found is not None and found.id == params['id'] else []
+        else:
+            raw = []
+            for query in build_queries(params['name'], params['tags'], params['visibility'],
+                                       params['status'], params['owner'], params['hidden']):
+                raw.extend(self.conn.image.images(**query))
+        images = select([flatten(image.to_dict(computed=False)) for image in raw], params['tags'], params['properties'])
+        self.exit_json(changed=False, images=images)
+
+
+def main():
+    ImageInfoModule()()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,33 @@
+"""Make the working tree importable as ``ansible_collections.cloudimages.openstack``.
+
+Unit tests import module_utils by their collection path and integration tests run
+``ansible-playbook``; both need the tree under an ``ansible_collections/<ns>/<name>``
+parent. A symlink farm in a temp dir gives that without copying or touching the repo.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_FARM = None
+
+
+def pytest_configure(config):  # pylint: disable=unused-argument
+    global _FARM  # pylint: disable=global-statement
+    _FARM = Path(tempfile.mkdtemp(prefix='cloudimages-collections-'))
+    namespace = _FARM / 'ansible_collections' / 'cloudimages'
+    namespace.mkdir(parents=True)
+    (namespace / 'openstack').symlink_to(ROOT)
+    sys.path.insert(0, str(_FARM))
+    sys.path.insert(0, str(ROOT / 'tools'))
+    os.environ['ANSIBLE_COLLECTIONS_PATH'] = str(_FARM)
+
+
+def pytest_unconfigure(config):  # pylint: disable=unused-argument
+    if _FARM is not None:
+        shutil.rmtree(_FARM, ignore_errors=True)

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what the tests and the demo need on a fresh Debian machine, idempotently:
+# Debian packages (only the missing ones) and the collection's virtualenv in .venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(qemu-utils gnupg gpgv rsync shellcheck)
+missing=()
+for pkg in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+    echo "bootstrap: installing Debian packages: ${missing[*]}"
+    sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Rebuild the venv only when the requirements change.
+stamp=.venv/.requirements.sha256
+wanted=$(cat requirements.txt tests/requirements.txt | sha256sum | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+    echo "bootstrap: creating .venv"
+    python3 -m venv .venv
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -r tests/requirements.txt
+    echo "$wanted" > "$stamp"
+fi
