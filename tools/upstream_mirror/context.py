@@ -1,0 +1,177 @@
+"""Filesystem, digest and signing helpers shared by every vendor writer.
+
+Writers regenerate derived files (checksums, signatures, indexes) from what is on disk after
+every change. ``write`` skips identical content so unchanged files keep their publish mtime
+(stable ``Last-Modified``/``ETag``), and signatures are only redone when the signed bytes or the
+injected fault change.
+"""
+
+from __future__ import annotations
+
+import base64
+import calendar
+import datetime
+import hashlib
+import json
+import os
+import shutil
+
+from . import signing
+
+CANONICAL_SCHEME = 'https'
+
+
+def b64_nopad(hexdigest):
+    """Debian's JSON digest form: standard base64 of the raw digest, '=' padding stripped."""
+    return base64.b64encode(bytes.fromhex(hexdigest)).decode().rstrip('=')
+
+
+def epoch(day, hour=0, minute=0):
+    """Simulated publish instant (UTC) as a POSIX timestamp."""
+    return calendar.timegm(datetime.datetime(day.year, day.month, day.day, hour, minute).timetuple())
+
+
+def iso(timestamp):
+    return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+class Context:
+    """What a vendor writer may touch: ``www/<host>/...`` under the mirror root."""
+
+    def __init__(self, root, state, keyring, images):
+        self.root = root
+        self.www = os.path.join(root, 'www')
+        self.state = state
+        self.keyring = keyring
+        self.images = images
+        self._digest_cache = {}
+        self._signed_path = os.path.join(root, 'signed.json')
+        self._signed = {}
+        if os.path.exists(self._signed_path):
+            with open(self._signed_path, encoding='utf-8') as handle:
+                self._signed = json.load(handle)
+
+    # -- paths ----------------------------------------------------------------------------------
+    def path(self, host, *parts):
+        return os.path.join(self.www, host, *parts)
+
+    def url(self, path):
+        """Canonical upstream URL of a file under ``www`` (first path component is the host)."""
+        rel = os.path.relpath(path, self.www).replace(os.sep, '/')
+        return '%s://%s' % (CANONICAL_SCHEME, rel)
+
+    # -- writing --------------------------------------------------------------------------------
+    def write(self, path, data, mtime):
+        """Write ``data`` unless identical content is already there; returns True when written."""
+        if isinstance(data, str):
+            data = data.encode()
+        if os.path.isfile(path) and not os.path.islink(path):
+            with open(path, 'rb') as handle:
+                if handle.read() == data:
+                    return False
+            os.unlink(path)  # break hard links: an alias must not change with its sibling
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'wb') as handle:
+            handle.write(data)
+        os.utime(path, (mtime, mtime))
+        self._digest_cache.pop(path, None)
+        return True
+
+    def write_json(self, path, obj, mtime, indent=1):
+        return self.write(path, json.dumps(obj, indent=indent, sort_keys=False) + '\n', mtime)
+
+    @staticmethod
+    def link(source, alias):
+        """Hard-link ``alias`` to ``source`` (vendor aliases such as ``.latest.`` share bytes)."""
+        if os.path.lexists(alias):
+            if not os.path.islink(alias) and os.path.samefile(source, alias):
+                return
+            os.unlink(alias)
+        os.makedirs(os.path.dirname(alias), exist_ok=True)
+        os.link(source, alias)
+
+    @staticmethod
+    def symlink(target, link):
+        """Directory pointer (``release/``, ``current/``) as a relative symlink, like the real servers."""
+        if os.path.islink(link) and os.readlink(link) == target:
+            return
+        if os.path.lexists(link):
+            Context.remove(link)
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        os.symlink(target, link)
+
+    @staticmethod
+    def remove(path):
+        if os.path.islink(path) or os.path.isfile(path):
+            os.unlink(path)
+        elif os.path.isdir(path):
+            shutil.rmtree(path)
+
+    @staticmethod
+    def prune_empty(path, stop):
+        """Remove empty parent directories of ``path`` up to ``stop``."""
+        path = os.path.dirname(path)
+        while path.startswith(stop) and path != stop and os.path.isdir(path) and not os.listdir(path):
+            os.rmdir(path)
+            path = os.path.dirname(path)
+
+    # -- digests ----------------------------------------------------------------------------------
+    def pristine(self, path):
+        """Where the original bytes of a tampered file are kept (checksums keep describing them)."""
+        return os.path.join(self.root, 'pristine', os.path.relpath(path, self.www))
+
+    def digest(self, path, algo='sha256'):
+        source = self.pristine(path)
+        if not os.path.exists(source):
+            source = path
+        stat = os.stat(source)
+        key = (source, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        cached = self._digest_cache.get(path)
+        if not cached or cached[0] != key:
+            with open(source, 'rb') as handle:
+                data = handle.read()
+            cached = (key, {name: hashlib.new(name, data).hexdigest() for name in ('md5', 'sha1', 'sha256', 'sha512')})
+            self._digest_cache[path] = cached
+        return cached[1][algo]
+
+    @staticmethod
+    def size(path):
+        return os.path.getsize(path)
+
+    # -- signing ----------------------------------------------------------------------------------
+    def sign(self, data_path, out_path, kind, fault=None):
+        """Sign ``data_path`` into ``out_path``; ``fault`` is None, 'untrusted' or 'tampered'.
+
+        For clearsigned kinds ``out_path`` receives the whole clearsigned document.
+        """
+        source = self.pristine(data_path)
+        with open(source if os.path.exists(source) else data_path, 'rb') as handle:
+            data = handle.read()
+        stamp = '%s:%s:%s' % (hashlib.sha256(data).hexdigest(), kind, fault or '')
+        rel = os.path.relpath(out_path, self.www)
+        if self._signed.get(rel) == stamp and os.path.exists(out_path):
+            return
+        key = 'untrusted' if fault == 'untrusted' else 'trusted'
+        if fault == 'tampered':
+            # A genuine signature by the trusted key, but over other bytes than published.
+            altered = data + b'# altered after signing\n'
+            signature = self.keyring.sign(altered, kind, key)
+            if kind == signing.CLEARSIGNED:
+                signature = signature.replace(altered, data, 1)
+        else:
+            signature = self.keyring.sign(data, kind, key)
+        self.write(out_path, signature, os.path.getmtime(data_path))
+        self._signed[rel] = stamp
+
+    def save(self):
+        with open(self._signed_path, 'w', encoding='utf-8') as handle:
+            json.dump(self._signed, handle, indent=0, sort_keys=True)
+
+    def forget_signatures(self, prefix_path):
+        rel = os.path.relpath(prefix_path, self.www)
+        for name in [name for name in self._signed if name.startswith(rel)]:
+            del self._signed[name]
+
+    # -- faults recorded in state ------------------------------------------------------------------
+    def faults(self, distro, release, version):
+        return self.state['faults'].get('%s/%s/%s' % (distro, release, version), {})

@@ -1,0 +1,242 @@
+"""The mirror tree on disk: build, advance, end-of-life and content faults.
+
+Layout of ``root``::
+
+    www/<vendor host>/<vendor path>   what the server publishes
+    keys/                             exported public keys + fingerprints.json
+    gnupg/                            GNUPGHOME with the trusted and untrusted secret keys
+    state.json                        simulated clock, builds per release, injected faults
+    catalog.json                      ``Mirror.releases`` as JSON, for non-Python consumers
+    redirects.json                    prefix redirects the server applies
+    cache/ work/ pristine/ signed.json  internals
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+
+from . import images
+from .context import Context
+from .signing import Keyring
+from .vendors import REDIRECTS, VENDORS
+
+DEFAULT_TODAY = datetime.date(2026, 11, 16)
+# Builds created by build(), in days before "today"; the middle one starts a new minor
+# (Rocky/AlmaLinux) or major (Flatcar) so a fresh mirror already shows a version transition.
+HISTORY = (35, 14, 0)
+BUMP_AT = 1
+CONTENT_FAULTS = ('bad_signature', 'checksum_traversal', 'backing_file', 'data_file', 'decompression_bomb', 'tampered_image')
+
+
+class Mirror:
+    """A vendor-faithful upstream tree under ``root`` with a simulated clock."""
+
+    def __init__(self, root, today=None):
+        self.root = os.path.abspath(root)
+        self.keyring = Keyring(self.root)
+        self._today = today
+        self._state = None
+        state_path = os.path.join(self.root, 'state.json')
+        if os.path.exists(state_path):
+            with open(state_path, encoding='utf-8') as handle:
+                self._state = json.load(handle)
+
+    # -- properties -------------------------------------------------------------------------------
+    @property
+    def www(self):
+        return os.path.join(self.root, 'www')
+
+    @property
+    def today(self):
+        if self._state:
+            return datetime.date.fromisoformat(self._state['today'])
+        return self._today or DEFAULT_TODAY
+
+    @property
+    def state(self):
+        if self._state is None:
+            raise RuntimeError('mirror at %s is not built yet: call build()' % self.root)
+        return self._state
+
+    def _context(self):
+        return Context(self.root, self.state, self.keyring, images.ImageFactory(os.path.join(self.root, 'cache')))
+
+    def _live(self, distro=None):
+        """``{(distro, release): builds}`` of releases not at end of life."""
+        return {(entry['distro'], entry['release']): entry['builds'] for entry in self.state['releases'].values()
+                if not entry['eol'] and (distro is None or entry['distro'] == distro)}
+
+    def _entry(self, distro, release):
+        try:
+            return self.state['releases']['%s/%s' % (distro, release)]
+        except KeyError:
+            raise KeyError('unknown release %s %s' % (distro, release)) from None
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def build(self):
+        """(Re)create the whole tree: three builds per release, the newest dated ``today``."""
+        for name in ('www', 'pristine', 'work', 'signed.json', 'state.json', 'catalog.json'):
+            Context.remove(os.path.join(self.root, name))
+        os.makedirs(self.www)
+        self.keyring.ensure()
+        today = self._today or DEFAULT_TODAY
+        self._state = {'today': today.isoformat(), 'counters': {}, 'releases': {}, 'faults': {}}
+        ctx = self._context()
+        history = {(vendor.distro, release): [] for vendor in VENDORS.values() for release in vendor.releases}
+        # Oldest builds first across all vendors, so global counters (Debian CI numbers) grow with time.
+        for index, offset in enumerate(HISTORY):
+            day = today - datetime.timedelta(days=offset)
+            for (distro, release), builds in history.items():
+                vendor = VENDORS[distro]
+                build = vendor.next_build(ctx, release, builds[-1] if builds else None, day, bump=index == BUMP_AT)
+                vendor.write_build(ctx, release, build)
+                builds.append(build)
+                if len(builds) > vendor.retention:
+                    vendor.drop_build(ctx, release, builds.pop(0))
+        for (distro, release), builds in history.items():
+            self._state['releases']['%s/%s' % (distro, release)] = {'distro': distro, 'release': release, 'builds': builds, 'eol': False}
+        self._publish(ctx)
+        return self
+
+    def advance(self, days=1, bump=(), only=None):
+        """Move the clock by ``days`` and publish one new build of every live release.
+
+        ``bump``: distros that start a new minor/major (Rocky, AlmaLinux, Flatcar).
+        ``only``: restrict to these ``(distro, release)`` pairs. ``days=0`` makes same-day
+        respins (``YYYYMMDD.1``, ``.0`` -> ``.1``); AlmaLinux 9 has no respin grammar and refuses.
+        Builds beyond each vendor's retention are deleted, as on the real trees.
+        """
+        day = self.today + datetime.timedelta(days=days)
+        self.state['today'] = day.isoformat()
+        ctx = self._context()
+        for (distro, release), builds in self._live().items():
+            if only is not None and (distro, release) not in set(map(tuple, only)):
+                continue
+            vendor = VENDORS[distro]
+            build = vendor.next_build(ctx, release, builds[-1], day, bump=distro in bump)
+            vendor.write_build(ctx, release, build)
+            builds.append(build)
+            while len(builds) > vendor.retention:
+                old = builds.pop(0)
+                vendor.drop_build(ctx, release, old)
+                self.state['faults'].pop('%s/%s/%s' % (distro, release, old['version']), None)
+        self._publish(ctx)
+        return self
+
+    def eol(self, distro, release):
+        """End of life: the release disappears from its tree and from every index."""
+        entry = self._entry(distro, release)
+        ctx = self._context()
+        VENDORS[distro].drop_release(ctx, release)
+        entry['eol'] = True
+        self._publish(ctx)
+        return self
+
+    def inject(self, distro, release, fault, version=None, **params):
+        """Content fault on a build (default: newest), keeping checksums/signatures as the attack would.
+
+        * ``bad_signature`` (``mode='untrusted'`` key, or ``'tampered'``: trusted key over other bytes)
+        * ``checksum_traversal``: checksum file gains an entry named ``../../../../etc/cron.d/...``
+        * ``backing_file`` (``backing='/etc/hostname'``), ``data_file`` (``data_file='/etc/hostname'``):
+          malicious qcow2, correctly checksummed and signed (the vendor "published" it)
+        * ``decompression_bomb`` (``expanded_size=1 GiB``): FCOS xz / Flatcar bz2 only
+        * ``tampered_image``: bytes changed after publication; checksums still describe the original
+        """
+        vendor = VENDORS[distro]
+        entry = self._entry(distro, release)
+        build = next((b for b in entry['builds'] if b['version'] == version), None) if version else entry['builds'][-1]
+        if build is None or entry['eol']:
+            raise KeyError('no live build %s of %s %s' % (version, distro, release))
+        ctx = self._context()
+        path = vendor.image_path(ctx, release, build)
+        record = dict(params) or True
+        if fault == 'bad_signature':
+            if not vendor.signed:
+                raise ValueError('%s publishes no signature' % distro)
+            record = params.get('mode', 'untrusted')
+            if record not in ('untrusted', 'tampered'):
+                raise ValueError('bad_signature mode must be untrusted or tampered')
+        elif fault == 'checksum_traversal':
+            if distro == 'fedora-coreos':
+                raise ValueError('fedora-coreos publishes no checksum file')
+        elif fault in ('backing_file', 'data_file'):
+            if fault == 'backing_file':
+                payload = images.qcow2_with_backing(params.get('backing', '/etc/hostname'), virtual_size=vendor.virtual_size)
+            else:
+                payload = images.qcow2_with_data_file(params.get('data_file', '/etc/hostname'), virtual_size=vendor.virtual_size)
+            Context.remove(ctx.pristine(path))
+            vendor.put_payload(ctx, release, build, payload)
+        elif fault == 'decompression_bomb':
+            if not vendor.compression:
+                raise ValueError('%s does not publish a compressed image' % distro)
+            head = vendor.qcow2(ctx, release, build)
+            compressed, digest, size = images.decompression_bomb(vendor.compression, head, params.get('expanded_size', 1 << 30))
+            Context.remove(ctx.pristine(path))
+            vendor.put_payload(ctx, release, build, None, compressed=compressed, uncompressed={'sha256': digest, 'size': size})
+            record = {'expanded_size': size}
+        elif fault == 'tampered_image':
+            pristine = ctx.pristine(path)
+            with open(path, 'rb') as handle:
+                data = bytearray(handle.read())
+            if not os.path.exists(pristine):
+                os.makedirs(os.path.dirname(pristine), exist_ok=True)
+                shutil.copy2(path, pristine)
+            data[len(data) // 2] ^= 0xFF
+            ctx.write(path, bytes(data), build['published'])
+        else:
+            raise ValueError('unknown content fault %r (known: %s)' % (fault, ', '.join(CONTENT_FAULTS)))
+        self.state['faults'].setdefault('%s/%s/%s' % (distro, release, build['version']), {})[fault] = record
+        self._publish(ctx)
+        return self.release(distro, release)
+
+    def _publish(self, ctx):
+        by_distro = {}
+        for (distro, release), builds in self._live().items():
+            VENDORS[distro].publish(ctx, release, builds)
+            by_distro.setdefault(distro, {})[release] = builds
+        for distro, vendor in VENDORS.items():
+            vendor.publish_distro(ctx, by_distro.get(distro, {}))
+        ctx.save()
+        self._write_json('redirects.json', REDIRECTS)
+        self._write_json('state.json', self.state)
+        self._write_json('catalog.json', [info.to_dict() for info in self._describe(ctx).values()])
+
+    def _write_json(self, name, obj):
+        tmp = os.path.join(self.root, name + '.tmp')
+        with open(tmp, 'w', encoding='utf-8') as handle:
+            json.dump(obj, handle, indent=1, sort_keys=True)
+        os.replace(tmp, os.path.join(self.root, name))
+
+    # -- catalog ----------------------------------------------------------------------------------
+    def _describe(self, ctx):
+        return {key: VENDORS[key[0]].describe(ctx, key[1], builds[-1]) for key, builds in self._live().items()}
+
+    @property
+    def releases(self):
+        """``{(distro, release): ReleaseInfo}`` for every live release's newest build."""
+        return self._describe(self._context())
+
+    def release(self, distro, release):
+        return self.releases[(distro, release)]
+
+    def builds(self, distro, release):
+        """All published builds of a release (oldest first) as stored in state."""
+        return [dict(build) for build in self._entry(distro, release)['builds']]
+
+    # -- housekeeping -----------------------------------------------------------------------------
+    def copy(self, dest):
+        """Clone this mirror (keys included, gpg-agent sockets excluded) into ``dest``."""
+        shutil.copytree(self.root, dest, symlinks=True, ignore=shutil.ignore_patterns('S.*', '*.lock'))
+        return Mirror(dest)
+
+    def close(self):
+        self.keyring.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

@@ -1,0 +1,131 @@
+"""Vendor writer interface and helpers shared by the per-vendor modules.
+
+A vendor writer is stateless; the mirror keeps, per release, the list of builds
+(``{'version', 'day', 'published', ...}``, oldest first) in ``state.json`` and calls:
+
+* ``next_build(ctx, release, previous, day, bump)`` -> the next build record (version grammar);
+* ``write_build(ctx, release, build)``            -> payload files of one build;
+* ``drop_build(ctx, release, build)``             -> remove a build that fell out of retention;
+* ``publish(ctx, release, builds)``               -> everything derived: checksums, signatures,
+  pointers, per-release indexes (rerun after every change, idempotent);
+* ``publish_distro(ctx, live)``                   -> indexes spanning releases (streams, JSON);
+* ``drop_release(ctx, release)``                  -> end of life;
+* ``describe(ctx, release, build)``               -> :class:`ReleaseInfo` of a build.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+
+from .. import images
+from ..catalog import ReleaseInfo
+from ..context import epoch, iso
+
+MIB = 1 << 20
+TRAVERSAL_NAME = '../../../../etc/cron.d/upstream-mirror-traversal'
+
+
+class Vendor:
+    distro = ''
+    host = ''
+    releases = {}          # release key -> vendor metadata
+    retention = 3          # builds kept per release, like the real trees (older ones get deleted)
+    hour = (12, 0)         # simulated time of day the vendor publishes
+    virtual_size = 16 * MIB
+    compression = None     # 'xz' / 'bz2' when the published artifact is compressed
+    signed = True          # whether any signature is published (bad_signature applies)
+
+    # -- to implement -------------------------------------------------------------------------
+    def next_build(self, ctx, release, previous, day, bump=False):
+        raise NotImplementedError
+
+    def write_build(self, ctx, release, build):
+        raise NotImplementedError
+
+    def publish(self, ctx, release, builds):
+        raise NotImplementedError
+
+    def image_path(self, ctx, release, build):
+        """The primary artifact of a build (what content faults replace)."""
+        raise NotImplementedError
+
+    def describe(self, ctx, release, build):
+        raise NotImplementedError
+
+    def release_root(self, ctx, release):
+        raise NotImplementedError
+
+    def build_dir(self, ctx, release, build):
+        return os.path.dirname(self.image_path(ctx, release, build))
+
+    # -- defaults -----------------------------------------------------------------------------
+    def drop_build(self, ctx, release, build):
+        ctx.remove(self.build_dir(ctx, release, build))
+
+    def publish_distro(self, ctx, live):
+        """Cross-release indexes; ``live`` maps release key -> builds (oldest first)."""
+
+    def drop_release(self, ctx, release):
+        ctx.remove(self.release_root(ctx, release))
+
+    def checksum_fault(self, ctx, release, build):
+        """Extra checksum entry naming a ``../`` path when the traversal fault is injected."""
+        return bool(ctx.faults(self.distro, release, build['version']).get('checksum_traversal'))
+
+    def signature_fault(self, ctx, release, build):
+        return ctx.faults(self.distro, release, build['version']).get('bad_signature')
+
+    def put_payload(self, ctx, release, build, qcow2, compressed=None, uncompressed=None):
+        """(Re)place a build's primary artifact; compressed vendors store the qcow2's own digest."""
+        if self.compression:
+            if compressed is None:
+                compressed = images.COMPRESSORS[self.compression](qcow2)
+                uncompressed = {'sha256': hashlib.sha256(qcow2).hexdigest(), 'size': len(qcow2)}
+            build['uncompressed'] = uncompressed
+            qcow2 = compressed
+        ctx.write(self.image_path(ctx, release, build), qcow2, build['published'])
+
+    # -- helpers --------------------------------------------------------------------------------
+    def make_build(self, day, version, **extra):
+        published = epoch(day, *self.hour)
+        return dict(version=version, day=day.isoformat(), published=published, **extra)
+
+    @staticmethod
+    def day_of(build):
+        return datetime.date.fromisoformat(build['day'])
+
+    def label(self, release, build, variant=''):
+        return 'upstream-mirror %s %s %s %s' % (self.distro, release, build['version'], variant)
+
+    def qcow2(self, ctx, release, build, variant=''):
+        return ctx.images.qcow2(self.label(release, build, variant), self.virtual_size)
+
+    def info(self, ctx, release, build, path, **fields):
+        """ReleaseInfo with digests of ``path`` filled in; ``fields`` supplies URLs and extras."""
+        fields.setdefault('pointer_url', None)
+        fields.setdefault('checksum_url', None)
+        fields.setdefault('checksum_signature_url', None)
+        fields.setdefault('image_signature_url', None)
+        fields.setdefault('signature_kind', None)
+        fields.setdefault('index_url', None)
+        faults = dict(ctx.faults(self.distro, release, build['version']))
+        return ReleaseInfo(
+            distro=self.distro, release=release, version=build['version'], build_date=build['day'],
+            published=iso(build['published']), file_name=os.path.basename(path), image_url=ctx.url(path),
+            size=ctx.size(path), sha256=ctx.digest(path, 'sha256'), sha512=ctx.digest(path, 'sha512'),
+            md5=ctx.digest(path, 'md5'), local_path=path, compression=self.compression,
+            virtual_size=self.virtual_size, faults=faults, **fields)
+
+    @staticmethod
+    def files_in(directory, exclude=()):
+        """Regular files directly in ``directory`` (sorted), skipping names in ``exclude``."""
+        if not os.path.isdir(directory):
+            return []
+        return sorted(name for name in os.listdir(directory)
+                      if name not in exclude and os.path.isfile(os.path.join(directory, name)))
+
+    @staticmethod
+    def newest_mtime(directory, names):
+        return max(os.path.getmtime(os.path.join(directory, name)) for name in names)

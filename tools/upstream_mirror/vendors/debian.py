@@ -1,0 +1,126 @@
+"""Debian genericcloud on cloud.debian.org/images/cloud/ (reference section 3).
+
+``/<codename>/<YYYYMMDD>-<buildno>/`` (build number: one global CI counter) and a real
+``latest/`` directory whose file names drop the date stamp. ``SHA512SUMS`` in GNU text mode,
+a Kubernetes-style JSON List per image with base64 sha512 digests. Unsigned, as upstream.
+``cdimage.debian.org/cdimage/cloud/`` is an alias of the same tree.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from .. import checksums
+from ..context import b64_nopad
+from .base import TRAVERSAL_NAME, Vendor
+
+CODENAMES = {'13': 'trixie', '12': 'bookworm', '11': 'bullseye'}
+ARCHES = ('amd64', 'arm64')
+FIRST_BUILD_NUMBER = 2391
+
+
+class Debian(Vendor):
+    distro = 'debian'
+    host = 'cloud.debian.org'
+    releases = CODENAMES
+    hour = (1, 52)
+    signed = False
+    retention = 3
+
+    def release_root(self, ctx, release):
+        return ctx.path(self.host, 'images', 'cloud', CODENAMES[release])
+
+    def build_dir(self, ctx, release, build):
+        return os.path.join(self.release_root(ctx, release), build['version'])
+
+    @staticmethod
+    def stem(release, arch, version=None):
+        name = 'debian-%s-genericcloud-%s' % (release, arch)
+        return '%s-%s' % (name, version) if version else name
+
+    def image_path(self, ctx, release, build):
+        return os.path.join(self.build_dir(ctx, release, build), self.stem(release, 'amd64', build['version']) + '.qcow2')
+
+    def next_build(self, ctx, release, previous, day, bump=False):
+        counters = ctx.state['counters']
+        number = counters.get('debian', FIRST_BUILD_NUMBER) + 1
+        counters['debian'] = number
+        return self.make_build(day, '%s-%d' % (day.strftime('%Y%m%d'), number))
+
+    def write_build(self, ctx, release, build):
+        directory = self.build_dir(ctx, release, build)
+        raw = {}
+        for arch in ARCHES:
+            label = self.label(release, build, arch)
+            ctx.write(os.path.join(directory, self.stem(release, arch, build['version']) + '.qcow2'),
+                      ctx.images.qcow2(label, self.virtual_size), build['published'])
+            raw[arch] = ctx.images.raw_sha512(label, self.virtual_size)
+        build['raw_sha512'] = raw  # kept in state: hashing the 16 MiB guest disk on every publish is wasteful
+
+    def build_json(self, ctx, release, build, arch):
+        version = build['version']
+        labels = {'cloud.debian.org/vendor': 'genericcloud', 'cloud.debian.org/version': version,
+                  'debian.org/arch': arch, 'debian.org/dist': 'debian', 'debian.org/release': CODENAMES[release]}
+        name = self.stem(release, arch, version) + '.qcow2'
+        qcow2 = os.path.join(self.build_dir(ctx, release, build), name)
+
+        def uid(kind):
+            return str(uuid.uuid5(uuid.NAMESPACE_URL, '%s/%s/%s' % (kind, version, name)))
+
+        build_item = {
+            'apiVersion': 'cloud.debian.org/v1alpha1', 'kind': 'Build',
+            'data': {'info': {'arch': arch, 'build_id': 'cloud-admin-team-master', 'release': CODENAMES[release],
+                              'release_baseid': release, 'release_id': release, 'type': 'official',
+                              'vendor': 'genericcloud', 'version': version},
+                     'packages': [{'name': 'cloud-init', 'version': '25.1.4-1'}, {'name': 'linux-image-cloud-%s' % arch, 'version': version}]},
+            'metadata': {'annotations': {'cloud.debian.org/digest': 'sha512:' + b64_nopad(build['raw_sha512'][arch])},
+                         'labels': labels, 'uid': uid('build')}}
+        upload = {
+            'apiVersion': 'cloud.debian.org/v1alpha1', 'kind': 'Upload',
+            'data': {'familyRef': None, 'provider': 'cloud.debian.org', 'ref': '%s/%s/%s' % (CODENAMES[release], version, name)},
+            'metadata': {'annotations': {'cloud.debian.org/digest': 'sha512:' + b64_nopad(ctx.digest(qcow2, 'sha512'))},
+                         'labels': dict(labels, **{'upload.cloud.debian.org/image-format': 'qcow2',
+                                                   'upload.cloud.debian.org/type': 'release'}),
+                         'uid': uid('upload')}}
+        return {'apiVersion': 'v1', 'items': [build_item, upload], 'kind': 'List'}
+
+    def write_sums(self, ctx, release, build, directory):
+        names = self.files_in(directory, exclude=('SHA512SUMS',))
+        entries = [(ctx.digest(os.path.join(directory, name), 'sha512'), name) for name in names]
+        if self.checksum_fault(ctx, release, build):
+            entries.append((ctx.digest(self.image_path(ctx, release, build), 'sha512'), TRAVERSAL_NAME))
+        ctx.write(os.path.join(directory, 'SHA512SUMS'), checksums.gnu(entries), self.newest_mtime(directory, names))
+
+    def publish(self, ctx, release, builds):
+        for build in builds:
+            directory = self.build_dir(ctx, release, build)
+            for arch in ARCHES:
+                path = os.path.join(directory, self.stem(release, arch, build['version']) + '.json')
+                ctx.write_json(path, self.build_json(ctx, release, build, arch), build['published'], indent=4)
+            self.write_sums(ctx, release, build, directory)
+        newest = builds[-1]
+        latest = os.path.join(self.release_root(ctx, release), 'latest')
+        source = self.build_dir(ctx, release, newest)
+        wanted = set()
+        for arch in ARCHES:
+            for ext in ('qcow2', 'json'):
+                alias = self.stem(release, arch) + '.' + ext
+                ctx.link(os.path.join(source, self.stem(release, arch, newest['version']) + '.' + ext), os.path.join(latest, alias))
+                wanted.add(alias)
+        for name in self.files_in(latest, exclude=wanted | {'SHA512SUMS'}):
+            os.unlink(os.path.join(latest, name))
+        self.write_sums(ctx, release, newest, latest)
+
+    def publish_distro(self, ctx, live):
+        ctx.symlink('../../cloud.debian.org/images/cloud', ctx.path('cdimage.debian.org', 'cdimage', 'cloud'))
+
+    def describe(self, ctx, release, build):
+        path = self.image_path(ctx, release, build)
+        latest = os.path.join(self.release_root(ctx, release), 'latest')
+        return self.info(
+            ctx, release, build, path,
+            pointer_url=ctx.url(os.path.join(latest, self.stem(release, 'amd64') + '.qcow2')),
+            checksum_url=ctx.url(os.path.join(os.path.dirname(path), 'SHA512SUMS')),
+            index_url=ctx.url(os.path.join(latest, self.stem(release, 'amd64') + '.json')),
+            extra={'codename': CODENAMES[release], 'json_url': ctx.url(path[:-len('.qcow2')] + '.json')})

@@ -1,0 +1,80 @@
+"""Fedora CoreOS stable stream on builds.coreos.fedoraproject.org (reference section 4).
+
+``/streams/stable.json`` names the newest release; the OpenStack artifact is
+``/prod/streams/stable/builds/<rel>/x86_64/fedora-coreos-<rel>-openstack.x86_64.qcow2.xz`` with a
+detached binary ``.sig``. Hashes live only in the JSON (``sha256`` of the xz and
+``uncompressed-sha256`` of the qcow2). Releases are ``<fedora>.<YYYYMMDD>.3.<respin>``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .. import signing
+from ..context import iso
+from .base import Vendor
+
+FEDORA_MAJOR = 44
+
+
+class FedoraCoreOS(Vendor):
+    distro = 'fedora-coreos'
+    host = 'builds.coreos.fedoraproject.org'
+    releases = {'stable': 3}   # stream name -> stream index in the version string
+    compression = 'xz'
+    hour = (18, 45)
+
+    def release_root(self, ctx, release):
+        return ctx.path(self.host, 'prod', 'streams', release)
+
+    def build_dir(self, ctx, release, build):
+        return os.path.join(self.release_root(ctx, release), 'builds', build['version'], 'x86_64')
+
+    def image_path(self, ctx, release, build):
+        name = 'fedora-coreos-%s-openstack.x86_64.qcow2.xz' % build['version']
+        return os.path.join(self.build_dir(ctx, release, build), name)
+
+    def drop_build(self, ctx, release, build):
+        ctx.remove(os.path.dirname(self.build_dir(ctx, release, build)))
+
+    def next_build(self, ctx, release, previous, day, bump=False):
+        stem = '%d.%s.%d' % (FEDORA_MAJOR, day.strftime('%Y%m%d'), self.releases[release])
+        respin = 0
+        if previous and previous['version'].startswith(stem + '.'):
+            respin = int(previous['version'].rsplit('.', 1)[1]) + 1
+        return self.make_build(day, '%s.%d' % (stem, respin))
+
+    def write_build(self, ctx, release, build):
+        self.put_payload(ctx, release, build, self.qcow2(ctx, release, build))
+
+    def publish(self, ctx, release, builds):
+        for build in builds:
+            path = self.image_path(ctx, release, build)
+            ctx.sign(path, path + '.sig', signing.DETACHED_BINARY, self.signature_fault(ctx, release, build))
+        build = builds[-1]
+        path = self.image_path(ctx, release, build)
+        disk = {'location': ctx.url(path), 'signature': ctx.url(path + '.sig'), 'sha256': ctx.digest(path),
+                'uncompressed-sha256': build['uncompressed']['sha256']}
+        stream = {'stream': release,
+                  'metadata': {'last-modified': iso(build['published']), 'generator': 'fedora-coreos-stream-generator v0.4.0'},
+                  'architectures': {'x86_64': {'artifacts': {'openstack': {
+                      'release': build['version'], 'formats': {'qcow2.xz': {'disk': disk}}}},
+                      'images': {}}}}
+        ctx.write_json(ctx.path(self.host, 'streams', '%s.json' % release), stream, build['published'])
+        releases = {'stream': release, 'metadata': {'last-modified': iso(build['published'])},
+                    'releases': [{'version': b['version'], 'metadata': ctx.url(os.path.join(
+                        os.path.dirname(self.build_dir(ctx, release, b)), 'release.json'))} for b in builds]}
+        ctx.write_json(os.path.join(self.release_root(ctx, release), 'releases.json'), releases, build['published'])
+
+    def drop_release(self, ctx, release):
+        ctx.remove(self.release_root(ctx, release))
+        ctx.remove(ctx.path(self.host, 'streams', '%s.json' % release))
+
+    def describe(self, ctx, release, build):
+        path = self.image_path(ctx, release, build)
+        info = self.info(ctx, release, build, path, image_signature_url=ctx.url(path + '.sig'),
+                         signature_kind=signing.DETACHED_BINARY,
+                         index_url=ctx.url(ctx.path(self.host, 'streams', '%s.json' % release)))
+        info.uncompressed_sha256 = build['uncompressed']['sha256']
+        info.uncompressed_size = build['uncompressed']['size']
+        return info

@@ -1,0 +1,97 @@
+"""Vendors that keep every build of a release in one directory (Rocky, AlmaLinux, provider).
+
+Versioned file names sit next to ``latest`` alias names (hard links, same bytes) and a
+directory-wide checksum file. When the minor version moves on, the previous minor's builds move
+to a vault tree, as dl.rockylinux.org/vault and vault.almalinux.org do.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .base import Vendor
+
+
+class FlatDir(Vendor):
+    variants = ('',)
+
+    # -- to implement -------------------------------------------------------------------------
+    def current_dir(self, ctx, release):
+        raise NotImplementedError
+
+    def vault_dir(self, ctx, release, build):
+        """Directory for builds of an older minor; default: they stay where they are."""
+        return self.current_dir(ctx, release)
+
+    def versioned_name(self, release, build, variant):
+        raise NotImplementedError
+
+    def alias_names(self, release, variant):
+        raise NotImplementedError
+
+    def write_checksums(self, ctx, release, directory, builds):
+        raise NotImplementedError
+
+    # -- shared behaviour ---------------------------------------------------------------------
+    def release_root(self, ctx, release):
+        return self.current_dir(ctx, release)
+
+    def build_dir(self, ctx, release, build):
+        newest = ctx.state['releases']['%s/%s' % (self.distro, release)]['builds'][-1]
+        if build.get('minor') == newest.get('minor'):
+            return self.current_dir(ctx, release)
+        return self.vault_dir(ctx, release, build)
+
+    def image_path(self, ctx, release, build):
+        return os.path.join(self.build_dir(ctx, release, build), self.versioned_name(release, build, self.variants[0]))
+
+    def write_build(self, ctx, release, build):
+        directory = self.current_dir(ctx, release)
+        for variant in self.variants:
+            ctx.write(os.path.join(directory, self.versioned_name(release, build, variant)),
+                      self.qcow2(ctx, release, build, variant), build['published'])
+
+    def build_files(self, release, build):
+        return [self.versioned_name(release, build, variant) for variant in self.variants]
+
+    def drop_build(self, ctx, release, build):
+        for directory in {self.current_dir(ctx, release), self.vault_dir(ctx, release, build)}:
+            for name in self.build_files(release, build):
+                for suffix in ('', '.CHECKSUM'):
+                    ctx.remove(os.path.join(directory, name + suffix))
+            if os.path.isdir(directory) and not [n for n in os.listdir(directory) if n.endswith('.qcow2')]:
+                ctx.remove(directory)
+                ctx.prune_empty(directory, ctx.www)
+
+    def drop_release(self, ctx, release):
+        builds = ctx.state['releases']['%s/%s' % (self.distro, release)]['builds']
+        for build in builds:
+            ctx.remove(self.vault_dir(ctx, release, build))
+        ctx.remove(self.current_dir(ctx, release))
+
+    def publish(self, ctx, release, builds):
+        current = self.current_dir(ctx, release)
+        by_dir = {}
+        for build in builds:
+            target = self.build_dir(ctx, release, build)
+            by_dir.setdefault(target, []).append(build)
+            if target != current:
+                for name in self.build_files(release, build):
+                    source = os.path.join(current, name)
+                    if os.path.exists(source):
+                        os.makedirs(target, exist_ok=True)
+                        os.replace(source, os.path.join(target, name))
+                        ctx.remove(source + '.CHECKSUM')
+        newest = builds[-1]
+        for variant in self.variants:
+            source = os.path.join(current, self.versioned_name(release, newest, variant))
+            for alias in self.alias_names(release, variant):
+                ctx.link(source, os.path.join(current, alias))
+        for directory, here in by_dir.items():
+            self.write_checksums(ctx, release, directory, here)
+
+    def describe_flat(self, ctx, release, build, **fields):
+        path = self.image_path(ctx, release, build)
+        alias = self.alias_names(release, self.variants[0])[0]
+        fields.setdefault('pointer_url', ctx.url(os.path.join(self.current_dir(ctx, release), alias)))
+        return self.info(ctx, release, build, path, **fields)

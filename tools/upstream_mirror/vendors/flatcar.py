@@ -1,0 +1,90 @@
+"""Flatcar Container Linux stable channel (reference section 8).
+
+``stable.release.flatcar-linux.net/amd64-usr/<version>/`` and ``current/`` -> newest, with
+``version.txt`` and ``flatcar_production_openstack_image.img.bz2`` plus the newer uncompressed
+``.img``. Each carries ``.DIGESTS`` (md5/sha1/sha512 sections), ``.DIGESTS.asc`` (clearsigned
+DIGESTS), ``.DIGESTS.sig`` and ``.sig`` (detached binary).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from .. import checksums, images, signing
+from .base import TRAVERSAL_NAME, Vendor
+
+IMAGE = 'flatcar_production_openstack_image.img'
+FIRST_VERSION = {'stable': (4230, 2, 2)}
+
+
+class Flatcar(Vendor):
+    distro = 'flatcar'
+    host = 'stable.release.flatcar-linux.net'
+    releases = FIRST_VERSION
+    compression = 'bz2'
+    hour = (14, 20)
+
+    def release_root(self, ctx, release):
+        return ctx.path(self.host, 'amd64-usr')
+
+    def build_dir(self, ctx, release, build):
+        return os.path.join(self.release_root(ctx, release), build['version'])
+
+    def image_path(self, ctx, release, build):
+        return os.path.join(self.build_dir(ctx, release, build), IMAGE + '.bz2')
+
+    def next_build(self, ctx, release, previous, day, bump=False):
+        if not previous:
+            major, branch, patch = FIRST_VERSION[release]
+        elif bump:
+            major, branch, patch = previous['major'] + 229, 2, 0   # a new major promoted to stable
+        else:
+            major, branch, patch = previous['major'], previous['branch'], previous['patch'] + 1
+        return self.make_build(day, '%d.%d.%d' % (major, branch, patch), major=major, branch=branch, patch=patch)
+
+    def write_build(self, ctx, release, build):
+        directory = self.build_dir(ctx, release, build)
+        self.put_payload(ctx, release, build, self.qcow2(ctx, release, build))
+        text = ''.join('%s=%s\n' % item for item in (
+            ('FLATCAR_BUILD', build['major']), ('FLATCAR_BRANCH', build['branch']), ('FLATCAR_PATCH', build['patch']),
+            ('FLATCAR_VERSION', build['version']), ('FLATCAR_VERSION_ID', build['version']), ('FLATCAR_BUILD_ID', '""'),
+            ('FLATCAR_SDK_VERSION', '%d.0.0' % build['major'])))
+        ctx.write(os.path.join(directory, 'version.txt'), text, build['published'])
+
+    def put_payload(self, ctx, release, build, qcow2, compressed=None, uncompressed=None):
+        """Both published forms of the image; a bomb replaces only the ``.bz2``."""
+        directory = self.build_dir(ctx, release, build)
+        if compressed is None:
+            ctx.write(os.path.join(directory, IMAGE), qcow2, build['published'])
+            compressed = images.bzip2(qcow2)
+            uncompressed = {'sha256': hashlib.sha256(qcow2).hexdigest(), 'size': len(qcow2)}
+        build['uncompressed'] = uncompressed
+        ctx.write(os.path.join(directory, IMAGE + '.bz2'), compressed, build['published'])
+
+    def publish(self, ctx, release, builds):
+        for build in builds:
+            fault = self.signature_fault(ctx, release, build)
+            for name in (IMAGE, IMAGE + '.bz2'):
+                path = os.path.join(self.build_dir(ctx, release, build), name)
+                digests = {algo: ctx.digest(path, algo) for algo in ('md5', 'sha1', 'sha512')}
+                body = checksums.flatcar_digests(name, digests)
+                if self.checksum_fault(ctx, release, build):
+                    body += checksums.flatcar_digests(TRAVERSAL_NAME, digests)
+                ctx.write(path + '.DIGESTS', body, build['published'])
+                ctx.sign(path + '.DIGESTS', path + '.DIGESTS.asc', signing.CLEARSIGNED, fault)
+                ctx.sign(path + '.DIGESTS', path + '.DIGESTS.sig', signing.DETACHED_BINARY, fault)
+                ctx.sign(path, path + '.sig', signing.DETACHED_BINARY, fault)
+        ctx.symlink(builds[-1]['version'], os.path.join(self.release_root(ctx, release), 'current'))
+
+    def describe(self, ctx, release, build):
+        path = self.image_path(ctx, release, build)
+        current = os.path.join(self.release_root(ctx, release), 'current')
+        info = self.info(ctx, release, build, path, pointer_url=ctx.url(os.path.join(current, IMAGE + '.bz2')),
+                         checksum_url=ctx.url(path + '.DIGESTS'), checksum_signature_url=ctx.url(path + '.DIGESTS.asc'),
+                         image_signature_url=ctx.url(path + '.sig'), signature_kind=signing.DETACHED_BINARY,
+                         index_url=ctx.url(os.path.join(current, 'version.txt')),
+                         extra={'uncompressed_url': ctx.url(path[:-len('.bz2')])})
+        info.uncompressed_sha256 = build['uncompressed']['sha256']
+        info.uncompressed_size = build['uncompressed']['size']
+        return info

@@ -1,0 +1,84 @@
+"""Rocky Linux GenericCloud on dl.rockylinux.org (reference section 5).
+
+``/pub/rocky/<major>/images/x86_64/`` holds the current minor's builds
+``Rocky-<maj>-GenericCloud-{Base,LVM}-<maj.min>-<YYYYMMDD>.<respin>.x86_64.qcow2`` plus
+``.latest.`` aliases (and Rocky 9's legacy ``Rocky-9-GenericCloud.latest``), per-file
+``.CHECKSUM`` sidecars and a dir-wide ``CHECKSUM``, BSD style with ``# <name>: <N> bytes``
+comments. Older minors move to ``/vault/rocky/<maj.min>/``. Unsigned, as upstream.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .. import checksums
+from .base import TRAVERSAL_NAME
+from .flat import FlatDir
+
+FIRST_MINOR = {'9': 5, '10': 0}
+
+
+class Rocky(FlatDir):
+    distro = 'rocky'
+    host = 'dl.rockylinux.org'
+    releases = FIRST_MINOR
+    variants = ('Base', 'LVM')
+    hour = (4, 12)
+    signed = False
+
+    def current_dir(self, ctx, release):
+        return ctx.path(self.host, 'pub', 'rocky', release, 'images', 'x86_64')
+
+    def vault_dir(self, ctx, release, build):
+        return ctx.path(self.host, 'vault', 'rocky', '%s.%d' % (release, build['minor']), 'images', 'x86_64')
+
+    def versioned_name(self, release, build, variant):
+        return 'Rocky-%s-GenericCloud-%s-%s.x86_64.qcow2' % (release, variant, build['version'])
+
+    def alias_names(self, release, variant):
+        names = ['Rocky-%s-GenericCloud-%s.latest.x86_64.qcow2' % (release, variant)]
+        if release == '9' and variant == 'Base':
+            names.append('Rocky-9-GenericCloud.latest.x86_64.qcow2')  # legacy alias, same bytes
+        return names
+
+    def next_build(self, ctx, release, previous, day, bump=False):
+        minor = previous['minor'] + (1 if bump else 0) if previous else FIRST_MINOR[release]
+        stamp = day.strftime('%Y%m%d')
+        respin = 0
+        if previous and previous['minor'] == minor and previous['version'].endswith('-%s.%d' % (stamp, previous['respin'])):
+            respin = previous['respin'] + 1
+        return self.make_build(day, '%s.%d-%s.%d' % (release, minor, stamp, respin), minor=minor, respin=respin)
+
+    def write_checksums(self, ctx, release, directory, builds):
+        names = [name for name in self.files_in(directory) if name.endswith('.qcow2')]
+        entries = []
+        for name in names:
+            path = os.path.join(directory, name)
+            entry = (ctx.digest(path), name, ctx.size(path))
+            ctx.write(path + '.CHECKSUM', checksums.bsd('sha256', [entry]), os.path.getmtime(path))
+            entries.append(entry)
+        if any(self.checksum_fault(ctx, release, build) for build in builds):
+            entries.append((entries[0][0], TRAVERSAL_NAME, entries[0][2]))
+        ctx.write(os.path.join(directory, 'CHECKSUM'), checksums.bsd('sha256', entries), self.newest_mtime(directory, names))
+
+    def publish(self, ctx, release, builds):
+        super().publish(ctx, release, builds)
+        # /pub/rocky/<maj.min> names the current minor, like the real top-level listing.
+        pub = ctx.path(self.host, 'pub', 'rocky')
+        for name in os.listdir(pub):
+            if name.startswith(release + '.') and os.path.islink(os.path.join(pub, name)):
+                os.unlink(os.path.join(pub, name))
+        ctx.symlink(release, os.path.join(pub, '%s.%d' % (release, builds[-1]['minor'])))
+
+    def drop_release(self, ctx, release):
+        super().drop_release(ctx, release)
+        pub = ctx.path(self.host, 'pub', 'rocky')
+        for name in os.listdir(pub) if os.path.isdir(pub) else []:
+            if name == release or name.startswith(release + '.'):
+                ctx.remove(os.path.join(pub, name))
+
+    def describe(self, ctx, release, build):
+        path = self.image_path(ctx, release, build)
+        return self.describe_flat(ctx, release, build, checksum_url=ctx.url(path + '.CHECKSUM'),
+                                  extra={'dir_checksum_url': ctx.url(os.path.join(os.path.dirname(path), 'CHECKSUM')),
+                                         'minor': '%s.%d' % (release, build['minor'])})
