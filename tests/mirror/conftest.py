@@ -1,0 +1,50 @@
+"""Fixtures for the upstream mirror's own tests: one built mirror per session, copies to mutate."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+import sys
+
+import pytest
+
+# tests/conftest.py adds tools/ in pytest_configure, which runs after initial conftests load.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'tools'))
+
+from upstream_mirror import Mirror, MirrorServer  # noqa: E402 pylint: disable=wrong-import-position
+
+TODAY = datetime.date(2026, 11, 16)
+
+
+
+@pytest.fixture(scope='session')
+def base_mirror(tmp_path_factory):
+    if not (shutil.which('qemu-img') and shutil.which('gpg')):
+        pytest.skip('needs qemu-img and gpg')
+    mirror = Mirror(tmp_path_factory.mktemp('base') / 'mirror', today=TODAY).build()
+    yield mirror
+    mirror.close()
+
+
+@pytest.fixture(scope='session')
+def base_server(base_mirror):
+    with MirrorServer(base_mirror) as server:
+        yield server
+
+
+@pytest.fixture
+def server(base_server):
+    """The session server with a clean log and no faults."""
+    base_server.clear_faults()
+    base_server.reset_requests()
+    yield base_server
+    base_server.clear_faults()
+
+
+@pytest.fixture
+def mirror(base_mirror, tmp_path):
+    """A private copy to advance, end-of-life or poison."""
+    copy = base_mirror.copy(tmp_path / 'mirror')
+    yield copy
+    copy.close()

@@ -1,0 +1,83 @@
+"""Command line: ``python -m upstream_mirror {build,serve,advance,eol,inject,catalog} DIR ...``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+import time
+
+from .mirror import Mirror
+from .server import MirrorServer
+
+
+def _params(pairs):
+    """``key=value`` pairs; integers are converted (``expanded_size=1073741824``)."""
+    params = {}
+    for pair in pairs:
+        key, _sep, value = pair.partition('=')
+        params[key] = int(value) if value.isdigit() else value
+    return params
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='upstream_mirror', description=__doc__)
+    commands = parser.add_subparsers(dest='command', required=True)
+    build = commands.add_parser('build', help='create the tree (three builds per release)')
+    build.add_argument('dir')
+    build.add_argument('--today', type=datetime.date.fromisoformat, help='simulated date of the newest builds')
+    serve = commands.add_parser('serve', help='serve DIR over HTTP until interrupted')
+    serve.add_argument('dir')
+    serve.add_argument('--port', type=int, default=8080)
+    serve.add_argument('--host', default='127.0.0.1')
+    advance = commands.add_parser('advance', help='publish one new build of every live release')
+    advance.add_argument('dir')
+    advance.add_argument('--days', type=int, default=1)
+    advance.add_argument('--bump', action='append', default=[], help='distro starting a new minor/major (repeatable)')
+    eol = commands.add_parser('eol', help='end of life for one release')
+    eol.add_argument('dir')
+    eol.add_argument('distro')
+    eol.add_argument('release')
+    inject = commands.add_parser('inject', help='content fault on the newest build of a release')
+    inject.add_argument('dir')
+    inject.add_argument('distro')
+    inject.add_argument('release')
+    inject.add_argument('fault')
+    inject.add_argument('params', nargs='*', help='key=value')
+    catalog = commands.add_parser('catalog', help='print the newest build of every release as JSON')
+    catalog.add_argument('dir')
+    args = parser.parse_args(argv)
+
+    if args.command == 'serve':
+        server = MirrorServer(args.dir, host=args.host, port=args.port)
+        print('serving %s on http://%s:%d/<vendor host>/...' % (args.dir, args.host, args.port), flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        return 0
+
+    mirror = Mirror(args.dir, today=getattr(args, 'today', None))
+    try:
+        started = time.monotonic()
+        if args.command == 'build':
+            mirror.build()
+        elif args.command == 'advance':
+            mirror.advance(days=args.days, bump=tuple(args.bump))
+        elif args.command == 'eol':
+            mirror.eol(args.distro, args.release)
+        elif args.command == 'inject':
+            mirror.inject(args.distro, args.release, args.fault, **_params(args.params))
+        if args.command == 'catalog':
+            json.dump([info.to_dict() for info in mirror.releases.values()], sys.stdout, indent=1)
+            print()
+        else:
+            print('%s: %s done in %.2f s (today=%s)' % (args.dir, args.command, time.monotonic() - started, mirror.today))
+    finally:
+        mirror.close()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
