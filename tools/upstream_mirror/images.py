@@ -22,7 +22,9 @@ MIB = 1 << 20
 
 
 def _run(args, cwd=None):
-    subprocess.run(args, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    result = subprocess.run(args, cwd=cwd, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if result.returncode:
+        raise RuntimeError('%s failed: %s' % (' '.join(args), result.stderr.decode(errors='replace').strip()))
 
 
 def _qemu_img_create(path, size, *options, cwd=None):
@@ -111,7 +113,7 @@ def qcow2_with_data_file(data_file='/etc/hostname', virtual_size=16 * MIB):
         # Create with a harmless data file inside tmp, then repoint the header: amend only
         # rewrites the header extension and never opens the new target.
         _qemu_img_create(path, virtual_size, 'data_file=disk.raw', cwd=tmp)
-        _run(['qemu-img', 'amend', '-f', 'qcow2', '-o', 'data_file=%s' % data_file, path])
+        _run(['qemu-img', 'amend', '-f', 'qcow2', '-o', 'data_file=%s' % data_file, path], cwd=tmp)
         with open(path, 'rb') as handle:
             return handle.read()
 

@@ -51,13 +51,15 @@ class Rocky(FlatDir):
 
     def write_checksums(self, ctx, release, directory, builds):
         names = [name for name in self.files_in(directory) if name.endswith('.qcow2')]
+        poisoned = {name for build in builds if self.checksum_fault(ctx, release, build) for name in self.build_files(release, build)}
         entries = []
         for name in names:
             path = os.path.join(directory, name)
             entry = (ctx.digest(path), name, ctx.size(path))
-            ctx.write(path + '.CHECKSUM', checksums.bsd('sha256', [entry]), os.path.getmtime(path))
+            sidecar = [entry] + ([(entry[0], TRAVERSAL_NAME, entry[2])] if name in poisoned else [])
+            ctx.write(path + '.CHECKSUM', checksums.bsd('sha256', sidecar), os.path.getmtime(path))
             entries.append(entry)
-        if any(self.checksum_fault(ctx, release, build) for build in builds):
+        if poisoned:
             entries.append((entries[0][0], TRAVERSAL_NAME, entries[0][2]))
         ctx.write(os.path.join(directory, 'CHECKSUM'), checksums.bsd('sha256', entries), self.newest_mtime(directory, names))
 

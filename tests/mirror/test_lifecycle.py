@@ -1,0 +1,190 @@
+"""advance / eol / content faults, and the CLI."""
+
+from __future__ import annotations
+
+import bz2
+import hashlib
+import json
+import lzma
+import os
+import subprocess
+import sys
+
+import pytest
+
+from mirror_helpers import bsd_sums, gnu_sums, gpgv, qemu_info, read
+
+TOOLS = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'tools')
+
+
+def local(mirror, url):
+    return os.path.join(mirror.www, url.split('://', 1)[1].replace('download.fedoraproject.org', 'dl.fedoraproject.org', 1))
+
+
+def test_advance_publishes_a_new_build_everywhere_and_moves_pointers(mirror):
+    before = mirror.releases
+    mirror.advance(bump=('rocky', 'almalinux', 'flatcar'))
+    after = mirror.releases
+    assert str(mirror.today) == '2026-11-17'
+    assert set(before) == set(after)
+    for key, info in after.items():
+        assert info.version != before[key].version, key
+        assert info.sha256 != before[key].sha256, key
+        assert info.build_date == '2026-11-17', key
+        if info.pointer_url:
+            assert os.path.samefile(local(mirror, info.pointer_url), info.local_path), key
+    assert after['ubuntu', '24.04'].version == '20261117'
+    assert after['fedora', '44'].version == '44-1.8'
+    assert after['fedora-coreos', 'stable'].version == '44.20261117.3.0'
+    assert after['cirros', '0.6'].version == '0.6.4'
+    assert after['rocky', '9'].version == '9.7-20261117.0' and after['almalinux', '10'].version == '10.2-20261117.0'
+    assert after['flatcar', 'stable'].version.endswith('.2.0')
+    debian = [int(after['debian', r].version.split('-')[1]) for r in ('13', '12', '11')]
+    assert min(debian) > max(int(before['debian', r].version.split('-')[1]) for r in ('13', '12', '11'))
+    # Indexes follow: streams, stable.json, version files, CHECKSUM of the minor that moved on.
+    products = json.loads(read(local(mirror, after['ubuntu', '24.04'].index_url)))
+    assert max(products['products']['com.ubuntu.cloud:server:24.04:amd64']['versions']) == '20261117'
+    stream = json.loads(read(local(mirror, after['fedora-coreos', 'stable'].index_url)))
+    assert stream['architectures']['x86_64']['artifacts']['openstack']['release'] == '44.20261117.3.0'
+    assert read(local(mirror, after['cirros', '0.6'].index_url)) == '0.6.4\n'
+    assert os.path.isdir(os.path.join(mirror.www, 'dl.rockylinux.org', 'vault', 'rocky', '9.6', 'images', 'x86_64'))
+    assert os.path.isdir(os.path.join(mirror.www, 'vault.almalinux.org', '9.6', 'cloud', 'x86_64', 'images'))
+    # Fedora keeps exactly one compose per release tree; retention prunes old Ubuntu serials.
+    fedora_dir = os.path.dirname(after['fedora', '44'].local_path)
+    assert sorted(os.listdir(fedora_dir)) == ['Fedora-Cloud-44-1.8-x86_64-CHECKSUM', 'Fedora-Cloud-Base-Generic-44-1.8.x86_64.qcow2',
+                                             'Fedora-Cloud-Base-UEFI-UKI-44-1.8.x86_64.qcow2']
+    for _i in range(2):
+        mirror.advance()
+    assert len(mirror.builds('ubuntu', '24.04')) == 4
+    assert len(os.listdir(os.path.dirname(os.path.dirname(after['ubuntu', '24.04'].local_path)))) == 5  # 4 + release/
+
+
+def test_respin_same_day(mirror):
+    mirror.advance(days=0, only=[('ubuntu', '24.04'), ('rocky', '9'), ('fedora-coreos', 'stable')])
+    assert mirror.releases['ubuntu', '24.04'].version == '20261116.1'
+    assert mirror.releases['rocky', '9'].version.endswith('-20261116.1')
+    assert mirror.releases['fedora-coreos', 'stable'].version == '44.20261116.3.1'
+    assert mirror.releases['debian', '12'].build_date == '2026-11-16'
+    with pytest.raises(ValueError):
+        mirror.advance(days=0, only=[('almalinux', '9')])
+
+
+def test_eol_removes_release_from_tree_and_indexes(mirror):
+    debian11 = mirror.releases['debian', '11']
+    fedora43 = mirror.releases['fedora', '43']
+    ubuntu22 = mirror.releases['ubuntu', '22.04']
+    mirror.eol('debian', '11').eol('fedora', '43').eol('ubuntu', '22.04').eol('rocky', '9')
+    releases = mirror.releases
+    assert ('debian', '11') not in releases and ('fedora', '43') not in releases and ('rocky', '9') not in releases
+    assert not os.path.exists(os.path.join(mirror.www, 'cloud.debian.org', 'images', 'cloud', 'bullseye'))
+    assert not os.path.exists(debian11.local_path)
+    assert not os.path.exists(os.path.join(mirror.www, 'dl.fedoraproject.org', 'pub', 'fedora', 'linux', 'releases', '43'))
+    assert os.path.exists(os.path.join(mirror.www, 'archives.fedoraproject.org', 'pub', 'archive', 'fedora', 'linux', 'releases', '43',
+                                       'Cloud', 'x86_64', 'images', fedora43.file_name))
+    assert '"43"' not in read(local(mirror, releases['fedora', '44'].index_url))
+    products = json.loads(read(local(mirror, releases['ubuntu', '24.04'].index_url)))['products']
+    assert 'com.ubuntu.cloud:server:22.04:amd64' not in products
+    assert not os.path.exists(ubuntu22.local_path)
+    assert not os.path.exists(os.path.join(mirror.www, 'dl.rockylinux.org', 'pub', 'rocky', '9'))
+    mirror.advance()
+    assert ('debian', '11') not in mirror.releases
+
+
+def test_backing_file_image_is_checksummed_and_signed(mirror):
+    info = mirror.inject('ubuntu', '24.04', 'backing_file', backing='/etc/hostname')
+    details = qemu_info(info.local_path)
+    assert details['format'] == 'qcow2' and details['backing-filename'] == '/etc/hostname'
+    sums = gnu_sums(read(local(mirror, info.checksum_url)))
+    assert sums[info.file_name][0] == hashlib.sha256(read(info.local_path, 'rb')).hexdigest()
+    assert gpgv(mirror.keyring.trusted_keyring, local(mirror, info.checksum_signature_url), local(mirror, info.checksum_url))
+    assert info.faults == {'backing_file': {'backing': '/etc/hostname'}}
+    products = json.loads(read(local(mirror, info.index_url)))
+    assert products['products']['com.ubuntu.cloud:server:24.04:amd64']['versions'][info.version]['items']['disk1.img']['sha256'] == info.sha256
+
+
+def test_data_file_image_through_aliases(mirror):
+    info = mirror.inject('rocky', '9', 'data_file', data_file='/etc/hostname')
+    details = qemu_info(info.local_path)
+    assert details['format-specific']['data']['data-file'] == '/etc/hostname'
+    assert os.path.samefile(local(mirror, info.pointer_url), info.local_path), '.latest. alias follows the poisoned file'
+    assert bsd_sums(read(local(mirror, info.checksum_url)))[info.file_name][0] == info.sha256
+
+
+def test_xz_decompression_bomb(mirror):
+    info = mirror.inject('fedora-coreos', 'stable', 'decompression_bomb', expanded_size=128 << 20)
+    assert info.size < 200000 and info.uncompressed_size == 128 << 20
+    with lzma.open(info.local_path) as stream:
+        head = stream.read(1 << 20)
+        total = len(head)
+        while True:
+            chunk = stream.read(8 << 20)
+            if not chunk:
+                break
+            total += len(chunk)
+    assert head[:4] == b'QFI\xfb' and total == 128 << 20
+    decoder = lzma.LZMADecompressor()
+    assert len(decoder.decompress(read(info.local_path, 'rb'), max_length=64 << 20)) == 32 << 20, 'first stream alone is 32 MiB'
+    stream = json.loads(read(local(mirror, info.index_url)))
+    disk = stream['architectures']['x86_64']['artifacts']['openstack']['formats']['qcow2.xz']['disk']
+    assert disk['sha256'] == info.sha256 and disk['uncompressed-sha256'] == info.uncompressed_sha256
+    assert gpgv(mirror.keyring.trusted_keyring, info.local_path + '.sig', info.local_path)
+
+
+def test_bz2_decompression_bomb(mirror):
+    info = mirror.inject('flatcar', 'stable', 'decompression_bomb', expanded_size=64 << 20)
+    with bz2.open(info.local_path) as stream:
+        assert stream.read(4) == b'QFI\xfb'
+        total = 4 + sum(len(chunk) for chunk in iter(lambda: stream.read(8 << 20), b''))
+    assert total == 64 << 20
+    digests = read(local(mirror, info.checksum_url))
+    assert hashlib.sha512(read(info.local_path, 'rb')).hexdigest() in digests
+    with pytest.raises(ValueError):
+        mirror.inject('debian', '12', 'decompression_bomb')
+
+
+@pytest.mark.parametrize('distro, release', [('ubuntu', '24.04'), ('debian', '12'), ('rocky', '10'), ('almalinux', '9'), ('fedora', '44'),
+                                             ('flatcar', 'stable'), ('cirros', '0.6'), ('windows', '2025')])
+def test_checksum_traversal_entry(mirror, distro, release):
+    info = mirror.inject(distro, release, 'checksum_traversal')
+    text = read(local(mirror, info.checksum_url))
+    if text.startswith('-----BEGIN PGP SIGNED MESSAGE-----'):
+        assert gpgv(mirror.keyring.trusted_keyring, local(mirror, info.checksum_url))
+    assert '../../../../etc/cron.d/upstream-mirror-traversal' in text
+    assert info.file_name in text
+
+
+def test_tampered_image_keeps_original_checksums(mirror):
+    before = mirror.releases['almalinux', '10']
+    info = mirror.inject('almalinux', '10', 'tampered_image')
+    actual = hashlib.sha256(read(info.local_path, 'rb')).hexdigest()
+    assert actual != before.sha256
+    assert gnu_sums(read(local(mirror, info.checksum_url)))[info.file_name][0] == before.sha256
+    assert gpgv(mirror.keyring.trusted_keyring, local(mirror, info.checksum_signature_url), local(mirror, info.checksum_url))
+    fcos = mirror.inject('fedora-coreos', 'stable', 'tampered_image')
+    assert not gpgv(mirror.keyring.trusted_keyring, fcos.local_path + '.sig', fcos.local_path)
+
+
+def test_unknown_fault_and_release(mirror):
+    with pytest.raises(ValueError):
+        mirror.inject('ubuntu', '24.04', 'gremlins')
+    with pytest.raises(KeyError):
+        mirror.inject('ubuntu', '18.04', 'bad_signature')
+
+
+def test_cli_build_advance_catalog(tmp_path):
+    env = dict(os.environ, PYTHONPATH=TOOLS)
+    root = str(tmp_path / 'cli')
+
+    def run(*args):
+        return subprocess.run([sys.executable, '-m', 'upstream_mirror'] + list(args), env=env, check=True,
+                              stdout=subprocess.PIPE, universal_newlines=True).stdout
+
+    try:
+        assert 'build done' in run('build', root, '--today', '2026-05-04')
+        run('advance', root, '--days', '2')
+        run('eol', root, 'debian', '11')
+        catalog = json.loads(run('catalog', root))
+    finally:
+        subprocess.run(['gpgconf', '--homedir', os.path.join(root, 'gnupg'), '--kill', 'gpg-agent'], check=False)
+    versions = {(entry['distro'], entry['release']): entry['version'] for entry in catalog}
+    assert versions['ubuntu', '24.04'] == '20260506' and ('debian', '11') not in versions
