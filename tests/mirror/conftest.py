@@ -17,7 +17,6 @@ from upstream_mirror import Mirror, MirrorServer  # noqa: E402 pylint: disable=w
 TODAY = datetime.date(2026, 11, 16)
 
 
-
 @pytest.fixture(scope='session')
 def base_mirror(tmp_path_factory):
     if not (shutil.which('qemu-img') and shutil.which('gpg')):

@@ -51,8 +51,8 @@ def test_advance_publishes_a_new_build_everywhere_and_moves_pointers(mirror):
     assert os.path.isdir(os.path.join(mirror.www, 'vault.almalinux.org', '9.6', 'cloud', 'x86_64', 'images'))
     # Fedora keeps exactly one compose per release tree; retention prunes old Ubuntu serials.
     fedora_dir = os.path.dirname(after['fedora', '44'].local_path)
-    assert sorted(os.listdir(fedora_dir)) == ['Fedora-Cloud-44-1.8-x86_64-CHECKSUM', 'Fedora-Cloud-Base-Generic-44-1.8.x86_64.qcow2',
-                                             'Fedora-Cloud-Base-UEFI-UKI-44-1.8.x86_64.qcow2']
+    assert sorted(os.listdir(fedora_dir)) == [
+        'Fedora-Cloud-44-1.8-x86_64-CHECKSUM', 'Fedora-Cloud-Base-Generic-44-1.8.x86_64.qcow2', 'Fedora-Cloud-Base-UEFI-UKI-44-1.8.x86_64.qcow2']
     for _i in range(2):
         mirror.advance()
     assert len(mirror.builds('ubuntu', '24.04')) == 4
@@ -188,3 +188,14 @@ def test_cli_build_advance_catalog(tmp_path):
         subprocess.run(['gpgconf', '--homedir', os.path.join(root, 'gnupg'), '--kill', 'gpg-agent'], check=False)
     versions = {(entry['distro'], entry['release']): entry['version'] for entry in catalog}
     assert versions['ubuntu', '24.04'] == '20260506' and ('debian', '11') not in versions
+
+
+def test_rewritten_files_get_newer_mtime_so_validators_change(mirror):
+    info = mirror.releases['ubuntu', '24.04']
+    signature = local(mirror, info.checksum_signature_url)
+    before = (os.path.getsize(signature), os.path.getmtime(signature))
+    mirror.inject('ubuntu', '24.04', 'bad_signature', mode='tampered')
+    assert os.path.getmtime(signature) > before[1]
+    image_mtime = os.path.getmtime(info.local_path)
+    mirror.inject('ubuntu', '24.04', 'tampered_image')
+    assert os.path.getmtime(info.local_path) > image_mtime

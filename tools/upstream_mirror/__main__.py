@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import sys
 import time
 
@@ -27,7 +28,7 @@ def main(argv=None):
     build = commands.add_parser('build', help='create the tree (three builds per release)')
     build.add_argument('dir')
     build.add_argument('--today', type=datetime.date.fromisoformat, help='simulated date of the newest builds')
-    serve = commands.add_parser('serve', help='serve DIR over HTTP until interrupted')
+    serve = commands.add_parser('serve', help='serve DIR over HTTP until interrupted (builds it first if empty)')
     serve.add_argument('dir')
     serve.add_argument('--port', type=int, default=8080)
     serve.add_argument('--host', default='127.0.0.1')
@@ -50,6 +51,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     if args.command == 'serve':
+        if not os.path.exists(os.path.join(args.dir, 'state.json')):
+            Mirror(args.dir).build().close()  # a demo needs just one command
         server = MirrorServer(args.dir, host=args.host, port=args.port)
         print('serving %s on http://%s:%d/<vendor host>/...' % (args.dir, args.host, args.port), flush=True)
         try:

@@ -69,11 +69,16 @@ class Context:
             with open(path, 'rb') as handle:
                 if handle.read() == data:
                     return False
-            os.unlink(path)  # break hard links: an alias must not change with its sibling
+            # A rewritten file is newer than what it replaces, so size+mtime ETags change too.
+            mtime = max(mtime, int(os.path.getmtime(path)) + 1)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, 'wb') as handle:
+        tmp = path + '.partial'
+        with open(tmp, 'wb') as handle:
             handle.write(data)
-        os.utime(path, (mtime, mtime))
+        os.utime(tmp, (mtime, mtime))
+        # Atomic for a server reading concurrently; also breaks hard links, so an alias
+        # never changes together with its sibling.
+        os.replace(tmp, path)
         self._digest_cache.pop(path, None)
         return True
 

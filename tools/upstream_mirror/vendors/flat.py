@@ -55,7 +55,7 @@ class FlatDir(Vendor):
         return [self.versioned_name(release, build, variant) for variant in self.variants]
 
     def drop_build(self, ctx, release, build):
-        for directory in {self.current_dir(ctx, release), self.vault_dir(ctx, release, build)}:
+        for directory in sorted({self.current_dir(ctx, release), self.vault_dir(ctx, release, build)}):
             for name in self.build_files(release, build):
                 for suffix in ('', '.CHECKSUM'):
                     ctx.remove(os.path.join(directory, name + suffix))
