@@ -199,3 +199,22 @@ def test_rewritten_files_get_newer_mtime_so_validators_change(mirror):
     image_mtime = os.path.getmtime(info.local_path)
     mirror.inject('ubuntu', '24.04', 'tampered_image')
     assert os.path.getmtime(info.local_path) > image_mtime
+
+
+def test_history_lists_every_published_build(base_mirror):
+    for key in base_mirror.releases:
+        history = base_mirror.history(*key)
+        assert [info.version for info in history] == [build['version'] for build in base_mirror.builds(*key)]
+        assert all(os.path.isfile(info.local_path) for info in history), key
+        assert len({info.sha256 for info in history}) == len(history), key
+    rocky = base_mirror.history('rocky', '9')
+    assert '/vault/rocky/9.5/' in rocky[0].image_url and rocky[0].pointer_url is None
+
+
+def test_next_clean_build_repairs_dir_wide_files(mirror):
+    mirror.inject('almalinux', '9', 'bad_signature')
+    info = mirror.releases['almalinux', '9']
+    assert not gpgv(mirror.keyring.trusted_keyring, local(mirror, info.checksum_signature_url), local(mirror, info.checksum_url))
+    mirror.advance()
+    info = mirror.releases['almalinux', '9']
+    assert gpgv(mirror.keyring.trusted_keyring, local(mirror, info.checksum_signature_url), local(mirror, info.checksum_url))

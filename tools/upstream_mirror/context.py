@@ -172,11 +172,6 @@ class Context:
         with open(self._signed_path, 'w', encoding='utf-8') as handle:
             json.dump(self._signed, handle, indent=0, sort_keys=True)
 
-    def forget_signatures(self, prefix_path):
-        rel = os.path.relpath(prefix_path, self.www)
-        for name in [name for name in self._signed if name.startswith(rel)]:
-            del self._signed[name]
-
     # -- faults recorded in state ------------------------------------------------------------------
     def faults(self, distro, release, version):
         return self.state['faults'].get('%s/%s/%s' % (distro, release, version), {})

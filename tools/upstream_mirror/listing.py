@@ -26,13 +26,24 @@ def _human(size):
 
 
 def _newest(directory):
-    """Newest file mtime below ``directory``: directory mtimes are real time, files carry publish time."""
-    stamps = [os.stat(directory).st_mtime]
-    files = []
-    for base, _dirs, names in os.walk(os.path.realpath(directory)):
-        files.extend(os.path.join(base, name) for name in names)
-    stamps = [os.stat(name).st_mtime for name in files if os.path.exists(name)] or stamps
-    return max(stamps)
+    """Newest file mtime below ``directory``: directory mtimes are real time, files carry publish time.
+
+    Follows directory symlinks (``release/``, the cdimage alias) once each; ``releases/server``
+    points at its own ancestor, hence the visited set.
+    """
+    newest, pending, seen = None, [directory], set()
+    while pending:
+        current = os.path.realpath(pending.pop())
+        if current in seen:
+            continue
+        seen.add(current)
+        for entry in os.scandir(current):
+            if entry.is_dir():
+                pending.append(entry.path)
+            elif entry.is_file():
+                stamp = entry.stat().st_mtime
+                newest = stamp if newest is None else max(newest, stamp)
+    return newest if newest is not None else os.stat(directory).st_mtime
 
 
 def _entries(directory):

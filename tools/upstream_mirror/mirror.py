@@ -222,6 +222,15 @@ class Mirror:
     def release(self, distro, release):
         return self.releases[(distro, release)]
 
+    def history(self, distro, release):
+        """ReleaseInfo of every build still published (oldest first); only the newest has a pointer_url."""
+        ctx = self._context()
+        builds = self._entry(distro, release)['builds']
+        infos = [VENDORS[distro].describe(ctx, release, build) for build in builds]
+        for info in infos[:-1]:
+            info.pointer_url = None
+        return infos
+
     def builds(self, distro, release):
         """All published builds of a release (oldest first) as stored in state."""
         return [dict(build) for build in self._entry(distro, release)['builds']]

@@ -59,7 +59,7 @@ class Rocky(FlatDir):
             sidecar = [entry] + ([(entry[0], TRAVERSAL_NAME, entry[2])] if name in poisoned else [])
             ctx.write(path + '.CHECKSUM', checksums.bsd('sha256', sidecar), os.path.getmtime(path))
             entries.append(entry)
-        if poisoned:
+        if self.checksum_fault(ctx, release, builds[-1]):
             entries.append((entries[0][0], TRAVERSAL_NAME, entries[0][2]))
         ctx.write(os.path.join(directory, 'CHECKSUM'), checksums.bsd('sha256', entries), self.newest_mtime(directory, names))
 
