@@ -68,14 +68,21 @@ def new_digests(algorithms):
     """``{name: hashlib object}`` for any fixed-length hashlib algorithm; bad names raise ValueError."""
     digests = {}
     for name in algorithms:
-        key = str(name).strip().lower().replace('-', '')
-        if key.startswith('shake') or key not in hashlib.algorithms_available:
-            raise ValueError(f'unsupported hash algorithm {name!r}')
+        key = _algorithm_name(name)
         # md5 here is integrity (vendor and Glance checksums), not security; FIPS builds allow that.
         digests[key] = hashlib.new(key, usedforsecurity=False)
     if not digests:
         raise ValueError('at least one hash algorithm is needed')
     return digests
+
+
+def _algorithm_name(name):
+    # 'SHA-256' -> 'sha256', 'SHA3-256' -> 'sha3_256'; shake_* needs a length, so it is not offered.
+    key = str(name).strip().lower()
+    for candidate in (key, key.replace('-', '_'), key.replace('-', '').replace('_', '')):
+        if candidate in hashlib.algorithms_available and not candidate.startswith('shake'):
+            return candidate
+    raise ValueError(f'unsupported hash algorithm {name!r}')
 
 
 def hexdigests(digests):
