@@ -79,11 +79,12 @@ def min_disk_gib(virtual_size):
     return math.ceil(virtual_size / GIB)
 
 
-def inspect(path, expected_format=None, allowed_formats=DEFAULT_FORMATS):
+def inspect(path, expected_format=None, allowed_formats=DEFAULT_FORMATS, max_virtual_size=None):
     """Detect the format of the local file ``path`` and check it is safe to convert, upload and boot.
 
     Raw cannot be told from arbitrary bytes, so any file no inspector recognises is ``raw``; a
     declared ``expected_format`` (the vendor's word) is what catches a qcow2 that isn't one.
+    ``max_virtual_size`` (bytes) refuses images that would expand past the disk we have.
     Raises :class:`UnsafeImageError`; ``RuntimeError`` when oslo.utils is not installed.
     """
     if not HAS_FORMAT_INSPECTOR:
@@ -104,6 +105,8 @@ def inspect(path, expected_format=None, allowed_formats=DEFAULT_FORMATS):
     virtual_size = actual_size if name == 'raw' else inspector.virtual_size
     if virtual_size <= 0:
         raise UnsafeImageError(f'{path} has no usable virtual size')
+    if max_virtual_size is not None and virtual_size > max_virtual_size:
+        raise UnsafeImageError(f'{path} has a virtual size of {virtual_size} bytes, more than the allowed {max_virtual_size}')
     return ImageInfo(format=name, virtual_size=virtual_size, actual_size=actual_size)
 
 
@@ -142,13 +145,15 @@ def _check_qcow2_encryption(path):
         raise UnsafeImageError(f'{path} is an encrypted qcow2 image (crypt method {method})')
 
 
-def convert_to_raw(src, dest, src_format, algorithms=DEFAULT_ALGORITHMS, allowed_formats=DEFAULT_FORMATS, timeout=QEMU_IMG_TIMEOUT):
+def convert_to_raw(src, dest, src_format, max_virtual_size, algorithms=DEFAULT_ALGORITHMS, allowed_formats=DEFAULT_FORMATS, timeout=QEMU_IMG_TIMEOUT):
     """Inspect ``src``, convert it to a raw ``dest`` atomically and hash the result in one read.
+
+    ``max_virtual_size`` is required: the raw file is as large as the virtual disk (sparse or not).
 
     Returns ``{'info': ImageInfo of src, 'size': raw bytes, 'digests': {algo: hex}}``; the raw md5
     equals Glance's ``checksum`` of the image converted on import.
     """
-    info = inspect(src, expected_format=src_format, allowed_formats=allowed_formats)
+    info = inspect(src, expected_format=src_format, allowed_formats=allowed_formats, max_virtual_size=max_virtual_size)
     digests = new_digests(algorithms)
     qemu_img = shutil.which('qemu-img')
     if qemu_img is None:
