@@ -10,7 +10,8 @@ backing file or an external data file (so that converting or booting it reads ho
 encrypted, or claim one format while being another. Detection and the per-format safety checks
 come from ``oslo_utils.imageutils.format_inspector``, the inspector Nova, Glance and Cinder use
 since the 2024 qcow2/vmdk CVEs, so we reject what the cloud would reject. It does not look at
-qcow2 encryption, which :func:`inspect` adds from the header.
+qcow2 encryption, which :func:`inspect` adds from the header. oslo.utils 7.3 already had the
+qcow2/vmdk checks; 7.4 added LUKS detection (before, a LUKS container passed as raw).
 
 :func:`convert_to_raw` runs ``qemu-img convert`` only on an inspected image and only with an
 explicit source format, so qemu never probes. The md5 of the raw result is what Glance shows as
@@ -88,7 +89,7 @@ def inspect(path, expected_format=None, allowed_formats=DEFAULT_FORMATS, max_vir
     Raises :class:`UnsafeImageError`; ``RuntimeError`` when oslo.utils is not installed.
     """
     if not HAS_FORMAT_INSPECTOR:
-        raise RuntimeError('inspecting disk images needs the Python library oslo.utils>=7.3')
+        raise RuntimeError('inspecting disk images needs the Python library oslo.utils>=7.4')
     actual_size = os.path.getsize(path)
     if actual_size == 0:
         raise UnsafeImageError(f'{path} is empty')
