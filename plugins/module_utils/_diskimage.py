@@ -53,7 +53,7 @@ _CHECK_REASONS = {
     'mbr': 'partition table is invalid',
 }
 _QCOW2_CRYPT_METHOD = struct.Struct('>I')  # header offset 32: 0 none, 1 AES, 2 LUKS
-# qemu-img limits, as Nova applies to qemu-img on untrusted images (address space, CPU seconds).
+# Like Nova's prlimit on qemu-img: a crafted image must not make it eat the host's memory or run forever.
 QEMU_IMG_ADDRESS_SPACE = 2 * GIB
 QEMU_IMG_TIMEOUT = 3600
 
