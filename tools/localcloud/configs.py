@@ -1,0 +1,279 @@
+"""Config files for every service, written under BASE/etc from the port plan.
+
+Values come from the recipe that was seen working (openstack-local.md); comments say why a
+non-default setting is there.
+"""
+
+import shutil
+
+ADMIN_PASSWORD = 'admin-secret'
+USER_PASSWORDS = {'admin': ADMIN_PASSWORD, 'demo': 'demo-secret', 'alt': 'alt-secret', 'demo-reader': 'reader-secret'}
+SERVICE_USERS = ('glance', 'placement', 'neutron', 'nova', 'cinder')
+DB_USER, DB_PASSWORD = 'os', 'os-secret'
+DATABASES = ('placement', 'neutron', 'nova_api', 'nova_cell0', 'nova', 'cinder')
+REGIONS = ('RegionOne', 'RegionTwo')
+
+CINDER_DRIVER = '''"""Cinder's shipped no-op LVM fake, but volumes are sparse files so create-from-image really converts."""
+import os
+
+from cinder.tests import fake_driver
+
+
+class FileBackedFakeDriver(fake_driver.FakeLoggingVolumeDriver):
+    def _path(self, volume):
+        return os.path.join(self.configuration.safe_get('state_path') or '/tmp', 'volumes', 'volume-' + volume['id'])
+
+    def local_path(self, volume, vg=None):
+        return self._path(volume)
+
+    def create_volume(self, volume):
+        os.makedirs(os.path.dirname(self._path(volume)), exist_ok=True)
+        with open(self._path(volume), 'wb') as handle:
+            handle.truncate(int(volume['size']) * 1024 ** 3)
+
+    def delete_volume(self, volume):
+        try:
+            os.unlink(self._path(volume))
+        except FileNotFoundError:
+            pass
+'''
+
+
+def ini(sections):
+    out = []
+    for section, values in sections.items():
+        out.append('[%s]' % section)
+        out.extend('%s = %s' % (key, value) for key, value in values.items())
+        out.append('')
+    return '\n'.join(out)
+
+
+def url(ports, name, path=''):
+    return 'http://127.0.0.1:%d%s' % (ports[name], path)
+
+
+def db_url(ports, name):
+    return 'mysql+pymysql://%s:%s@127.0.0.1:%d/%s?charset=utf8mb4' % (DB_USER, DB_PASSWORD, ports['mysql'], name)
+
+
+def rabbit_url(ports):
+    return 'rabbit://guest:guest@127.0.0.1:%d/' % ports['rabbit']
+
+
+def auth(ports, user, region=None):
+    values = {
+        'www_authenticate_uri': url(ports, 'keystone'), 'auth_url': url(ports, 'keystone'), 'auth_type': 'password',
+        'project_domain_name': 'Default', 'user_domain_name': 'Default', 'project_name': 'service',
+        'username': user, 'password': user + '-secret',
+    }
+    if region:
+        values['region_name'] = region
+    return values
+
+
+def write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding='utf-8')
+
+
+def keystone(layout, ports):
+    data = layout.data / 'keystone'
+    data.mkdir(parents=True, exist_ok=True)
+    write(layout.etc / 'keystone' / 'keystone.conf', ini({
+        'database': {'connection': 'sqlite:///%s' % (data / 'keystone.sqlite')},
+        'token': {'provider': 'fernet', 'expiration': 86400},
+        'fernet_tokens': {'key_repository': data / 'fernet-keys'},
+        'fernet_receipts': {'key_repository': data / 'fernet-keys'},
+        'credential': {'key_repository': data / 'credential-keys'},
+        # bcrypt's default 12 rounds cost 0.5 s per password token; 4 is plenty for a throwaway cloud.
+        'identity': {'password_hash_rounds': 4},
+        # Without a cache every token validation is ~200 SQL statements (300 ms per GET). Correct only
+        # because keystone runs as ONE uwsgi process.
+        'cache': {'enabled': 'true', 'backend': 'dogpile.cache.memory'},
+    }))
+
+
+def glance(layout, ports, venv, name, plugins):
+    """name 'glance' = RegionOne (keeps qcow2), 'glance2' = RegionTwo (decompress + convert to raw)."""
+    etc, data = layout.etc / name, layout.data / name
+    for sub in ('images', 'images2', 'staging', 'tasks', 'locks'):
+        (data / sub).mkdir(parents=True, exist_ok=True)
+    etc.mkdir(parents=True, exist_ok=True)
+    shutil.copy(venv / 'etc' / 'glance' / 'glance-api-paste.ini', etc / 'glance-api-paste.ini')
+    write(etc / 'glance-api.conf', ini({
+        'DEFAULT': {
+            'enabled_backends': 'local:file, local2:file',
+            'enabled_import_methods': '[glance-direct,web-download,copy-image]',
+            'worker_self_reference_url': url(ports, name),
+            'public_endpoint': url(ports, name),
+            'hashing_algorithm': 'sha512',
+        },
+        'database': {'connection': 'sqlite:///%s' % (data / 'glance.sqlite')},
+        'glance_store': {'default_backend': 'local'},
+        'local': {'filesystem_store_datadir': data / 'images', 'store_description': 'local file store'},
+        'local2': {'filesystem_store_datadir': data / 'images2', 'store_description': 'second local file store'},
+        'os_glance_staging_store': {'filesystem_store_datadir': data / 'staging'},
+        'os_glance_tasks_store': {'filesystem_store_datadir': data / 'tasks'},
+        # ListOpt(bounds=True): brackets are required; an empty value silently refuses every URI.
+        # 127.0.0.1 must be listed literally or loopback addresses are rejected after DNS resolution.
+        'import_filtering_opts': {'allowed_schemes': '[http,https]', 'allowed_hosts': '[127.0.0.1]',
+                                  'allowed_ports': '[]'},
+        'keystone_authtoken': auth(ports, 'glance'),
+        'paste_deploy': {'flavor': 'keystone', 'config_file': etc / 'glance-api-paste.ini'},
+        'wsgi': {'python_interpreter': venv / 'bin' / 'python'},
+        'oslo_concurrency': {'lock_path': data / 'locks'},
+    }))
+    write(etc / 'glance-image-import.conf', ini({
+        'image_import_opts': {'image_import_plugins': '[%s]' % ', '.join(plugins)},
+        'image_conversion': {'output_format': 'raw'},
+    }))
+
+
+def placement(layout, ports):
+    write(layout.etc / 'placement' / 'placement.conf', ini({
+        'placement_database': {'connection': db_url(ports, 'placement')},
+        'api': {'auth_strategy': 'keystone'},
+        'keystone_authtoken': auth(ports, 'placement'),
+    }))
+
+
+def neutron(layout, ports, venv):
+    etc, data = layout.etc / 'neutron', layout.data / 'neutron'
+    (data / 'locks').mkdir(parents=True, exist_ok=True)
+    etc.mkdir(parents=True, exist_ok=True)
+    shutil.copy(venv / 'etc' / 'neutron' / 'api-paste.ini', etc / 'api-paste.ini')
+    write(etc / 'neutron.conf', ini({
+        'DEFAULT': {
+            'host': 'oslocal', 'core_plugin': 'ml2',
+            # port_forwarding defines the Port.port_forwardings backref that GET /v2.0/ports needs.
+            'service_plugins': 'router,port_forwarding', 'auth_strategy': 'keystone',
+            'bind_host': '127.0.0.1', 'bind_port': ports['neutron'], 'api_paste_config': etc / 'api-paste.ini',
+            'transport_url': rabbit_url(ports), 'notify_nova_on_port_status_changes': 'false',
+            'notify_nova_on_port_data_changes': 'false', 'state_path': data,
+        },
+        'database': {'connection': db_url(ports, 'neutron')},
+        'keystone_authtoken': auth(ports, 'neutron'),
+        'oslo_concurrency': {'lock_path': data / 'locks'},
+    }))
+    # Neutron API only: nova asks it for security groups on every server GET; no agents, no bindings.
+    write(etc / 'plugins' / 'ml2' / 'ml2_conf.ini', ini({
+        'ml2': {'type_drivers': 'flat', 'project_network_types': '', 'mechanism_drivers': '',
+                'extension_drivers': 'port_security'},
+        'ml2_type_flat': {'flat_networks': '*'},
+    }))
+
+
+def nova(layout, ports, venv):
+    etc, data = layout.etc / 'nova', layout.data / 'nova'
+    (data / 'instances').mkdir(parents=True, exist_ok=True)
+    etc.mkdir(parents=True, exist_ok=True)
+    shutil.copy(venv / 'etc' / 'nova' / 'api-paste.ini', etc / 'api-paste.ini')
+    write(etc / 'nova.conf', ini({
+        'DEFAULT': {
+            'host': 'oslocal', 'my_ip': '127.0.0.1', 'state_path': data, 'instances_path': data / 'instances',
+            'compute_driver': 'fake.FakeDriver', 'transport_url': rabbit_url(ports),
+            'enabled_apis': 'osapi_compute', 'osapi_compute_listen': '127.0.0.1', 'metadata_listen': '127.0.0.1',
+            # The default random start delay (up to 60 s) postpones periodic tasks such as host discovery.
+            'periodic_fuzzy_delay': 0,
+        },
+        'api': {'auth_strategy': 'keystone'},
+        'wsgi': {'api_paste_config': etc / 'api-paste.ini'},
+        'api_database': {'connection': db_url(ports, 'nova_api')},
+        'database': {'connection': db_url(ports, 'nova')},
+        'conductor': {'workers': 1},
+        'scheduler': {'workers': 1, 'discover_hosts_in_cells_interval': 5},
+        'keystone_authtoken': auth(ports, 'nova'),
+        'service_user': dict(auth(ports, 'nova'), send_service_user_token='true'),
+        'placement': auth(ports, 'placement', 'RegionOne'),
+        'neutron': auth(ports, 'neutron', 'RegionOne'),
+        # Two regions have an image endpoint; nova must use RegionOne's.
+        'glance': {'region_name': 'RegionOne'},
+        'cinder': {'os_region_name': 'RegionOne'},
+        'oslo_concurrency': {'lock_path': data / 'locks'},
+        'oslo_messaging_notifications': {'driver': 'noop'},
+        'vnc': {'enabled': 'false'},
+    }))
+
+
+def cinder(layout, ports, venv):
+    etc, data = layout.etc / 'cinder', layout.data / 'cinder'
+    (data / 'locks').mkdir(parents=True, exist_ok=True)
+    etc.mkdir(parents=True, exist_ok=True)
+    shutil.copy(venv / 'etc' / 'cinder' / 'api-paste.ini', etc / 'api-paste.ini')
+    # Without it find_volume(<name or id>) fails: "Invalid filters name are found in query options".
+    shutil.copy(venv / 'etc' / 'cinder' / 'resource_filters.json', etc / 'resource_filters.json')
+    write(layout.base / 'pylib' / 'localcloud_cinder_driver.py', CINDER_DRIVER)
+    conf = etc / 'cinder.conf'
+    # No sudo here and we are root: start privsep directly instead of "sudo cinder-rootwrap".
+    privsep = {'helper_command': '%s --config-file %s' % (venv / 'bin' / 'privsep-helper', conf)}
+    write(conf, ini({
+        'DEFAULT': {
+            'host': 'oslocal', 'my_ip': '127.0.0.1', 'state_path': data, 'transport_url': rabbit_url(ports),
+            'auth_strategy': 'keystone', 'osapi_volume_listen': '127.0.0.1', 'osapi_volume_listen_port': ports['cinder'],
+            'api_paste_config': etc / 'api-paste.ini', 'resource_query_filters_file': etc / 'resource_filters.json',
+            'enabled_backends': 'fake', 'default_volume_type': '__DEFAULT__', 'periodic_fuzzy_delay': 0,
+            # Two regions have an image endpoint; pin RegionOne's glance.
+            'glance_api_servers': url(ports, 'glance'),
+        },
+        'database': {'connection': db_url(ports, 'cinder')},
+        'keystone_authtoken': dict(auth(ports, 'cinder'), service_token_roles_required='true'),
+        'oslo_concurrency': {'lock_path': data / 'locks'},
+        'oslo_messaging_notifications': {'driver': 'noop'},
+        'fake': {'volume_driver': 'localcloud_cinder_driver.FileBackedFakeDriver', 'volume_backend_name': 'fake'},
+        'cinder_sys_admin': privsep,
+        'privsep_osbrick': privsep,
+    }))
+
+
+def mysql(layout, ports):
+    write(layout.etc / 'mysql' / 'my.cnf', ini({
+        'mysqld': {
+            'datadir': layout.data / 'mysql', 'socket': layout.run / 'mysqld.sock', 'port': ports['mysql'],
+            'bind-address': '127.0.0.1', 'user': 'root', 'log-error': layout.log / 'mysqld-error.log',
+            'innodb_buffer_pool_size': '64M', 'innodb_flush_log_at_trx_commit': 0, 'performance_schema': 'off',
+            'skip-name-resolve': 'on', 'max_connections': 500,
+        },
+        'client': {'socket': layout.run / 'mysqld.sock', 'user': 'root'},
+    }))
+
+
+def rabbit_env(layout, ports):
+    """Own RabbitMQ node (and own epmd) on loopback; the node name holds the port so stacks can coexist."""
+    etc = layout.etc / 'rabbitmq'
+    write(etc / 'rabbitmq.conf', 'listeners.tcp.default = 127.0.0.1:%d\nloopback_users.guest = true\n'
+          'log.console = false\n' % ports['rabbit'])
+    write(etc / 'enabled_plugins', '[].\n')
+    home = layout.data / 'rabbitmq-home'  # the erlang cookie lives in $HOME; keep it per stack
+    home.mkdir(parents=True, exist_ok=True)
+    return {
+        'HOME': str(home),
+        'RABBITMQ_NODENAME': 'localcloud%d@localhost' % ports['rabbit'],
+        'RABBITMQ_NODE_IP_ADDRESS': '127.0.0.1', 'RABBITMQ_NODE_PORT': str(ports['rabbit']),
+        'RABBITMQ_DIST_PORT': str(ports['rabbit_dist']),
+        'ERL_EPMD_ADDRESS': '127.0.0.1', 'ERL_EPMD_PORT': str(ports['epmd']),
+        'RABBITMQ_MNESIA_BASE': str(layout.data / 'rabbitmq'), 'RABBITMQ_LOG_BASE': str(layout.log / 'rabbitmq'),
+        'RABBITMQ_PID_FILE': str(layout.run / 'rabbitmq-beam.pidfile'),
+        'RABBITMQ_CONFIG_FILE': str(etc / 'rabbitmq'), 'RABBITMQ_ENABLED_PLUGINS_FILE': str(etc / 'enabled_plugins'),
+        'RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS': '-kernel inet_dist_use_interface {127,0,0,1}',
+    }
+
+
+def clouds_yaml(layout, ports):
+    """clouds.yaml by hand (YAML emitter is not stdlib); regions list so region_name selects RegionTwo."""
+    projects = {'admin': 'admin', 'demo': 'demo', 'alt': 'alt', 'demo-reader': 'demo'}
+    lines = ['clouds:']
+    for cloud, project in projects.items():
+        lines += [
+            '  %s:' % cloud,
+            '    auth:',
+            '      auth_url: %s' % url(ports, 'keystone', '/v3'),
+            '      username: %s' % cloud,
+            '      password: %s' % USER_PASSWORDS[cloud],
+            '      project_name: %s' % project,
+            '      user_domain_name: Default',
+            '      project_domain_name: Default',
+            '    regions: [%s]' % ', '.join(REGIONS),
+            '    identity_api_version: 3',
+            '    interface: public',
+        ]
+    write(layout.clouds_yaml, '\n'.join(lines) + '\n')

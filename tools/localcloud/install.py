@@ -1,0 +1,93 @@
+"""Install what the services need: Debian packages (only if missing) and a cached services venv.
+
+The venv is separate from the collection's so OpenStack's ~180 pinned dependencies never leak into
+it. Its name carries a hash of constraints.txt, so a new pin set builds a new venv and old ones can be
+deleted. It is built in a temp dir and renamed into place when complete: an interrupted install is
+never mistaken for a good one.
+"""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .process import StepFailed, run
+
+CONSTRAINTS = Path(__file__).with_name('constraints.txt')
+REQUIREMENTS = ('keystone', 'glance', 'openstack-placement', 'neutron', 'nova', 'cinder', 'uWSGI', 'PyMySQL',
+                'openstacksdk', 'python-openstackclient')
+DEBS_LIGHT = ('qemu-utils',)
+DEBS_FULL = ('qemu-utils', 'mariadb-server', 'rabbitmq-server')
+
+
+def cache_dir():
+    return Path(os.environ.get('CLOUDIMAGES_CACHE') or Path.home() / '.cache' / 'cloudimages')
+
+
+def venv_path():
+    digest = hashlib.sha256(CONSTRAINTS.read_bytes()).hexdigest()[:12]
+    return cache_dir() / ('localcloud-venv-' + digest)
+
+
+def missing_debs(packages):
+    missing = []
+    for package in packages:
+        result = subprocess.run(['dpkg-query', '-W', '-f=${Status}', package], capture_output=True, text=True,
+                                check=False)
+        if 'install ok installed' not in result.stdout:
+            missing.append(package)
+    return missing
+
+
+def ensure_debs(full, log):
+    missing = missing_debs(DEBS_FULL if full else DEBS_LIGHT)
+    if not missing:
+        return False
+    if os.geteuid() != 0:
+        raise StepFailed('missing Debian packages %s; run: sudo apt-get install -y --no-install-recommends %s'
+                         % (', '.join(missing), ' '.join(missing)))
+    # The packaged services must not start (policy-rc.d usually prevents it in containers); we run our own.
+    env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
+    run(['apt-get', 'update', '-q'], log, env=env, timeout=600)
+    run(['apt-get', 'install', '-y', '-q', '--no-install-recommends'] + missing, log, env=env, timeout=1200)
+    return True
+
+
+def _relocate(tmp, final):
+    """venv scripts hard-code their interpreter path; point them at the final location."""
+    old, new = str(tmp).encode(), str(final).encode()
+    for script in (tmp / 'bin').iterdir():
+        if script.is_symlink() or not script.is_file():
+            continue
+        data = script.read_bytes()
+        if old in data[:4096] and not data.startswith(b'\x7fELF'):
+            script.write_bytes(data.replace(old, new))
+
+
+def ensure_venv(log):
+    """Return (venv path, True if it was built now)."""
+    final = venv_path()
+    if (final / 'bin' / 'uwsgi').exists():
+        return final, False
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / ('%s.tmp-%d' % (final.name, os.getpid()))
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        # sys._base_executable: when the launcher itself runs inside a venv, build on the real interpreter.
+        python = getattr(sys, '_base_executable', None) or sys.executable
+        run([python, '-m', 'venv', str(tmp)], log, timeout=300)
+        run([str(tmp / 'bin' / 'pip'), 'install', '--disable-pip-version-check', '-q', '-c', str(CONSTRAINTS)]
+            + list(REQUIREMENTS), log, timeout=3600)
+        _relocate(tmp, final)
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if not (final / 'bin' / 'uwsgi').exists():  # lost a race only if the winner is complete
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final, True
