@@ -1,0 +1,93 @@
+"""Session fixtures for a real local OpenStack (tools/localcloud).
+
+CLOUDIMAGES_STACK=full (default) or light (Keystone + Glance only; tests marked needs_nova /
+needs_cinder are skipped). CLOUDIMAGES_STACK_BASE=<dir> reuses a stack a developer started with
+``python -m localcloud start <dir>`` and leaves it running; otherwise a fresh stack is started in a
+temp dir and stopped at the end of the session, whatever happened.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+
+import pytest
+
+STACK_MODES = ('full', 'light')
+
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'needs_nova: needs the full local cloud (Nova servers)')
+    config.addinivalue_line('markers', 'needs_cinder: needs the full local cloud (Cinder volumes)')
+
+
+def stack_mode():
+    mode = os.environ.get('CLOUDIMAGES_STACK', 'full')
+    if mode not in STACK_MODES:
+        raise pytest.UsageError('CLOUDIMAGES_STACK must be one of %s, not %r' % (', '.join(STACK_MODES), mode))
+    return mode
+
+
+def pytest_collection_modifyitems(config, items):  # pylint: disable=unused-argument
+    if stack_mode() != 'light':
+        return
+    for item in items:
+        for marker in ('needs_nova', 'needs_cinder'):
+            if item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.skip(reason='%s: CLOUDIMAGES_STACK=light runs Keystone + Glance only' % marker))
+
+
+class Cloud:
+    """What tests need from the stack: clouds.yaml, env for subprocesses, openstacksdk connections."""
+
+    def __init__(self, stack, mode):
+        self.stack = stack
+        self.mode = mode
+
+    @property
+    def full(self):
+        return self.mode == 'full'
+
+    @property
+    def clouds_yaml(self):
+        return self.stack.clouds_yaml
+
+    @property
+    def endpoints(self):
+        return self.stack.endpoints
+
+    def env(self):
+        return self.stack.env()
+
+    def connect(self, name='admin', region='RegionOne'):
+        """openstacksdk connection for a cloud of clouds.yaml (admin, demo, alt, demo-reader) in a region."""
+        from openstack import config as occ, connection  # pylint: disable=import-outside-toplevel
+        cfg = occ.OpenStackConfig(config_files=[self.clouds_yaml], load_envvars=False)
+        return connection.Connection(config=cfg.get_one(cloud=name, region_name=region))
+
+
+@pytest.fixture(scope='session')
+def localcloud(tmp_path_factory):
+    """The started LocalCloud (see tools/localcloud)."""
+    # Imported here: tools/ joins sys.path only in pytest_configure / the ``pythonpath`` ini option.
+    from localcloud import LocalCloud  # pylint: disable=import-outside-toplevel
+    mode = stack_mode()
+    reuse = os.environ.get('CLOUDIMAGES_STACK_BASE')
+    if reuse:
+        stack = LocalCloud(reuse, services=mode)
+        if not stack.status()[0]:
+            pytest.exit('CLOUDIMAGES_STACK_BASE=%s: no stack running there; start it with '
+                        'python -m localcloud start %s' % (reuse, reuse), returncode=3)
+        yield stack.start()  # idempotent: checks health, starts nothing
+        return
+    stack = LocalCloud(tmp_path_factory.mktemp('localcloud'), services=mode)
+    atexit.register(stack.stop)  # also on an interrupted session; stop() is idempotent
+    try:
+        yield stack.start()
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope='session')
+def cloud(localcloud):  # pylint: disable=redefined-outer-name
+    return Cloud(localcloud, 'full' if localcloud.full else 'light')
