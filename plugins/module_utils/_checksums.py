@@ -194,7 +194,7 @@ def _clean_name(name, where):
     """Validate a listed file name and drop leading ``./``; raise on anything path-like and dangerous."""
     for char in name:
         if unicodedata.category(char) in _FORBIDDEN_CATEGORIES:
-            raise ChecksumError(f'{where}: file name contains control character U+{ord(char):04X}')
+            raise ChecksumError(f'{where}: file name contains control character U+{ord(char):04X}: {name!r}')
     if '\\' in name:
         raise ChecksumError(f'{where}: file name contains a backslash: {name!r}')
     if name.startswith('/'):
