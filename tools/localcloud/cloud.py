@@ -71,7 +71,10 @@ class LocalCloud:
                 '%s already held a full stack. Nova cannot restart on the same base directory (the fake virt '
                 'driver draws a new node UUID per process, nova-compute then refuses to start). Use a fresh '
                 'directory, or start it with --light.' % self.layout.base)
-        self._plan_ports()
+        try:
+            self._plan_ports()
+        except PortInUse as exc:
+            raise LocalCloudError(str(exc)) from exc
         try:
             self._phase('install', self._install)
             self._phase('configure', lambda: self._stack().write_configs())
@@ -97,7 +100,9 @@ class LocalCloud:
         start = time.monotonic()
         first = [name for name in names if name not in INFRA]
         first.sort(key=lambda name: STOP_ORDER.index(name) if name in STOP_ORDER else -1)
-        threads = [threading.Thread(target=self.daemons.stop, args=(name,)) for name in first]
+        notes = []
+        threads = [threading.Thread(target=lambda name: notes.append(self.daemons.stop(name)), args=(name,))
+                   for name in first]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -106,7 +111,9 @@ class LocalCloud:
             Stack(self.layout, self.daemons, self.ports, None, True, threading.Event()).stop_rabbitmq()
         for name in ('epmd', 'mysql'):
             if name in names:
-                self.daemons.stop(name)
+                notes.append(self.daemons.stop(name))
+        for note in filter(None, notes):
+            self._say(note)
         self._say('stopped %d processes in %.1f s' % (len(names), time.monotonic() - start))
 
     def status(self):

@@ -175,6 +175,8 @@ def nova(layout, ports, venv):
             'enabled_apis': 'osapi_compute', 'osapi_compute_listen': '127.0.0.1', 'metadata_listen': '127.0.0.1',
             # The default random start delay (up to 60 s) postpones periodic tasks such as host discovery.
             'periodic_fuzzy_delay': 0,
+            # A test cloud has nothing worth a 60 s graceful drain; keeps stop() short.
+            'graceful_shutdown_timeout': 2,
         },
         'api': {'auth_strategy': 'keystone'},
         'wsgi': {'api_paste_config': etc / 'api-paste.ini'},
@@ -212,6 +214,7 @@ def cinder(layout, ports, venv):
             'auth_strategy': 'keystone', 'osapi_volume_listen': '127.0.0.1', 'osapi_volume_listen_port': ports['cinder'],
             'api_paste_config': etc / 'api-paste.ini', 'resource_query_filters_file': etc / 'resource_filters.json',
             'enabled_backends': 'fake', 'default_volume_type': '__DEFAULT__', 'periodic_fuzzy_delay': 0,
+            'graceful_shutdown_timeout': 2,
             # Two regions have an image endpoint; pin RegionOne's glance.
             'glance_api_servers': url(ports, 'glance'),
         },

@@ -96,7 +96,8 @@ class Daemons:
         return sorted(path.stem for path in self.layout.run.glob('*.pid'))
 
     def stop(self, name, timeout=15.0):
-        entry = self.read(name)
+        """Returns a note when SIGKILL was needed, else None."""
+        entry, note = self.read(name), None
         if entry and alive(*entry):
             pid, starttime = entry
             tree = [(child, _stat(child)) for child in descendants(pid)]
@@ -105,16 +106,19 @@ class Daemons:
             while alive(pid, starttime) and time.monotonic() < deadline:
                 time.sleep(0.1)
             if alive(pid, starttime):
+                note = '%s: no exit %.0f s after SIGTERM, sent SIGKILL' % (name, timeout)
                 os.kill(pid, signal.SIGKILL)
             deadline = time.monotonic() + 2
             while time.monotonic() < deadline and any(stat and alive(child, stat[2]) for child, stat in tree):
                 time.sleep(0.1)
             for child, stat in tree:
                 if stat and alive(child, stat[2]):
+                    note = note or '%s: child %d outlived its parent, sent SIGKILL' % (name, child)
                     os.kill(child, signal.SIGKILL)
             while alive(pid, starttime):
                 time.sleep(0.05)
         self.pidfile(name).unlink(missing_ok=True)
+        return note
 
     def rss_mb(self, name):
         entry = self.read(name)
@@ -131,15 +135,24 @@ class Daemons:
         return total / 1024.0
 
 
-def run(argv, log, env=None, timeout=600, cwd=None):
-    """Run a one-shot command, output appended to log; failure raises with the log tail."""
+def run(argv, log, env=None, timeout=600, cwd=None, abort=None):
+    """Run a one-shot command, output appended to log; failure raises with the log tail.
+
+    abort: a threading.Event; when another start-up task failed, stop waiting and kill the command.
+    """
     with open(log, 'ab') as handle:
         handle.write(('\n$ %s\n' % ' '.join(str(arg) for arg in argv)).encode())
         handle.flush()
-        try:
-            code = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT,
-                                  env=env, timeout=timeout, cwd=cwd, check=False).returncode
-        except subprocess.TimeoutExpired:
-            code = 'timeout after %ss' % timeout
-    if code != 0:
-        raise StepFailed('%s failed (%s); tail of %s:\n%s' % (Path(str(argv[0])).name, code, log, tail(log)))
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT,
+                                env=env, cwd=cwd)  # pylint: disable=consider-using-with
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None:
+        if (abort is not None and abort.is_set()) or time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            raise StepFailed('%s %s' % (Path(str(argv[0])).name, 'aborted' if time.monotonic() <= deadline
+                                        else 'timed out after %ss; tail of %s:\n%s' % (timeout, log, tail(log))))
+        time.sleep(0.05)
+    if proc.returncode != 0:
+        raise StepFailed('%s failed (exit %s); tail of %s:\n%s' % (Path(str(argv[0])).name, proc.returncode, log,
+                                                                  tail(log)))

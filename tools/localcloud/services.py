@@ -57,7 +57,7 @@ class Stack:
         if marker.exists():
             return
         for argv, env in steps:
-            run(argv, self.layout.log / (name + '.log'), env=env or self.env())
+            run(argv, self.layout.log / (name + '.log'), env=env or self.env(), abort=self.aborted)
         marker.touch()
 
     def wait(self, name, check, procs, timeout=120):
