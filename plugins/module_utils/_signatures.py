@@ -30,7 +30,8 @@ import tempfile
 
 GPGV_CANDIDATES = ('gpgv', 'gpgv2')
 DEFAULT_TIMEOUT = 120
-_FAILURE_STATUS = ('BADSIG', 'ERRSIG', 'EXPSIG', 'EXPKEYSIG', 'REVKEYSIG', 'NO_PUBKEY', 'NODATA', 'BADARMOR', 'FAILURE')
+# Most specific first: gpgv reports NO_PUBKEY together with the more generic ERRSIG.
+_FAILURE_STATUS = ('BADSIG', 'EXPKEYSIG', 'REVKEYSIG', 'EXPSIG', 'NO_PUBKEY', 'ERRSIG', 'NODATA', 'BADARMOR', 'FAILURE')
 _ARMOR_BEGIN = '-----BEGIN PGP PUBLIC KEY BLOCK-----'
 _ARMOR_END = '-----END PGP PUBLIC KEY BLOCK-----'
 _CLEARSIGN_BEGIN = b'-----BEGIN PGP SIGNED MESSAGE-----'
@@ -144,7 +145,7 @@ def parse_status(text):
 
 def _check_status(status, pins, what):
     """Apply the policy to parsed status lines; return the fingerprint that satisfied a pin."""
-    failures = [(k, a) for k, a in status if k in _FAILURE_STATUS]
+    failures = sorted(((k, a) for k, a in status if k in _FAILURE_STATUS), key=lambda item: _FAILURE_STATUS.index(item[0]))
     if failures:
         keyword, args = failures[0]
         detail = {
