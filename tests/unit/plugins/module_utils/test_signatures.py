@@ -364,3 +364,9 @@ def test_no_user_gnupghome_is_touched(keys, material, tmp_path, monkeypatch):
     verify_detached(material['data'], material['signed']['binary'], material['keyring'], [keys.trusted])
     assert not home.exists()
     assert os.environ['GNUPGHOME'] == str(home)
+
+
+def test_keybox_keyring(keys, material):
+    keybox = keys.home / 'pubring.kbx'
+    assert keybox.read_bytes()[8:12] == b'KBXf'
+    assert verify_detached(material['data'], material['signed']['armored'], keybox, [keys.trusted]) == keys.trusted
