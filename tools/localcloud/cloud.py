@@ -1,5 +1,6 @@
 """LocalCloud: install, start, bootstrap, inspect and stop one stack under a base directory."""
 
+import functools
 import sys
 import threading
 import time
@@ -47,7 +48,7 @@ class LocalCloud:
         """{region: {service type: url}}; RegionTwo is a second Glance only."""
         if not self.ports:
             return {}
-        url = lambda name, path='': configs.url(self.ports, name, path)  # noqa: E731
+        url = functools.partial(configs.url, self.ports)
         one = {'identity': url('keystone', '/v3'), 'image': url('glance')}
         if self.full:
             one.update({'placement': url('placement'), 'network': url('neutron'), 'compute': url('nova', '/v2.1'),
@@ -224,5 +225,3 @@ class LocalCloud:
         lines.append('  %-20s %6.1f s' % ('total', total))
         lines.append('  clouds.yaml: %s' % self.clouds_yaml)
         print('\n'.join(lines), file=self.out, flush=True)
-
-

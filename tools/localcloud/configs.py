@@ -76,7 +76,7 @@ def write(path, text):
     path.write_text(text, encoding='utf-8')
 
 
-def keystone(layout, ports):
+def keystone(layout):
     data = layout.data / 'keystone'
     data.mkdir(parents=True, exist_ok=True)
     write(layout.etc / 'keystone' / 'keystone.conf', ini({

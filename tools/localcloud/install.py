@@ -8,6 +8,7 @@ never mistaken for a good one.
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -57,13 +58,14 @@ def ensure_debs(full, log):
 
 def _relocate(tmp, final):
     """venv scripts hard-code their interpreter path; point them at the final location."""
-    old, new = str(tmp).encode(), str(final).encode()
+    # Whole-path matches only (followed by "/", a quote, space or end of line).
+    pattern = re.compile(re.escape(str(tmp).encode()) + rb'(?=[/"\'\s]|$)', re.M)
     for script in (tmp / 'bin').iterdir():
         if script.is_symlink() or not script.is_file():
             continue
         data = script.read_bytes()
-        if old in data[:4096] and not data.startswith(b'\x7fELF'):
-            script.write_bytes(data.replace(old, new))
+        if not data.startswith(b'\x7fELF') and pattern.search(data):
+            script.write_bytes(pattern.sub(str(final).encode(), data))
 
 
 def ensure_venv(log):

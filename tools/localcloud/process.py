@@ -71,12 +71,10 @@ class Daemons:
         return self.layout.log / (name + '.log')
 
     def spawn(self, name, argv, env=None, cwd=None):
-        log = open(self.logfile(name), 'ab')  # pylint: disable=consider-using-with
-        try:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                    env=env, cwd=cwd, start_new_session=True)  # pylint: disable=consider-using-with
-        finally:
-            log.close()
+        with open(self.logfile(name), 'ab') as log:
+            # Own session: a Ctrl-C in the caller's terminal does not reach the services.
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,  # pylint: disable=consider-using-with
+                                    stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True)
         stat = _stat(proc.pid)
         self.pidfile(name).write_text('%d %d\n' % (proc.pid, stat[2] if stat else 0), encoding='utf-8')
         return proc.pid
@@ -143,16 +141,17 @@ def run(argv, log, env=None, timeout=600, cwd=None, abort=None):
     with open(log, 'ab') as handle:
         handle.write(('\n$ %s\n' % ' '.join(str(arg) for arg in argv)).encode())
         handle.flush()
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT,
-                                env=env, cwd=cwd)  # pylint: disable=consider-using-with
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=handle,  # pylint: disable=consider-using-with
+                                stderr=subprocess.STDOUT, env=env, cwd=cwd)
     deadline = time.monotonic() + timeout
     while proc.poll() is None:
         if (abort is not None and abort.is_set()) or time.monotonic() > deadline:
             proc.kill()
             proc.wait()
-            raise StepFailed('%s %s' % (Path(str(argv[0])).name, 'aborted' if time.monotonic() <= deadline
-                                        else 'timed out after %ss; tail of %s:\n%s' % (timeout, log, tail(log))))
+            why = 'aborted' if time.monotonic() <= deadline else 'timed out after %ss; tail of %s:\n%s' % (
+                timeout, log, tail(log))
+            raise StepFailed('%s %s' % (Path(str(argv[0])).name, why))
         time.sleep(0.05)
     if proc.returncode != 0:
-        raise StepFailed('%s failed (exit %s); tail of %s:\n%s' % (Path(str(argv[0])).name, proc.returncode, log,
-                                                                  tail(log)))
+        name = Path(str(argv[0])).name
+        raise StepFailed('%s failed (exit %s); tail of %s:\n%s' % (name, proc.returncode, log, tail(log)))

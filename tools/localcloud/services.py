@@ -4,6 +4,7 @@ Each task is (name, dependencies, callable); cloud.py runs them in parallel thre
 dependencies are done, so the slow DB migrations (nova ~20 s CPU, neutron ~10 s) overlap.
 """
 
+import functools
 import os
 import secrets
 import string
@@ -32,7 +33,7 @@ UWSGI_SERVICES = {  # daemon name -> (health check / port name, wsgi module, con
 }
 
 
-class Stack:
+class Stack:  # pylint: disable=too-many-public-methods
     """One stack's services, bound to its layout, port plan and services venv."""
 
     def __init__(self, layout, daemons, ports, venv, full, aborted):
@@ -88,16 +89,16 @@ class Stack:
         self.daemons.spawn(name, argv, env=env or self.env())
         time.sleep(0.5)
         if not self.daemons.running(name):
-            raise StepFailed('%s exited at start-up; tail of %s:\n%s' % (name, self.daemons.logfile(name),
-                                                                          tail(self.daemons.logfile(name))))
+            log = self.daemons.logfile(name)
+            raise StepFailed('%s exited at start-up; tail of %s:\n%s' % (name, log, tail(log)))
 
     def bootstrap(self, phase, watch):
         """Run bootstrap.py; fail fast with the right log if a watched daemon dies meanwhile."""
         log = self.layout.log / ('bootstrap-%s.log' % phase)
+        argv = [self.bin('python'), str(BOOTSTRAP), str(self.layout.etc / 'bootstrap.json'), phase]
         with open(log, 'ab') as handle:
-            proc = subprocess.Popen([self.bin('python'), str(BOOTSTRAP), str(self.layout.etc / 'bootstrap.json'), phase],
-                                    stdin=subprocess.DEVNULL, stdout=handle, stderr=subprocess.STDOUT,
-                                    env=self.env())  # pylint: disable=consider-using-with
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=handle,  # pylint: disable=consider-using-with
+                                    stderr=subprocess.STDOUT, env=self.env())
         try:
             self.wait('bootstrap ' + phase, lambda: proc.poll() is not None, watch, timeout=240)
         finally:
@@ -110,7 +111,7 @@ class Stack:
     # -- configuration ------------------------------------------------------------------------------
     def write_configs(self):
         layout, ports, venv = self.layout, self.ports, self.venv
-        configs.keystone(layout, ports)
+        configs.keystone(layout)
         configs.glance(layout, ports, venv, 'glance', [])
         configs.glance(layout, ports, venv, 'glance2', ['image_decompression', 'image_conversion'])
         if self.full:
@@ -123,7 +124,7 @@ class Stack:
         layout.write_json(layout.etc / 'bootstrap.json', self.bootstrap_config())
 
     def bootstrap_config(self):
-        url = lambda name, path='': configs.url(self.ports, name, path)  # noqa: E731
+        url = functools.partial(configs.url, self.ports)
         services = [{'name': 'keystone', 'type': 'identity', 'endpoints': {'RegionTwo': url('keystone', '/v3')}},
                     {'name': 'glance', 'type': 'image',
                      'endpoints': {'RegionOne': url('glance'), 'RegionTwo': url('glance2')}}]
@@ -234,9 +235,9 @@ class Stack:
         self.daemon('epmd', ['epmd', '-address', '127.0.0.1', '-port', str(self.ports['epmd'])], env)
         self.daemons.spawn('rabbitmq', [str(RABBIT_BIN / 'rabbitmq-server')], env=env)
         node = env['RABBITMQ_NODENAME']
-        proc = subprocess.Popen([str(RABBIT_BIN / 'rabbitmqctl'), '-n', node, 'wait', '--timeout', '90',
-                                 env['RABBITMQ_PID_FILE']], env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)  # pylint: disable=consider-using-with
+        argv = [str(RABBIT_BIN / 'rabbitmqctl'), '-n', node, 'wait', '--timeout', '90', env['RABBITMQ_PID_FILE']]
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,  # pylint: disable=consider-using-with
+                                stderr=subprocess.DEVNULL)
         try:
             self.wait('rabbitmq', lambda: proc.poll() is not None, ['rabbitmq'], timeout=100)
         finally:
@@ -244,8 +245,8 @@ class Stack:
                 proc.kill()
             proc.wait()
         if proc.returncode:
-            raise StepFailed('rabbitmq did not start; tail of %s:\n%s' % (self.daemons.logfile('rabbitmq'),
-                                                                       tail(self.daemons.logfile('rabbitmq'))))
+            log = self.daemons.logfile('rabbitmq')
+            raise StepFailed('rabbitmq did not start; tail of %s:\n%s' % (log, tail(log)))
 
     def stop_rabbitmq(self):
         entry = self.daemons.read('rabbitmq')
@@ -282,4 +283,3 @@ class Stack:
         """{service: bool} for the HTTP APIs of this stack."""
         names = [name for name in UWSGI_SERVICES if self.full or name in ('keystone', 'glance', 'glance2')]
         return {name: probe(UWSGI_SERVICES[name][0], self.ports[UWSGI_SERVICES[name][0]]) for name in names}
-
