@@ -4,6 +4,7 @@ Each task is (name, dependencies, callable); cloud.py runs them in parallel thre
 dependencies are done, so the slow DB migrations (nova ~20 s CPU, neutron ~10 s) overlap.
 """
 
+import concurrent.futures
 import functools
 import os
 import secrets
@@ -52,13 +53,22 @@ class Stack:  # pylint: disable=too-many-public-methods
     def bin(self, name):
         return str(self.venv / 'bin' / name)
 
-    def once(self, name, steps):
-        """Run one-time steps unless their marker says they completed on an earlier start."""
+    def once(self, name, steps, parallel=0):
+        """Run one-time steps unless their marker says they completed on an earlier start.
+
+        parallel: how many leading steps are independent and may run at the same time.
+        """
         marker = self.layout.marker(name)
         if marker.exists():
             return
-        for argv, env in steps:
-            run(argv, self.layout.log / (name + '.log'), env=env or self.env(), abort=self.aborted)
+        log = self.layout.log / (name + '.log')
+        if parallel:
+            with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
+                for future in [pool.submit(run, argv, log, env=env or self.env(), abort=self.aborted)
+                               for argv, env in steps[:parallel]]:
+                    future.result()
+        for argv, env in steps[parallel:]:
+            run(argv, log, env=env or self.env(), abort=self.aborted)
         marker.touch()
 
     def wait(self, name, check, procs, timeout=120):
@@ -203,7 +213,7 @@ class Stack:  # pylint: disable=too-many-public-methods
             (manage + ['bootstrap', '--bootstrap-password', configs.ADMIN_PASSWORD, '--bootstrap-admin-url', url,
                        '--bootstrap-internal-url', url, '--bootstrap-public-url', url,
                        '--bootstrap-region-id', 'RegionOne'], None),
-        ])
+        ], parallel=3)  # db_sync and the two key repositories are independent; bootstrap needs all three
 
     def identity(self):
         if not self.layout.marker('identity').exists():
