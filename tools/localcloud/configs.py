@@ -233,7 +233,8 @@ def mysql(layout, ports):
         'mysqld': {
             'datadir': layout.data / 'mysql', 'socket': layout.run / 'mysqld.sock', 'port': ports['mysql'],
             'bind-address': '127.0.0.1', 'user': 'root', 'log-error': layout.log / 'mysqld-error.log',
-            'innodb_buffer_pool_size': '64M', 'innodb_flush_log_at_trx_commit': 0, 'performance_schema': 'off',
+            'innodb_buffer_pool_size': '64M', 'innodb_log_file_size': '16M', 'innodb_flush_log_at_trx_commit': 0,
+            'performance_schema': 'off',
             'skip-name-resolve': 'on', 'max_connections': 500,
         },
         'client': {'socket': layout.run / 'mysqld.sock', 'user': 'root'},
