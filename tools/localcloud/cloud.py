@@ -158,8 +158,10 @@ class LocalCloud:
             if all(health.values()):
                 self._say('already running (%s), all APIs healthy' % ', '.join(sorted(live)))
                 return True
-        raise LocalCloudError('%s: a stack is partly running there (%s). Run "python -m localcloud stop %s" first.'
-                              % (self.layout.base, ', '.join(live), self.layout.base))
+        why = ('a %s stack runs there, %s was asked for' % (state['services'], self.mode)
+               if state.get('services') not in (None, self.mode, 'full') else 'a stack is partly running there')
+        raise LocalCloudError('%s: %s (%s). Run "python -m localcloud stop %s" first.'
+                              % (self.layout.base, why, ', '.join(sorted(live)), self.layout.base))
 
     def _plan_ports(self):
         if self.port_base is not None:
