@@ -11,12 +11,14 @@ custom properties are not queryable through openstacksdk, so they are matched he
 
 from __future__ import annotations
 
-# Base attributes kept in every result; everything else Glance returns is a custom property.
+# Glance's base attributes, by their API names; everything else Glance returns is a custom property.
 IMAGE_FIELDS = (
-    'id', 'name', 'status', 'visibility', 'is_hidden', 'is_protected', 'tags', 'owner',
+    'id', 'name', 'status', 'visibility', 'os_hidden', 'protected', 'tags', 'owner',
     'disk_format', 'container_format', 'size', 'virtual_size', 'min_disk', 'min_ram',
-    'checksum', 'hash_algo', 'hash_value', 'created_at', 'updated_at',
+    'checksum', 'os_hash_algo', 'os_hash_value', 'created_at', 'updated_at',
 )
+# API links and store internals: not properties a user set.
+_NOT_PROPERTIES = frozenset(IMAGE_FIELDS) | {'file', 'schema', 'self', 'locations', 'location', 'direct_url', 'stores', 'properties'}
 
 # Glance's list hides os_hidden images unless asked, so "include" needs both lists.
 _HIDDEN_QUERIES = {'exclude': (False,), 'only': (True,), 'include': (False, True)}
@@ -47,14 +49,17 @@ def matches(image, tags=None, properties=None):
 
 
 def flatten(raw):
-    """Turn an openstacksdk Image (as a dict) into our result shape.
+    """Turn an openstacksdk Image into our result shape: Glance's names, custom properties in one dict.
 
-    ``raw`` is ``Image.to_dict(computed=False)``; openstacksdk keeps unknown attributes
-    in ``properties``, and Glance reports store locations there too.
+    ``raw`` is ``Image.to_dict(computed=False, original_names=True)``. openstacksdk models some
+    properties as attributes (os_distro, architecture, hw_*) and keeps the others in
+    ``properties``; unset attributes come back as None, which no Glance property can be.
     """
     image = {field: raw.get(field) for field in IMAGE_FIELDS}
     image['tags'] = sorted(raw.get('tags') or [])
-    image['properties'] = dict(sorted((raw.get('properties') or {}).items()))
+    properties = {key: value for key, value in raw.items() if key not in _NOT_PROPERTIES and value is not None}
+    properties.update(raw.get('properties') or {})
+    image['properties'] = dict(sorted(properties.items()))
     return image
 
 

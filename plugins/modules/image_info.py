@@ -13,6 +13,7 @@ version_added: 0.1.0
 description:
   - Lists the Glance images the authenticated project can see, filtered on the server by name,
     tags, visibility, status and owner, and locally by custom properties.
+  - Results use Glance's API attribute names, as C(openstack image show) does.
   - Unlike a plain listing, it can include C(community) images (not in Glance's default list)
     and C(os_hidden) images.
   - Read-only; never changes anything.
@@ -130,11 +131,11 @@ images:
       description: One of public, community, shared, private.
       type: str
       sample: public
-    is_hidden:
-      description: Whether the image has C(os_hidden=true).
+    os_hidden:
+      description: Whether the image is hidden from default lists.
       type: bool
       sample: false
-    is_protected:
+    protected:
       description: Whether the image is protected from deletion.
       type: bool
       sample: false
@@ -175,12 +176,12 @@ images:
       description: MD5 of the stored data.
       type: str
       sample: 37c6e1dc70aaf136834e92bf9637f613
-    hash_algo:
-      description: Glance's C(os_hash_algo).
+    os_hash_algo:
+      description: Algorithm of RV(images[].os_hash_value).
       type: str
       sample: sha512
-    hash_value:
-      description: Glance's C(os_hash_value), the digest of the stored data.
+    os_hash_value:
+      description: Digest of the stored data, computed by Glance.
       type: str
     created_at:
       description: Creation time.
@@ -191,7 +192,9 @@ images:
       type: str
       sample: "2026-11-23T08:00:00Z"
     properties:
-      description: Custom properties, for example C(os_distro), C(image_source), C(image_build_date).
+      description:
+        - Custom properties, for example C(os_distro), C(image_source), C(image_build_date).
+        - Includes the C(owner_specified.*) properties some clients add.
       type: dict
       sample: {os_distro: ubuntu, os_version: "24.04"}
 """
@@ -223,7 +226,7 @@ class ImageInfoModule(OpenStackModule):
             for query in build_queries(params['name'], params['tags'], params['visibility'],
                                        params['status'], params['owner'], params['hidden']):
                 raw.extend(self.conn.image.images(**query))
-        images = select([flatten(image.to_dict(computed=False)) for image in raw], params['tags'], params['properties'])
+        images = select([flatten(image.to_dict(computed=False, original_names=True)) for image in raw], params['tags'], params['properties'])
         self.exit_json(changed=False, images=images)
 
 

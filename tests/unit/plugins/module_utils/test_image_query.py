@@ -33,12 +33,14 @@ def test_matches(tags, properties, expected):
 
 
 def test_flatten_keeps_base_fields_and_sorts():
-    raw = {'id': 'i1', 'name': 'n', 'tags': ['b', 'a'], 'properties': {'z': '1', 'a': '2'}, 'hash_algo': 'sha512', 'location': 'x'}
+    raw = {'id': 'i1', 'name': 'n', 'tags': ['b', 'a'], 'properties': {'z': '1', 'a': '2'}, 'os_hash_algo': 'sha512',
+           'os_distro': 'ubuntu', 'architecture': None, 'file': '/v2/images/i1/file', 'schema': '/v2/schemas/image'}
     image = flatten(raw)
     assert image['tags'] == ['a', 'b']
-    assert list(image['properties']) == ['a', 'z']
-    assert image['hash_algo'] == 'sha512'
-    assert 'location' not in image
+    assert image['properties'] == {'a': '2', 'os_distro': 'ubuntu', 'z': '1'}
+    assert list(image['properties']) == ['a', 'os_distro', 'z']
+    assert image['os_hash_algo'] == 'sha512'
+    assert 'file' not in image and 'file' not in image['properties']
     assert image['status'] is None
 
 
