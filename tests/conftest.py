@@ -15,6 +15,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 _FARM = None
+# The test infrastructure (local cloud, upstream mirror) lives in tools/.
+sys.path.insert(0, str(ROOT / 'tools'))
 
 
 def pytest_configure(config):  # pylint: disable=unused-argument
@@ -24,7 +26,6 @@ def pytest_configure(config):  # pylint: disable=unused-argument
     namespace.mkdir(parents=True)
     (namespace / 'openstack').symlink_to(ROOT)
     sys.path.insert(0, str(_FARM))
-    sys.path.insert(0, str(ROOT / 'tools'))
     os.environ['ANSIBLE_COLLECTIONS_PATH'] = str(_FARM)
 
 

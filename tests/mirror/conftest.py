@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import datetime
-import os
 import shutil
-import sys
 
 import pytest
 
-# tests/conftest.py adds tools/ in pytest_configure, which runs after initial conftests load.
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'tools'))
-
-from upstream_mirror import Mirror, MirrorServer  # noqa: E402 pylint: disable=wrong-import-position
+from upstream_mirror import Mirror, MirrorServer
 
 TODAY = datetime.date(2026, 11, 16)
 

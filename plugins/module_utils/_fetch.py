@@ -1,0 +1,216 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 cloudimages.openstack contributors
+# Apache License 2.0 (see LICENSES/Apache-2.0.txt or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+"""Download an upstream file once, into a cache of verified files keyed by digest.
+
+Every cloud in a run (and every later run) reuses a cached file instead of downloading it
+again. A download streams through every digest needed later in one pass, resumes with a
+Range request after a dropped connection (also across runs: the partial file and its
+validator stay in the cache), and only becomes visible in the cache, by an atomic rename,
+once it matches the expected digest. Concurrent runs serialise on a per-digest lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+from dataclasses import dataclass
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import ChecksumError, MultiHasher
+from ansible_collections.cloudimages.openstack.plugins.module_utils._http import TruncatedError, UpstreamError, check_redirects, transient_errors
+
+# Digests of the bytes every later step needs: Glance's checksum (md5), os_hash_value (sha512), SCS (sha256).
+STANDARD_DIGESTS = ('md5', 'sha256', 'sha512')
+CHUNK = 1024 * 1024
+
+
+class FetchError(Exception):
+    """The file could not be downloaded and verified; nothing was added to the cache."""
+
+
+@dataclass(frozen=True)
+class CachedFile:
+    path: str
+    size: int
+    digests: dict
+    from_cache: bool
+
+
+class Cache:
+    """``files/<algo>-<hex>`` plus a JSON sidecar; ``partial/`` for resumable transfers; ``locks/``."""
+
+    def __init__(self, root):
+        self.root = root
+        for sub in ('files', 'partial', 'locks'):
+            os.makedirs(os.path.join(root, sub), exist_ok=True)
+
+    @staticmethod
+    def key(checksum):
+        return '%s-%s' % (checksum.algorithm, checksum.hexdigest)
+
+    def path(self, key):
+        return os.path.join(self.root, 'files', key)
+
+    def partial(self, key):
+        return os.path.join(self.root, 'partial', key + '.part')
+
+    def lookup(self, key):
+        """The cached file for ``key``, or None. The sidecar is written last, so it marks completeness."""
+        try:
+            with open(self.path(key) + '.json', encoding='utf-8') as handle:
+                meta = json.load(handle)
+            if os.path.getsize(self.path(key)) != meta['size']:
+                return None
+        except (OSError, ValueError, KeyError):
+            return None
+        return CachedFile(self.path(key), meta['size'], meta['digests'], True)
+
+    @contextlib.contextmanager
+    def lock(self, key):
+        with open(os.path.join(self.root, 'locks', key + '.lock'), 'w', encoding='utf-8') as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def store(self, key, source, size, digests, url):
+        os.replace(source, self.path(key))
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(source + '.validator')
+        _write_atomic(self.path(key) + '.json', json.dumps({'size': size, 'digests': digests, 'url': url}))
+        return CachedFile(self.path(key), size, digests, False)
+
+
+def _write_atomic(path, text):
+    tmp = path + '.tmp'
+    with open(tmp, 'w', encoding='utf-8') as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+def fetch(session, url, expected, cache, max_bytes, timeout=(15, 120), attempts=6, backoff=1.0, progress=None):
+    """Return the verified :class:`CachedFile` for ``url`` whose digest must equal ``expected`` (a Checksum)."""
+    key = Cache.key(expected)
+    found = cache.lookup(key)
+    if found:
+        return found
+    with cache.lock(key):
+        found = cache.lookup(key)  # another run may have finished it while we waited
+        if found:
+            return found
+        part = cache.partial(key)
+        algorithms = STANDARD_DIGESTS + (expected.algorithm,)
+        hasher = _download(session, url, part, algorithms, max_bytes, timeout, attempts, backoff, progress)
+        try:
+            hasher.verify(expected, what=url)
+        except ChecksumError as exc:
+            _discard(part)
+            raise FetchError('%s; the download was discarded' % exc) from exc
+        return cache.store(key, part, hasher.size, hasher.hexdigests(), url)
+
+
+def _hash_existing(part, algorithms):
+    """Hash the bytes already on disk (from a dropped attempt or a killed run), so the transfer can resume.
+
+    Re-reading the local partial file on each attempt keeps the digests right whatever the
+    previous attempt did (appended, or restarted from zero after the upstream file changed).
+    """
+    hasher = MultiHasher(algorithms)
+    if os.path.exists(part):
+        with open(part, 'rb') as handle:
+            for chunk in iter(lambda: handle.read(CHUNK), b''):
+                hasher.update(chunk)
+    return hasher
+
+
+def _discard(part):
+    for path in (part, part + '.validator'):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def _download(session, url, part, algorithms, max_bytes, timeout, attempts, backoff, progress):
+    last_error = None
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(min(backoff * 2 ** (attempt - 1), 30))
+        hasher = _hash_existing(part, algorithms)
+        try:
+            return _transfer(session, url, part, hasher, algorithms, max_bytes, timeout, progress)
+        except transient_errors() as exc:
+            last_error = exc  # a dropped or stalled transfer: resume from what we have
+        except (FetchError, UpstreamError):
+            _discard(part)
+            raise
+    kept = os.path.getsize(part) if os.path.exists(part) else 0
+    raise FetchError('downloading %s failed after %d attempts (%d bytes kept for the next run to resume): %s'
+                     % (url, attempts, kept, last_error))
+
+
+def _transfer(session, url, part, hasher, algorithms, max_bytes, timeout, progress):
+    validator = _read(part + '.validator')
+    headers = {}
+    if hasher.size and validator:
+        # If-Range: the server sends the whole file (200) if it changed since our partial copy.
+        headers = {'Range': 'bytes=%d-' % hasher.size, 'If-Range': validator}
+    with session.get(url, headers=headers, stream=True, timeout=timeout) as response:
+        check_redirects(response, url)
+        if response.status_code == 206 and headers and _range_start(response) == hasher.size:
+            mode = 'ab'
+        elif response.status_code == 200:
+            mode, hasher = 'wb', MultiHasher(algorithms)
+        elif response.status_code == 416 and headers:
+            _discard(part)  # our partial copy is longer than the file: start over
+            raise TruncatedError('range not satisfiable, restarting %s' % url)
+        else:
+            raise FetchError('GET %s answered HTTP %d %s' % (url, response.status_code, response.reason))
+        length = response.headers.get('Content-Length')
+        if length is not None and hasher.size + int(length) > max_bytes:
+            raise FetchError('%s is %d bytes, more than the limit of %d bytes' % (url, hasher.size + int(length), max_bytes))
+        new_validator = response.headers.get('ETag') or response.headers.get('Last-Modified')
+        if new_validator:
+            _write_atomic(part + '.validator', new_validator)
+        expected_end = hasher.size + int(length) if length is not None else None
+        with open(part, mode) as out:
+            for chunk in _arriving(response):
+                if hasher.size + len(chunk) > max_bytes:
+                    raise FetchError('%s exceeds the limit of %d bytes' % (url, max_bytes))
+                out.write(chunk)
+                hasher.update(chunk)
+                if progress:
+                    progress(hasher.size)
+        if expected_end is not None and hasher.size < expected_end:
+            raise TruncatedError('%s ended after %d of %d bytes' % (url, hasher.size, expected_end))
+    return hasher
+
+
+def _arriving(response):
+    """Body bytes as they arrive (read1), so a dropped transfer keeps everything received so far."""
+    while True:
+        chunk = response.raw.read1(CHUNK)
+        if not chunk:
+            return
+        yield chunk
+
+
+def _range_start(response):
+    """First byte position of a ``Content-Range: bytes <start>-<end>/<total>`` header, or None."""
+    value = response.headers.get('Content-Range', '')
+    try:
+        return int(value.split(' ', 1)[1].split('-', 1)[0])
+    except (IndexError, ValueError):
+        return None
+
+
+def _read(path):
+    try:
+        with open(path, encoding='utf-8') as handle:
+            return handle.read().strip() or None
+    except FileNotFoundError:
+        return None
