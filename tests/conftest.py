@@ -12,6 +12,9 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 _FARM = None
@@ -32,3 +35,19 @@ def pytest_configure(config):  # pylint: disable=unused-argument
 def pytest_unconfigure(config):  # pylint: disable=unused-argument
     if _FARM is not None:
         shutil.rmtree(_FARM, ignore_errors=True)
+
+
+@pytest.fixture(scope='session')
+def upstream(tmp_path_factory):
+    """The local upstream mirror (tools/upstream_mirror), built once and served on 127.0.0.1.
+
+    Tests that change it (advance, eol, faults in content) take a ``mirror.copy()``; transport
+    faults set on ``server`` must be cleared by the test that sets them.
+    """
+    from upstream_mirror import Mirror, MirrorServer  # pylint: disable=import-outside-toplevel
+    mirror = Mirror(tmp_path_factory.mktemp('upstream') / 'mirror').build()
+    try:
+        with MirrorServer(mirror) as server:
+            yield SimpleNamespace(mirror=mirror, server=server)
+    finally:
+        mirror.close()

@@ -32,13 +32,13 @@ class UpstreamError(Exception):
     """An upstream request failed in a way retries did not cure."""
 
 
+class TruncatedError(Exception):
+    """The body ended before Content-Length bytes arrived."""
+
+
 def transient_errors():
     """Exceptions after which a transfer is worth resuming: dropped, reset, stalled or short reads."""
     return (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError, Urllib3Error, TruncatedError)
-
-
-class TruncatedError(Exception):
-    """The body ended before Content-Length bytes arrived."""
 
 
 def make_session(retries=5, backoff=0.5):

@@ -7,8 +7,6 @@ import threading
 
 import pytest
 
-from upstream_mirror import Mirror, MirrorServer
-
 from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import Checksum
 from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import Cache, FetchError, fetch
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import make_session
@@ -16,26 +14,18 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._http import
 LIMIT = 64 * 1024 * 1024
 
 
-@pytest.fixture(scope='module')
-def upstream(tmp_path_factory):
-    mirror = Mirror(tmp_path_factory.mktemp('fetch') / 'mirror').build()
-    with MirrorServer(mirror) as server:
-        yield mirror, server
-    mirror.close()
-
-
 @pytest.fixture
 def server(upstream):
-    upstream[1].clear_faults()
-    upstream[1].reset_requests()
-    yield upstream[1]
-    upstream[1].clear_faults()
+    upstream.server.clear_faults()
+    upstream.server.reset_requests()
+    yield upstream.server
+    upstream.server.clear_faults()
 
 
 @pytest.fixture
 def debian(upstream, server):
     """Debian 12's newest image: its info, mirror URL and the checksum its SHA512SUMS promises."""
-    info = upstream[0].releases['debian', '12']
+    info = upstream.mirror.releases['debian', '12']
     return info, server.rewrite(info.image_url), Checksum(info.file_name, 'sha512', info.sha512)
 
 
@@ -122,7 +112,7 @@ def test_gives_up_after_attempts_but_keeps_bytes_to_resume(server, debian, cache
     assert leftovers(cache) == sorted([Cache.key(expected), Cache.key(expected) + '.json'])
 
 
-def test_changed_upstream_restarts_instead_of_splicing(upstream, server, debian, cache):
+def test_changed_upstream_restarts_instead_of_splicing(server, debian, cache):
     info, url, expected = debian
     part = cache.partial(Cache.key(expected))
     with open(part, 'wb') as handle:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import http.server
+import json
 import os
 import subprocess
-import threading
 import time
 import uuid
 
@@ -38,31 +37,21 @@ def wait_image_active(conn, image_id, timeout=60):
 
 
 @pytest.fixture(scope='module')
-def tiny_qcow2(tmp_path_factory):
-    """A real 16 MB-virtual qcow2 with 64 KiB of distinct data, and the md5 of its raw conversion."""
-    root = tmp_path_factory.mktemp('images')
-    path = root / 'tiny.qcow2'
-    subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', str(path), '16M'], check=True)
-    subprocess.run(['qemu-io', '-f', 'qcow2', '-c', 'write -P 0x5a 0 64k', str(path)], check=True, capture_output=True)
-    raw = root / 'tiny.raw'
-    subprocess.run(['qemu-img', 'convert', '-f', 'qcow2', '-O', 'raw', str(path), str(raw)], check=True)
+def tiny_qcow2(upstream, tmp_path_factory):
+    """The mirror's CirrOS image (a real qcow2), its digests computed here, and the md5 of its raw conversion."""
+    path = upstream.mirror.releases['cirros', '0.6'].local_path
+    raw = tmp_path_factory.mktemp('images') / 'cirros.raw'
+    subprocess.run(['qemu-img', 'convert', '-f', 'qcow2', '-O', 'raw', path, str(raw)], check=True)
+    virtual = json.loads(subprocess.run(['qemu-img', 'info', '--output=json', '-f', 'qcow2', path],
+                                        check=True, capture_output=True, text=True).stdout)['virtual-size']
     return {'path': path, 'md5': digest(path, 'md5'), 'sha512': digest(path, 'sha512'), 'raw_md5': digest(raw, 'md5'),
-            'raw_size': raw.stat().st_size}
+            'raw_size': raw.stat().st_size, 'virtual_size': virtual}
 
 
 @pytest.fixture(scope='module')
-def http_url(tiny_qcow2):  # pylint: disable=redefined-outer-name
-    """Serve the image dir on 127.0.0.1 (Glance's web-download allow-list has only that literal host)."""
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):  # pylint: disable=arguments-differ
-            pass
-    handler = functools.partial(Quiet, directory=str(tiny_qcow2['path'].parent))
-    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield 'http://127.0.0.1:%d/%s' % (server.server_address[1], tiny_qcow2['path'].name)
-    server.shutdown()
-    server.server_close()
+def http_url(upstream):
+    """The image on the mirror (127.0.0.1: Glance's web-download allow-list has only that literal host)."""
+    return upstream.server.rewrite(upstream.mirror.releases['cirros', '0.6'].image_url)
 
 
 @pytest.fixture
@@ -103,7 +92,7 @@ def test_upload_is_hashed_with_sha512(public_image, tiny_qcow2):  # pylint: disa
     assert public_image.checksum == tiny_qcow2['md5']
     assert public_image.hash_algo == 'sha512'
     assert public_image.hash_value == tiny_qcow2['sha512']
-    assert public_image.virtual_size == 16 * 1024 * 1024
+    assert public_image.virtual_size == tiny_qcow2['virtual_size']
 
 
 def test_web_download_from_loopback(cloud, http_url, tiny_qcow2, name, cleanup):  # pylint: disable=redefined-outer-name
