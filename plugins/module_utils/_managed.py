@@ -1,0 +1,41 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 cloudimages.openstack contributors
+# Apache License 2.0 (see LICENSES/Apache-2.0.txt or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+"""What makes a Glance image ours: the contract shared by upload, rotate, usage and verify.
+
+An image is managed when it carries the tag ``managed_by_<provider>``; it belongs to the
+release group named by RELEASE and is the upstream build recorded by BUILD and DIGEST.
+Names are never used to identify images: they are an output of rotation.
+Everything here is set at create time by image_upload and never changed afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+
+TAG_PREFIX = 'managed_by_'
+RELEASE = 'cloudimages_release'    # release key, e.g. ubuntu-24.04
+BUILD = 'cloudimages_build'        # upstream version / build id, e.g. 20261116
+DIGEST = 'cloudimages_digest'      # <algorithm>:<hex> of the upstream file as published
+# Candidate (uploaded, not yet promoted) images are private; promoted ones public or community.
+PROMOTED_VISIBILITIES = ('public', 'community')
+
+_PROVIDER = re.compile(r'^[a-z0-9][a-z0-9_.-]{0,62}$')
+
+
+def managed_tag(provider):
+    if not _PROVIDER.match(provider or ''):
+        raise ValueError('provider must be 1-63 characters of a-z, 0-9, "_", "." or "-", not %r' % (provider,))
+    return TAG_PREFIX + provider
+
+
+def identity(release_key, build, digest):
+    """The properties that identify one upstream build of one release."""
+    return {RELEASE: release_key, BUILD: str(build), DIGEST: digest}
+
+
+def is_member(image, provider, release_key):
+    """``image`` is shaped by _image_query.flatten: Glance's names, custom properties in ``properties``."""
+    return managed_tag(provider) in (image.get('tags') or ()) and (image.get('properties') or {}).get(RELEASE) == release_key
