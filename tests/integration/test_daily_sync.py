@@ -1,0 +1,135 @@
+"""The daily sync end to end: cloudimages.openstack.daily_sync over two clouds, several days.
+
+Real ansible-playbook, real Keystone/Glance/Nova on 127.0.0.1, the local vendor mirror. The two
+clouds are the local cloud's two Glance regions with different catalogs and policies
+(tools/sync_inventory.py): RegionOne carries every distribution and boot-tests, RegionTwo stores
+raw and carries four.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+import pytest
+
+from playbook_runner import run_playbook
+from sync_inventory import ALL, REGION_TWO, write_inventory
+
+pytestmark = pytest.mark.needs_nova
+
+ROLE_RELEASES = {  # release keys and names from the distribution roles (those the mirror has)
+    'ubuntu': [('24.04', 'Ubuntu 24.04 Noble Numbat'), ('22.04', 'Ubuntu 22.04 Jammy Jellyfish')],
+    'ubuntu_minimal': [('24.04', 'Ubuntu Minimal 24.04 Noble Numbat'), ('22.04', 'Ubuntu Minimal 22.04 Jammy Jellyfish')],
+    'debian': [('13', 'Debian 13 Trixie'), ('12', 'Debian 12 Bookworm')],  # 11 is past its end of support
+    'rocky': [('10', 'Rocky Linux 10'), ('9', 'Rocky Linux 9')],
+    'almalinux': [('10', 'AlmaLinux 10'), ('9', 'AlmaLinux 9')],
+    'fedora': [('44', 'Fedora 44')],
+    'fedora_coreos': [('stable', 'Fedora CoreOS stable')],
+    'flatcar': [('stable', 'Flatcar Container Linux stable')],
+    'cirros': [('0.6', 'CirrOS 0.6')],
+    'windows': [('2025', 'Windows Server 2025 GUI'), ('2022', 'Windows Server 2022 GUI')],
+}
+
+
+def expected_releases(distributions, only=None):
+    return {'%s-%s' % (d, r): name for d in distributions for r, name in ROLE_RELEASES[d] if not only or d not in only or r in only[d]}
+
+
+def managed_images(conn, provider):
+    """Every image of the provider tag, whatever its visibility (community needs its own query)."""
+    seen = {}
+    for visibility in ('public', 'community', 'private', 'shared'):
+        for image in conn.image.images(tag=['managed_by_' + provider], visibility=visibility):
+            seen[image.id] = image
+    return list(seen.values())
+
+
+def by_release(images):
+    groups = {}
+    for image in images:
+        groups.setdefault(image.properties.get('cloudimages_release'), []).append(image)
+    return groups
+
+
+@pytest.fixture()
+def sync(cloud, upstream, tmp_path):
+    """A private mirror (this test advances it) and a function running the daily sync for a day."""
+    from upstream_mirror import MirrorServer  # pylint: disable=import-outside-toplevel
+    mirror = upstream.mirror.copy(tmp_path / 'mirror')
+    provider = 'sync' + uuid.uuid4().hex[:8]
+    conns = {region: cloud.connect('admin', region) for region in ('RegionOne', 'RegionTwo')}
+    with MirrorServer(mirror) as server:
+        def run(today, check=False, **overrides):
+            inventory = write_inventory(tmp_path / 'inventory.json', mirror, server, provider, tmp_path / 'cache', today, **overrides)
+            return run_playbook('cloudimages.openstack.daily_sync', env=cloud.env(), inventory=str(inventory), check=check, timeout=1800)
+        run.mirror, run.server, run.provider, run.conns = mirror, server, provider, conns
+        try:
+            yield run
+        finally:
+            for conn in conns.values():
+                for image in managed_images(conn, provider):
+                    conn.image.delete_image(image, ignore_missing=True)
+            mirror.close()
+
+
+def latest(images):
+    return [image for image in images if image.visibility == 'public' and image.name.endswith(' - Latest')]
+
+
+def test_two_clouds_over_two_days(sync):
+    day1 = sync.mirror.today
+    # CirrOS's support "ends" on day 1 in RegionOne: retired on day 2.
+    eol_cirros = {'cirros_releases': [{'release': '0.6', 'name': 'CirrOS 0.6', 'os_distro': 'cirros', 'os_version': '0.6',
+                                       'end_of_support': day1.isoformat()}]}
+    result = sync(day1, region_one=eol_cirros)
+    assert result.rc == 0, result.output
+    assert result.recap['region_one']['changed'] > 0 and result.recap['region_two']['changed'] > 0
+
+    day1_latest = {}
+    for region, distributions in (('RegionOne', ALL), ('RegionTwo', REGION_TWO)):
+        groups = by_release(managed_images(sync.conns[region], sync.provider))
+        expected = expected_releases(distributions, only={'ubuntu': ['24.04']} if region == 'RegionTwo' else None)
+        assert set(groups) == set(expected), region
+        for key, name in expected.items():
+            (image,) = groups[key]
+            assert image.name == '%s - Latest' % name and image.visibility == 'public', (region, key)
+            assert image.properties['image_source'].startswith('https://'), image.properties['image_source']
+            if region == 'RegionTwo':
+                assert image.disk_format == 'raw'
+            day1_latest[region, key] = image.id
+    assert 'debian-11' not in by_release(managed_images(sync.conns['RegionOne'], sync.provider))
+
+    # Same day again: nothing to do.
+    again = sync(day1, region_one=eol_cirros)
+    assert again.rc == 0, again.output
+    assert again.changed() == 0, again.output
+
+    # Overnight every vendor publishes a new build.
+    sync.mirror.advance()
+    day2 = day1 + datetime.timedelta(days=1)
+    plan = sync(day2, check=True, region_one=eol_cirros)
+    assert plan.rc == 0, plan.output
+    assert {image.id for image in latest(managed_images(sync.conns['RegionOne'], sync.provider))} == \
+        {v for (region, key), v in day1_latest.items() if region == 'RegionOne'}, 'check mode changed something'
+
+    result = sync(day2, region_one=eol_cirros)
+    assert result.rc == 0, result.output
+    for region in ('RegionOne', 'RegionTwo'):
+        groups = by_release(managed_images(sync.conns[region], sync.provider))
+        for (where, key), old_id in day1_latest.items():
+            if where != region:
+                continue
+            images = {image.id: image for image in groups[key]}
+            old = images[old_id]
+            if region == 'RegionOne' and key == 'cirros-0.6':  # retired: its last build stays, as community
+                assert len(images) == 1 and old.visibility == 'community'
+                continue
+            (new,) = [image for image in images.values() if image.id != old_id]
+            assert new.name.endswith(' - Latest') and new.visibility == 'public', (region, key)
+            assert old.visibility == 'community', (region, key)
+            assert old.name == new.name.replace(' - Latest', ' - %s' % old.created_at[:10]), (old.name, new.name)
+
+    again = sync(day2, region_one=eol_cirros)
+    assert again.rc == 0, again.output
+    assert again.changed() == 0, again.output

@@ -1,0 +1,42 @@
+"""An inventory for the daily sync against the local cloud and the local upstream mirror.
+
+Shared by the demo, the daily-sync integration test and benchmarks/daily_sync.py: two clouds
+(the local cloud's two Glance regions) with different catalogs and policies, every upstream
+URL rewritten to the mirror, and the mirror's test key trusted instead of the vendors' keys.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ALL = ['ubuntu', 'ubuntu_minimal', 'debian', 'rocky', 'almalinux', 'fedora', 'fedora_coreos', 'flatcar', 'cirros', 'windows']
+# RegionTwo stores raw (like a Ceph-backed Glance) and has no Nova of its own: no boot test.
+REGION_TWO = ['ubuntu', 'debian', 'cirros', 'windows']
+
+
+def write_inventory(path, mirror, server, provider, cache_dir, today, boot_test=True, region_one=None, region_two=None, extra=None):
+    """Write an inventory (JSON is YAML) with hosts region_one and region_two; return its path."""
+    path = Path(path)
+    common = {
+        'ansible_connection': 'local',
+        'ansible_python_interpreter': sys.executable,
+        'cloud': 'admin',
+        'image_sync_provider': provider,
+        'image_sync_url_rewrites': {'https://': server.url + '/'},
+        'image_sync_keyring': mirror.keyring.trusted_keyring,
+        'image_sync_trusted_fingerprints': [mirror.keyring.trusted_fingerprint],
+        'image_sync_cache_dir': str(cache_dir),
+        'image_sync_today': today.isoformat(),
+        'image_sync_boot_flavor': 'm1.nano',
+        'image_sync_boot_network': 'none',
+        'windows_artifacts_url': 'https://artifacts.provider.test/windows',
+    }
+    common.update(extra or {})
+    one = dict({'region_name': 'RegionOne', 'cloudimages_distributions': ALL, 'image_sync_boot_test': boot_test}, **(region_one or {}))
+    two = dict({'region_name': 'RegionTwo', 'cloudimages_distributions': REGION_TWO, 'image_sync_boot_test': False,
+                'image_sync_store_raw': True, 'ubuntu_enabled': ['24.04'], 'image_sync_keep': 1}, **(region_two or {}))
+    inventory = {'clouds': {'hosts': {'region_one': one, 'region_two': two}, 'vars': common}}
+    path.write_text(json.dumps(inventory, indent=2), encoding='utf-8')
+    return path
