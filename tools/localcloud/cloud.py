@@ -1,6 +1,7 @@
 """LocalCloud: install, start, bootstrap, inspect and stop one stack under a base directory."""
 
 import functools
+import re
 import sys
 import threading
 import time
@@ -12,6 +13,10 @@ from .process import Daemons, StepFailed
 from .services import STOP_ORDER, Stack
 
 INFRA = ('rabbitmq', 'epmd', 'mysql')  # stopped last, after everything that talks to them
+
+
+# uwsgi's request log: '... [date] GET /v2/images => generated 762 bytes in 13 msecs (HTTP/1.1 200) ...'
+_REQUEST_LINE = re.compile(r'\] (?P<method>[A-Z]+) (?P<path>\S+) => generated .*? \(HTTP/[\d.]+ (?P<status>\d{3})\)')
 
 
 class LocalCloudError(RuntimeError):
@@ -54,6 +59,16 @@ class LocalCloud:
             one.update({'placement': url('placement'), 'network': url('neutron'), 'compute': url('nova', '/v2.1'),
                         'block-storage': url('cinder', '/v3')})
         return {'RegionOne': one, 'RegionTwo': {'identity': url('keystone', '/v3'), 'image': url('glance2')}}
+
+    def api_requests(self, service):
+        """(method, path, status) of every request a uwsgi-served API answered so far, from its request log.
+
+        ``service`` names its log: glance (RegionOne), glance2 (RegionTwo), nova-api, cinder-api, keystone.
+        """
+        path = self.layout.log / ('%s.log' % service)
+        if not path.exists():
+            return []
+        return [(m['method'], m['path'], int(m['status'])) for m in _REQUEST_LINE.finditer(path.read_text(encoding='utf-8', errors='replace'))]
 
     def __enter__(self):
         return self.start()

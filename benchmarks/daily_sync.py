@@ -1,0 +1,89 @@
+"""A no-op daily sync: wall time and upstream / Glance request counts, parallel vs one cloud at a time.
+
+Starts the light local cloud (Keystone + two Glance regions = two clouds) and the upstream
+mirror, runs the daily sync once to publish everything (not measured), then measures a second
+run on the same day, when nothing changed upstream:
+
+- all clouds at once (one ansible-playbook, forks = number of clouds): the way to run it;
+- one cloud at a time (one ansible-playbook per cloud, --limit): the baseline.
+
+Targets (issue): no-op ≤ 15 s, ≤ 1 upstream request per release. Boot tests are off (no Nova in
+the light cloud; a no-op run boots nothing anyway).
+
+    PYTHONPATH=tools .venv/bin/python benchmarks/daily_sync.py [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / 'tools'))
+
+from localcloud import LocalCloud  # noqa: E402  pylint: disable=wrong-import-position
+from sync_inventory import write_inventory  # noqa: E402  pylint: disable=wrong-import-position
+from upstream_mirror import Mirror, MirrorServer  # noqa: E402  pylint: disable=wrong-import-position
+
+GLANCES = ('glance', 'glance2')
+
+
+def collections_path(workdir):
+    link = workdir / 'collections' / 'ansible_collections' / 'cloudimages' / 'openstack'
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not link.exists():
+        link.symlink_to(ROOT)
+    return str(workdir / 'collections')
+
+
+def run(env, inventory, *args):
+    cmd = [str(Path(sys.executable).parent / 'ansible-playbook'), '-i', str(inventory), 'cloudimages.openstack.daily_sync'] + list(args)
+    started = time.monotonic()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode:
+        sys.exit('daily_sync failed (rc %d):\n%s%s' % (proc.returncode, proc.stdout[-4000:], proc.stderr[-2000:]))
+    return time.monotonic() - started
+
+
+def measure(label, cloud, server, action):
+    server.reset_requests()
+    glance_before = {name: len(cloud.api_requests(name)) for name in GLANCES}
+    seconds = action()
+    upstream = len(server.requests)
+    glance = sum(len(cloud.api_requests(name)) - glance_before[name] for name in GLANCES)
+    return {'label': label, 'seconds': round(seconds, 1), 'upstream_requests': upstream, 'glance_requests': glance}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--workdir', help='keep everything here (default: a temp dir, removed)')
+    args = parser.parse_args()
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix='cloudimages-bench-'))
+    mirror = Mirror(workdir / 'mirror').build()
+    try:
+        with MirrorServer(mirror) as server, LocalCloud(workdir / 'cloud', services='light') as cloud:
+            inventory = write_inventory(workdir / 'inventory.json', mirror, server, 'bench', workdir / 'cache', mirror.today, boot_test=False)
+            hosts = json.loads(inventory.read_text())['clouds']['hosts']
+            env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(workdir), **cloud.env())
+            first = measure('first run (uploads)', cloud, server, lambda: run(env, inventory, '--forks', str(len(hosts))))
+            parallel = measure('no-op, all clouds at once', cloud, server, lambda: run(env, inventory, '--forks', str(len(hosts))))
+            serial = measure('no-op, one cloud at a time', cloud, server,
+                             lambda: sum(run(env, inventory, '--limit', host) for host in hosts))
+    finally:
+        mirror.close()
+    releases = sum(1 for host in hosts.values() for d in host['cloudimages_distributions'] for key in mirror.releases if key[0] == d.replace('_', '-'))
+    print('clouds: %d, release syncs (release x cloud): %d, distinct upstream releases: %d' % (
+        len(hosts), releases, len({key for host in hosts.values() for d in host['cloudimages_distributions'] for key in mirror.releases if key[0] == d.replace('_', '-')})))
+    for row in (first, parallel, serial):
+        print('%-28s %6.1f s  upstream requests %4d  glance requests %4d' % (row['label'], row['seconds'], row['upstream_requests'], row['glance_requests']))
+    print('no-op parallel / one-at-a-time: %.2fx wall time' % (parallel['seconds'] / serial['seconds']))
+
+
+if __name__ == '__main__':
+    main()
