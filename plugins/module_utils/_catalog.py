@@ -8,7 +8,7 @@
 ``build_model`` turns the managed images of each cloud (image_info's shape: Glance names,
 custom properties in ``properties``) into one JSON-ready dict: per cloud the current public
 images, the community images still kept and why, and a timeline of versions per release.
-``render_markdown``, ``render_html`` and ``render_json`` render that model.
+``render_markdown`` and ``render_html`` render that model; as JSON it is the model itself.
 
 Every value shown comes from Glance, where names and properties are user-controlled: the
 renderers escape everything, link only http(s) URLs, and the HTML loads nothing external.
@@ -20,7 +20,6 @@ import base64
 import datetime
 import hashlib
 import html
-import json
 import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import BUILD, DIGEST, RELEASE
@@ -210,11 +209,6 @@ def day(value):
         return datetime.date.fromisoformat(match.group(1))
     except ValueError:
         return None
-
-
-def render_json(model):
-    check_model(model, 'render_json')
-    return json.dumps(model, indent=2, sort_keys=True, ensure_ascii=False) + '\n'
 
 
 # ---------------------------------------------------------------- Markdown

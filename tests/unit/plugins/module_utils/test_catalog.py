@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._catalog import (
-    CSP, IN_USE, RETENTION, UNKNOWN, CatalogError, build_model, day, md, natural_key, render_html, render_json, render_markdown,
+    CSP, IN_USE, RETENTION, UNKNOWN, CatalogError, build_model, day, md, natural_key, render_html, render_markdown,
 )
 
 TAG = 'managed_by_example'
@@ -101,7 +101,7 @@ def test_bad_input_is_named(clouds, usage, message):
         build_model(clouds, usage=usage)
 
 
-@pytest.mark.parametrize('render', [render_markdown, render_html, render_json])
+@pytest.mark.parametrize('render', [render_markdown, render_html])
 def test_renderers_want_a_model(render):
     with pytest.raises(CatalogError, match='catalog_model'):
         render({'clouds': {}})
@@ -131,7 +131,7 @@ def test_markdown_links_clean_sources():
 
 def test_json_round_trips():
     model = build_model(catalog(), usage={'u1': {'servers': 1, 'volumes': 0}}, generated_at='2026-04-02T00:00:00Z')
-    assert json.loads(render_json(model)) == model
+    assert json.loads(json.dumps(model)) == model
 
 
 def test_output_is_deterministic_without_generated_at():
