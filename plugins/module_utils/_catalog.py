@@ -285,7 +285,8 @@ def esc(value):
 
 _STYLE = """
 :root { color-scheme: light; --line: #d0d7de; --muted: #57606a; --current: #1a7f37; --kept: #8c959f; }
-body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 1240px; padding: 1rem 1.5rem 3rem; color: #1f2328; background: #fff; }
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 1240px;
+       padding: 1rem 1.5rem 3rem; color: #1f2328; background: #fff; }
 h1 { margin-bottom: .2rem; } h2 { border-bottom: 2px solid var(--line); padding-bottom: .2rem; margin-top: 2.5rem; }
 .meta, figcaption, .note { color: var(--muted); }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; font-size: 13px; }
@@ -421,14 +422,14 @@ def _html_timeline(release, span):
         label = t['build'] or t['name']
         title = '%s: uploaded %s, built %s, %s' % (t['name'], t['uploaded'] or 'unknown', t['build_date'] or 'unknown',
                                                    'current' if t['state'] == 'current' else 'replaced %s' % (t['replaced'] or 'unknown'))
-        bar = ''
+        shape = ''
         if first:
-            bar = '<rect x="%.1f" y="%d" width="%.1f" height="16" rx="3"/>' % (x(first), y, max(x(last) - x(first), 3))
+            shape = '<rect x="%.1f" y="%d" width="%.1f" height="16" rx="3"/>' % (x(first), y, max(x(last) - x(first), 3))
         built = day(t['build_date'])
         if built:
-            bar += '<circle class="built" cx="%.1f" cy="%d" r="4"/>' % (x(built), y + 8)
+            shape += '<circle class="built" cx="%.1f" cy="%d" r="4"/>' % (x(built), y + 8)
         parts.append('<g class="version %s" data-build="%s" data-image-id="%s"><title>%s</title>'
-                     '<text x="4" y="%d">%s</text>%s</g>' % (t['state'], esc(t['build']), esc(t['id']), esc(title), y + 12, esc(label[:28]), bar))
+                     '<text x="4" y="%d">%s</text>%s</g>' % (t['state'], esc(t['build']), esc(t['id']), esc(title), y + 12, esc(label[:28]), shape))
         items.append('<li>%s — uploaded %s, built %s, %s</li>' % (
             esc(label), esc(t['uploaded']), esc(t['build_date']), 'current' if t['state'] == 'current' else 'kept'))
     return (

@@ -65,7 +65,8 @@ def seeded(cloud, tmp_path_factory):
                 if host == 'region_two' and build == BUILDS[1]:
                     name, extra = XSS, {'image_original_user': JINJA}
                 image = create_image(
-                    conn, name=name, filename=str(disk), visibility='public' if latest else 'community', tags=[tag], wait=True, timeout=120, **properties(build, **extra))
+                    conn, name=name, filename=str(disk), visibility='public' if latest else 'community', tags=[tag],
+                    wait=True, timeout=120, **properties(build, **extra))
                 created[host, build] = image
         candidate = create_image(conns['region_one'], name='Debian 12 - candidate', visibility='private', tags=[tag],
                                  **properties('20260401'))
