@@ -31,6 +31,8 @@ COMPRESSIONS = ('none', 'xz', 'bz2', 'gz')
 class DiscoveryError(Exception):
     """The newest build could not be found or its metadata could not be trusted."""
 
+    requests = 0   # HTTP requests made before the failure, set by the engine
+
 
 class NotFoundError(DiscoveryError):
     """An upstream document answered 404."""
@@ -274,9 +276,10 @@ class Context:
             raise DiscoveryError('signature %s is missing (HTTP 404); %s signs its checksums, so the unsigned '
                                  'metadata is refused' % (self.url(signature_url), source.name)) from None
         try:
-            return _signatures.verify_detached(self._file('data', data), self._file('signature', signature), keyring, pins, gpgv=self.gpgv)
+            return _signatures.verify_detached(self._file('data', data), self._file('signature', signature), keyring, pins,
+                                               gpgv=self.gpgv, what='signature %s' % self.url(signature_url))
         except _signatures.SignatureError as exc:
-            raise DiscoveryError('%s: %s' % (self.url(signature_url), exc)) from None
+            raise DiscoveryError(str(exc)) from None
 
     def verify_clearsigned(self, source, response, pin_key=None):
         """Check a clearsigned document; return ``(fingerprint, signed body text)``."""

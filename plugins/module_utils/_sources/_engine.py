@@ -117,5 +117,8 @@ def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trust
         result = source.resolve(ctx, entry, candidate)
         store.save(ctx.url(entry_url), entry, result)
         return result, False, ctx.requests
+    except DiscoveryError as exc:
+        exc.requests = ctx.requests
+        raise
     finally:
         ctx.close()
