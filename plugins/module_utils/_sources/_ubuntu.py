@@ -64,7 +64,7 @@ class Ubuntu(Source):
         product, serial, item = newest_version(entry.json(), self.release, self.vendor_arch, entry.url)
         codename = str(product.get('release') or '')
         name = str(item.get('path') or '').rsplit('/', 1)[-1]
-        if not re.fullmatch(r'[a-z]+', codename) or not re.fullmatch(r'[A-Za-z0-9._+-]+', name):
+        if not re.fullmatch(r'[a-z]+', codename) or not re.fullmatch(r'[A-Za-z0-9][A-Za-z0-9._+-]*', name):
             raise DiscoveryError('%s: unusable codename %r or file name %r for Ubuntu %s' % (entry.url, codename, name, self.release))
         return {'version': serial, 'codename': codename, 'filename': name, 'hint': hint_of('sha256', item.get('sha256'))}
 
