@@ -75,8 +75,8 @@ options:
     description:
       - Canonical URL prefix to replacement, applied (longest prefix first) to every URL
         fetched and to every URL returned except RV(release.image_source).
-      - A local mirror that serves C(https://HOST/PATH) at C(http://127.0.0.1:PORT/HOST/PATH) is
-        mapped with V({"https://": "http://127.0.0.1:PORT/"}).
+      - 'A local mirror that serves C(https://HOST/PATH) at C(http://127.0.0.1:PORT/HOST/PATH) is
+        mapped with V({"https://": "http://127.0.0.1:PORT/"}).'
     type: dict
     default: {}
   keyring:
