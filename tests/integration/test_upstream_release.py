@@ -172,6 +172,18 @@ def test_advance_noop_day_and_shared_index(own):
     assert not unchanged and result['version'] == run.mirror.releases['fedora', '44'].version
 
 
+def test_max_age_shares_one_check(own):
+    """Clouds of one run check a release one after another: the first asks, the others reuse it."""
+    own('debian', '12', max_age=300)
+    own.server.reset_requests()
+    result, unchanged, requests = own('debian', '12', max_age=300)
+    assert unchanged and requests == 0 and own.server.count() == 0
+    assert result['version'] == own.mirror.releases['debian', '12'].version
+    own.mirror.advance(only=[('debian', '12')])
+    result, unchanged, requests = own('debian', '12', max_age=0)
+    assert not unchanged and requests >= 1 and result['version'] == own.mirror.releases['debian', '12'].version
+
+
 def test_check_mode_writes_no_state(run):
     run('debian', '12', check_mode=True)
     run('ubuntu', '24.04', check_mode=True)

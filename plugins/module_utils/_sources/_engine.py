@@ -18,10 +18,13 @@ result verified under other settings.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import re
+import time
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import Context, DiscoveryError, NotFoundError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
@@ -68,11 +71,23 @@ class StateStore:
             return None
         return state
 
-    def save(self, entry_url, response, result):
+    @contextlib.contextmanager
+    def lock(self):
+        """Serialise runs of one release: the clouds of a run (forks) then share one upstream check."""
+        if not self.writable:
+            yield
+            return
+        locks = os.path.join(os.path.dirname(os.path.dirname(self.path)), 'locks')
+        os.makedirs(locks, exist_ok=True)
+        with open(os.path.join(locks, 'state-%s.lock' % os.path.basename(self.path)), 'a', encoding='utf-8') as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
+    def save(self, entry_url, etag, last_modified, result):
         if not self.writable:
             return
-        state = {'format': STATE_FORMAT, 'entry_url': entry_url, 'etag': response.etag,
-                 'last_modified': response.last_modified, 'result': result}
+        state = {'format': STATE_FORMAT, 'entry_url': entry_url, 'etag': etag, 'last_modified': last_modified,
+                 'checked_at': time.time(), 'result': result}
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         tmp = '%s.%d.tmp' % (self.path, os.getpid())
         with open(tmp, 'w', encoding='utf-8') as handle:
@@ -81,8 +96,12 @@ class StateStore:
 
 
 def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trusted_fingerprints=None,
-             allow_unsigned=False, timeout=30, check_mode=False, gpgv=None):
-    """Return ``(release dict, upstream_unchanged, request count)``; raise DiscoveryError."""
+             allow_unsigned=False, timeout=30, check_mode=False, gpgv=None, max_age=0):
+    """Return ``(release dict, upstream_unchanged, request count)``; raise DiscoveryError.
+
+    A result checked less than ``max_age`` seconds ago is returned without asking upstream: the
+    clouds of one run (and runs minutes apart) share one check.
+    """
     if source.signed is False and not allow_unsigned:
         raise DiscoveryError(
             '%s publishes no signature over its checksums, so its metadata can only be trusted as far as HTTPS '
@@ -99,26 +118,34 @@ def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trust
         entry_url = source.entry_url()
         if entry_url is None:  # sources without network (local artifact)
             return source.resolve(ctx, None, None), False, ctx.requests
-        state = store.load()
-        if state and state.get('entry_url') != ctx.url(entry_url):
-            state = None
-        validators = {'etag': state.get('etag'), 'last_modified': state.get('last_modified')} if state else None
-        try:
-            entry = ctx.get(entry_url, validators, what='%s index' % source.label())
-        except NotFoundError as exc:
-            raise DiscoveryError('%s: %s; the release is unknown or has reached its end of life' % (source.label(), exc)) from None
-        if entry.status == 304 and state:
-            return state['result'], True, ctx.requests
-        candidate = source.newest(ctx, entry)
-        if state and candidate.get('hint') and candidate.get('version') == state['result'].get('version') \
-                and candidate['hint'] == state['result'].get('checksum'):
-            store.save(ctx.url(entry_url), entry, state['result'])
-            return state['result'], True, ctx.requests
-        result = source.resolve(ctx, entry, candidate)
-        store.save(ctx.url(entry_url), entry, result)
-        return result, False, ctx.requests
+        with store.lock():
+            return _discover(ctx, source, store, entry_url, max_age)
     except DiscoveryError as exc:
         exc.requests = ctx.requests
         raise
     finally:
         ctx.close()
+
+
+def _discover(ctx, source, store, entry_url, max_age):
+    state = store.load()
+    if state and state.get('entry_url') != ctx.url(entry_url):
+        state = None
+    if state and max_age and 0 <= time.time() - state.get('checked_at', 0) < max_age:
+        return state['result'], True, ctx.requests
+    validators = {'etag': state.get('etag'), 'last_modified': state.get('last_modified')} if state else None
+    try:
+        entry = ctx.get(entry_url, validators, what='%s index' % source.label())
+    except NotFoundError as exc:
+        raise DiscoveryError('%s: %s; the release is unknown or has reached its end of life' % (source.label(), exc)) from None
+    if entry.status == 304 and state:
+        store.save(ctx.url(entry_url), state.get('etag'), state.get('last_modified'), state['result'])
+        return state['result'], True, ctx.requests
+    candidate = source.newest(ctx, entry)
+    if state and candidate.get('hint') and candidate.get('version') == state['result'].get('version') \
+            and candidate['hint'] == state['result'].get('checksum'):
+        store.save(ctx.url(entry_url), entry.etag, entry.last_modified, state['result'])
+        return state['result'], True, ctx.requests
+    result = source.resolve(ctx, entry, candidate)
+    store.save(ctx.url(entry_url), entry.etag, entry.last_modified, result)
+    return result, False, ctx.requests
