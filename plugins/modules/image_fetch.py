@@ -269,7 +269,7 @@ ARGUMENT_SPEC = dict(
 
 
 def _entries(result):
-    if not result:
+    if not result or not result.get('path'):
         return []
     entries = [result['path']]
     if result.get('raw') and result['raw']['path'] != result['path']:
