@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """image_fetch's download path against curl, and its memory at 1 GiB vs 4 GiB.
 
 Prints, from one run on this machine:

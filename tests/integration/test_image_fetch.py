@@ -183,11 +183,11 @@ def test_bad_input_fails_clearly_and_leaves_nothing(upstream, tmp_path, redirect
                                   r'redirected to https://127\.0\.0\.1:\d+/x\.img, which changes the scheme'),
                 'oversize': ({'release': release(mirror, server, 'debian', '13'), 'max_size': 1000}, r'more than the limit of 1000 bytes'),
             }
-            run = [dict(args, name=name, cache_dir=str(tmp_path / 'cache' / name.replace(' ', '-'))) for name, (args, _) in cases.items()]
-            _, results = fetch(tmp_path, run, expect_failures=True)
+            run = [dict(args, name=name, cache_dir=str(tmp_path / 'cache' / name.replace(' ', '-'))) for name, (args, unused) in cases.items()]
+            results = fetch(tmp_path, run, expect_failures=True)[1]
     finally:
         mirror.close()
-    for result, (name, (_, message)) in zip(results, cases.items()):
+    for result, (name, (unused, message)) in zip(results, cases.items()):
         assert result['failed'] and re.search(message, result['msg']), (name, result['msg'])
         left = cache_files(tmp_path / 'cache' / name.replace(' ', '-'))
         if name == 'bomb':  # the vendor's verified compressed bytes stay; nothing expanded does
