@@ -100,6 +100,19 @@ def test_signed_compressed_image_expands_once(upstream, server, cache_dir, distr
     assert server.count() == 0  # neither the image nor its signature is fetched again
 
 
+def test_trust_comes_only_from_the_record(upstream, server, cache_dir):
+    """A download whose record is gone (a run killed after the download) is verified again, not trusted."""
+    info = upstream.mirror.releases['fedora-coreos', 'stable']
+    source = resolve_source(release(upstream.mirror, server, 'fedora-coreos', 'stable'))
+    first = get(source, cache_dir)
+    os.unlink(os.path.join(cache_dir, 'files', 'sha256-%s.image.json' % info.sha256))
+    assert lookup(source, cache_dir) is None
+    server.reset_requests()
+    again = get(source, cache_dir)
+    assert again['made'] == ['expand'] and again['signer'] == first['signer'] and again['path'] == first['path']
+    assert [entry['path'] for entry in server.requests] == [server.rewrite(info.image_signature_url).split(str(server.port), 1)[1]]
+
+
 def test_gzip_from_a_plain_http_server(upstream, tmp_path, cache_dir):
     info = upstream.mirror.releases['debian', '12']
     www = tmp_path / 'www'
