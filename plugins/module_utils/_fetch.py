@@ -95,7 +95,10 @@ def _write_atomic(path, text):
 
 
 def fetch(session, url, expected, cache, max_bytes, timeout=(15, 120), attempts=6, backoff=1.0, progress=None):
-    """Return the verified :class:`CachedFile` for ``url`` whose digest must equal ``expected`` (a Checksum)."""
+    """Return the verified :class:`CachedFile` for ``url`` whose digest must equal ``expected`` (a Checksum).
+
+    ``progress(done, total)`` is called after every chunk; ``total`` is None without a Content-Length.
+    """
     key = Cache.key(expected)
     found = cache.lookup(key)
     if found:
@@ -184,7 +187,7 @@ def _transfer(session, url, part, hasher, algorithms, max_bytes, timeout, progre
                 out.write(chunk)
                 hasher.update(chunk)
                 if progress:
-                    progress(hasher.size)
+                    progress(hasher.size, expected_end)
         if expected_end is not None and hasher.size < expected_end:
             raise TruncatedError('%s ended after %d of %d bytes' % (url, hasher.size, expected_end))
     return hasher

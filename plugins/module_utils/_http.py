@@ -12,6 +12,7 @@ a transfer that breaks mid-body is resumed by the fetcher with a Range request.
 from __future__ import annotations
 
 import traceback
+from urllib.parse import urljoin
 
 try:
     import requests
@@ -54,7 +55,19 @@ def make_session(retries=5, backoff=0.5):
     session.mount('http://', adapter)
     session.mount('https://', adapter)
     session.headers['User-Agent'] = USER_AGENT
+    # Checked before each redirect is followed: an https->http hop must not even be requested,
+    # and an http->https or ->ftp hop would otherwise end in a TLS or adapter error, not this one.
+    session.hooks['response'].append(_refuse_scheme_change)
     return session
+
+
+def _refuse_scheme_change(response, *args, **kwargs):  # pylint: disable=unused-argument
+    if response.is_redirect:
+        target = urljoin(response.url, response.headers['Location'])
+        if target.split(':', 1)[0].lower() != response.url.split(':', 1)[0].lower():
+            response.close()
+            raise UpstreamError('%s redirected to %s, which changes the scheme; refusing it' % (response.url, target))
+    return response
 
 
 def check_redirects(response, url):

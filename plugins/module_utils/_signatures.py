@@ -199,13 +199,14 @@ def _verify(arguments, keyring_path, trusted_fingerprints, what, gpgv, timeout, 
     return fingerprint
 
 
-def verify_detached(data_path, signature_path, keyring_path, trusted_fingerprints, gpgv=None, timeout=DEFAULT_TIMEOUT):
+def verify_detached(data_path, signature_path, keyring_path, trusted_fingerprints, gpgv=None, timeout=DEFAULT_TIMEOUT, what=None):
     """Check a detached signature (armored or binary) over the file ``data_path``.
 
     ``keyring_path`` is one keyring file or a list of them (binary, keybox or armored).
+    ``what`` names the pair in messages (default: both paths).
     Returns the pinned fingerprint that signed; raises SignatureError otherwise.
     """
-    what = f'signature {os.fsdecode(signature_path)!r} over {os.fsdecode(data_path)!r}'
+    what = what or f'signature {os.fsdecode(signature_path)!r} over {os.fsdecode(data_path)!r}'
     for path, kind in ((data_path, 'signed file'), (signature_path, 'signature file')):
         if not os.path.isfile(path):
             raise SignatureError(f'{what}: {kind} {os.fsdecode(path)!r} does not exist')

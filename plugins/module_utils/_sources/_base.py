@@ -1,0 +1,405 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 cloudimages.openstack contributors
+# Apache License 2.0 (see LICENSES/Apache-2.0.txt or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+"""Plumbing every upstream source shares: HTTP with URL rewrites, signature checks, results.
+
+A source class knows its canonical URLs and file grammar; everything that touches the network
+or gpgv goes through :class:`Context`, so the policies (HTTPS for unsigned metadata, fail-closed
+signatures, request counting, size limits) live here once.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import ipaddress
+import os
+import re
+import tempfile
+import urllib.parse
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums, _signatures
+from ansible_collections.cloudimages.openstack.plugins.module_utils._http import UpstreamError, check_redirects, transient_errors
+
+# Metadata documents are small; Ubuntu's products file, the largest, is a few MB.
+MAX_METADATA_BYTES = 64 * 1024 * 1024
+COMPRESSIONS = ('none', 'xz', 'bz2', 'gz')
+
+
+class DiscoveryError(Exception):
+    """The newest build could not be found or its metadata could not be trusted."""
+
+    requests = 0   # HTTP requests made before the failure, set by the engine
+
+
+class NotFoundError(DiscoveryError):
+    """An upstream document answered 404."""
+
+    def __init__(self, message, url):
+        super().__init__(message)
+        self.url = url
+
+
+class Response:
+    def __init__(self, url, status, body=b'', etag=None, last_modified=None):
+        self.url = url
+        self.status = status
+        self.body = body
+        self.etag = etag
+        self.last_modified = last_modified
+
+    @property
+    def text(self):
+        try:
+            return self.body.decode('utf-8')
+        except UnicodeDecodeError:
+            raise DiscoveryError('%s is not UTF-8 text' % self.url) from None
+
+    def json(self):
+        import json  # pylint: disable=import-outside-toplevel
+        try:
+            return json.loads(self.text)
+        except ValueError as exc:
+            raise DiscoveryError('%s is not valid JSON: %s' % (self.url, exc)) from None
+
+    @property
+    def modified_date(self):
+        """ISO date of Last-Modified (UTC), or None."""
+        if not self.last_modified:
+            return None
+        try:
+            return email.utils.parsedate_to_datetime(self.last_modified).astimezone(datetime.timezone.utc).date().isoformat()
+        except (TypeError, ValueError):
+            return None
+
+
+def is_loopback(host):
+    if not host:
+        return False
+    if host.lower() == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(host.strip('[]')).is_loopback
+    except ValueError:
+        return False
+
+
+def rewrite(url, rewrites):
+    """Apply the longest matching prefix of ``rewrites`` (canonical prefix -> replacement)."""
+    best = None
+    for prefix in rewrites or {}:
+        if url.startswith(prefix) and (best is None or len(prefix) > len(best)):
+            best = prefix
+    return url if best is None else rewrites[best] + url[len(best):]
+
+
+def version_key(text):
+    """Sort key that orders ``9.10`` after ``9.9`` and ``20261116.1`` after ``20261116``."""
+    return tuple((0, int(part), '') if part.isdigit() else (1, 0, part) for part in re.findall(r'\d+|\D+', text))
+
+
+def date_in(text):
+    """ISO date of the first plausible ``YYYYMMDD`` in ``text``, or None."""
+    for match in re.finditer(r'(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)', text):
+        try:
+            return datetime.date(int(match[1]), int(match[2]), int(match[3])).isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+_HREF = re.compile(r'<a\s[^>]*?href="([^"?#]+)"', re.IGNORECASE)
+
+
+def listing_names(html):
+    """Entry names of an Apache/nginx directory index: files as ``name``, directories as ``name/``."""
+    names = []
+    for href in _HREF.findall(html):
+        href = urllib.parse.unquote(href)
+        if href.startswith(('/', '../', './')) or '://' in href or href.count('/') > (1 if href.endswith('/') else 0):
+            continue
+        if href not in names:
+            names.append(href)
+    return names
+
+
+def newest_match(names, pattern):
+    """``(name, version)`` of the name fully matching ``pattern`` with the highest version.
+
+    The version is the group named ``version``, else group 1. Returns None when nothing matches.
+    """
+    regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+    best = None
+    for name in names:
+        match = regex.fullmatch(name)
+        if not match:
+            continue
+        version = match.groupdict().get('version') or (match.group(1) if regex.groups else name)
+        if best is None or version_key(version) > version_key(best[1]):
+            best = (name, version)
+    return best
+
+
+class Context:
+    """One discovery run: HTTP session and rewrites, trust settings, request count."""
+
+    def __init__(self, session, rewrites=None, timeout=30, require_https=False, keyring=None,
+                 fingerprints=None, key_cache=None, gpgv=None, write_keys=True):
+        self.session = session
+        self.rewrites = dict(rewrites or {})
+        self.timeout = timeout
+        self.require_https = require_https
+        self.user_keyring = keyring
+        self.user_fingerprints = list(fingerprints or [])
+        self.key_cache = key_cache
+        self.gpgv = gpgv
+        self.write_keys = write_keys
+        self.requests = 0
+        self.trust = {'keyring': None, 'fingerprints': []}
+        self._tmp = None
+
+    # -- HTTP ------------------------------------------------------------------------------------
+    def url(self, canonical):
+        return rewrite(canonical, self.rewrites)
+
+    def check_scheme(self, url):
+        """Unsigned metadata is only as good as its transport: HTTPS, or plain HTTP on loopback."""
+        if not self.require_https:
+            return
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme == 'https' or (parts.scheme == 'http' and is_loopback(parts.hostname)):
+            return
+        raise DiscoveryError('%s: unsigned checksum metadata must come over https (plain http is allowed only from a '
+                             'loopback host, for a local mirror); fix url_rewrites or the source URL' % url)
+
+    def get(self, canonical, validators=None, what='document'):
+        """GET ``canonical`` (rewritten); a 304 answer to ``validators`` gives status 304 and no body."""
+        url = self.url(canonical)
+        self.check_scheme(url)
+        headers = {}
+        if validators:
+            if validators.get('etag'):
+                headers['If-None-Match'] = validators['etag']
+            if validators.get('last_modified'):
+                headers['If-Modified-Since'] = validators['last_modified']
+        try:
+            response = self.session.get(url, headers=headers, timeout=self.timeout, stream=True)
+        except transient_errors() as exc:
+            self.requests += 1
+            raise DiscoveryError('%s %s: request failed: %s' % (what, url, exc)) from None
+        try:
+            self.requests += 1 + len(response.history)
+            try:
+                check_redirects(response, url)
+            except UpstreamError as exc:
+                raise DiscoveryError(str(exc)) from None
+            self.check_scheme(response.url)
+            if response.status_code == 404:
+                raise NotFoundError('%s %s does not exist (HTTP 404)' % (what, url), url)
+            if response.status_code == 304:
+                return Response(url, 304, etag=response.headers.get('ETag'), last_modified=response.headers.get('Last-Modified'))
+            if response.status_code != 200:
+                raise DiscoveryError('%s %s: HTTP %s %s' % (what, url, response.status_code, response.reason))
+            body = bytearray()
+            try:
+                for chunk in response.iter_content(64 * 1024):
+                    body += chunk
+                    if len(body) > MAX_METADATA_BYTES:
+                        raise DiscoveryError('%s %s is larger than %d bytes; refusing it' % (what, url, MAX_METADATA_BYTES))
+            except transient_errors() as exc:
+                raise DiscoveryError('%s %s: transfer failed: %s' % (what, url, exc)) from None
+            return Response(url, 200, bytes(body), response.headers.get('ETag'), response.headers.get('Last-Modified'))
+        finally:
+            response.close()
+
+    # -- trust -----------------------------------------------------------------------------------
+    def _workdir(self):
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix='cloudimages-discovery-')
+        return self._tmp.name
+
+    def close(self):
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def use_trust(self, source, pin_key=None):
+        """Keyring path and pinned fingerprints for ``source`` (user settings win); records them in ``trust``."""
+        pins = self.user_fingerprints or source.pins(pin_key)
+        if not pins:
+            raise DiscoveryError('%s: no pinned signing key for %s; pass trusted_fingerprints (and keyring)'
+                                 % (source.name, pin_key or source.release))
+        try:
+            pins = [_signatures.normalize_fingerprint(pin) for pin in pins]
+        except _signatures.SignatureError as exc:
+            raise DiscoveryError(str(exc)) from None
+        keyring = self.user_keyring or self.vendor_keyring(source)
+        self.trust = {'keyring': keyring, 'fingerprints': pins}
+        return keyring, pins
+
+    def vendor_keyring(self, source):
+        """The vendor's published key, downloaded once into the key cache.
+
+        Downloading it is safe because gpgv only accepts signatures whose signer is pinned: a
+        swapped key on the vendor's site (or in the cache) cannot make a forged signature pass.
+        In check mode a missing key is fetched into a temporary file instead of the cache.
+        """
+        if not source.keyring_url:
+            raise DiscoveryError('%s publishes no keyring URL; pass keyring' % source.name)
+        name = re.sub(r'[^A-Za-z0-9._-]+', '_', source.keyring_name or source.name)
+        cached = os.path.join(self.key_cache, name) if self.key_cache else None
+        if cached and os.path.isfile(cached) and os.path.getsize(cached):
+            return cached
+        data = self.get(source.keyring_url, what='signing key').body
+        target = cached if cached and self.write_keys else os.path.join(self._workdir(), name)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        tmp = target + '.tmp'
+        with open(tmp, 'wb') as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+        return target
+
+    def _file(self, name, data):
+        path = os.path.join(self._workdir(), name)
+        with open(path, 'wb') as handle:
+            handle.write(data)
+        return path
+
+    def verify_detached(self, source, data, signature_url, pin_key=None):
+        """Fetch ``signature_url`` and check it over ``data``; return the signer fingerprint."""
+        keyring, pins = self.use_trust(source, pin_key)
+        try:
+            signature = self.get(signature_url, what='signature').body
+        except NotFoundError:
+            raise DiscoveryError('signature %s is missing (HTTP 404); %s signs its checksums, so the unsigned '
+                                 'metadata is refused' % (self.url(signature_url), source.name)) from None
+        try:
+            return _signatures.verify_detached(self._file('data', data), self._file('signature', signature), keyring, pins,
+                                               gpgv=self.gpgv, what='signature %s' % self.url(signature_url))
+        except _signatures.SignatureError as exc:
+            raise DiscoveryError(str(exc)) from None
+
+    def verify_clearsigned(self, source, response, pin_key=None):
+        """Check a clearsigned document; return ``(fingerprint, signed body text)``."""
+        keyring, pins = self.use_trust(source, pin_key)
+        try:
+            return _signatures.verify_clearsigned(response.body, keyring, pins, gpgv=self.gpgv)
+        except _signatures.SignatureError as exc:
+            raise DiscoveryError('%s: %s' % (response.url, exc)) from None
+
+
+def find_checksum(text, name, source_url, algorithm=None):
+    """Digest of ``name`` in a checksum list; every grammar, strict names (see _checksums)."""
+    try:
+        return _checksums.find(text, name, algorithm=algorithm, source=source_url)
+    except _checksums.ChecksumError as exc:
+        raise DiscoveryError(str(exc)) from None
+
+
+def parse_checksums(text, source_url):
+    try:
+        return _checksums.parse(text, source=source_url)
+    except _checksums.ChecksumError as exc:
+        raise DiscoveryError(str(exc)) from None
+
+
+class Source:
+    """One vendor family. Subclasses set the class attributes and implement the two steps.
+
+    * :meth:`entry_url`: the document that changes when a new build appears; the engine fetches
+      it conditionally and reuses the last result on 304.
+    * :meth:`newest`: read the entry document, return a candidate dict (``version`` and, when the
+      entry carries one, an unverified ``hint`` digest ``algo:hex``).
+    * :meth:`resolve`: fetch and verify the rest; return the ``release`` dict via :meth:`result`.
+    """
+
+    name = ''
+    distro = ''
+    signed = True
+    login_user = None
+    disk_format = 'qcow2'
+    compression = 'none'
+    keyring_url = None
+    keyring_name = None
+    fingerprints = ()          # pinned signer fingerprints (real vendor keys)
+    arches = {'x86_64': 'x86_64', 'aarch64': 'aarch64'}
+
+    def __init__(self, release, arch='x86_64', options=None):
+        self.release = str(release)
+        self.arch = arch
+        self.options = dict(options or {})
+        if arch not in self.arches:
+            raise DiscoveryError('%s has no images for architecture %s (known: %s)' % (self.name, arch, ', '.join(sorted(self.arches))))
+        self.vendor_arch = self.arches[arch]
+
+    # -- per vendor --------------------------------------------------------------------------------
+    def entry_url(self):
+        raise NotImplementedError
+
+    def newest(self, ctx, entry):
+        raise NotImplementedError
+
+    def resolve(self, ctx, entry, candidate):
+        raise NotImplementedError
+
+    def pins(self, pin_key=None):  # pylint: disable=unused-argument
+        return list(self.fingerprints)
+
+    def check(self):
+        """Validate options before any request (raise DiscoveryError)."""
+
+    # -- shared ------------------------------------------------------------------------------------
+    @property
+    def key(self):
+        key = '%s-%s' % (self.distro, self.release)
+        return key if self.arch == 'x86_64' else '%s-%s' % (key, self.arch)
+
+    def label(self):
+        return '%s %s' % (self.name, self.release)
+
+    def result(self, ctx, version, build_date, image_url, checksum, checksum_url, signature_kind='none',
+               signature_url=None, fingerprint=None, image_signature_url=None, filename=None, image_source=None):
+        """The ``release`` dict of docs/architecture.md; URLs are canonical and get rewritten here."""
+        if not build_date:
+            raise DiscoveryError('%s: cannot tell the build date of %s' % (self.label(), version))
+        return {
+            'key': self.key,
+            'distro': self.distro,
+            'release': self.release,
+            'version': version,
+            'build_date': build_date,
+            'url': ctx.url(image_url),
+            'image_source': image_source or image_url,
+            'filename': filename or image_url.rstrip('/').rsplit('/', 1)[-1],
+            'checksum': '%s:%s' % (checksum.algorithm, checksum.hexdigest),
+            'checksum_url': ctx.url(checksum_url) if checksum_url else None,
+            'signature': {'kind': signature_kind, 'url': ctx.url(signature_url) if signature_url else None,
+                          'fingerprint': fingerprint},
+            'image_signature_url': ctx.url(image_signature_url) if image_signature_url else None,
+            'trust': dict(ctx.trust),
+            'disk_format': self.disk_format,
+            'compression': self.compression,
+            'login_user': self.login_user,
+        }
+
+
+def dir_of(url):
+    return url.rsplit('/', 1)[0] + '/'
+
+
+def hint_of(algorithm, hexdigest):
+    """``algo:hex`` from an unverified JSON digest, or None when it is unusable."""
+    try:
+        algorithm, hexdigest = _checksums.normalize_hex(hexdigest, algorithm)
+    except _checksums.ChecksumError:
+        return None
+    return '%s:%s' % (algorithm, hexdigest)
+
+
+def same_digest(checksum, expected, what):
+    """Refuse a verified checksum that disagrees with the discovery document's digest."""
+    if expected and expected != '%s:%s' % (checksum.algorithm, checksum.hexdigest):
+        raise DiscoveryError('%s: the index says %s but the checksum file says %s:%s; refusing the inconsistent upstream'
+                             % (what, expected, checksum.algorithm, checksum.hexdigest))

@@ -1,0 +1,184 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 cloudimages.openstack contributors
+# Apache License 2.0 (see LICENSES/Apache-2.0.txt or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+"""Sources whose image directory holds every build plus one checksum file: Rocky, AlmaLinux, generic.
+
+The checksum file is the entry document: it changes exactly when a build is added. The newest
+build is the listed name matching the pattern with the highest version (version-aware, so
+``9.10`` beats ``9.9``). Signed variants verify the file before its digests are used.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
+    COMPRESSIONS, DiscoveryError, Source, date_in, newest_match, parse_checksums, same_digest,
+)
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums
+
+ALMALINUX_KEYS = {
+    '9': 'BF18AC2876178908D6E71267D36CB86CB86B3716',    # AlmaLinux OS 9
+    '10': 'EE6DB7B98F5BF5EDD9DA0DE5DEE5C11CC2A1E572',   # AlmaLinux OS 10
+}
+
+
+def pick(entries, pattern, what):
+    """``(Checksum, version)`` of the newest entry whose name matches ``pattern``."""
+    found = newest_match(sorted({entry.name for entry in entries}), pattern)
+    if found is None:
+        raise DiscoveryError('%s lists no file matching %s' % (what, pattern if isinstance(pattern, str) else pattern.pattern))
+    name, version = found
+    try:
+        return _checksums.select(entries, name, source=what), version
+    except _checksums.ChecksumError as exc:
+        raise DiscoveryError(str(exc)) from None
+
+
+class ChecksumDir(Source):
+    checksum_name = 'CHECKSUM'
+    signature = 'none'            # none | detached | clearsigned
+    signature_name = None
+
+    def directory(self):
+        raise NotImplementedError
+
+    def pattern(self):
+        raise NotImplementedError
+
+    def entry_url(self):
+        return self.directory() + self.checksum_name
+
+    def newest(self, ctx, entry):
+        checksum, version = pick(parse_checksums(entry.body, entry.url), self.pattern(), entry.url)
+        return {'version': version, 'filename': checksum.name, 'hint': '%s:%s' % (checksum.algorithm, checksum.hexdigest)}
+
+    def resolve(self, ctx, entry, candidate):
+        body, fingerprint, signature_url = entry.body, None, None
+        if self.signature == 'detached':
+            signature_url = self.directory() + self.signature_name
+            fingerprint = ctx.verify_detached(self, entry.body, signature_url, self.release)
+        elif self.signature == 'clearsigned':
+            signature_url = self.entry_url()
+            fingerprint, body = ctx.verify_clearsigned(self, entry, self.release)
+        checksum, version = pick(parse_checksums(body, entry.url), self.pattern(), entry.url)
+        if version != candidate['version']:
+            raise DiscoveryError('%s: the signed content names %s, the unsigned parse %s' % (entry.url, version, candidate['version']))
+        same_digest(checksum, candidate['hint'], '%s %s' % (self.label(), version))
+        return self.result(ctx, version, date_in(version) or entry.modified_date, self.directory() + checksum.name, checksum,
+                           self.entry_url(), self.signature, signature_url, fingerprint, image_source=self.image_source())
+
+    def image_source(self):
+        return None
+
+
+class Rocky(ChecksumDir):
+    """dl.rockylinux.org; CHECKSUM is BSD-style and unsigned (Rocky signs only RPMs and its git repo)."""
+
+    name = 'rocky'
+    distro = 'rocky'
+    signed = False
+    login_user = 'rocky'
+
+    def check(self):
+        if not re.fullmatch(r'[0-9]+', self.release):
+            raise DiscoveryError('Rocky Linux releases are major versions such as "9" or "10", not %r' % self.release)
+
+    def directory(self):
+        return 'https://dl.rockylinux.org/pub/rocky/%s/images/%s/' % (self.release, self.vendor_arch)
+
+    def pattern(self):
+        variant = re.escape(self.options.get('variant', 'Base'))
+        return r'Rocky-%s-GenericCloud-%s-(?P<version>%s\.[0-9]+-[0-9]{8}\.[0-9]+)\.%s\.qcow2' % (
+            self.release, variant, self.release, re.escape(self.vendor_arch))
+
+
+class AlmaLinux(ChecksumDir):
+    """repo.almalinux.org; CHECKSUM (GNU) with a detached armored CHECKSUM.asc by the release key."""
+
+    name = 'almalinux'
+    distro = 'almalinux'
+    login_user = 'almalinux'
+    signature = 'detached'
+    signature_name = 'CHECKSUM.asc'
+
+    @property
+    def keyring_url(self):
+        return 'https://repo.almalinux.org/almalinux/RPM-GPG-KEY-AlmaLinux-%s' % self.release
+
+    @property
+    def keyring_name(self):
+        return 'RPM-GPG-KEY-AlmaLinux-%s' % self.release
+
+    def pins(self, pin_key=None):
+        pin = ALMALINUX_KEYS.get(self.release)
+        return [pin] if pin else []
+
+    def check(self):
+        if not re.fullmatch(r'[0-9]+', self.release):
+            raise DiscoveryError('AlmaLinux releases are major versions such as "9" or "10", not %r' % self.release)
+
+    def directory(self):
+        return 'https://repo.almalinux.org/almalinux/%s/cloud/%s/images/' % (self.release, self.vendor_arch)
+
+    def pattern(self):
+        return r'AlmaLinux-%s-GenericCloud-(?P<version>%s\.[0-9]+-[0-9]{8}(?:\.[0-9]+)?)\.%s\.qcow2' % (
+            self.release, self.release, re.escape(self.vendor_arch))
+
+
+class ChecksumFile(ChecksumDir):
+    """Anything else: ``options`` give the directory URL, checksum file name and a file-name regex."""
+
+    name = 'checksum_file'
+    arches = {'x86_64': 'x86_64', 'aarch64': 'aarch64', 'ppc64le': 'ppc64le', 's390x': 's390x'}
+
+    def __init__(self, release, arch='x86_64', options=None):
+        super().__init__(release, arch, options)
+        opts = self.options
+        self.distro = str(opts.get('distro') or 'custom')
+        self.checksum_name = str(opts.get('checksum_file') or 'SHA256SUMS')
+        self.signature = str(opts.get('signature') or 'none')
+        self.signature_name = str(opts.get('signature_file') or self.checksum_name + '.asc')
+        self.signed = self.signature != 'none'
+        self.login_user = opts.get('login_user')
+        self.disk_format = str(opts.get('disk_format') or 'qcow2')
+        self.compression = str(opts.get('compression') or 'none')
+
+    def check(self):
+        opts = self.options
+        url = opts.get('url')
+        if not url or not re.match(r'https?://', str(url)):
+            raise DiscoveryError('checksum_file: options.url must be the http(s) URL of the image directory')
+        if not opts.get('pattern'):
+            raise DiscoveryError('checksum_file: options.pattern (a regex for the image file name, the version in '
+                                 'group 1 or a group named "version") is required')
+        try:
+            re.compile(opts['pattern'])
+        except re.error as exc:
+            raise DiscoveryError('checksum_file: options.pattern is not a valid regex: %s' % exc) from None
+        for name in (self.checksum_name, self.signature_name):
+            if '/' in name or name in ('.', '..'):
+                raise DiscoveryError('checksum_file: %r must be a file name in options.url, not a path' % name)
+        if self.signature not in ('none', 'detached', 'clearsigned'):
+            raise DiscoveryError('checksum_file: options.signature must be none, detached or clearsigned')
+        if self.compression not in COMPRESSIONS:
+            raise DiscoveryError('checksum_file: options.compression must be one of %s' % ', '.join(COMPRESSIONS))
+        unknown = set(opts) - {'url', 'checksum_file', 'pattern', 'signature', 'signature_file', 'distro',
+                               'login_user', 'disk_format', 'compression', 'image_source'}
+        if unknown:
+            raise DiscoveryError('checksum_file: unknown options %s' % ', '.join(sorted(unknown)))
+
+    def directory(self):
+        url = str(self.options['url'])
+        return url if url.endswith('/') else url + '/'
+
+    def pattern(self):
+        return self.options['pattern']
+
+    def image_source(self):
+        return self.options.get('image_source')
+
+    def pins(self, pin_key=None):
+        return []  # no vendor to pin: trusted_fingerprints are required when a signature is configured

@@ -1,0 +1,77 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 cloudimages.openstack contributors
+# Apache License 2.0 (see LICENSES/Apache-2.0.txt or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+"""Debian genericcloud images on cloud.debian.org.
+
+The entry is ``<codename>/latest/debian-<N>-genericcloud-<arch>.json`` (it changes with every
+build and names the dated build directory); the digest comes from that build's ``SHA512SUMS``
+and must equal the JSON's base64 sha512. Debian signs neither: HTTPS only, by opt-in.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
+    DiscoveryError, Source, date_in, dir_of, find_checksum, same_digest,
+)
+
+BASE = 'https://cloud.debian.org/images/cloud/'
+CODENAMES = {'10': 'buster', '11': 'bullseye', '12': 'bookworm', '13': 'trixie', '14': 'forky', '15': 'duke'}
+VERSION = re.compile(r'[0-9]{8}-[0-9]+')
+
+
+def parse_build_json(doc, url, image_format='qcow2'):
+    """``(version, ref, 'sha512:<hex>')`` of the Upload of ``image_format`` in a Debian per-build JSON List."""
+    items = doc.get('items') if isinstance(doc, dict) else None
+    if not isinstance(items, list):
+        raise DiscoveryError('%s is not a Debian cloud build list' % url)
+    builds = [i for i in items if isinstance(i, dict) and i.get('kind') == 'Build']
+    uploads = [i for i in items if isinstance(i, dict) and i.get('kind') == 'Upload'
+               and ((i.get('metadata') or {}).get('labels') or {}).get('upload.cloud.debian.org/image-format') == image_format]
+    if len(builds) != 1 or len(uploads) != 1:
+        raise DiscoveryError('%s: expected one Build and one %s Upload, found %d and %d' % (url, image_format, len(builds), len(uploads)))
+    version = str(((builds[0].get('data') or {}).get('info') or {}).get('version') or '')
+    if not VERSION.fullmatch(version):
+        raise DiscoveryError('%s: unexpected build version %r' % (url, version))
+    ref = str((uploads[0].get('data') or {}).get('ref') or '')
+    digest = ((uploads[0].get('metadata') or {}).get('annotations') or {}).get('cloud.debian.org/digest')
+    try:
+        algorithm, hexdigest = _checksums.debian_digest_to_hex(digest)
+    except _checksums.ChecksumError as exc:
+        raise DiscoveryError('%s: %s' % (url, exc)) from None
+    return version, ref, '%s:%s' % (algorithm, hexdigest)
+
+
+class Debian(Source):
+    name = 'debian'
+    distro = 'debian'
+    signed = False
+    login_user = 'debian'
+    arches = {'x86_64': 'amd64', 'aarch64': 'arm64'}
+
+    def check(self):
+        if self.release not in CODENAMES:
+            raise DiscoveryError('unknown Debian release %r (known: %s)' % (self.release, ', '.join(sorted(CODENAMES, key=int))))
+
+    def entry_url(self):
+        return '%s%s/latest/debian-%s-genericcloud-%s.json' % (BASE, CODENAMES[self.release], self.release, self.vendor_arch)
+
+    def newest(self, ctx, entry):
+        version, ref, digest = parse_build_json(entry.json(), entry.url)
+        name = 'debian-%s-genericcloud-%s-%s.qcow2' % (self.release, self.vendor_arch, version)
+        expected_ref = '%s/%s/%s' % (CODENAMES[self.release], version, name)
+        if ref != expected_ref:
+            raise DiscoveryError('%s: upload ref %r is not the expected %r' % (entry.url, ref, expected_ref))
+        return {'version': version, 'filename': name, 'hint': digest}
+
+    def resolve(self, ctx, entry, candidate):
+        image_url = BASE + '%s/%s/%s' % (CODENAMES[self.release], candidate['version'], candidate['filename'])
+        sums_url = dir_of(image_url) + 'SHA512SUMS'
+        sums = ctx.get(sums_url, what='checksum file')
+        checksum = find_checksum(sums.text, candidate['filename'], sums.url, 'sha512')
+        same_digest(checksum, candidate['hint'], '%s %s' % (self.label(), candidate['version']))
+        return self.result(ctx, candidate['version'], date_in(candidate['version']), image_url, checksum, sums_url)

@@ -1,0 +1,151 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 cloudimages.openstack contributors
+# Apache License 2.0 (see LICENSES/Apache-2.0.txt or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+"""Run one source with what the last run remembered.
+
+Flow: (1) one conditional GET of the source's entry document with the remembered ETag /
+Last-Modified; 304 -> the remembered, already verified result. (2) Otherwise read the newest
+build from it; when the entry names the same build and digest as the remembered result, reuse
+that too (a shared index such as Fedora's releases.json changes when another release moves).
+(3) Otherwise fetch checksums and signatures, verify, and remember the new result.
+
+State lives in ``<cache_dir>/state/<source>-<release>-<arch>-<config hash>.json``: the hash covers
+every setting that influences trust or URLs, so a changed keyring or rewrite never reuses a
+result verified under other settings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import time
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import Context, DiscoveryError, NotFoundError
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
+
+STATE_FORMAT = 1
+
+
+def make_source(name, release, arch='x86_64', options=None):
+    try:
+        cls = SOURCES[name]
+    except KeyError:
+        raise DiscoveryError('unknown source %r (known: %s)' % (name, ', '.join(sorted(SOURCES)))) from None
+    source = cls(release, arch, options)
+    source.check()
+    return source
+
+
+def _keyring_digest(path):
+    if not path:
+        return None
+    try:
+        with open(path, 'rb') as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
+    except OSError as exc:
+        raise DiscoveryError('cannot read keyring %s: %s' % (path, exc.strerror or exc)) from None
+
+
+class StateStore:
+    def __init__(self, cache_dir, source, config, writable=True):
+        digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+        stem = re.sub(r'[^A-Za-z0-9._-]+', '_', '%s-%s-%s' % (source.name, source.release, source.arch))
+        self.path = os.path.join(cache_dir, 'state', '%s-%s.json' % (stem, digest)) if cache_dir else None
+        self.writable = writable and self.path is not None
+
+    def load(self):
+        if not self.path:
+            return None
+        try:
+            with open(self.path, encoding='utf-8') as handle:
+                state = json.load(handle)
+        except (OSError, ValueError):
+            return None
+        if not isinstance(state, dict) or state.get('format') != STATE_FORMAT or not isinstance(state.get('result'), dict):
+            return None
+        return state
+
+    @contextlib.contextmanager
+    def lock(self):
+        """Serialise runs of one release: the clouds of a run (forks) then share one upstream check."""
+        if not self.writable:
+            yield
+            return
+        locks = os.path.join(os.path.dirname(os.path.dirname(self.path)), 'locks')
+        os.makedirs(locks, exist_ok=True)
+        with open(os.path.join(locks, 'state-%s.lock' % os.path.basename(self.path)), 'a', encoding='utf-8') as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
+    def save(self, entry_url, etag, last_modified, result):
+        if not self.writable:
+            return
+        state = {'format': STATE_FORMAT, 'entry_url': entry_url, 'etag': etag, 'last_modified': last_modified,
+                 'checked_at': time.time(), 'result': result}
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        tmp = '%s.%d.tmp' % (self.path, os.getpid())
+        with open(tmp, 'w', encoding='utf-8') as handle:
+            json.dump(state, handle, indent=1, sort_keys=True)
+        os.replace(tmp, self.path)
+
+
+def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trusted_fingerprints=None,
+             allow_unsigned=False, timeout=30, check_mode=False, gpgv=None, max_age=0):
+    """Return ``(release dict, upstream_unchanged, request count)``; raise DiscoveryError.
+
+    A result checked less than ``max_age`` seconds ago is returned without asking upstream: the
+    clouds of one run (and runs minutes apart) share one check.
+    """
+    if source.signed is False and not allow_unsigned:
+        raise DiscoveryError(
+            '%s publishes no signature over its checksums, so its metadata can only be trusted as far as HTTPS '
+            'goes. Set allow_unsigned: true to accept that (the checksum metadata must then come over https, '
+            'or plain http from a loopback mirror).' % source.name)
+    config = {'source': source.name, 'release': source.release, 'arch': source.arch, 'options': source.options,
+              'rewrites': rewrites or {}, 'keyring': keyring, 'keyring_sha256': _keyring_digest(keyring),
+              'fingerprints': list(trusted_fingerprints or []), 'allow_unsigned': bool(allow_unsigned)}
+    store = StateStore(cache_dir, source, config, writable=not check_mode)
+    ctx = Context(session, rewrites, timeout, require_https=source.signed is False, keyring=keyring,
+                  fingerprints=trusted_fingerprints, key_cache=os.path.join(cache_dir, 'keys') if cache_dir else None,
+                  gpgv=gpgv, write_keys=not check_mode)
+    try:
+        entry_url = source.entry_url()
+        if entry_url is None:  # sources without network (local artifact)
+            return source.resolve(ctx, None, None), False, ctx.requests
+        with store.lock():
+            return _discover(ctx, source, store, entry_url, max_age)
+    except DiscoveryError as exc:
+        exc.requests = ctx.requests
+        raise
+    finally:
+        ctx.close()
+
+
+def _discover(ctx, source, store, entry_url, max_age):
+    state = store.load()
+    if state and state.get('entry_url') != ctx.url(entry_url):
+        state = None
+    if state and max_age and 0 <= time.time() - state.get('checked_at', 0) < max_age:
+        return state['result'], True, ctx.requests
+    validators = {'etag': state.get('etag'), 'last_modified': state.get('last_modified')} if state else None
+    try:
+        entry = ctx.get(entry_url, validators, what='%s index' % source.label())
+    except NotFoundError as exc:
+        raise DiscoveryError('%s: %s; the release is unknown or has reached its end of life' % (source.label(), exc)) from None
+    if entry.status == 304 and state:
+        store.save(ctx.url(entry_url), state.get('etag'), state.get('last_modified'), state['result'])
+        return state['result'], True, ctx.requests
+    candidate = source.newest(ctx, entry)
+    if state and candidate.get('hint') and candidate.get('version') == state['result'].get('version') \
+            and candidate['hint'] == state['result'].get('checksum'):
+        store.save(ctx.url(entry_url), entry.etag, entry.last_modified, state['result'])
+        return state['result'], True, ctx.requests
+    result = source.resolve(ctx, entry, candidate)
+    store.save(ctx.url(entry_url), entry.etag, entry.last_modified, result)
+    return result, False, ctx.requests

@@ -1,0 +1,134 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 cloudimages.openstack contributors
+# Apache License 2.0 (see LICENSES/Apache-2.0.txt or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+"""Fedora Cloud Base and Fedora CoreOS.
+
+Fedora Cloud: ``fedoraproject.org/releases.json`` names the newest compose's image (link and
+sha256); the digest is then read from the clearsigned ``Fedora-Cloud-<N>-<R>-<arch>-CHECKSUM``
+next to it, verified with that release's key. The build date is the checksum file's
+Last-Modified (Fedora names carry none).
+
+Fedora CoreOS: ``streams/<stream>.json`` (unsigned) gives location, sha256 and the per-artifact
+detached ``.sig``, which image_fetch verifies over the image itself with the Fedora key of the
+release's major version.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import Checksum
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
+    DiscoveryError, Source, dir_of, find_checksum, hint_of, same_digest,
+)
+
+# Fedora release keys (https://fedoraproject.org/security/), by release.
+FEDORA_KEYS = {
+    '42': 'B0F4950458F69E1150C6C5EDC8AC4916105EF944',
+    '43': 'C6E7F081CF80E13146676E88829B606631645531',
+    '44': '36F612DCF27F7D1A48A835E4DBFCF71C6D9F90A6',
+    '45': '4F50A6114CD5C6976A7F1179655A4B02F577861E',
+}
+KEYRING_URL = 'https://fedoraproject.org/fedora.gpg'
+IMAGE_NAME = re.compile(r'Fedora-Cloud-Base-Generic-(?P<version>[0-9]+-[0-9]+(?:\.[0-9]+)*)\.(?P<arch>[a-z0-9_]+)\.qcow2')
+
+
+def pick_release(entries, release, arch, url, subvariant='Cloud_Base'):
+    """The releases.json entry for ``release``/``arch`` qcow2 (pre-releases such as "45 Beta" never match)."""
+    if not isinstance(entries, list):
+        raise DiscoveryError('%s is not a Fedora releases list' % url)
+    found = [e for e in entries if isinstance(e, dict) and str(e.get('version')) == release and e.get('arch') == arch
+             and e.get('subvariant') == subvariant and str(e.get('link', '')).endswith('.qcow2')]
+    if not found:
+        raise DiscoveryError('Fedora %s (%s) is not in %s: the release has reached its end of life or is not released yet'
+                             % (release, arch, url))
+    if len({e['link'] for e in found}) > 1:
+        raise DiscoveryError('%s lists several %s images for Fedora %s (%s)' % (url, subvariant, release, arch))
+    return found[0]
+
+
+class Fedora(Source):
+    name = 'fedora'
+    distro = 'fedora'
+    login_user = 'fedora'
+    keyring_url = KEYRING_URL
+    keyring_name = 'fedora.gpg'
+
+    def pins(self, pin_key=None):
+        pin = FEDORA_KEYS.get(str(pin_key or self.release))
+        return [pin] if pin else []
+
+    def entry_url(self):
+        return 'https://fedoraproject.org/releases.json'
+
+    def newest(self, ctx, entry):
+        item = pick_release(entry.json(), self.release, self.vendor_arch, entry.url)
+        link = str(item['link'])
+        name = link.rsplit('/', 1)[-1]
+        match = IMAGE_NAME.fullmatch(name)
+        if not link.startswith('https://') or not match or match['arch'] != self.vendor_arch \
+                or not match['version'].startswith(self.release + '-'):
+            raise DiscoveryError('%s: unexpected image link %r for Fedora %s' % (entry.url, link, self.release))
+        return {'version': match['version'], 'link': link, 'filename': name, 'hint': hint_of('sha256', item.get('sha256'))}
+
+    def resolve(self, ctx, entry, candidate):
+        sums_url = '%sFedora-Cloud-%s-%s-CHECKSUM' % (dir_of(candidate['link']), candidate['version'], self.vendor_arch)
+        sums = ctx.get(sums_url, what='checksum file')
+        fingerprint, body = ctx.verify_clearsigned(self, sums)
+        checksum = find_checksum(body, candidate['filename'], sums.url, 'sha256')
+        same_digest(checksum, candidate['hint'], '%s %s' % (self.label(), candidate['version']))
+        return self.result(ctx, candidate['version'], sums.modified_date, candidate['link'], checksum, sums_url,
+                           'clearsigned', sums_url, fingerprint)
+
+
+class FedoraCoreOS(Source):
+    name = 'fedora_coreos'
+    distro = 'fedora-coreos'
+    login_user = 'core'
+    compression = 'xz'
+    keyring_url = KEYRING_URL
+    keyring_name = 'fedora.gpg'
+    platform = 'openstack'
+    artifact_format = 'qcow2.xz'
+
+    def check(self):
+        if not re.fullmatch(r'[a-z][a-z0-9-]*', self.release):
+            raise DiscoveryError('Fedora CoreOS releases are stream names such as "stable", not %r' % self.release)
+
+    def pins(self, pin_key=None):
+        pin = FEDORA_KEYS.get(str(pin_key))
+        return [pin] if pin else []
+
+    def entry_url(self):
+        return 'https://builds.coreos.fedoraproject.org/streams/%s.json' % self.release
+
+    def newest(self, ctx, entry):
+        doc = entry.json()
+        try:
+            artifact = doc['architectures'][self.vendor_arch]['artifacts'][self.platform]
+            disk = artifact['formats'][self.artifact_format]['disk']
+            version = str(artifact['release'])
+        except (KeyError, TypeError):
+            raise DiscoveryError('%s has no %s %s artifact for %s' % (entry.url, self.platform, self.artifact_format, self.vendor_arch)) from None
+        match = re.fullmatch(r'(?P<major>[0-9]+)\.(?P<date>[0-9]{8})\.[0-9]+\.[0-9]+', version)
+        if not match:
+            raise DiscoveryError('%s: unexpected release %r' % (entry.url, version))
+        location, signature = str(disk.get('location', '')), str(disk.get('signature', ''))
+        if not location.startswith('https://') or signature != location + '.sig':
+            raise DiscoveryError('%s: unexpected location %r or signature %r' % (entry.url, location, signature))
+        hint = hint_of('sha256', disk.get('sha256'))
+        if not hint:
+            raise DiscoveryError('%s: no usable sha256 for %s' % (entry.url, location))
+        date = match['date']
+        return {'version': version, 'major': match['major'], 'build_date': '%s-%s-%s' % (date[:4], date[4:6], date[6:]),
+                'location': location, 'signature': signature, 'hint': hint}
+
+    def resolve(self, ctx, entry, candidate):
+        # The stream is unsigned; the image's own signature is checked by image_fetch with this trust.
+        ctx.use_trust(self, candidate['major'])
+        algorithm, hexdigest = candidate['hint'].split(':', 1)
+        checksum = Checksum(candidate['location'].rsplit('/', 1)[-1], algorithm, hexdigest)
+        return self.result(ctx, candidate['version'], candidate['build_date'], candidate['location'], checksum,
+                           self.entry_url(), image_signature_url=candidate['signature'])

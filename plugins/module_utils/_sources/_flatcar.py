@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 cloudimages.openstack contributors
+# Apache License 2.0 (see LICENSES/Apache-2.0.txt or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+"""Flatcar Container Linux channels on <channel>.release.flatcar-linux.net.
+
+``<arch>-usr/current/version.txt`` names the newest version; the digest is read from the
+versioned directory's ``<image>.DIGESTS.asc`` (clearsigned DIGESTS, sha512 used), and image_fetch
+checks the detached ``<image>.sig`` over the image. The build date is version.txt's
+Last-Modified (versions carry no date).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
+    DiscoveryError, Source, find_checksum,
+)
+
+# Flatcar Buildbot (Official Builds) <buildbot@flatcar-linux.org>; yearly signing subkeys.
+FLATCAR_KEY = 'F88CFEDEFF29A5B4D9523864E25D9AED0593B34A'
+IMAGE = 'flatcar_production_openstack_image.img'
+CHANNELS = ('stable', 'beta', 'alpha', 'lts')
+
+
+def parse_version_txt(text, url):
+    """``FLATCAR_VERSION`` (or the older ``COREOS_VERSION``) from a shell-style version.txt."""
+    values = {}
+    for line in text.splitlines():
+        key, sep, value = line.strip().partition('=')
+        if sep:
+            values[key.strip()] = value.strip().strip('"\'')
+    version = values.get('FLATCAR_VERSION') or values.get('FLATCAR_VERSION_ID') or values.get('COREOS_VERSION')
+    if not version or not re.fullmatch(r'[0-9]+\.[0-9]+\.[0-9]+', version):
+        raise DiscoveryError('%s: no usable FLATCAR_VERSION (got %r)' % (url, version))
+    return version
+
+
+class Flatcar(Source):
+    name = 'flatcar'
+    distro = 'flatcar'
+    login_user = 'core'
+    compression = 'bz2'
+    keyring_url = 'https://www.flatcar.org/security/image-signing-key/Flatcar_Image_Signing_Key.asc'
+    keyring_name = 'Flatcar_Image_Signing_Key.asc'
+    fingerprints = (FLATCAR_KEY,)
+    arches = {'x86_64': 'amd64-usr', 'aarch64': 'arm64-usr'}
+
+    def check(self):
+        if self.release not in CHANNELS:
+            raise DiscoveryError('Flatcar releases are channels (%s), not %r' % (', '.join(CHANNELS), self.release))
+
+    def base(self):
+        return 'https://%s.release.flatcar-linux.net/%s/' % (self.release, self.vendor_arch)
+
+    def entry_url(self):
+        return self.base() + 'current/version.txt'
+
+    def newest(self, ctx, entry):
+        return {'version': parse_version_txt(entry.text, entry.url), 'build_date': entry.modified_date}
+
+    def resolve(self, ctx, entry, candidate):
+        name = IMAGE + '.bz2'
+        image_url = '%s%s/%s' % (self.base(), candidate['version'], name)
+        signed = ctx.get(image_url + '.DIGESTS.asc', what='checksum file')
+        fingerprint, body = ctx.verify_clearsigned(self, signed)
+        checksum = find_checksum(body, name, signed.url, 'sha512')
+        return self.result(ctx, candidate['version'], candidate['build_date'], image_url, checksum, image_url + '.DIGESTS',
+                           'clearsigned', image_url + '.DIGESTS.asc', fingerprint, image_signature_url=image_url + '.sig')

@@ -1,0 +1,425 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 cloudimages.openstack contributors
+# Apache License 2.0 (see LICENSES/Apache-2.0.txt or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+"""Fetch → verify signature → decompress → inspect → convert, each step at most once per cache.
+
+The cache (``_fetch.Cache``) holds files keyed by digest. Besides the download it holds the
+expanded image (key: sha256 of the expanded bytes) and the raw conversion (key: sha256 of the
+raw bytes). What was derived from, and verified for, a download is recorded in its sidecar
+``files/<key>.image.json``: ``signers`` (pinned fingerprints that signed these bytes),
+``expanded`` and ``raw`` (cache keys). Trust comes only from that record, written last and
+atomically, so a run killed half-way leaves nothing another run would take as verified.
+
+Rules for failures, so nothing half-made is left:
+
+* bad, missing (HTTP 4xx) or unpinned signature: the download and all derived files are removed;
+* decompression fails (corrupt, bomb): nothing expanded is kept; the compressed download stays,
+  it is the vendor's verified bytes and not itself an image anyone would upload;
+* inspection fails: the rejected file never stays in the cache (for an uncompressed image that
+  is the download itself);
+* conversion fails: no raw file is kept.
+
+Runs serialise on a per-download lock held for the whole composition, so N clouds (forks or
+separate runs) wait for one download, one decompression and one conversion, then reuse them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import Checksum, ChecksumError, normalize_hex
+from ansible_collections.cloudimages.openstack.plugins.module_utils._decompress import (
+    DecompressionError, compression_from_name, decompress, normalize_compression)
+from ansible_collections.cloudimages.openstack.plugins.module_utils._diskimage import (
+    DEFAULT_FORMATS, ConversionError, UnsafeImageError, convert_to_raw, inspect, min_disk_gib)
+from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import STANDARD_DIGESTS, Cache, FetchError, fetch
+from ansible_collections.cloudimages.openstack.plugins.module_utils._http import UpstreamError, check_redirects, transient_errors
+from ansible_collections.cloudimages.openstack.plugins.module_utils._signatures import SignatureError, normalize_fingerprint, verify_detached
+
+GIB = 1 << 30
+DEFAULT_MAX_SIZE = 20 * GIB
+DEFAULT_MAX_EXPANDED_SIZE = 64 * GIB
+DEFAULT_MAX_VIRTUAL_SIZE = 128 * GIB
+MAX_SIGNATURE_SIZE = 1 << 20
+
+
+class ImageFetchError(Exception):
+    """The image could not be fetched, verified, expanded, inspected or converted; the message names the cause."""
+
+
+@dataclass(frozen=True)
+class Source:
+    url: str
+    checksum: Checksum
+    image_signature_url: str | None = None
+    keyring: str | None = None
+    fingerprints: tuple = ()
+    compression: str | None = None      # None, 'xz', 'bz2' or 'gzip'
+    disk_format: str | None = None      # expected format after decompression; None: qcow2 or raw
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_size: int = DEFAULT_MAX_SIZE
+    max_expanded_size: int = DEFAULT_MAX_EXPANDED_SIZE
+    max_virtual_size: int = DEFAULT_MAX_VIRTUAL_SIZE
+
+
+def parse_checksum(value, name):
+    """``'sha256:<hex>'`` (or bare hex, algorithm from its length) -> Checksum."""
+    text = str(value or '').strip()
+    algorithm, sep, hexdigest = text.partition(':')
+    try:
+        algorithm, hexdigest = normalize_hex(hexdigest, algorithm) if sep else normalize_hex(text)
+    except ChecksumError as exc:
+        raise ImageFetchError('checksum %r: %s' % (text[:150], exc)) from None
+    return Checksum(name, algorithm, hexdigest)
+
+
+def resolve_source(release=None, url=None, checksum=None, image_signature_url=None, keyring=None,
+                   trusted_fingerprints=None, compression=None, disk_format=None, filename=None):
+    """Merge a ``release`` dict (upstream_release's) with explicit options; explicit ones win."""
+    release = release or {}
+    trust = release.get('trust') or {}
+
+    def pick(explicit, key, default=None):
+        return explicit if explicit is not None else release.get(key, default)
+
+    url = pick(url, 'url')
+    if not url:
+        raise ImageFetchError('no url: give release (from upstream_release) or url')
+    if not re.match(r'(?i)https?://', url):
+        raise ImageFetchError('url %s is not http:// or https://' % url)
+    checksum = pick(checksum, 'checksum')
+    if not checksum:
+        raise ImageFetchError('no checksum for %s: the digest from the signed metadata is required' % url)
+    filename = pick(filename, 'filename') or url.rstrip('/').rsplit('/', 1)[-1].split('?', 1)[0]
+    signature_url = pick(image_signature_url, 'image_signature_url') or None
+    keyring = keyring if keyring is not None else trust.get('keyring')
+    fingerprints = trusted_fingerprints if trusted_fingerprints is not None else trust.get('fingerprints')
+    if isinstance(fingerprints, str):
+        fingerprints = [fingerprints]
+    try:
+        fingerprints = tuple(normalize_fingerprint(f) for f in fingerprints or ())
+    except SignatureError as exc:
+        raise ImageFetchError('trusted_fingerprints: %s' % exc) from None
+    if signature_url and not (keyring and fingerprints):
+        raise ImageFetchError('%s is signed (%s) but no keyring and trusted fingerprints were given; '
+                              'refusing to skip the signature check' % (url, signature_url))
+    return Source(url=url, checksum=parse_checksum(checksum, filename), image_signature_url=signature_url,
+                  keyring=keyring, fingerprints=fingerprints,
+                  compression=_compression(pick(compression, 'compression'), filename),
+                  disk_format=pick(disk_format, 'disk_format') or None)
+
+
+def _compression(value, filename):
+    text = str(value or 'auto').strip().lower()
+    if text == 'none':
+        return None
+    if text == 'auto':
+        return compression_from_name(filename)
+    try:
+        return normalize_compression(text)
+    except DecompressionError as exc:
+        raise ImageFetchError(str(exc)) from None
+
+
+class Progress:
+    """Progress of long steps: a line per ``interval`` seconds to ``path`` (``tail -f`` it), ``log`` every 10 %."""
+
+    def __init__(self, path=None, log=None, interval=1.0, clock=time.monotonic):
+        self.path, self.log, self.interval, self.clock = path, log, interval, clock
+
+    def step(self, what):
+        """A ``callback(done, total=None)`` for one step (download, expand, convert)."""
+        started = self.clock()
+        state = {'written': None, 'decile': 0}
+
+        def callback(done, total=None):
+            now = self.clock()
+            final = total is not None and done >= total
+            if self.path and (final or state['written'] is None or now - state['written'] >= self.interval):
+                state['written'] = now
+                self._write(self._line(what, done, total, now - started))
+            if self.log and total:
+                decile = min(10, done * 10 // total)
+                if decile > state['decile']:
+                    state['decile'] = decile
+                    self.log(self._line(what, done, total, now - started))
+        return callback
+
+    def note(self, text):
+        if self.path:
+            self._write('%s %s' % (time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), text))
+        if self.log:
+            self.log(text)
+
+    @staticmethod
+    def _line(what, done, total, elapsed):
+        rate = done / elapsed / (1 << 20) if elapsed > 0 else 0.0
+        share = '%3d%% ' % (done * 100 // total) if total else ''
+        of = '/%.1f' % (total / (1 << 20)) if total else ''
+        return '%s %s%s%.1f%s MiB %.1f MiB/s' % (time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), what + ' ', share, done / (1 << 20), of, rate)
+
+    def _write(self, line):
+        with open(self.path, 'a', encoding='utf-8') as handle:
+            handle.write(line + '\n')
+
+
+def _algorithms(source):
+    return tuple(dict.fromkeys(STANDARD_DIGESTS + (source.checksum.algorithm,)))
+
+
+class _Run:
+    """One composition under the download's lock; ``made`` lists what this run added to the cache."""
+
+    def __init__(self, source, cache, session, limits, timeout, attempts, backoff, progress):
+        self.source, self.cache, self.session, self.limits = source, cache, session, limits
+        self.timeout, self.attempts, self.backoff = timeout, attempts, backoff
+        self.progress = progress or Progress()
+        self.key = Cache.key(source.checksum)
+        self.meta = _read_json(self._meta_path())
+        self.made = []
+
+    def _meta_path(self):
+        return self.cache.path(self.key) + '.image.json'
+
+    def _save_meta(self):
+        _write_json(self._meta_path(), self.meta)
+
+    # -- steps ------------------------------------------------------------------------------------
+    def download(self):
+        found = self.cache.lookup(self.key)
+        if found:
+            return found
+        self.meta = {}  # whatever was recorded belongs to bytes that are gone
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._meta_path())
+        self.progress.note('download %s' % self.source.url)
+        try:
+            got = fetch(self.session, self.source.url, self.source.checksum, self.cache, self.limits.max_size,
+                        timeout=self.timeout, attempts=self.attempts, backoff=self.backoff,
+                        progress=self.progress.step('download'))
+        except (FetchError, UpstreamError) as exc:
+            raise ImageFetchError('download failed: %s' % exc) from None
+        self.made.append('download')
+        return got
+
+    def signature(self, download):
+        """The pinned fingerprint that signed the download (None when the vendor signs no image file)."""
+        source = self.source
+        if not source.image_signature_url:
+            return None
+        for signer in self.meta.get('signers', ()):
+            if signer in source.fingerprints:
+                return signer  # this run's pins accept a signature already verified over these exact bytes
+        sig = self.cache.partial('%s.%d.sig' % (self.key, os.getpid()))
+        try:
+            self._get_signature(sig)
+            signer = verify_detached(download.path, sig, source.keyring, list(source.fingerprints))
+        except SignatureError as exc:
+            self.forget()
+            raise ImageFetchError('image signature %s: check failed, the download was removed from the cache: %s'
+                                  % (source.image_signature_url, exc)) from None
+        finally:
+            _unlink(sig)
+        self.meta['signers'] = sorted(set(self.meta.get('signers', [])) | {signer})
+        self._save_meta()
+        return signer
+
+    def _get_signature(self, dest):
+        url = self.source.image_signature_url
+        try:
+            with self.session.get(url, stream=True, timeout=self.timeout) as response:
+                check_redirects(response, url)
+                if 400 <= response.status_code < 500:
+                    raise SignatureError('signature %s is missing: HTTP %d' % (url, response.status_code))
+                if response.status_code != 200:
+                    raise ImageFetchError('cannot get the image signature %s: HTTP %d' % (url, response.status_code))
+                data = response.raw.read(MAX_SIGNATURE_SIZE + 1, decode_content=True)
+        except transient_errors() as exc:
+            raise ImageFetchError('cannot get the image signature %s: %s' % (url, exc)) from None
+        except UpstreamError as exc:
+            raise SignatureError(str(exc)) from None
+        if len(data) > MAX_SIGNATURE_SIZE:
+            raise SignatureError('signature %s is larger than %d bytes' % (url, MAX_SIGNATURE_SIZE))
+        with open(dest, 'wb') as handle:
+            handle.write(data)
+
+    def image(self, download):
+        """The cached file to upload (the download, or its expansion) and its inspection."""
+        if not self.source.compression:
+            try:
+                return download, self.inspect(download.path)
+            except ImageFetchError:
+                self.forget()
+                raise
+        found = self._derived('expanded')
+        if found:
+            try:
+                return found, self.inspect(found.path)
+            except ImageFetchError:
+                self._drop('expanded')
+                raise
+        tmp = self.cache.partial('%s.%d.expanded' % (self.key, os.getpid()))
+        self.progress.note('expand %s (%s)' % (download.path, self.source.compression))
+        try:
+            try:
+                result = decompress(download.path, tmp, self.source.compression, self.limits.max_expanded_size,
+                                    _algorithms(self.source), progress=self.progress.step('expand'))
+            except DecompressionError as exc:
+                raise ImageFetchError('decompressing %s failed, nothing expanded was kept: %s' % (self.source.url, exc)) from None
+            if any(result['compressed'][a] != v for a, v in download.digests.items() if a in result['compressed']):
+                self.forget()
+                raise ImageFetchError('the cached download %s changed on disk; it was removed, run again to download it' % download.path)
+            info = self.inspect(tmp)
+            key = 'sha256-' + result['expanded']['sha256']
+            stored = self.cache.store(key, tmp, result['size'], result['expanded'], self.source.url + ' (expanded)')
+        finally:
+            _unlink(tmp)
+        self.meta['expanded'] = key
+        self._save_meta()
+        self.made.append('expand')
+        return stored, info
+
+    def inspect(self, path):
+        source = self.source
+        allowed = (source.disk_format,) if source.disk_format else DEFAULT_FORMATS
+        try:
+            return inspect(path, expected_format=source.disk_format, allowed_formats=allowed,
+                           max_virtual_size=self.limits.max_virtual_size)
+        except UnsafeImageError as exc:
+            raise ImageFetchError('image from %s rejected: %s' % (source.url, exc)) from None
+
+    def raw(self, image, info):
+        if info.format == 'raw':
+            return {'path': image.path, 'size': image.size, 'digests': image.digests}
+        found = self._derived('raw')
+        if not found:
+            tmp = self.cache.partial('%s.%d.raw' % (self.key, os.getpid()))
+            self.progress.note('convert %s from %s to raw' % (image.path, info.format))
+            try:
+                result = convert_to_raw(image.path, tmp, info.format, self.limits.max_virtual_size, _algorithms(self.source))
+                key = 'sha256-' + result['digests']['sha256']
+                found = self.cache.store(key, tmp, result['size'], result['digests'], self.source.url + ' (raw)')
+            except (ConversionError, UnsafeImageError) as exc:
+                raise ImageFetchError('converting %s to raw failed, nothing was kept: %s' % (image.path, exc)) from None
+            finally:
+                _unlink(tmp)
+            self.meta['raw'] = key
+            self._save_meta()
+            self.made.append('convert')
+        return {'path': found.path, 'size': found.size, 'digests': found.digests}
+
+    def _derived(self, what):
+        key = self.meta.get(what)
+        return self.cache.lookup(key) if key else None
+
+    def _drop(self, what):
+        key = self.meta.pop(what, None)
+        if key:
+            _unlink(self.cache.path(key) + '.json')  # the sidecar goes first: it marks a complete file
+            _unlink(self.cache.path(key))
+            self._save_meta()
+
+    def forget(self):
+        """Remove the download and the files derived from it: their origin is no longer trusted."""
+        for what in ('raw', 'expanded'):
+            self._drop(what)
+        for path in (self._meta_path(), self.cache.path(self.key) + '.json', self.cache.path(self.key)):
+            _unlink(path)
+        self.meta = {}
+
+
+def obtain(source, cache_dir, session, convert=False, limits=Limits(), timeout=(15, 120), attempts=6, backoff=1.0, progress=None):
+    """Fetch and verify ``source`` into the cache at ``cache_dir``; return the image_fetch result dict.
+
+    ``changed`` in the result is true when this call added anything to the cache.
+    """
+    cache = Cache(os.path.expanduser(cache_dir))
+    with cache.lock('image-' + Cache.key(source.checksum)):
+        run = _Run(source, cache, session, limits, timeout, attempts, backoff, progress)
+        download = run.download()
+        signer = run.signature(download)
+        image, info = run.image(download)
+        raw = run.raw(image, info) if convert else None
+        return _result(download, image, info, raw, signer, run.made)
+
+
+def lookup(source, cache_dir, convert=False, limits=Limits()):
+    """What :func:`obtain` would return without network or new files, or None when it would have to make something.
+
+    Used in check mode: read-only, takes no lock, never downloads.
+    """
+    root = os.path.expanduser(cache_dir)
+    if not os.path.isdir(os.path.join(root, 'files')):
+        return None
+    cache = Cache(root)
+    run = _Run(source, cache, None, limits, None, 0, 0, None)
+    download = cache.lookup(run.key)
+    if download is None:
+        return None
+    signer = None
+    if source.image_signature_url:
+        signer = next((s for s in run.meta.get('signers', ()) if s in source.fingerprints), None)
+        if signer is None:
+            return None
+    image = run._derived('expanded') if source.compression else download  # pylint: disable=protected-access
+    if image is None:
+        return None
+    info = run.inspect(image.path)
+    raw = None
+    if convert:
+        if info.format == 'raw':
+            raw = {'path': image.path, 'size': image.size, 'digests': image.digests}
+        else:
+            found = run._derived('raw')  # pylint: disable=protected-access
+            if found is None:
+                return None
+            raw = {'path': found.path, 'size': found.size, 'digests': found.digests}
+    return _result(download, image, info, raw, signer, [])
+
+
+def _result(download, image, info, raw, signer, made):
+    return {
+        'changed': bool(made),
+        'made': list(made),
+        'path': image.path,
+        'size': image.size,
+        'format': info.format,
+        'virtual_size': info.virtual_size,
+        'min_disk': min_disk_gib(info.virtual_size),
+        'digests': dict(image.digests),
+        'upstream_digests': dict(download.digests),
+        'raw': raw,
+        'signer': signer,
+        'from_cache': not made,
+    }
+
+
+def _read_json(path):
+    try:
+        with open(path, encoding='utf-8') as handle:
+            data = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_json(path, data):
+    tmp = '%s.%d.tmp' % (path, os.getpid())
+    with open(tmp, 'w', encoding='utf-8') as handle:
+        json.dump(data, handle, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def _unlink(path):
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)

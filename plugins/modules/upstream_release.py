@@ -1,0 +1,317 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 cloudimages.openstack contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: upstream_release
+short_description: Find the newest verified upstream build of a cloud image release
+version_added: 0.1.0
+description:
+  - Finds the newest build of one release of a vendor's cloud image (Ubuntu, Ubuntu Minimal,
+    Debian, Rocky Linux, AlmaLinux, Fedora Cloud, Fedora CoreOS, Flatcar, CirrOS), of any
+    directory with a checksum file, or describes a provider-built image (local artifact).
+  - Returns the download URL, the canonical C(image_source) URL and the published digest, read
+    from the vendor's checksum metadata after checking its OpenPGP signature against pinned
+    vendor fingerprints shipped with the collection. Verification fails closed.
+  - "Pinned signers: Ubuntu (and Minimal) the UEC image signing key
+    C(D2EB44626FDDC30B513D5BB71A5D6C4C7DB87C81); AlmaLinux 9 C(BF18AC2876178908D6E71267D36CB86CB86B3716),
+    AlmaLinux 10 C(EE6DB7B98F5BF5EDD9DA0DE5DEE5C11CC2A1E572); Fedora (and Fedora CoreOS, by the
+    major version of the build) the key of that release: 42 C(B0F4950458F69E1150C6C5EDC8AC4916105EF944),
+    43 C(C6E7F081CF80E13146676E88829B606631645531), 44 C(36F612DCF27F7D1A48A835E4DBFCF71C6D9F90A6),
+    45 C(4F50A6114CD5C6976A7F1179655A4B02F577861E); Flatcar C(F88CFEDEFF29A5B4D9523864E25D9AED0593B34A)."
+  - Debian, Rocky Linux and CirrOS publish no signature over their checksums. They need
+    O(allow_unsigned=true), and their checksum metadata must then come over HTTPS (plain HTTP
+    only from a loopback host, so a local mirror keeps working).
+  - A day without a new build costs one conditional request per release. The validators
+    (ETag, Last-Modified) of the release's entry document and the last verified result are kept
+    under O(cache_dir); a C(304 Not Modified) answer reuses that result.
+  - Never changes anything but its own cache, so it always reports C(changed=false). In check
+    mode it writes no state file and no key file.
+author:
+  - cloudimages.openstack contributors (@cloudimages)
+options:
+  source:
+    description:
+      - The kind of upstream.
+      - V(checksum_file) is a directory with a checksum file; O(options) give C(url) (the
+        directory), C(checksum_file) (default C(SHA256SUMS)), C(pattern) (a regex matching the
+        whole image file name, the version in a group named C(version) or group 1; the highest
+        version wins, compared version-aware), and optionally C(signature) (V(none), V(detached)
+        with C(signature_file), default the checksum file name plus C(.asc), or V(clearsigned)),
+        C(distro), C(login_user), C(disk_format), C(compression), C(image_source).
+      - V(local_artifact) is a provider-built image; O(options) give C(path) or C(url),
+        C(checksum) (C(sha256:<hex>)), C(version), and optionally C(build_date) (default the
+        date in the version, or the file's modification date), C(filename), C(distro),
+        C(login_user), C(disk_format), C(compression), C(image_source) (default C(private)).
+        No request is made.
+      - V(rocky) takes C(variant) in O(options) (V(Base), default, or V(LVM)).
+    type: str
+    required: true
+    choices: [ubuntu, ubuntu_minimal, debian, rocky, almalinux, fedora, fedora_coreos, flatcar, cirros, checksum_file, local_artifact]
+  release:
+    description:
+      - The release, as the vendor numbers it, for example V(24.04), V(12), V(9), V(44);
+        the stream for Fedora CoreOS (V(stable)), the channel for Flatcar (V(stable)), the
+        series for CirrOS (V(0.6)).
+    type: str
+    required: true
+  arch:
+    description:
+      - Architecture, mapped to the vendor's name (V(amd64) for Ubuntu and Debian, V(amd64-usr)
+        for Flatcar).
+    type: str
+    default: x86_64
+    choices: [x86_64, aarch64, ppc64le, s390x]
+  options:
+    description:
+      - Source-specific settings, see O(source).
+    type: dict
+    default: {}
+  url_rewrites:
+    description:
+      - Canonical URL prefix to replacement, applied (longest prefix first) to every URL
+        fetched and to every URL returned except RV(release.image_source).
+      - 'A local mirror that serves C(https://HOST/PATH) at C(http://127.0.0.1:PORT/HOST/PATH) is
+        mapped with V({"https://": "http://127.0.0.1:PORT/"}).'
+    type: dict
+    default: {}
+  keyring:
+    description:
+      - OpenPGP keyring (binary, keybox or armored) to verify signatures with, instead of the
+        vendor key downloaded from the vendor's site into O(cache_dir).
+      - Signers must still match the pinned fingerprints, or O(trusted_fingerprints).
+    type: path
+  trusted_fingerprints:
+    description:
+      - Full fingerprints of the accepted signers, replacing the pinned vendor fingerprints.
+    type: list
+    elements: str
+  allow_unsigned:
+    description:
+      - Accept sources that publish no signature (Debian, Rocky Linux, CirrOS, an unsigned
+        V(checksum_file)). Their checksum metadata must come over HTTPS, or plain HTTP from a
+        loopback host.
+      - Has no effect on sources that sign; their signatures are always checked.
+    type: bool
+    default: false
+  cache_dir:
+    description:
+      - Directory for the remembered state (C(state/)) and downloaded vendor keys (C(keys/)).
+    type: path
+    default: ~/.cache/cloudimages
+  max_age:
+    description:
+      - Seconds during which a release checked before is not asked about again. With the clouds
+        of a run checking the same release one after another (they wait for each other on a lock
+        per release), a few minutes make that one upstream request per release per run.
+      - V(0) asks upstream (conditionally) every time.
+    type: int
+    default: 0
+  timeout:
+    description:
+      - Timeout in seconds of each HTTP request.
+    type: int
+    default: 30
+requirements:
+  - python-requests
+  - gpgv (GnuPG) for sources that sign
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: N/A
+    details: The module only reads upstream.
+  platform:
+    platforms: posix
+"""
+
+EXAMPLES = r"""
+- name: Newest Ubuntu 24.04 build
+  cloudimages.openstack.upstream_release:
+    source: ubuntu
+    release: "24.04"
+  register: ubuntu
+
+- name: Debian 12 publishes no signature; accept HTTPS-only integrity
+  cloudimages.openstack.upstream_release:
+    source: debian
+    release: "12"
+    allow_unsigned: true
+
+- name: Through a local mirror; image_source keeps the canonical URL
+  cloudimages.openstack.upstream_release:
+    source: almalinux
+    release: "9"
+    url_rewrites:
+      "https://": "http://127.0.0.1:8080/"
+
+- name: A provider's own Windows build in an artifact store with a SHA256SUMS file
+  cloudimages.openstack.upstream_release:
+    source: checksum_file
+    release: "2022"
+    allow_unsigned: true
+    options:
+      url: https://artifacts.example.com/windows/2022/
+      pattern: 'windows-server-2022-datacenter-gui-([0-9]{8})\.qcow2'
+      distro: windows
+      login_user: Admin
+      image_source: private
+
+- name: A provider-built image given by path and checksum
+  cloudimages.openstack.upstream_release:
+    source: local_artifact
+    release: "2025"
+    options:
+      path: /srv/images/windows-server-2025-20261116.qcow2
+      checksum: "sha256:{{ windows_sha256 }}"
+      version: "20261116"
+      distro: windows
+      login_user: Admin
+"""
+
+RETURN = r"""
+release:
+  description: The newest build, as every later step (image_fetch, image_upload) takes it.
+  returned: success
+  type: dict
+  contains:
+    key:
+      description: Release key, the release group in Glance (C(-<arch>) appended unless x86_64).
+      type: str
+      sample: ubuntu-24.04
+    distro:
+      description: Source family.
+      type: str
+      sample: ubuntu
+    release:
+      description: The release asked for.
+      type: str
+      sample: "24.04"
+    version:
+      description: Upstream build id (serial, build, compose, version).
+      type: str
+      sample: "20261116"
+    build_date:
+      description: ISO date of the upstream build.
+      type: str
+      sample: "2026-11-16"
+    url:
+      description: Where to download the bytes (rewritten by O(url_rewrites)).
+      type: str
+      sample: https://cloud-images.ubuntu.com/releases/noble/release-20261116/ubuntu-24.04-server-cloudimg-amd64.img
+    image_source:
+      description: Canonical upstream URL (SCS C(image_source)), never rewritten; C(private) for provider images.
+      type: str
+      sample: https://cloud-images.ubuntu.com/releases/noble/release-20261116/ubuntu-24.04-server-cloudimg-amd64.img
+    filename:
+      description: The file name as the vendor lists it.
+      type: str
+      sample: ubuntu-24.04-server-cloudimg-amd64.img
+    checksum:
+      description: C(<algorithm>:<hex>) of the published file (compressed if compressed).
+      type: str
+      sample: "sha256:8f3c..."
+    checksum_url:
+      description: The metadata the digest was read from.
+      type: str
+    signature:
+      description: Signature over that metadata.
+      type: dict
+      contains:
+        kind:
+          description: V(detached), V(clearsigned) or V(none).
+          type: str
+        url:
+          description: Signature URL (the document itself when clearsigned).
+          type: str
+        fingerprint:
+          description: Verified signer (primary key fingerprint), null when V(none).
+          type: str
+    image_signature_url:
+      description: Detached signature over the image itself (Fedora CoreOS, Flatcar), verified by image_fetch.
+      type: str
+    trust:
+      description: Keyring path and pinned fingerprints the signatures were (and are to be) checked with.
+      type: dict
+      contains:
+        keyring:
+          description: Keyring file.
+          type: str
+        fingerprints:
+          description: Accepted signers.
+          type: list
+          elements: str
+    disk_format:
+      description: Disk format after decompression.
+      type: str
+      sample: qcow2
+    compression:
+      description: V(none), V(xz), V(bz2) or V(gz).
+      type: str
+      sample: none
+    login_user:
+      description: Default login user (SCS C(image_original_user)).
+      type: str
+      sample: ubuntu
+upstream_unchanged:
+  description: True when upstream has no new build since the last run and the remembered verified result was returned.
+  returned: success
+  type: bool
+requests:
+  description: Number of HTTP requests made (redirects count).
+  returned: always
+  type: int
+  sample: 1
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, make_session
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import discover, make_source
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
+
+ARGUMENT_SPEC = dict(
+    source=dict(type='str', required=True, choices=sorted(SOURCES)),
+    release=dict(type='str', required=True),
+    arch=dict(type='str', default='x86_64', choices=['x86_64', 'aarch64', 'ppc64le', 's390x']),
+    options=dict(type='dict', default={}),
+    url_rewrites=dict(type='dict', default={}),
+    keyring=dict(type='path'),
+    trusted_fingerprints=dict(type='list', elements='str'),
+    allow_unsigned=dict(type='bool', default=False),
+    cache_dir=dict(type='path', default='~/.cache/cloudimages'),
+    max_age=dict(type='int', default=0),
+    timeout=dict(type='int', default=30),
+)
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    if REQUESTS_IMPORT_ERROR:
+        module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+    params = module.params
+    rewrites = {str(k): str(v) for k, v in params['url_rewrites'].items()}
+    try:
+        source = make_source(params['source'], params['release'], params['arch'], params['options'])
+        release, unchanged, count = discover(
+            make_session(), source, cache_dir=params['cache_dir'], rewrites=rewrites, keyring=params['keyring'],
+            trusted_fingerprints=params['trusted_fingerprints'], allow_unsigned=params['allow_unsigned'],
+            timeout=params['timeout'], check_mode=module.check_mode, max_age=params['max_age'])
+    except DiscoveryError as exc:
+        module.fail_json(msg=str(exc), requests=getattr(exc, 'requests', 0))
+    except OSError as exc:
+        module.fail_json(msg='upstream_release: %s' % exc, exception=traceback.format_exc(), requests=0)
+    module.exit_json(changed=False, release=release, upstream_unchanged=unchanged, requests=count)
+
+
+if __name__ == '__main__':
+    main()

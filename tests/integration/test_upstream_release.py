@@ -1,0 +1,309 @@
+"""upstream_release discovery against the local vendor mirror: real HTTP, real gpgv, real layouts."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+
+import pytest
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils._http import make_session
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import discover, make_source
+from playbook_runner import run_playbook
+
+pytestmark = pytest.mark.skipif(not shutil.which('gpgv'), reason='needs gpgv')
+
+# (source, release, mirror distro) for every vendor layout the mirror publishes.
+VENDORS = [
+    ('ubuntu', '24.04', 'ubuntu'), ('ubuntu', '22.04', 'ubuntu'),
+    ('ubuntu_minimal', '24.04', 'ubuntu-minimal'), ('ubuntu_minimal', '22.04', 'ubuntu-minimal'),
+    ('debian', '13', 'debian'), ('debian', '12', 'debian'), ('debian', '11', 'debian'),
+    ('rocky', '9', 'rocky'), ('rocky', '10', 'rocky'),
+    ('almalinux', '9', 'almalinux'), ('almalinux', '10', 'almalinux'),
+    ('fedora', '43', 'fedora'), ('fedora', '44', 'fedora'),
+    ('fedora_coreos', 'stable', 'fedora-coreos'), ('flatcar', 'stable', 'flatcar'), ('cirros', '0.6', 'cirros'),
+]
+WINDOWS_PATTERN = r'windows-server-2022-datacenter-gui-([0-9]{8})\.qcow2'
+
+
+class Runner:
+    """Discovery with the mirror's test key pinned and every URL mapped onto one server."""
+
+    def __init__(self, mirror, server, tmp_path):
+        self.mirror, self.server = mirror, server
+        self.cache = str(tmp_path / 'cache')
+        # The mirror's public key copied to a file of our own, as an operator would ship it.
+        self.keyring = str(tmp_path / 'vendor-keys.gpg')
+        shutil.copyfile(mirror.keyring.trusted_keyring, self.keyring)
+        self.fingerprints = [mirror.keyring.trusted_fingerprint]
+
+    @property
+    def rewrites(self):
+        return {'https://': self.server.url + '/'}
+
+    def __call__(self, source, release, options=None, **kwargs):
+        kwargs.setdefault('rewrites', self.rewrites)
+        kwargs.setdefault('keyring', self.keyring)
+        kwargs.setdefault('trusted_fingerprints', self.fingerprints)
+        kwargs.setdefault('allow_unsigned', True)
+        kwargs.setdefault('cache_dir', self.cache)
+        return discover(make_session(retries=1, backoff=0.01), make_source(source, release, options=options), **kwargs)
+
+    def windows_options(self, release='2022'):
+        info = self.mirror.releases['windows', release]
+        return {'url': info.image_url.rsplit('/', 1)[0] + '/', 'pattern': WINDOWS_PATTERN.replace('2022', release),
+                'distro': 'windows', 'login_user': 'Admin', 'image_source': 'private'}
+
+
+@pytest.fixture
+def run(upstream, tmp_path):
+    upstream.server.clear_faults()
+    upstream.server.reset_requests()
+    yield Runner(upstream.mirror, upstream.server, tmp_path)
+    upstream.server.clear_faults()
+
+
+@pytest.fixture
+def own(upstream, tmp_path):
+    """A private copy of the mirror on its own server, for tests that change upstream."""
+    from upstream_mirror import MirrorServer  # pylint: disable=import-outside-toplevel
+    mirror = upstream.mirror.copy(str(tmp_path / 'mirror'))
+    try:
+        with MirrorServer(mirror) as server:
+            yield Runner(mirror, server, tmp_path)
+    finally:
+        mirror.close()
+
+
+def assert_matches(release, info, server):
+    algorithm, hexdigest = release['checksum'].split(':')
+    assert release['version'] == info.version
+    assert release['build_date'] == info.build_date
+    assert release['url'] == server.rewrite(info.image_url)
+    assert release['image_source'] == info.image_url and release['image_source'].startswith('https://')
+    assert release['filename'] == info.file_name
+    assert hexdigest == getattr(info, algorithm), release['checksum']
+    assert release['compression'] == (info.compression or 'none')
+    assert release['disk_format'] == info.disk_format
+    if info.image_signature_url:
+        assert release['image_signature_url'] == server.rewrite(info.image_signature_url)
+
+
+def check_vendor(run, source, release, distro):
+    info = run.mirror.releases[distro, release]
+    result, unchanged, requests = run(source, release)
+    assert_matches(result, info, run.server)
+    assert not unchanged and requests >= 1
+    assert result['key'] == '%s-%s' % (distro, release) and result['distro'] == distro
+    if info.signature_kind:
+        assert result['trust'] == {'keyring': run.keyring, 'fingerprints': run.fingerprints}
+        if info.checksum_signature_url:
+            assert result['signature']['fingerprint'] == run.fingerprints[0]
+            assert result['signature']['url'] == run.server.rewrite(info.checksum_signature_url)
+            assert result['signature']['kind'] == ('clearsigned' if distro in ('fedora', 'flatcar') else 'detached')
+    else:
+        assert result['signature'] == {'kind': 'none', 'url': None, 'fingerprint': None}
+    return result
+
+
+@pytest.mark.parametrize('source,release,distro', VENDORS, ids=['%s-%s' % v[:2] for v in VENDORS])
+def test_every_vendor_layout(run, source, release, distro):
+    result = check_vendor(run, source, release, distro)
+    assert result['login_user'] in ('ubuntu', 'debian', 'rocky', 'almalinux', 'fedora', 'core', 'cirros')
+
+
+def test_windows_by_checksum_file_and_local_artifact(run):
+    info = run.mirror.releases['windows', '2022']
+    result, unchanged, requests = run('checksum_file', '2022', run.windows_options())
+    assert_matches(dict(result, image_source=info.image_url), info, run.server)
+    assert result['image_source'] == 'private' and result['login_user'] == 'Admin' and result['key'] == 'windows-2022'
+    assert result['checksum_url'] == run.server.rewrite(info.checksum_url)
+    assert not unchanged and requests == 1
+
+    options = {'url': info.image_url, 'checksum': 'sha256:' + info.sha256, 'version': info.version, 'distro': 'windows'}
+    run.server.reset_requests()
+    result, unchanged, requests = run('local_artifact', '2022', options)
+    assert_matches(dict(result, image_source=info.image_url), info, run.server)
+    assert result['image_source'] == 'private' and requests == 0 and run.server.count() == 0
+
+    by_path = dict(options, url=None, path=info.local_path)
+    by_path.pop('url')
+    result, _unchanged, requests = run('local_artifact', '2022', by_path)
+    assert result['url'] == 'file://' + info.local_path and requests == 0
+    assert result['checksum'] == 'sha256:' + info.sha256 and result['filename'] == info.file_name
+
+
+def test_advance_noop_day_and_shared_index(own):
+    run, server = own, own.server
+    keys = VENDORS + [('checksum_file', '2022', 'windows')]
+
+    def discover_all():
+        found = {}
+        for source, release, distro in keys:
+            options = run.windows_options() if source == 'checksum_file' else None
+            server.reset_requests()
+            found[distro, release] = run(source, release, options) + (server.count(),)
+        return found
+
+    first = discover_all()
+    run.mirror.advance(bump=('rocky', 'almalinux', 'flatcar'))
+    changed = discover_all()
+    for (distro, release), (result, unchanged, requests, served) in changed.items():
+        info = run.mirror.releases[distro, release]
+        assert_matches(dict(result, image_source=info.image_url) if distro == 'windows' else result, info, server)
+        assert result['version'] != first[distro, release][0]['version']
+        assert not unchanged and requests == served >= 1
+    # A day without new builds: one conditional request per release, answered 304.
+    quiet = discover_all()
+    for key, (result, unchanged, requests, served) in quiet.items():
+        assert unchanged and requests == served == 1, key
+        assert result == changed[key][0]
+    server.reset_requests()
+    run('ubuntu', '24.04')
+    assert [entry['status'] for entry in server.requests] == [304]
+    # Only Fedora 44 moves: Fedora 43 reads the changed releases.json once and keeps its result.
+    run.mirror.advance(only=[('fedora', '44')])
+    server.reset_requests()
+    result, unchanged, requests = run('fedora', '43')
+    assert unchanged and requests == 1 and result == changed['fedora', '43'][0]
+    result, unchanged, requests = run('fedora', '44')
+    assert not unchanged and result['version'] == run.mirror.releases['fedora', '44'].version
+
+
+def test_max_age_shares_one_check(own):
+    """Clouds of one run check a release one after another: the first asks, the others reuse it."""
+    own('debian', '12', max_age=300)
+    own.server.reset_requests()
+    result, unchanged, requests = own('debian', '12', max_age=300)
+    assert unchanged and requests == 0 and own.server.count() == 0
+    assert result['version'] == own.mirror.releases['debian', '12'].version
+    own.mirror.advance(only=[('debian', '12')])
+    result, unchanged, requests = own('debian', '12', max_age=0)
+    assert not unchanged and requests >= 1 and result['version'] == own.mirror.releases['debian', '12'].version
+
+
+def test_check_mode_writes_no_state(run):
+    run('debian', '12', check_mode=True)
+    run('ubuntu', '24.04', check_mode=True)
+    assert not os.path.exists(os.path.join(run.cache, 'state'))
+    result, unchanged, requests = run('debian', '12', check_mode=True)
+    assert not unchanged and requests == 2
+    run('debian', '12')
+    assert len(glob.glob(os.path.join(run.cache, 'state', 'debian-12-*.json'))) == 1
+    # Check mode still reads what a real run remembered.
+    assert run('debian', '12', check_mode=True)[1:] == (True, 1)
+
+
+def test_changed_trust_settings_do_not_reuse_a_result(run):
+    run('almalinux', '9')
+    assert run('almalinux', '9')[1] is True
+    other = os.path.join(run.cache, 'other.gpg')
+    shutil.copyfile(run.keyring, other)
+    result, unchanged, requests = run('almalinux', '9', keyring=other)
+    assert not unchanged and requests == 2 and result['trust']['keyring'] == other
+
+
+@pytest.mark.parametrize('distro,release,source,message', [
+    ('ubuntu', '22.04', 'ubuntu', 'Ubuntu 22.04 .* end of life'),
+    ('debian', '11', 'debian', 'debian 11: .*404.*end of life'),
+    ('rocky', '9', 'rocky', 'rocky 9: .*404.*end of life'),
+    ('almalinux', '10', 'almalinux', 'almalinux 10: .*404.*end of life'),
+    ('fedora', '43', 'fedora', 'Fedora 43 .* end of life'),
+    ('fedora-coreos', 'stable', 'fedora_coreos', 'fedora_coreos stable: .*404.*end of life'),
+])
+def test_end_of_life(own, distro, release, source, message):
+    own.mirror.eol(distro, release)
+    with pytest.raises(DiscoveryError, match=message):
+        own(source, release)
+
+
+@pytest.mark.parametrize('source,release,distro', [
+    ('ubuntu', '24.04', 'ubuntu'), ('almalinux', '9', 'almalinux'), ('fedora', '44', 'fedora'), ('flatcar', 'stable', 'flatcar')])
+def test_signature_faults(own, source, release, distro):
+    own.mirror.inject(distro, release, 'bad_signature', mode='untrusted')
+    with pytest.raises(DiscoveryError, match=r'signing key is not in the keyring \(key [0-9A-F]+\) \[NO_PUBKEY\]'):
+        own(source, release)
+    # With the attacker's key in the keyring, the pins still refuse it.
+    both = os.path.join(own.cache, 'both.gpg')
+    os.makedirs(own.cache, exist_ok=True)
+    with open(both, 'wb') as handle:
+        for path in (own.mirror.keyring.trusted_keyring, own.mirror.keyring.untrusted_keyring):
+            with open(path, 'rb') as key:
+                handle.write(key.read())
+    with pytest.raises(DiscoveryError, match='signed by %s, which is not in the trusted list' % own.mirror.keyring.untrusted_fingerprint):
+        own(source, release, keyring=both)
+    own.mirror.inject(distro, release, 'bad_signature', mode='tampered')
+    with pytest.raises(DiscoveryError, match=r'BAD signature'):
+        own(source, release)
+    assert not os.path.exists(os.path.join(own.cache, 'state'))  # nothing remembered from a failed run
+
+
+@pytest.mark.parametrize('source,release,distro', [('ubuntu', '24.04', 'ubuntu'), ('almalinux', '10', 'almalinux')])
+def test_missing_signature(run, source, release, distro):
+    signature = run.mirror.releases[distro, release].checksum_signature_url
+    run.server.set_fault(run.server.rewrite(signature), 'not_found')
+    with pytest.raises(DiscoveryError, match='signature .* is missing .*404.* refused'):
+        run(source, release)
+
+
+def test_fcos_trust_follows_the_build_major(run):
+    result, _unchanged, _requests = run('fedora_coreos', 'stable', trusted_fingerprints=None, keyring=run.keyring)
+    assert result['trust']['fingerprints'] == ['36F612DCF27F7D1A48A835E4DBFCF71C6D9F90A6']  # Fedora 44's key
+
+
+@pytest.mark.parametrize('source,release,distro', [
+    ('ubuntu', '24.04', 'ubuntu'), ('debian', '12', 'debian'), ('rocky', '10', 'rocky'), ('almalinux', '9', 'almalinux'),
+    ('fedora', '44', 'fedora'), ('flatcar', 'stable', 'flatcar'), ('cirros', '0.6', 'cirros'),
+    ('checksum_file', '2022', 'windows')])
+def test_checksum_traversal_names_fail(own, source, release, distro):
+    own.mirror.inject(distro, release, 'checksum_traversal')
+    options = own.windows_options() if source == 'checksum_file' else None
+    with pytest.raises(DiscoveryError, match=r'file name contains "\.\.": \'\.\./\.\./'):
+        own(source, release, options)
+
+
+@pytest.mark.parametrize('source,release', [('debian', '12'), ('rocky', '9'), ('cirros', '0.6'), ('checksum_file', '2022')])
+def test_unsigned_needs_opt_in(run, source, release):
+    options = run.windows_options() if source == 'checksum_file' else None
+    with pytest.raises(DiscoveryError, match='publishes no signature.*allow_unsigned: true') as caught:
+        run(source, release, options, allow_unsigned=False)
+    assert caught.value.requests == 0 and run.server.count() == 0
+
+
+def test_unsigned_metadata_needs_https(run):
+    plain = {'https://': 'http://mirror.example.test:%d/' % run.server.port}
+    with pytest.raises(DiscoveryError, match='must come over https'):
+        run('debian', '12', rewrites=plain)
+    assert run.server.count() == 0
+    # Signed vendors do not care about the transport of their metadata.
+    with pytest.raises(DiscoveryError, match='request failed'):
+        run('ubuntu', '24.04', rewrites=plain)
+
+
+def test_unknown_release_and_arch(run):
+    with pytest.raises(DiscoveryError, match='unknown Debian release'):
+        run('debian', '99')
+    with pytest.raises(DiscoveryError, match='no pinned signing key for 2022; pass trusted_fingerprints'):
+        run('checksum_file', '2022', dict(run.windows_options(), signature='detached'), trusted_fingerprints=None)
+    with pytest.raises(DiscoveryError, match='no images for architecture s390x'):
+        make_source('ubuntu', '24.04', 's390x')
+    with pytest.raises(DiscoveryError, match=r'options\.pattern'):
+        run('checksum_file', '1', {'url': 'https://example.test/'})
+
+
+def test_playbook_runs_the_module(run, tmp_path):
+    info = run.mirror.releases['ubuntu', '24.04']
+    extra = {'rewrites': run.rewrites, 'keyring': run.keyring, 'fingerprint': run.fingerprints[0],
+             'cache': str(tmp_path / 'playbook-cache'), 'expected': {
+                 'version': info.version, 'url': run.server.rewrite(info.image_url), 'image_source': info.image_url,
+                 'checksum': 'sha256:' + info.sha256, 'debian': run.mirror.releases['debian', '12'].version}}
+    checked = run_playbook('upstream_release.yml', extra_vars=extra, check=True)
+    assert checked.rc == 0, checked.output
+    assert checked.changed() == 0
+    assert not os.path.exists(os.path.join(extra['cache'], 'state'))
+    result = run_playbook('upstream_release.yml', extra_vars=extra)
+    assert result.rc == 0, result.output
+    assert result.changed() == 0
+    assert len(os.listdir(os.path.join(extra['cache'], 'state'))) == 2
