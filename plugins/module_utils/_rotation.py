@@ -72,7 +72,7 @@ def prop_text(value):
     return str(value)
 
 
-def _same(current, wanted):
+def same_value(current, wanted):
     a, b = prop_text(current), prop_text(wanted)
     if a.lower() in ('true', 'false') and b.lower() in ('true', 'false'):
         return a.lower() == b.lower()
@@ -155,7 +155,7 @@ def patch_ops(image, desired):
                 ops.append({'op': 'remove', 'path': json_pointer(key)})
         elif key not in have:
             ops.append({'op': 'add', 'path': json_pointer(key), 'value': prop_text(value)})
-        elif not _same(have[key], value):
+        elif not same_value(have[key], value):
             ops.append({'op': 'replace', 'path': json_pointer(key), 'value': prop_text(value)})
     return ops
 

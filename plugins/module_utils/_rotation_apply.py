@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import build_queries, flatten, select
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import PATCH_ACTIONS
+from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import PATCH_ACTIONS, same_value
 from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import in_use
 
 try:
@@ -53,17 +53,40 @@ def patch_image(conn, image_id, ops):
     return response
 
 
-def _refit(ops, properties):
-    """Ops still valid after another run changed the image: Glance refuses (409) removing or
-    replacing a property that is gone, and ``add`` sets a property whether it exists or not."""
+def _refit(ops, image):
+    """The ops still needed on ``image`` as it is now, after another run changed it first.
+
+    Glance refuses (409) removing or replacing a property that is gone, and two runs adding
+    the same property at once can make one PATCH fail (500, duplicate row); ``add`` sets a
+    property whether it exists or not.
+    """
     fitted = []
+    properties = image['properties']
     for op in ops:
         key = op['path'][1:].replace('~1', '/').replace('~0', '~')
-        if key in ('name', 'visibility', 'os_hidden') or key in properties:
-            fitted.append(op)
-        elif op['op'] != 'remove':
+        if key in ('name', 'visibility', 'os_hidden'):
+            if (bool(image.get(key)) if key == 'os_hidden' else image.get(key)) != op['value']:
+                fitted.append(op)
+        elif op['op'] == 'remove':
+            if key in properties:
+                fitted.append(op)
+        elif not same_value(properties.get(key), op['value']) or key not in properties:
             fitted.append(dict(op, op='add'))
     return fitted
+
+
+def _patch_converging(conn, image_id, ops):
+    try:
+        patch_image(conn, image_id, ops)
+    except (sdk_exceptions.ConflictException, sdk_exceptions.HttpException) as exc:
+        status = getattr(exc, 'status_code', None)
+        if not isinstance(exc, sdk_exceptions.ConflictException) and not (status and status >= 500):
+            raise
+        remaining = _refit(ops, _flat(conn.image.get_image(image_id)))
+        if remaining == ops and isinstance(exc, sdk_exceptions.ConflictException):
+            raise
+        if remaining:  # once: a second failure is reported
+            patch_image(conn, image_id, remaining)
 
 
 def execute(conn, actions, require_complete_usage=True, stop_after=None):
@@ -79,14 +102,7 @@ def execute(conn, actions, require_complete_usage=True, stop_after=None):
         outcome = 'done'
         try:
             if kind in PATCH_ACTIONS:
-                try:
-                    patch_image(conn, image_id, action['patch'])
-                except sdk_exceptions.ConflictException:
-                    ops = _refit(action['patch'], _flat(conn.image.get_image(image_id))['properties'])
-                    if ops == action['patch']:
-                        raise
-                    if ops:
-                        patch_image(conn, image_id, ops)
+                _patch_converging(conn, image_id, action['patch'])
             elif kind in ('deactivate', 'delete'):
                 users = _users_now(conn, image_id, require_complete_usage)
                 if users:

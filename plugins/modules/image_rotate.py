@@ -71,7 +71,7 @@ options:
         type: str
   candidate:
     description:
-      - ID of the image to promote: a managed image of this group, C(active), C(private) or C(shared).
+      - ID of the image to promote, a managed image of this group that is C(active) and C(private) or C(shared).
       - Without it the group is only brought back to its normal form (names, visibility,
         properties, retention, cleanup).
       - A candidate already promoted by an earlier run is accepted (idempotent re-run); one
@@ -80,7 +80,7 @@ options:
   previous_visibility:
     description:
       - What older versions become. V(community) (usable by ID by everyone, not listed) or
-        V(hidden) (stays C(public) with C(os_hidden=true): out of image lists, usable by ID;
+        V(hidden) (stays C(public) with C(os_hidden=true), out of image lists but usable by ID;
         SCS recommends this).
     type: str
     choices: [community, hidden]
@@ -236,7 +236,7 @@ plan:
       description: Why.
       type: str
     result:
-      description: C(done), C(gone) (someone else deleted it first) or C(refused: <why>); absent in check mode.
+      description: C(done), C(gone) (someone else deleted it first) or C(refused) with the reason; absent in check mode.
       type: str
 latest:
   description: ID of the image carrying the latest name after the run; null when retired or empty.

@@ -113,8 +113,8 @@ def test_every_prefix_of_a_plan_converges(pol_kwargs):
     final, again = run(full, pol)
     assert not again.changed and final == full
     for limit in range(len(result.actions)):
-        partial, _ = run(images, pol, limit=limit)
-        resumed, _ = run(partial, pol)
+        partial = run(images, pol, limit=limit)[0]
+        resumed = run(partial, pol)[0]
         assert sorted(resumed, key=lambda i: i['id']) == sorted(full, key=lambda i: i['id']), limit
 
 
@@ -255,7 +255,7 @@ def test_retired_states():
     assert result.latest is None
     assert {(i['name'], i['visibility'], i['os_hidden']) for i in after} == {
         (NAME + ' - 2026-11-29', 'community', False), (NAME + ' - 2026-11-01', 'community', False)}
-    after, _ = run(imgs, policy(retired=True, retired_state='hidden'))
+    after = run(imgs, policy(retired=True, retired_state='hidden'))[0]
     assert by_name(after)[NAME + ' - 2026-11-29']['os_hidden'] is True
     assert by_name(after)[NAME + ' - 2026-11-01']['os_hidden'] is False
     after, result = run(imgs, policy(retired=True, retired_state='delete_unused', keep=5))
