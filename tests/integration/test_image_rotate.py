@@ -11,7 +11,7 @@ from openstack import exceptions as sdk_exceptions
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import plan
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation_apply import execute, list_group
 from playbook_runner import run_playbook
-from rotation_helpers import Group, created_date, tiny_qcow2
+from rotation_helpers import Group, boot_server, created_date, delete_server, delete_volume, make_volume, tiny_qcow2
 
 
 @pytest.fixture(scope='module')
@@ -229,3 +229,60 @@ def test_playbook_reader_fails_clearly(cloud, group):
     result = run_playbook('image_rotate_reader.yml', env=cloud.env(), extra_vars={
         'provider': group.provider, 'release_key': group.release_key, 'base_name': group.name})
     assert result.rc == 0, result.output
+
+
+@pytest.fixture
+def resources(cloud):
+    """Servers and volumes of the demo project to delete at teardown."""
+    demo = cloud.connect('demo')
+    made = {'servers': [], 'volumes': []}
+    yield made
+    for server_id in made['servers']:
+        delete_server(demo, server_id)
+    for volume_id in made['volumes']:
+        delete_volume(demo, volume_id)
+
+
+@pytest.mark.needs_nova
+@pytest.mark.needs_cinder
+def test_multi_day_simulation_with_servers_and_volumes(cloud, group, resources):  # pylint: disable=redefined-outer-name
+    """Day 1 promote, day 2 rotate; a (shelved) server and a volume keep the old image past retention; freed, it goes."""
+    admin, demo = group.admin, cloud.connect('demo')
+    day1 = group.candidate()
+    group.run(candidate=day1, keep=2, delete_unused=True)
+    assert latest_holders(group) == [day1]
+
+    day2 = group.candidate()
+    group.run(candidate=day2, keep=2, delete_unused=True)
+    images = group.images()
+    assert latest_holders(group) == [day2]
+    assert (images[day1]['name'], images[day1]['visibility']) == ('%s - %s' % (group.name, created_date(images[day1])), 'community')
+
+    # A customer pinned the previous image by UUID: a server and a volume in the demo project.
+    server = boot_server(demo, admin, day1, 'rotate-%s' % group.provider)
+    resources['servers'].append(server.id)
+    volume = make_volume(demo, day1, 'rotate-%s' % group.provider)
+    resources['volumes'].append(volume.id)
+
+    # Day 3: retention says keep only the latest; usage says no.
+    result, outcomes = group.run(keep=1, delete_unused=True)
+    assert 'delete' not in [a['action'] for a in result.actions]
+    kept = {k['id']: k for k in result.kept}[day1]
+    assert [s['id'] for s in kept['servers']] == [server.id] and kept['servers'][0]['project_id'] == demo.current_project_id
+    assert [v['id'] for v in kept['volumes']] == [volume.id]
+    assert day1 in group.images()
+
+    # A shelved (offloaded) server still needs its image to unshelve.
+    demo.compute.shelve_server(server)
+    demo.compute.wait_for_server(server, status='SHELVED_OFFLOADED', failures=['ERROR'], wait=120)
+    delete_volume(demo, volume.id)
+    result, outcomes = group.run(keep=1, delete_unused=True)
+    kept = {k['id']: k for k in result.kept}[day1]
+    assert kept['servers'][0]['status'] == 'SHELVED_OFFLOADED' and kept['volumes'] == []
+    assert day1 in group.images()
+
+    # Freed: the next run deletes it.
+    delete_server(demo, server.id)
+    result, outcomes = group.run(keep=1, delete_unused=True)
+    assert [(a['action'], a['id'], o) for a, o in zip(result.actions, outcomes) if a['action'] == 'delete'] == [('delete', day1, 'done')]
+    assert sorted(group.images()) == [day2]
