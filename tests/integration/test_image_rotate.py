@@ -286,3 +286,29 @@ def test_multi_day_simulation_with_servers_and_volumes(cloud, group, resources):
     result, outcomes = group.run(keep=1, delete_unused=True)
     assert [(a['action'], a['id'], o) for a, o in zip(result.actions, outcomes) if a['action'] == 'delete'] == [('delete', day1, 'done')]
     assert sorted(group.images()) == [day2]
+
+
+def test_deactivate_expired_and_retire(group):
+    first = group.candidate()
+    group.run(candidate=first)
+    second = group.candidate()
+    result, outcomes = group.run(candidate=second, keep=1, deactivate_expired=True)
+    assert [(a['action'], a['id'], o) for a, o in zip(result.actions, outcomes) if a['action'] != 'keep'] == [
+        ('promote', second, 'done'), ('demote', first, 'done'), ('deactivate', first, 'done')]
+    assert group.images()[first]['status'] == 'deactivated'
+    assert not group.run(keep=1, deactivate_expired=True)[0].changed
+
+    # End of security support: the last image keeps working by UUID but leaves the lists.
+    group.run(retired=True, retired_state='hidden')
+    images = group.images()
+    assert latest_holders(group) == []
+    # Two builds of one day: the second dated name gets " (2)" (upload order).
+    same_day = created_date(images[first]) == created_date(images[second])
+    assert images[first]['name'] == '%s - %s' % (group.name, created_date(images[first]))
+    assert (images[second]['name'], images[second]['visibility'], images[second]['os_hidden']) == \
+        ('%s - %s%s' % (group.name, created_date(images[second]), ' (2)' if same_day else ''), 'public', True)
+    assert not group.run(retired=True, retired_state='hidden')[0].changed
+    # Later: delete everything once unused.
+    result, outcomes = group.run(retired=True, retired_state='delete_unused')
+    assert sorted(a['id'] for a in result.actions if a['action'] == 'delete') == sorted([first, second])
+    assert group.images() == {}
