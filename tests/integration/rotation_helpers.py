@@ -40,15 +40,16 @@ class Group:
 
     def candidate(self, conn=None, visibility='private', name=None, with_data=True, **properties):
         conn = conn or self.admin
-        # Versions are ordered by created_at, which Glance keeps to the second: one build per second.
-        time.sleep(max(0.0, self.last_created + 1.05 - time.time()))
-        self.last_created = time.time()
+        # Versions are ordered by created_at, which Glance keeps to the second: wait until the
+        # clock (Glance runs on this machine) is past the second of the previous build.
+        time.sleep(max(0.0, self.last_created + 1.2 - time.time()))
         self.builds += 1
         props = _managed.identity(self.release_key, 'b%d' % self.builds, 'sha256:%064d' % self.builds)
         props.update(properties)
         kwargs = dict(name=name or 'candidate-%s-%d' % (self.provider, self.builds), disk_format='qcow2', container_format='bare',
                       visibility=visibility, tags=[self.tag], allow_duplicates=True, **props)
         image = retry(conn.image.create_image, **kwargs)
+        self.last_created = datetime.fromisoformat(image.created_at.replace('Z', '+00:00')).timestamp()
         if with_data:
             # The shared stack's Glance runs on SQLite: under load from parallel tests an upload
             # can fail with 500 "database is locked" and leave the image queued; upload again.
