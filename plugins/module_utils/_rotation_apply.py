@@ -13,6 +13,8 @@ moment it appears. Deletes re-check usage right before the DELETE and treat Glan
 
 from __future__ import annotations
 
+import time
+
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import build_queries, flatten, select
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import PATCH_ACTIONS, same_value
@@ -75,18 +77,38 @@ def _refit(ops, image):
     return fitted
 
 
+def _server_error(exc):
+    return not isinstance(exc, sdk_exceptions.ConflictException) and (getattr(exc, 'status_code', None) or 0) >= 500
+
+
 def _patch_converging(conn, image_id, ops):
-    try:
-        patch_image(conn, image_id, ops)
-    except (sdk_exceptions.ConflictException, sdk_exceptions.HttpException) as exc:
-        status = getattr(exc, 'status_code', None)
-        if not isinstance(exc, sdk_exceptions.ConflictException) and not (status and status >= 500):
-            raise
-        remaining = _refit(ops, _flat(conn.image.get_image(image_id)))
-        if remaining == ops and isinstance(exc, sdk_exceptions.ConflictException):
-            raise
-        if remaining:  # once: a second failure is reported
-            patch_image(conn, image_id, remaining)
+    """PATCH; after a 409 or 5xx, re-read the image and send what is still needed (twice at most)."""
+    for attempt in range(3):
+        try:
+            patch_image(conn, image_id, ops)
+            return
+        except (sdk_exceptions.ConflictException, sdk_exceptions.HttpException) as exc:
+            if attempt == 2 or not (isinstance(exc, sdk_exceptions.ConflictException) or _server_error(exc)):
+                raise
+            time.sleep(attempt)
+            remaining = _refit(ops, _flat(conn.image.get_image(image_id)))
+            if remaining == ops and isinstance(exc, sdk_exceptions.ConflictException):
+                raise
+            if not remaining:
+                return
+            ops = remaining
+
+
+def _idempotent(func, *args, **kwargs):
+    """DELETE and deactivate may be repeated: retry them twice on a 5xx (a busy or restarting Glance)."""
+    for attempt in range(3):
+        try:
+            return func(*args, **kwargs)
+        except sdk_exceptions.HttpException as exc:
+            if attempt == 2 or not _server_error(exc):
+                raise
+            time.sleep(1 + attempt)
+    return None
 
 
 def execute(conn, actions, require_complete_usage=True, stop_after=None):
@@ -108,11 +130,11 @@ def execute(conn, actions, require_complete_usage=True, stop_after=None):
                 if users:
                     outcome = 'refused: %s' % users
                 elif kind == 'deactivate':
-                    conn.image.deactivate_image(image_id)
+                    _idempotent(conn.image.deactivate_image, image_id)
                 else:
-                    conn.image.delete_image(image_id, ignore_missing=False)
+                    _idempotent(conn.image.delete_image, image_id, ignore_missing=False)
             elif kind == 'cleanup':
-                conn.image.delete_image(image_id, ignore_missing=False)
+                _idempotent(conn.image.delete_image, image_id, ignore_missing=False)
             else:
                 outcome = 'nothing to do'
         except sdk_exceptions.NotFoundException:
