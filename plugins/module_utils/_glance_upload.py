@@ -230,6 +230,9 @@ class Glance:
         self.project_id = conn.current_project_id
 
     def _call(self, method, path, what, ok=(200, 201, 202, 204), **kwargs):
+        if method != 'get':
+            # A retried create may duplicate the image, a retried PUT has no body left to send.
+            kwargs.update(connect_retries=0, status_code_retries=0)
         try:
             response = getattr(self.conn.image, method)(path, raise_exc=False, **kwargs)
         except Exception as exc:  # keystoneauth connection errors: say what was being done
