@@ -45,7 +45,9 @@ CHUNK = 1 << 20
 
 
 class UploadError(Exception):
-    """A failure with a message meant for the operator."""
+    """A failure with a message meant for the operator; ``status`` is Glance's HTTP status if any."""
+
+    status = None
 
 
 # --- pure helpers ---------------------------------------------------------------------------
@@ -225,9 +227,22 @@ class HashingReader:
 class Glance:
     """The few Glance v2 calls we make, by REST, so every write is exactly one request."""
 
-    def __init__(self, conn):
+    IDEMPOTENT_ATTEMPTS = 4    # GET and DELETE only: a busy Glance answers 5xx now and then
+
+    def __init__(self, conn, sleep=time.sleep):
         self.conn = conn
         self.project_id = conn.current_project_id
+        self.sleep = sleep
+
+    def _idempotent(self, method, path, what, ok):
+        for attempt in range(self.IDEMPOTENT_ATTEMPTS):
+            try:
+                return self._call(method, path, what, ok=ok)
+            except UploadError as exc:
+                if attempt + 1 == self.IDEMPOTENT_ATTEMPTS or (exc.status is not None and exc.status < 500):
+                    raise
+                self.sleep(2 ** attempt)
+        return None
 
     def _call(self, method, path, what, ok=(200, 201, 202, 204), **kwargs):
         if method != 'get':
@@ -239,7 +254,9 @@ class Glance:
             raise UploadError('%s: %s: %s' % (what, type(exc).__name__, exc)) from exc
         if response.status_code not in ok:
             text = ' '.join((response.text or '').split())[:400]
-            raise UploadError('%s: HTTP %s %s' % (what, response.status_code, text))
+            error = UploadError('%s: HTTP %s %s' % (what, response.status_code, text))
+            error.status = response.status_code
+            raise error
         return response
 
     def list_identity(self, tag, identity):
@@ -251,7 +268,7 @@ class Glance:
         return sorted(unique.values(), key=rank)
 
     def get(self, image_id):
-        response = self._call('get', '/images/%s' % image_id, 'cannot read image %s' % image_id, ok=(200, 404))
+        response = self._idempotent('get', '/images/%s' % image_id, 'cannot read image %s' % image_id, ok=(200, 404))
         return None if response.status_code == 404 else flatten(response.json())
 
     def create(self, body):
@@ -272,7 +289,7 @@ class Glance:
         self._call('post', '/images/%s/import' % image_id, 'Glance refused the %s import of image %s' % (method, image_id), json=body)
 
     def delete(self, image_id):
-        self._call('delete', '/images/%s' % image_id, 'cannot delete image %s' % image_id, ok=(204, 404))
+        self._idempotent('delete', '/images/%s' % image_id, 'cannot delete image %s' % image_id, ok=(204, 404))
 
 
 # --- the procedure ---------------------------------------------------------------------------

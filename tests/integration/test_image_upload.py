@@ -231,8 +231,14 @@ def test_other_images_are_never_touched(cloud, provider, tmp_path):
 
 
 def test_two_runs_at_once_leave_one_image(cloud, provider, glance_proxy, tmp_path):
-    """The proxy holds both creates until both arrived, so both runs pass the lookup and both create."""
-    glance_proxy.fail('POST', r'^/v2/images$', 'barrier', parties=2)
+    """The proxy holds both creates until both arrived, so both runs pass the lookup and both create.
+
+    The creates then reach Glance 1.1 s apart, so their created_at (whole seconds) differ and the
+    later one is the loser: it deletes its image right after creating it and returns the winner.
+    (Same-second ties, decided by id, are simulated in tests/unit/.../test_upload_race.py: here both
+    runs would then upload at once, and this sqlite-backed Glance answers one of them 500.)
+    """
+    glance_proxy.fail('POST', r'^/v2/images$', 'barrier', parties=2, stagger=1.1)
     args = base_args(provider, make_qcow2(tmp_path), cloud=proxied(cloud, glance_proxy))
     procs = [subprocess.Popen(module_command(tmp_path, args), env=module_env(cloud), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _i in range(2)]
@@ -243,6 +249,7 @@ def test_two_runs_at_once_leave_one_image(cloud, provider, glance_proxy, tmp_pat
     assert results[0]['image']['id'] == results[1]['image']['id']
     assert sorted(r['created'] for r in results) == [False, True]
     assert glance_proxy.count('DELETE') == 1, 'the loser deleted its own image'
+    assert glance_proxy.count('PUT', FILE) == 1, 'only the winner uploaded'
     final = only_image(cloud, provider)
     assert (final.id, final.status) == (results[0]['image']['id'], 'active')
 

@@ -13,6 +13,7 @@ import http.server
 import re
 import socket
 import threading
+import time
 import urllib.parse
 
 
@@ -45,7 +46,7 @@ class GlanceProxy:
     def fail(self, method, path_regex, kind, **params):
         """kind: ``error`` (read ``after`` body bytes, answer 503), ``drop`` (read ``after`` bytes,
         close the connection), ``hang`` (never answer until the proxy stops),
-        ``barrier`` (hold until ``parties`` matching requests arrived, then forward them all)."""
+        ``barrier`` (hold until ``parties`` matching requests arrived, then forward them ``stagger`` s apart)."""
         if kind == 'barrier':
             self._barrier = threading.Barrier(params['parties'], timeout=params.get('timeout', 60))
         self.faults.append((method, re.compile(path_regex), kind, params))
@@ -100,7 +101,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         if kind == 'barrier':
             try:
-                proxy._barrier.wait()  # pylint: disable=protected-access
+                # Released in turn, ``stagger`` seconds apart: all were sent before any got its answer.
+                time.sleep(proxy._barrier.wait() * params.get('stagger', 0))  # pylint: disable=protected-access
             except threading.BrokenBarrierError:
                 pass
         self._forward(length)
