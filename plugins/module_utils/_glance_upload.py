@@ -301,7 +301,7 @@ def utcnow():
 class Uploader:
     """``Uploader(glance, ...).run()`` -> dict(image, created, deleted); ``plan()`` for check mode."""
 
-    ATTEMPTS = 3
+    ATTEMPTS = 6   # lookups: each wait for or yield to another run costs one
 
     def __init__(self, glance, body, tag, identity, method='direct', filename=None, url=None, expected=None,
                  wait_timeout=1800, stale_after=3600, poll=2.0, sleep=time.sleep, clock=time.monotonic, now=utcnow):
@@ -317,10 +317,10 @@ class Uploader:
         return classify(self.glance.list_identity(self.tag, self.identity), self.now(), self.stale_after)
 
     def plan(self):
-        """What run() would do, without writing: (existing image or None, orphan ids it would delete)."""
+        """What run() would do, without writing: (the live image it would converge on or None, orphan ids)."""
         done, in_progress, orphans = self._state()
-        existing = done[0] if done else (in_progress[0] if in_progress else None)
-        return existing, [image['id'] for image in orphans]
+        live = sorted(done + in_progress, key=rank)
+        return (live[0] if live else None), [image['id'] for image in orphans]
 
     def run(self):
         for _attempt in range(self.ATTEMPTS):
@@ -328,12 +328,12 @@ class Uploader:
             for orphan in orphans:
                 self.glance.delete(orphan['id'])
                 self.deleted.append(orphan['id'])
-            if done:
-                return self._existing(done[0])
-            if in_progress:
-                image = self._wait_other(in_progress[0])
-                if image is not None:
-                    return self._existing(image)
+            live = sorted(done + in_progress, key=rank)
+            if live and live[0]['status'] in DONE:
+                # The earliest-ranked live image is the one every run converges on.
+                return self._existing(live[0])
+            if live:
+                self._wait_other(live[0])   # then look again: it may have failed or yielded itself
                 continue
             image = self._create_and_upload()
             if image is not None:
@@ -349,17 +349,14 @@ class Uploader:
         return dict(image=image, created=False, deleted=self.deleted)
 
     def _wait_other(self, image):
-        """Wait for another run's image; None when it failed, vanished or went stale (retry then)."""
+        """Wait until another run's image is done, failed, gone or stale; the caller looks again."""
         deadline = self.clock() + self.wait_timeout
         while True:
             current = self.glance.get(image['id'])
-            if current is None or current['status'] in DEAD:
-                return None
-            if current['status'] in DONE:
-                return current
-            done, in_progress, orphans = classify([current], self.now(), self.stale_after)
-            if orphans:
-                return None
+            if current is None or current['status'] not in IN_PROGRESS:
+                return
+            if classify([current], self.now(), self.stale_after)[2]:
+                return
             if self.clock() >= deadline:
                 raise UploadError(
                     'image %s of this build has been %s since %s: another run is uploading it, or it was left by a '
