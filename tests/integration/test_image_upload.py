@@ -19,7 +19,7 @@ import pytest
 
 from playbook_runner import run_playbook
 from upload_proxy import GlanceProxy
-from upload_support import (base_args, cloud_dict, digests, identity_images, make_qcow2, module_command, module_env,
+from upload_support import (base_args, cloud_dict, delete_image, digests, identity_images, make_qcow2, module_command, module_env,
                             result_of, run_module, to_raw)
 
 FILE = r'^/v2/images/[0-9a-f-]+/file$'
@@ -35,7 +35,7 @@ def provider(cloud):
             conn = cloud.connect(user, region)
             for image in identity_images(conn, name):
                 if image.owner == conn.current_project_id:
-                    conn.image.delete_image(image.id, ignore_missing=True)
+                    delete_image(conn, image.id)
 
 
 @pytest.fixture
@@ -226,8 +226,8 @@ def test_other_images_are_never_touched(cloud, provider, tmp_path):
             now = conn.image.get_image(image.id)
             assert (now.status, now.name, now.updated_at) == ('queued', image.name, image.updated_at)
     finally:
-        demo.image.delete_image(same_name.id, ignore_missing=True)
-        alt.image.delete_image(impostor.id, ignore_missing=True)
+        delete_image(demo, same_name.id)
+        delete_image(alt, impostor.id)
 
 
 def test_two_runs_at_once_leave_one_image(cloud, provider, glance_proxy, tmp_path):

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 
 import yaml
@@ -99,6 +100,19 @@ def run_module(cloud, tmp_path, args, timeout=300):
     proc = subprocess.run(module_command(tmp_path, args), env=module_env(cloud), capture_output=True, text=True,
                           timeout=timeout, check=False)
     return proc.returncode, result_of(proc.stdout + '\n')
+
+
+def delete_image(conn, image_id, attempts=5):
+    """Delete, retrying the 500s this sqlite-backed shared Glance gives under concurrent writes."""
+    from openstack import exceptions  # pylint: disable=import-outside-toplevel
+    for attempt in range(attempts):
+        try:
+            conn.image.delete_image(image_id, ignore_missing=True)
+            return
+        except exceptions.HttpException:
+            if attempt + 1 == attempts:
+                raise
+            time.sleep(1 + attempt)
 
 
 def identity_images(conn, provider, build=None):
