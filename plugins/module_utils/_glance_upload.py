@@ -15,9 +15,12 @@ only): an ``active`` (or ``deactivated``) image of the identity is the result; a
 younger than ``stale_after`` belongs to another run and is waited for; older in-progress and
 ``killed`` ones are orphans of killed runs and are deleted. Two runs that still both create
 resolve it by ``rank`` (earlier created_at, then lower id wins): after its create a run yields
-to any active image and to any earlier-ranked live one; after its upload it checks again and
-yields to any earlier-ranked live one. A run that yields deletes its own image and waits for
-the other, so at most one active image per identity remains.
+to any active image and to any earlier-ranked live one; after its upload it yields to an
+earlier-ranked active one and waits for an earlier-ranked unfinished one (which either yields to
+our active image or becomes active; waits only point at earlier ranks, so they cannot cycle).
+A run that yields deletes its own image and looks again; every run returns the earliest-ranked
+live image once it is active, so at most one active image per identity remains.
+tests/unit/plugins/module_utils/test_upload_race.py explores the interleavings.
 """
 
 from __future__ import annotations
@@ -377,10 +380,15 @@ class Uploader:
             problems = verify(image, self.expected, sent if self.method == 'direct' or not self.expected else None)
             if problems:
                 raise UploadError('hash mismatch for image %s: %s' % (mine['id'], '; '.join(problems)))
-            if rival(image, self._live(), after_upload=True):
-                self.glance.delete(mine['id'])
-                return None
-            return image
+            while True:
+                other = rival(image, self._live(), after_upload=True)
+                if other is None:
+                    return image
+                if other['status'] in DONE:
+                    self.glance.delete(mine['id'])
+                    return None
+                # Still in progress: it yields to our active image or becomes active itself.
+                self._wait_other(other)
         except BaseException as exc:
             self._undo(mine['id'], exc)
             raise
