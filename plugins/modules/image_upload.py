@@ -23,7 +23,7 @@ description:
     C(active) (or C(deactivated)), nothing is uploaded.
   - An unfinished image of the identity younger than O(stale_after) belongs to another run and is
     waited for; older unfinished and C(killed) ones are orphans of killed runs and are deleted.
-    Two runs at the same time never leave two active images: the later one deletes its own and
+    Two runs at the same time never leave two active images; the later one deletes its own and
     returns the earlier one.
   - Glance writes per new image are create + PUT file for V(direct), create + import for
     V(web-download), create + stage + import for V(glance-direct). No property is PATCHed later.
@@ -248,7 +248,7 @@ class ImageUploadModule(OpenStackModule):
         name=dict(type='str', required=True),
         provider=dict(type='str', required=True),
         release=dict(type='dict'),
-        release_key=dict(type='str'),
+        release_key=dict(type='str', no_log=False),  # a release name like ubuntu-24.04, not a secret
         build=dict(type='str'),
         digest=dict(type='str'),
         method=dict(type='str', default='direct', choices=list(upload.METHODS)),
