@@ -81,6 +81,11 @@ def test_direct_upload_one_create_one_put_then_nothing(cloud, provider, glance_p
     assert rc == 0, again
     assert (again['changed'], again['created'], again['image']['id']) == (False, False, image['id'])
     assert len(glance_proxy.writes()) == before
+
+    rc, checked = run_module(cloud, tmp_path, dict(args, _ansible_check_mode=True, _ansible_diff=True))
+    assert rc == 0, checked
+    assert (checked['changed'], checked['created'], checked['image']['id'], 'diff' in checked) == (False, False, image['id'], False)
+    assert len(glance_proxy.writes()) == before
     only_image(cloud, provider)
 
 
@@ -118,15 +123,29 @@ def test_region_two_converts_glance_direct_qcow2_to_raw(cloud, provider, tmp_pat
 
 
 def test_web_download_from_the_mirror(cloud, provider, glance_proxy, upstream, tmp_path):
+    """Identity and per-build SCS properties come from a ``release`` dict (docs/architecture.md)."""
     info = upstream.mirror.releases[('cirros', '0.6')]
     assert not info.compression
-    args = base_args(provider, cloud=proxied(cloud, glance_proxy), method='web-download', url=upstream.server.rewrite(info.image_url),
-                     expected_digests={'md5': info.md5, 'sha512': info.sha512}, digest='sha256:' + info.sha256, build=info.version)
+    release = {'key': 'cirros-0.6-%s' % provider, 'distro': 'cirros', 'release': '0.6', 'version': info.version,
+               'build_date': info.build_date, 'url': upstream.server.rewrite(info.image_url), 'image_source': info.image_url,
+               'filename': info.file_name, 'checksum': 'sha256:' + info.sha256, 'disk_format': 'qcow2', 'compression': 'none',
+               'login_user': 'cirros'}
+    args = base_args(provider, cloud=proxied(cloud, glance_proxy), method='web-download', url=release['url'], release=release,
+                     expected_digests={'md5': info.md5, 'sha512': info.sha512})
+    for key in ('release_key', 'build', 'digest', 'disk_format'):
+        del args[key]
+    for key in ('image_source', 'image_build_date', 'image_original_user', 'os_version'):
+        del args['properties'][key]
     upstream.server.reset_requests()
     rc, result = run_module(cloud, tmp_path, args)
     assert rc == 0, result
     assert [(m, p.rsplit('/', 1)[-1]) for m, p in glance_proxy.writes()] == [('POST', 'images'), ('POST', 'import')]
-    assert result['image']['os_hash_value'] == info.sha512
+    image = result['image']
+    assert image['os_hash_value'] == info.sha512 and image['disk_format'] == 'qcow2'
+    assert {k: image['properties'][k] for k in ('cloudimages_release', 'cloudimages_build', 'cloudimages_digest', 'image_source',
+                                                'image_build_date', 'image_original_user', 'os_version')} == {
+        'cloudimages_release': release['key'], 'cloudimages_build': info.version, 'cloudimages_digest': release['checksum'],
+        'image_source': info.image_url, 'image_build_date': info.build_date, 'image_original_user': 'cirros', 'os_version': '0.6'}
     assert upstream.server.count(info.image_url) >= 1, 'Glance fetched from the mirror'
 
 
