@@ -82,6 +82,11 @@ def test_direct_upload_one_create_one_put_then_nothing(cloud, provider, glance_p
     assert (again['changed'], again['created'], again['image']['id']) == (False, False, image['id'])
     assert len(glance_proxy.writes()) == before
 
+    # An existing image that does not match what the caller expects is reported, never touched.
+    rc, wrong = run_module(cloud, tmp_path, dict(args, expected_digests={'sha512': 'cd' * 64}))
+    assert rc == 1 and 'exists but does not match expected_digests' in wrong['msg'], wrong
+    assert len(glance_proxy.writes()) == before
+
     rc, checked = run_module(cloud, tmp_path, dict(args, _ansible_check_mode=True, _ansible_diff=True))
     assert rc == 0, checked
     assert (checked['changed'], checked['created'], checked['image']['id'], 'diff' in checked) == (False, False, image['id'], False)
@@ -159,6 +164,16 @@ def test_network_fault_mid_upload_deletes_the_image(cloud, provider, glance_prox
     if kind == 'error':
         assert '503' in result['msg']
     assert glance_proxy.count('DELETE') == 1
+    assert not identity_images(cloud.connect(), provider)
+
+
+def test_failed_web_download_is_reported_and_deleted(cloud, provider, upstream, tmp_path):
+    """The mirror answers 404: Glance's import task fails and reverts the image to queued."""
+    url = upstream.server.url + '/download.cirros-cloud.net/missing-%s.img' % provider
+    args = base_args(provider, cloud='admin', method='web-download', url=url, expected_digests={'sha512': '0' * 128})
+    rc, result = run_module(cloud, tmp_path, args)
+    assert rc == 1, result
+    assert 'Glance import failed for store(s)' in result['msg'] and 'deleted' in result['msg'], result['msg']
     assert not identity_images(cloud.connect(), provider)
 
 
