@@ -108,7 +108,9 @@ def glance(layout, ports, venv, name, plugins):
             'public_endpoint': url(ports, name),
             'hashing_algorithm': 'sha512',
         },
-        'database': {'connection': 'sqlite:///%s' % (data / 'glance.sqlite')},
+        # Several uwsgi workers write one SQLite file; sqlite3's 5 s busy wait gave "database is
+        # locked" 500s on a loaded 2-core machine.
+        'database': {'connection': 'sqlite:///%s?timeout=60' % (data / 'glance.sqlite')},
         'glance_store': {'default_backend': 'local'},
         'local': {'filesystem_store_datadir': data / 'images', 'store_description': 'local file store'},
         'local2': {'filesystem_store_datadir': data / 'images2', 'store_description': 'second local file store'},

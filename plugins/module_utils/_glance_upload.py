@@ -1,0 +1,440 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 cloudimages.openstack contributors
+# Apache License 2.0 (see LICENSES/Apache-2.0.txt or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+"""Upload one upstream build into Glance as a private candidate, exactly once.
+
+The image is created with everything in one POST (no PATCH afterwards), filled by one of
+direct upload (PUT /file), glance-direct (PUT /stage + POST /import) or web-download
+(POST /import, Glance pulls the URL), waited for, and verified against the digests of the
+bytes sent / expected. Whatever this run created is deleted again when any of that fails.
+
+Idempotence and concurrency (identity per module_utils/_managed.py, images of our own project
+only): an ``active`` (or ``deactivated``) image of the identity is the result; an in-progress one
+younger than ``stale_after`` belongs to another run and is waited for; older in-progress and
+``killed`` ones are orphans of killed runs and are deleted. Two runs that still both create
+resolve it by ``rank`` (earlier created_at, then lower id wins): after its create a run yields
+to any active image and to any earlier-ranked live one; after its upload it yields to an
+earlier-ranked active one and waits for an earlier-ranked unfinished one (which either yields to
+our active image or becomes active; waits only point at earlier ranks, so they cannot cycle).
+A run that yields deletes its own image and looks again; every run returns the earliest-ranked
+live image once it is active, so at most one active image per identity remains.
+tests/unit/plugins/module_utils/test_upload_race.py explores the interleavings.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+import re
+import time
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import IMAGE_FIELDS, build_queries, flatten, matches
+
+METHODS = ('direct', 'glance-direct', 'web-download')
+IN_PROGRESS = ('queued', 'saving', 'uploading', 'importing')
+DONE = ('active', 'deactivated')
+DEAD = ('killed',)
+DIGEST_ALGORITHMS = {'md5': 32, 'sha1': 40, 'sha256': 64, 'sha512': 128}
+SENT_ALGORITHMS = ('md5', 'sha256', 'sha512')
+# Keys a caller may not pass as properties: Glance's own attributes and the identity we set.
+_RESERVED = frozenset(IMAGE_FIELDS) | {'file', 'schema', 'self', 'locations', 'direct_url', 'stores'} | {
+    _managed.RELEASE, _managed.BUILD, _managed.DIGEST}
+_HEX = re.compile(r'^[0-9a-f]+$')
+CHUNK = 1 << 20
+
+
+class UploadError(Exception):
+    """A failure with a message meant for the operator; ``status`` is Glance's HTTP status if any."""
+
+    status = None
+
+
+# --- pure helpers ---------------------------------------------------------------------------
+
+def parse_digest(value, what='digest'):
+    """``"sha256:<hex>"`` -> (algorithm, lowercase hex); ValueError naming the problem."""
+    algorithm, sep, hexdigest = str(value or '').partition(':')
+    algorithm, hexdigest = algorithm.strip().lower(), hexdigest.strip().lower()
+    if not sep or algorithm not in DIGEST_ALGORITHMS:
+        raise ValueError('%s must be "<algorithm>:<hex>" with algorithm one of %s, not %r'
+                         % (what, ', '.join(DIGEST_ALGORITHMS), value))
+    if len(hexdigest) != DIGEST_ALGORITHMS[algorithm] or not _HEX.match(hexdigest):
+        raise ValueError('%s: %s needs %d hex digits, got %r' % (what, algorithm, DIGEST_ALGORITHMS[algorithm], hexdigest))
+    return algorithm, hexdigest
+
+
+def normalize_expected(digests):
+    """Validate ``expected_digests`` ({algorithm: hex}) and return them lowercased."""
+    result = {}
+    for algorithm, hexdigest in (digests or {}).items():
+        algorithm = str(algorithm).lower()
+        result[algorithm] = parse_digest('%s:%s' % (algorithm, hexdigest), 'expected_digests.%s' % algorithm)[1]
+    return result
+
+
+def resolve_identity(release=None, release_key=None, build=None, digest=None):
+    """Identity properties from explicit options, falling back to the ``release`` dict."""
+    release = release or {}
+    key = release_key or release.get('key')
+    build = build if build not in (None, '') else release.get('version')
+    digest = digest or release.get('checksum')
+    missing = [name for name, value in (('release_key', key), ('build', build), ('digest', digest)) if value in (None, '')]
+    if missing:
+        raise ValueError('identity incomplete: set %s (or pass release from upstream_release)' % ', '.join(missing))
+    algorithm, hexdigest = parse_digest(digest)
+    return _managed.identity(str(key), str(build), '%s:%s' % (algorithm, hexdigest))
+
+
+def release_properties(release):
+    """The per-build SCS properties a ``release`` dict provides."""
+    release = release or {}
+    mapping = (('image_source', 'image_source'), ('image_build_date', 'build_date'),
+               ('image_original_user', 'login_user'), ('os_version', 'release'))
+    return {prop: str(release[key]) for prop, key in mapping if release.get(key) not in (None, '')}
+
+
+def _property_value(value):
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    return str(value)
+
+
+def build_create_body(name, provider, identity, disk_format, container_format='bare', min_disk=None,
+                      min_ram=None, properties=None, tags=None):
+    """The one POST /v2/images body: private, every property and tag, formats, minimums."""
+    if not name or len(name) > 255:
+        raise ValueError('name must be 1-255 characters')
+    properties = {str(k): _property_value(v) for k, v in (properties or {}).items()}
+    bad = sorted(key for key in properties if key in _RESERVED or key.startswith('os_glance') or len(key) > 255)
+    if bad:
+        raise ValueError('properties must not set %s: Glance attributes, the identity and os_glance* are set by the module or Glance'
+                         % ', '.join(bad))
+    all_tags = [_managed.managed_tag(provider)]
+    if properties.get('os_distro'):
+        all_tags.append('os:%s' % properties['os_distro'])
+    all_tags.extend(str(tag) for tag in tags or ())
+    too_long = [tag for tag in all_tags if not tag or len(tag) > 255]
+    if too_long:
+        raise ValueError('tags must be 1-255 characters: %r' % too_long)
+    body = dict(properties)
+    body.update(identity)
+    body.update(name=name, visibility='private', disk_format=disk_format, container_format=container_format,
+                tags=sorted(set(all_tags)))
+    for key, value in (('min_disk', min_disk), ('min_ram', min_ram)):
+        if value is not None:
+            if int(value) < 0:
+                raise ValueError('%s must not be negative' % key)
+            body[key] = int(value)
+    return body
+
+
+def parse_time(value):
+    """Glance timestamps ('2026-11-23T08:00:00Z', sometimes with fractions) as aware UTC datetimes."""
+    text = str(value).replace('Z', '+00:00')
+    when = datetime.datetime.fromisoformat(text)
+    return when if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc)
+
+
+def rank(image):
+    """Order among images of one identity: the earliest created wins, the lower id breaks ties."""
+    return (parse_time(image['created_at']), image['id'])
+
+
+def classify(images, now, stale_after):
+    """Split images of one identity into done, in_progress (another live run) and orphans to delete."""
+    done, in_progress, orphans = [], [], []
+    for image in images:
+        status = image.get('status')
+        if status in DONE:
+            done.append(image)
+        elif status in DEAD:
+            orphans.append(image)
+        elif status in IN_PROGRESS:
+            age = (now - parse_time(image.get('updated_at') or image['created_at'])).total_seconds()
+            (orphans if age >= stale_after else in_progress).append(image)
+    return sorted(done, key=rank), sorted(in_progress, key=rank), sorted(orphans, key=rank)
+
+
+def rival(mine, others, after_upload):
+    """The image ``mine`` must yield to, or None (see the module docstring)."""
+    live = [image for image in others if image['id'] != mine['id']]
+    if not after_upload:
+        active = [image for image in live if image['status'] in DONE]
+        if active:
+            return min(active, key=rank)
+    earlier = [image for image in live if rank(image) < rank(mine)]
+    return min(earlier, key=rank) if earlier else None
+
+
+def verify(image, expected=None, sent=None):
+    """Compare Glance's os_hash_value and checksum with the digests known; return mismatches.
+
+    Raises UploadError when not a single digest could be compared.
+    """
+    algorithm, value, md5 = image.get('os_hash_algo'), image.get('os_hash_value'), image.get('checksum')
+    problems, compared = [], 0
+    for source, digests in (('expected', expected), ('sent', sent)):
+        for name, glance_value in ((algorithm, value), ('md5', md5)):
+            if name and glance_value and name in (digests or {}):
+                compared += 1
+                if digests[name] != glance_value:
+                    problems.append('%s %s %s != Glance %s' % (source, name, digests[name], glance_value))
+    if not compared:
+        raise UploadError('cannot verify image %s: Glance reports os_hash_algo=%s checksum=%s, known digests: %s'
+                          % (image.get('id'), algorithm, md5, ', '.join(sorted(set(expected or {}) | set(sent or {}))) or 'none'))
+    return problems
+
+
+def import_failure(image):
+    """Glance marks a failed import with the stores in os_glance_failed_import and reverts to queued."""
+    failed = (image.get('properties') or {}).get('os_glance_failed_import')
+    return 'Glance import failed for store(s) %s' % failed if failed else None
+
+
+class HashingReader:
+    """A file for requests that hashes what is actually read for sending, and knows its length."""
+
+    def __init__(self, handle, size, algorithms=SENT_ALGORITHMS):
+        self._handle = handle
+        self._size = size
+        self._hashes = {name: hashlib.new(name) for name in algorithms}
+        self.sent = 0
+
+    def __len__(self):
+        return self._size
+
+    def read(self, amount=-1):
+        data = self._handle.read(amount if amount and amount > 0 else CHUNK)
+        for digest in self._hashes.values():
+            digest.update(data)
+        self.sent += len(data)
+        return data
+
+    def __iter__(self):
+        while True:
+            data = self.read(CHUNK)
+            if not data:
+                return
+            yield data
+
+    def digests(self):
+        return {name: digest.hexdigest() for name, digest in self._hashes.items()}
+
+
+# --- Glance calls ----------------------------------------------------------------------------
+
+class Glance:
+    """The few Glance v2 calls we make, by REST, so every write is exactly one request."""
+
+    IDEMPOTENT_ATTEMPTS = 4    # GET and DELETE only: a busy Glance answers 5xx now and then
+
+    def __init__(self, conn, sleep=time.sleep):
+        self.conn = conn
+        self.project_id = conn.current_project_id
+        self.sleep = sleep
+
+    def _idempotent(self, method, path, what, ok):
+        for attempt in range(self.IDEMPOTENT_ATTEMPTS):
+            try:
+                return self._call(method, path, what, ok=ok)
+            except UploadError as exc:
+                if attempt + 1 == self.IDEMPOTENT_ATTEMPTS or (exc.status is not None and exc.status < 500):
+                    raise
+                self.sleep(2 ** attempt)
+        return None
+
+    def _call(self, method, path, what, ok=(200, 201, 202, 204), **kwargs):
+        if method != 'get':
+            # A retried create may duplicate the image, a retried PUT has no body left to send.
+            kwargs.update(connect_retries=0, status_code_retries=0)
+        try:
+            response = getattr(self.conn.image, method)(path, raise_exc=False, **kwargs)
+        except Exception as exc:  # keystoneauth connection errors: say what was being done
+            raise UploadError('%s: %s: %s' % (what, type(exc).__name__, exc)) from exc
+        if response.status_code not in ok:
+            text = ' '.join((response.text or '').split())[:400]
+            error = UploadError('%s: HTTP %s %s' % (what, response.status_code, text))
+            error.status = response.status_code
+            raise error
+        return response
+
+    def list_identity(self, tag, identity):
+        """Our project's images carrying the tag and identity properties, every visibility, hidden too."""
+        found = []
+        for query in build_queries(tags=[tag], visibility='all', owner=self.project_id, hidden='include'):
+            found.extend(flatten(image.to_dict(computed=False, original_names=True)) for image in self.conn.image.images(**query))
+        unique = {image['id']: image for image in found if matches(image, [tag], identity)}
+        return sorted(unique.values(), key=rank)
+
+    def get(self, image_id):
+        response = self._idempotent('get', '/images/%s' % image_id, 'cannot read image %s' % image_id, ok=(200, 404))
+        return None if response.status_code == 404 else flatten(response.json())
+
+    def create(self, body):
+        return flatten(self._call('post', '/images', 'cannot create the image', json=body).json())
+
+    def put_file(self, image_id, reader):
+        self._call('put', '/images/%s/file' % image_id, 'upload to image %s failed' % image_id, data=reader,
+                   headers={'Content-Type': 'application/octet-stream'})
+
+    def stage(self, image_id, reader):
+        self._call('put', '/images/%s/stage' % image_id, 'staging data for image %s failed' % image_id, data=reader,
+                   headers={'Content-Type': 'application/octet-stream'})
+
+    def start_import(self, image_id, method, uri=None):
+        body = {'method': {'name': method}}
+        if uri:
+            body['method']['uri'] = uri
+        self._call('post', '/images/%s/import' % image_id, 'Glance refused the %s import of image %s' % (method, image_id), json=body)
+
+    def delete(self, image_id):
+        self._idempotent('delete', '/images/%s' % image_id, 'cannot delete image %s' % image_id, ok=(204, 404))
+
+
+# --- the procedure ---------------------------------------------------------------------------
+
+def utcnow():
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+class Uploader:
+    """``Uploader(glance, ...).run()`` -> dict(image, created, deleted); ``plan()`` for check mode."""
+
+    ATTEMPTS = 6   # lookups: each wait for or yield to another run costs one
+
+    def __init__(self, glance, body, tag, identity, method='direct', filename=None, url=None, expected=None,
+                 wait_timeout=1800, stale_after=3600, poll=2.0, sleep=time.sleep, clock=time.monotonic, now=utcnow):
+        if method not in METHODS:
+            raise ValueError('method must be one of %s' % ', '.join(METHODS))
+        self.glance, self.body, self.tag, self.identity = glance, body, tag, identity
+        self.method, self.filename, self.url, self.expected = method, filename, url, expected or {}
+        self.wait_timeout, self.stale_after, self.poll = wait_timeout, stale_after, poll
+        self.sleep, self.clock, self.now = sleep, clock, now
+        self.deleted = []
+
+    def _state(self):
+        return classify(self.glance.list_identity(self.tag, self.identity), self.now(), self.stale_after)
+
+    def plan(self):
+        """What run() would do, without writing: (the live image it would converge on or None, orphan ids)."""
+        done, in_progress, orphans = self._state()
+        live = sorted(done + in_progress, key=rank)
+        return (live[0] if live else None), [image['id'] for image in orphans]
+
+    def run(self):
+        for _attempt in range(self.ATTEMPTS):
+            done, in_progress, orphans = self._state()
+            for orphan in orphans:
+                self.glance.delete(orphan['id'])
+                self.deleted.append(orphan['id'])
+            live = sorted(done + in_progress, key=rank)
+            if live and live[0]['status'] in DONE:
+                # The earliest-ranked live image is the one every run converges on.
+                return self._existing(live[0])
+            if live:
+                self._wait_other(live[0])   # then look again: it may have failed or yielded itself
+                continue
+            image = self._create_and_upload()
+            if image is not None:
+                return dict(image=image, created=True, deleted=self.deleted)
+        raise UploadError('gave up after %d attempts: other runs for %s kept failing or yielding' % (self.ATTEMPTS, self.identity))
+
+    def _existing(self, image):
+        if self.expected and image['status'] == 'active':
+            problems = verify(image, self.expected)
+            if problems:
+                raise UploadError('image %s of this build exists but does not match expected_digests (%s); not touching it'
+                                  % (image['id'], '; '.join(problems)))
+        return dict(image=image, created=False, deleted=self.deleted)
+
+    def _wait_other(self, image):
+        """Wait until another run's image is done, failed, gone or stale; the caller looks again."""
+        deadline = self.clock() + self.wait_timeout
+        while True:
+            current = self.glance.get(image['id'])
+            if current is None or current['status'] not in IN_PROGRESS:
+                return
+            if classify([current], self.now(), self.stale_after)[2]:
+                return
+            if self.clock() >= deadline:
+                raise UploadError(
+                    'image %s of this build has been %s since %s: another run is uploading it, or it was left by a '
+                    'killed run and is deleted once older than stale_after=%ss; waited %ss'
+                    % (current['id'], current['status'], current.get('updated_at'), self.stale_after, self.wait_timeout))
+            self.sleep(self.poll)
+
+    def _create_and_upload(self):
+        """Our image, active and verified; None when we yielded to another run's image."""
+        mine = self.glance.create(self.body)
+        try:
+            if rival(mine, self._live(), after_upload=False):
+                self.glance.delete(mine['id'])
+                return None
+            sent = self._send(mine['id'])
+            image = self._wait_active(mine['id'])
+            # After glance-direct the stored bytes may be converted (e.g. to raw): trust only expected.
+            problems = verify(image, self.expected, sent if self.method == 'direct' or not self.expected else None)
+            if problems:
+                raise UploadError('hash mismatch for image %s: %s' % (mine['id'], '; '.join(problems)))
+            while True:
+                other = rival(image, self._live(), after_upload=True)
+                if other is None:
+                    return image
+                if other['status'] in DONE:
+                    self.glance.delete(mine['id'])
+                    return None
+                # Still in progress: it yields to our active image or becomes active itself.
+                self._wait_other(other)
+        except BaseException as exc:
+            self._undo(mine['id'], exc)
+            raise
+
+    def _live(self):
+        done, in_progress, orphans = self._state()
+        return done + in_progress
+
+    def _undo(self, image_id, exc):
+        try:
+            self.glance.delete(image_id)
+        except UploadError as cleanup:
+            if isinstance(exc, UploadError):
+                exc.args = ('%s; deleting image %s also failed: %s' % (exc.args[0], image_id, cleanup),)
+            return
+        if isinstance(exc, UploadError):
+            exc.args = ('%s (image %s deleted)' % (exc.args[0], image_id),)
+
+    def _send(self, image_id):
+        if self.method == 'web-download':
+            self.glance.start_import(image_id, 'web-download', self.url)
+            return None
+        size = os.path.getsize(self.filename)
+        with open(self.filename, 'rb') as handle:
+            reader = HashingReader(handle, size)
+            if self.method == 'direct':
+                self.glance.put_file(image_id, reader)
+            else:
+                self.glance.stage(image_id, reader)
+        if reader.sent != size:
+            raise UploadError('%s changed while uploading: sent %d bytes, expected %d' % (self.filename, reader.sent, size))
+        if self.method == 'glance-direct':
+            self.glance.start_import(image_id, 'glance-direct')
+        return reader.digests()
+
+    def _wait_active(self, image_id):
+        deadline = self.clock() + self.wait_timeout
+        while True:
+            image = self.glance.get(image_id)
+            if image is None:
+                raise UploadError('image %s disappeared while waiting for it to become active' % image_id)
+            if image['status'] == 'active':
+                return image
+            failure = import_failure(image)
+            if image['status'] in DEAD or image['status'] == 'deactivated' or failure:
+                raise UploadError('image %s ended %s%s' % (image_id, image['status'], ': %s' % failure if failure else ''))
+            if self.clock() >= deadline:
+                raise UploadError('image %s still %s after wait_timeout=%ss' % (image_id, image['status'], self.wait_timeout))
+            self.sleep(self.poll)

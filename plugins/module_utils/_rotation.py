@@ -1,0 +1,415 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 cloudimages.openstack contributors
+# Apache License 2.0 (see LICENSES/Apache-2.0.txt or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+"""The rotation planner: the images of one release group + a policy -> ordered actions.
+
+Pure: no I/O, the clock is a parameter. The plan is a function of the observed state only,
+so two runs that see the same state plan the same thing, and a run killed half-way leaves a
+state whose plan is the rest of the work (tests/unit/plugins/module_utils/test_rotation*.py).
+
+Group: the managed images (``_managed.is_member``) of one provider and release key. Of those,
+``public``/``community`` images in status active or deactivated are *versions*; private or
+shared ones are candidates (untouched unless promoted); queued/saving/importing/uploading/killed
+ones older than ``stale_after`` are leftovers of killed uploads and are cleaned up.
+Versions are ordered by created_at (then id): the newest active one is the latest.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils._naming import Naming, NamingError, parse_time
+
+PREVIOUS_VISIBILITIES = ('community', 'hidden')
+RETIRED_STATES = ('community', 'hidden', 'delete_unused')
+STALE_STATUSES = ('queued', 'saving', 'importing', 'uploading', 'killed')
+VERSION_STATUSES = ('active', 'deactivated')
+CANDIDATE_VISIBILITIES = ('private', 'shared')
+# Actions that are one JSON-patch PATCH of one image.
+PATCH_ACTIONS = ('promote', 'demote', 'hide', 'rename', 'reconcile')
+ACTIONS = PATCH_ACTIONS + ('deactivate', 'delete', 'cleanup', 'keep')
+# Glance base attributes and our identity: never "common properties".
+_RESERVED = frozenset((
+    'id', 'name', 'status', 'visibility', 'os_hidden', 'protected', 'tags', 'owner', 'disk_format',
+    'container_format', 'size', 'virtual_size', 'min_disk', 'min_ram', 'checksum', 'os_hash_algo',
+    'os_hash_value', 'created_at', 'updated_at', 'file', 'schema', 'self', 'locations', 'direct_url',
+    'stores', _managed.RELEASE, _managed.BUILD, _managed.DIGEST,
+))
+_LAST_N = re.compile(r'^last-([0-9]+)$')
+_DATE = re.compile(r'^[0-9]{4}-[0-9]{2}-[0-9]{2}$')
+
+
+class PlanError(ValueError):
+    """Bad policy or candidate: nothing was planned."""
+
+
+def _check_bool(name, value):
+    if not isinstance(value, bool):
+        raise PlanError('%s must be true or false, not %r' % (name, value))
+    return value
+
+
+def _check_int(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise PlanError('%s must be an integer >= %d, not %r' % (name, minimum, value))
+    return value
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise PlanError('%s must be one of %s, not %r' % (name, ', '.join(choices), value))
+    return value
+
+
+def prop_text(value):
+    """How a configured value is stored in Glance (strings only); booleans as True/False."""
+    if isinstance(value, bool):
+        return 'True' if value else 'False'
+    return str(value)
+
+
+def same_value(current, wanted):
+    a, b = prop_text(current), prop_text(wanted)
+    if a.lower() in ('true', 'false') and b.lower() in ('true', 'false'):
+        return a.lower() == b.lower()
+    return a == b
+
+
+class Policy:
+    """Validated rotation policy. Unknown or inconsistent values raise PlanError naming the option."""
+
+    def __init__(self, provider, release_key, name, naming='latest_suffix', name_templates=None, candidate=None,
+                 previous_visibility='community', keep=2, min_age_days=0, delete_unused=False, deactivate_expired=False,
+                 retired=False, retired_state='community', properties=None, stale_after=21600,
+                 require_all_projects_usage=True):
+        try:
+            self.tag = _managed.managed_tag(provider)
+        except ValueError as exc:
+            raise PlanError(str(exc)) from None
+        if not isinstance(release_key, str) or not release_key.strip():
+            raise PlanError('release_key must be a non-empty string, not %r' % (release_key,))
+        self.provider, self.release_key = provider, release_key
+        try:
+            self.naming = Naming(name, naming, name_templates)
+        except NamingError as exc:
+            raise PlanError(str(exc)) from None
+        if candidate is not None and (not isinstance(candidate, str) or not candidate.strip()):
+            raise PlanError('candidate must be an image id, not %r' % (candidate,))
+        self.candidate = candidate
+        self.previous_visibility = _check_choice('previous_visibility', previous_visibility, PREVIOUS_VISIBILITIES)
+        self.keep = _check_int('keep', keep, 1)
+        self.min_age_days = _check_int('min_age_days', min_age_days, 0)
+        self.delete_unused = _check_bool('delete_unused', delete_unused)
+        self.deactivate_expired = _check_bool('deactivate_expired', deactivate_expired)
+        self.retired = _check_bool('retired', retired)
+        self.retired_state = _check_choice('retired_state', retired_state, RETIRED_STATES)
+        if self.retired and candidate is not None:
+            raise PlanError('a retired release takes no candidate: stop uploading it (candidate %s)' % candidate)
+        self.stale_after = _check_int('stale_after', stale_after, 0)
+        self.require_all_projects_usage = _check_bool('require_all_projects_usage', require_all_projects_usage)
+        properties = dict(properties or {})
+        bad = sorted(key for key in properties if not isinstance(key, str) or key in _RESERVED or key.startswith('os_glance'))
+        if bad:
+            raise PlanError('properties may not set Glance attributes, reserved os_glance* keys or the managed identity: %s' % ', '.join(map(str, bad)))
+        for key, value in properties.items():
+            if value is not None and not isinstance(value, (str, int, float, bool)):
+                raise PlanError('property %s must be a string, number, boolean or null (to remove it), not %r' % (key, value))
+        self.properties = properties
+        validity = properties.get('uuid_validity')
+        if validity is not None:
+            _validity_check(str(validity), 'properties.uuid_validity')
+        match = _LAST_N.match(str(validity or ''))
+        self.keep_effective = max(self.keep, int(match.group(1))) if match else self.keep
+
+
+def _validity_check(value, where):
+    if value in ('none', 'notice', 'forever') or _LAST_N.match(value) or _DATE.match(value):
+        return
+    raise PlanError('%s must be none, notice, forever, last-N or YYYY-MM-DD, not %r' % (where, value))
+
+
+def _state(image):
+    """The part of an image rotation changes, for diffs."""
+    return {'name': image.get('name'), 'visibility': image.get('visibility'), 'os_hidden': bool(image.get('os_hidden')),
+            'status': image.get('status')}
+
+
+def json_pointer(key):
+    return '/' + key.replace('~', '~0').replace('/', '~1')
+
+
+def patch_ops(image, desired):
+    """JSON-patch operations turning ``image`` into ``desired`` (name, visibility, os_hidden, properties)."""
+    ops = []
+    for field in ('name', 'visibility', 'os_hidden'):
+        if field in desired and desired[field] != (bool(image.get(field)) if field == 'os_hidden' else image.get(field)):
+            ops.append({'op': 'replace', 'path': '/' + field, 'value': desired[field]})
+    have = image.get('properties') or {}
+    for key, value in sorted((desired.get('properties') or {}).items()):
+        if value is None:
+            if key in have:
+                ops.append({'op': 'remove', 'path': json_pointer(key)})
+        elif key not in have:
+            ops.append({'op': 'add', 'path': json_pointer(key), 'value': prop_text(value)})
+        elif not same_value(have[key], value):
+            ops.append({'op': 'replace', 'path': json_pointer(key), 'value': prop_text(value)})
+    return ops
+
+
+def _after(image, ops):
+    state = _state(image)
+    props = {}
+    for op in ops:
+        key = op['path'][1:].replace('~1', '/').replace('~0', '~')
+        if key in state and key != 'status':
+            state[key] = op['value']
+        else:
+            props[key] = op.get('value')
+    return state, props
+
+
+class Plan:
+    def __init__(self):
+        self.actions = []
+        self.latest = None
+        self.kept = []
+        self.warnings = []
+        self.usage_needed = []
+
+    @property
+    def changed(self):
+        return any(action['action'] != 'keep' for action in self.actions)
+
+    def diff(self):
+        """Before/after per image touched, for Ansible's --diff."""
+        before, after = {}, {}
+        for action in self.actions:
+            if action['action'] == 'keep':
+                continue
+            before[action['id']] = dict(action['before'])
+            if action['after'] is not None:
+                after[action['id']] = dict(action['after'])
+        return {'before': before, 'after': after}
+
+    def as_dict(self):
+        return {'plan': self.actions, 'latest': self.latest, 'kept': self.kept, 'warnings': self.warnings,
+                'changed': self.changed, 'diff': self.diff()}
+
+
+def _age_days(image, now):
+    return (now - parse_time(image.get('created_at'))).total_seconds() / 86400.0
+
+
+def _order_key(image):
+    return (parse_time(image.get('created_at')), image['id'])
+
+
+def members(images, policy):
+    return [image for image in images if _managed.is_member(image, policy.provider, policy.release_key)]
+
+
+def _validate_candidate(images, group, policy):
+    if policy.candidate is None:
+        return None
+    found = {image['id']: image for image in group}.get(policy.candidate)
+    if found is None:
+        other = {image['id']: image for image in images}.get(policy.candidate)
+        if other is None:
+            raise PlanError('candidate %s does not exist or is not visible to this project' % policy.candidate)
+        props = other.get('properties') or {}
+        raise PlanError('candidate %s is not a managed image of release %s (tag %s: %s, %s=%r)' % (
+            policy.candidate, policy.release_key, policy.tag, 'yes' if policy.tag in (other.get('tags') or ()) else 'missing',
+            _managed.RELEASE, props.get(_managed.RELEASE)))
+    if found.get('protected'):
+        raise PlanError('candidate %s is protected; protected images are never touched' % policy.candidate)
+    if found.get('visibility') in _managed.PROMOTED_VISIBILITIES and found.get('status') in VERSION_STATUSES:
+        return found  # promoted by an earlier run with the same candidate: just a version now
+    if found.get('status') != 'active':
+        raise PlanError('candidate %s is %s, not active: only a fully uploaded (and checked) image can be promoted' % (
+            policy.candidate, found.get('status')))
+    if found.get('visibility') not in CANDIDATE_VISIBILITIES + _managed.PROMOTED_VISIBILITIES:
+        raise PlanError('candidate %s has unexpected visibility %r' % (policy.candidate, found.get('visibility')))
+    return found
+
+
+def _promises(image, rank, now, policy, retiring):
+    """Reasons the image must stay whatever its usage (retention and SCS promises)."""
+    reasons = []
+    today = now.date()
+    if rank < policy.keep_effective and not retiring:
+        reasons.append('retention: one of the %d newest versions (keep)' % policy.keep_effective)
+    props = image.get('properties') or {}
+    validity = str(props.get('uuid_validity') or '')
+    match = _LAST_N.match(validity)
+    if match and rank < int(match.group(1)) and not retiring:
+        reasons.append('uuid_validity %s' % validity)
+    elif validity in ('forever', 'notice'):
+        reasons.append('uuid_validity %s' % validity)
+    elif _DATE.match(validity) and _parse_date(validity) and _parse_date(validity) >= today:
+        reasons.append('uuid_validity until %s' % validity)
+    until = str(props.get('provided_until') or '')
+    if _DATE.match(until) and _parse_date(until) and _parse_date(until) >= today:
+        reasons.append('provided_until %s' % until)
+    if _age_days(image, now) < policy.min_age_days:
+        reasons.append('younger than min_age_days (%d)' % policy.min_age_days)
+    return reasons
+
+
+def _parse_date(text):
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _desired_properties(image, policy, old):
+    """Common properties to reconcile, plus the naming profile's marks for older versions."""
+    wanted = dict(policy.properties)
+    if old:
+        have = image.get('properties') or {}
+        for key, (from_value, to_value) in policy.naming.old_properties.items():
+            current = wanted.get(key, have.get(key))
+            if current is not None and prop_text(current) == from_value:
+                wanted[key] = to_value
+    return wanted
+
+
+def _kind(image, desired, ops, policy, old):
+    if not old:
+        moved = any(op['path'] in ('/name', '/visibility', '/os_hidden') for op in ops)
+        return 'promote' if moved else 'reconcile'
+    paths = {op['path'] for op in ops}
+    was_latest = image.get('name') == policy.naming.latest or (image.get('visibility') == 'public' and not image.get('os_hidden'))
+    if '/visibility' in paths or (was_latest and paths & {'/name', '/os_hidden'}):
+        return 'demote'
+    if '/os_hidden' in paths and desired.get('os_hidden'):
+        return 'hide'
+    if '/name' in paths:
+        return 'rename'
+    return 'reconcile'
+
+
+def _users_text(entry):
+    parts = ['server %s (%s, project %s, %s)' % (s['id'], s.get('name'), s.get('project_id'), s.get('status')) for s in entry.get('servers', ())]
+    parts += ['volume %s (project %s)' % (v['id'], v.get('project_id')) for v in entry.get('volumes', ())]
+    return ', '.join(parts)
+
+
+def plan(images, policy, now, usage=None):
+    """Plan the rotation of ``policy``'s group among ``images`` (flat dicts, see _image_query.flatten).
+
+    ``usage`` is ``{'complete': bool, 'reason': str, 'images': {id: {'servers': [...], 'volumes': [...]}}}``
+    for at least the ids in ``Plan.usage_needed`` of a first call without it; without usage no
+    image is deleted or deactivated. Raises PlanError for a bad candidate.
+    """
+    now = parse_time(now)
+    group = members(images, policy)
+    candidate = _validate_candidate(images, group, policy)
+    result = Plan()
+    versions = [image for image in group if image.get('visibility') in _managed.PROMOTED_VISIBILITIES
+                and image.get('status') in VERSION_STATUSES]
+    if candidate is not None and candidate not in versions:
+        versions.append(candidate)
+    versions.sort(key=_order_key, reverse=True)
+    retiring = policy.retired and policy.retired_state == 'delete_unused'
+    latest = None
+    if not policy.retired:
+        latest = next((image for image in versions if image.get('status') == 'active'), None)
+    if candidate is not None and latest is not candidate and candidate.get('visibility') in CANDIDATE_VISIBILITIES:
+        # Promoting it would only make it a previous version (or delete it at once): leave it.
+        result.warnings.append('candidate %s is older than the current latest %s (created_at); not promoted'
+                               % (candidate['id'], latest['id']))
+        versions.remove(candidate)
+        candidate = None
+    result.latest = latest['id'] if latest else None
+    older = [image for image in versions if image is not latest]
+    try:
+        dated = policy.naming.dated_names(older)
+    except NamingError as exc:
+        raise PlanError(str(exc)) from None
+
+    patches, demotions, deactivations, deletions, keeps = [], [], [], [], []
+    for rank, image in enumerate(versions):
+        old = image is not latest
+        if image.get('protected'):
+            keeps.append((image, ['protected: never touched']))
+            if image.get('name') == policy.naming.latest and old:
+                result.warnings.append('protected image %s still carries the latest name %r; unprotect it to let rotation rename it'
+                                       % (image['id'], policy.naming.latest))
+            continue
+        if not old:
+            desired = {'name': policy.naming.latest, 'visibility': 'public', 'os_hidden': False}
+        else:
+            hide = policy.previous_visibility == 'hidden'
+            if policy.retired and rank == 0 and policy.retired_state != 'delete_unused':
+                hide = policy.retired_state == 'hidden'
+            desired = {'name': dated[image['id']], 'visibility': 'public' if hide else 'community', 'os_hidden': hide}
+        desired['properties'] = _desired_properties(image, policy, old)
+        reasons = ['latest'] if not old else _promises(image, rank, now, policy, retiring)
+        if old and not reasons and not policy.delete_unused and not retiring and not policy.deactivate_expired:
+            reasons = ['expired, but delete_unused is false']
+        if old and not reasons:
+            entry = (usage or {}).get('images', {}).get(image['id']) if usage else None
+            if usage is None or entry is None:
+                result.usage_needed.append(image['id'])
+                reasons = ['usage not checked']
+            elif not usage.get('complete') and policy.require_all_projects_usage:
+                reasons = ['usage incomplete, refusing to delete: %s' % usage.get('reason')]
+            elif entry.get('servers') or entry.get('volumes'):
+                reasons = ['in use by %s' % _users_text(entry)]
+                image = dict(image, _users=entry)
+            elif policy.delete_unused or retiring:
+                # Renamed and demoted first all the same: if Glance refuses the delete (409),
+                # the image must not keep the latest name or stay public.
+                deletions.append(image)
+            elif image.get('status') == 'active':
+                deactivations.append(image)
+            else:
+                reasons = ['expired and unused, already deactivated (delete_unused is false)']
+        ops = patch_ops(image, desired)
+        if ops:
+            kind = _kind(image, desired, ops, policy, old)
+            state, props = _after(image, ops)
+            action = {'action': kind, 'id': image['id'], 'before': dict(_state(image), properties={
+                key: (image.get('properties') or {}).get(key) for key in props}), 'after': dict(state, properties=props),
+                'patch': ops, 'reason': _patch_reason(kind, policy, old)}
+            (demotions if kind == 'demote' and image.get('name') == policy.naming.latest else patches).append(action)
+        if reasons:
+            keeps.append((image, reasons))
+
+    result.actions.extend(a for a in patches if a['action'] == 'promote')
+    result.actions.extend(demotions)
+    result.actions.extend(a for a in patches if a['action'] != 'promote')
+    for image in deactivations:
+        result.actions.append({'action': 'deactivate', 'id': image['id'], 'before': _state(image),
+                               'after': dict(_state(image), status='deactivated'), 'patch': [],
+                               'reason': 'expired and unused; deactivate_expired is true and delete_unused false'})
+    for image in deletions:
+        result.actions.append({'action': 'delete', 'id': image['id'], 'before': _state(image), 'after': None, 'patch': [],
+                               'reason': 'beyond retention, older than min_age_days, no promise, no server or volume uses it'})
+    stale_cut = now - timedelta(seconds=policy.stale_after)
+    for image in sorted(group, key=_order_key):
+        if image.get('status') in STALE_STATUSES and not image.get('protected') and parse_time(image.get('created_at')) <= stale_cut:
+            result.actions.append({'action': 'cleanup', 'id': image['id'], 'before': _state(image), 'after': None, 'patch': [],
+                                   'reason': 'left %s by an interrupted upload for more than stale_after (%d s)' % (image.get('status'), policy.stale_after)})
+    for image in sorted(group, key=_order_key):
+        if image.get('visibility') in CANDIDATE_VISIBILITIES and image is not candidate and image.get('status') == 'active':
+            keeps.append((image, ['unpromoted candidate']))
+    for image, reasons in keeps:
+        users = image.get('_users') or {}
+        result.kept.append({'id': image['id'], 'name': image.get('name'), 'reasons': reasons,
+                            'servers': users.get('servers', []), 'volumes': users.get('volumes', [])})
+        result.actions.append({'action': 'keep', 'id': image['id'], 'before': _state(image), 'after': _state(image),
+                               'patch': [], 'reason': '; '.join(reasons)})
+    return result
+
+
+def _patch_reason(kind, policy, old):
+    if not old:
+        return {'promote': 'newest active version: %r, public' % policy.naming.latest}.get(kind, 'reconcile common properties')
+    return {'demote': 'previous version: dated name, %s' % policy.previous_visibility, 'hide': 'previous version: os_hidden',
+            'rename': 'previous version: dated name'}.get(kind, 'reconcile common properties')

@@ -1,0 +1,159 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 cloudimages.openstack contributors
+# Apache License 2.0 (see LICENSES/Apache-2.0.txt or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+"""Reading a release group from Glance and applying a rotation plan to it.
+
+Each rename/visibility/property change of one image is ONE ``PATCH /v2/images/{id}`` with the
+plan's JSON-patch operations, so the new latest is complete (name, public, properties) the
+moment it appears. Deletes re-check usage right before the DELETE and treat Glance's 409 as
+"in use"; a 404 means another run got there first.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import build_queries, flatten, select
+from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import PATCH_ACTIONS, same_value
+from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import in_use
+
+try:
+    from openstack import exceptions as sdk_exceptions
+except ImportError:  # the module reports the missing SDK
+    sdk_exceptions = None
+
+PATCH_CONTENT_TYPE = 'application/openstack-images-v2.1-json-patch'
+
+
+def _flat(raw):
+    return flatten(raw.to_dict(computed=False, original_names=True))
+
+
+def list_group(conn, provider, release_key, extra_ids=()):
+    """Every image of the group the caller can see (hidden and community included), plus ``extra_ids``."""
+    tag = _managed.managed_tag(provider)
+    raw = []
+    for query in build_queries(tags=[tag], visibility='all', hidden='include'):
+        raw.extend(conn.image.images(**query))
+    images = [image for image in select([_flat(item) for item in raw], tags=[tag]) if _managed.is_member(image, provider, release_key)]
+    seen = {image['id'] for image in images}
+    for image_id in extra_ids:
+        if image_id and image_id not in seen:
+            found = conn.image.find_image(image_id, ignore_missing=True)
+            if found is not None and found.id == image_id:
+                images.append(_flat(found))
+    return images
+
+
+def patch_image(conn, image_id, ops):
+    """One PATCH with ``ops``; SDK exceptions on errors."""
+    response = conn.image.patch('/images/%s' % image_id, json=ops, headers={'Content-Type': PATCH_CONTENT_TYPE}, raise_exc=False)
+    sdk_exceptions.raise_from_response(response)
+    return response
+
+
+def _refit(ops, image):
+    """The ops still needed on ``image`` as it is now, after another run changed it first.
+
+    Glance refuses (409) removing or replacing a property that is gone, and two runs adding
+    the same property at once can make one PATCH fail (500, duplicate row); ``add`` sets a
+    property whether it exists or not.
+    """
+    fitted = []
+    properties = image['properties']
+    for op in ops:
+        key = op['path'][1:].replace('~1', '/').replace('~0', '~')
+        if key in ('name', 'visibility', 'os_hidden'):
+            if (bool(image.get(key)) if key == 'os_hidden' else image.get(key)) != op['value']:
+                fitted.append(op)
+        elif op['op'] == 'remove':
+            if key in properties:
+                fitted.append(op)
+        elif not same_value(properties.get(key), op['value']) or key not in properties:
+            fitted.append(dict(op, op='add'))
+    return fitted
+
+
+def _server_error(exc):
+    return not isinstance(exc, sdk_exceptions.ConflictException) and (getattr(exc, 'status_code', None) or 0) >= 500
+
+
+def _patch_converging(conn, image_id, ops):
+    """PATCH; after a 409 or 5xx, re-read the image and send what is still needed (twice at most)."""
+    for attempt in range(3):
+        try:
+            patch_image(conn, image_id, ops)
+            return
+        except (sdk_exceptions.ConflictException, sdk_exceptions.HttpException) as exc:
+            if attempt == 2 or not (isinstance(exc, sdk_exceptions.ConflictException) or _server_error(exc)):
+                raise
+            time.sleep(attempt)
+            remaining = _refit(ops, _flat(conn.image.get_image(image_id)))
+            if remaining == ops and isinstance(exc, sdk_exceptions.ConflictException):
+                raise
+            if not remaining:
+                return
+            ops = remaining
+
+
+def _idempotent(func, *args, **kwargs):
+    """DELETE and deactivate may be repeated: retry them twice on a 5xx (a busy or restarting Glance)."""
+    for attempt in range(3):
+        try:
+            return func(*args, **kwargs)
+        except sdk_exceptions.HttpException as exc:
+            if attempt == 2 or not _server_error(exc):
+                raise
+            time.sleep(1 + attempt)
+    return None
+
+
+def execute(conn, actions, require_complete_usage=True, stop_after=None):
+    """Apply ``actions`` in order; return one outcome per action applied: ``done``, ``gone`` or ``refused: …``.
+
+    ``stop_after`` applies only the first N actions (tests simulate a killed run with it).
+    """
+    outcomes = []
+    for index, action in enumerate(actions):
+        if stop_after is not None and index >= stop_after:
+            break
+        kind, image_id = action['action'], action['id']
+        outcome = 'done'
+        try:
+            if kind in PATCH_ACTIONS:
+                _patch_converging(conn, image_id, action['patch'])
+            elif kind in ('deactivate', 'delete'):
+                users = _users_now(conn, image_id, require_complete_usage)
+                if users:
+                    outcome = 'refused: %s' % users
+                elif kind == 'deactivate':
+                    _idempotent(conn.image.deactivate_image, image_id)
+                else:
+                    _idempotent(conn.image.delete_image, image_id, ignore_missing=False)
+            elif kind == 'cleanup':
+                _idempotent(conn.image.delete_image, image_id, ignore_missing=False)
+            else:
+                outcome = 'nothing to do'
+        except sdk_exceptions.NotFoundException:
+            outcome = 'gone'
+        except sdk_exceptions.ConflictException as exc:
+            if kind in PATCH_ACTIONS:
+                raise
+            outcome = 'refused: Glance answered 409 (in use or protected): %s' % (exc.details or exc)
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _users_now(conn, image_id, require_complete_usage):
+    """Why the image cannot go now (fresh usage), or '' when it can."""
+    used, usage = in_use(conn, image_id)
+    if used:
+        entry = usage['images'][image_id]
+        return 'in use since planning by %s' % ', '.join(
+            ['server %s' % s['id'] for s in entry['servers']] + ['volume %s' % v['id'] for v in entry['volumes']])
+    if require_complete_usage and not usage['complete']:
+        return 'usage incomplete: %s' % usage['reason']
+    return ''

@@ -1,0 +1,361 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 cloudimages.openstack contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: image_rotate
+short_description: Promote a new build to Latest, demote older ones, delete the unused
+version_added: 0.1.0
+description:
+  - Rotates one release group of managed Glance images (tag C(managed_by_<provider>) and
+    property C(cloudimages_release=<release_key>); names never identify images, so a user's
+    image with the same name is never touched).
+  - The newest active version is public and carries the latest name
+    (C(<name> - Latest) by default); every older version gets a dated name
+    (C(<name> - <YYYY-MM-DD of its first upload>)) and becomes C(community) or hidden.
+  - Given a O(candidate) (a private managed image, uploaded and checked), promotes it with ONE
+    PATCH (name, public, common properties), THEN demotes the previous latest with one PATCH.
+    The window with two latest images is one API round-trip and there is never none.
+  - Older versions beyond the retention policy are deleted only when no Nova server (any
+    project, any state, shelved and error included) and no Cinder volume uses them, and
+    Glance does not refuse the delete. Without the rights to see every project, it refuses
+    to delete and says why.
+  - Managed images left C(queued), C(saving), C(importing), C(uploading) or C(killed) by an
+    interrupted upload for longer than O(stale_after) are deleted.
+  - The plan is a function of the state only, so two runs at once plan the same actions and a
+    run killed at any point is finished by the next one.
+author:
+  - cloudimages.openstack contributors (@cloudimages)
+options:
+  provider:
+    description:
+      - Provider name; managed images carry the tag C(managed_by_<provider>).
+    type: str
+    required: true
+  release_key:
+    description:
+      - Release group, the value of the image property C(cloudimages_release), for example C(ubuntu-24.04).
+    type: str
+    required: true
+  name:
+    description:
+      - Base name of the release, for example C(Ubuntu 24.04 Noble Numbat).
+    type: str
+    required: true
+  naming:
+    description:
+      - V(latest_suffix) names the newest C(<name> - Latest) and older ones C(<name> - <YYYY-MM-DD>).
+      - V(scs) names the newest C(<name>) and older ones C(<name> <YYYYMMDD>), and turns
+        C(os_purpose=generic) into C(oldgeneric) on older ones, as the SCS image standards expect.
+      - The date is the image's first upload (Glance C(created_at), UTC).
+    type: str
+    choices: [latest_suffix, scs]
+    default: latest_suffix
+  name_templates:
+    description:
+      - Override the profile's templates. Placeholders C({name}), C({date}) (YYYY-MM-DD),
+        C({date_compact}) (YYYYMMDD) and C({build}) (C(cloudimages_build)).
+      - The latest template may use only C({name}); the dated one needs a date or the build.
+      - Two older images with the same dated name get C( (2)), C( (3)) by upload order.
+    type: dict
+    suboptions:
+      latest:
+        description: Template of the newest image's name.
+        type: str
+      dated:
+        description: Template of older images' names.
+        type: str
+  candidate:
+    description:
+      - ID of the image to promote, a managed image of this group that is C(active) and C(private) or C(shared).
+      - Without it the group is only brought back to its normal form (names, visibility,
+        properties, retention, cleanup).
+      - A candidate already promoted by an earlier run is accepted (idempotent re-run); one
+        older than the current latest is not promoted (warning).
+    type: str
+  previous_visibility:
+    description:
+      - What older versions become. V(community) (usable by ID by everyone, not listed) or
+        V(hidden) (stays C(public) with C(os_hidden=true), out of image lists but usable by ID;
+        SCS recommends this).
+    type: str
+    choices: [community, hidden]
+    default: community
+  keep:
+    description:
+      - Number of newest versions never deleted, the latest included.
+      - Raised to N when O(properties) sets C(uuid_validity=last-N); an image's own
+        C(uuid_validity) (C(last-N), a future date, C(forever), C(notice)) and a future
+        C(provided_until) date also keep it.
+    type: int
+    default: 2
+  min_age_days:
+    description:
+      - Versions uploaded less than this many days ago are never deleted or deactivated.
+    type: int
+    default: 0
+  delete_unused:
+    description:
+      - Delete versions beyond retention that nothing uses. When false they are only reported.
+    type: bool
+    default: false
+  deactivate_expired:
+    description:
+      - With O(delete_unused=false), deactivate versions beyond retention that nothing uses
+        (they can no longer be booted or downloaded, and can be reactivated).
+    type: bool
+    default: false
+  retired:
+    description:
+      - The release reached the end of its security support. No image is latest any more;
+        the last one gets O(retired_state). Takes no O(candidate).
+    type: bool
+    default: false
+  retired_state:
+    description:
+      - End state of the last image of a retired release. V(community) keeps it usable by ID,
+        V(hidden) keeps it public but out of lists, V(delete_unused) deletes every version
+        once unused (ignoring O(keep) and C(last-N), honouring dates, O(min_age_days) and C(protected)).
+    type: str
+    choices: [community, hidden, delete_unused]
+    default: community
+  properties:
+    description:
+      - Common properties every managed image of the group must carry (not per build), for
+        example C(hw_disk_bus), C(replace_frequency), C(uuid_validity). Reconciled in the same
+        single PATCH as any rename. A null value removes the property.
+      - Values are stored as strings; booleans as C(True)/C(False).
+    type: dict
+    default: {}
+  stale_after:
+    description:
+      - Seconds after which a managed image still uploading (or killed) is an orphan and is deleted.
+    type: int
+    default: 21600
+  require_all_projects_usage:
+    description:
+      - Refuse to delete unless usage could be checked in every project (admin rights for
+        Nova and Cinder). When false, deletes rely on the caller's own projects and Glance's 409.
+    type: bool
+    default: true
+  now:
+    description:
+      - Current time (ISO 8601, UTC when no offset) used for ages and promises instead of the
+        clock. For tests and backfills only.
+    type: str
+notes:
+  - Publicizing an image is admin-only under Glance's default policy; demoting to community is
+    allowed to members of the owning project.
+extends_documentation_fragment:
+  - cloudimages.openstack.openstack
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+attributes:
+  action_group:
+    membership: [cloudimages.openstack.cloud]
+  check_mode:
+    support: full
+    details: Returns the whole plan and changes nothing.
+  diff_mode:
+    support: full
+    details: Before and after of every rename, visibility change, hide, deactivation and deletion.
+  platform:
+    platforms: all
+"""
+
+EXAMPLES = r"""
+- name: Promote the boot-tested candidate of Ubuntu 24.04
+  cloudimages.openstack.image_rotate:
+    cloud: prod1
+    provider: example
+    release_key: ubuntu-24.04
+    name: Ubuntu 24.04 Noble Numbat
+    candidate: "{{ upload.image.id }}"
+    keep: 3
+    min_age_days: 30
+    delete_unused: true
+    properties:
+      hw_disk_bus: scsi
+      hw_scsi_model: virtio-scsi
+      replace_frequency: quarterly
+      uuid_validity: last-3
+      provided_until: none
+
+- name: SCS naming, older images hidden
+  cloudimages.openstack.image_rotate:
+    cloud: prod1
+    provider: example
+    release_key: ubuntu-24.04
+    name: Ubuntu 24.04
+    naming: scs
+    previous_visibility: hidden
+    candidate: "{{ upload.image.id }}"
+    properties:
+      os_purpose: generic
+
+- name: Debian 11 reached its end of security support
+  cloudimages.openstack.image_rotate:
+    cloud: prod1
+    provider: example
+    release_key: debian-11
+    name: Debian 11 Bullseye
+    retired: true
+    retired_state: delete_unused
+"""
+
+RETURN = r"""
+plan:
+  description: Ordered actions; in check mode what would be done.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    action:
+      description: One of promote, demote, hide, rename, reconcile (properties only), deactivate, delete, cleanup, keep.
+      type: str
+      sample: demote
+    id:
+      description: Image ID.
+      type: str
+    before:
+      description: Name, visibility, os_hidden, status (and touched properties) before.
+      type: dict
+      sample: {name: Ubuntu 24.04 Noble Numbat - Latest, visibility: public, os_hidden: false, status: active}
+    after:
+      description: The same after the action; null for deletions.
+      type: dict
+    patch:
+      description: The JSON-patch operations of the single PATCH request (empty for other actions).
+      type: list
+      elements: dict
+    reason:
+      description: Why.
+      type: str
+    result:
+      description: C(done), C(gone) (someone else deleted it first) or C(refused) with the reason; absent in check mode.
+      type: str
+latest:
+  description: ID of the image carrying the latest name after the run; null when retired or empty.
+  returned: always
+  type: str
+kept:
+  description: Images kept, with the reasons (latest, retention, promises, in use by whom, refused deletes).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Image ID.
+      type: str
+    name:
+      description: Image name before the run.
+      type: str
+    reasons:
+      description: Why it stays.
+      type: list
+      elements: str
+    servers:
+      description: Servers using it (id, name, project_id, status), when that was the reason.
+      type: list
+      elements: dict
+    volumes:
+      description: Volumes using it (id, name, project_id, status), when that was the reason.
+      type: list
+      elements: dict
+usage:
+  description: Whether the usage check covered every project, and why not.
+  returned: always
+  type: dict
+  sample: {checked: true, complete: false, reason: "Nova refused to list the servers of all projects (403: needs the admin role)"}
+warnings_list:
+  description: Conditions worth a look (also emitted as Ansible warnings).
+  returned: always
+  type: list
+  elements: str
+diff:
+  description: Before and after per image ID.
+  returned: when diff mode is on
+  type: dict
+"""
+
+from datetime import datetime, timezone
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
+from ansible_collections.cloudimages.openstack.plugins.module_utils._naming import NamingError, parse_time
+from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import PlanError, Policy, plan
+from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation_apply import execute, list_group
+from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import lookup
+
+
+class ImageRotateModule(OpenStackModule):
+    argument_spec = dict(
+        provider=dict(type='str', required=True),
+        release_key=dict(type='str', required=True, no_log=False),
+        name=dict(type='str', required=True),
+        naming=dict(type='str', default='latest_suffix', choices=['latest_suffix', 'scs']),
+        name_templates=dict(type='dict', options=dict(latest=dict(type='str'), dated=dict(type='str'))),
+        candidate=dict(type='str'),
+        previous_visibility=dict(type='str', default='community', choices=['community', 'hidden']),
+        keep=dict(type='int', default=2),
+        min_age_days=dict(type='int', default=0),
+        delete_unused=dict(type='bool', default=False),
+        deactivate_expired=dict(type='bool', default=False),
+        retired=dict(type='bool', default=False),
+        retired_state=dict(type='str', default='community', choices=['community', 'hidden', 'delete_unused']),
+        properties=dict(type='dict', default={}),
+        stale_after=dict(type='int', default=21600),
+        require_all_projects_usage=dict(type='bool', default=True),
+        now=dict(type='str'),
+    )
+    module_kwargs = dict(supports_check_mode=True)
+
+    def run(self):
+        p = self.params
+        try:
+            policy = Policy(p['provider'], p['release_key'], p['name'], naming=p['naming'], name_templates=p['name_templates'],
+                            candidate=p['candidate'], previous_visibility=p['previous_visibility'], keep=p['keep'],
+                            min_age_days=p['min_age_days'], delete_unused=p['delete_unused'],
+                            deactivate_expired=p['deactivate_expired'], retired=p['retired'], retired_state=p['retired_state'],
+                            properties=p['properties'], stale_after=p['stale_after'],
+                            require_all_projects_usage=p['require_all_projects_usage'])
+            now = parse_time(p['now']) if p['now'] else datetime.now(timezone.utc)
+        except (PlanError, NamingError) as exc:
+            self.fail_json(msg=str(exc))
+        images = list_group(self.conn, p['provider'], p['release_key'], extra_ids=[p['candidate']])
+        usage = None
+        try:
+            result = plan(images, policy, now)
+            if result.usage_needed:
+                usage = lookup(self.conn, result.usage_needed)
+                result = plan(images, policy, now, usage)
+        except (PlanError, NamingError) as exc:
+            self.fail_json(msg=str(exc))
+        out = result.as_dict()
+        changed = result.changed
+        if changed and not self.check_mode:
+            outcomes = execute(self.conn, result.actions, policy.require_all_projects_usage)
+            names = {image['id']: image.get('name') for image in images}
+            for action, outcome in zip(result.actions, outcomes):
+                action['result'] = outcome
+                if outcome.startswith('refused'):
+                    out['kept'].append({'id': action['id'], 'name': names.get(action['id']), 'reasons': [outcome],
+                                        'servers': [], 'volumes': []})
+            changed = any(outcome == 'done' and action['action'] != 'keep' for action, outcome in zip(result.actions, outcomes))
+        for warning in result.warnings:
+            self.ansible.warn(warning)
+        self.exit_json(changed=changed, plan=out['plan'], latest=out['latest'], kept=out['kept'], warnings_list=result.warnings,
+                       usage={'checked': usage is not None, 'complete': usage['complete'] if usage else None,
+                              'reason': usage['reason'] if usage else None},
+                       **({'diff': out['diff']} if self.ansible._diff else {}))
+
+
+def main():
+    ImageRotateModule()()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,329 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 cloudimages.openstack contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: image_upload
+short_description: Upload one upstream build to Glance as a private, verified candidate image, exactly once
+version_added: 0.1.0
+description:
+  - Creates a Glance image with every property, tag, O(min_disk), O(min_ram), disk and container
+    format in the one create call, C(private), then fills it by direct upload, C(glance-direct)
+    or C(web-download), waits until it is C(active) and compares Glance's C(os_hash_value) and
+    C(checksum) with the digests of the bytes sent and with O(expected_digests).
+  - On a failed upload or import, a hash mismatch or a timeout, the image it created is deleted
+    and the task fails with the reason.
+  - The image is identified by the tag C(managed_by_<provider>) and the properties
+    C(cloudimages_release), C(cloudimages_build) and C(cloudimages_digest), never by its name,
+    and only among the images of the authenticated project. When such an image is already
+    C(active) (or C(deactivated)), nothing is uploaded.
+  - An unfinished image of the identity younger than O(stale_after) belongs to another run and is
+    waited for; older unfinished and C(killed) ones are orphans of killed runs and are deleted.
+    Two runs at the same time never leave two active images; the later one deletes its own and
+    returns the earlier one.
+  - Glance writes per new image are create + PUT file for V(direct), create + import for
+    V(web-download), create + stage + import for V(glance-direct). No property is PATCHed later.
+  - Properties are checked against SCS-0102 before anything is written.
+author:
+  - cloudimages.openstack contributors (@cloudimages)
+options:
+  name:
+    description:
+      - Name of the new image (a candidate name; promotion renames it). Not used to find images.
+    type: str
+    required: true
+  provider:
+    description:
+      - Provider name; the image is tagged C(managed_by_<provider>).
+      - 1-63 characters of a-z, 0-9, C(_), C(.) or C(-).
+    type: str
+    required: true
+  release:
+    description:
+      - The O(release) dict returned by C(upstream_release). It fills the identity
+        (C(key), C(version), C(checksum)), the properties C(image_source), C(image_build_date),
+        C(image_original_user) and C(os_version), and O(disk_format).
+      - Explicit options and O(properties) override what it provides.
+    type: dict
+  release_key:
+    description:
+      - Release key, for example C(ubuntu-24.04). Part of the identity.
+    type: str
+  build:
+    description:
+      - Upstream build, for example C(20261116). Part of the identity.
+    type: str
+  digest:
+    description:
+      - C(<algorithm>:<hex>) of the upstream file as published. Part of the identity.
+    type: str
+  method:
+    description:
+      - V(direct) sends the file with one PUT.
+      - V(glance-direct) stages the file and lets Glance import it, running its import plugins
+        (for example conversion to raw), so the stored bytes may differ from the file.
+      - V(web-download) lets Glance download O(url) itself, for when the controller's bandwidth
+        is the limit. Needs O(expected_digests).
+    type: str
+    choices: [direct, glance-direct, web-download]
+    default: direct
+  filename:
+    description:
+      - Local file to upload, for V(direct) and V(glance-direct).
+    type: path
+  url:
+    description:
+      - URL Glance downloads from, for V(web-download).
+    type: str
+  disk_format:
+    description:
+      - Disk format of the data Glance stores. Defaults to the O(release) C(disk_format).
+      - For a cloud that stores raw, upload the raw file with V(raw).
+    type: str
+    choices: [ami, ari, aki, vhd, vhdx, vmdk, raw, qcow2, vdi, iso, ploop]
+  container_format:
+    description:
+      - Container format.
+    type: str
+    default: bare
+  min_disk:
+    description:
+      - Minimum disk in GiB. SCS-0102 wants it to hold the stored file.
+    type: int
+  min_ram:
+    description:
+      - Minimum RAM in MiB.
+    type: int
+  properties:
+    description:
+      - Properties of the image, for example the SCS-0102 ones (C(architecture), C(os_distro),
+        C(os_version), C(os_purpose), C(image_description), C(replace_frequency),
+        C(provided_until), C(uuid_validity), ...) and C(hw_*), C(hypervisor_type).
+      - Values are stored as strings; booleans as C(true)/C(false).
+      - Glance attributes, C(os_glance*) and the identity properties are refused.
+    type: dict
+    default: {}
+  tags:
+    description:
+      - Extra tags. C(managed_by_<provider>) and C(os:<os_distro>) are always added.
+    type: list
+    elements: str
+    default: []
+  expected_digests:
+    description:
+      - Digests of the bytes Glance will store, keys C(md5), C(sha256) and/or C(sha512).
+      - For a cloud that converts on import, the digests of the converted (raw) data.
+      - Compared with Glance's C(checksum) and C(os_hash_value), also for an existing image.
+    type: dict
+  wait_timeout:
+    description:
+      - Seconds to wait for the image (or another run's image of the same build) to become active.
+    type: int
+    default: 1800
+  stale_after:
+    description:
+      - Seconds after its last status change from which an unfinished image of the identity is
+        treated as an orphan of a killed run and deleted. Must exceed the longest upload.
+    type: int
+    default: 3600
+  scs_mandatory:
+    description:
+      - Also fail when a property SCS-0102 makes mandatory, O(min_disk) or O(min_ram) is missing.
+        Given values are always checked.
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - cloudimages.openstack.openstack
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+attributes:
+  action_group:
+    membership: [cloudimages.openstack.cloud]
+  check_mode:
+    support: full
+    details: Looks the identity up and reports the image it would create; writes nothing.
+  diff_mode:
+    support: full
+    details: Before is empty, after is the create request body.
+  platform:
+    platforms: all
+"""
+
+EXAMPLES = r"""
+- name: Upload the fetched build as a private candidate
+  cloudimages.openstack.image_upload:
+    cloud: prod1
+    name: "Ubuntu 24.04 (candidate {{ release.version }})"
+    provider: example
+    release: "{{ release }}"
+    filename: "{{ fetched.path }}"
+    disk_format: qcow2
+    expected_digests:
+      md5: "{{ fetched.digests.md5 }}"
+      sha512: "{{ fetched.digests.sha512 }}"
+    min_disk: "{{ fetched.min_disk }}"
+    min_ram: 512
+    properties:
+      architecture: x86_64
+      os_distro: ubuntu
+      os_purpose: generic
+      image_description: https://ubuntu.com/server
+      replace_frequency: quarterly
+      provided_until: none
+      uuid_validity: last-3
+      hw_disk_bus: scsi
+      hw_scsi_model: virtio-scsi
+      hw_rng_model: virtio
+      hypervisor_type: qemu
+  register: candidate
+
+- name: A cloud that stores raw gets the raw file and its digests
+  cloudimages.openstack.image_upload:
+    cloud: prod2
+    name: "Ubuntu 24.04 (candidate {{ release.version }})"
+    provider: example
+    release: "{{ release }}"
+    filename: "{{ fetched.raw.path }}"
+    disk_format: raw
+    expected_digests: "{{ fetched.raw.digests }}"
+    min_disk: "{{ fetched.min_disk }}"
+    min_ram: 512
+    properties: "{{ scs_properties }}"
+
+- name: Let Glance pull the file from the mirror
+  cloudimages.openstack.image_upload:
+    cloud: prod3
+    name: "Debian 12 (candidate)"
+    provider: example
+    release: "{{ release }}"
+    method: web-download
+    url: "{{ release.url }}"
+    expected_digests:
+      sha512: "{{ fetched.digests.sha512 }}"
+    min_disk: 3
+    min_ram: 512
+    properties: "{{ scs_properties }}"
+"""
+
+RETURN = r"""
+image:
+  description:
+    - The image of this build, shaped as in C(image_info) results (Glance's attribute names,
+      custom properties in C(properties)).
+    - Empty in check mode when the image would be created.
+  returned: always
+  type: dict
+  sample:
+    id: 5b0b7c36-0e7f-4dc7-9b1c-0a6c1c5f3f0e
+    name: Ubuntu 24.04 (candidate 20261116)
+    status: active
+    visibility: private
+    tags: [managed_by_example, "os:ubuntu"]
+    os_hash_algo: sha512
+    properties: {cloudimages_release: ubuntu-24.04, cloudimages_build: "20261116", os_distro: ubuntu}
+created:
+  description: Whether this run created the image (in check mode, whether it would).
+  returned: always
+  type: bool
+deleted:
+  description: IDs of orphaned images of this build (left by killed runs) that were, or in check mode would be, deleted.
+  returned: always
+  type: list
+  elements: str
+"""
+
+import os
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _glance_upload as upload
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed, _scs
+
+
+class ImageUploadModule(OpenStackModule):
+    argument_spec = dict(
+        name=dict(type='str', required=True),
+        provider=dict(type='str', required=True),
+        release=dict(type='dict'),
+        release_key=dict(type='str', no_log=False),  # a release name like ubuntu-24.04, not a secret
+        build=dict(type='str'),
+        digest=dict(type='str'),
+        method=dict(type='str', default='direct', choices=list(upload.METHODS)),
+        filename=dict(type='path'),
+        url=dict(type='str'),
+        disk_format=dict(type='str', choices=['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi', 'iso', 'ploop']),
+        container_format=dict(type='str', default='bare'),
+        min_disk=dict(type='int'),
+        min_ram=dict(type='int'),
+        properties=dict(type='dict', default={}),
+        tags=dict(type='list', elements='str', default=[]),
+        expected_digests=dict(type='dict'),
+        wait_timeout=dict(type='int', default=1800),
+        stale_after=dict(type='int', default=3600),
+        scs_mandatory=dict(type='bool', default=True),
+    )
+    module_kwargs = dict(
+        supports_check_mode=True,
+        mutually_exclusive=[('filename', 'url')],
+        required_if=[('method', 'direct', ['filename']), ('method', 'glance-direct', ['filename']),
+                     ('method', 'web-download', ['url', 'expected_digests'])],
+    )
+
+    def _prepare(self):
+        """Validate everything before the first request; return (body, tag, identity, expected)."""
+        p = self.params
+        release = p['release'] or {}
+        size = None
+        if p['filename']:
+            if not os.path.isfile(p['filename']) or not os.access(p['filename'], os.R_OK):
+                raise ValueError('filename %s is not a readable file' % p['filename'])
+            size = os.path.getsize(p['filename'])
+        disk_format = p['disk_format'] or release.get('disk_format')
+        if not disk_format:
+            raise ValueError('disk_format is required when release does not provide it')
+        identity = upload.resolve_identity(release, p['release_key'], p['build'], p['digest'])
+        properties = upload.release_properties(release)
+        properties.update(p['properties'])
+        tag = _managed.managed_tag(p['provider'])
+        body = upload.build_create_body(p['name'], p['provider'], identity, disk_format, p['container_format'],
+                                        p['min_disk'], p['min_ram'], properties, p['tags'])
+        problems = _scs.validate({k: v for k, v in body.items() if k in properties}, p['min_disk'], p['min_ram'],
+                                 size, mandatory=p['scs_mandatory'])
+        if problems:
+            raise ValueError('invalid SCS-0102 metadata: %s' % '; '.join(problems))
+        for key in ('wait_timeout', 'stale_after'):
+            if p[key] < 0:
+                raise ValueError('%s must not be negative' % key)
+        return body, tag, identity, upload.normalize_expected(p['expected_digests'])
+
+    def run(self):
+        p = self.params
+        try:
+            body, tag, identity, expected = self._prepare()
+        except ValueError as exc:
+            self.fail_json(msg=str(exc))
+        uploader = upload.Uploader(upload.Glance(self.conn), body, tag, identity, p['method'], p['filename'], p['url'],
+                                   expected, p['wait_timeout'], p['stale_after'])
+        try:
+            if self.check_mode:
+                existing, orphans = uploader.plan()
+                result = dict(image=existing or {}, created=existing is None, deleted=orphans)
+            else:
+                result = uploader.run()
+        except upload.UploadError as exc:
+            self.fail_json(msg=str(exc), deleted=uploader.deleted)
+        result['changed'] = bool(result['created'] or result['deleted'])
+        if result['created'] and self.ansible._diff:
+            result['diff'] = dict(before={}, after=body)
+        self.exit_json(**result)
+
+
+def main():
+    ImageUploadModule()()
+
+
+if __name__ == '__main__':
+    main()

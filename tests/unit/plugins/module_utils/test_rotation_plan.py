@@ -1,0 +1,360 @@
+"""The rotation planner, checked by applying its plans to an in-memory image table (rotation_sim)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import Plan, PlanError, Policy, plan, patch_ops
+from rotation_sim import PROVIDER, RELEASE, TAG, apply, by_name, image
+
+NAME = 'Ubuntu 24.04 Noble Numbat'
+LATEST = NAME + ' - Latest'
+NOW = '2026-11-30T12:00:00Z'
+
+
+def policy(**kwargs):
+    return Policy(PROVIDER, RELEASE, kwargs.pop('name', NAME), **kwargs)
+
+
+def no_usage(ids):
+    return {'complete': True, 'reason': None, 'images': {i: {'servers': [], 'volumes': []} for i in ids}}
+
+
+def run(images, pol, now=NOW, usage=None, limit=None):
+    """Plan (with a usage lookup when the plan asks for one, like the module) and apply."""
+    result = plan(images, pol, now)
+    if result.usage_needed:
+        result = plan(images, pol, now, usage if usage is not None else no_usage(result.usage_needed))
+    return apply(images, result.actions, limit), result
+
+
+def changes(result):
+    return [(a['action'], a['id']) for a in result.actions if a['action'] != 'keep']
+
+
+def test_day1_candidate_becomes_latest_in_one_patch():
+    cand = image('2026-11-22T08:00:00Z', visibility='private', name='candidate')
+    after, result = run([cand], policy(candidate=cand['id'], properties={'hw_disk_bus': 'scsi', 'os_require_quiesce': True}))
+    assert changes(result) == [('promote', cand['id'])]
+    assert result.actions[0]['patch'] == [
+        {'op': 'replace', 'path': '/name', 'value': LATEST},
+        {'op': 'replace', 'path': '/visibility', 'value': 'public'},
+        {'op': 'add', 'path': '/hw_disk_bus', 'value': 'scsi'},
+        {'op': 'add', 'path': '/os_require_quiesce', 'value': 'True'},
+    ]
+    assert result.latest == cand['id']
+    assert by_name(after)[LATEST]['visibility'] == 'public'
+
+
+def test_day2_promote_then_demote_previous():
+    old = image('2026-11-22T08:00:00Z', name=LATEST)
+    cand = image('2026-11-23T08:00:00Z', visibility='private', name='candidate')
+    after, result = run([old, cand], policy(candidate=cand['id']))
+    assert changes(result) == [('promote', cand['id']), ('demote', old['id'])]
+    demote = result.actions[1]
+    assert demote['patch'] == [{'op': 'replace', 'path': '/name', 'value': NAME + ' - 2026-11-22'},
+                               {'op': 'replace', 'path': '/visibility', 'value': 'community'}]
+    assert demote['before']['name'] == LATEST and demote['after']['name'] == NAME + ' - 2026-11-22'
+    names = by_name(after)
+    assert names[LATEST]['id'] == cand['id']
+    assert names[NAME + ' - 2026-11-22']['visibility'] == 'community'
+    assert result.diff()['before'][old['id']]['visibility'] == 'public'
+    assert result.diff()['after'][old['id']]['visibility'] == 'community'
+
+
+def test_second_run_is_a_no_op():
+    old = image('2026-11-22T08:00:00Z', name=LATEST)
+    cand = image('2026-11-23T08:00:00Z', visibility='private')
+    pol = policy(candidate=cand['id'], properties={'a': '1'})
+    after, first = run([old, cand], pol)
+    assert first.changed
+    again, second = run(after, pol)
+    assert not second.changed
+    assert again == after
+    assert {a['action'] for a in second.actions} == {'keep'}
+
+
+def test_user_image_with_the_same_name_is_never_touched():
+    mine = image('2026-11-22T08:00:00Z', name=LATEST)
+    theirs = image('2026-11-20T08:00:00Z', name=LATEST, tags=(), release=None)
+    other_release = image('2026-11-20T08:00:00Z', name=LATEST, release='ubuntu-22.04')
+    other_provider = image('2026-11-19T08:00:00Z', name=LATEST, tags=('managed_by_someone',))
+    cand = image('2026-11-23T08:00:00Z', visibility='private')
+    _after, result = run([mine, theirs, other_release, other_provider, cand], policy(candidate=cand['id']))
+    touched = {a['id'] for a in result.actions}
+    assert touched == {mine['id'], cand['id']}
+
+
+def test_killed_between_promote_and_demote_converges_without_candidate():
+    old = image('2026-11-22T08:00:00Z', name=LATEST)
+    new = image('2026-11-23T08:00:00Z', name=LATEST)  # promoted, then the run died
+    after, result = run([old, new], policy())
+    assert changes(result) == [('demote', old['id'])]
+    assert [i['id'] for i in after if i['name'] == LATEST] == [new['id']]
+
+
+@pytest.mark.parametrize('pol_kwargs', [
+    dict(properties={'hw_disk_bus': 'scsi', 'old': None}, keep=1, delete_unused=True),
+    dict(properties={'os_purpose': 'generic'}, naming='scs', keep=2, delete_unused=True, previous_visibility='hidden'),
+    dict(retired=True, retired_state='delete_unused'),
+    dict(retired=True, retired_state='hidden', keep=1, deactivate_expired=True),
+])
+def test_every_prefix_of_a_plan_converges(pol_kwargs):
+    """SIGKILL between any two steps: the next run finishes the job, with the same end state."""
+    images = [image('2026-11-%02dT08:00:00Z' % day, name=LATEST if day == 23 else 'x', visibility='community' if day < 20 else 'public',
+                    old='y') for day in (10, 15, 20, 21, 23)]
+    images.append(image('2026-11-24T08:00:00Z', visibility='private'))
+    images.append(image('2026-11-24T09:00:00Z', visibility='private', status='queued'))
+    images.append(image('2026-11-01T09:00:00Z', visibility='private', status='saving'))
+    cand = None if pol_kwargs.get('retired') else images[-3]['id']
+    pol = policy(candidate=cand, **pol_kwargs)
+    full, result = run(images, pol)
+    assert result.changed
+    final, again = run(full, pol)
+    assert not again.changed and final == full
+    for limit in range(len(result.actions)):
+        partial = run(images, pol, limit=limit)[0]
+        resumed = run(partial, pol)[0]
+        assert sorted(resumed, key=lambda i: i['id']) == sorted(full, key=lambda i: i['id']), limit
+
+
+def test_two_concurrent_runs_do_not_duplicate_or_fight():
+    old = image('2026-11-22T08:00:00Z', name=LATEST)
+    cand = image('2026-11-23T08:00:00Z', visibility='private')
+    images = [old, cand]
+    pol = policy(candidate=cand['id'])
+    one, two = plan(images, pol, NOW), plan(images, pol, NOW)
+    assert one.actions == two.actions  # a pure function of the state
+    # Interleaved: run one promotes, run two plans from that state and applies, run one finishes.
+    mid = apply(images, one.actions, 1)
+    two = plan(mid, pol, NOW)
+    mid = apply(mid, two.actions)
+    end = apply(mid, one.actions[1:])
+    assert sorted(i['name'] for i in end) == [NAME + ' - 2026-11-22', LATEST]
+    assert not plan(end, pol, NOW).changed
+
+
+def test_retention_keep_min_age_promises_and_usage():
+    imgs = {
+        'latest': image('2026-11-29T08:00:00Z', name=LATEST),
+        'kept_by_n': image('2026-11-28T08:00:00Z', visibility='community'),
+        'young': image('2026-11-27T08:00:00Z', visibility='community'),
+        'validity': image('2026-10-01T08:00:00Z', visibility='community', uuid_validity='2026-12-31'),
+        'provided': image('2026-10-02T08:00:00Z', visibility='community', provided_until='2027-01-01'),
+        'forever': image('2026-10-03T08:00:00Z', visibility='community', uuid_validity='forever'),
+        'protected': image('2026-10-04T08:00:00Z', visibility='community', protected=True),
+        'in_use': image('2026-10-05T08:00:00Z', visibility='community'),
+        'volume': image('2026-10-06T08:00:00Z', visibility='community'),
+        'gone': image('2026-10-07T08:00:00Z', visibility='community', provided_until='2026-11-01'),
+    }
+    pol = policy(keep=2, min_age_days=5, delete_unused=True)
+    first = plan(list(imgs.values()), pol, NOW)
+    assert sorted(first.usage_needed) == sorted([imgs['in_use']['id'], imgs['volume']['id'], imgs['gone']['id']])
+    usage = no_usage(first.usage_needed)
+    usage['images'][imgs['in_use']['id']]['servers'] = [{'id': 's1', 'name': 'vm', 'project_id': 'demo', 'status': 'SHELVED_OFFLOADED'}]
+    usage['images'][imgs['volume']['id']]['volumes'] = [{'id': 'v1', 'project_id': 'demo'}]
+    result = plan(list(imgs.values()), pol, NOW, usage)
+    # Every previous version gets its dated name (protected excepted); only the unused, unpromised one goes.
+    assert sorted(changes(result)[:-1]) == sorted(('rename', imgs[k]['id']) for k in
+                                                  ('kept_by_n', 'young', 'validity', 'provided', 'forever', 'in_use', 'volume', 'gone'))
+    assert changes(result)[-1] == ('delete', imgs['gone']['id'])
+    reasons = {k['id']: k['reasons'] for k in result.kept}
+    assert reasons[imgs['latest']['id']] == ['latest']
+    assert reasons[imgs['kept_by_n']['id']] == ['retention: one of the 2 newest versions (keep)', 'younger than min_age_days (5)']
+    assert reasons[imgs['young']['id']] == ['younger than min_age_days (5)']
+    assert reasons[imgs['validity']['id']] == ['uuid_validity until 2026-12-31']
+    assert reasons[imgs['provided']['id']] == ['provided_until 2027-01-01']
+    assert reasons[imgs['forever']['id']] == ['uuid_validity forever']
+    assert reasons[imgs['protected']['id']] == ['protected: never touched']
+    assert 'SHELVED_OFFLOADED' in reasons[imgs['in_use']['id']][0]
+    assert reasons[imgs['volume']['id']] == ['in use by volume v1 (project demo)']
+    kept_in_use = [k for k in result.kept if k['id'] == imgs['in_use']['id']][0]
+    assert kept_in_use['servers'][0]['id'] == 's1'
+
+
+def test_uuid_validity_last_n_raises_keep():
+    imgs = [image('2026-11-%02dT08:00:00Z' % d, visibility='community', name='x') for d in range(1, 6)]
+    _after, result = run(imgs, policy(keep=1, delete_unused=True, properties={'uuid_validity': 'last-3'}))
+    assert [a['id'] for a in result.actions if a['action'] == 'delete'] == [imgs[1]['id'], imgs[0]['id']]
+    # An image's own promise counts too.
+    imgs[0]['properties']['uuid_validity'] = 'last-5'
+    _after, result = run(imgs, policy(keep=1, delete_unused=True))
+    assert sorted(a['id'] for a in result.actions if a['action'] == 'delete') == sorted(i['id'] for i in imgs[1:4])
+
+
+def test_incomplete_usage_refuses_deletes_but_still_renames():
+    latest = image('2026-11-29T08:00:00Z', name=LATEST)
+    old = image('2026-10-01T08:00:00Z', name=LATEST)
+    usage = {'complete': False, 'reason': 'Nova refused all_projects (403)', 'images': {old['id']: {'servers': [], 'volumes': []}}}
+    result = plan([latest, old], policy(keep=1, delete_unused=True), NOW, usage)
+    assert changes(result) == [('demote', old['id'])]
+    assert result.kept[-1]['reasons'] == ['usage incomplete, refusing to delete: Nova refused all_projects (403)']
+    result = plan([latest, old], policy(keep=1, delete_unused=True, require_all_projects_usage=False), NOW, usage)
+    assert changes(result) == [('demote', old['id']), ('delete', old['id'])]
+
+
+def test_without_usage_nothing_is_deleted():
+    latest = image('2026-11-29T08:00:00Z', name=LATEST)
+    old = image('2026-10-01T08:00:00Z', visibility='community', name=NAME + ' - 2026-10-01')
+    result = plan([latest, old], policy(keep=1, delete_unused=True), NOW)
+    assert result.usage_needed == [old['id']] and not result.changed
+
+
+def test_delete_unused_false_keeps_or_deactivates():
+    latest = image('2026-11-29T08:00:00Z', name=LATEST)
+    old = image('2026-10-01T08:00:00Z', visibility='community', name=NAME + ' - 2026-10-01')
+    result = plan([latest, old], policy(keep=1), NOW)
+    assert not result.changed and not result.usage_needed
+    assert result.kept[-1]['reasons'] == ['expired, but delete_unused is false']
+    after, result = run([latest, old], policy(keep=1, deactivate_expired=True))
+    assert changes(result) == [('deactivate', old['id'])]
+    _again, result = run(after, policy(keep=1, deactivate_expired=True))
+    assert not result.changed
+
+
+def test_scs_profile_marks_old_generic_and_hides():
+    old = image('2026-11-22T08:00:00Z', name=NAME, os_purpose='generic')
+    cand = image('2026-11-23T08:00:00Z', visibility='private', os_purpose='generic')
+    after, result = run([old, cand], policy(name=NAME, naming='scs', candidate=cand['id'], previous_visibility='hidden',
+                                            properties={'os_purpose': 'generic'}))
+    assert changes(result) == [('promote', cand['id']), ('demote', old['id'])]
+    names = by_name(after)
+    assert names[NAME]['id'] == cand['id'] and names[NAME]['properties']['os_purpose'] == 'generic'
+    previous = names[NAME + ' 20261122']
+    assert (previous['visibility'], previous['os_hidden'], previous['properties']['os_purpose']) == ('public', True, 'oldgeneric')
+
+
+def test_changed_common_properties_fold_into_the_rename_patch():
+    old = image('2026-11-22T08:00:00Z', name=LATEST, hw_disk_bus='virtio', legacy='1')
+    cand = image('2026-11-23T08:00:00Z', visibility='private')
+    result = plan([old, cand], policy(candidate=cand['id'], properties={'hw_disk_bus': 'scsi', 'legacy': None}), NOW)
+    demote = [a for a in result.actions if a['id'] == old['id'] and a['action'] != 'keep']
+    assert len(demote) == 1
+    assert {op['path'] for op in demote[0]['patch']} == {'/name', '/visibility', '/hw_disk_bus', '/legacy'}
+    assert demote[0]['after']['properties'] == {'hw_disk_bus': 'scsi', 'legacy': None}
+    assert demote[0]['before']['properties'] == {'hw_disk_bus': 'virtio', 'legacy': '1'}
+
+
+def test_reconcile_only():
+    latest = image('2026-11-22T08:00:00Z', name=LATEST, a='1')
+    result = plan([latest], policy(properties={'a': 2}), NOW)
+    assert changes(result) == [('reconcile', latest['id'])]
+    assert result.actions[0]['patch'] == [{'op': 'replace', 'path': '/a', 'value': '2'}]
+    assert not plan([latest], policy(properties={'a': '1'}), NOW).changed
+
+
+def test_property_keys_are_json_pointer_escaped():
+    assert patch_ops({'properties': {}}, {'properties': {'a/b~c': 'x'}}) == [{'op': 'add', 'path': '/a~1b~0c', 'value': 'x'}]
+    # Booleans compare as Glance stores them, whatever their case.
+    assert patch_ops({'properties': {'hw_qemu_guest_agent': 'true'}}, {'properties': {'hw_qemu_guest_agent': True}}) == []
+
+
+def test_retired_states():
+    imgs = [image('2026-11-29T08:00:00Z', name=LATEST), image('2026-11-01T08:00:00Z', visibility='community')]
+    after, result = run(imgs, policy(retired=True))
+    assert result.latest is None
+    assert {(i['name'], i['visibility'], i['os_hidden']) for i in after} == {
+        (NAME + ' - 2026-11-29', 'community', False), (NAME + ' - 2026-11-01', 'community', False)}
+    after = run(imgs, policy(retired=True, retired_state='hidden'))[0]
+    assert by_name(after)[NAME + ' - 2026-11-29']['os_hidden'] is True
+    assert by_name(after)[NAME + ' - 2026-11-01']['os_hidden'] is False
+    after, result = run(imgs, policy(retired=True, retired_state='delete_unused', keep=5))
+    assert after == [] and [a['action'] for a in result.actions] == ['demote', 'rename', 'delete', 'delete']
+
+
+def test_stale_uploads_are_cleaned_up_after_stale_after():
+    old_queued = image('2026-11-30T05:00:00Z', visibility='private', status='queued')
+    new_saving = image('2026-11-30T11:30:00Z', visibility='private', status='saving')
+    killed = image('2026-11-29T11:00:00Z', visibility='private', status='killed', protected=True)
+    result = plan([old_queued, new_saving, killed], policy(stale_after=3600), NOW)
+    assert changes(result) == [('cleanup', old_queued['id'])]
+
+
+def test_deactivated_image_never_becomes_latest():
+    broken = image('2026-11-29T08:00:00Z', name=LATEST, status='deactivated')
+    good = image('2026-11-28T08:00:00Z', visibility='community', name=NAME + ' - 2026-11-28')
+    after, result = run([broken, good], policy())
+    assert result.latest == good['id']
+    assert by_name(after)[LATEST]['id'] == good['id']
+    assert changes(result) == [('promote', good['id']), ('demote', broken['id'])]
+
+
+def test_protected_images_are_never_touched():
+    old = image('2026-11-22T08:00:00Z', name=LATEST, protected=True)
+    cand = image('2026-11-23T08:00:00Z', visibility='private')
+    result = plan([old, cand], policy(candidate=cand['id'], properties={'a': '1'}, keep=1, delete_unused=True), NOW)
+    assert [a['action'] for a in result.actions if a['id'] == old['id']] == ['keep']
+    assert 'still carries the latest name' in result.warnings[0]
+
+
+def test_candidate_older_than_latest_is_not_promoted():
+    latest = image('2026-11-23T08:00:00Z', name=LATEST)
+    cand = image('2026-11-22T08:00:00Z', visibility='private', name='candidate')
+    result = plan([latest, cand], policy(candidate=cand['id']), NOW)
+    assert result.latest == latest['id'] and 'older than the current latest' in result.warnings[0]
+    assert not result.changed
+    assert result.kept[-1]['reasons'] == ['unpromoted candidate']
+
+
+def test_other_candidates_are_left_alone():
+    latest = image('2026-11-22T08:00:00Z', name=LATEST)
+    other = image('2026-11-23T08:00:00Z', visibility='private', name='under boot test')
+    result = plan([latest, other], policy(), NOW)
+    assert not result.changed
+    assert result.kept[-1] == {'id': other['id'], 'name': 'under boot test', 'reasons': ['unpromoted candidate'], 'servers': [], 'volumes': []}
+
+
+@pytest.mark.parametrize('mutate, message', [
+    (lambda c: c.update(status='queued'), 'is queued, not active'),
+    (lambda c: c.update(protected=True), 'is protected'),
+    (lambda c: c.update(tags=[]), 'not a managed image of release ubuntu-24.04 \\(tag managed_by_example: missing'),
+    (lambda c: c['properties'].update(cloudimages_release='debian-12'), "cloudimages_release='debian-12'"),
+])
+def test_bad_candidates(mutate, message):
+    cand = image('2026-11-23T08:00:00Z', visibility='private')
+    mutate(cand)
+    with pytest.raises(PlanError, match=message):
+        plan([cand], policy(candidate=cand['id']), NOW)
+
+
+def test_unknown_candidate():
+    with pytest.raises(PlanError, match='does not exist or is not visible'):
+        plan([], policy(candidate='nope'), NOW)
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(previous_visibility='private'), 'previous_visibility must be one of community, hidden'),
+    (dict(retired_state='gone'), 'retired_state must be one of'),
+    (dict(keep=0), 'keep must be an integer >= 1'),
+    (dict(keep='2'), 'keep must be an integer'),
+    (dict(min_age_days=-1), 'min_age_days must be'),
+    (dict(delete_unused='yes'), 'delete_unused must be true or false'),
+    (dict(retired=True, candidate='x'), 'a retired release takes no candidate'),
+    (dict(properties={'visibility': 'public'}), 'may not set Glance attributes'),
+    (dict(properties={'cloudimages_build': '1'}), 'managed identity: cloudimages_build'),
+    (dict(properties={'os_glance_x': '1'}), 'os_glance_x'),
+    (dict(properties={'a': [1]}), 'property a must be a string'),
+    (dict(properties={'uuid_validity': 'last-two'}), 'uuid_validity must be none, notice, forever, last-N or YYYY-MM-DD'),
+    (dict(naming='oim'), 'naming must be one of'),
+    (dict(stale_after=-5), 'stale_after must be'),
+])
+def test_bad_policies_are_refused(kwargs, message):
+    with pytest.raises(PlanError, match=message):
+        policy(**kwargs)
+
+
+def test_bad_provider_and_release():
+    with pytest.raises(PlanError, match='provider must be'):
+        Policy('Bad Provider', RELEASE, NAME)
+    with pytest.raises(PlanError, match='release_key must be'):
+        Policy(PROVIDER, '', NAME)
+
+
+def test_empty_group_plans_nothing():
+    result = plan([], policy(), NOW)
+    assert isinstance(result, Plan) and not result.changed and result.latest is None
+    assert result.as_dict()['diff'] == {'before': {}, 'after': {}}
+
+
+def test_tag_constant_matches_policy():
+    assert policy().tag == TAG

@@ -1,0 +1,131 @@
+"""Pure parts of module_utils/_glance_upload.py: identity, create body, ranking, verification."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import io
+
+import pytest
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _glance_upload as up
+
+SHA256 = 'sha256:' + 'ab' * 32
+RELEASE = {'key': 'ubuntu-24.04', 'distro': 'ubuntu', 'release': '24.04', 'version': '20261116', 'build_date': '2026-11-16',
+           'image_source': 'https://cloud-images.ubuntu.com/releases/noble/release-20261116/x.img', 'checksum': 'sha256:' + 'AB' * 32,
+           'login_user': 'ubuntu', 'disk_format': 'qcow2'}
+
+
+def test_parse_digest():
+    assert up.parse_digest('SHA256:' + 'AB' * 32) == ('sha256', 'ab' * 32)
+    with pytest.raises(ValueError, match='algorithm one of md5, sha1, sha256, sha512'):
+        up.parse_digest('crc32:0000')
+    with pytest.raises(ValueError, match='sha512 needs 128 hex digits'):
+        up.parse_digest('sha512:' + 'ab' * 32)
+    with pytest.raises(ValueError, match='needs 64 hex digits'):
+        up.parse_digest('sha256:' + 'zz' * 32)
+
+
+def test_normalize_expected():
+    assert up.normalize_expected({'MD5': 'AA' * 16}) == {'md5': 'aa' * 16}
+    with pytest.raises(ValueError, match='expected_digests.sha512'):
+        up.normalize_expected({'sha512': 'abc'})
+
+
+def test_identity_from_release_and_explicit_overrides():
+    assert up.resolve_identity(RELEASE) == {'cloudimages_release': 'ubuntu-24.04', 'cloudimages_build': '20261116',
+                                            'cloudimages_digest': SHA256}
+    explicit = up.resolve_identity(RELEASE, release_key='ubuntu-24.04-min', build=7, digest='md5:' + '0' * 32)
+    assert explicit == {'cloudimages_release': 'ubuntu-24.04-min', 'cloudimages_build': '7', 'cloudimages_digest': 'md5:' + '0' * 32}
+    with pytest.raises(ValueError, match='identity incomplete: set build, digest'):
+        up.resolve_identity(release_key='x')
+
+
+def test_release_properties():
+    assert up.release_properties(RELEASE) == {'image_source': RELEASE['image_source'], 'image_build_date': '2026-11-16',
+                                              'image_original_user': 'ubuntu', 'os_version': '24.04'}
+    assert up.release_properties(None) == {}
+
+
+def body(**kwargs):
+    args = dict(name='Ubuntu 24.04 candidate', provider='example', identity=up.resolve_identity(RELEASE), disk_format='qcow2',
+                min_disk=4, min_ram=512, properties={'os_distro': 'ubuntu', 'hw_qemu_guest_agent': True, 'hw_video_ram': 64})
+    args.update(kwargs)
+    return up.build_create_body(**args)
+
+
+def test_create_body_has_everything_and_is_private():
+    created = body(tags=['b', 'a'])
+    assert created == {
+        'name': 'Ubuntu 24.04 candidate', 'visibility': 'private', 'disk_format': 'qcow2', 'container_format': 'bare',
+        'min_disk': 4, 'min_ram': 512, 'tags': ['a', 'b', 'managed_by_example', 'os:ubuntu'],
+        'os_distro': 'ubuntu', 'hw_qemu_guest_agent': 'true', 'hw_video_ram': '64',
+        'cloudimages_release': 'ubuntu-24.04', 'cloudimages_build': '20261116', 'cloudimages_digest': SHA256,
+    }
+    assert 'os_hidden' not in created, 'Glance refuses os_hidden given as a string at create'
+
+
+@pytest.mark.parametrize('key', ['visibility', 'checksum', 'os_hash_value', 'cloudimages_digest', 'os_glance_import_task', 'id'])
+def test_create_body_refuses_reserved_properties(key):
+    with pytest.raises(ValueError, match='properties must not set %s' % key):
+        body(properties={key: 'x'})
+
+
+def test_create_body_checks_provider_name_and_minimums():
+    with pytest.raises(ValueError, match='provider must be'):
+        body(provider='Has Space')
+    with pytest.raises(ValueError, match='min_ram must not be negative'):
+        body(min_ram=-1)
+    with pytest.raises(ValueError, match='name must be 1-255'):
+        body(name='')
+
+
+def image(image_id, status='active', created='2026-11-23T10:00:00Z', updated=None):
+    return {'id': image_id, 'status': status, 'created_at': created, 'updated_at': updated or created}
+
+
+def test_rank_earlier_created_then_lower_id():
+    ordered = sorted([image('b', created='2026-11-23T10:00:01Z'), image('c'), image('a', created='2026-11-23T10:00:01Z')], key=up.rank)
+    assert [i['id'] for i in ordered] == ['c', 'a', 'b']
+
+
+def test_classify_by_status_and_age():
+    now = datetime.datetime(2026, 11, 23, 11, 0, tzinfo=datetime.timezone.utc)
+    images = [image('done'), image('off', 'deactivated'), image('dead', 'killed'), image('fresh', 'saving', updated='2026-11-23T10:59:00Z'),
+              image('stale', 'queued', updated='2026-11-23T09:59:59Z'), image('gone', 'pending_delete')]
+    done, in_progress, orphans = up.classify(images, now, stale_after=3600)
+    assert ([i['id'] for i in done], [i['id'] for i in in_progress], [i['id'] for i in orphans]) == (
+        ['done', 'off'], ['fresh'], ['dead', 'stale'])
+
+
+def test_rival_rules():
+    mine = image('m', 'queued', created='2026-11-23T10:00:05Z')
+    later_active = image('z', 'active', created='2026-11-23T10:00:09Z')
+    earlier_queued = image('e', 'queued', created='2026-11-23T10:00:01Z')
+    later_queued = image('l', 'queued', created='2026-11-23T10:00:09Z')
+    assert up.rival(mine, [mine, later_active], after_upload=False) == later_active   # an active image always wins
+    assert up.rival(mine, [mine, later_active], after_upload=True) is None             # after upload only rank counts
+    assert up.rival(mine, [mine, earlier_queued, later_queued], after_upload=True) == earlier_queued
+    assert up.rival(mine, [mine, later_queued], after_upload=False) is None
+
+
+def test_verify():
+    glance = {'id': 'i', 'os_hash_algo': 'sha512', 'os_hash_value': 'a' * 128, 'checksum': 'b' * 32}
+    assert up.verify(glance, {'sha512': 'a' * 128}, {'md5': 'b' * 32, 'sha512': 'a' * 128}) == []
+    assert up.verify(glance, {'md5': 'c' * 32}) == ['expected md5 %s != Glance %s' % ('c' * 32, 'b' * 32)]
+    with pytest.raises(up.UploadError, match='cannot verify image i: Glance reports os_hash_algo=sha512'):
+        up.verify(glance, {'sha256': 'd' * 64})
+
+
+def test_import_failure():
+    assert up.import_failure({'properties': {'os_glance_failed_import': 'local'}}) == 'Glance import failed for store(s) local'
+    assert up.import_failure({'properties': {'os_glance_failed_import': ''}}) is None
+
+
+def test_hashing_reader_hashes_what_is_read():
+    data = bytes(range(256)) * 5000
+    reader = up.HashingReader(io.BytesIO(data), len(data))
+    assert len(reader) == len(data)
+    assert b''.join(reader) == data and reader.sent == len(data)
+    assert reader.digests() == {'md5': hashlib.md5(data).hexdigest(), 'sha256': hashlib.sha256(data).hexdigest(),
+                                'sha512': hashlib.sha512(data).hexdigest()}
