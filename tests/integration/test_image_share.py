@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from playbook_runner import run_playbook
-from small_qcow2 import make_qcow2, upload_private
+from small_qcow2 import delete_image, make_qcow2, upload_private
 
 
 @pytest.fixture(scope='module')
@@ -20,7 +20,7 @@ def demo_image(cloud, qcow2):
     demo = cloud.connect('demo')
     image = upload_private(demo, qcow2, 'test-share')
     yield image
-    demo.image.delete_image(image.id, ignore_missing=True)
+    delete_image(demo, image.id)
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def admin_images(cloud):
             for vis in ('private', 'public')}
     yield made
     for image in made.values():
-        admin.image.delete_image(image.id, ignore_missing=True)
+        delete_image(admin, image.id)
 
 
 def members(conn, image_id):
