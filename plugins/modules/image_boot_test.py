@@ -25,8 +25,8 @@ description:
     image's C(min_disk), an unknown key pair or security group) the image was never tried and is
     kept.
   - Test servers are named O(server_name_prefix) + image ID + a random suffix. At the start, the
-    project's servers with that prefix that are older than a run can take are deleted: they are
-    leftovers of a run that was killed.
+    project's servers with that prefix that are older than a run can take are deleted, since they
+    are leftovers of a run that was killed.
 author:
   - cloudimages.openstack contributors (@cloudimages)
 options:

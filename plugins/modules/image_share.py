@@ -65,7 +65,7 @@ options:
     default: auto
   member_status:
     description:
-      - Member side. Set the caller's project's member status of the shared image O(image):
+      - Member side. Set the caller's project's member status of the shared image O(image).
         V(accepted) lists it in the project's default image list, V(rejected) hides it,
         V(pending) resets the decision.
       - The owner must have shared the image with the project first.

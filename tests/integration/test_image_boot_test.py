@@ -117,5 +117,3 @@ def test_leftover_servers_are_deleted_once_old(cloud, upload, prefix):
         for server_id in leftovers(cloud, prefix):
             demo.compute.wait_for_delete(demo.compute.delete_server(server_id) or demo.compute.get_server(server_id), wait=60)
     assert exists(cloud, image.id)
-
-

@@ -66,6 +66,10 @@ def test_collection_playbook_shares_and_accepts(cloud, demo_image):
     alt = cloud.connect('alt')
     extra = {'share_image_cloud': 'demo', 'share_image_image': demo_image.id, 'share_image_members': [alt.current_project_id],
              'share_image_member_clouds': ['alt']}
+    check = run_playbook('cloudimages.openstack.share_image', env=cloud.env(), extra_vars=extra, check=True)
+    assert check.rc == 0, check.output
+    assert check.changed() == 1  # the owner side would share; the member side waits for it
+    assert cloud.connect('demo').image.get_image(demo_image.id).visibility == 'private'
     first = run_playbook('cloudimages.openstack.share_image', env=cloud.env(), extra_vars=extra)
     assert first.rc == 0, first.output
     assert first.changed() == 2  # shared by demo, accepted by alt
