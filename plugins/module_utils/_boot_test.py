@@ -280,6 +280,9 @@ class BootTest:
         return True
 
     def delete_image(self, image):
+        if image.owner != self.conn.current_project_id:
+            self.warnings.append('image %s failed its boot test but belongs to project %s, so it was not deleted' % (image.id, image.owner))
+            return False
         if image.visibility not in DELETABLE_VISIBILITIES or image.is_protected:
             self.warnings.append('image %s failed its boot test but is %s%s, so it was not deleted'
                                  % (image.id, image.visibility, ' and protected' if image.is_protected else ''))

@@ -20,7 +20,8 @@ description:
     says why; RV(console_tail) holds the end of the console log.
   - When the image is to blame (the server went to C(ERROR), never became C(ACTIVE), never
     showed the marker, never answered on SSH) and O(delete_image_on_failure) is set, the image
-    is deleted, but only while it is still a candidate (V(private) or V(shared), not protected).
+    is deleted, but only while it is still a candidate (V(private) or V(shared), not protected)
+    of the caller's own project; otherwise a warning says why it was kept.
   - When Nova refuses the request itself (no quota left, a flavor whose disk is smaller than the
     image's C(min_disk), an unknown key pair or security group) the image was never tried and is
     kept.
@@ -111,7 +112,8 @@ options:
     default: cloudimages-boot-test-
   delete_image_on_failure:
     description:
-      - Delete the image when it fails the test (only a V(private) or V(shared), unprotected one).
+      - Delete the image when it fails the test (only a V(private) or V(shared), unprotected image
+        of the caller's project).
     type: bool
     default: true
   keep_server_on_failure:

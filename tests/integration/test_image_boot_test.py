@@ -95,15 +95,30 @@ def test_good_image_passes_and_leaves_nothing(cloud, upload, prefix, ssh_listene
     assert exists(cloud, image.id)
 
 
-def test_failures_are_clear_and_cleaned_up(cloud, upload, prefix, flavors):
-    images = {'error': upload().id, 'marker': upload().id, 'nossh': upload().id, 'mindisk': upload(min_disk=2).id, 'kept': upload().id}
+@pytest.fixture
+def foreign_image(cloud, qcow2):
+    """A private image of alt, shared with demo and accepted by demo."""
+    alt, demo = cloud.connect('alt'), cloud.connect('demo')
+    image = upload_private(alt, qcow2, 'test-boot-alt')
+    alt.image.update_image(image.id, visibility='shared')
+    alt.image.add_member(image.id, member=demo.current_project_id)
+    demo.image.update_member(demo.current_project_id, image.id, status='accepted')
+    yield image
+    delete_image(alt, image.id)
+
+
+def test_failures_are_clear_and_cleaned_up(cloud, upload, prefix, flavors, foreign_image):
+    images = {'error': upload().id, 'marker': upload().id, 'nossh': upload().id, 'mindisk': upload(min_disk=2).id, 'kept': upload().id,
+              'foreign': foreign_image.id}
     result = run_playbook('image_boot_test_failures.yml', env=cloud.env(), extra_vars={
-        'images': images, 'prefix': prefix, 'novalid_flavor': flavors['novalid'], 'overquota_flavor': flavors['overquota']})
+        'images': images, 'prefix': prefix, 'novalid_flavor': flavors['novalid'], 'overquota_flavor': flavors['overquota'],
+        'alt_id': cloud.connect('alt').current_project_id})
     assert result.rc == 0, result.output
     assert leftovers(cloud, prefix) == []
-    # The image is deleted when it was booted and failed, kept when Nova never tried it or when asked to.
+    # The image is deleted when it was booted and failed, kept when Nova never tried it, when asked to,
+    # or when it belongs to another project.
     assert {key: exists(cloud, image_id) for key, image_id in images.items()} == {
-        'error': False, 'marker': False, 'nossh': True, 'mindisk': True, 'kept': True}
+        'error': False, 'marker': False, 'nossh': True, 'mindisk': True, 'kept': True, 'foreign': True}
 
 
 def test_leftover_servers_are_deleted_once_old(cloud, upload, prefix):
