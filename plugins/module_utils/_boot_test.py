@@ -182,7 +182,7 @@ class BootTest:
         for orphan in stale:
             self.delete_server(orphan['id'])
             result['orphans_deleted'].append(orphan['id'])
-        server = None
+        server = failure = None
         try:
             server = self.create(image, flavor, networks)
             result['server'] = dict(id=server.id, name=server.name, status=server.status, fault=None, deleted=False)
@@ -193,17 +193,17 @@ class BootTest:
                 result['ssh_banner'] = self.check_ssh(server)
             result['passed'] = True
         except BootTestFailure as exc:
-            result['reason'] = exc.reason
-            if exc.image_at_fault and opts['delete_image_on_failure']:
-                result['image_deleted'] = self.delete_image(image)
-            elif not exc.image_at_fault:
-                result['reason'] += '; the image was kept: Nova never tried it'
+            failure = exc
+            result['reason'] = exc.reason if exc.image_at_fault else exc.reason + '; the image was kept: Nova never tried it'
         finally:
             if server is not None:
                 result['console_tail'] = self.console_tail(server)
                 if result['passed'] or not opts['keep_server_on_failure']:
                     result['server']['deleted'] = self.delete_server(server.id)
-            result['duration'] = round(self.clock() - started, 1)
+        # Only after the server is gone: a copy-on-write backend (Ceph) refuses to delete an image in use.
+        if failure is not None and failure.image_at_fault and opts['delete_image_on_failure']:
+            result['image_deleted'] = self.delete_image(image)
+        result['duration'] = round(self.clock() - started, 1)
         return result
 
     def create(self, image, flavor, networks):
