@@ -36,12 +36,11 @@ def _put_file(conn, image_id, path):
     exceptions.raise_from_response(response)
 
 
-def upload_private(conn, path, prefix, **attrs):
-    """Upload ``path`` private under ``<prefix>-<uuid8>`` and wait until Glance has it active."""
+def _upload_once(conn, path, prefix, attrs):
     image = retry_5xx(conn.image.create_image, name='%s-%s' % (prefix, uuid.uuid4().hex[:8]), disk_format='qcow2',
                       container_format='bare', visibility='private', allow_duplicates=True, **attrs)
     try:
-        retry_5xx(_put_file, conn, image.id, path)
+        _put_file(conn, image.id, path)
         deadline = time.monotonic() + 60
         while image.status != 'active':
             if image.status in ('killed', 'deleted') or time.monotonic() > deadline:
@@ -52,6 +51,21 @@ def upload_private(conn, path, prefix, **attrs):
         delete_image(conn, image.id)
         raise
     return image
+
+
+def upload_private(conn, path, prefix, attempts=3, **attrs):
+    """Upload ``path`` private under ``<prefix>-<uuid8>`` and wait until Glance has it active.
+
+    A failed data upload can leave the image stuck in ``saving``, so a retry starts with a new image.
+    """
+    for attempt in range(attempts):
+        try:
+            return _upload_once(conn, path, prefix, attrs)
+        except exceptions.HttpException as exc:
+            if (exc.status_code or 0) < 500 or attempt == attempts - 1:
+                raise
+            time.sleep(1 + attempt)
+    return None
 
 
 def delete_image(conn, image_id):
