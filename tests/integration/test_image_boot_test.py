@@ -16,7 +16,7 @@ import uuid
 import pytest
 
 from playbook_runner import run_playbook
-from small_qcow2 import delete_image, make_qcow2, upload_private
+from small_qcow2 import delete_image, make_qcow2, retry_5xx, upload_private
 
 pytestmark = pytest.mark.needs_nova
 
@@ -100,9 +100,14 @@ def foreign_image(cloud, qcow2):
     """A private image of alt, shared with demo and accepted by demo."""
     alt, demo = cloud.connect('alt'), cloud.connect('demo')
     image = upload_private(alt, qcow2, 'test-boot-alt')
-    alt.image.update_image(image.id, visibility='shared')
-    alt.image.add_member(image.id, member=demo.current_project_id)
-    demo.image.update_member(demo.current_project_id, image.id, status='accepted')
+    try:
+        retry_5xx(alt.image.update_image, image.id, visibility='shared')
+        if alt.image.find_member(demo.current_project_id, image.id) is None:
+            retry_5xx(alt.image.add_member, image.id, member=demo.current_project_id)
+        retry_5xx(demo.image.update_member, demo.current_project_id, image.id, status='accepted')
+    except Exception:
+        delete_image(alt, image.id)
+        raise
     yield image
     delete_image(alt, image.id)
 
