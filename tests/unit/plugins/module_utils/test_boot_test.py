@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import datetime
+import socket
+import threading
+
+import pytest
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils._boot_test import (
+    BootTestFailure, find_marker, orphans, pick_address, poll, server_name, ssh_banner, tail)
+
+IMAGE = '5b0b7c36-0e7f-4dc7-9b1c-0a6c1c5f3f0e'
+NOW = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.timezone.utc)
+
+
+class Clock:
+    """A clock that only moves when the code under test sleeps."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_server_name_carries_prefix_and_image():
+    name = server_name('bt-', IMAGE)
+    assert name.startswith('bt-' + IMAGE + '-') and len(name) == len('bt-' + IMAGE) + 7
+    assert server_name('bt-', IMAGE) != name
+
+
+def test_orphans_are_ours_and_old():
+    servers = [
+        {'id': 'old', 'name': 'bt-%s-aaaaaa' % IMAGE, 'created_at': '2026-11-23T11:00:00Z'},
+        {'id': 'young', 'name': 'bt-%s-bbbbbb' % IMAGE, 'created_at': '2026-11-23T11:59:00Z'},
+        {'id': 'foreign', 'name': 'web-1', 'created_at': '2026-11-01T00:00:00Z'},
+    ]
+    assert [s['id'] for s in orphans(servers, 'bt-', NOW, 600)] == ['old']
+
+
+def test_tail_and_marker():
+    text = 'boot\nCloud-init v. 24.1 finished at Mon\nlogin: '
+    assert tail(text, 2) == ['Cloud-init v. 24.1 finished at Mon', 'login: ']
+    assert tail(text, 0) == [] and tail(None, 5) == []
+    assert find_marker(text, r'Cloud-init v\. \S+ finished') == 'Cloud-init v. 24.1 finished at Mon'
+    assert find_marker(text, 'never') is None
+
+
+def test_poll_outcomes():
+    clock = Clock()
+    states = iter(['BUILD', 'BUILD', 'ACTIVE'])
+    assert poll(lambda: next(states), lambda s: s == 'ACTIVE', lambda s: s == 'ERROR', 10, 1, clock, clock.sleep) == ('done', 'ACTIVE')
+    assert poll(lambda: 'ERROR', lambda s: s == 'ACTIVE', lambda s: s == 'ERROR', 10, 1, clock, clock.sleep) == ('failed', 'ERROR')
+    # A server stuck in BUILD (Nova's fake driver cannot produce one): polled until the deadline, then timeout.
+    clock, calls = Clock(), []
+    outcome = poll(lambda: calls.append(clock()) or 'BUILD', lambda s: s == 'ACTIVE', lambda s: False, 5, 2, clock, clock.sleep)
+    assert outcome == ('timeout', 'BUILD')
+    assert calls == [0.0, 2.0, 4.0, 5.0]  # the last look is at the deadline
+
+
+def test_pick_address_prefers_ipv4_of_the_kind():
+    addresses = {'net': [{'addr': 'fd00::5', 'version': 6, 'OS-EXT-IPS:type': 'fixed'},
+                         {'addr': '10.0.0.5', 'version': 4, 'OS-EXT-IPS:type': 'fixed'},
+                         {'addr': '203.0.113.5', 'version': 4, 'OS-EXT-IPS:type': 'floating'}]}
+    assert pick_address(addresses, 'fixed') == '10.0.0.5'
+    assert pick_address(addresses, 'floating') == '203.0.113.5'
+    assert pick_address({}, 'fixed') is None
+
+
+@pytest.fixture
+def listener():
+    """A real TCP server on 127.0.0.1 that sends ``banner`` to each client (a stand-in for a guest's sshd)."""
+    sock = socket.create_server(('127.0.0.1', 0))
+    sock.settimeout(0.2)  # so the thread notices ``stop``
+    state = {'banner': b'SSH-2.0-OpenSSH_9.6\r\n'}
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _addr = sock.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.sendall(state['banner'])
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield sock.getsockname()[1], state
+    stop.set()
+    thread.join(5)
+    sock.close()
+
+
+def test_ssh_banner_is_read(listener):
+    port, _state = listener
+    assert ssh_banner('127.0.0.1', port, 5) == 'SSH-2.0-OpenSSH_9.6'
+
+
+def test_not_ssh_fails_after_timeout(listener):
+    port, state = listener
+    state['banner'] = b'HTTP/1.1 400 Bad Request\r\n'
+    clock = Clock()
+    with pytest.raises(BootTestFailure, match="no SSH identification, got 'HTTP/1.1 400 Bad Request'") as info:
+        ssh_banner('127.0.0.1', port, 6, clock, clock.sleep)
+    assert info.value.image_at_fault
+
+
+def test_closed_port_fails_with_the_socket_error():
+    with socket.create_server(('127.0.0.1', 0)) as sock:
+        port = sock.getsockname()[1]
+    clock = Clock()
+    with pytest.raises(BootTestFailure, match='no SSH banner from 127.0.0.1:%d within 3s: .*refused' % port):
+        ssh_banner('127.0.0.1', port, 3, clock, clock.sleep)
