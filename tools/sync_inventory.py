@@ -29,7 +29,7 @@ def write_inventory(path, mirror, server, provider, cache_dir, today, boot_test=
         'image_sync_trusted_fingerprints': [mirror.keyring.trusted_fingerprint],
         'image_sync_cache_dir': str(cache_dir),
         'image_sync_today': today.isoformat(),
-        'image_sync_boot_flavor': 'm1.small',
+        'image_sync_boot_flavor': 'm1.tiny',
         'image_sync_boot_network': 'none',
         'windows_artifacts_url': 'https://artifacts.provider.test/windows',
     }
