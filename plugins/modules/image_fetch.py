@@ -63,7 +63,7 @@ options:
     description:
       - Expected digest of the published file, C(<algorithm>:<hex>), for example C(sha256:9f86d0...).
       - A bare hex digest is accepted; the algorithm follows from its length.
-      - Required for a local file too: it is what the copy in the cache is verified against.
+      - Required for a local file too, whose copy in the cache is verified against it.
     type: str
   image_signature_url:
     description:
