@@ -21,6 +21,9 @@ Rules for failures, so nothing half-made is left:
   is the download itself);
 * conversion fails: no raw file is kept.
 
+A ``file://`` URL (a local file: a customer's own image, a provider build) goes through the
+same steps; its "download" is a copy into the cache, hashed in the same pass.
+
 Runs serialise on a per-download lock held for the whole composition, so N clouds (forks or
 separate runs) wait for one download, one decompression and one conversion, then reuse them.
 """
@@ -31,15 +34,17 @@ import contextlib
 import json
 import os
 import re
+import stat
 import time
+import urllib.parse
 from dataclasses import dataclass
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import Checksum, ChecksumError, normalize_hex
+from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import Checksum, ChecksumError, MultiHasher, normalize_hex
 from ansible_collections.cloudimages.openstack.plugins.module_utils._decompress import (
     DecompressionError, compression_from_name, decompress, normalize_compression)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._diskimage import (
     DEFAULT_FORMATS, ConversionError, UnsafeImageError, convert_to_raw, inspect, min_disk_gib)
-from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import STANDARD_DIGESTS, Cache, FetchError, fetch
+from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import CHUNK, STANDARD_DIGESTS, Cache, FetchError, fetch
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import UpstreamError, check_redirects, transient_errors
 from ansible_collections.cloudimages.openstack.plugins.module_utils._signatures import SignatureError, normalize_fingerprint, verify_detached
 
@@ -95,13 +100,18 @@ def resolve_source(release=None, url=None, checksum=None, image_signature_url=No
     url = pick(url, 'url')
     if not url:
         raise ImageFetchError('no url: give release (from upstream_release) or url')
-    if not re.match(r'(?i)https?://', url):
-        raise ImageFetchError('url %s is not http:// or https://' % url)
+    if not re.match(r'(?i)(https?|file)://', url):
+        raise ImageFetchError('url %s is not http://, https:// or file://' % url)
+    path = local_path(url)
+    if path is not None and not os.path.isfile(path):
+        raise ImageFetchError('local file %s does not exist or is not a regular file' % path)
     checksum = pick(checksum, 'checksum')
     if not checksum:
         raise ImageFetchError('no checksum for %s: the digest from the signed metadata is required' % url)
-    filename = pick(filename, 'filename') or url.rstrip('/').rsplit('/', 1)[-1].split('?', 1)[0]
+    filename = pick(filename, 'filename') or urllib.parse.unquote(url.rstrip('/').rsplit('/', 1)[-1].split('?', 1)[0])
     signature_url = pick(image_signature_url, 'image_signature_url') or None
+    if signature_url and not re.match(r'(?i)https?://', signature_url):
+        raise ImageFetchError('image_signature_url %s is not http:// or https://' % signature_url)
     keyring = keyring if keyring is not None else trust.get('keyring')
     fingerprints = trusted_fingerprints if trusted_fingerprints is not None else trust.get('fingerprints')
     if isinstance(fingerprints, str):
@@ -117,6 +127,50 @@ def resolve_source(release=None, url=None, checksum=None, image_signature_url=No
                   keyring=keyring, fingerprints=fingerprints,
                   compression=_compression(pick(compression, 'compression'), filename),
                   disk_format=pick(disk_format, 'disk_format') or None)
+
+
+def local_path(url):
+    """The path of a ``file://`` URL, None for other schemes; only this host's files (``file:///p``, ``file://localhost/p``)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme.lower() != 'file':
+        return None
+    if parts.netloc not in ('', 'localhost') or not parts.path.startswith('/') or parts.query or parts.fragment:
+        raise ImageFetchError('url %s is not a file:// URL of an absolute local path (file:///path/to/image)' % url)
+    return urllib.parse.unquote(parts.path)
+
+
+def copy_local(path, expected, cache, max_bytes, progress=None):
+    """Copy the local file ``path`` into ``cache``, hashing it in the same pass; only a verified copy is stored.
+
+    The digests are those of the bytes copied, so a file changing while it is read fails the
+    check instead of caching something else under its digest.
+    """
+    key = Cache.key(expected)
+    part = cache.partial('%s.%d.copy' % (key, os.getpid()))
+    hasher = MultiHasher(STANDARD_DIGESTS + (expected.algorithm,))
+    try:
+        with open(path, 'rb') as source:
+            info = os.fstat(source.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ImageFetchError('local file %s is not a regular file' % path)
+            if info.st_size > max_bytes:
+                raise ImageFetchError('%s is %d bytes, more than the limit of %d bytes' % (path, info.st_size, max_bytes))
+            with open(part, 'wb') as out:
+                for chunk in iter(lambda: source.read(CHUNK), b''):
+                    if hasher.size + len(chunk) > max_bytes:
+                        raise ImageFetchError('%s exceeds the limit of %d bytes' % (path, max_bytes))
+                    out.write(chunk)
+                    hasher.update(chunk)
+                    if progress:
+                        progress(hasher.size, info.st_size)
+        hasher.verify(expected, what=path)
+        return cache.store(key, part, hasher.size, hasher.hexdigests(), 'file://' + urllib.parse.quote(path))
+    except ChecksumError as exc:
+        raise ImageFetchError('%s; nothing was added to the cache' % exc) from None
+    except OSError as exc:
+        raise ImageFetchError('cannot copy %s into the cache: %s' % (path, exc)) from None
+    finally:
+        _unlink(part)  # a no-op once stored (renamed)
 
 
 def _compression(value, filename):
@@ -202,6 +256,12 @@ class _Run:
         self.meta = {}  # whatever was recorded belongs to bytes that are gone
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self._meta_path())
+        path = local_path(self.source.url)
+        if path is not None:
+            self.progress.note('copy %s' % path)
+            got = copy_local(path, self.source.checksum, self.cache, self.limits.max_size, self.progress.step('copy'))
+            self.made.append('copy')
+            return got
         self.progress.note('download %s' % self.source.url)
         try:
             got = fetch(self.session, self.source.url, self.source.checksum, self.cache, self.limits.max_size,

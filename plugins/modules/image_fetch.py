@@ -34,6 +34,8 @@ description:
   - A failed step leaves nothing half-made in the cache. A verified compressed download stays
     when decompression, inspection or conversion fails. An image that fails inspection, and any
     partly expanded or converted file, never stays.
+  - A local file (O(path), or a C(file://) URL as a release of the C(local_artifact) source has)
+    is copied into the cache, hashed in the same pass, and goes through the same checks.
   - Modules cannot print while they run. To watch a long download, set O(progress_file) and run
     C(tail -f) on it. Progress is also logged to syslog or the journal every 10%.
 author:
@@ -49,12 +51,19 @@ options:
   url:
     description:
       - URL of the image file as published (compressed if the vendor compresses it).
-      - Only C(http) and C(https) URLs. A redirect that changes the scheme is refused.
+      - C(http), C(https) and C(file) URLs (C(file:///path/to/image), a file of the host the module
+        runs on). A redirect that changes the scheme is refused.
     type: str
+  path:
+    description:
+      - A local image file on the host the module runs on, instead of O(url); same as the
+        C(file://) URL of its absolute path.
+    type: path
   checksum:
     description:
       - Expected digest of the published file, C(<algorithm>:<hex>), for example C(sha256:9f86d0...).
       - A bare hex digest is accepted; the algorithm follows from its length.
+      - Required for a local file too, whose copy in the cache is verified against it.
     type: str
   image_signature_url:
     description:
@@ -181,6 +190,13 @@ EXAMPLES = r"""
     fcos_base: https://builds.coreos.fedoraproject.org/prod/streams/stable/builds/43.20251110.3.1/x86_64
     fcos_version: 43.20251110.3.1
   register: fcos
+
+- name: A local image file, verified against the checksum its build produced
+  cloudimages.openstack.image_fetch:
+    path: /srv/images/app-server-1.4.qcow2
+    checksum: sha256:3556309da16293248e03d3f070368eecae7476f5aca5dd89f9a5115dd8f5eb83
+    disk_format: qcow2
+  register: own
 """
 
 RETURN = r"""
@@ -247,6 +263,9 @@ from_cache:
   sample: true
 """
 
+import os
+import pathlib
+
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._diskimage import FORMAT_INSPECTOR_IMPORT_ERROR
@@ -257,6 +276,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._verified_im
 ARGUMENT_SPEC = dict(
     release=dict(type='dict'),
     url=dict(type='str'),
+    path=dict(type='path'),
     checksum=dict(type='str'),
     image_signature_url=dict(type='str'),
     keyring=dict(type='path'),
@@ -285,7 +305,8 @@ def _entries(result):
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_one_of=[('release', 'url')], supports_check_mode=True)
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, required_one_of=[('release', 'url', 'path')],
+                           mutually_exclusive=[('url', 'path')], supports_check_mode=True)
     for error, library in ((REQUESTS_IMPORT_ERROR, 'requests'), (FORMAT_INSPECTOR_IMPORT_ERROR, 'oslo.utils>=7.4')):
         if error:
             module.fail_json(msg=missing_required_lib(library), exception=error)
@@ -297,7 +318,8 @@ def main():
         module.fail_json(msg='retries must not be negative, got %d' % params['retries'])
     limits = Limits(params['max_size'], params['max_expanded_size'], params['max_virtual_size'])
     try:
-        source = resolve_source(params['release'], params['url'], params['checksum'], params['image_signature_url'],
+        url = pathlib.Path(os.path.abspath(params['path'])).as_uri() if params['path'] else params['url']
+        source = resolve_source(params['release'], url, params['checksum'], params['image_signature_url'],
                                 params['keyring'], params['trusted_fingerprints'], params['compression'],
                                 params['disk_format'], params['filename'])
         before = lookup(source, params['cache_dir'], params['convert_to_raw'], limits) if module.check_mode or module._diff else None

@@ -9,9 +9,11 @@ import gzip
 import hashlib
 import http.server
 import os
+import re
 import shutil
 import subprocess
 import threading
+import urllib.parse
 
 import pytest
 
@@ -219,7 +221,11 @@ def test_resolve_source_options_override_release():
 @pytest.mark.parametrize('options, message', [
     ({'checksum': 'sha256:abc'}, 'sha256 digest must have 64 hex characters'),
     ({'checksum': None}, 'no checksum'),
-    ({'url': 'ftp://example.org/x.img'}, 'not http:// or https://'),
+    ({'url': 'ftp://example.org/x.img'}, 'not http://, https:// or file://'),
+    ({'url': 'file://fileserver/x.img'}, 'not a file:// URL of an absolute local path'),
+    ({'url': 'file:///nonexistent/x.img'}, 'local file /nonexistent/x.img does not exist or is not a regular file'),
+    ({'url': 'file:///'}, 'local file / does not exist or is not a regular file'),
+    ({'image_signature_url': 'file:///etc/hostname'}, 'image_signature_url file:///etc/hostname is not http:// or https://'),
     ({'trusted_fingerprints': ['EB1EAA8B']}, 'not a full OpenPGP fingerprint'),
     ({'trusted_fingerprints': []}, 'no keyring and trusted fingerprints were given; refusing to skip the signature check'),
     ({'compression': 'zstd'}, "unsupported compression 'zstd'"),
@@ -270,3 +276,52 @@ def test_cache_dir_is_expanded(upstream, server, monkeypatch, tmp_path):
     result = get(resolve_source(release(upstream.mirror, server, 'ubuntu', '24.04')), '~/.cache/cloudimages')
     assert result['path'].startswith(str(tmp_path / '.cache' / 'cloudimages' / 'files'))
     shutil.rmtree(tmp_path / '.cache')
+
+
+# -- local files (file:// URLs): copied into the cache in one hashing pass, then the same checks --
+
+def _qcow2(path, *extra):
+    subprocess.run(['qemu-img', 'create', '-q', '-f', 'qcow2', *extra, str(path), '64M'], check=True)
+    return str(path)
+
+
+def test_local_file_is_copied_verified_and_cached(tmp_path, cache_dir):
+    path = _qcow2(tmp_path / 'my image.qcow2')
+    digest = sha256(path)
+    source = resolve_source(url='file://' + urllib.parse.quote(path), checksum='sha256:' + digest)
+    assert source.checksum.name == 'my image.qcow2'
+    assert lookup(source, cache_dir) is None
+    first = get(source, cache_dir, convert=True)
+    assert first['made'] == ['copy', 'convert'] and first['path'] != path
+    assert sha256(first['path']) == first['digests']['sha256'] == first['upstream_digests']['sha256'] == digest
+    assert (first['format'], first['virtual_size'], first['min_disk']) == ('qcow2', 64 << 20, 1)
+    assert first['raw']['size'] == 64 << 20 and sha256(first['raw']['path']) == first['raw']['digests']['sha256']
+    os.unlink(path)  # the verified copy is what later runs use
+    again = get(source, cache_dir, convert=True)
+    assert again == dict(first, made=[], changed=False, from_cache=True)
+    assert lookup(source, cache_dir, convert=True) == again
+
+
+def test_local_file_with_the_wrong_checksum_leaves_nothing(tmp_path, cache_dir):
+    path = _qcow2(tmp_path / 'x.qcow2')
+    source = resolve_source(url='file://localhost' + path, checksum='sha256:' + 'a' * 64)
+    with pytest.raises(ImageFetchError, match=r'sha256 mismatch for %s: expected a{64}, got %s; nothing was added to the cache'
+                       % (re.escape(path), sha256(path))):
+        get(source, cache_dir)
+    assert files(cache_dir) == []
+
+
+def test_local_file_over_the_size_limit_leaves_nothing(tmp_path, cache_dir):
+    path = _qcow2(tmp_path / 'x.qcow2')
+    source = resolve_source(url='file://' + path, checksum='sha256:' + sha256(path))
+    with pytest.raises(ImageFetchError, match='more than the limit of 1000 bytes'):
+        get(source, cache_dir, limits=Limits(max_size=1000))
+    assert files(cache_dir) == []
+
+
+def test_local_qcow2_with_a_backing_file_is_rejected_and_not_kept(tmp_path, cache_dir):
+    path = _qcow2(tmp_path / 'evil.qcow2', '-b', '/etc/hostname', '-F', 'raw')
+    source = resolve_source(url='file://' + path, checksum='sha256:' + sha256(path), disk_format='qcow2')
+    with pytest.raises(ImageFetchError, match='image from file://%s rejected: .* is unsafe: qcow2 image names a backing file' % re.escape(path)):
+        get(source, cache_dir)
+    assert files(cache_dir) == []
