@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import ChecksumError, normalize_hex
+# The same url_rewrites semantics as upstream_release (longest canonical prefix -> mirror prefix).
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import rewrite
 
 STATUSES = ('match', 'mismatch', 'source_gone', 'unverifiable', 'skipped', 'error')
 PRIVATE_SOURCE = 'private'   # image_source of provider-built images (SCS): nothing upstream to compare with
@@ -51,12 +53,6 @@ def parse_digest(value):
     if not sep:
         raise ChecksumError('%r is not <algorithm>:<hex>' % text[:150])
     return normalize_hex(hexdigest, algorithm)
-
-
-def rewrite(url, rewrites):
-    """Longest matching prefix of ``rewrites`` (canonical prefix -> mirror prefix), as upstream_release does."""
-    best = max((prefix for prefix in rewrites or {} if url.startswith(prefix)), key=len, default=None)
-    return url if best is None else rewrites[best] + url[len(best):]
 
 
 def index_releases(releases):

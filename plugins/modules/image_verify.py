@@ -220,7 +220,6 @@ summary:
 """
 
 import hashlib
-import os
 
 from ansible.module_utils.basic import missing_required_lib
 
@@ -335,7 +334,7 @@ class ImageVerifyModule(OpenStackModule):
         """
         p = self.params
         try:
-            fetch(self.session, source.url, source.checksum, Cache(os.path.expanduser(p['cache_dir'])), limits.max_size,
+            fetch(self.session, source.url, source.checksum, Cache(p['cache_dir']), limits.max_size,
                   timeout=timeout, attempts=p['retries'] + 1)
             return None
         except FetchError as exc:
