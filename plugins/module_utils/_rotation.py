@@ -72,10 +72,15 @@ def prop_text(value):
     return str(value)
 
 
+_TRUE, _FALSE = ('true', 'yes', 'y', 'on', '1'), ('false', 'no', 'n', 'off', '0')
+
+
 def same_value(current, wanted):
+    """openstacksdk reads some properties (os_require_quiesce, ...) as booleans: 'yes' comes back True."""
     a, b = prop_text(current), prop_text(wanted)
-    if a.lower() in ('true', 'false') and b.lower() in ('true', 'false'):
-        return a.lower() == b.lower()
+    if isinstance(current, bool) or isinstance(wanted, bool):
+        truth = [_TRUE, _FALSE]
+        return any(a.lower() in words and b.lower() in words for words in truth)
     return a == b
 
 

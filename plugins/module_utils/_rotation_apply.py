@@ -111,6 +111,12 @@ def _idempotent(func, *args, **kwargs):
     return None
 
 
+def deactivate(conn, image_id):
+    """Not conn.image.deactivate_image: openstacksdk ignores the response, so a refusal (403) would pass as done."""
+    response = conn.image.post('/images/%s/actions/deactivate' % image_id, raise_exc=False)
+    sdk_exceptions.raise_from_response(response)
+
+
 def execute(conn, actions, require_complete_usage=True, stop_after=None):
     """Apply ``actions`` in order; return one outcome per action applied: ``done``, ``gone`` or ``refused: …``.
 
@@ -130,7 +136,7 @@ def execute(conn, actions, require_complete_usage=True, stop_after=None):
                 if users:
                     outcome = 'refused: %s' % users
                 elif kind == 'deactivate':
-                    _idempotent(conn.image.deactivate_image, image_id)
+                    _idempotent(deactivate, conn, image_id)
                 else:
                     _idempotent(conn.image.delete_image, image_id, ignore_missing=False)
             elif kind == 'cleanup':

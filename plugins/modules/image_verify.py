@@ -231,6 +231,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._http import
     REQUESTS_IMPORT_ERROR, UpstreamError, check_redirects, make_session, transient_errors)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import build_queries, flatten, select
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule, sdk_exceptions
+from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation_apply import deactivate
 from ansible_collections.cloudimages.openstack.plugins.module_utils._verified_image import (
     ImageFetchError, Limits, lookup, obtain, resolve_source)
 
@@ -381,9 +382,7 @@ class ImageVerifyModule(OpenStackModule):
         return bool(before), diff, failures
 
     def _deactivate_one(self, image_id):
-        # Not conn.image.deactivate_image: openstacksdk ignores the response, so a 403 would pass as done.
-        response = self.conn.image.post('/images/%s/actions/deactivate' % image_id, raise_exc=False)
-        sdk_exceptions.raise_from_response(response)
+        deactivate(self.conn, image_id)
 
 
 def _hash_file(path, algorithm):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import Plan, PlanError, Policy, plan, patch_ops
+from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import Plan, PlanError, Policy, plan, patch_ops, same_value
 from rotation_sim import PROVIDER, RELEASE, TAG, apply, by_name, image
 
 NAME = 'Ubuntu 24.04 Noble Numbat'
@@ -358,3 +358,12 @@ def test_empty_group_plans_nothing():
 
 def test_tag_constant_matches_policy():
     assert policy().tag == TAG
+
+
+@pytest.mark.parametrize('current,wanted,same', [
+    (True, 'yes', True), (True, 'True', True), (False, 'no', True), (True, 'no', False),
+    ('yes', 'yes', True), ('yes', 'True', False), ('x', 'x', True),
+])
+def test_same_value_reads_sdk_booleans(current, wanted, same):
+    """openstacksdk returns os_require_quiesce='yes' as True: that must not reconcile every run."""
+    assert same_value(current, wanted) is same
