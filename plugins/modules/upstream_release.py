@@ -103,14 +103,14 @@ options:
       - Directory for the remembered state (C(state/)) and downloaded vendor keys (C(keys/)).
     type: path
     default: ~/.cache/cloudimages
-  max_age:
+  checked_since:
     description:
-      - Seconds during which a release checked before is not asked about again. With the clouds
-        of a run checking the same release one after another (they wait for each other on a lock
-        per release), a few minutes make that one upstream request per release per run.
-      - V(0) asks upstream (conditionally) every time.
-    type: int
-    default: 0
+      - Reuse, without asking upstream, a result checked at or after this time (seconds since the
+        epoch). The daily sync passes the start of its run: the clouds of a run check a release
+        one after another (they wait for each other on a lock per release), so a run makes one
+        upstream request per release however many clouds it syncs.
+      - Unset, upstream is asked (conditionally) every time.
+    type: float
   timeout:
     description:
       - Timeout in seconds of each HTTP request.
@@ -289,7 +289,7 @@ ARGUMENT_SPEC = dict(
     trusted_fingerprints=dict(type='list', elements='str'),
     allow_unsigned=dict(type='bool', default=False),
     cache_dir=dict(type='path', default='~/.cache/cloudimages'),
-    max_age=dict(type='int', default=0),
+    checked_since=dict(type='float'),
     timeout=dict(type='int', default=30),
 )
 
@@ -305,7 +305,7 @@ def main():
         release, unchanged, count = discover(
             make_session(), source, cache_dir=params['cache_dir'], rewrites=rewrites, keyring=params['keyring'],
             trusted_fingerprints=params['trusted_fingerprints'], allow_unsigned=params['allow_unsigned'],
-            timeout=params['timeout'], check_mode=module.check_mode, max_age=params['max_age'])
+            timeout=params['timeout'], check_mode=module.check_mode, checked_since=params['checked_since'])
     except DiscoveryError as exc:
         module.fail_json(msg=str(exc), requests=getattr(exc, 'requests', 0))
     except OSError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import time
 
 import pytest
 
@@ -172,15 +173,17 @@ def test_advance_noop_day_and_shared_index(own):
     assert not unchanged and result['version'] == run.mirror.releases['fedora', '44'].version
 
 
-def test_max_age_shares_one_check(own):
+def test_checked_since_shares_one_check_per_run(own):
     """Clouds of one run check a release one after another: the first asks, the others reuse it."""
-    own('debian', '12', max_age=300)
+    run_started = time.time()
+    own('debian', '12', checked_since=run_started)
     own.server.reset_requests()
-    result, unchanged, requests = own('debian', '12', max_age=300)
+    result, unchanged, requests = own('debian', '12', checked_since=run_started)
     assert unchanged and requests == 0 and own.server.count() == 0
     assert result['version'] == own.mirror.releases['debian', '12'].version
     own.mirror.advance(only=[('debian', '12')])
-    result, unchanged, requests = own('debian', '12', max_age=0)
+    next_run = time.time()
+    result, unchanged, requests = own('debian', '12', checked_since=next_run)
     assert not unchanged and requests >= 1 and result['version'] == own.mirror.releases['debian', '12'].version
 
 

@@ -96,11 +96,11 @@ class StateStore:
 
 
 def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trusted_fingerprints=None,
-             allow_unsigned=False, timeout=30, check_mode=False, gpgv=None, max_age=0):
+             allow_unsigned=False, timeout=30, check_mode=False, gpgv=None, checked_since=None):
     """Return ``(release dict, upstream_unchanged, request count)``; raise DiscoveryError.
 
-    A result checked less than ``max_age`` seconds ago is returned without asking upstream: the
-    clouds of one run (and runs minutes apart) share one check.
+    A result checked at or after ``checked_since`` (epoch seconds) is returned without asking
+    upstream: the daily sync passes the start of its run, so the clouds of a run share one check.
     """
     if source.signed is False and not allow_unsigned:
         raise DiscoveryError(
@@ -119,7 +119,7 @@ def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trust
         if entry_url is None:  # sources without network (local artifact)
             return source.resolve(ctx, None, None), False, ctx.requests
         with store.lock():
-            return _discover(ctx, source, store, entry_url, max_age)
+            return _discover(ctx, source, store, entry_url, checked_since)
     except DiscoveryError as exc:
         exc.requests = ctx.requests
         raise
@@ -127,11 +127,11 @@ def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trust
         ctx.close()
 
 
-def _discover(ctx, source, store, entry_url, max_age):
+def _discover(ctx, source, store, entry_url, checked_since):
     state = store.load()
     if state and state.get('entry_url') != ctx.url(entry_url):
         state = None
-    if state and max_age and 0 <= time.time() - state.get('checked_at', 0) < max_age:
+    if state and checked_since is not None and state.get('checked_at', 0) >= checked_since:
         return state['result'], True, ctx.requests
     validators = {'etag': state.get('etag'), 'last_modified': state.get('last_modified')} if state else None
     try:
