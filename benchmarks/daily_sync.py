@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -75,11 +76,13 @@ def main():
             parallel = measure('no-op, all clouds at once', cloud, server, lambda: run(env, inventory, '--forks', str(len(hosts))))
             serial = measure('no-op, one cloud at a time', cloud, server,
                              lambda: sum(run(env, inventory, '--limit', host) for host in hosts))
+            # One state file per upstream release checked.
+            releases = len([name for name in os.listdir(workdir / 'cache' / 'state') if name.endswith('.json')])
     finally:
         mirror.close()
-    releases = sum(1 for host in hosts.values() for d in host['cloudimages_distributions'] for key in mirror.releases if key[0] == d.replace('_', '-'))
-    print('clouds: %d, release syncs (release x cloud): %d, distinct upstream releases: %d' % (
-        len(hosts), releases, len({key for host in hosts.values() for d in host['cloudimages_distributions'] for key in mirror.releases if key[0] == d.replace('_', '-')})))
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print('clouds: %d, distinct upstream releases synced: %d' % (len(hosts), releases))
     for row in (first, parallel, serial):
         print('%-28s %6.1f s  upstream requests %4d  glance requests %4d' % (row['label'], row['seconds'], row['upstream_requests'], row['glance_requests']))
     print('no-op parallel / one-at-a-time: %.2fx wall time' % (parallel['seconds'] / serial['seconds']))

@@ -106,7 +106,7 @@ options:
   checked_since:
     description:
       - Reuse, without asking upstream, a result checked at or after this time (seconds since the
-        epoch). The daily sync passes the start of its run: the clouds of a run check a release
+        epoch). The daily sync passes the start of its run; the clouds of a run check a release
         one after another (they wait for each other on a lock per release), so a run makes one
         upstream request per release however many clouds it syncs.
       - Unset, upstream is asked (conditionally) every time.
