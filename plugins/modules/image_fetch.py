@@ -147,11 +147,11 @@ requirements:
   - qemu-img, for O(convert_to_raw)
 notes:
   - The digests are computed inside the download stream, so the file is read only once.
-    C(benchmarks/fetch.py) measured a 1 GiB image on 2 busy shared cores. Over a 100 MiB/s link
-    limited by the server, fetch and verify took 1.17 times as long as C(curl) alone and 0.78
-    times as long as C(curl) followed by C(sha256sum). Over unlimited loopback the three digests
-    are the bottleneck, at 3.0 times C(curl) alone and 1.17 times C(curl) plus C(sha256sum). Peak
-    memory was 42 MiB for both 1 GiB and 4 GiB images.
+    C(benchmarks/fetch.py) measured a 1 GiB image on 2 idle cores. Over a 100 MiB/s link
+    limited by the server, fetch and verify took 1.01 times as long as C(curl) alone and 0.76
+    times as long as C(curl) followed by C(sha256sum). Over unlimited loopback (665 MiB/s) the
+    three digests are the bottleneck, at 3.1 times C(curl) alone and 0.66 times C(curl) plus
+    C(sha256sum). Peak memory was 42 MiB for both 1 GiB and 4 GiB images.
   - Run the module on the controller (C(connection=local)) so that every cloud of the run shares
     the cache.
 extends_documentation_fragment:
