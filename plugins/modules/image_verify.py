@@ -219,23 +219,15 @@ summary:
   sample: {match: 5, mismatch: 1, source_gone: 0, unverifiable: 0, skipped: 1, error: 0, total: 7}
 """
 
-import hashlib
-
 from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed, _verify
 from ansible_collections.cloudimages.openstack.plugins.module_utils._diskimage import FORMAT_INSPECTOR_IMPORT_ERROR
-from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import Cache, FetchError, fetch
-from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import ChecksumError
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
-    REQUESTS_IMPORT_ERROR, UpstreamError, check_redirects, make_session, transient_errors)
+from ansible_collections.cloudimages.openstack.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, make_session
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import build_queries, flatten, select
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule, sdk_exceptions
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation_apply import deactivate
-from ansible_collections.cloudimages.openstack.plugins.module_utils._verified_image import (
-    ImageFetchError, Limits, lookup, obtain, resolve_source)
-
-GONE_STATUSES = (404, 410)
+from ansible_collections.cloudimages.openstack.plugins.module_utils._verify_upstream import UpstreamCheck
 
 
 class ImageVerifyModule(OpenStackModule):
@@ -272,13 +264,14 @@ class ImageVerifyModule(OpenStackModule):
             chosen = _verify.select(self._managed(tag), p['images'], p['release_keys'])
         except (ValueError, _verify.VerifyUsageError) as exc:
             self.fail_json(msg=str(exc))
-        self.session = make_session(retries=p['retries'])
+        check = UpstreamCheck(make_session(retries=p['retries']), p['cache_dir'], p['max_size'], p['download_timeout'],
+                              p['retries'], p['keyring'], p['trusted_fingerprints'])
         rewrites = {str(k): str(v) for k, v in p['url_rewrites'].items()}
         results = []
         for image in chosen:
             result, step = _verify.plan(image, releases, rewrites)
             if step is not None:
-                self._verify(image, result, step)
+                check(image, result, step)
             results.append(result)
         changed, diff, failures = self._deactivate(results) if p['deactivate_mismatches'] else (False, None, [])
         output = dict(changed=changed, images=results, summary=_verify.summarize(results))
@@ -295,71 +288,6 @@ class ImageVerifyModule(OpenStackModule):
         for query in build_queries(tags=[tag], visibility='all', hidden='include'):
             raw.extend(self.conn.image.images(**query))
         return select([flatten(item.to_dict(computed=False, original_names=True)) for item in raw], tags=[tag])
-
-    # -- one image --------------------------------------------------------------------------------
-    def _verify(self, image, result, step):
-        p = self.params
-        limits = Limits(max_size=p['max_size'])
-        timeout = (p['download_timeout'], p['download_timeout'])
-        trust = step.trust
-        try:
-            source = resolve_source(url=step.url, checksum=step.digest, image_signature_url=step.image_signature_url or None,
-                                    keyring=p['keyring'] if p['keyring'] is not None else trust.get('keyring'),
-                                    trusted_fingerprints=p['trusted_fingerprints'] if p['trusted_fingerprints'] is not None
-                                    else trust.get('fingerprints'),
-                                    disk_format=step.disk_format, filename=step.filename)
-            fetched = lookup(source, p['cache_dir'], step.convert_to_raw, limits)
-            if fetched is None:
-                gone = self._download(source, limits, timeout)
-                if gone:
-                    return _verify.outcome(result, *gone)
-                fetched = obtain(source, p['cache_dir'], self.session, step.convert_to_raw, limits, timeout=timeout,
-                                 attempts=p['retries'] + 1)
-                fetched['from_cache'] = False
-        except ImageFetchError as exc:
-            return _verify.outcome(result, 'error', str(exc))
-        result.update(from_cache=fetched['from_cache'], signer=fetched.get('signer'))
-        stored = fetched['raw'] if step.convert_to_raw else fetched
-        algo = _verify.actual(image)['os_hash_algo']
-        try:
-            extra = {} if algo in stored['digests'] else {algo: _hash_file(stored['path'], algo)}
-        except ValueError:
-            return _verify.outcome(result, 'error', 'Glance os_hash_algo %r is no hash algorithm this Python knows' % algo)
-        return _verify.compare(result, image, stored['digests'], fetched['upstream_digests'], step, extra)
-
-    def _download(self, source, limits, timeout):
-        """Put the upstream file into the cache; (status, reason) when it cannot be, None when it is there.
-
-        Done before ``obtain`` (which then finds it cached) to tell the causes apart: other bytes
-        than recorded (the checksum error), a gone source (probed), or a plain failure.
-        """
-        p = self.params
-        try:
-            fetch(self.session, source.url, source.checksum, Cache(p['cache_dir']), limits.max_size,
-                  timeout=timeout, attempts=p['retries'] + 1)
-            return None
-        except FetchError as exc:
-            if isinstance(exc.__cause__, ChecksumError):
-                return ('unverifiable', 'the upstream file no longer matches the digest recorded at upload, so nothing '
-                        'trusted is left to compare with (the vendor replaced it, or the mirror serves other bytes): %s' % exc)
-            failure = str(exc)
-        except UpstreamError as exc:
-            failure = str(exc)
-        gone = self._probe_gone(source.url)
-        return ('source_gone', gone) if gone else ('error', 'download failed: %s' % failure)
-
-    def _probe_gone(self, url):
-        """Why ``url`` is gone (404/410, unreachable after retries), or '' when it is there."""
-        try:
-            with self.session.get(url, stream=True, timeout=(self.params['download_timeout'],) * 2) as response:
-                check_redirects(response, url)
-                if response.status_code in GONE_STATUSES:
-                    return '%s answered HTTP %d %s' % (url, response.status_code, response.reason)
-        except transient_errors() as exc:
-            return 'cannot reach %s after %d retries: %s' % (url, self.params['retries'], exc)
-        except UpstreamError:
-            return ''
-        return ''
 
     # -- deactivation ----------------------------------------------------------------------------
     def _deactivate(self, results):
@@ -383,15 +311,6 @@ class ImageVerifyModule(OpenStackModule):
 
     def _deactivate_one(self, image_id):
         deactivate(self.conn, image_id)
-
-
-def _hash_file(path, algorithm):
-    """Glance may use another os_hash_algo than the sha512 the cache records."""
-    digest = hashlib.new(algorithm)
-    with open(path, 'rb') as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def main():
