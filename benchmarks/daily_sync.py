@@ -28,19 +28,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'tools'))
 
+from demo import collections_path  # noqa: E402  pylint: disable=wrong-import-position
 from localcloud import LocalCloud  # noqa: E402  pylint: disable=wrong-import-position
 from sync_inventory import write_inventory  # noqa: E402  pylint: disable=wrong-import-position
 from upstream_mirror import Mirror, MirrorServer  # noqa: E402  pylint: disable=wrong-import-position
 
 GLANCES = ('glance', 'glance2')
-
-
-def collections_path(workdir):
-    link = workdir / 'collections' / 'ansible_collections' / 'cloudimages' / 'openstack'
-    link.parent.mkdir(parents=True, exist_ok=True)
-    if not link.exists():
-        link.symlink_to(ROOT)
-    return str(workdir / 'collections')
 
 
 def run(env, inventory, *args):

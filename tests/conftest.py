@@ -51,3 +51,12 @@ def upstream(tmp_path_factory):
             yield SimpleNamespace(mirror=mirror, server=server)
     finally:
         mirror.close()
+
+
+@pytest.fixture
+def server(upstream):
+    """The shared mirror's server with no faults and an empty request log; faults are cleared after the test."""
+    upstream.server.clear_faults()
+    upstream.server.reset_requests()
+    yield upstream.server
+    upstream.server.clear_faults()

@@ -32,7 +32,7 @@ import re
 import time
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import IMAGE_FIELDS, build_queries, flatten, matches
+from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import IMAGE_FIELDS, flatten, list_images
 
 METHODS = ('direct', 'glance-direct', 'web-download')
 IN_PROGRESS = ('queued', 'saving', 'uploading', 'importing')
@@ -264,11 +264,8 @@ class Glance:
 
     def list_identity(self, tag, identity):
         """Our project's images carrying the tag and identity properties, every visibility, hidden too."""
-        found = []
-        for query in build_queries(tags=[tag], visibility='all', owner=self.project_id, hidden='include'):
-            found.extend(flatten(image.to_dict(computed=False, original_names=True)) for image in self.conn.image.images(**query))
-        unique = {image['id']: image for image in found if matches(image, [tag], identity)}
-        return sorted(unique.values(), key=rank)
+        found = list_images(self.conn, [tag], identity, visibility='all', owner=self.project_id, hidden='include')
+        return sorted(found, key=rank)
 
     def get(self, image_id):
         response = self._idempotent('get', '/images/%s' % image_id, 'cannot read image %s' % image_id, ok=(200, 404))

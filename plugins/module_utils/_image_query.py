@@ -3,10 +3,11 @@
 # Apache License 2.0 (see LICENSES/Apache-2.0.txt or https://www.apache.org/licenses/LICENSE-2.0)
 # SPDX-License-Identifier: Apache-2.0
 
-"""Pure helpers to list Glance images: query building, local filtering, flat results.
+"""List Glance images: query building, local filtering, flat results.
 
 Glance filters by name, tag, visibility, status, owner and os_hidden on the server;
 custom properties are not queryable through openstacksdk, so they are matched here.
+Everything but ``list_images`` is pure.
 """
 
 from __future__ import annotations
@@ -61,6 +62,17 @@ def flatten(raw):
     properties.update(raw.get('properties') or {})
     image['properties'] = dict(sorted(properties.items()))
     return image
+
+
+def from_sdk(image):
+    """An openstacksdk Image in the flat shape of ``flatten``."""
+    return flatten(image.to_dict(computed=False, original_names=True))
+
+
+def list_images(conn, tags=None, properties=None, **query):
+    """Images matching ``query`` (keywords of ``build_queries``), ``tags`` and ``properties``: flat, unique, sorted."""
+    raw = [image for kwargs in build_queries(tags=tags, **query) for image in conn.image.images(**kwargs)]
+    return select([from_sdk(image) for image in raw], tags, properties)
 
 
 def select(images, tags=None, properties=None):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import build_queries, flatten, select
+from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import from_sdk, list_images
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import PATCH_ACTIONS, same_value
 from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import in_use
 
@@ -28,23 +28,16 @@ except ImportError:  # the module reports the missing SDK
 PATCH_CONTENT_TYPE = 'application/openstack-images-v2.1-json-patch'
 
 
-def _flat(raw):
-    return flatten(raw.to_dict(computed=False, original_names=True))
-
-
 def list_group(conn, provider, release_key, extra_ids=()):
     """Every image of the group the caller can see (hidden and community included), plus ``extra_ids``."""
     tag = _managed.managed_tag(provider)
-    raw = []
-    for query in build_queries(tags=[tag], visibility='all', hidden='include'):
-        raw.extend(conn.image.images(**query))
-    images = [image for image in select([_flat(item) for item in raw], tags=[tag]) if _managed.is_member(image, provider, release_key)]
+    images = [image for image in list_images(conn, [tag], visibility='all', hidden='include') if _managed.is_member(image, provider, release_key)]
     seen = {image['id'] for image in images}
     for image_id in extra_ids:
         if image_id and image_id not in seen:
             found = conn.image.find_image(image_id, ignore_missing=True)
             if found is not None and found.id == image_id:
-                images.append(_flat(found))
+                images.append(from_sdk(found))
     return images
 
 
@@ -91,7 +84,7 @@ def _patch_converging(conn, image_id, ops):
             if attempt == 2 or not (isinstance(exc, sdk_exceptions.ConflictException) or _server_error(exc)):
                 raise
             time.sleep(attempt)
-            remaining = _refit(ops, _flat(conn.image.get_image(image_id)))
+            remaining = _refit(ops, from_sdk(conn.image.get_image(image_id)))
             if remaining == ops and isinstance(exc, sdk_exceptions.ConflictException):
                 raise
             if not remaining:

@@ -200,7 +200,7 @@ images:
 """
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import build_queries, flatten, select
+from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import from_sdk, list_images, select
 
 
 class ImageInfoModule(OpenStackModule):
@@ -220,13 +220,10 @@ class ImageInfoModule(OpenStackModule):
         params = self.params
         if params['id']:
             found = self.conn.image.find_image(params['id'], ignore_missing=True)
-            raw = [found] if found is not None and found.id == params['id'] else []
+            images = select([from_sdk(found)] if found is not None and found.id == params['id'] else [], params['tags'], params['properties'])
         else:
-            raw = []
-            for query in build_queries(params['name'], params['tags'], params['visibility'],
-                                       params['status'], params['owner'], params['hidden']):
-                raw.extend(self.conn.image.images(**query))
-        images = select([flatten(image.to_dict(computed=False, original_names=True)) for image in raw], params['tags'], params['properties'])
+            images = list_images(self.conn, params['tags'], params['properties'], name=params['name'], visibility=params['visibility'],
+                                 status=params['status'], owner=params['owner'], hidden=params['hidden'])
         self.exit_json(changed=False, images=images)
 
 

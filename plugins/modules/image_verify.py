@@ -224,7 +224,7 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed, _verify
 from ansible_collections.cloudimages.openstack.plugins.module_utils._diskimage import FORMAT_INSPECTOR_IMPORT_ERROR
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, make_session
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import build_queries, flatten, select
+from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import list_images
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule, sdk_exceptions
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation_apply import deactivate
 from ansible_collections.cloudimages.openstack.plugins.module_utils._verify_upstream import UpstreamCheck
@@ -261,7 +261,8 @@ class ImageVerifyModule(OpenStackModule):
         try:
             tag = _managed.managed_tag(p['provider'])
             releases = _verify.index_releases(p['releases'])
-            chosen = _verify.select(self._managed(tag), p['images'], p['release_keys'])
+            managed = list_images(self.conn, [tag], visibility='all', hidden='include')
+            chosen = _verify.select(managed, p['images'], p['release_keys'])
         except (ValueError, _verify.VerifyUsageError) as exc:
             self.fail_json(msg=str(exc))
         check = UpstreamCheck(make_session(retries=p['retries']), p['cache_dir'], p['max_size'], p['download_timeout'],
@@ -282,12 +283,6 @@ class ImageVerifyModule(OpenStackModule):
         if p['fail_on_mismatch'] and output['summary']['mismatch']:
             self.fail_json(msg=_verify.mismatch_message(results, p['provider']), **output)
         self.exit_json(**output)
-
-    def _managed(self, tag):
-        raw = []
-        for query in build_queries(tags=[tag], visibility='all', hidden='include'):
-            raw.extend(self.conn.image.images(**query))
-        return select([flatten(item.to_dict(computed=False, original_names=True)) for item in raw], tags=[tag])
 
     # -- deactivation ----------------------------------------------------------------------------
     def _deactivate(self, results):

@@ -15,14 +15,6 @@ LIMIT = 64 * 1024 * 1024
 
 
 @pytest.fixture
-def server(upstream):
-    upstream.server.clear_faults()
-    upstream.server.reset_requests()
-    yield upstream.server
-    upstream.server.clear_faults()
-
-
-@pytest.fixture
 def debian(upstream, server):
     """Debian 12's newest image: its info, mirror URL and the checksum its SHA512SUMS promises."""
     info = upstream.mirror.releases['debian', '12']

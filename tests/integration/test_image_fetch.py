@@ -22,14 +22,6 @@ from playbook_runner import run_playbook
 SIGNED = ('fedora-coreos', 'flatcar')
 
 
-@pytest.fixture
-def server(upstream):
-    upstream.server.clear_faults()
-    upstream.server.reset_requests()
-    yield upstream.server
-    upstream.server.clear_faults()
-
-
 def release(mirror, server, distro, version):
     """The fields of upstream_release's ``release`` that image_fetch reads, built from the mirror's catalogue."""
     info = mirror.releases[distro, version]

@@ -59,11 +59,8 @@ class Runner:
 
 
 @pytest.fixture
-def run(upstream, tmp_path):
-    upstream.server.clear_faults()
-    upstream.server.reset_requests()
-    yield Runner(upstream.mirror, upstream.server, tmp_path)
-    upstream.server.clear_faults()
+def run(upstream, server, tmp_path):
+    return Runner(upstream.mirror, server, tmp_path)
 
 
 @pytest.fixture

@@ -23,14 +23,6 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._verified_im
 
 
 @pytest.fixture
-def server(upstream):
-    upstream.server.clear_faults()
-    upstream.server.reset_requests()
-    yield upstream.server
-    upstream.server.clear_faults()
-
-
-@pytest.fixture
 def cache_dir(tmp_path):
     return str(tmp_path / 'cache')
 
