@@ -131,6 +131,32 @@ class Policy:
         self.keep_effective = max(self.keep, int(match.group(1))) if match else self.keep
 
 
+# image_rotate's options (Policy's arguments); release_status_info checks each release's ``rotate`` with them.
+POLICY_SPEC = dict(
+    provider=dict(type='str', required=True),
+    release_key=dict(type='str', required=True, no_log=False),
+    name=dict(type='str', required=True),
+    naming=dict(type='str', default='latest_suffix', choices=['latest_suffix', 'scs']),
+    name_templates=dict(type='dict', options=dict(latest=dict(type='str'), dated=dict(type='str'))),
+    candidate=dict(type='str'),
+    previous_visibility=dict(type='str', default='community', choices=list(PREVIOUS_VISIBILITIES)),
+    keep=dict(type='int', default=2),
+    min_age_days=dict(type='int', default=0),
+    delete_unused=dict(type='bool', default=False),
+    deactivate_expired=dict(type='bool', default=False),
+    retired=dict(type='bool', default=False),
+    retired_state=dict(type='str', default='community', choices=list(RETIRED_STATES)),
+    properties=dict(type='dict', default={}),
+    stale_after=dict(type='int', default=21600),
+    require_all_projects_usage=dict(type='bool', default=True),
+)
+
+
+def policy_from(params):
+    """The Policy of validated POLICY_SPEC parameters (extra keys ignored)."""
+    return Policy(**{key: params[key] for key in POLICY_SPEC})
+
+
 def _validity_check(value, where):
     if value in ('none', 'notice', 'forever') or _LAST_N.match(value) or _DATE.match(value):
         return

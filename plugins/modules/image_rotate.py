@@ -286,42 +286,19 @@ from datetime import datetime, timezone
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
 from ansible_collections.cloudimages.openstack.plugins.module_utils._naming import NamingError, parse_time
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import PlanError, Policy, plan
+from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import POLICY_SPEC, PlanError, plan, policy_from
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation_apply import execute, list_group
 from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import lookup
 
 
 class ImageRotateModule(OpenStackModule):
-    argument_spec = dict(
-        provider=dict(type='str', required=True),
-        release_key=dict(type='str', required=True, no_log=False),
-        name=dict(type='str', required=True),
-        naming=dict(type='str', default='latest_suffix', choices=['latest_suffix', 'scs']),
-        name_templates=dict(type='dict', options=dict(latest=dict(type='str'), dated=dict(type='str'))),
-        candidate=dict(type='str'),
-        previous_visibility=dict(type='str', default='community', choices=['community', 'hidden']),
-        keep=dict(type='int', default=2),
-        min_age_days=dict(type='int', default=0),
-        delete_unused=dict(type='bool', default=False),
-        deactivate_expired=dict(type='bool', default=False),
-        retired=dict(type='bool', default=False),
-        retired_state=dict(type='str', default='community', choices=['community', 'hidden', 'delete_unused']),
-        properties=dict(type='dict', default={}),
-        stale_after=dict(type='int', default=21600),
-        require_all_projects_usage=dict(type='bool', default=True),
-        now=dict(type='str'),
-    )
+    argument_spec = dict(POLICY_SPEC, now=dict(type='str'))
     module_kwargs = dict(supports_check_mode=True)
 
     def run(self):
         p = self.params
         try:
-            policy = Policy(p['provider'], p['release_key'], p['name'], naming=p['naming'], name_templates=p['name_templates'],
-                            candidate=p['candidate'], previous_visibility=p['previous_visibility'], keep=p['keep'],
-                            min_age_days=p['min_age_days'], delete_unused=p['delete_unused'],
-                            deactivate_expired=p['deactivate_expired'], retired=p['retired'], retired_state=p['retired_state'],
-                            properties=p['properties'], stale_after=p['stale_after'],
-                            require_all_projects_usage=p['require_all_projects_usage'])
+            policy = policy_from(p)
             now = parse_time(p['now']) if p['now'] else datetime.now(timezone.utc)
         except (PlanError, NamingError) as exc:
             self.fail_json(msg=str(exc))

@@ -276,36 +276,15 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, make_session
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import discover, make_source
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
-
-ARGUMENT_SPEC = dict(
-    source=dict(type='str', required=True, choices=sorted(SOURCES)),
-    release=dict(type='str', required=True),
-    arch=dict(type='str', default='x86_64', choices=['x86_64', 'aarch64', 'ppc64le', 's390x']),
-    options=dict(type='dict', default={}),
-    url_rewrites=dict(type='dict', default={}),
-    keyring=dict(type='path'),
-    trusted_fingerprints=dict(type='list', elements='str'),
-    allow_unsigned=dict(type='bool', default=False),
-    cache_dir=dict(type='path', default='~/.cache/cloudimages'),
-    checked_since=dict(type='float'),
-    timeout=dict(type='int', default=30),
-)
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import DISCOVER_SPEC, discover_from
 
 
 def main():
-    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=DISCOVER_SPEC, supports_check_mode=True)
     if REQUESTS_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
-    params = module.params
-    rewrites = {str(k): str(v) for k, v in params['url_rewrites'].items()}
     try:
-        source = make_source(params['source'], params['release'], params['arch'], params['options'])
-        release, unchanged, count = discover(
-            make_session(), source, cache_dir=params['cache_dir'], rewrites=rewrites, keyring=params['keyring'],
-            trusted_fingerprints=params['trusted_fingerprints'], allow_unsigned=params['allow_unsigned'],
-            timeout=params['timeout'], check_mode=module.check_mode, checked_since=params['checked_since'])
+        release, unchanged, count = discover_from(make_session(), module.params, check_mode=module.check_mode)
     except DiscoveryError as exc:
         module.fail_json(msg=str(exc), requests=getattr(exc, 'requests', 0))
     except OSError as exc:

@@ -101,10 +101,12 @@ def test_two_clouds_over_two_days(sync):
             day1_latest[region, key] = image.id
     assert 'debian-11' not in by_release(managed_images(sync.conns['RegionOne'], sync.provider))
 
-    # Same day again: nothing to do.
+    # Same day again: nothing to do, and no release leaves the fast path (release_status_info).
     again = sync(day1, region_one=eol_cirros)
     assert again.rc == 0, again.output
     assert again.changed() == 0, again.output
+    assert again.output.count('"synced": []') == 2, again.output
+    assert 'Promote, rotate or retire' not in again.output and 'Fetch, verify and inspect' not in again.output
 
     # Overnight every vendor publishes a new build.
     sync.mirror.advance()
@@ -134,3 +136,4 @@ def test_two_clouds_over_two_days(sync):
     again = sync(day2, region_one=eol_cirros)
     assert again.rc == 0, again.output
     assert again.changed() == 0, again.output
+    assert again.output.count('"synced": []') == 2, again.output

@@ -95,6 +95,31 @@ class StateStore:
         os.replace(tmp, self.path)
 
 
+# upstream_release's options; release_status_info checks each release's ``discover`` with them.
+DISCOVER_SPEC = dict(
+    source=dict(type='str', required=True, choices=sorted(SOURCES)),
+    release=dict(type='str', required=True),
+    arch=dict(type='str', default='x86_64', choices=['x86_64', 'aarch64', 'ppc64le', 's390x']),
+    options=dict(type='dict', default={}),
+    url_rewrites=dict(type='dict', default={}),
+    keyring=dict(type='path'),
+    trusted_fingerprints=dict(type='list', elements='str'),
+    allow_unsigned=dict(type='bool', default=False),
+    cache_dir=dict(type='path', default='~/.cache/cloudimages'),
+    checked_since=dict(type='float'),
+    timeout=dict(type='int', default=30),
+)
+
+
+def discover_from(session, params, check_mode=False):
+    """``discover`` with validated DISCOVER_SPEC parameters."""
+    source = make_source(params['source'], params['release'], params['arch'], params['options'])
+    return discover(session, source, cache_dir=params['cache_dir'], rewrites={str(k): str(v) for k, v in params['url_rewrites'].items()},
+                    keyring=params['keyring'], trusted_fingerprints=params['trusted_fingerprints'],
+                    allow_unsigned=params['allow_unsigned'], timeout=params['timeout'], check_mode=check_mode,
+                    checked_since=params['checked_since'])
+
+
 def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trusted_fingerprints=None,
              allow_unsigned=False, timeout=30, check_mode=False, gpgv=None, checked_since=None):
     """Return ``(release dict, upstream_unchanged, request count)``; raise DiscoveryError.

@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 cloudimages.openstack contributors
+# Apache License 2.0 (see LICENSES/Apache-2.0.txt or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+"""Is a release already in its final form in one cloud? The daily sync's fast path.
+
+A release is *settled* when the cloud holds its newest upstream build, promoted, and the
+rotation planner has nothing to change (names, visibility, properties, retention, cleanup,
+retirement). A settled release needs no download, upload, boot test or rotation today; any
+other release takes the whole path (roles/image_sync/tasks/release.yml), whose modules decide
+again from fresh state. So a wrong "not settled" costs time, never correctness.
+
+Pure: the caller lists the images, discovers the release and looks up usage.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import members, plan
+
+
+def existing_build(images, policy, release):
+    """The newest active image of the group holding exactly the upstream file of ``release``, or None."""
+    digest = release.get('checksum')
+    found = [image for image in members(images, policy)
+             if image.get('status') == 'active' and digest and image['properties'].get(_managed.DIGEST) == digest]
+    return max(found, key=lambda image: (image.get('created_at') or '', image['id'])) if found else None
+
+
+def assess(images, policy, release, now, usage=None):
+    """``{'settled', 'reason', 'existing', 'usage_needed'}`` of one release group among ``images``.
+
+    ``release`` is the discovered release dict, None for a retired release. The planner runs without
+    a candidate, as release.yml would when nothing is uploaded; when it needs usage that ``usage``
+    does not give, the release is not settled and ``usage_needed`` says for which images.
+    """
+    existing = None
+    if not policy.retired:
+        existing = existing_build(images, policy, release)
+        if existing is None:
+            return _status(False, 'build %s is not in this cloud yet' % release.get('version'))
+        if existing.get('visibility') not in _managed.PROMOTED_VISIBILITIES:
+            return _status(False, 'build %s is uploaded but not promoted yet' % release.get('version'), existing)
+    result = plan(images, policy, now, usage)
+    if result.usage_needed:
+        status = _status(False, 'usage of older images to check', existing)
+        status['usage_needed'] = result.usage_needed
+    elif result.changed:
+        actions = sorted({action['action'] for action in result.actions if action['action'] != 'keep'})
+        status = _status(False, 'rotation to do: %s' % ', '.join(actions), existing)
+    elif policy.retired:
+        status = _status(True, 'retired, nothing to change')
+    else:
+        status = _status(True, 'build %s is here, nothing to change' % release.get('version'), existing)
+    status['warnings'] = result.warnings
+    return status
+
+
+def _status(settled, reason, existing=None):
+    return {'settled': settled, 'reason': reason, 'existing': existing, 'usage_needed': [], 'warnings': []}

@@ -1,0 +1,79 @@
+"""release_status_info against real Glance and the local mirror, through ansible-playbook."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from playbook_runner import run_playbook
+from rotation_helpers import Group, tiny_qcow2
+
+
+@pytest.fixture(scope='module')
+def qcow2(tmp_path_factory):
+    return tiny_qcow2(tmp_path_factory.mktemp('status'))
+
+
+@pytest.fixture
+def group(cloud, qcow2):
+    made = Group(cloud, qcow2, release_key='cirros-0.6')
+    yield made
+    made.cleanup()
+
+
+def cirros(group, server, cache, release='0.6'):
+    return {'discover': {'source': 'cirros', 'release': release, 'allow_unsigned': True, 'cache_dir': str(cache),
+                         'url_rewrites': {'https://': server.url + '/'}},
+            'rotate': {'provider': group.provider, 'release_key': group.release_key, 'name': group.name, 'keep': 2,
+                       'delete_unused': True},
+            'min_ram': 128}  # the caller's own data, ignored
+
+
+def status(cloud, tmp_path, releases, check=False):
+    results = tmp_path / 'status.json'
+    glance_before = len(cloud.stack.api_requests('glance'))
+    result = run_playbook('release_status_info.yml', env=cloud.env(), check=check,
+                          extra_vars={'releases': releases, 'results_file': str(results)})
+    assert result.rc == 0, result.output
+    assert result.changed() == 0
+    listings = [r for r in cloud.stack.api_requests('glance')[glance_before:] if r[0] == 'GET' and r[1].startswith('/v2/images')]
+    return json.loads(results.read_text()), listings
+
+
+def test_from_empty_cloud_to_settled(cloud, group, server, tmp_path):
+    releases = [
+        cirros(group, server, tmp_path / 'cache'),
+        {'rotate': {'provider': group.provider, 'release_key': 'debian-11', 'name': 'Debian 11', 'retired': True}},
+        dict(cirros(group, server, tmp_path / 'cache'), rotate={'provider': group.provider, 'release_key': 'x', 'name': 'X', 'keep': 'many'}),
+        cirros(group, server, tmp_path / 'cache', release='9.9'),
+    ]
+    out, listings = status(cloud, tmp_path, releases)
+    fresh, retired, bad, unknown = out['releases']
+    mirror_version = fresh['release']['version']
+    assert (fresh['key'], fresh['settled'], fresh['error']) == ('cirros-0.6', False, None)
+    assert fresh['reason'] == 'build %s is not in this cloud yet' % mirror_version
+    assert fresh['release']['checksum'].startswith('sha256:') and fresh['existing'] is None
+    assert (retired['settled'], retired['reason'], retired['release']) == (True, 'retired, nothing to change', None)
+    assert not bad['settled'] and 'keep' in bad['error']
+    assert not unknown['settled'] and 'no version of that series' in unknown['error']
+    # One listing for every release: two queries, as Glance lists os_hidden images only when asked.
+    assert sorted(path.split('&')[1] for _method, path, _status in listings) == ['os_hidden=False', 'os_hidden=True'], listings
+    assert out['requests'] >= 1
+
+    # Uploaded, not promoted yet: the whole path has work to do.
+    candidate = group.candidate(**{_managed.BUILD: mirror_version, _managed.DIGEST: fresh['release']['checksum']})
+    out = status(cloud, tmp_path, releases[:1])[0]
+    assert out['releases'][0]['reason'] == 'build %s is uploaded but not promoted yet' % mirror_version
+    assert out['releases'][0]['existing']['id'] == candidate
+
+    # Promoted: settled, in check mode too; a changed property is work again.
+    group.run(candidate=candidate, keep=2, delete_unused=True)
+    out = status(cloud, tmp_path, releases[:1], check=True)[0]
+    assert out['releases'][0]['settled'], out['releases'][0]
+    assert out['releases'][0]['existing']['name'] == group.latest
+    changed = cirros(group, server, tmp_path / 'cache')
+    changed['rotate']['properties'] = {'hw_disk_bus': 'scsi'}
+    out = status(cloud, tmp_path, [changed])[0]
+    assert (out['releases'][0]['settled'], out['releases'][0]['reason']) == (False, 'rotation to do: reconcile')

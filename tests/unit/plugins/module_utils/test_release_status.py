@@ -1,0 +1,115 @@
+"""The daily sync's fast path: a release is settled only when the whole path would change nothing."""
+
+from __future__ import annotations
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils._release_status import assess
+from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import Policy, plan
+from rotation_sim import PROVIDER, RELEASE, apply, image
+
+NAME = 'Ubuntu 24.04 Noble Numbat'
+LATEST = NAME + ' - Latest'
+NOW = '2026-11-30T12:00:00Z'
+RELEASE_DICT = {'version': '20261129', 'checksum': 'sha256:bb'}
+PROPERTIES = {'hw_disk_bus': 'scsi', 'os_require_quiesce': 'yes'}
+
+
+def policy(**kwargs):
+    kwargs.setdefault('properties', PROPERTIES)
+    return Policy(PROVIDER, RELEASE, NAME, **kwargs)
+
+
+def build(created_at, digest, **kwargs):
+    props = dict(PROPERTIES, **kwargs.pop('properties', {}))
+    props[_managed.DIGEST] = digest
+    return image(created_at, **dict(kwargs, **props))
+
+
+def unused(ids):
+    return {'complete': True, 'reason': None, 'images': {i: {'servers': [], 'volumes': []} for i in ids}}
+
+
+def settled_day():
+    """Yesterday's build demoted, today's build latest: what a finished sync leaves."""
+    return [build('2026-11-28T08:00:00Z', 'sha256:aa', name=NAME + ' - 2026-11-28', visibility='community'),
+            build('2026-11-29T08:00:00Z', 'sha256:bb', name=LATEST)]
+
+
+def test_new_upstream_build_is_not_settled():
+    status = assess(settled_day(), policy(), {'version': '20261130', 'checksum': 'sha256:cc'}, NOW)
+    assert status == {'settled': False, 'reason': 'build 20261130 is not in this cloud yet', 'existing': None,
+                      'usage_needed': [], 'warnings': []}
+
+
+def test_empty_cloud_is_not_settled():
+    assert not assess([], policy(), RELEASE_DICT, NOW)['settled']
+
+
+def test_latest_build_in_final_form_is_settled():
+    images = settled_day()
+    status = assess(images, policy(), RELEASE_DICT, NOW)
+    assert status['settled'] and status['reason'] == 'build 20261129 is here, nothing to change'
+    assert status['existing']['id'] == images[1]['id']
+
+
+def test_uploaded_candidate_not_promoted_is_not_settled():
+    images = settled_day()[:1] + [build('2026-11-29T08:00:00Z', 'sha256:bb', name='candidate', visibility='private')]
+    status = assess(images, policy(), RELEASE_DICT, NOW)
+    assert not status['settled'] and status['reason'] == 'build 20261129 is uploaded but not promoted yet'
+    assert status['existing']['id'] == images[1]['id']
+
+
+def test_unfinished_upload_of_the_build_does_not_count():
+    images = settled_day()[:1] + [build('2026-11-29T08:00:00Z', 'sha256:bb', name='candidate', visibility='private', status='queued')]
+    assert assess(images, policy(), RELEASE_DICT, NOW)['reason'] == 'build 20261129 is not in this cloud yet'
+
+
+def test_renamed_latest_or_changed_configuration_is_not_settled():
+    images = settled_day()
+    images[1]['name'] = 'Ubuntu (renamed by hand)'
+    assert assess(images, policy(), RELEASE_DICT, NOW)['reason'] == 'rotation to do: promote'
+    status = assess(settled_day(), policy(properties={'hw_disk_bus': 'virtio'}), RELEASE_DICT, NOW)
+    assert not status['settled'] and status['reason'].startswith('rotation to do')
+
+
+def test_someone_elses_image_with_the_name_changes_nothing():
+    images = settled_day() + [build('2026-11-30T08:00:00Z', 'sha256:bb', name=LATEST, tags=())]
+    assert assess(images, policy(), RELEASE_DICT, NOW)['settled']
+
+
+def test_old_builds_need_usage_then_settle_only_when_in_use():
+    images = [build('2026-10-%02dT08:00:00Z' % day, 'sha256:%02d' % day, name=NAME + ' - 2026-10-%02d' % day,
+                    visibility='community') for day in range(1, 6)] + settled_day()
+    pol = policy(keep=2, delete_unused=True)
+    first = assess(images, pol, RELEASE_DICT, NOW)
+    assert not first['settled'] and first['usage_needed']
+    in_use = unused(first['usage_needed'])
+    for entry in in_use['images'].values():
+        entry['servers'] = [{'id': 'srv-1', 'name': 'web', 'project_id': 'p', 'status': 'SHUTOFF'}]
+    assert assess(images, pol, RELEASE_DICT, NOW, in_use)['settled']
+    assert assess(images, pol, RELEASE_DICT, NOW, unused(first['usage_needed']))['reason'] == 'rotation to do: delete'
+
+
+def test_retired_release_settles_once_retired():
+    retired, images = policy(retired=True), settled_day()
+    status = assess(images, retired, None, NOW)
+    assert not status['settled'] and status['reason'] == 'rotation to do: demote'
+    after = apply(images, plan(images, retired, NOW).actions)
+    assert assess(after, retired, None, NOW) == {'settled': True, 'reason': 'retired, nothing to change', 'existing': None,
+                                                 'usage_needed': [], 'warnings': []}
+
+
+def test_stale_upload_leftover_is_not_settled():
+    images = settled_day() + [build('2026-11-29T01:00:00Z', 'sha256:bb', name='candidate', visibility='private', status='saving')]
+    assert assess(images, policy(), RELEASE_DICT, NOW)['reason'] == 'rotation to do: cleanup'
+
+
+def test_the_whole_path_leaves_the_release_settled():
+    """Day 2: upload the new build as a candidate, promote it (what release.yml does), and the fast path sees nothing to do."""
+    new = {'version': '20261130', 'checksum': 'sha256:cc'}
+    candidate = build('2026-11-30T09:00:00Z', 'sha256:cc', name='candidate', visibility='private')
+    images = settled_day() + [candidate]
+    assert assess(images, policy(), new, NOW)['reason'] == 'build 20261130 is uploaded but not promoted yet'
+    after = apply(images, plan(images, policy(candidate=candidate['id']), NOW).actions)
+    status = assess(after, policy(), new, NOW)
+    assert status['settled'] and status['existing']['id'] == candidate['id'] and status['existing']['name'] == LATEST
