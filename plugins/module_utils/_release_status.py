@@ -29,7 +29,7 @@ def existing_build(images, policy, release):
 
 
 def assess(images, policy, release, now, usage=None):
-    """``{'settled', 'reason', 'existing', 'usage_needed'}`` of one release group among ``images``.
+    """``{'settled', 'reason', 'existing', 'usage_needed', 'warnings'}`` of one release group among ``images``.
 
     ``release`` is the discovered release dict, None for a retired release. The planner runs without
     a candidate, as release.yml would when nothing is uploaded; when it needs usage that ``usage``

@@ -1,0 +1,82 @@
+"""The GitOps example: examples/gitlab-ci.yml's merge-request job run for real, as GitLab would.
+
+Each line of the ``plan`` job runs in ``bash -eo pipefail`` (GitLab Runner's bash shell) in a
+project directory holding the inventory, against the local cloud and mirror. GitLab's notes API
+is a stand-in on 127.0.0.1 that records the POST (there is no GitLab here). The first line of
+``before_script`` (``ansible-galaxy collection install`` from Galaxy) needs the internet and is
+skipped: the collection comes from the working tree.
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import subprocess
+import sys
+import threading
+import urllib.parse
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sync_inventory import write_inventory
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class NotesAPI(http.server.BaseHTTPRequestHandler):
+    notes = []
+
+    def do_POST(self):  # pylint: disable=invalid-name
+        body = self.rfile.read(int(self.headers['Content-Length']))
+        self.notes.append({'path': self.path, 'token': self.headers.get('PRIVATE-TOKEN'),
+                           'body': urllib.parse.parse_qs(body.decode())['body'][0]})
+        self.send_response(201)
+        self.end_headers()
+
+    def log_message(self, *args):  # pylint: disable=arguments-differ
+        pass
+
+
+@pytest.fixture
+def gitlab():
+    server = http.server.HTTPServer(('127.0.0.1', 0), NotesAPI)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    NotesAPI.notes = []
+    try:
+        yield 'http://127.0.0.1:%d/api/v4' % server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_merge_request_job_posts_the_plan(cloud, upstream, server, gitlab, tmp_path):
+    pipeline = yaml.safe_load((ROOT / 'examples' / 'gitlab-ci.yml').read_text())
+    project, home = tmp_path / 'project', tmp_path / 'home'
+    project.mkdir()
+    home.mkdir()
+    # The inventory of the GitOps repository: the local clouds, the mirror, nothing synced yet.
+    provider = 'gitops' + uuid.uuid4().hex[:8]
+    write_inventory(project / 'inventory', upstream.mirror, server, provider, tmp_path / 'cache', upstream.mirror.today, boot_test=False)
+    env = {key: value for key, value in os.environ.items() if key != 'OS_CLIENT_CONFIG_FILE'}
+    env.update(HOME=str(home), PATH='%s:%s' % (Path(sys.executable).parent, os.environ['PATH']), ANSIBLE_NOCOLOR='1',
+               CLOUDS_YAML=Path(cloud.env()['OS_CLIENT_CONFIG_FILE']).read_text(), PLAN_BOT_TOKEN='secret-token',
+               CI_API_V4_URL=gitlab, CI_PROJECT_ID='42', CI_MERGE_REQUEST_IID='7', CI_PIPELINE_SOURCE='merge_request_event')
+    lines = pipeline['default']['before_script'][1:] + pipeline['plan']['script']
+    for line in lines:
+        proc = subprocess.run(['bash', '-eo', 'pipefail', '-c', line], cwd=project, env=env, capture_output=True, text=True,
+                              timeout=900, check=False)
+        assert proc.returncode == 0, (line, proc.stdout[-3000:], proc.stderr[-3000:])
+
+    (note,) = NotesAPI.notes
+    assert note['path'] == '/api/v4/projects/42/merge_requests/7/notes' and note['token'] == 'secret-token'
+    plan = (project / 'plan.txt').read_text()
+    assert note['body'] == plan
+    # The plan names what the sync would do and changed nothing in the clouds.
+    assert 'Would download, verify and upload' in plan and 'PLAY RECAP' in plan
+    assert 'failed=0' in plan and 'region_two' in plan
+    for region in ('RegionOne', 'RegionTwo'):
+        assert not list(cloud.connect('admin', region).image.images(tag='managed_by_' + provider)), region
