@@ -23,7 +23,7 @@ class PlaybookResult:
         return sum(host['changed'] for host in self.recap.values())
 
 
-def run_playbook(playbook, env=None, extra_vars=None, check=False, inventory=None, timeout=600):
+def run_playbook(playbook, env=None, extra_vars=None, check=False, inventory=None, timeout=600, args=()):
     """Run ``playbook`` (a collection FQCN, or a file in tests/integration/playbooks) and return its result.
 
     The inventory defaults to localhost with the test's own Python, which has openstacksdk;
@@ -36,6 +36,7 @@ def run_playbook(playbook, env=None, extra_vars=None, check=False, inventory=Non
         cmd += ['-e', json.dumps(extra_vars)]
     if check:
         cmd += ['--check', '--diff']
+    cmd += list(args)
     run_env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_RETRY_FILES_ENABLED='0', **(env or {}))
     proc = subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=timeout, check=False)
     return PlaybookResult(proc)
