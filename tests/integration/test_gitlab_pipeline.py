@@ -1,7 +1,8 @@
-"""The GitOps example: examples/gitlab-ci.yml's merge-request job run for real, as GitLab would.
+"""The GitOps example: examples/gitlab-ci.yml's jobs run for real, as GitLab would.
 
-Each line of the ``plan`` job runs in ``bash -eo pipefail`` (GitLab Runner's bash shell) in a
-project directory holding the inventory, against the local cloud and mirror. GitLab's notes API
+Each script line of the ``plan`` job (merge requests) and then of the ``sync`` job (scheduled, on
+main) runs in ``bash -eo pipefail`` (GitLab Runner's bash shell) in a project directory holding
+the inventory, against the local cloud and mirror. GitLab's notes API
 is a stand-in on 127.0.0.1 that records the POST (there is no GitLab here). The first line of
 ``before_script`` (``ansible-galaxy collection install`` from Galaxy) needs the internet and is
 skipped: the collection comes from the working tree.
@@ -53,7 +54,19 @@ def gitlab():
         server.server_close()
 
 
-def test_merge_request_job_posts_the_plan(cloud, upstream, server, gitlab, tmp_path):
+def run_job(pipeline, job, project, env):
+    """Each script line of ``job`` as GitLab Runner's bash shell runs it, in the project directory."""
+    for line in pipeline[job]['script']:
+        proc = subprocess.run(['bash', '-eo', 'pipefail', '-c', line], cwd=project, env=env, capture_output=True, text=True,
+                              timeout=900, check=False)
+        assert proc.returncode == 0, (job, line, proc.stdout[-3000:], proc.stderr[-3000:])
+
+
+def managed(cloud, region, provider):
+    return list(cloud.connect('admin', region).image.images(tag='managed_by_' + provider))
+
+
+def test_merge_request_plan_then_scheduled_sync(cloud, upstream, server, gitlab, tmp_path):
     pipeline = yaml.safe_load((ROOT / 'examples' / 'gitlab-ci.yml').read_text())
     project, home = tmp_path / 'project', tmp_path / 'home'
     project.mkdir()
@@ -64,19 +77,28 @@ def test_merge_request_job_posts_the_plan(cloud, upstream, server, gitlab, tmp_p
     env = {key: value for key, value in os.environ.items() if key != 'OS_CLIENT_CONFIG_FILE'}
     env.update(HOME=str(home), PATH='%s:%s' % (Path(sys.executable).parent, os.environ['PATH']), ANSIBLE_NOCOLOR='1',
                CLOUDS_YAML=Path(cloud.env()['OS_CLIENT_CONFIG_FILE']).read_text(), PLAN_BOT_TOKEN='secret-token',
-               CI_API_V4_URL=gitlab, CI_PROJECT_ID='42', CI_MERGE_REQUEST_IID='7', CI_PIPELINE_SOURCE='merge_request_event')
-    lines = pipeline['default']['before_script'][1:] + pipeline['plan']['script']
-    for line in lines:
-        proc = subprocess.run(['bash', '-eo', 'pipefail', '-c', line], cwd=project, env=env, capture_output=True, text=True,
-                              timeout=900, check=False)
-        assert proc.returncode == 0, (line, proc.stdout[-3000:], proc.stderr[-3000:])
+               CI_API_V4_URL=gitlab, CI_PROJECT_ID='42', CI_PROJECT_DIR=str(project))
+    for line in pipeline['default']['before_script'][1:]:  # writes clouds.yaml from $CLOUDS_YAML
+        subprocess.run(['bash', '-eo', 'pipefail', '-c', line], cwd=project, env=env, check=True, timeout=60)
+    try:
+        run_job(pipeline, 'plan', project, dict(env, CI_PIPELINE_SOURCE='merge_request_event', CI_MERGE_REQUEST_IID='7'))
+        (note,) = NotesAPI.notes
+        assert note['path'] == '/api/v4/projects/42/merge_requests/7/notes' and note['token'] == 'secret-token'
+        plan = (project / 'plan.txt').read_text()
+        assert note['body'] == plan
+        # The plan names what the sync would do and changed nothing in the clouds.
+        assert 'Would download, verify and upload' in plan and 'PLAY RECAP' in plan
+        assert 'failed=0' in plan and 'region_two' in plan
+        assert not managed(cloud, 'RegionOne', provider) and not managed(cloud, 'RegionTwo', provider)
 
-    (note,) = NotesAPI.notes
-    assert note['path'] == '/api/v4/projects/42/merge_requests/7/notes' and note['token'] == 'secret-token'
-    plan = (project / 'plan.txt').read_text()
-    assert note['body'] == plan
-    # The plan names what the sync would do and changed nothing in the clouds.
-    assert 'Would download, verify and upload' in plan and 'PLAY RECAP' in plan
-    assert 'failed=0' in plan and 'region_two' in plan
-    for region in ('RegionOne', 'RegionTwo'):
-        assert not list(cloud.connect('admin', region).image.images(tag='managed_by_' + provider)), region
+        # The scheduled pipeline on main: the real sync, downloads cached in the project directory.
+        run_job(pipeline, 'sync', project, dict(env, CI_PIPELINE_SOURCE='schedule', CI_COMMIT_BRANCH='main'))
+        assert list((project / '.cache' / 'cloudimages' / 'files').iterdir())
+        for region in ('RegionOne', 'RegionTwo'):
+            latest = [image.name for image in managed(cloud, region, provider) if image.visibility == 'public']
+            assert latest and all(name.endswith(' - Latest') for name in latest), (region, latest)
+    finally:
+        for region in ('RegionOne', 'RegionTwo'):
+            conn = cloud.connect('admin', region)
+            for image in managed(cloud, region, provider):
+                conn.image.delete_image(image, ignore_missing=True)
