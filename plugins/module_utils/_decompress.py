@@ -89,6 +89,17 @@ def hexdigests(digests):
     return {name: digest.hexdigest() for name, digest in digests.items()}
 
 
+def hash_file(path, digests):
+    """Feed the file at ``path`` to every digest of ``digests`` (see new_digests); return its size."""
+    size = 0
+    with open(path, 'rb') as handle:
+        for chunk in iter(lambda: handle.read(CHUNK), b''):
+            for digest in digests.values():
+                digest.update(chunk)
+            size += len(chunk)
+    return size
+
+
 class _Gzip:
     """zlib's decompressobj behind the lzma/bz2 decompressor interface (``needs_input``, ``unused_data``)."""
 

@@ -30,7 +30,7 @@ import tempfile
 import traceback
 from dataclasses import dataclass
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._decompress import DEFAULT_ALGORITHMS, CHUNK, hexdigests, new_digests
+from ansible_collections.cloudimages.openstack.plugins.module_utils._decompress import DEFAULT_ALGORITHMS, hash_file, hexdigests, new_digests
 
 try:
     from oslo_utils.imageutils import format_inspector
@@ -165,7 +165,7 @@ def convert_to_raw(src, dest, src_format, max_virtual_size, algorithms=DEFAULT_A
     try:
         # Absolute paths: qemu would read a name starting with "json:" as a block-device spec.
         _run([qemu_img, 'convert', '-q', '-f', src_format, '-O', 'raw', os.path.abspath(src), part], timeout)
-        size = _hash_file(part, digests)
+        size = hash_file(part, digests)
         if size != info.virtual_size:
             raise ConversionError(f'qemu-img wrote {size} bytes, expected the virtual size {info.virtual_size}')
         os.replace(part, dest)
@@ -190,16 +190,6 @@ def _run(argv, timeout):
     if result.returncode != 0:
         raise ConversionError(f'qemu-img {argv[1]} failed (exit {result.returncode}): {result.stderr.strip()}')
     return result
-
-
-def _hash_file(path, digests):
-    size = 0
-    with open(path, 'rb') as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b''):
-            for digest in digests.values():
-                digest.update(chunk)
-            size += len(chunk)
-    return size
 
 
 def _unlink(path):

@@ -8,10 +8,10 @@ reproduce the stored form, compare digests, and tell a changed file from a gone 
 
 from __future__ import annotations
 
-import hashlib
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _verify
 from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import ChecksumError
+from ansible_collections.cloudimages.openstack.plugins.module_utils._decompress import hash_file, hexdigests, new_digests
 from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import Cache, FetchError, fetch
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import UpstreamError, check_redirects, transient_errors
 from ansible_collections.cloudimages.openstack.plugins.module_utils._verified_image import (
@@ -93,8 +93,6 @@ class UpstreamCheck:
 
 def _hash_file(path, algorithm):
     """Glance may use another os_hash_algo than the sha512 the cache records."""
-    digest = hashlib.new(algorithm)
-    with open(path, 'rb') as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
+    digests = new_digests([algorithm])
+    hash_file(path, digests)
+    return next(iter(hexdigests(digests).values()))

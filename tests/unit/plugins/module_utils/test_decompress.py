@@ -213,3 +213,12 @@ def _check_untrusted(kind, data):
             # Some bytes carry no checksum (e.g. gzip's mtime), so a flip there still decodes.
             assert result['size'] == os.path.getsize(directory / 'out') <= 64 * 1024
             assert _leftovers(directory, 'src') == ['out']
+
+
+def test_hash_file_feeds_every_digest(tmp_path):
+    path = tmp_path / 'data'
+    path.write_bytes(b'x' * (3 * (1 << 20) + 5))
+    digests = _decompress.new_digests(['md5', 'SHA-384'])
+    assert _decompress.hash_file(path, digests) == 3 * (1 << 20) + 5
+    assert _decompress.hexdigests(digests) == {'md5': hashlib.md5(path.read_bytes()).hexdigest(),
+                                               'sha384': hashlib.sha384(path.read_bytes()).hexdigest()}

@@ -7,6 +7,7 @@ import hashlib
 import pytest
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _verify
+from ansible_collections.cloudimages.openstack.plugins.module_utils._verify_upstream import _hash_file
 
 DATA = b'qcow2 bytes'
 RAW = b'raw bytes'
@@ -179,3 +180,13 @@ def test_summary_and_message():
     assert _verify.summarize(results) == {'match': 2, 'mismatch': 1, 'source_gone': 1, 'unverifiable': 0,
                                           'skipped': 0, 'error': 0, 'total': 4}
     assert _verify.mismatch_message(results, 'p') == '1 of 4 images of p do not match upstream: n1 (i1): checksum'
+
+
+def test_glance_hash_algorithm_other_than_the_cached_ones(tmp_path):
+    """Glance's os_hash_algo is configurable: the stored file is hashed again with it, whatever its spelling."""
+    path = tmp_path / 'image'
+    path.write_bytes(DATA)
+    assert _hash_file(str(path), 'sha384') == hashlib.sha384(DATA).hexdigest()
+    assert _hash_file(str(path), 'SHA3-256') == hashlib.sha3_256(DATA).hexdigest()
+    with pytest.raises(ValueError):
+        _hash_file(str(path), 'crc32')
