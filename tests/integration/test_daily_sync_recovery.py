@@ -1,0 +1,44 @@
+"""A daily sync that stops between upload and promotion is finished by the next run, without a new upload.
+
+The stop is real: RegionTwo has no Nova, so a boot test there fails after the candidate is
+uploaded (Nova never tried the image, so the candidate is kept, private). The next run's status
+check sees "uploaded but not promoted" and promotes that very image.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from playbook_runner import run_playbook
+from sync_inventory import write_inventory
+
+
+def test_candidate_left_by_a_stopped_run_is_promoted_next_time(cloud, upstream, server, tmp_path):
+    provider = 'resume' + uuid.uuid4().hex[:8]
+    conn = cloud.connect('admin', 'RegionTwo')
+
+    def sync(**region_two):
+        inventory = write_inventory(tmp_path / 'inventory.json', upstream.mirror, server, provider, tmp_path / 'cache',
+                                    upstream.mirror.today, boot_test=False, region_two=region_two)
+        before = len(cloud.stack.api_requests('glance2'))
+        result = run_playbook('cloudimages.openstack.daily_sync', env=cloud.env(), inventory=str(inventory),
+                              args=['--limit', 'region_two', '--tags', 'cirros'])
+        creates = [r for r in cloud.stack.api_requests('glance2')[before:] if r[0] == 'POST' and r[1] == '/v2/images']
+        return result, creates, list(conn.image.images(tag='managed_by_' + provider))
+
+    try:
+        stopped, creates, images = sync(image_sync_boot_test=True, image_sync_boot_flavor='m1.tiny')
+        assert stopped.rc != 0 and 'Boot test the candidate | CirrOS 0.6' in stopped.output, stopped.output
+        (candidate,) = images
+        assert (candidate.visibility, candidate.status, len(creates)) == ('private', 'active', 1)
+
+        resumed, creates, images = sync()
+        assert resumed.rc == 0, resumed.output
+        assert creates == [] and 'Fetch, verify and inspect | CirrOS 0.6] ***\nskipping: [region_two]' in resumed.output
+        assert [(image.id, image.name, image.visibility) for image in images] == [(candidate.id, 'CirrOS 0.6 - Latest', 'public')]
+
+        again = sync()[0]
+        assert again.rc == 0 and again.changed() == 0, again.output
+    finally:
+        for image in conn.image.images(tag='managed_by_' + provider):
+            conn.image.delete_image(image, ignore_missing=True)
