@@ -8,7 +8,6 @@ reproduce the stored form, compare digests, and tell a changed file from a gone 
 
 from __future__ import annotations
 
-
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _verify
 from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import ChecksumError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._decompress import hash_file, hexdigests, new_digests

@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 from sync_inventory import write_inventory
+from sync_support import delete_managed, managed_images
 
 
 def test_documented_ansible_runner_command(cloud, upstream, server, tmp_path):
@@ -38,10 +39,7 @@ def test_documented_ansible_runner_command(cloud, upstream, server, tmp_path):
                  if event.get('event') == 'runner_on_ok'}
         assert 'What today\'s sync has to do in this cloud' in stats
         for region, name in (('RegionOne', 'CirrOS 0.6 - Latest'), ('RegionTwo', 'Debian 13 Trixie - Latest')):
-            images = list(cloud.connect('admin', region).image.images(tag='managed_by_' + provider))
+            images = managed_images(cloud.connect('admin', region), provider)
             assert [image.name for image in images] == [name], region
     finally:
-        for region in ('RegionOne', 'RegionTwo'):
-            conn = cloud.connect('admin', region)
-            for image in conn.image.images(tag='managed_by_' + provider):
-                conn.image.delete_image(image, ignore_missing=True)
+        delete_managed(cloud, provider)

@@ -14,6 +14,7 @@ import uuid
 import pytest
 
 from playbook_runner import run_playbook
+from sync_support import delete_managed, managed_images
 from sync_inventory import ALL, REGION_TWO, write_inventory
 
 pytestmark = pytest.mark.needs_nova
@@ -34,15 +35,6 @@ ROLE_RELEASES = {  # release keys and names from the distribution roles (those t
 
 def expected_releases(distributions, only=None):
     return {'%s-%s' % (d, r): name for d in distributions for r, name in ROLE_RELEASES[d] if not only or d not in only or r in only[d]}
-
-
-def managed_images(conn, provider):
-    """Every image of the provider tag, whatever its visibility (community needs its own query)."""
-    seen = {}
-    for visibility in ('public', 'community', 'private', 'shared'):
-        for image in conn.image.images(tag=['managed_by_' + provider], visibility=visibility):
-            seen[image.id] = image
-    return list(seen.values())
 
 
 def by_release(images):
@@ -67,9 +59,7 @@ def sync(cloud, upstream, tmp_path):
         try:
             yield run
         finally:
-            for conn in conns.values():
-                for image in managed_images(conn, provider):
-                    conn.image.delete_image(image, ignore_missing=True)
+            delete_managed(cloud, provider)
             mirror.close()
 
 

@@ -11,6 +11,7 @@ import uuid
 
 from playbook_runner import run_playbook
 from sync_inventory import write_inventory
+from sync_support import delete_managed, managed_images
 
 
 def test_candidate_left_by_a_stopped_run_is_promoted_next_time(cloud, upstream, server, tmp_path):
@@ -24,7 +25,7 @@ def test_candidate_left_by_a_stopped_run_is_promoted_next_time(cloud, upstream, 
         result = run_playbook('cloudimages.openstack.daily_sync', env=cloud.env(), inventory=str(inventory),
                               args=['--limit', 'region_two', '--tags', 'cirros'])
         creates = [r for r in cloud.stack.api_requests('glance2')[before:] if r[0] == 'POST' and r[1] == '/v2/images']
-        return result, creates, list(conn.image.images(tag='managed_by_' + provider))
+        return result, creates, managed_images(conn, provider)
 
     try:
         stopped, creates, images = sync(image_sync_boot_test=True, image_sync_boot_flavor='m1.tiny')
@@ -40,5 +41,4 @@ def test_candidate_left_by_a_stopped_run_is_promoted_next_time(cloud, upstream, 
         again = sync()[0]
         assert again.rc == 0 and again.changed() == 0, again.output
     finally:
-        for image in conn.image.images(tag='managed_by_' + provider):
-            conn.image.delete_image(image, ignore_missing=True)
+        delete_managed(cloud, provider)

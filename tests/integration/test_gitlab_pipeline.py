@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from sync_inventory import write_inventory
+from sync_support import REGIONS, delete_managed, managed_images
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,10 +63,6 @@ def run_job(pipeline, job, project, env):
         assert proc.returncode == 0, (job, line, proc.stdout[-3000:], proc.stderr[-3000:])
 
 
-def managed(cloud, region, provider):
-    return list(cloud.connect('admin', region).image.images(tag='managed_by_' + provider))
-
-
 def test_merge_request_plan_then_scheduled_sync(cloud, upstream, server, gitlab, tmp_path):
     pipeline = yaml.safe_load((ROOT / 'examples' / 'gitlab-ci.yml').read_text())
     project, home = tmp_path / 'project', tmp_path / 'home'
@@ -89,16 +86,13 @@ def test_merge_request_plan_then_scheduled_sync(cloud, upstream, server, gitlab,
         # The plan names what the sync would do and changed nothing in the clouds.
         assert 'Would download, verify and upload' in plan and 'PLAY RECAP' in plan
         assert 'failed=0' in plan and 'region_two' in plan
-        assert not managed(cloud, 'RegionOne', provider) and not managed(cloud, 'RegionTwo', provider)
+        assert not any(managed_images(cloud.connect('admin', region), provider) for region in REGIONS)
 
         # The scheduled pipeline on main: the real sync, downloads cached in the project directory.
         run_job(pipeline, 'sync', project, dict(env, CI_PIPELINE_SOURCE='schedule', CI_COMMIT_BRANCH='main'))
         assert list((project / '.cache' / 'cloudimages' / 'files').iterdir())
-        for region in ('RegionOne', 'RegionTwo'):
-            latest = [image.name for image in managed(cloud, region, provider) if image.visibility == 'public']
+        for region in REGIONS:
+            latest = [image.name for image in managed_images(cloud.connect('admin', region), provider) if image.visibility == 'public']
             assert latest and all(name.endswith(' - Latest') for name in latest), (region, latest)
     finally:
-        for region in ('RegionOne', 'RegionTwo'):
-            conn = cloud.connect('admin', region)
-            for image in managed(cloud, region, provider):
-                conn.image.delete_image(image, ignore_missing=True)
+        delete_managed(cloud, provider)

@@ -1,0 +1,22 @@
+"""Shared by the daily-sync tests: the managed images of a provider in the local clouds, and their removal."""
+
+from __future__ import annotations
+
+REGIONS = ('RegionOne', 'RegionTwo')
+
+
+def managed_images(conn, provider):
+    """Every image of the provider tag, whatever its visibility (community needs its own query)."""
+    seen = {}
+    for visibility in ('public', 'community', 'private', 'shared'):
+        for image in conn.image.images(tag=['managed_by_' + provider], visibility=visibility):
+            seen[image.id] = image
+    return list(seen.values())
+
+
+def delete_managed(cloud, provider):
+    """Teardown: remove every image of ``provider`` in both regions."""
+    for region in REGIONS:
+        conn = cloud.connect('admin', region)
+        for image in managed_images(conn, provider):
+            conn.image.delete_image(image, ignore_missing=True)
