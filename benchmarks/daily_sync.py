@@ -36,29 +36,28 @@ from sync_inventory import write_inventory  # noqa: E402  pylint: disable=wrong-
 from upstream_mirror import Mirror, MirrorServer  # noqa: E402  pylint: disable=wrong-import-position
 
 GLANCES = ('glance', 'glance2')
-
-
 SUMMARY = re.compile(r'"unchanged": \[(?P<names>[^\]]*)\]')
-RELEASE_SYNCS = []  # release syncs found up to date, per run
 
 
 def run(env, inventory, *args):
+    """One ansible-playbook run: (seconds, release syncs its summaries list as up to date)."""
     cmd = [str(Path(sys.executable).parent / 'ansible-playbook'), '-i', str(inventory), 'cloudimages.openstack.daily_sync'] + list(args)
     started = time.monotonic()
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if proc.returncode:
         sys.exit('daily_sync failed (rc %d):\n%s%s' % (proc.returncode, proc.stdout[-4000:], proc.stderr[-2000:]))
-    RELEASE_SYNCS.append(sum(match['names'].count('"') // 2 for match in SUMMARY.finditer(proc.stdout)))
-    return time.monotonic() - started
+    return time.monotonic() - started, sum(match['names'].count('"') // 2 for match in SUMMARY.finditer(proc.stdout))
 
 
 def measure(label, cloud, server, action):
+    """``action`` makes one or more runs and returns their results."""
     server.reset_requests()
     glance_before = {name: len(cloud.api_requests(name)) for name in GLANCES}
-    seconds = action()
+    runs = action()
     upstream = len(server.requests)
     glance = sum(len(cloud.api_requests(name)) - glance_before[name] for name in GLANCES)
-    return {'label': label, 'seconds': round(seconds, 1), 'upstream_requests': upstream, 'glance_requests': glance}
+    return {'label': label, 'seconds': round(sum(seconds for seconds, _up_to_date in runs), 1), 'upstream_requests': upstream,
+            'glance_requests': glance, 'up_to_date': sum(up_to_date for _seconds, up_to_date in runs)}
 
 
 def main():
@@ -77,10 +76,10 @@ def main():
             env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(workdir), **cloud.env())
             # Publishing writes to Glance; the two clouds on RegionOne's SQLite database would fail
             # each other's writes ("database is locked"), so the first run goes one cloud at a time.
-            first = measure('first run (uploads), serial', cloud, server, lambda: sum(run(env, inventory, '--limit', host) for host in hosts))
-            parallel = measure('no-op, all clouds at once', cloud, server, lambda: run(env, inventory, '--forks', str(len(hosts))))
+            first = measure('first run (uploads), serial', cloud, server, lambda: [run(env, inventory, '--limit', host) for host in hosts])
+            parallel = measure('no-op, all clouds at once', cloud, server, lambda: [run(env, inventory, '--forks', str(len(hosts)))])
             serial = measure('no-op, one cloud at a time', cloud, server,
-                             lambda: sum(run(env, inventory, '--limit', host) for host in hosts))
+                             lambda: [run(env, inventory, '--limit', host) for host in hosts])
             # One state file per upstream release checked.
             releases = len([name for name in os.listdir(workdir / 'cache' / 'state') if name.endswith('.json')])
     finally:
@@ -88,7 +87,7 @@ def main():
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
     print('clouds: %d, distinct upstream releases: %d, release syncs found up to date in the no-op run: %d'
-          % (len(hosts), releases, RELEASE_SYNCS[len(hosts)]))
+          % (len(hosts), releases, parallel['up_to_date']))
     for row in (first, parallel, serial):
         print('%-28s %6.1f s  upstream requests %4d  glance requests %4d' % (row['label'], row['seconds'], row['upstream_requests'], row['glance_requests']))
     print('no-op parallel / one-at-a-time: %.2fx wall time' % (parallel['seconds'] / serial['seconds']))
