@@ -31,6 +31,17 @@ def managed_tag(provider):
     return TAG_PREFIX + provider
 
 
+def release_key(family, release, arch='x86_64'):
+    """The release group's key: ``<family>-<release>``, plus ``-<arch>`` for other than x86_64.
+
+    ``family`` is the distribution role's name, which is also its source's name (``ubuntu_minimal``,
+    ``fedora_coreos``), or the ``distro`` option of a generic source. The one spelling of the key:
+    upstream_release returns it, the daily sync writes it into Glance, image_verify matches by it.
+    """
+    key = '%s-%s' % (family, release)
+    return key if arch == 'x86_64' else '%s-%s' % (key, arch)
+
+
 def identity(release_key, build, digest):
     """The properties that identify one upstream build of one release."""
     return {RELEASE: release_key, BUILD: str(build), DIGEST: digest}

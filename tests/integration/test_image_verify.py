@@ -96,7 +96,7 @@ def world(cloud, upstream, tmp_path_factory):
         spec = {
             'cirros': (one, cirros.local_path, 'public', 'qcow2', identity(cirros)),
             'debian': (one, debian.local_path, 'community', 'qcow2', identity(debian)),
-            'fcos': (one, fcos_qcow2, 'public', 'qcow2', identity(fcos, key='fedora-coreos-stable')),
+            'fcos': (one, fcos_qcow2, 'public', 'qcow2', identity(fcos, key='fedora_coreos-stable')),
             # Ubuntu's identity and source, Debian's bytes: what a corrupted or swapped upload looks like.
             'ubuntu': (one, debian.local_path, 'public', 'qcow2', identity(ubuntu)),
             'old': (one, old.local_path, 'community', 'qcow2', identity(old)),
@@ -111,7 +111,7 @@ def world(cloud, upstream, tmp_path_factory):
             created.append((conn, images[name].id))
         mirror.eol('debian', '11')
         fcos_release = {
-            'key': 'fedora-coreos-stable', 'version': fcos.version, 'checksum': 'sha256:' + fcos.sha256,
+            'key': 'fedora_coreos-stable', 'version': fcos.version, 'checksum': 'sha256:' + fcos.sha256,
             'image_source': fcos.image_url, 'url': server.rewrite(fcos.image_url), 'filename': fcos.file_name,
             'image_signature_url': server.rewrite(fcos.image_signature_url),
             'trust': {'keyring': str(mirror.keyring.trusted_keyring), 'fingerprints': [mirror.keyring.trusted_fingerprint]},

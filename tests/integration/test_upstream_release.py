@@ -94,7 +94,7 @@ def check_vendor(run, source, release, distro):
     result, unchanged, requests = run(source, release)
     assert_matches(result, info, run.server)
     assert not unchanged and requests >= 1
-    assert result['key'] == '%s-%s' % (distro, release) and result['distro'] == distro
+    assert result['key'] == '%s-%s' % (source, release) and result['distro'] == distro
     if info.signature_kind:
         assert result['trust'] == {'keyring': run.keyring, 'fingerprints': run.fingerprints}
         if info.checksum_signature_url:

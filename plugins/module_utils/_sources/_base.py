@@ -20,7 +20,7 @@ import re
 import tempfile
 import urllib.parse
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums, _signatures
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums, _managed, _signatures
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import UpstreamError, check_redirects, transient_errors
 
 # Metadata documents are small; Ubuntu's products file, the largest, is a few MB.
@@ -317,6 +317,7 @@ class Source:
 
     name = ''
     distro = ''
+    family = None              # release key prefix when not ``name`` (generic sources: their distro)
     signed = True
     login_user = None
     disk_format = 'qcow2'
@@ -353,8 +354,7 @@ class Source:
     # -- shared ------------------------------------------------------------------------------------
     @property
     def key(self):
-        key = '%s-%s' % (self.distro, self.release)
-        return key if self.arch == 'x86_64' else '%s-%s' % (key, self.arch)
+        return _managed.release_key(self.family or self.name, self.release, self.arch)
 
     def label(self):
         return '%s %s' % (self.name, self.release)

@@ -137,7 +137,7 @@ class ChecksumFile(ChecksumDir):
     def __init__(self, release, arch='x86_64', options=None):
         super().__init__(release, arch, options)
         opts = self.options
-        self.distro = str(opts.get('distro') or 'custom')
+        self.distro = self.family = str(opts.get('distro') or 'custom')
         self.checksum_name = str(opts.get('checksum_file') or 'SHA256SUMS')
         self.signature = str(opts.get('signature') or 'none')
         self.signature_name = str(opts.get('signature_file') or self.checksum_name + '.asc')

@@ -47,7 +47,7 @@ class LocalArtifact(Source):
     def __init__(self, release, arch='x86_64', options=None):
         super().__init__(release, arch, options)
         opts = self.options
-        self.distro = str(opts.get('distro') or 'custom')
+        self.distro = self.family = str(opts.get('distro') or 'custom')
         self.login_user = opts.get('login_user')
         self.disk_format = str(opts.get('disk_format') or 'qcow2')
         self.compression = str(opts.get('compression') or 'none')
