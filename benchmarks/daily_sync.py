@@ -1,4 +1,4 @@
-"""A no-op daily sync: wall time and upstream / Glance request counts, parallel vs one cloud at a time.
+"""A no-op daily sync: wall time and upstream / Glance / Keystone request counts, parallel vs one at a time.
 
 Starts the light local cloud (Keystone + two Glance regions) and the upstream mirror, runs the
 daily sync over three clouds once to publish everything, then measures a second run on the same
@@ -8,7 +8,8 @@ tag: an independent set of managed images, as the light cloud has two Glance reg
 - all clouds at once (one ansible-playbook, forks = number of clouds): the way to run it;
 - one cloud at a time (one ansible-playbook per cloud, --limit): the baseline.
 
-Targets (issue): no-op ≤ 15 s, ≤ 1 upstream request per release. Boot tests are off (no Nova in
+Targets (issues 6, 12): no-op ≤ 15 s, ≤ 1 upstream request per release, ≤ 2 Keystone requests per
+cloud (logins: POST /v3/auth/tokens; the services' token validations are counted apart). Boot tests are off (no Nova in
 the light cloud; a no-op run boots nothing anyway).
 
     PYTHONPATH=tools .venv/bin/python benchmarks/daily_sync.py [--workdir DIR]
@@ -53,11 +54,16 @@ def measure(label, cloud, server, action):
     """``action`` makes one or more runs and returns their results."""
     server.reset_requests()
     glance_before = {name: len(cloud.api_requests(name)) for name in GLANCES}
+    keystone_before = len(cloud.api_requests('keystone'))
     runs = action()
     upstream = len(server.requests)
     glance = sum(len(cloud.api_requests(name)) - glance_before[name] for name in GLANCES)
+    keystone = cloud.api_requests('keystone')[keystone_before:]
+    validations = sum(1 for method, path, _status in keystone if method == 'GET' and path.startswith('/v3/auth/tokens'))
+    logins = sum(1 for method, path, _status in keystone if method == 'POST' and path.startswith('/v3/auth/tokens'))
     return {'label': label, 'seconds': round(sum(seconds for seconds, _up_to_date in runs), 1), 'upstream_requests': upstream,
-            'glance_requests': glance, 'up_to_date': sum(up_to_date for _seconds, up_to_date in runs)}
+            'glance_requests': glance, 'keystone_requests': len(keystone) - validations, 'logins': logins,
+            'validations': validations, 'up_to_date': sum(up_to_date for _seconds, up_to_date in runs)}
 
 
 def main():
@@ -90,6 +96,8 @@ def main():
           % (len(hosts), releases, parallel['up_to_date']))
     for row in (first, parallel, serial):
         print('%-28s %6.1f s  upstream requests %4d  glance requests %4d' % (row['label'], row['seconds'], row['upstream_requests'], row['glance_requests']))
+        print('%-28s keystone requests per cloud %.1f (logins %.1f), token validations by services %d'
+              % ('', row['keystone_requests'] / len(hosts), row['logins'] / len(hosts), row['validations']))
     print('no-op parallel / one-at-a-time: %.2fx wall time' % (parallel['seconds'] / serial['seconds']))
 
 

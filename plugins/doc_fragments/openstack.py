@@ -72,6 +72,13 @@ options:
         before failing.
     type: int
     default: 180
+  auth_state:
+    description:
+      - The session of an earlier login, as returned by M(cloudimages.openstack.auth), so that this
+        module sends no login request of its own.
+      - Used only when it was made for the same Keystone, user and project as this module's
+        configuration; otherwise the module logs in as usual. A token near its expiry is renewed.
+    type: str
 requirements:
   - python >= 3.11
   - openstacksdk >= 4.0.0

@@ -12,6 +12,8 @@ turns SDK errors into one clear ``fail_json``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -39,6 +41,7 @@ AUTH_ARGSPEC = dict(
     client_key=dict(type='path', no_log=True, aliases=['key']),
     api_timeout=dict(type='int'),
     timeout=dict(type='int', default=180),
+    auth_state=dict(type='str', no_log=True),
 )
 
 # Module option -> openstacksdk connect() keyword.
@@ -69,6 +72,47 @@ def connect_kwargs(params):
     return kwargs
 
 
+# What names the identity a token stands for; secrets are left out, so a state outlives nothing.
+_IDENTITY = (
+    'auth_url', 'username', 'user_id', 'user_domain_name', 'user_domain_id', 'project_name', 'project_id',
+    'project_domain_name', 'project_domain_id', 'domain_name', 'domain_id', 'system_scope',
+    'application_credential_id', 'application_credential_name',
+)
+
+
+def _identity_key(conn):
+    config = conn.config.config
+    auth = config.get('auth') or {}
+    named = [config.get('auth_type'), {name: auth.get(name) for name in _IDENTITY}]
+    return hashlib.sha256(json.dumps(named, sort_keys=True).encode()).hexdigest()
+
+
+def export_auth_state(conn):
+    """Log in (once) and return the session's state: keystoneauth's token and catalog, for reuse_auth_state.
+
+    One token serves every module run of a cloud in a run (any region: the catalog has them all),
+    which spares Keystone a login per module and Glance/Nova a token validation per module.
+    """
+    conn.authorize()
+    return json.dumps({'identity': _identity_key(conn), 'state': conn.session.auth.get_auth_state()})
+
+
+def reuse_auth_state(conn, auth_state):
+    """Install an exported state when it was made for this very identity; True when it was.
+
+    A state of another user, project or Keystone is ignored (the module logs in by itself), so a
+    mix-up can never act on another cloud. keystoneauth logs in again when the token nears expiry.
+    """
+    try:
+        exported = json.loads(auth_state)
+        if exported['identity'] != _identity_key(conn):
+            return False
+        conn.session.auth.set_auth_state(exported['state'])
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return False
+    return True
+
+
 class OpenStackModule:
     """Base class: subclasses set ``argument_spec``/``module_kwargs`` and implement ``run()``."""
 
@@ -85,6 +129,8 @@ class OpenStackModule:
             self.conn = openstack.connect(app_name='cloudimages.openstack', **connect_kwargs(self.params))
         except (ValueError, sdk_exceptions.SDKException) as exc:
             self.ansible.fail_json(msg='Cannot configure the OpenStack connection: %s' % exc)
+        if self.params['auth_state']:
+            reuse_auth_state(self.conn, self.params['auth_state'])
 
     def run(self):
         raise NotImplementedError

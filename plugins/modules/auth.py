@@ -1,0 +1,81 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 cloudimages.openstack contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: auth
+short_description: Log in once and hand the session to the other modules
+version_added: 0.2.0
+description:
+  - Logs in to Keystone and returns the session (token and service catalog) as O(ignore:auth_state).
+    Passed as O(ignore:auth_state) to the other modules of this collection, it spares them a login
+    each: one login per cloud and run instead of one per module run, and one token for the
+    services to validate.
+  - Like C(openstack.cloud.auth), whose token serves C(auth_type=token); the session here also
+    carries the catalog, so reusing it costs Keystone no request at all.
+  - The result is a bearer credential until it expires. Register it in a task with C(no_log=true).
+author:
+  - cloudimages.openstack contributors (@cloudimages)
+extends_documentation_fragment:
+  - cloudimages.openstack.openstack
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.actiongroups
+attributes:
+  action_group:
+    membership: [cloudimages.openstack.cloud]
+  check_mode:
+    support: full
+  diff_mode:
+    support: N/A
+    details: The module changes nothing.
+  platform:
+    platforms: all
+"""
+
+EXAMPLES = r"""
+- name: Log in once for this cloud
+  cloudimages.openstack.auth:
+    cloud: prod
+  register: login
+  no_log: true
+
+- name: Later modules reuse the session
+  cloudimages.openstack.image_info:
+    cloud: prod
+    auth_state: "{{ login.auth_state }}"
+    tags: [managed_by_example]
+"""
+
+RETURN = r"""
+auth_state:
+  description: The session for O(ignore:auth_state) of the other modules. A secret.
+  returned: success
+  type: str
+project_id:
+  description: The project the session acts in.
+  returned: success
+  type: str
+  sample: 0123456789abcdef0123456789abcdef
+"""
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule, export_auth_state
+
+
+class AuthModule(OpenStackModule):
+    module_kwargs = dict(supports_check_mode=True)
+
+    def run(self):
+        state = export_auth_state(self.conn)
+        self.exit_json(changed=False, auth_state=state, project_id=self.conn.current_project_id)
+
+
+def main():
+    AuthModule()()
+
+
+if __name__ == '__main__':
+    main()
