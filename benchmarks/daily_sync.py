@@ -8,9 +8,9 @@ tag: an independent set of managed images, as the light cloud has two Glance reg
 - all clouds at once (one ansible-playbook, forks = number of clouds): the way to run it;
 - one cloud at a time (one ansible-playbook per cloud, --limit): the baseline.
 
-Targets (issues 6, 12): no-op ≤ 15 s, ≤ 1 upstream request per release, ≤ 2 Keystone requests per
-cloud (logins: POST /v3/auth/tokens; the services' token validations are counted apart). Boot tests are off (no Nova in
-the light cloud; a no-op run boots nothing anyway).
+Targets (issues 6, 12): no-op ≤ 15 s, ≤ 1 upstream request per release, ≤ 2 Keystone requests
+per cloud (the services' token validations are counted apart). Boot tests are off (no Nova in the
+light cloud; a no-op run boots nothing anyway).
 
     PYTHONPATH=tools .venv/bin/python benchmarks/daily_sync.py [--workdir DIR]
 """
