@@ -3,12 +3,19 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Filters that build and render the image catalog; the logic is in module_utils/_catalog.py.
+"""Filters that build and render the image catalog; the logic is in module_utils/_catalog.py,
+the HTML page in catalog_html.j2 beside this file.
 
 Documentation: catalog_model.yml, catalog_markdown.yml, catalog_html.yml next to this file.
 """
 
 from __future__ import annotations
+
+import base64
+import hashlib
+import os
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from ansible.errors import AnsibleFilterError
 
@@ -34,8 +41,18 @@ def catalog_markdown(model):
     return _catalog.render_markdown(model)
 
 
+def csp_hash(text):
+    """A Content-Security-Policy source that allows exactly this inline style or script."""
+    return "'sha256-%s'" % base64.b64encode(hashlib.sha256(str(text).encode('utf-8')).digest()).decode('ascii')
+
+
+_PAGES = Environment(loader=FileSystemLoader(os.path.dirname(os.path.abspath(__file__))), autoescape=True,
+                     undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+_PAGES.filters['csp_hash'] = csp_hash
+
+
 def catalog_html(model):
-    return _catalog.render_html(model)
+    return _PAGES.get_template('catalog_html.j2').render(_catalog.html_view(model), width=_catalog.WIDTH)
 
 
 class FilterModule:

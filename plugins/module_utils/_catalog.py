@@ -8,7 +8,8 @@
 ``build_model`` turns the managed images of each cloud (image_info's shape: Glance names,
 custom properties in ``properties``) into one JSON-ready dict: per cloud the current public
 images, the community images still kept and why, and a timeline of versions per release.
-``render_markdown`` and ``render_html`` render that model; as JSON it is the model itself.
+``render_markdown`` renders that model, the catalog_html filter renders ``html_view`` of it
+through a template; as JSON it is the model itself.
 
 Every value shown comes from Glance, where names and properties are user-controlled: the
 renderers escape everything, link only http(s) URLs, and the HTML loads nothing external.
@@ -16,10 +17,7 @@ renderers escape everything, link only http(s) URLs, and the HTML loads nothing 
 
 from __future__ import annotations
 
-import base64
 import datetime
-import hashlib
-import html
 import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import BUILD, DIGEST, RELEASE
@@ -279,111 +277,36 @@ def render_markdown(model):
 
 # ---------------------------------------------------------------- HTML
 
-def esc(value):
-    return html.escape('—' if value is None or value == '' else str(value), quote=True)
+def html_view(model):
+    """What the page template (plugins/filter/catalog_html.j2) shows: the model plus plain drawing data.
+
+    No markup here: the template writes it, autoescaped, so no value can become markup.
+    """
+    check_model(model, 'catalog_html')
+    span = _span(model)
+    clouds = []
+    for number, cloud in enumerate(model['clouds'], 1):
+        clouds.append({
+            'number': number, 'name': cloud['name'], 'totals': cloud['totals'],
+            'current': [_html_row(entry) for entry in cloud['current']],
+            'kept': [_html_row(entry) for entry in cloud['kept']],
+            'timelines': [_timeline(release, span) for release in cloud['releases']] if span else [],
+        })
+    return {'title': model['title'], 'provider': model.get('provider'), 'as_of': model.get('as_of'),
+            'generated_at': model.get('generated_at'), 'usage_known': model['usage_known'], 'clouds': clouds}
 
 
-_STYLE = """
-:root { color-scheme: light; --line: #d0d7de; --muted: #57606a; --current: #1a7f37; --kept: #8c959f; }
-body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 1240px;
-       padding: 1rem 1.5rem 3rem; color: #1f2328; background: #fff; }
-h1 { margin-bottom: .2rem; } h2 { border-bottom: 2px solid var(--line); padding-bottom: .2rem; margin-top: 2.5rem; }
-.meta, figcaption, .note { color: var(--muted); }
-table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; font-size: 13px; }
-caption { text-align: left; font-weight: 600; font-size: 1.15em; padding: .6rem 0 .4rem; }
-th, td { border: 1px solid var(--line); padding: .3rem .45rem; text-align: left; vertical-align: top; }
-thead th { background: #f6f8fa; }
-code { font-size: 11px; word-break: break-all; }
-.reason-in-use { color: #9a6700; font-weight: 600; } .reason-retention { color: var(--muted); }
-svg { width: 100%; height: auto; background: #fbfcfd; border: 1px solid var(--line); }
-svg text { font: 11px system-ui, sans-serif; fill: #1f2328; }
-svg .axis { stroke: var(--line); } svg .current rect { fill: var(--current); } svg .kept rect { fill: var(--kept); }
-svg .built { fill: #0969da; }
-figure { margin: 0 0 1.5rem; }
-#filter-box { margin: 1rem 0; } #filter-box input { font: inherit; padding: .25rem .4rem; width: 22rem; }
-"""
-
-# Filters the tables by text; #filter=<text> in the address pre-fills it. The page is complete without it.
-_SCRIPT = """
-(function () {
-  var box = document.getElementById('filter-box'), input = document.getElementById('filter'), out = document.getElementById('shown');
-  var rows = Array.prototype.slice.call(document.querySelectorAll('tr[data-search]'));
-  function apply() {
-    var term = input.value.trim().toLowerCase(), shown = 0;
-    rows.forEach(function (row) {
-      var hit = !term || row.getAttribute('data-search').indexOf(term) !== -1;
-      row.hidden = !hit; if (hit) { shown += 1; }
-    });
-    out.textContent = shown + ' of ' + rows.length + ' images shown';
-  }
-  var match = /^#filter=(.*)$/.exec(window.location.hash);
-  if (match) { try { input.value = decodeURIComponent(match[1]); } catch (e) { input.value = ''; } }
-  input.addEventListener('input', apply);
-  box.hidden = false;
-  apply();
-}());
-"""
-
-
-def _csp_hash(text):
-    return "'sha256-%s'" % base64.b64encode(hashlib.sha256(text.encode('utf-8')).digest()).decode('ascii')
-
-
-# Nothing may load: no network, no other file; only our own style and script run.
-CSP = "default-src 'none'; style-src %s; script-src %s; img-src data:; base-uri 'none'; form-action 'none'" % (
-    _csp_hash(_STYLE), _csp_hash(_SCRIPT))
+def _html_row(entry):
+    counts = entry.get('usage') or {}
+    source = entry['source']
+    return dict(entry, search=_search_text(entry), link=bool(source and _WEB.match(source)),
+                servers=counts.get('servers'), volumes=counts.get('volumes'),
+                checksums=sorted(entry['checksums'].items()))
 
 
 def _search_text(entry):
-    return ' '.join(str(v) for v in (entry['name'], entry['release'], entry['distribution'], entry['version'], entry['build'], entry['id']) if v).lower()
-
-
-def _html_link(url):
-    if url and _WEB.match(url):
-        return '<a href="%s" rel="noopener noreferrer">%s</a>' % (esc(url), esc(url))
-    return esc(url)
-
-
-def _html_digests(checksums):
-    return '<br>'.join('%s <code>%s</code>' % (esc(algo), esc(digest)) for algo, digest in sorted(checksums.items())) or esc(None)
-
-
-def _html_current(cloud, number):
-    rows = []
-    for e in cloud['current']:
-        rows.append(
-            '<tr data-image-id="%s" data-search="%s"><th scope="row">%s</th><td>%s</td><td>%s</td><td>%s</td><td>%s</td>'
-            '<td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
-                esc(e['id']), esc(_search_text(e)), esc(e['name']), esc(e['distribution']), esc(e['version']), esc(e['build']),
-                esc(e['build_date']), esc(e['uploaded']), _html_link(e['source']), _html_digests(e['checksums']), esc(e['provided_until'])))
-    if not rows:
-        return '<p class="note">No current public images.</p>'
-    return (
-        '<table class="current" id="current-%d"><caption>Current public images (%d)</caption><thead><tr>'
-        '<th scope="col">Name</th><th scope="col">Distribution</th><th scope="col">Version</th><th scope="col">Build</th>'
-        '<th scope="col">Build date</th><th scope="col">Uploaded</th><th scope="col">Upstream source</th>'
-        '<th scope="col">Checksums</th><th scope="col">End of support</th></tr></thead><tbody>%s</tbody></table>'
-        % (number, len(rows), '\n'.join(rows)))
-
-
-def _html_kept(cloud, number, usage_known):
-    rows = []
-    for e in cloud['kept']:
-        counts = e['usage'] or {}
-        rows.append(
-            '<tr data-image-id="%s" data-search="%s"><th scope="row">%s</th><td>%s</td><td>%s</td><td>%s</td>'
-            '<td class="reason-%s">%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
-                esc(e['id']), esc(_search_text(e)), esc(e['name']), esc(e['release']), esc(e['build']), esc(e['uploaded']),
-                e['kept_because'].replace(' ', '-'), esc(e['kept_because']), esc(counts.get('servers')), esc(counts.get('volumes')),
-                _html_digests(e['checksums'])))
-    if not rows:
-        return '<p class="note">No community images kept.</p>'
-    note = '' if usage_known else '<p class="note">"unknown": usage was not looked up for this report.</p>'
-    return (
-        '<table class="kept" id="kept-%d"><caption>Community images still kept (%d)</caption><thead><tr>'
-        '<th scope="col">Name</th><th scope="col">Release</th><th scope="col">Build</th><th scope="col">Uploaded</th>'
-        '<th scope="col">Kept because</th><th scope="col">Servers</th><th scope="col">Volumes</th><th scope="col">Checksums</th>'
-        '</tr></thead><tbody>%s</tbody></table>%s' % (number, len(rows), '\n'.join(rows), note))
+    values = (entry['name'], entry['release'], entry['distribution'], entry['version'], entry['build'], entry['id'])
+    return ' '.join(str(v) for v in values if v).lower()
 
 
 def _span(model):
@@ -397,75 +320,33 @@ def _span(model):
     return start, max(end, start + datetime.timedelta(days=1))
 
 
-_W, _LABEL, _ROW = 1000, 190, 24
+WIDTH, _LABEL, _ROW = 1000, 190, 24
 
 
-def _html_timeline(release, span):
-    """An inline SVG: one bar per version, from its upload until the next version's (or now)."""
+def _timeline(release, span):
+    """One bar per version, from its upload until the next version's (or the end), on a shared scale."""
     start, end = span
-    scale = (_W - _LABEL - 20) / float((end - start).days)
+    scale = (WIDTH - _LABEL - 20) / float((end - start).days)
 
     def x(date):
-        return _LABEL + (date - start).days * scale
+        return round(_LABEL + (date - start).days * scale, 1)
     height = 30 + _ROW * len(release['timeline'])
-    parts = ['<line class="axis" x1="%d" y1="%d" x2="%d" y2="%d"/>' % (_LABEL, height - 18, _W - 20, height - 18)]
     ticks = 5 if (end - start).days >= 5 else 1
-    for tick in range(ticks + 1):
-        tick_day = start + datetime.timedelta(days=round((end - start).days * tick / ticks))
-        anchor = 'start' if tick == 0 else 'end' if tick == ticks else 'middle'
-        parts.append('<text class="tick" x="%.1f" y="%d" text-anchor="%s">%s</text>' % (x(tick_day), height - 4, anchor, tick_day.isoformat()))
-    items = []
+    tick_days = [start + datetime.timedelta(days=round((end - start).days * tick / ticks)) for tick in range(ticks + 1)]
+    versions = []
     for row, t in enumerate(release['timeline']):
-        y = 6 + row * _ROW
-        first = day(t['uploaded']) or day(t['build_date'])
+        first, built = day(t['uploaded']) or day(t['build_date']), day(t['build_date'])
         last = day(t['replaced']) or end
-        label = t['build'] or t['name']
-        title = '%s: uploaded %s, built %s, %s' % (t['name'], t['uploaded'] or 'unknown', t['build_date'] or 'unknown',
-                                                   'current' if t['state'] == 'current' else 'replaced %s' % (t['replaced'] or 'unknown'))
-        shape = ''
-        if first:
-            shape = '<rect x="%.1f" y="%d" width="%.1f" height="16" rx="3"/>' % (x(first), y, max(x(last) - x(first), 3))
-        built = day(t['build_date'])
-        if built:
-            shape += '<circle class="built" cx="%.1f" cy="%d" r="4"/>' % (x(built), y + 8)
-        parts.append('<g class="version %s" data-build="%s" data-image-id="%s"><title>%s</title>'
-                     '<text x="4" y="%d">%s</text>%s</g>' % (t['state'], esc(t['build']), esc(t['id']), esc(title), y + 12, esc(label[:28]), shape))
-        items.append('<li>%s — uploaded %s, built %s, %s</li>' % (
-            esc(label), esc(t['uploaded']), esc(t['build_date']), 'current' if t['state'] == 'current' else 'kept'))
-    return (
-        '<figure class="timeline" data-release="%s"><figcaption><strong>%s</strong>: %d version(s), end of support %s. '
-        'Bars run from upload until replaced, dots mark the upstream build date.</figcaption><svg role="img" viewBox="0 0 %d %d" '
-        'aria-label="Versions of %s over time">%s</svg><ol class="versions">%s</ol></figure>' % (
-            esc(release['key']), esc(release['key']), len(release['timeline']), esc(release['provided_until']), _W, height, esc(release['key']),
-            ''.join(parts), ''.join(items)))
-
-
-def render_html(model):
-    check_model(model, 'catalog_html')
-    span = _span(model)
-    meta = ' · '.join(part for part in (
-        'Provider: %s' % esc(model['provider']) if model.get('provider') else '',
-        'Images as of <time>%s</time>' % esc(model['as_of']) if model.get('as_of') else '',
-        'Generated <time>%s</time>' % esc(model['generated_at']) if model.get('generated_at') else '',
-    ) if part) or 'No images.'
-    nav = ''.join('<li><a href="#cloud-%d">%s</a> (%d current, %d kept)</li>' % (
-        number, esc(cloud['name']), cloud['totals']['current'], cloud['totals']['kept'])
-        for number, cloud in enumerate(model['clouds'], 1))
-    sections = []
-    for number, cloud in enumerate(model['clouds'], 1):
-        timelines = ''.join(_html_timeline(release, span) for release in cloud['releases'] if span) or '<p class="note">No releases.</p>'
-        sections.append(
-            '<section class="cloud" id="cloud-%d" data-cloud="%s" aria-labelledby="cloud-%d-title"><h2 id="cloud-%d-title">%s</h2>'
-            '%s%s<h3>Versions per release</h3>%s</section>' % (
-                number, esc(cloud['name']), number, number, esc(cloud['name']), _html_current(cloud, number),
-                _html_kept(cloud, number, model['usage_known']), timelines))
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta http-equiv="Content-Security-Policy" content="%s">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>%s</title>\n<style>%s</style>\n</head>\n'
-        '<body>\n<header><h1>%s</h1><p class="meta">%s</p></header>\n'
-        '<nav aria-label="Clouds"><ul>%s</ul></nav>\n'
-        '<div id="filter-box" hidden><label for="filter">Filter images</label> <input id="filter" type="search" '
-        'placeholder="name, release, build or id"> <output id="shown" for="filter"></output></div>\n'
-        '<main>\n%s\n</main>\n<script>%s</script>\n</body>\n</html>\n' % (
-            esc(CSP), esc(model['title']), _STYLE, esc(model['title']), meta, nav, '\n'.join(sections), _SCRIPT))
+        versions.append(dict(
+            t, y=6 + row * _ROW, label=(t['build'] or t['name'])[:28],
+            bar=(x(first), round(max(x(last) - x(first), 3), 1)) if first else None,
+            built_x=x(built) if built else None,
+            title='%s: uploaded %s, built %s, %s' % (
+                t['name'], t['uploaded'] or 'unknown', t['build_date'] or 'unknown',
+                'current' if t['state'] == 'current' else 'replaced %s' % (t['replaced'] or 'unknown'))))
+    return {
+        'key': release['key'], 'provided_until': release['provided_until'], 'height': height,
+        'axis': (_LABEL, height - 18, WIDTH - 20), 'versions': versions,
+        'ticks': [(x(tick_day), 'start' if n == 0 else 'end' if n == ticks else 'middle', tick_day.isoformat())
+                  for n, tick_day in enumerate(tick_days)],
+    }

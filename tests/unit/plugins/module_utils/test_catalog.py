@@ -7,8 +7,9 @@ from html.parser import HTMLParser
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from ansible_collections.cloudimages.openstack.plugins.filter.catalog import catalog_html as render_html, csp_hash
 from ansible_collections.cloudimages.openstack.plugins.module_utils._catalog import (
-    CSP, IN_USE, RETENTION, UNKNOWN, CatalogError, build_model, day, md, natural_key, render_html, render_markdown,
+    IN_USE, RETENTION, UNKNOWN, CatalogError, build_model, day, md, natural_key, render_markdown,
 )
 
 TAG = 'managed_by_example'
@@ -189,7 +190,12 @@ def test_html_is_self_contained():
     links = [value for tag, name, value in parser.attrs if name in ('href', 'src')]
     assert all(v.startswith('#') or v.startswith('https://cloud-images.ubuntu.com/') for v in links)
     assert not [a for a in parser.attrs if a[1] == 'src']
-    assert "default-src 'none'" in CSP and 'unsafe' not in CSP
+    csp = [value for tag, name, value in parser.attrs if tag == 'meta' and name == 'content' and 'default-src' in value][0]
+    assert "default-src 'none'" in csp and 'unsafe' not in csp
+    # The policy allows exactly the page's own style and script.
+    style = re.search(r'<style>(.*?)</style>', page, re.S).group(1)
+    script = re.search(r'<script>(.*?)</script>', page, re.S).group(1)
+    assert csp_hash(style) in csp and csp_hash(script) in csp
 
 
 def test_markdown_escapes_every_value():
