@@ -157,6 +157,7 @@ class Context:
         self.gpgv = gpgv
         self.write_keys = write_keys
         self.requests = 0
+        self.warnings = []
         self.trust = {'keyring': None, 'fingerprints': []}
         self._tmp = None
 
@@ -213,6 +214,20 @@ class Context:
             return Response(url, 200, bytes(body), response.headers.get('ETag'), response.headers.get('Last-Modified'))
         finally:
             response.close()
+
+    # -- checksum lists ----------------------------------------------------------------------------
+    def parse_checksums(self, text, source_url):
+        """All entries of a checksum list; lines that were not used become run warnings."""
+        try:
+            entries = _checksums.parse(text, source=source_url)
+        except _checksums.ChecksumError as exc:
+            raise DiscoveryError(str(exc)) from None
+        self.warnings = list(dict.fromkeys(self.warnings + entries.warnings))
+        return entries
+
+    def find_checksum(self, text, name, source_url, algorithm=None):
+        """Digest of ``name`` in a checksum list; its own line is read strictly (see _checksums)."""
+        return select_checksum(self.parse_checksums(text, source_url), name, source_url, algorithm)
 
     # -- trust -----------------------------------------------------------------------------------
     def _workdir(self):
@@ -290,17 +305,9 @@ class Context:
             raise DiscoveryError('%s: %s' % (response.url, exc)) from None
 
 
-def find_checksum(text, name, source_url, algorithm=None):
-    """Digest of ``name`` in a checksum list; every grammar, strict names (see _checksums)."""
+def select_checksum(entries, name, source_url, algorithm=None):
     try:
-        return _checksums.find(text, name, algorithm=algorithm, source=source_url)
-    except _checksums.ChecksumError as exc:
-        raise DiscoveryError(str(exc)) from None
-
-
-def parse_checksums(text, source_url):
-    try:
-        return _checksums.parse(text, source=source_url)
+        return _checksums.select(entries, name, algorithm=algorithm, source=source_url)
     except _checksums.ChecksumError as exc:
         raise DiscoveryError(str(exc)) from None
 
@@ -382,6 +389,7 @@ class Source:
             'disk_format': self.disk_format,
             'compression': self.compression,
             'login_user': self.login_user,
+            'warnings': list(ctx.warnings),
         }
 
 

@@ -15,9 +15,8 @@ from __future__ import annotations
 import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    COMPRESSIONS, DiscoveryError, Source, date_in, newest_match, parse_checksums, same_digest,
+    COMPRESSIONS, DiscoveryError, Source, date_in, newest_match, same_digest, select_checksum,
 )
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums
 
 ALMALINUX_KEYS = {
     '9': 'BF18AC2876178908D6E71267D36CB86CB86B3716',    # AlmaLinux OS 9
@@ -26,15 +25,20 @@ ALMALINUX_KEYS = {
 
 
 def pick(entries, pattern, what):
-    """``(Checksum, version)`` of the newest entry whose name matches ``pattern``."""
-    found = newest_match(sorted({entry.name for entry in entries}), pattern)
+    """``(Checksum, version)`` of the newest entry whose name matches ``pattern``.
+
+    Names only a problem line mentions compete too, so a newest build whose own line is
+    broken or ambiguous is refused rather than silently replaced by an older one.
+    """
+    names = {entry.name for entry in entries}
+    for problem in getattr(entries, 'problems', ()):
+        names.update(problem.names)
+        names.update(token for token in re.split(r'[\s()*=]+|: ', problem.line) if token)
+    found = newest_match(sorted(names), pattern)
     if found is None:
         raise DiscoveryError('%s lists no file matching %s' % (what, pattern if isinstance(pattern, str) else pattern.pattern))
     name, version = found
-    try:
-        return _checksums.select(entries, name, source=what), version
-    except _checksums.ChecksumError as exc:
-        raise DiscoveryError(str(exc)) from None
+    return select_checksum(entries, name, what), version
 
 
 class ChecksumDir(Source):
@@ -52,7 +56,7 @@ class ChecksumDir(Source):
         return self.directory() + self.checksum_name
 
     def newest(self, ctx, entry):
-        checksum, version = pick(parse_checksums(entry.body, entry.url), self.pattern(), entry.url)
+        checksum, version = pick(ctx.parse_checksums(entry.body, entry.url), self.pattern(), entry.url)
         return {'version': version, 'filename': checksum.name, 'hint': '%s:%s' % (checksum.algorithm, checksum.hexdigest)}
 
     def resolve(self, ctx, entry, candidate):
@@ -63,7 +67,7 @@ class ChecksumDir(Source):
         elif self.signature == 'clearsigned':
             signature_url = self.entry_url()
             fingerprint, body = ctx.verify_clearsigned(self, entry, self.release)
-        checksum, version = pick(parse_checksums(body, entry.url), self.pattern(), entry.url)
+        checksum, version = pick(ctx.parse_checksums(body, entry.url), self.pattern(), entry.url)
         if version != candidate['version']:
             raise DiscoveryError('%s: the signed content names %s, the unsigned parse %s' % (entry.url, version, candidate['version']))
         same_digest(checksum, candidate['hint'], '%s %s' % (self.label(), version))

@@ -21,7 +21,7 @@ import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import Checksum
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    DiscoveryError, Source, dir_of, find_checksum, hint_of, same_digest,
+    DiscoveryError, Source, dir_of, hint_of, same_digest,
 )
 
 # Fedora release keys (https://fedoraproject.org/security/), by release.
@@ -77,7 +77,7 @@ class Fedora(Source):
         sums_url = '%sFedora-Cloud-%s-%s-CHECKSUM' % (dir_of(candidate['link']), candidate['version'], self.vendor_arch)
         sums = ctx.get(sums_url, what='checksum file')
         fingerprint, body = ctx.verify_clearsigned(self, sums)
-        checksum = find_checksum(body, candidate['filename'], sums.url, 'sha256')
+        checksum = ctx.find_checksum(body, candidate['filename'], sums.url, 'sha256')
         same_digest(checksum, candidate['hint'], '%s %s' % (self.label(), candidate['version']))
         return self.result(ctx, candidate['version'], sums.modified_date, candidate['link'], checksum, sums_url,
                            'clearsigned', sums_url, fingerprint)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    DiscoveryError, Source, find_checksum,
+    DiscoveryError, Source,
 )
 
 # Flatcar Buildbot (Official Builds) <buildbot@flatcar-linux.org>; yearly signing subkeys.
@@ -66,6 +66,6 @@ class Flatcar(Source):
         image_url = '%s%s/%s' % (self.base(), candidate['version'], name)
         signed = ctx.get(image_url + '.DIGESTS.asc', what='checksum file')
         fingerprint, body = ctx.verify_clearsigned(self, signed)
-        checksum = find_checksum(body, name, signed.url, 'sha512')
+        checksum = ctx.find_checksum(body, name, signed.url, 'sha512')
         return self.result(ctx, candidate['version'], candidate['build_date'], image_url, checksum, image_url + '.DIGESTS',
                            'clearsigned', image_url + '.DIGESTS.asc', fingerprint, image_signature_url=image_url + '.sig')

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    DiscoveryError, Source, date_in, find_checksum, hint_of, same_digest, version_key,
+    DiscoveryError, Source, date_in, hint_of, same_digest, version_key,
 )
 
 HOST = 'https://cloud-images.ubuntu.com/'
@@ -73,7 +73,7 @@ class Ubuntu(Source):
         sums_url = directory + 'SHA256SUMS'
         sums = ctx.get(sums_url, what='checksum file')
         fingerprint = ctx.verify_detached(self, sums.body, sums_url + '.gpg')
-        checksum = find_checksum(sums.text, candidate['filename'], sums.url, 'sha256')
+        checksum = ctx.find_checksum(sums.text, candidate['filename'], sums.url, 'sha256')
         same_digest(checksum, candidate['hint'], '%s %s' % (self.label(), candidate['version']))
         return self.result(ctx, candidate['version'], date_in(candidate['version']), directory + candidate['filename'], checksum,
                            sums_url, 'detached', sums_url + '.gpg', fingerprint)

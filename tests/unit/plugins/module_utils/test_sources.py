@@ -196,24 +196,24 @@ class TestChecksumDirPick:
         'AlmaLinux-9-GenericCloud-latest.x86_64.qcow2', 'AlmaLinux-9-GenericCloud-9.10-20261116.aarch64.qcow2'))
 
     def test_newest_minor_wins(self):
-        candidate = AlmaLinux('9').newest(None, response(self.ALMA.encode()))
+        candidate = AlmaLinux('9').newest(Context(None), response(self.ALMA.encode()))
         assert candidate['version'] == '9.10-20261116' and candidate['filename'].endswith('.x86_64.qcow2')
 
     def test_traversal_name_rejects_the_whole_file(self):
         body = self.ALMA + '%s  ../../../../etc/cron.d/x\n' % SHA
         with pytest.raises(DiscoveryError, match=r'file name contains "\.\."'):
-            AlmaLinux('9').newest(None, response(body.encode()))
+            AlmaLinux('9').newest(Context(None), response(body.encode()))
 
     def test_rocky_bsd_and_variant(self):
         body = ''.join('# %s: 5 bytes\nSHA256 (%s) = %s\n' % (n, n, SHA) for n in (
             'Rocky-9-GenericCloud-Base-9.6-20261116.0.x86_64.qcow2', 'Rocky-9-GenericCloud-LVM-9.6-20261117.0.x86_64.qcow2',
             'Rocky-9-GenericCloud-Base.latest.x86_64.qcow2'))
-        assert Rocky('9').newest(None, response(body.encode()))['version'] == '9.6-20261116.0'
-        assert Rocky('9', options={'variant': 'LVM'}).newest(None, response(body.encode()))['version'] == '9.6-20261117.0'
+        assert Rocky('9').newest(Context(None), response(body.encode()))['version'] == '9.6-20261116.0'
+        assert Rocky('9', options={'variant': 'LVM'}).newest(Context(None), response(body.encode()))['version'] == '9.6-20261117.0'
 
     def test_nothing_matches(self):
         with pytest.raises(DiscoveryError, match='lists no file matching'):
-            Rocky('10').newest(None, response(self.ALMA.encode()))
+            Rocky('10').newest(Context(None), response(self.ALMA.encode()))
 
 
 class TestPlumbing:
