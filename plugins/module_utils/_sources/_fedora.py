@@ -24,13 +24,6 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._ba
     DiscoveryError, Source, dir_of, hint_of, same_digest,
 )
 
-# Fedora release keys (https://fedoraproject.org/security/), by release.
-FEDORA_KEYS = {
-    '42': 'B0F4950458F69E1150C6C5EDC8AC4916105EF944',
-    '43': 'C6E7F081CF80E13146676E88829B606631645531',
-    '44': '36F612DCF27F7D1A48A835E4DBFCF71C6D9F90A6',
-    '45': '4F50A6114CD5C6976A7F1179655A4B02F577861E',
-}
 KEYRING_URL = 'https://fedoraproject.org/fedora.gpg'
 IMAGE_NAME = re.compile(r'Fedora-Cloud-Base-Generic-(?P<version>[0-9]+-[0-9]+(?:\.[0-9]+)*)\.(?P<arch>[a-z0-9_]+)\.qcow2')
 
@@ -55,10 +48,6 @@ class Fedora(Source):
     login_user = 'fedora'
     keyring_url = KEYRING_URL
     keyring_name = 'fedora.gpg'
-
-    def pins(self, pin_key=None):
-        pin = FEDORA_KEYS.get(str(pin_key or self.release))
-        return [pin] if pin else []
 
     def entry_url(self):
         return 'https://fedoraproject.org/releases.json'
@@ -96,10 +85,6 @@ class FedoraCoreOS(Source):
     def check(self):
         if not re.fullmatch(r'[a-z][a-z0-9-]*', self.release):
             raise DiscoveryError('Fedora CoreOS releases are stream names such as "stable", not %r' % self.release)
-
-    def pins(self, pin_key=None):
-        pin = FEDORA_KEYS.get(str(pin_key))
-        return [pin] if pin else []
 
     def entry_url(self):
         return 'https://builds.coreos.fedoraproject.org/streams/%s.json' % self.release

@@ -19,8 +19,6 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._ba
     DiscoveryError, Source,
 )
 
-# Flatcar Buildbot (Official Builds) <buildbot@flatcar-linux.org>; yearly signing subkeys.
-FLATCAR_KEY = 'F88CFEDEFF29A5B4D9523864E25D9AED0593B34A'
 IMAGE = 'flatcar_production_openstack_image.img'
 CHANNELS = ('stable', 'beta', 'alpha', 'lts')
 
@@ -45,7 +43,6 @@ class Flatcar(Source):
     compression = 'bz2'
     keyring_url = 'https://www.flatcar.org/security/image-signing-key/Flatcar_Image_Signing_Key.asc'
     keyring_name = 'Flatcar_Image_Signing_Key.asc'
-    fingerprints = (FLATCAR_KEY,)
     arches = {'x86_64': 'amd64-usr', 'aarch64': 'arm64-usr'}
 
     def check(self):

@@ -22,7 +22,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._ba
 )
 
 HOST = 'https://cloud-images.ubuntu.com/'
-# UEC Image Automatic Signing Key <cdimage@ubuntu.com>
+# UEC Image Automatic Signing Key <cdimage@ubuntu.com>; pinned in roles/ubuntu*/defaults.
 UEC_KEY = 'D2EB44626FDDC30B513D5BB71A5D6C4C7DB87C81'
 SERIAL = re.compile(r'[0-9]{8}(\.[0-9]+)?')
 
@@ -54,7 +54,6 @@ class Ubuntu(Source):
     login_user = 'ubuntu'
     keyring_url = 'https://keyserver.ubuntu.com/pks/lookup?op=get&search=0x' + UEC_KEY
     keyring_name = 'ubuntu-cloudimage-keyring.asc'
-    fingerprints = (UEC_KEY,)
     arches = {'x86_64': 'amd64', 'aarch64': 'arm64'}
 
     def entry_url(self):
