@@ -15,7 +15,8 @@ import pytest
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import make_session
 from ansible_collections.cloudimages.openstack.plugins.module_utils._signatures import keyring_fingerprints
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import KEYRING_MAX_AGE, DiscoveryError
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
+    KEYRING_MAX_AGE, DiscoveryError)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import discover, make_source
 
 pytestmark = pytest.mark.skipif(not shutil.which('gpgv'), reason='needs gpgv')
@@ -108,8 +109,9 @@ def test_a_key_the_pins_do_not_cover_fails_closed(world):
     keys.use('impostor')
     world.new_build('almalinux', '9')
     world.serve_keys(ALMA_KEY_URL, 'trusted', 'impostor')   # the new keyring carries the other key
+    refused = 'signed by %s, which is not in the trusted list' % keys.fingerprints['impostor']
     for _attempt in range(2):
-        with pytest.raises(DiscoveryError, match='signed by %s, which is not in the trusted list' % keys.fingerprints['impostor']):
+        with pytest.raises(DiscoveryError, match=refused):
             world.discover('almalinux', '9', {'9': [keys.trusted_fingerprint]})
 
 

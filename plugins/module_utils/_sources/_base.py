@@ -290,7 +290,8 @@ class Context:
         try:
             data = self.get(source.keyring_url, what='signing key').body
         except DiscoveryError as exc:
-            if current and os.path.isfile(current) and not refresh and set(pins) & _signatures.keyring_fingerprints(current):
+            usable = current and os.path.isfile(current) and set(pins) & _signatures.keyring_fingerprints(current)
+            if usable and not refresh:
                 self.warnings.append('kept the cached %s: fetching a newer copy failed: %s' % (name, exc))
                 self.refreshed.add(name)
                 return current
@@ -333,8 +334,9 @@ class Context:
                                  'metadata is refused' % (self.url(signature_url), source.name)) from None
         data_path, signature_path = self._file('data', data), self._file('signature', signature)
         try:
+            what = 'signature %s' % self.url(signature_url)
             return self._checked(source, trust, lambda keyring, pins: _signatures.verify_detached(
-                data_path, signature_path, keyring, pins, gpgv=self.gpgv, what='signature %s' % self.url(signature_url)))
+                data_path, signature_path, keyring, pins, gpgv=self.gpgv, what=what))
         except _signatures.SignatureError as exc:
             raise DiscoveryError(str(exc)) from None
 

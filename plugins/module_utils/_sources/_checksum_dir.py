@@ -79,7 +79,8 @@ class ChecksumDir(Source):
 
 
 ROCKY_IMAGE = re.compile(r'https://dl\.rockylinux\.org/(?:pub|vault)/rocky/[0-9.]+/images/(?P<arch>[a-z0-9_]+)/'
-                         r'(?P<name>Rocky-[0-9]+-GenericCloud-[A-Za-z]+-(?P<minor>[0-9]+\.[0-9]+)-[0-9]{8}\.[0-9]+\.[^/]+)')
+                         r'(?P<name>Rocky-[0-9]+-GenericCloud-[A-Za-z]+-(?P<minor>[0-9]+\.[0-9]+)'
+                         r'-[0-9]{8}\.[0-9]+\.[^/]+)')
 ALMA_IMAGE = re.compile(r'https://(?:repo\.almalinux\.org/almalinux|vault\.almalinux\.org)/[0-9.]+/cloud/'
                         r'(?P<arch>[a-z0-9_]+)/images/(?P<name>AlmaLinux-[0-9]+-GenericCloud-(?P<minor>[0-9]+\.[0-9]+)'
                         r'-[0-9]{8}(?:\.[0-9]+)?\.[^/]+)')
@@ -93,8 +94,8 @@ def archive_urls(image_source):
     """
     rocky, alma = ROCKY_IMAGE.fullmatch(image_source or ''), ALMA_IMAGE.fullmatch(image_source or '')
     if rocky:
-        urls = ['https://dl.rockylinux.org/%s/rocky/%s/images/%s/%s' % (tree, rocky['minor'], rocky['arch'], rocky['name'])
-                for tree in ('pub', 'vault')]
+        urls = ['https://dl.rockylinux.org/%s/rocky/%s/images/%s/%s'
+                % (tree, rocky['minor'], rocky['arch'], rocky['name']) for tree in ('pub', 'vault')]
     elif alma:
         urls = ['https://%s/%s/cloud/%s/images/%s' % (host, alma['minor'], alma['arch'], alma['name'])
                 for host in ('repo.almalinux.org/almalinux', 'vault.almalinux.org')]
@@ -232,6 +233,6 @@ class ChecksumFile(ChecksumDir):
     def pattern(self):
         return self.options['pattern']
 
-    def image_source(self, name, version):
+    def image_source(self, name, version):  # pylint: disable=unused-argument
         return self.options.get('image_source')
 

@@ -81,5 +81,6 @@ class Rocky(FlatDir):
         signed = {'checksum_signature_url': ctx.url(dir_checksum + '.asc'),
                   'signature_kind': signing.DETACHED_ARMORED} if release in SIGNED else {}
         return self.describe_flat(ctx, release, build, checksum_url=ctx.url(path + '.CHECKSUM'), **signed,
-                                  extra={'dir_checksum_url': ctx.url(dir_checksum), 'minor': '%s.%d' % (release, build['minor']),
+                                  extra={'dir_checksum_url': ctx.url(dir_checksum),
+                                         'minor': '%s.%d' % (release, build['minor']),
                                          'release_url': self.release_url(ctx, release, build)})

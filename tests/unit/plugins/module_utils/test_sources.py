@@ -222,7 +222,8 @@ class TestChecksumDirPick:
             'Rocky-9-GenericCloud-Base-9.6-20261116.0.x86_64.qcow2', 'Rocky-9-GenericCloud-LVM-9.6-20261117.0.x86_64.qcow2',
             'Rocky-9-GenericCloud-Base.latest.x86_64.qcow2'))
         assert Rocky('9').newest(Context(None), response(body.encode()))['version'] == '9.6-20261116.0'
-        assert Rocky('9', options={'variant': 'LVM'}).newest(Context(None), response(body.encode()))['version'] == '9.6-20261117.0'
+        lvm = Rocky('9', options={'variant': 'LVM'}).newest(Context(None), response(body.encode()))
+        assert lvm['version'] == '9.6-20261117.0'
 
     def test_nothing_matches(self):
         with pytest.raises(DiscoveryError, match='lists no file matching'):

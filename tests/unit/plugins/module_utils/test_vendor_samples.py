@@ -17,7 +17,8 @@ import yaml
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums
 from ansible_collections.cloudimages.openstack.plugins.module_utils._signatures import (
     keyring_fingerprints, verify_clearsigned, verify_detached)
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import Context, DiscoveryError, Response
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
+    Context, DiscoveryError, Response)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._checksum_dir import AlmaLinux, Rocky
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._fedora import FedoraCoreOS
 
@@ -107,7 +108,8 @@ def test_every_real_checksum_file_is_listed():
     assert on_disk == listed
 
 
-@pytest.mark.parametrize('path, name, algorithm, prefix, size, problems', CHECKSUM_FILES, ids=[c[0] for c in CHECKSUM_FILES])
+@pytest.mark.parametrize('path, name, algorithm, prefix, size, problems', CHECKSUM_FILES,
+                         ids=[c[0] for c in CHECKSUM_FILES])
 def test_real_checksum_file_parses(path, name, algorithm, prefix, size, problems):
     entries = _checksums.parse(sample(*path.split('/')), source=path)
     assert len(entries.problems) == problems, entries.warnings
@@ -144,7 +146,8 @@ def test_real_fedora_clearsigned_checksum_verifies():
     fingerprint, body = verify_clearsigned(os.path.join(SAMPLES, 'fedora', 'Fedora-Cloud-44-1.7-aarch64-CHECKSUM'),
                                            os.path.join(KEYS, 'fedora.gpg'), fedora_pins()['44'])
     assert fingerprint == '36F612DCF27F7D1A48A835E4DBFCF71C6D9F90A6'
-    assert _checksums.find(body, 'Fedora-Cloud-Base-Generic-44-1.7.aarch64.qcow2').hexdigest.startswith('55c60a3b80d3616a0870')
+    entry = _checksums.find(body, 'Fedora-Cloud-Base-Generic-44-1.7.aarch64.qcow2')
+    assert entry.hexdigest.startswith('55c60a3b80d3616a0870')
     # The Fedora 46 key alone does not make a 44 signature pass.
     with pytest.raises(Exception, match='NO_PUBKEY|not in the trusted list'):
         verify_clearsigned(os.path.join(SAMPLES, 'fedora', 'Fedora-Cloud-44-1.7-aarch64-CHECKSUM'),
@@ -154,7 +157,8 @@ def test_real_fedora_clearsigned_checksum_verifies():
 @needs_gpgv
 def test_real_ubuntu_detached_signature_verifies(tmp_path):
     pins = role_keys('ubuntu')['*']
-    fingerprint = verify_detached(os.path.join(SAMPLES, 'ubuntu', 'SHA256SUMS'), os.path.join(SAMPLES, 'ubuntu', 'SHA256SUMS.gpg'),
+    fingerprint = verify_detached(os.path.join(SAMPLES, 'ubuntu', 'SHA256SUMS'),
+                                  os.path.join(SAMPLES, 'ubuntu', 'SHA256SUMS.gpg'),
                                   os.path.join(KEYS, 'ubuntu-cloudimage-keyring.asc'), pins)
     assert fingerprint == 'D2EB44626FDDC30B513D5BB71A5D6C4C7DB87C81'
     altered = tmp_path / 'SHA256SUMS'

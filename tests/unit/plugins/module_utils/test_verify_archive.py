@@ -84,10 +84,10 @@ def test_gone_everywhere_stays_source_gone(moved, tmp_path):
 
 
 def test_archive_urls():
-    assert archive_urls('https://dl.rockylinux.org/pub/rocky/10/images/aarch64/'
-                        'Rocky-10-GenericCloud-LVM-10.1-20251116.0.aarch64.qcow2') == [
-        'https://dl.rockylinux.org/pub/rocky/10.1/images/aarch64/Rocky-10-GenericCloud-LVM-10.1-20251116.0.aarch64.qcow2',
-        'https://dl.rockylinux.org/vault/rocky/10.1/images/aarch64/Rocky-10-GenericCloud-LVM-10.1-20251116.0.aarch64.qcow2']
+    name = 'Rocky-10-GenericCloud-LVM-10.1-20251116.0.aarch64.qcow2'
+    assert archive_urls('https://dl.rockylinux.org/pub/rocky/10/images/aarch64/' + name) == [
+        'https://dl.rockylinux.org/pub/rocky/10.1/images/aarch64/' + name,
+        'https://dl.rockylinux.org/vault/rocky/10.1/images/aarch64/' + name]
     assert archive_urls('https://repo.almalinux.org/almalinux/10/cloud/x86_64/images/'
                         'AlmaLinux-10-GenericCloud-10.0-20250528.0.x86_64.qcow2')[-1] == (
         'https://vault.almalinux.org/10.0/cloud/x86_64/images/AlmaLinux-10-GenericCloud-10.0-20250528.0.x86_64.qcow2')
