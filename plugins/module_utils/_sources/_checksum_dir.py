@@ -23,6 +23,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._ba
     COMPRESSIONS, DiscoveryError, Source, date_in, newest_match, same_digest, select_checksum,
 )
 
+
 def pick(entries, pattern, what):
     """``(Checksum, version)`` of the newest entry whose name matches ``pattern``.
 
@@ -235,4 +236,3 @@ class ChecksumFile(ChecksumDir):
 
     def image_source(self, name, version):  # pylint: disable=unused-argument
         return self.options.get('image_source')
-

@@ -104,7 +104,7 @@ DISCOVER_SPEC = dict(
     url_rewrites=dict(type='dict', default={}),
     keyring=dict(type='path'),
     trusted_fingerprints=dict(type='list', elements='str'),
-    signing_keys=dict(type='dict', default={}),
+    signing_keys=dict(type='dict', default={}, no_log=False),
     allow_unsigned=dict(type='bool', default=False),
     cache_dir=dict(type='path', default='~/.cache/cloudimages'),
     checked_since=dict(type='float'),
