@@ -154,7 +154,7 @@ class Mirror:
         path = vendor.image_path(ctx, release, build)
         record = dict(params) or True
         if fault == 'bad_signature':
-            if not vendor.signed:
+            if not vendor.signs(release):
                 raise ValueError('%s publishes no signature' % distro)
             record = params.get('mode', 'untrusted')
             if record not in ('untrusted', 'tampered'):

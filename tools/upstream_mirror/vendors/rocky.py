@@ -29,6 +29,9 @@ class Rocky(FlatDir):
     hour = (4, 12)
     minor_parent = ('pub', 'rocky')
 
+    def signs(self, release):
+        return release in SIGNED
+
     def current_dir(self, ctx, release):
         return ctx.path(self.host, 'pub', 'rocky', release, 'images', 'x86_64')
 
