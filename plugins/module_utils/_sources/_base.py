@@ -278,7 +278,7 @@ class Context:
         """
         if not source.keyring_url:
             raise DiscoveryError('%s publishes no keyring URL; pass keyring' % source.name)
-        name = re.sub(r'[^A-Za-z0-9._-]+', '_', source.keyring_name or source.name)
+        name = keyring_file_name(source)
         cached = os.path.join(self.key_cache, name) if self.key_cache else None
         temporary = os.path.join(self._workdir(), name)
         current = temporary if os.path.isfile(temporary) else cached
@@ -311,8 +311,7 @@ class Context:
         try:
             return check(keyring, pins)
         except _signatures.SignatureError as exc:
-            name = re.sub(r'[^A-Za-z0-9._-]+', '_', source.keyring_name or source.name)
-            if self.user_keyring or not exc.missing_key or name in self.refreshed:
+            if self.user_keyring or not exc.missing_key or keyring_file_name(source) in self.refreshed:
                 raise
         keyring = self.vendor_keyring(source, pins, refresh=True)
         self.trust = {'keyring': keyring, 'fingerprints': pins}
@@ -348,6 +347,11 @@ class Context:
                 response.body, keyring, pins, gpgv=self.gpgv))
         except _signatures.SignatureError as exc:
             raise DiscoveryError('%s: %s' % (response.url, exc)) from None
+
+
+def keyring_file_name(source):
+    """File name of the vendor keyring of ``source`` in the key cache."""
+    return re.sub(r'[^A-Za-z0-9._-]+', '_', source.keyring_name or source.name)
 
 
 def select_checksum(entries, name, source_url, algorithm=None):
