@@ -5,11 +5,16 @@
 
 """Parse vendor checksum files and answer "what is the expected digest of file NAME".
 
-Checksum files come from the network and are untrusted. The parser is strict: a file
-that is malformed, ambiguous, or names a dangerous path is rejected as a whole with
-:class:`ChecksumError`, because a poisoned list must not be trusted for any entry.
+Checksum files come from the network and are untrusted. The line for the chosen file is read
+strictly; lines about other files that do not parse are ignored with a warning, because real
+files carry such drift (Rocky 9.0/9.1 size lines without ``#``, a Rocky 8.7 file listing one
+name twice with two sizes) and must still serve their other entries. A *problem* line (one
+that does not parse, names a dangerous path, or gives a second digest for a name) poisons
+every name it mentions: :func:`select` refuses a file whose name appears in one as a whole
+word. What stays fatal for the whole file: not UTF-8, NUL bytes, an over-long line, or a
+malformed clearsigned wrapper.
 
-Grammars (auto-detected line by line; BSD and GNU lines may not be mixed in one file):
+Grammars (auto-detected line by line):
 
 * GNU ``<hex>  <name>`` (text), ``<hex> *<name>`` (binary), ``<hex> <name>`` (single space);
 * BSD tag ``SHA256 (<name>) = <hex>``, with optional ``# <name>: <N> bytes`` size comments;
@@ -23,8 +28,8 @@ Names: a leading ``./`` is dropped. An entry whose name has a directory part
 (``sub/name``) is found by its full name, or by its basename when no entry has exactly
 the requested name and exactly one listed path has that basename. Names containing a
 ``..`` component, starting with ``/``, or containing a backslash, NUL or any other
-control character make the whole file invalid. Trailing blanks are stripped from every
-line, so names ending in blanks cannot be expressed.
+control character are problem lines. Trailing blanks are stripped from every line, so
+names ending in blanks cannot be expressed.
 """
 
 from __future__ import annotations
@@ -55,13 +60,15 @@ MAX_LINE_LENGTH = 8192
 _GNU_LINE = re.compile(r'(?P<hex>[0-9A-Fa-f]+) [ *]?(?P<name>[^ ].*)')
 # BSD tag lines (sha256sum --tag): Fedora, Rocky Linux, CentOS Stream.
 _BSD_LINE = re.compile(r'(?P<algo>[A-Za-z][A-Za-z0-9-]*) ?\((?P<name>.+)\) ?= ?(?P<hex>[0-9A-Fa-f]+)')
-# Size comment preceding BSD lines: Fedora, Rocky Linux.
+# Size comment preceding BSD lines: Fedora, Rocky Linux; Rocky 8.7/9.0/9.1 wrote it without "#".
 _SIZE_COMMENT = re.compile(r'#\s*(?P<name>.+): (?P<size>[0-9]+) bytes')
+_SIZE_LINE = re.compile(r'(?P<name>[^#\s].*): (?P<size>[0-9]+) bytes')
 # Section header in Flatcar *.DIGESTS files.
 _SECTION_HEADER = re.compile(r'#\s*(?P<algo>[A-Za-z0-9-]+) HASH', re.IGNORECASE)
 # Armor header inside an OpenPGP clearsigned message ("Hash: SHA256"): Fedora, Flatcar.
 _ARMOR_HEADER = re.compile(r'[A-Za-z][A-Za-z0-9-]*: .*')
 
+_UNKNOWN_SECTION = object()  # lines under an unsupported section header are never used
 _CLEARSIGN_BEGIN = '-----BEGIN PGP SIGNED MESSAGE-----'
 _SIGNATURE_BEGIN = '-----BEGIN PGP SIGNATURE-----'
 _SIGNATURE_END = '-----END PGP SIGNATURE-----'
@@ -215,11 +222,39 @@ def _entry(name, algorithm, hexdigest, where):
     return Checksum(_clean_name(name, where), algorithm, hexdigest.lower())
 
 
+class Problem(ValueError):
+    """One line that was not used; ``names`` are the file names it concerns, when readable."""
+
+    def __init__(self, message, line='', names=()):
+        super().__init__(message)
+        self.line = line
+        self.names = tuple(names)
+
+    def concerns(self, name):
+        """True when ``name`` (or its basename) is one of ``names`` or a whole word of the line."""
+        base = name.rsplit('/', 1)[-1]
+        if any(n == name or n.rsplit('/', 1)[-1] == base for n in self.names):
+            return True
+        return re.search(r'(?<![A-Za-z0-9._+~-])%s(?![A-Za-z0-9._+~-])' % re.escape(base), self.line) is not None
+
+
+class Checksums(list):
+    """The entries of a checksum list; ``problems`` are the lines not used (see module docs)."""
+
+    def __init__(self, entries=(), problems=()):
+        super().__init__(entries)
+        self.problems = list(problems)
+
+    @property
+    def warnings(self):
+        return [f'{problem}; the line is ignored' for problem in self.problems]
+
+
 def parse(text, source=None):
-    """Parse a checksum list (any supported grammar) into a list of :class:`Checksum`.
+    """Parse a checksum list (any supported grammar) into :class:`Checksums`.
 
     ``text`` may be str or UTF-8 bytes; ``source`` (URL or file name) is used in messages.
-    Entries are de-duplicated; the same name and algorithm with two digests raise ChecksumError.
+    Entries are de-duplicated; a name listed with two digests for one algorithm becomes a problem.
     """
     text = _as_text(text, source)
     body = clearsigned_body(text, source)
@@ -227,7 +262,7 @@ def parse(text, source=None):
         text = body
     if '\x00' in text:
         raise ChecksumError(f'{_where(source)}: contains NUL bytes')
-    entries, sizes, styles = [], {}, set()
+    entries, sizes, problems = [], {}, []
     section = None
     for number, line in enumerate(text.split('\n'), 1):
         line = line.rstrip(' \t\r')
@@ -236,52 +271,103 @@ def parse(text, source=None):
             raise ChecksumError(f'{where}: line longer than {MAX_LINE_LENGTH} characters')
         if not line.strip():
             continue
-        if line.startswith('#'):
-            header = _SECTION_HEADER.fullmatch(line)
-            size = _SIZE_COMMENT.fullmatch(line)
-            if header:
-                section = normalize_algorithm(header['algo'])
-            elif size:
-                name = _clean_name(size['name'], where)
-                if sizes.setdefault(name, int(size['size'])) != int(size['size']):
-                    raise ChecksumError(f'{where}: conflicting sizes for {name!r}')
-            continue
-        bsd = _BSD_LINE.fullmatch(line)
-        gnu = _GNU_LINE.fullmatch(line)
-        if bsd:
-            styles.add('BSD tag')
+        try:
+            section = _parse_line(line, where, section, entries, sizes)
+        except ChecksumError as exc:
+            names = getattr(exc, 'names', ())
+            if names == (_UNKNOWN_SECTION,):
+                section, names = _UNKNOWN_SECTION, ()
+            problems.append(Problem(str(exc), line, names))
+    unique = _deduplicate(entries, source, problems)
+    return Checksums([Checksum(e.name, e.algorithm, e.hexdigest, _size(sizes, e.name, source, problems))
+                      for e in unique], problems)
+
+
+def _named(exc, *names):
+    exc.names = names
+    return exc
+
+
+def _parse_line(line, where, section, entries, sizes):
+    """Add the entry of one line to ``entries`` (or a size to ``sizes``); return the section."""
+    if line.startswith('#'):
+        header = _SECTION_HEADER.fullmatch(line)
+        size = _SIZE_COMMENT.fullmatch(line)
+        if header:
+            try:
+                return normalize_algorithm(header['algo'])
+            except ChecksumError as exc:
+                raise _named(ChecksumError(f'{where}: {exc}'), _UNKNOWN_SECTION) from None
+        if size:
+            try:
+                sizes.setdefault(_clean_name(size['name'], where), set()).add(int(size['size']))
+            except ChecksumError as exc:
+                raise _named(exc, size['name']) from None
+        return section
+    bsd = _BSD_LINE.fullmatch(line)
+    gnu = _GNU_LINE.fullmatch(line)
+    if bsd:
+        try:
             entries.append(_entry(bsd['name'], normalize_algorithm(bsd['algo']), bsd['hex'], where))
-        elif gnu:
-            styles.add('GNU')
-            algorithm = section or _BY_HEX_LENGTH.get(len(gnu['hex']))
-            if algorithm is None:
-                raise ChecksumError(f'{where}: a hex digest of {len(gnu["hex"])} characters matches no supported algorithm')
+        except ChecksumError as exc:
+            raise _named(exc, bsd['name']) from None
+    elif gnu:
+        if section == _UNKNOWN_SECTION:
+            raise _named(ChecksumError(f'{where}: digest in a section of an unsupported algorithm'), gnu['name'])
+        algorithm = section or _BY_HEX_LENGTH.get(len(gnu['hex']))
+        if algorithm is None:
+            raise _named(ChecksumError(f'{where}: a hex digest of {len(gnu["hex"])} characters matches no '
+                                       f'supported algorithm'), gnu['name'])
+        try:
             entries.append(_entry(gnu['name'], algorithm, gnu['hex'], where))
-        else:
-            raise ChecksumError(f'{where}: not a checksum line: {line[:80]!r}')
-    if len(styles) > 1:
-        raise ChecksumError(f'{_where(source)}: mixes BSD-tag and GNU checksum lines')
-    return _deduplicate(entries, sizes, source)
+        except ChecksumError as exc:
+            raise _named(exc, gnu['name']) from None
+    elif _SIZE_LINE.fullmatch(line):
+        size = _SIZE_LINE.fullmatch(line)
+        try:
+            sizes.setdefault(_clean_name(size['name'], where), set()).add(int(size['size']))
+        except ChecksumError as exc:
+            raise _named(exc, size['name']) from None
+    else:
+        raise ChecksumError(f'{where}: not a checksum line: {line[:80]!r}')
+    return section
 
 
-def _deduplicate(entries, sizes, source):
-    unique = {}
+def _size(sizes, name, source, problems):
+    """The listed size of ``name``; two sizes (real: Rocky 8.7 ISOs) give None and a warning.
+
+    Sizes are advisory, the digest decides, so this does not refuse the name.
+    """
+    listed = sizes.get(name, set())
+    if len(listed) > 1:
+        sizes_text = ', '.join(map(str, sorted(listed)))
+        problems.append(Problem(f'{_where(source)}: conflicting sizes for {name!r} ({sizes_text})'))
+    return next(iter(listed)) if len(listed) == 1 else None
+
+
+def _deduplicate(entries, source, problems):
+    unique, conflicting = {}, set()
     for entry in entries:
         key = (entry.name, entry.algorithm)
         known = unique.setdefault(key, entry)
         if known.hexdigest != entry.hexdigest:
-            raise ChecksumError(
+            conflicting.add(key)
+            problems.append(Problem(
                 f'{_where(source)}: {entry.name!r} is listed with two different {entry.algorithm} digests '
-                f'({known.hexdigest} and {entry.hexdigest}); refusing the ambiguous list')
-    return [Checksum(e.name, e.algorithm, e.hexdigest, sizes.get(e.name)) for e in unique.values()]
+                f'({known.hexdigest} and {entry.hexdigest})', names=(entry.name,)))
+    return [entry for key, entry in unique.items() if key not in conflicting]
 
 
 def select(entries, name, algorithm=None, source=None):
     """Pick the entry for file ``name`` from parsed ``entries`` (see module docs for name rules).
 
     With ``algorithm`` only that algorithm is accepted; otherwise the strongest listed one wins.
+    A problem line that concerns ``name`` refuses the pick: its line must be read strictly.
     """
     wanted = name[2:] if name.startswith('./') else name
+    for problem in getattr(entries, 'problems', ()):
+        if problem.concerns(wanted):
+            raise ChecksumError(f'{problem}; refusing {name!r}, whose own line must be unambiguous')
     candidates = [e for e in entries if e.name == wanted]
     if not candidates and '/' not in wanted:
         candidates = [e for e in entries if e.name.rsplit('/', 1)[-1] == wanted]

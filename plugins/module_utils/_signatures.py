@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import os
 import shutil
 import subprocess
@@ -37,8 +38,22 @@ _ARMOR_END = '-----END PGP PUBLIC KEY BLOCK-----'
 _CLEARSIGN_BEGIN = b'-----BEGIN PGP SIGNED MESSAGE-----'
 
 
+# Status keywords that a newer copy of the vendor's keyring can cure (key rotation).
+KEY_STATUS = ('NO_PUBKEY', 'EXPKEYSIG', 'KEYEXPIRED')
+
+
 class SignatureError(Exception):
-    """A signature is missing, invalid, made by an unpinned key, or could not be checked."""
+    """A signature is missing, invalid, made by an unpinned key, or could not be checked.
+
+    ``keywords`` are the gpgv status keywords seen (empty when gpgv did not run).
+    """
+
+    keywords = frozenset()
+
+    @property
+    def missing_key(self):
+        """True when the signer's key is absent or expired in the keyring used."""
+        return bool(self.keywords & set(KEY_STATUS))
 
 
 def normalize_fingerprint(value):
@@ -97,6 +112,61 @@ def dearmor(data, what='keyring'):
     if state != 'outside':
         raise SignatureError(f'{what}: unterminated armored public key block')
     return b''.join(packets)
+
+
+def keyring_fingerprints(path):
+    """Fingerprints (primary keys and subkeys, v4/v5/v6) of the public keys in a keyring file.
+
+    Reads OpenPGP packets only (armored or binary); a keybox or unreadable file gives an empty
+    set, which callers treat as "no pinned key in it".
+    """
+    try:
+        data = dearmor(_read(path, 'keyring'))
+    except SignatureError:
+        return set()
+    found, offset = set(), 0
+    while offset < len(data):
+        parsed = _packet(data, offset)
+        if parsed is None:
+            break
+        tag, body, offset = parsed
+        if tag in (6, 14) and body:
+            version = body[0]
+            if version == 4:
+                found.add(hashlib.sha1(b'\x99' + len(body).to_bytes(2, 'big') + body).hexdigest().upper())
+            elif version in (5, 6):
+                prefix = b'\x9a' if version == 5 else b'\x9b'
+                found.add(hashlib.sha256(prefix + len(body).to_bytes(4, 'big') + body).hexdigest().upper())
+    return found
+
+
+def _packet(data, offset):
+    """``(tag, body, next offset)`` of the OpenPGP packet at ``offset``, or None when malformed."""
+    header = data[offset]
+    if not header & 0x80:
+        return None
+    if header & 0x40:  # new format
+        tag, pos = header & 0x3F, offset + 1
+        if pos >= len(data):
+            return None
+        first = data[pos]
+        if first < 192:
+            length, pos = first, pos + 1
+        elif first < 224:
+            length, pos = ((first - 192) << 8) + data[pos + 1] + 192, pos + 2
+        elif first == 255:
+            length, pos = int.from_bytes(data[pos + 1:pos + 5], 'big'), pos + 5
+        else:
+            return None  # partial lengths never occur in key packets
+    else:
+        tag, kind, pos = (header >> 2) & 0x0F, header & 0x03, offset + 1
+        if kind == 3:
+            return None
+        size = (1, 2, 4)[kind]
+        length, pos = int.from_bytes(data[pos:pos + size], 'big'), pos + size
+    if pos + length > len(data):
+        return None
+    return tag, data[pos:pos + length], pos + length
 
 
 def _decode_armor(chunk, what):
@@ -158,7 +228,9 @@ def _check_status(status, pins, what):
             'NODATA': 'no OpenPGP signature data found',
         }.get(keyword, 'verification failed')
         key = f' (key {args[0]})' if args and keyword not in ('NODATA', 'FAILURE', 'BADARMOR') else ''
-        raise SignatureError(f'{what}: {detail}{key} [{keyword}]')
+        error = SignatureError(f'{what}: {detail}{key} [{keyword}]')
+        error.keywords = frozenset(k for k, _args in status)
+        raise error
     valid = [a for k, a in status if k == 'VALIDSIG']
     if not valid:
         raise SignatureError(f'{what}: gpgv reported no valid signature')

@@ -23,6 +23,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils import _mana
 from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import ChecksumError, normalize_hex
 # The same url_rewrites semantics as upstream_release (longest canonical prefix -> mirror prefix).
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import rewrite
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._checksum_dir import archive_urls
 
 STATUSES = ('match', 'mismatch', 'source_gone', 'unverifiable', 'skipped', 'error')
 PRIVATE_SOURCE = 'private'   # image_source of provider-built images (SCS): nothing upstream to compare with
@@ -44,6 +45,7 @@ class Plan:
     image_signature_url: str | None = None
     trust: dict = field(default_factory=dict)
     vendor_checksum: tuple | None = None   # (algo, hex) the vendor publishes now for this build, checked after download
+    archives: list = field(default_factory=list)   # where the vendor moves old builds (vault), tried when url is gone
 
 
 def parse_digest(value):
@@ -144,7 +146,8 @@ def plan(image, releases=None, rewrites=None):
     stores_raw = image.get('disk_format') == 'raw'
     step = Plan(url=rewrite(source, rewrites), digest='%s:%s' % (algorithm, hexdigest),
                 filename=source.split('?', 1)[0].rstrip('/').rsplit('/', 1)[-1],
-                convert_to_raw=stores_raw, disk_format=None if stores_raw else image.get('disk_format'))
+                convert_to_raw=stores_raw, disk_format=None if stores_raw else image.get('disk_format'),
+                archives=[rewrite(url, rewrites) for url in archive_urls(source)])
     release = (releases or {}).get(props.get(_managed.RELEASE))
     if release is not None and str(release.get('version')) == str(build):
         vendor = parse_digest(release['checksum'])

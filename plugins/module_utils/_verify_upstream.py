@@ -30,21 +30,22 @@ class UpstreamCheck:
     def __call__(self, image, result, step):
         """Download (or reuse) the upstream file of ``step`` and fill ``result`` with the comparison."""
         limits, timeout = Limits(max_size=self.max_size), (self.timeout, self.timeout)
-        trust = step.trust
+        trust, moved = step.trust, None
         try:
-            source = resolve_source(url=step.url, checksum=step.digest, image_signature_url=step.image_signature_url or None,
-                                    keyring=self.keyring if self.keyring is not None else trust.get('keyring'),
-                                    trusted_fingerprints=self.fingerprints if self.fingerprints is not None
-                                    else trust.get('fingerprints'),
-                                    disk_format=step.disk_format, filename=step.filename)
+            source = self._source(step, step.url, trust)
             fetched = lookup(source, self.cache_dir, step.convert_to_raw, limits)
             if fetched is None:
                 gone = self._download(source, limits, timeout)
+                if gone and gone[0] == 'source_gone':
+                    source, moved = self._archived(step, trust, limits, timeout) or (source, None)
+                    gone = None if moved else gone
                 if gone:
                     return _verify.outcome(result, *gone)
-                fetched = obtain(source, self.cache_dir, self.session, step.convert_to_raw, limits, timeout=timeout,
-                                 attempts=self.retries + 1)
-                fetched['from_cache'] = False
+                fetched = lookup(source, self.cache_dir, step.convert_to_raw, limits) if moved else None
+                if fetched is None:
+                    fetched = obtain(source, self.cache_dir, self.session, step.convert_to_raw, limits, timeout=timeout,
+                                     attempts=self.retries + 1)
+                    fetched['from_cache'] = False
         except ImageFetchError as exc:
             return _verify.outcome(result, 'error', str(exc))
         result.update(from_cache=fetched['from_cache'], signer=fetched.get('signer'))
@@ -54,7 +55,29 @@ class UpstreamCheck:
             extra = {} if algo in stored['digests'] else {algo: _hash_file(stored['path'], algo)}
         except ValueError:
             return _verify.outcome(result, 'error', 'Glance os_hash_algo %r is no hash algorithm this Python knows' % algo)
-        return _verify.compare(result, image, stored['digests'], fetched['upstream_digests'], step, extra)
+        if moved:
+            gone_url, step.url = step.url, moved
+            result['source'] = moved
+        result = _verify.compare(result, image, stored['digests'], fetched['upstream_digests'], step, extra)
+        if moved:
+            result['reason'] += ' (%s is gone: the vendor moved the build to its archive, %s)' % (gone_url, moved)
+        return result
+
+    def _source(self, step, url, trust):
+        return resolve_source(url=url, checksum=step.digest, image_signature_url=step.image_signature_url or None,
+                              keyring=self.keyring if self.keyring is not None else trust.get('keyring'),
+                              trusted_fingerprints=self.fingerprints if self.fingerprints is not None
+                              else trust.get('fingerprints'),
+                              disk_format=step.disk_format, filename=step.filename)
+
+    def _archived(self, step, trust, limits, timeout):
+        """``(source, url)`` of the first vendor archive (vault) that serves the recorded bytes, or None."""
+        for url in step.archives:
+            source = self._source(step, url, trust)
+            if lookup(source, self.cache_dir, step.convert_to_raw, limits) is not None \
+                    or self._download(source, limits, timeout) is None:
+                return source, url
+        return None
 
     def _download(self, source, limits, timeout):
         """Put the upstream file into the cache; (status, reason) when it cannot be, None when it is there.

@@ -15,15 +15,16 @@ description:
     Debian, Rocky Linux, AlmaLinux, Fedora Cloud, Fedora CoreOS, Flatcar, CirrOS), of any
     directory with a checksum file, or describes a provider-built image (local artifact).
   - Returns the download URL, the canonical C(image_source) URL and the published digest, read
-    from the vendor's checksum metadata after checking its OpenPGP signature against pinned
-    vendor fingerprints shipped with the collection. Verification fails closed.
-  - "Pinned signers: Ubuntu (and Minimal) the UEC image signing key
-    C(D2EB44626FDDC30B513D5BB71A5D6C4C7DB87C81); AlmaLinux 9 C(BF18AC2876178908D6E71267D36CB86CB86B3716),
-    AlmaLinux 10 C(EE6DB7B98F5BF5EDD9DA0DE5DEE5C11CC2A1E572); Fedora (and Fedora CoreOS, by the
-    major version of the build) the key of that release: 42 C(B0F4950458F69E1150C6C5EDC8AC4916105EF944),
-    43 C(C6E7F081CF80E13146676E88829B606631645531), 44 C(36F612DCF27F7D1A48A835E4DBFCF71C6D9F90A6),
-    45 C(4F50A6114CD5C6976A7F1179655A4B02F577861E); Flatcar C(F88CFEDEFF29A5B4D9523864E25D9AED0593B34A)."
-  - Debian, Rocky Linux and CirrOS publish no signature over their checksums. They need
+    from the vendor's checksum metadata after checking its OpenPGP signature against the pinned
+    fingerprints of O(signing_keys) (or O(trusted_fingerprints)). Verification fails closed.
+  - The pins are data - the distribution roles ship them as C(<distribution>_signing_keys) - so
+    adding a release's key is a data change. The vendor's keyring is downloaded into O(cache_dir)
+    and fetched again when it lacks every pinned key, when it is older than 7 days, or when a
+    signature names a missing or expired key (a rotated subkey); the signature is then checked
+    once more. The pins stay the trust anchor, so a new keyring cannot make another signer pass.
+  - Lines of a checksum file that do not parse and do not concern the chosen file are ignored
+    and reported in RV(release.warnings); the chosen file's own line is read strictly.
+  - Debian, Rocky Linux 9 and CirrOS publish no signature over their checksums. They need
     O(allow_unsigned=true), and their checksum metadata must then come over HTTPS (plain HTTP
     only from a loopback host, so a local mirror keeps working).
   - A day without a new build costs one conditional request per release. The validators
@@ -87,9 +88,19 @@ options:
     type: path
   trusted_fingerprints:
     description:
-      - Full fingerprints of the accepted signers, replacing the pinned vendor fingerprints.
+      - Full fingerprints of the accepted signers, replacing O(signing_keys).
     type: list
     elements: str
+  signing_keys:
+    description:
+      - Pinned signer fingerprints by version - the release (Fedora, AlmaLinux, Rocky Linux), the
+        Fedora major version of the build (Fedora CoreOS) - or C(*) for any version (Ubuntu,
+        Flatcar). A value is a fingerprint or a list of them (full fingerprints; a signing subkey of
+        a listed primary key is accepted).
+      - The distribution roles pass C(<distribution>_signing_keys). Without it or
+        O(trusted_fingerprints) a signing source fails with "no pinned signing key".
+    type: dict
+    default: {}
   allow_unsigned:
     description:
       - Accept sources that publish no signature (Debian, Rocky Linux, CirrOS, an unsigned
@@ -136,6 +147,8 @@ EXAMPLES = r"""
   cloudimages.openstack.upstream_release:
     source: ubuntu
     release: "24.04"
+    signing_keys:
+      "*": [D2EB44626FDDC30B513D5BB71A5D6C4C7DB87C81]
   register: ubuntu
 
 - name: Debian 12 publishes no signature; accept HTTPS-only integrity
@@ -148,6 +161,8 @@ EXAMPLES = r"""
   cloudimages.openstack.upstream_release:
     source: almalinux
     release: "9"
+    signing_keys:
+      "9": [BF18AC2876178908D6E71267D36CB86CB86B3716]
     url_rewrites:
       "https://": "http://127.0.0.1:8080/"
 
@@ -259,6 +274,10 @@ release:
       description: Default login user (SCS C(image_original_user)).
       type: str
       sample: ubuntu
+    warnings:
+      description: What discovery ignored, for example checksum lines about other files that do not parse.
+      type: list
+      elements: str
 upstream_unchanged:
   description: True when upstream has no new build since the last run and the remembered verified result was returned.
   returned: success
@@ -285,6 +304,8 @@ def main():
         module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
     try:
         release, unchanged, count = discover_from(make_session(), module.params, check_mode=module.check_mode)
+        for warning in release.get('warnings') or ():
+            module.warn(warning)
     except DiscoveryError as exc:
         module.fail_json(msg=str(exc), requests=getattr(exc, 'requests', 0))
     except OSError as exc:

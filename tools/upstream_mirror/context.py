@@ -152,7 +152,7 @@ class Context:
         source = self.pristine(data_path)
         with open(source if os.path.exists(source) else data_path, 'rb') as handle:
             data = handle.read()
-        stamp = '%s:%s:%s' % (hashlib.sha256(data).hexdigest(), kind, fault or '')
+        stamp = '%s:%s:%s:%s' % (hashlib.sha256(data).hexdigest(), kind, fault or '', self.keyring.generation)
         rel = os.path.relpath(out_path, self.www)
         if self._signed.get(rel) == stamp and os.path.exists(out_path):
             return

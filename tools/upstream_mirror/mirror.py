@@ -154,7 +154,7 @@ class Mirror:
         path = vendor.image_path(ctx, release, build)
         record = dict(params) or True
         if fault == 'bad_signature':
-            if not vendor.signed:
+            if not vendor.signs(release):
                 raise ValueError('%s publishes no signature' % distro)
             record = params.get('mode', 'untrusted')
             if record not in ('untrusted', 'tampered'):
@@ -191,6 +191,19 @@ class Mirror:
         self.state['faults'].setdefault('%s/%s/%s' % (distro, release, build['version']), {})[fault] = record
         self._publish(ctx)
         return self.release(distro, release)
+
+    def resign(self):
+        """Sign everything again with the keyring's current signer (after a key rotation)."""
+        self._publish(self._context())
+        return self
+
+    def publish_key(self, url, which='trusted', armored=True):
+        """Serve the exported public key ``which`` at the canonical ``url`` (a vendor's keyring URL)."""
+        host, _sep, path = url.split('://', 1)[1].partition('/')
+        target = os.path.join(self.www, host, *path.split('/'))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copyfile(self.keyring.public_key(which, armored=armored), target)
+        return target
 
     def _publish(self, ctx):
         by_distro = {}

@@ -3,6 +3,11 @@
 Two ed25519 keys live in one GNUPGHOME under the mirror dir: ``trusted`` signs everything a
 vendor signs, ``untrusted`` exists for bad-signature faults. Their public halves are exported
 (binary and armored) so tests can pin them with ``gpgv --keyring``.
+
+Key rotation, as vendors do it: :meth:`Keyring.add_signing_subkey` gives a key a new signing
+subkey (Flatcar, yearly), which gpg then prefers; :meth:`Keyring.add_key` creates another primary
+key (Fedora, one per release) and :meth:`Keyring.use` makes it the one that signs. Each change
+bumps :attr:`Keyring.generation`, so the mirror re-signs what it publishes.
 """
 
 from __future__ import annotations
@@ -58,6 +63,16 @@ class Keyring:
         return self.fingerprints['trusted']
 
     @property
+    def signer(self):
+        """Name of the key that signs what a vendor signs (``trusted`` unless :meth:`use` changed it)."""
+        return self.fingerprints.get('_signer', 'trusted')
+
+    @property
+    def generation(self):
+        """Changes whenever a signing key is added or switched (part of the mirror's re-sign stamp)."""
+        return '%s/%d' % (self.signer, self.fingerprints.get('_generation', 0))
+
+    @property
     def untrusted_fingerprint(self):
         return self.fingerprints['untrusted']
 
@@ -89,9 +104,53 @@ class Keyring:
             json.dump(fingerprints, handle, indent=1)
         self._fingerprints = fingerprints
 
+    def _save(self, fingerprints):
+        fingerprints['_generation'] = fingerprints.get('_generation', 0) + 1
+        with open(os.path.join(self.keys_dir, 'fingerprints.json'), 'w', encoding='utf-8') as handle:
+            json.dump(fingerprints, handle, indent=1)
+        self._fingerprints = fingerprints
+
+    def _export(self, which, fingerprint):
+        with open(self.public_key(which), 'wb') as handle:
+            handle.write(self._gpg('--export', fingerprint))
+        with open(self.public_key(which, armored=True), 'wb') as handle:
+            handle.write(self._gpg('--armor', '--export', fingerprint))
+
+    def add_signing_subkey(self, which='trusted', expire='never'):
+        """Add a signing subkey to ``which`` (re-exported); return its fingerprint. gpg signs with the newest."""
+        fingerprint = self.fingerprints[which]
+        before = self.subkeys(which)
+        self._gpg('--quick-add-key', fingerprint, 'ed25519', 'sign', expire)
+        self._export(which, fingerprint)
+        self._save(dict(self.fingerprints))
+        return [fpr for fpr in self.subkeys(which) if fpr not in before][0]
+
+    def subkeys(self, which='trusted'):
+        listing = self._gpg('--with-colons', '--list-keys', self.fingerprints[which]).decode()
+        lines = listing.splitlines()
+        return [lines[i + 1].split(':')[9] for i, line in enumerate(lines)
+                if line.startswith('sub:') and i + 1 < len(lines) and lines[i + 1].startswith('fpr:')]
+
+    def add_key(self, which, uid=None):
+        """A new primary signing key named ``which`` (exported); return its fingerprint."""
+        uid = uid or '%s <%s@upstream-mirror.test>' % (which, which)
+        self._gpg('--quick-gen-key', uid, 'ed25519', 'sign', 'never')
+        listing = self._gpg('--with-colons', '--list-secret-keys', uid).decode()
+        fingerprint = [line.split(':')[9] for line in listing.splitlines() if line.startswith('fpr:')][0]
+        self._export(which, fingerprint)
+        self._save(dict(self.fingerprints, **{which: fingerprint}))
+        return fingerprint
+
+    def use(self, which):
+        """Make ``which`` the key that signs what vendors sign from now on."""
+        self._save(dict(self.fingerprints, _signer=which))
+
     def sign(self, data, kind, key='trusted'):
-        """Signature bytes of ``data`` in the given shape; clearsigned output embeds ``data``."""
-        fpr = self.fingerprints[key]
+        """Signature bytes of ``data`` in the given shape; clearsigned output embeds ``data``.
+
+        ``key='trusted'`` means the current signer (:attr:`signer`).
+        """
+        fpr = self.fingerprints[self.signer if key == 'trusted' else key]
         base = ['--local-user', fpr, '--digest-algo', 'SHA256', '--output', '-']
         if kind == DETACHED_ARMORED:
             return self._gpg(*base, '--armor', '--detach-sign', data=data)

@@ -18,6 +18,7 @@ import ipaddress
 import os
 import re
 import tempfile
+import time
 import urllib.parse
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums, _managed, _signatures
@@ -25,6 +26,8 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._http import
 
 # Metadata documents are small; Ubuntu's products file, the largest, is a few MB.
 MAX_METADATA_BYTES = 64 * 1024 * 1024
+# A cached vendor keyring older than this is fetched again (vendors add keys and subkeys).
+KEYRING_MAX_AGE = 7 * 24 * 3600
 COMPRESSIONS = ('none', 'xz', 'bz2', 'gz')
 
 
@@ -146,17 +149,20 @@ class Context:
     """One discovery run: HTTP session and rewrites, trust settings, request count."""
 
     def __init__(self, session, rewrites=None, timeout=30, require_https=False, keyring=None,
-                 fingerprints=None, key_cache=None, gpgv=None, write_keys=True):
+                 fingerprints=None, key_cache=None, gpgv=None, write_keys=True, signing_keys=None):
         self.session = session
         self.rewrites = dict(rewrites or {})
         self.timeout = timeout
         self.require_https = require_https
         self.user_keyring = keyring
         self.user_fingerprints = list(fingerprints or [])
+        self.signing_keys = dict(signing_keys or {})
+        self.refreshed = set()      # keyring names fetched during this run
         self.key_cache = key_cache
         self.gpgv = gpgv
         self.write_keys = write_keys
         self.requests = 0
+        self.warnings = []
         self.trust = {'keyring': None, 'fingerprints': []}
         self._tmp = None
 
@@ -214,6 +220,20 @@ class Context:
         finally:
             response.close()
 
+    # -- checksum lists ----------------------------------------------------------------------------
+    def parse_checksums(self, text, source_url):
+        """All entries of a checksum list; lines that were not used become run warnings."""
+        try:
+            entries = _checksums.parse(text, source=source_url)
+        except _checksums.ChecksumError as exc:
+            raise DiscoveryError(str(exc)) from None
+        self.warnings = list(dict.fromkeys(self.warnings + entries.warnings))
+        return entries
+
+    def find_checksum(self, text, name, source_url, algorithm=None):
+        """Digest of ``name`` in a checksum list; its own line is read strictly (see _checksums)."""
+        return select_checksum(self.parse_checksums(text, source_url), name, source_url, algorithm)
+
     # -- trust -----------------------------------------------------------------------------------
     def _workdir(self):
         if self._tmp is None:
@@ -225,41 +245,77 @@ class Context:
             self._tmp.cleanup()
             self._tmp = None
 
+    def pins(self, source, pin_key=None):
+        """Pinned fingerprints for ``pin_key`` (default the release) from ``signing_keys``, ``*`` for all."""
+        key = str(pin_key or source.release)
+        pins = self.signing_keys.get(key, self.signing_keys.get('*')) or []
+        return [pins] if isinstance(pins, str) else list(pins)
+
     def use_trust(self, source, pin_key=None):
         """Keyring path and pinned fingerprints for ``source`` (user settings win); records them in ``trust``."""
-        pins = self.user_fingerprints or source.pins(pin_key)
+        pins = self.user_fingerprints or self.pins(source, pin_key)
         if not pins:
-            raise DiscoveryError('%s: no pinned signing key for %s; pass trusted_fingerprints (and keyring)'
+            raise DiscoveryError('%s: no pinned signing key for %s; add its fingerprint to signing_keys (the '
+                                 'distribution role\'s <distribution>_signing_keys) or pass trusted_fingerprints'
                                  % (source.name, pin_key or source.release))
         try:
             pins = [_signatures.normalize_fingerprint(pin) for pin in pins]
         except _signatures.SignatureError as exc:
             raise DiscoveryError(str(exc)) from None
-        keyring = self.user_keyring or self.vendor_keyring(source)
+        keyring = self.user_keyring or self.vendor_keyring(source, pins)
         self.trust = {'keyring': keyring, 'fingerprints': pins}
         return keyring, pins
 
-    def vendor_keyring(self, source):
-        """The vendor's published key, downloaded once into the key cache.
+    def vendor_keyring(self, source, pins, refresh=False):
+        """The vendor's published keyring, cached under the key cache and fetched again when needed.
 
-        Downloading it is safe because gpgv only accepts signatures whose signer is pinned: a
+        Fetching it is safe because gpgv only accepts signatures whose signer is pinned: a
         swapped key on the vendor's site (or in the cache) cannot make a forged signature pass.
-        In check mode a missing key is fetched into a temporary file instead of the cache.
+        The cached copy is fetched again when it holds none of the pinned keys (a new release
+        key), is older than KEYRING_MAX_AGE, or ``refresh`` is set (a signature named a missing
+        or expired key: a rotated subkey). At most once per run and keyring. In check mode a
+        fetched key goes to a temporary file instead of the cache.
         """
         if not source.keyring_url:
             raise DiscoveryError('%s publishes no keyring URL; pass keyring' % source.name)
-        name = re.sub(r'[^A-Za-z0-9._-]+', '_', source.keyring_name or source.name)
+        name = keyring_file_name(source)
         cached = os.path.join(self.key_cache, name) if self.key_cache else None
-        if cached and os.path.isfile(cached) and os.path.getsize(cached):
-            return cached
-        data = self.get(source.keyring_url, what='signing key').body
-        target = cached if cached and self.write_keys else os.path.join(self._workdir(), name)
+        temporary = os.path.join(self._workdir(), name)
+        current = temporary if os.path.isfile(temporary) else cached
+        if current and os.path.isfile(current) and os.path.getsize(current):
+            stale = refresh or time.time() - os.path.getmtime(current) > KEYRING_MAX_AGE \
+                or not set(pins) & _signatures.keyring_fingerprints(current)
+            if not stale or name in self.refreshed:
+                return current
+        try:
+            data = self.get(source.keyring_url, what='signing key').body
+        except DiscoveryError as exc:
+            usable = current and os.path.isfile(current) and set(pins) & _signatures.keyring_fingerprints(current)
+            if usable and not refresh:
+                self.warnings.append('kept the cached %s: fetching a newer copy failed: %s' % (name, exc))
+                self.refreshed.add(name)
+                return current
+            raise
+        self.refreshed.add(name)
+        target = cached if cached and self.write_keys else temporary
         os.makedirs(os.path.dirname(target), exist_ok=True)
         tmp = target + '.tmp'
         with open(tmp, 'wb') as handle:
             handle.write(data)
         os.replace(tmp, target)
         return target
+
+    def _checked(self, source, trust, check):
+        """Run ``check(keyring, pins)``; once more with a fresh vendor keyring when the key was missing or expired."""
+        keyring, pins = trust
+        try:
+            return check(keyring, pins)
+        except _signatures.SignatureError as exc:
+            if self.user_keyring or not exc.missing_key or keyring_file_name(source) in self.refreshed:
+                raise
+        keyring = self.vendor_keyring(source, pins, refresh=True)
+        self.trust = {'keyring': keyring, 'fingerprints': pins}
+        return check(keyring, pins)
 
     def _file(self, name, data):
         path = os.path.join(self._workdir(), name)
@@ -269,38 +325,38 @@ class Context:
 
     def verify_detached(self, source, data, signature_url, pin_key=None):
         """Fetch ``signature_url`` and check it over ``data``; return the signer fingerprint."""
-        keyring, pins = self.use_trust(source, pin_key)
+        trust = self.use_trust(source, pin_key)
         try:
             signature = self.get(signature_url, what='signature').body
         except NotFoundError:
             raise DiscoveryError('signature %s is missing (HTTP 404); %s signs its checksums, so the unsigned '
                                  'metadata is refused' % (self.url(signature_url), source.name)) from None
+        data_path, signature_path = self._file('data', data), self._file('signature', signature)
         try:
-            return _signatures.verify_detached(self._file('data', data), self._file('signature', signature), keyring, pins,
-                                               gpgv=self.gpgv, what='signature %s' % self.url(signature_url))
+            what = 'signature %s' % self.url(signature_url)
+            return self._checked(source, trust, lambda keyring, pins: _signatures.verify_detached(
+                data_path, signature_path, keyring, pins, gpgv=self.gpgv, what=what))
         except _signatures.SignatureError as exc:
             raise DiscoveryError(str(exc)) from None
 
     def verify_clearsigned(self, source, response, pin_key=None):
         """Check a clearsigned document; return ``(fingerprint, signed body text)``."""
-        keyring, pins = self.use_trust(source, pin_key)
+        trust = self.use_trust(source, pin_key)
         try:
-            return _signatures.verify_clearsigned(response.body, keyring, pins, gpgv=self.gpgv)
+            return self._checked(source, trust, lambda keyring, pins: _signatures.verify_clearsigned(
+                response.body, keyring, pins, gpgv=self.gpgv))
         except _signatures.SignatureError as exc:
             raise DiscoveryError('%s: %s' % (response.url, exc)) from None
 
 
-def find_checksum(text, name, source_url, algorithm=None):
-    """Digest of ``name`` in a checksum list; every grammar, strict names (see _checksums)."""
-    try:
-        return _checksums.find(text, name, algorithm=algorithm, source=source_url)
-    except _checksums.ChecksumError as exc:
-        raise DiscoveryError(str(exc)) from None
+def keyring_file_name(source):
+    """File name of the vendor keyring of ``source`` in the key cache."""
+    return re.sub(r'[^A-Za-z0-9._-]+', '_', source.keyring_name or source.name)
 
 
-def parse_checksums(text, source_url):
+def select_checksum(entries, name, source_url, algorithm=None):
     try:
-        return _checksums.parse(text, source=source_url)
+        return _checksums.select(entries, name, algorithm=algorithm, source=source_url)
     except _checksums.ChecksumError as exc:
         raise DiscoveryError(str(exc)) from None
 
@@ -324,7 +380,6 @@ class Source:
     compression = 'none'
     keyring_url = None
     keyring_name = None
-    fingerprints = ()          # pinned signer fingerprints (real vendor keys)
     arches = {'x86_64': 'x86_64', 'aarch64': 'aarch64'}
 
     def __init__(self, release, arch='x86_64', options=None):
@@ -344,9 +399,6 @@ class Source:
 
     def resolve(self, ctx, entry, candidate):
         raise NotImplementedError
-
-    def pins(self, pin_key=None):  # pylint: disable=unused-argument
-        return list(self.fingerprints)
 
     def check(self):
         """Validate options before any request (raise DiscoveryError)."""
@@ -382,6 +434,7 @@ class Source:
             'disk_format': self.disk_format,
             'compression': self.compression,
             'login_user': self.login_user,
+            'warnings': list(ctx.warnings),
         }
 
 

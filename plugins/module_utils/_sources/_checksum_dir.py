@@ -8,6 +8,11 @@
 The checksum file is the entry document: it changes exactly when a build is added. The newest
 build is the listed name matching the pattern with the highest version (version-aware, so
 ``9.10`` beats ``9.9``). Signed variants verify the file before its digests are used.
+
+Rocky and AlmaLinux are discovered through the major-version alias directory (``/pub/rocky/9/``),
+which always shows the newest minor, but ``image_source`` names the release's own directory
+(``/pub/rocky/9.6/``): the alias stops serving a build at the next minor release, the release
+directory keeps it until the vendor moves it to its vault (:func:`archive_urls`).
 """
 
 from __future__ import annotations
@@ -15,26 +20,25 @@ from __future__ import annotations
 import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    COMPRESSIONS, DiscoveryError, Source, date_in, newest_match, parse_checksums, same_digest,
+    COMPRESSIONS, DiscoveryError, Source, date_in, newest_match, same_digest, select_checksum,
 )
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums
-
-ALMALINUX_KEYS = {
-    '9': 'BF18AC2876178908D6E71267D36CB86CB86B3716',    # AlmaLinux OS 9
-    '10': 'EE6DB7B98F5BF5EDD9DA0DE5DEE5C11CC2A1E572',   # AlmaLinux OS 10
-}
 
 
 def pick(entries, pattern, what):
-    """``(Checksum, version)`` of the newest entry whose name matches ``pattern``."""
-    found = newest_match(sorted({entry.name for entry in entries}), pattern)
+    """``(Checksum, version)`` of the newest entry whose name matches ``pattern``.
+
+    Names only a problem line mentions compete too, so a newest build whose own line is
+    broken or ambiguous is refused rather than silently replaced by an older one.
+    """
+    names = {entry.name for entry in entries}
+    for problem in getattr(entries, 'problems', ()):
+        tokens = list(problem.names) + re.split(r'[\s()*=,]+|: ', problem.line)
+        names.update(token.rsplit('/', 1)[-1] for token in tokens if token)
+    found = newest_match(sorted(names), pattern)
     if found is None:
         raise DiscoveryError('%s lists no file matching %s' % (what, pattern if isinstance(pattern, str) else pattern.pattern))
     name, version = found
-    try:
-        return _checksums.select(entries, name, source=what), version
-    except _checksums.ChecksumError as exc:
-        raise DiscoveryError(str(exc)) from None
+    return select_checksum(entries, name, what), version
 
 
 class ChecksumDir(Source):
@@ -52,7 +56,7 @@ class ChecksumDir(Source):
         return self.directory() + self.checksum_name
 
     def newest(self, ctx, entry):
-        checksum, version = pick(parse_checksums(entry.body, entry.url), self.pattern(), entry.url)
+        checksum, version = pick(ctx.parse_checksums(entry.body, entry.url), self.pattern(), entry.url)
         return {'version': version, 'filename': checksum.name, 'hint': '%s:%s' % (checksum.algorithm, checksum.hexdigest)}
 
     def resolve(self, ctx, entry, candidate):
@@ -63,24 +67,75 @@ class ChecksumDir(Source):
         elif self.signature == 'clearsigned':
             signature_url = self.entry_url()
             fingerprint, body = ctx.verify_clearsigned(self, entry, self.release)
-        checksum, version = pick(parse_checksums(body, entry.url), self.pattern(), entry.url)
+        checksum, version = pick(ctx.parse_checksums(body, entry.url), self.pattern(), entry.url)
         if version != candidate['version']:
             raise DiscoveryError('%s: the signed content names %s, the unsigned parse %s' % (entry.url, version, candidate['version']))
         same_digest(checksum, candidate['hint'], '%s %s' % (self.label(), version))
         return self.result(ctx, version, date_in(version) or entry.modified_date, self.directory() + checksum.name, checksum,
-                           self.entry_url(), self.signature, signature_url, fingerprint, image_source=self.image_source())
+                           self.entry_url(), self.signature, signature_url, fingerprint,
+                           image_source=self.image_source(checksum.name, version))
 
-    def image_source(self):
+    def image_source(self, name, version):  # pylint: disable=unused-argument
         return None
 
 
+ROCKY_IMAGE = re.compile(r'https://dl\.rockylinux\.org/(?:pub|vault)/rocky/[0-9.]+/images/(?P<arch>[a-z0-9_]+)/'
+                         r'(?P<name>Rocky-[0-9]+-GenericCloud-[A-Za-z]+-(?P<minor>[0-9]+\.[0-9]+)'
+                         r'-[0-9]{8}\.[0-9]+\.[^/]+)')
+ALMA_IMAGE = re.compile(r'https://(?:repo\.almalinux\.org/almalinux|vault\.almalinux\.org)/[0-9.]+/cloud/'
+                        r'(?P<arch>[a-z0-9_]+)/images/(?P<name>AlmaLinux-[0-9]+-GenericCloud-(?P<minor>[0-9]+\.[0-9]+)'
+                        r'-[0-9]{8}(?:\.[0-9]+)?\.[^/]+)')
+
+
+def archive_urls(image_source):
+    """Where a Rocky or AlmaLinux build can be now that ``image_source`` is gone, in order.
+
+    The release directory first (for images recorded through the major alias), then the
+    vendor's vault: dl.rockylinux.org/vault/rocky/<X.Y>/, vault.almalinux.org/<X.Y>/.
+    """
+    rocky, alma = ROCKY_IMAGE.fullmatch(image_source or ''), ALMA_IMAGE.fullmatch(image_source or '')
+    if rocky:
+        urls = ['https://dl.rockylinux.org/%s/rocky/%s/images/%s/%s'
+                % (tree, rocky['minor'], rocky['arch'], rocky['name']) for tree in ('pub', 'vault')]
+    elif alma:
+        urls = ['https://%s/%s/cloud/%s/images/%s' % (host, alma['minor'], alma['arch'], alma['name'])
+                for host in ('repo.almalinux.org/almalinux', 'vault.almalinux.org')]
+    else:
+        return []
+    return [url for url in urls if url != image_source]
+
+
+def _minor(version):
+    return version.split('-', 1)[0]
+
+
 class Rocky(ChecksumDir):
-    """dl.rockylinux.org; CHECKSUM is BSD-style and unsigned (Rocky signs only RPMs and its git repo)."""
+    """dl.rockylinux.org; CHECKSUM is BSD-style.
+
+    Rocky 10 signs it: a detached armored ``CHECKSUM.asc`` by the Rocky 10 release key (listed
+    in the real 10.1 images CHECKSUM). Rocky 9's is unsigned: Rocky states that only 8 and 10
+    sign the checksums on the mirrors; for 9 the signed commits of rocky-linux/checksums are the
+    only authenticity, which a sync cannot use. Rocky 8 (not in the role data) would be signed too.
+    """
 
     name = 'rocky'
     distro = 'rocky'
-    signed = False
     login_user = 'rocky'
+    signed_releases = ('8', '10')
+    signature_name = 'CHECKSUM.asc'
+
+    def __init__(self, release, arch='x86_64', options=None):
+        super().__init__(release, arch, options)
+        self.signed = self.release in self.signed_releases
+        self.signature = 'detached' if self.signed else 'none'
+
+    @property
+    def keyring_url(self):
+        return 'https://dl.rockylinux.org/pub/rocky/RPM-GPG-KEY-Rocky-%s' % self.release
+
+    @property
+    def keyring_name(self):
+        return 'RPM-GPG-KEY-Rocky-%s' % self.release
 
     def check(self):
         if not re.fullmatch(r'[0-9]+', self.release):
@@ -88,6 +143,9 @@ class Rocky(ChecksumDir):
 
     def directory(self):
         return 'https://dl.rockylinux.org/pub/rocky/%s/images/%s/' % (self.release, self.vendor_arch)
+
+    def image_source(self, name, version):
+        return 'https://dl.rockylinux.org/pub/rocky/%s/images/%s/%s' % (_minor(version), self.vendor_arch, name)
 
     def pattern(self):
         variant = re.escape(self.options.get('variant', 'Base'))
@@ -112,16 +170,15 @@ class AlmaLinux(ChecksumDir):
     def keyring_name(self):
         return 'RPM-GPG-KEY-AlmaLinux-%s' % self.release
 
-    def pins(self, pin_key=None):
-        pin = ALMALINUX_KEYS.get(self.release)
-        return [pin] if pin else []
-
     def check(self):
         if not re.fullmatch(r'[0-9]+', self.release):
             raise DiscoveryError('AlmaLinux releases are major versions such as "9" or "10", not %r' % self.release)
 
     def directory(self):
         return 'https://repo.almalinux.org/almalinux/%s/cloud/%s/images/' % (self.release, self.vendor_arch)
+
+    def image_source(self, name, version):
+        return 'https://repo.almalinux.org/almalinux/%s/cloud/%s/images/%s' % (_minor(version), self.vendor_arch, name)
 
     def pattern(self):
         return r'AlmaLinux-%s-GenericCloud-(?P<version>%s\.[0-9]+-[0-9]{8}(?:\.[0-9]+)?)\.%s\.qcow2' % (
@@ -177,8 +234,5 @@ class ChecksumFile(ChecksumDir):
     def pattern(self):
         return self.options['pattern']
 
-    def image_source(self):
+    def image_source(self, name, version):  # pylint: disable=unused-argument
         return self.options.get('image_source')
-
-    def pins(self, pin_key=None):
-        return []  # no vendor to pin: trusted_fingerprints are required when a signature is configured

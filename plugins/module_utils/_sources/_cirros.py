@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    DiscoveryError, Source, find_checksum, listing_names, newest_match,
+    DiscoveryError, Source, listing_names, newest_match,
 )
 
 BASE = 'https://download.cirros-cloud.net/'
@@ -50,6 +50,6 @@ class CirrOS(Source):
         version = candidate['version']
         name = 'cirros-%s-%s-disk.img' % (version, self.vendor_arch)
         sums = ctx.get('%s%s/SHA256SUMS' % (BASE, version), what='checksum file')
-        checksum = find_checksum(sums.text, name, sums.url, 'sha256')
+        checksum = ctx.find_checksum(sums.text, name, sums.url, 'sha256')
         return self.result(ctx, version, sums.modified_date, '%s%s/%s' % (BASE, version, name), checksum,
                            '%s%s/SHA256SUMS' % (BASE, version))

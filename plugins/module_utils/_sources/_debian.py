@@ -16,7 +16,7 @@ import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    DiscoveryError, Source, date_in, dir_of, find_checksum, same_digest,
+    DiscoveryError, Source, date_in, dir_of, same_digest,
 )
 
 BASE = 'https://cloud.debian.org/images/cloud/'
@@ -72,6 +72,6 @@ class Debian(Source):
         image_url = BASE + '%s/%s/%s' % (CODENAMES[self.release], candidate['version'], candidate['filename'])
         sums_url = dir_of(image_url) + 'SHA512SUMS'
         sums = ctx.get(sums_url, what='checksum file')
-        checksum = find_checksum(sums.text, candidate['filename'], sums.url, 'sha512')
+        checksum = ctx.find_checksum(sums.text, candidate['filename'], sums.url, 'sha512')
         same_digest(checksum, candidate['hint'], '%s %s' % (self.label(), candidate['version']))
         return self.result(ctx, candidate['version'], date_in(candidate['version']), image_url, checksum, sums_url)

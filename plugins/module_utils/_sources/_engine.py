@@ -104,6 +104,7 @@ DISCOVER_SPEC = dict(
     url_rewrites=dict(type='dict', default={}),
     keyring=dict(type='path'),
     trusted_fingerprints=dict(type='list', elements='str'),
+    signing_keys=dict(type='dict', default={}, no_log=False),
     allow_unsigned=dict(type='bool', default=False),
     cache_dir=dict(type='path', default='~/.cache/cloudimages'),
     checked_since=dict(type='float'),
@@ -116,12 +117,13 @@ def discover_from(session, params, check_mode=False):
     source = make_source(params['source'], params['release'], params['arch'], params['options'])
     return discover(session, source, cache_dir=params['cache_dir'], rewrites={str(k): str(v) for k, v in params['url_rewrites'].items()},
                     keyring=params['keyring'], trusted_fingerprints=params['trusted_fingerprints'],
+                    signing_keys=params['signing_keys'],
                     allow_unsigned=params['allow_unsigned'], timeout=params['timeout'], check_mode=check_mode,
                     checked_since=params['checked_since'])
 
 
 def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trusted_fingerprints=None,
-             allow_unsigned=False, timeout=30, check_mode=False, gpgv=None, checked_since=None):
+             allow_unsigned=False, timeout=30, check_mode=False, gpgv=None, checked_since=None, signing_keys=None):
     """Return ``(release dict, upstream_unchanged, request count)``; raise DiscoveryError.
 
     A result checked at or after ``checked_since`` (epoch seconds) is returned without asking
@@ -134,11 +136,12 @@ def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trust
             'or plain http from a loopback mirror).' % source.name)
     config = {'source': source.name, 'release': source.release, 'arch': source.arch, 'options': source.options,
               'rewrites': rewrites or {}, 'keyring': keyring, 'keyring_sha256': _keyring_digest(keyring),
-              'fingerprints': list(trusted_fingerprints or []), 'allow_unsigned': bool(allow_unsigned)}
+              'fingerprints': list(trusted_fingerprints or []), 'allow_unsigned': bool(allow_unsigned),
+              'signing_keys': signing_keys or {}}
     store = StateStore(cache_dir, source, config, writable=not check_mode)
     ctx = Context(session, rewrites, timeout, require_https=source.signed is False, keyring=keyring,
                   fingerprints=trusted_fingerprints, key_cache=os.path.join(cache_dir, 'keys') if cache_dir else None,
-                  gpgv=gpgv, write_keys=not check_mode)
+                  gpgv=gpgv, write_keys=not check_mode, signing_keys=signing_keys)
     try:
         entry_url = source.entry_url()
         if entry_url is None:  # sources without network (local artifact)

@@ -21,16 +21,9 @@ import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import Checksum
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    DiscoveryError, Source, dir_of, find_checksum, hint_of, same_digest,
+    DiscoveryError, Source, dir_of, hint_of, same_digest,
 )
 
-# Fedora release keys (https://fedoraproject.org/security/), by release.
-FEDORA_KEYS = {
-    '42': 'B0F4950458F69E1150C6C5EDC8AC4916105EF944',
-    '43': 'C6E7F081CF80E13146676E88829B606631645531',
-    '44': '36F612DCF27F7D1A48A835E4DBFCF71C6D9F90A6',
-    '45': '4F50A6114CD5C6976A7F1179655A4B02F577861E',
-}
 KEYRING_URL = 'https://fedoraproject.org/fedora.gpg'
 IMAGE_NAME = re.compile(r'Fedora-Cloud-Base-Generic-(?P<version>[0-9]+-[0-9]+(?:\.[0-9]+)*)\.(?P<arch>[a-z0-9_]+)\.qcow2')
 
@@ -56,10 +49,6 @@ class Fedora(Source):
     keyring_url = KEYRING_URL
     keyring_name = 'fedora.gpg'
 
-    def pins(self, pin_key=None):
-        pin = FEDORA_KEYS.get(str(pin_key or self.release))
-        return [pin] if pin else []
-
     def entry_url(self):
         return 'https://fedoraproject.org/releases.json'
 
@@ -77,7 +66,7 @@ class Fedora(Source):
         sums_url = '%sFedora-Cloud-%s-%s-CHECKSUM' % (dir_of(candidate['link']), candidate['version'], self.vendor_arch)
         sums = ctx.get(sums_url, what='checksum file')
         fingerprint, body = ctx.verify_clearsigned(self, sums)
-        checksum = find_checksum(body, candidate['filename'], sums.url, 'sha256')
+        checksum = ctx.find_checksum(body, candidate['filename'], sums.url, 'sha256')
         same_digest(checksum, candidate['hint'], '%s %s' % (self.label(), candidate['version']))
         return self.result(ctx, candidate['version'], sums.modified_date, candidate['link'], checksum, sums_url,
                            'clearsigned', sums_url, fingerprint)
@@ -96,10 +85,6 @@ class FedoraCoreOS(Source):
     def check(self):
         if not re.fullmatch(r'[a-z][a-z0-9-]*', self.release):
             raise DiscoveryError('Fedora CoreOS releases are stream names such as "stable", not %r' % self.release)
-
-    def pins(self, pin_key=None):
-        pin = FEDORA_KEYS.get(str(pin_key))
-        return [pin] if pin else []
 
     def entry_url(self):
         return 'https://builds.coreos.fedoraproject.org/streams/%s.json' % self.release

@@ -16,11 +16,9 @@ from __future__ import annotations
 import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    DiscoveryError, Source, find_checksum,
+    DiscoveryError, Source,
 )
 
-# Flatcar Buildbot (Official Builds) <buildbot@flatcar-linux.org>; yearly signing subkeys.
-FLATCAR_KEY = 'F88CFEDEFF29A5B4D9523864E25D9AED0593B34A'
 IMAGE = 'flatcar_production_openstack_image.img'
 CHANNELS = ('stable', 'beta', 'alpha', 'lts')
 
@@ -45,7 +43,6 @@ class Flatcar(Source):
     compression = 'bz2'
     keyring_url = 'https://www.flatcar.org/security/image-signing-key/Flatcar_Image_Signing_Key.asc'
     keyring_name = 'Flatcar_Image_Signing_Key.asc'
-    fingerprints = (FLATCAR_KEY,)
     arches = {'x86_64': 'amd64-usr', 'aarch64': 'arm64-usr'}
 
     def check(self):
@@ -66,6 +63,6 @@ class Flatcar(Source):
         image_url = '%s%s/%s' % (self.base(), candidate['version'], name)
         signed = ctx.get(image_url + '.DIGESTS.asc', what='checksum file')
         fingerprint, body = ctx.verify_clearsigned(self, signed)
-        checksum = find_checksum(body, name, signed.url, 'sha512')
+        checksum = ctx.find_checksum(body, name, signed.url, 'sha512')
         return self.result(ctx, candidate['version'], candidate['build_date'], image_url, checksum, image_url + '.DIGESTS',
                            'clearsigned', image_url + '.DIGESTS.asc', fingerprint, image_signature_url=image_url + '.sig')

@@ -18,11 +18,11 @@ from __future__ import annotations
 import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    DiscoveryError, Source, date_in, find_checksum, hint_of, same_digest, version_key,
+    DiscoveryError, Source, date_in, hint_of, same_digest, version_key,
 )
 
 HOST = 'https://cloud-images.ubuntu.com/'
-# UEC Image Automatic Signing Key <cdimage@ubuntu.com>
+# UEC Image Automatic Signing Key <cdimage@ubuntu.com>; pinned in roles/ubuntu*/defaults.
 UEC_KEY = 'D2EB44626FDDC30B513D5BB71A5D6C4C7DB87C81'
 SERIAL = re.compile(r'[0-9]{8}(\.[0-9]+)?')
 
@@ -54,7 +54,6 @@ class Ubuntu(Source):
     login_user = 'ubuntu'
     keyring_url = 'https://keyserver.ubuntu.com/pks/lookup?op=get&search=0x' + UEC_KEY
     keyring_name = 'ubuntu-cloudimage-keyring.asc'
-    fingerprints = (UEC_KEY,)
     arches = {'x86_64': 'amd64', 'aarch64': 'arm64'}
 
     def entry_url(self):
@@ -73,7 +72,7 @@ class Ubuntu(Source):
         sums_url = directory + 'SHA256SUMS'
         sums = ctx.get(sums_url, what='checksum file')
         fingerprint = ctx.verify_detached(self, sums.body, sums_url + '.gpg')
-        checksum = find_checksum(sums.text, candidate['filename'], sums.url, 'sha256')
+        checksum = ctx.find_checksum(sums.text, candidate['filename'], sums.url, 'sha256')
         same_digest(checksum, candidate['hint'], '%s %s' % (self.label(), candidate['version']))
         return self.result(ctx, candidate['version'], date_in(candidate['version']), directory + candidate['filename'], checksum,
                            sums_url, 'detached', sums_url + '.gpg', fingerprint)

@@ -22,6 +22,7 @@ class AlmaLinux(FlatDir):
     host = 'repo.almalinux.org'
     releases = FIRST_MINOR
     hour = (9, 40)
+    minor_parent = ('almalinux',)
 
     def current_dir(self, ctx, release):
         return ctx.path(self.host, 'almalinux', release, 'cloud', 'x86_64', 'images')
@@ -62,4 +63,5 @@ class AlmaLinux(FlatDir):
         return self.describe_flat(ctx, release, build, checksum_url=ctx.url(os.path.join(directory, 'CHECKSUM')),
                                   checksum_signature_url=ctx.url(os.path.join(directory, 'CHECKSUM.asc')),
                                   signature_kind=signing.DETACHED_ARMORED,
-                                  extra={'minor': '%s.%d' % (release, build['minor'])})
+                                  extra={'minor': '%s.%d' % (release, build['minor']),
+                                         'release_url': self.release_url(ctx, release, build)})

@@ -37,6 +37,10 @@ class Vendor:
     compression = None     # 'xz' / 'bz2' when the published artifact is compressed
     signed = True          # whether any signature is published (bad_signature applies)
 
+    def signs(self, release):
+        """Whether ``release`` publishes a signature (Rocky: 10 does, 9 does not)."""
+        return self.signed
+
     # -- to implement -------------------------------------------------------------------------
     def next_build(self, ctx, release, previous, day, bump=False):
         raise NotImplementedError

@@ -14,6 +14,9 @@ from .base import Vendor
 
 class FlatDir(Vendor):
     variants = ('',)
+    # Path under the host where ``<maj.min>`` names the current minor (a symlink to ``<major>``),
+    # like the real /pub/rocky/9.6 and /almalinux/9.6; None: no such directory.
+    minor_parent = None
 
     # -- to implement -------------------------------------------------------------------------
     def current_dir(self, ctx, release):
@@ -68,6 +71,10 @@ class FlatDir(Vendor):
         for build in builds:
             ctx.remove(self.vault_dir(ctx, release, build))
         ctx.remove(self.current_dir(ctx, release))
+        parent = ctx.path(self.host, *self.minor_parent) if self.minor_parent else None
+        for name in os.listdir(parent) if parent and os.path.isdir(parent) else []:
+            if name.startswith(release + '.') and os.path.islink(os.path.join(parent, name)):
+                ctx.remove(os.path.join(parent, name))
 
     def publish(self, ctx, release, builds):
         current = self.current_dir(ctx, release)
@@ -89,6 +96,19 @@ class FlatDir(Vendor):
                 ctx.link(source, os.path.join(current, alias))
         for directory, here in by_dir.items():
             self.write_checksums(ctx, release, directory, here)
+        if self.minor_parent:
+            parent = ctx.path(self.host, *self.minor_parent)
+            for name in os.listdir(parent):
+                if name.startswith(release + '.') and os.path.islink(os.path.join(parent, name)):
+                    os.unlink(os.path.join(parent, name))
+            ctx.symlink(release, os.path.join(parent, '%s.%d' % (release, newest['minor'])))
+
+    def release_url(self, ctx, release, build):
+        """Canonical URL of ``build`` in its release's own directory (``/pub/rocky/9.6/...``)."""
+        current = os.path.relpath(self.current_dir(ctx, release), ctx.path(self.host, *self.minor_parent))
+        minor = '%s.%d' % (release, build['minor'])
+        return ctx.url(os.path.join(ctx.path(self.host, *self.minor_parent), minor, *current.split(os.sep)[1:],
+                                    self.versioned_name(release, build, self.variants[0])))
 
     def describe_flat(self, ctx, release, build, **fields):
         path = self.image_path(ctx, release, build)

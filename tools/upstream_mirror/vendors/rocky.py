@@ -4,18 +4,21 @@
 ``Rocky-<maj>-GenericCloud-{Base,LVM}-<maj.min>-<YYYYMMDD>.<respin>.x86_64.qcow2`` plus
 ``.latest.`` aliases (and Rocky 9's legacy ``Rocky-9-GenericCloud.latest``), per-file
 ``.CHECKSUM`` sidecars and a dir-wide ``CHECKSUM``, BSD style with ``# <name>: <N> bytes``
-comments. Older minors move to ``/vault/rocky/<maj.min>/``. Unsigned, as upstream.
+comments. Older minors move to ``/vault/rocky/<maj.min>/``. Rocky 10 signs the dir-wide
+``CHECKSUM`` (detached armored ``CHECKSUM.asc``, as listed in the real 10.1 CHECKSUM); Rocky 9
+is unsigned, as upstream.
 """
 
 from __future__ import annotations
 
 import os
 
-from .. import checksums
+from .. import checksums, signing
 from .base import TRAVERSAL_NAME
 from .flat import FlatDir
 
 FIRST_MINOR = {'9': 5, '10': 0}
+SIGNED = ('10',)
 
 
 class Rocky(FlatDir):
@@ -24,7 +27,10 @@ class Rocky(FlatDir):
     releases = FIRST_MINOR
     variants = ('Base', 'LVM')
     hour = (4, 12)
-    signed = False
+    minor_parent = ('pub', 'rocky')
+
+    def signs(self, release):
+        return release in SIGNED
 
     def current_dir(self, ctx, release):
         return ctx.path(self.host, 'pub', 'rocky', release, 'images', 'x86_64')
@@ -61,26 +67,23 @@ class Rocky(FlatDir):
             entries.append(entry)
         if self.checksum_fault(ctx, release, builds[-1]):
             entries.append((entries[0][0], TRAVERSAL_NAME, entries[0][2]))
-        ctx.write(os.path.join(directory, 'CHECKSUM'), checksums.bsd('sha256', entries), self.newest_mtime(directory, names))
-
-    def publish(self, ctx, release, builds):
-        super().publish(ctx, release, builds)
-        # /pub/rocky/<maj.min> names the current minor, like the real top-level listing.
-        pub = ctx.path(self.host, 'pub', 'rocky')
-        for name in os.listdir(pub):
-            if name.startswith(release + '.') and os.path.islink(os.path.join(pub, name)):
-                os.unlink(os.path.join(pub, name))
-        ctx.symlink(release, os.path.join(pub, '%s.%d' % (release, builds[-1]['minor'])))
+        path = os.path.join(directory, 'CHECKSUM')
+        ctx.write(path, checksums.bsd('sha256', entries), self.newest_mtime(directory, names))
+        if release in SIGNED:
+            ctx.sign(path, path + '.asc', signing.DETACHED_ARMORED, self.signature_fault(ctx, release, builds[-1]))
 
     def drop_release(self, ctx, release):
         super().drop_release(ctx, release)
         pub = ctx.path(self.host, 'pub', 'rocky')
-        for name in os.listdir(pub) if os.path.isdir(pub) else []:
-            if name == release or name.startswith(release + '.'):
-                ctx.remove(os.path.join(pub, name))
+        if os.path.isdir(os.path.join(pub, release)):
+            ctx.remove(os.path.join(pub, release))
 
     def describe(self, ctx, release, build):
         path = self.image_path(ctx, release, build)
-        return self.describe_flat(ctx, release, build, checksum_url=ctx.url(path + '.CHECKSUM'),
-                                  extra={'dir_checksum_url': ctx.url(os.path.join(os.path.dirname(path), 'CHECKSUM')),
-                                         'minor': '%s.%d' % (release, build['minor'])})
+        dir_checksum = os.path.join(os.path.dirname(path), 'CHECKSUM')
+        signed = {'checksum_signature_url': ctx.url(dir_checksum + '.asc'),
+                  'signature_kind': signing.DETACHED_ARMORED} if release in SIGNED else {}
+        return self.describe_flat(ctx, release, build, checksum_url=ctx.url(path + '.CHECKSUM'), **signed,
+                                  extra={'dir_checksum_url': ctx.url(dir_checksum),
+                                         'minor': '%s.%d' % (release, build['minor']),
+                                         'release_url': self.release_url(ctx, release, build)})

@@ -9,7 +9,7 @@ import pytest
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import find
 from ansible_collections.cloudimages.openstack.plugins.module_utils._signatures import (
-    SignatureError, dearmor, normalize_fingerprint, parse_status, verify_clearsigned, verify_detached,
+    SignatureError, _check_status, dearmor, normalize_fingerprint, parse_status, verify_clearsigned, verify_detached,
 )
 
 pytestmark = pytest.mark.skipif(not (shutil.which('gpg') and shutil.which('gpgv')), reason='needs gpg and gpgv')
@@ -370,3 +370,16 @@ def test_keybox_keyring(keys, material):
     keybox = keys.home / 'pubring.kbx'
     assert keybox.read_bytes()[8:12] == b'KBXf'
     assert verify_detached(material['data'], material['signed']['armored'], keybox, [keys.trusted]) == keys.trusted
+
+
+@pytest.mark.parametrize('status, missing', [
+    ('[GNUPG:] NO_PUBKEY 1234567890ABCDEF\n[GNUPG:] ERRSIG 1234567890ABCDEF 22 8 00 1 9\n', True),
+    ('[GNUPG:] KEYEXPIRED 1700000000\n[GNUPG:] EXPKEYSIG 1234567890ABCDEF Flatcar\n', True),
+    ('[GNUPG:] BADSIG 1234567890ABCDEF someone\n', False),
+    ('[GNUPG:] NODATA 1\n', False),
+])
+def test_a_missing_or_expired_key_is_told_apart(status, missing):
+    """What makes discovery fetch the vendor keyring again (key rotation) and what does not."""
+    with pytest.raises(SignatureError) as caught:
+        _check_status(parse_status(status), ['F88CFEDEFF29A5B4D9523864E25D9AED0593B34A'], 'DIGESTS.asc')
+    assert caught.value.missing_key is missing

@@ -147,9 +147,14 @@ class TestFcosStream:
         with pytest.raises(DiscoveryError, match='no openstack qcow2.xz artifact for aarch64'):
             FedoraCoreOS('stable', 'aarch64').newest(None, response(stream()))
 
-    def test_pins_follow_major(self):
-        assert FedoraCoreOS('stable').pins('44') == ['36F612DCF27F7D1A48A835E4DBFCF71C6D9F90A6']
-        assert FedoraCoreOS('stable').pins('99') == []
+    def test_pins_come_from_signing_keys_by_major(self):
+        ctx = Context(None, signing_keys={'44': ['36F612DCF27F7D1A48A835E4DBFCF71C6D9F90A6'], '45': 'AB' * 20})
+        assert ctx.pins(FedoraCoreOS('stable'), '44') == ['36F612DCF27F7D1A48A835E4DBFCF71C6D9F90A6']
+        assert ctx.pins(FedoraCoreOS('stable'), '45') == ['AB' * 20]
+        assert ctx.pins(FedoraCoreOS('stable'), '99') == []
+        with pytest.raises(DiscoveryError, match='no pinned signing key for 99; add its fingerprint to signing_keys'):
+            ctx.use_trust(FedoraCoreOS('stable'), '99')
+        assert Context(None, signing_keys={'*': ['CD' * 20]}).pins(FedoraCoreOS('stable'), '99') == ['CD' * 20]
 
 
 class TestFlatcarVersionTxt:
@@ -196,24 +201,33 @@ class TestChecksumDirPick:
         'AlmaLinux-9-GenericCloud-latest.x86_64.qcow2', 'AlmaLinux-9-GenericCloud-9.10-20261116.aarch64.qcow2'))
 
     def test_newest_minor_wins(self):
-        candidate = AlmaLinux('9').newest(None, response(self.ALMA.encode()))
+        candidate = AlmaLinux('9').newest(Context(None), response(self.ALMA.encode()))
         assert candidate['version'] == '9.10-20261116' and candidate['filename'].endswith('.x86_64.qcow2')
 
-    def test_traversal_name_rejects_the_whole_file(self):
+    def test_traversal_name_is_ignored_with_a_warning(self):
         body = self.ALMA + '%s  ../../../../etc/cron.d/x\n' % SHA
-        with pytest.raises(DiscoveryError, match=r'file name contains "\.\."'):
-            AlmaLinux('9').newest(None, response(body.encode()))
+        ctx = Context(None)
+        assert AlmaLinux('9').newest(ctx, response(body.encode()))['version'] == '9.10-20261116'
+        assert len(ctx.warnings) == 1 and 'file name contains ".."' in ctx.warnings[0]
+
+    def test_a_broken_newest_line_is_refused_not_replaced_by_an_older_build(self):
+        newest = 'AlmaLinux-9-GenericCloud-9.11-20270101.x86_64.qcow2'
+        for line in ('%s  ../%s\n' % (SHA, newest), '%s  %s\n%s  %s\n' % (SHA, newest, 'b' * 64, newest),
+                     '%s: 12 bytes, %s\n' % (newest, SHA)):
+            with pytest.raises(DiscoveryError, match=newest.replace('.', r'\.')):
+                AlmaLinux('9').newest(Context(None), response((self.ALMA + line).encode()))
 
     def test_rocky_bsd_and_variant(self):
         body = ''.join('# %s: 5 bytes\nSHA256 (%s) = %s\n' % (n, n, SHA) for n in (
             'Rocky-9-GenericCloud-Base-9.6-20261116.0.x86_64.qcow2', 'Rocky-9-GenericCloud-LVM-9.6-20261117.0.x86_64.qcow2',
             'Rocky-9-GenericCloud-Base.latest.x86_64.qcow2'))
-        assert Rocky('9').newest(None, response(body.encode()))['version'] == '9.6-20261116.0'
-        assert Rocky('9', options={'variant': 'LVM'}).newest(None, response(body.encode()))['version'] == '9.6-20261117.0'
+        assert Rocky('9').newest(Context(None), response(body.encode()))['version'] == '9.6-20261116.0'
+        lvm = Rocky('9', options={'variant': 'LVM'}).newest(Context(None), response(body.encode()))
+        assert lvm['version'] == '9.6-20261117.0'
 
     def test_nothing_matches(self):
         with pytest.raises(DiscoveryError, match='lists no file matching'):
-            Rocky('10').newest(None, response(self.ALMA.encode()))
+            Rocky('10').newest(Context(None), response(self.ALMA.encode()))
 
 
 class TestPlumbing:
