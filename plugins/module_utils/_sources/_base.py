@@ -21,6 +21,7 @@ import tempfile
 import urllib.parse
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums, _signatures
+from ansible_collections.cloudimages.openstack.plugins.module_utils._files import write_atomic
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import UpstreamError, check_redirects, transient_errors
 
 # Metadata documents are small; Ubuntu's products file, the largest, is a few MB.
@@ -254,11 +255,8 @@ class Context:
             return cached
         data = self.get(source.keyring_url, what='signing key').body
         target = cached if cached and self.write_keys else os.path.join(self._workdir(), name)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        tmp = target + '.tmp'
-        with open(tmp, 'wb') as handle:
-            handle.write(data)
-        os.replace(tmp, target)
+        os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+        write_atomic(target, data)
         return target
 
     def _file(self, name, data):
