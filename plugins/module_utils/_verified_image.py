@@ -39,7 +39,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import Checksum, ChecksumError, MultiHasher, normalize_hex
+from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import Checksum, ChecksumError, MultiHasher, parse_digest
 from ansible_collections.cloudimages.openstack.plugins.module_utils._decompress import (
     DecompressionError, compression_from_name, decompress, normalize_compression)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._diskimage import (
@@ -79,13 +79,11 @@ class Limits:
 
 
 def parse_checksum(value, name):
-    """``'sha256:<hex>'`` (or bare hex, algorithm from its length) -> Checksum."""
-    text = str(value or '').strip()
-    algorithm, sep, hexdigest = text.partition(':')
+    """``'sha256:<hex>'`` (or bare hex, algorithm from its length) -> Checksum; sha256 or stronger."""
     try:
-        algorithm, hexdigest = normalize_hex(hexdigest, algorithm) if sep else normalize_hex(text)
+        algorithm, hexdigest = parse_digest(value, bare=True, what='checksum')
     except ChecksumError as exc:
-        raise ImageFetchError('checksum %r: %s' % (text[:150], exc)) from None
+        raise ImageFetchError(str(exc)) from None
     return Checksum(name, algorithm, hexdigest)
 
 
@@ -110,7 +108,8 @@ def resolve_source(release=None, url=None, checksum=None, image_signature_url=No
     if not checksum:
         raise ImageFetchError('no checksum for %s: the digest from the signed metadata is required' % url)
     filename = pick(filename, 'filename') or urllib.parse.unquote(url.rstrip('/').rsplit('/', 1)[-1].split('?', 1)[0])
-    signature_url = pick(image_signature_url, 'image_signature_url') or None
+    # "" is unset, not "unsigned": an empty option must not switch off the release's signature check.
+    signature_url = pick(image_signature_url or None, 'image_signature_url') or None
     if signature_url and not re.match(r'(?i)https?://', signature_url):
         raise ImageFetchError('image_signature_url %s is not http:// or https://' % signature_url)
     keyring = keyring if keyring is not None else trust.get('keyring')

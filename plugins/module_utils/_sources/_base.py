@@ -64,6 +64,8 @@ class Response:
             return json.loads(self.text)
         except ValueError as exc:
             raise DiscoveryError('%s is not valid JSON: %s' % (self.url, exc)) from None
+        except RecursionError:  # '[' * 200000: the parser's recursion limit, not a crash of the run
+            raise DiscoveryError('%s is not usable JSON: nested too deeply' % self.url) from None
 
     @property
     def modified_date(self):
@@ -362,6 +364,10 @@ class Source:
         """The ``release`` dict of docs/architecture.md; URLs are canonical and get rewritten here."""
         if not build_date:
             raise DiscoveryError('%s: cannot tell the build date of %s' % (self.label(), version))
+        try:
+            _checksums.require_strong(checksum.algorithm, '%s %s checksum' % (self.label(), version))
+        except _checksums.ChecksumError as exc:
+            raise DiscoveryError(str(exc)) from None
         return {
             'key': self.key,
             'distro': self.distro,

@@ -210,8 +210,8 @@ def test_bad_signature_removes_the_download_and_what_came_from_it(upstream, tmp_
     try:
         with MirrorServer(mirror) as own:
             good = release(mirror, own, 'flatcar', 'stable')
-            # A run that was not given the signature (explicit options) caches download and expansion ...
-            unsigned = get(resolve_source(good, image_signature_url=''), cache_dir)
+            # A run that was not given the signature caches download and expansion ...
+            unsigned = get(resolve_source(dict(good, image_signature_url=None)), cache_dir)
             assert unsigned['signer'] is None and len(files(cache_dir)) == 2
             # ... then the vendor's signature turns out not to be from a pinned key.
             mirror.inject('flatcar', 'stable', 'bad_signature', mode='untrusted')
@@ -266,9 +266,25 @@ def test_resolve_source_options_override_release():
     assert (source.checksum.algorithm, source.checksum.name) == ('sha256', 'fcos.qcow2.xz')
     plain = resolve_source(base, url='https://example.org/b/disk.img.bz2', checksum='b' * 128, compression='auto', image_signature_url='')
     assert (plain.url, plain.compression, plain.image_signature_url, plain.checksum.algorithm) == (
-        'https://example.org/b/disk.img.bz2', 'bz2', None, 'sha512')
+        'https://example.org/b/disk.img.bz2', 'bz2', base['image_signature_url'], 'sha512')
     assert resolve_source(base, compression='none').compression is None
-    assert resolve_source(url='http://h/x.gz', checksum='md5:' + 'c' * 32).compression == 'gzip'
+    assert resolve_source(url='http://h/x.gz', checksum='sha384:' + 'c' * 96).compression == 'gzip'
+
+
+def test_an_empty_image_signature_url_does_not_skip_the_release_signature():
+    signed = {'url': 'https://example.org/a/fcos.qcow2.xz', 'checksum': 'sha256:' + 'a' * 64,
+              'image_signature_url': 'https://example.org/a/fcos.qcow2.xz.sig',
+              'trust': {'keyring': '/k.gpg', 'fingerprints': ['f9968afa1e69fa456c9c10c8c139041aeb1eaa8b']}}
+    assert resolve_source(signed, image_signature_url='').image_signature_url == signed['image_signature_url']
+    assert resolve_source(dict(signed, image_signature_url='')).image_signature_url is None
+    with pytest.raises(ImageFetchError, match='no keyring and trusted fingerprints'):
+        resolve_source(signed, image_signature_url='', keyring='', trusted_fingerprints=[])
+
+
+@pytest.mark.parametrize('checksum', ['md5:' + 'c' * 32, 'sha1:' + 'c' * 40, 'c' * 32, 'c' * 40, 'sha224:' + 'c' * 56])
+def test_md5_or_sha1_alone_is_no_checksum(checksum):
+    with pytest.raises(ImageFetchError, match='alone cannot identify a file; give a sha256 or stronger digest'):
+        resolve_source(url='https://example.org/x.img', checksum=checksum)
 
 
 @pytest.mark.parametrize('options, message', [
