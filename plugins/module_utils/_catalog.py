@@ -325,6 +325,11 @@ _SCRIPT = """
 """
 
 
+def _css_token(value):
+    """A value used in ``class=``: one class name of letters, digits and dashes, never markup."""
+    return re.sub(r'[^A-Za-z0-9_-]+', '-', str(value)).strip('-') or 'none'
+
+
 def _csp_hash(text):
     return "'sha256-%s'" % base64.b64encode(hashlib.sha256(text.encode('utf-8')).digest()).decode('ascii')
 
@@ -374,7 +379,7 @@ def _html_kept(cloud, number, usage_known):
             '<tr data-image-id="%s" data-search="%s"><th scope="row">%s</th><td>%s</td><td>%s</td><td>%s</td>'
             '<td class="reason-%s">%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
                 esc(e['id']), esc(_search_text(e)), esc(e['name']), esc(e['release']), esc(e['build']), esc(e['uploaded']),
-                e['kept_because'].replace(' ', '-'), esc(e['kept_because']), esc(counts.get('servers')), esc(counts.get('volumes')),
+                _css_token(e['kept_because']), esc(e['kept_because']), esc(counts.get('servers')), esc(counts.get('volumes')),
                 _html_digests(e['checksums'])))
     if not rows:
         return '<p class="note">No community images kept.</p>'
@@ -429,7 +434,7 @@ def _html_timeline(release, span):
         if built:
             shape += '<circle class="built" cx="%.1f" cy="%d" r="4"/>' % (x(built), y + 8)
         parts.append('<g class="version %s" data-build="%s" data-image-id="%s"><title>%s</title>'
-                     '<text x="4" y="%d">%s</text>%s</g>' % (t['state'], esc(t['build']), esc(t['id']), esc(title), y + 12, esc(label[:28]), shape))
+                     '<text x="4" y="%d">%s</text>%s</g>' % (_css_token(t['state']), esc(t['build']), esc(t['id']), esc(title), y + 12, esc(label[:28]), shape))
         items.append('<li>%s — uploaded %s, built %s, %s</li>' % (
             esc(label), esc(t['uploaded']), esc(t['build_date']), 'current' if t['state'] == 'current' else 'kept'))
     return (
