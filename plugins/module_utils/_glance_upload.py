@@ -89,7 +89,10 @@ def release_properties(release):
     release = release or {}
     mapping = (('image_source', 'image_source'), ('image_build_date', 'build_date'),
                ('image_original_user', 'login_user'), ('os_version', 'release'))
-    return {prop: str(release[key]) for prop, key in mapping if release.get(key) not in (None, '')}
+    properties = {prop: str(release[key]) for prop, key in mapping if release.get(key) not in (None, '')}
+    if release.get('checksum'):
+        properties[_managed.TRUST] = _managed.trust(release)
+    return properties
 
 
 def _property_value(value):

@@ -43,8 +43,24 @@ def test_identity_from_release_and_explicit_overrides():
 
 def test_release_properties():
     assert up.release_properties(RELEASE) == {'image_source': RELEASE['image_source'], 'image_build_date': '2026-11-16',
-                                              'image_original_user': 'ubuntu', 'os_version': '24.04'}
+                                              'image_original_user': 'ubuntu', 'os_version': '24.04',
+                                              'cloudimages_trust': 'operator-checksum'}
     assert up.release_properties(None) == {}
+
+
+FPR = 'F9968AFA1E69FA456C9C10C8C139041AEB1EAA8B'
+
+
+@pytest.mark.parametrize('fields, trust', [
+    ({'checksum_url': 'https://h/SHA256SUMS', 'signature': {'kind': 'detached', 'fingerprint': FPR}}, 'signed:' + FPR),
+    ({'checksum_url': 'https://h/stream.json', 'signature': {'kind': 'none', 'fingerprint': None},
+      'image_signature_url': 'https://h/x.sig', 'trust': {'fingerprints': [FPR, 'AB' * 20]}}, 'signed:%s,%s' % ('AB' * 20, FPR)),
+    ({'checksum_url': 'https://h/SHA512SUMS', 'signature': {'kind': 'none', 'fingerprint': None}}, 'tls-only'),
+    ({'checksum_url': 'https://h/SHA512SUMS', 'image_signature_url': 'https://h/x.sig', 'trust': {}}, 'tls-only'),
+    ({'checksum_url': None}, 'operator-checksum'),
+])
+def test_trust_property_says_what_vouches_for_the_bytes(fields, trust):
+    assert up.release_properties(dict(RELEASE, **fields))['cloudimages_trust'] == trust
 
 
 def body(**kwargs):
