@@ -49,7 +49,7 @@ options:
         C(image_original_user) and C(os_version), and O(disk_format).
       - It also sets C(cloudimages_trust), what vouches for the bytes - C(signed:<fingerprint>) (a pinned
         key signed the checksum, or comma-separated pins one of which must sign the image file),
-        C(tls-only) (an unsigned source accepted with C(allow_unsigned): HTTPS alone) or
+        C(tls-only) (an unsigned source accepted with C(allow_unsigned), HTTPS alone) or
         C(operator-checksum) (a local artifact).
       - Explicit options and O(properties) override what it provides.
     type: dict

@@ -151,8 +151,8 @@ def test_retention_keep_min_age_promises_and_usage():
     first = plan(list(imgs.values()), pol, NOW)
     assert sorted(first.usage_needed) == sorted([imgs['in_use']['id'], imgs['volume']['id'], imgs['gone']['id']])
     usage = no_usage(first.usage_needed)
-    usage['images'][imgs['in_use']['id']]['servers'] = [{'id': 's1', 'name': 'tenant-secret-vm', 'project_id': 'demo',
-                                                          'status': 'SHELVED_OFFLOADED'}]
+    usage['images'][imgs['in_use']['id']]['servers'] = [
+        {'id': 's1', 'name': 'tenant-secret-vm', 'project_id': 'demo', 'status': 'SHELVED_OFFLOADED'}]
     usage['images'][imgs['volume']['id']]['volumes'] = [{'id': 'v1', 'name': 'tenant-secret-vol', 'project_id': 'demo'}]
     result = plan(list(imgs.values()), pol, NOW, usage)
     # Every previous version gets its dated name (protected excepted); only the unused, unpromised one goes.
