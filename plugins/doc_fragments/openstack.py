@@ -19,6 +19,8 @@ options:
       - AWX/Tower's built-in OpenStack credential writes a C(clouds.yaml) with a single cloud
         named C(devstack) and points C(OS_CLIENT_CONFIG_FILE) at it.
       - A dict excludes the other authentication options.
+      - Not logged (C(no_log)). Values under secret keys (passwords, application credential
+        secrets, tokens) are hidden wherever they appear in results; its other values are not.
     type: raw
   auth:
     description:

@@ -44,6 +44,10 @@ class BootTestFailure(Exception):
         self.image_at_fault = image_at_fault
 
 
+# Set on every test server (value: the image id); an orphan must carry it.
+METADATA_KEY = 'cloudimages_boot_test'
+
+
 def server_name(prefix, image_id):
     return '%s%s-%s' % (prefix, image_id, uuid.uuid4().hex[:6])
 
@@ -53,13 +57,24 @@ def parse_time(stamp):
     return datetime.datetime.fromisoformat(stamp.replace('Z', '+00:00'))
 
 
-def orphans(servers, prefix, now, max_age):
-    """Servers (dicts with id, name, created_at) left by earlier runs: our prefix and older than ``max_age`` seconds.
+def orphans(servers, prefix, now, max_age, project_id):
+    """Servers left by earlier runs: made by this test in ``project_id`` and older than ``max_age`` seconds.
 
+    ``servers`` are dicts with id, name, created_at, metadata and project_id. A name prefix
+    alone proves nothing (anyone can name a server so): the server must carry the metadata
+    ``create`` sets, its name must be ``<prefix><that image id>-``, and it must be ours.
     Younger ones may belong to a run still in progress, so they are left alone.
     """
-    return [s for s in servers if (s['name'] or '').startswith(prefix)
-            and (now - parse_time(s['created_at'])).total_seconds() > max_age]
+    found = []
+    for server in servers:
+        image_id = (server.get('metadata') or {}).get(METADATA_KEY)
+        if not image_id or not project_id or server.get('project_id') != project_id:
+            continue
+        if not (server['name'] or '').startswith('%s%s-' % (prefix, image_id)):
+            continue
+        if (now - parse_time(server['created_at'])).total_seconds() > max_age:
+            found.append(server)
+    return found
 
 
 def tail(text, lines):
@@ -168,9 +183,11 @@ class BootTest:
 
     def find_orphans(self):
         prefix = self.opts['server_name_prefix']
-        servers = [{'id': s.id, 'name': s.name, 'created_at': s.created_at}
+        servers = [{'id': s.id, 'name': s.name, 'created_at': s.created_at, 'metadata': dict(s.metadata or {}),
+                    'project_id': s.project_id}
                    for s in self.conn.compute.servers(name='^' + re.escape(prefix))]
-        return orphans(servers, prefix, datetime.datetime.now(datetime.timezone.utc), self.max_run_time())
+        return orphans(servers, prefix, datetime.datetime.now(datetime.timezone.utc), self.max_run_time(),
+                       self.conn.current_project_id)
 
     # -- the test ----------------------------------------------------------------------------
     def run(self, image, flavor, networks, stale):
@@ -210,7 +227,7 @@ class BootTest:
         from openstack import exceptions  # pylint: disable=import-outside-toplevel
         opts = self.opts
         attrs = dict(name=server_name(opts['server_name_prefix'], image.id), image_id=image.id, flavor_id=flavor.id,
-                     networks=networks, metadata={'cloudimages_boot_test': image.id})
+                     networks=networks, metadata={METADATA_KEY: image.id})
         if opts['key_name']:
             attrs['key_name'] = opts['key_name']
         if opts['security_groups']:

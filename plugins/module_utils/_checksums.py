@@ -131,6 +131,39 @@ def normalize_hex(value, algorithm=None):
     return algorithm, text
 
 
+# Enough alone to name a file's bytes; md5 and sha1 are only accepted next to one of these.
+STRONG_ALGORITHMS = ('sha512', 'sha384', 'sha256')
+
+
+def require_strong(algorithm, what=None):
+    """Refuse md5, sha1 (and sha224) as the digest that identifies a file: collisions can be made."""
+    if algorithm not in STRONG_ALGORITHMS:
+        raise ChecksumError(f'{what + ": " if what else ""}{algorithm} alone cannot identify a file; '
+                            'give a sha256 or stronger digest')
+    return algorithm
+
+
+def parse_digest(value, bare=False, weak=False, what=None):
+    """``'<algorithm>:<hex>'`` -> ``(algorithm, lowercase hex)``; ChecksumError (a ValueError) naming the problem.
+
+    With ``bare`` a plain hex digest is accepted too, its algorithm following from its length.
+    md5 and sha1 are refused unless ``weak`` (an extra digest beside a strong one). ``what``
+    names the value in messages.
+    """
+    text = str(value or '').strip()
+    where = f'{what} {text[:150]!r}: ' if what else ''
+    algorithm, sep, hexdigest = text.partition(':')
+    if not sep:
+        if not bare:
+            raise ChecksumError(f'{where}not <algorithm>:<hex>' if what else f'{text[:150]!r} is not <algorithm>:<hex>')
+        algorithm, hexdigest = None, text
+    try:
+        algorithm, hexdigest = normalize_hex(hexdigest, algorithm)
+    except ChecksumError as exc:
+        raise ChecksumError(f'{where}{exc}') from None
+    return (algorithm if weak else require_strong(algorithm, what)), hexdigest
+
+
 def debian_digest_to_hex(value):
     """Debian cloud JSON ``"sha512:<base64, padding stripped>"`` -> ``('sha512', hex)``."""
     algorithm, sep, encoded = str(value).strip().partition(':')

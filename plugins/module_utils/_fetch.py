@@ -15,13 +15,14 @@ once it matches the expected digest. Concurrent runs serialise on a per-digest l
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import hmac
 import json
 import os
 import time
 from dataclasses import dataclass
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import ChecksumError, MultiHasher
+from ansible_collections.cloudimages.openstack.plugins.module_utils._files import locked, private_dir, write_atomic
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import TruncatedError, UpstreamError, check_redirects, transient_errors
 
 # Digests of the bytes every later step needs: Glance's checksum (md5), os_hash_value (sha512), SCS (sha256).
@@ -42,12 +43,16 @@ class CachedFile:
 
 
 class Cache:
-    """``files/<algo>-<hex>`` plus a JSON sidecar; ``partial/`` for resumable transfers; ``locks/``."""
+    """``files/<algo>-<hex>`` plus a JSON sidecar; ``partial/`` for resumable transfers; ``locks/``.
+
+    The root must be private to this user (``_files.private_dir``): a file another user could
+    plant there would otherwise be taken as verified.
+    """
 
     def __init__(self, root):
-        self.root = root
+        self.root = private_dir(root)
         for sub in ('files', 'partial', 'locks'):
-            os.makedirs(os.path.join(root, sub), exist_ok=True)
+            os.makedirs(os.path.join(root, sub), mode=0o700, exist_ok=True)
 
     @staticmethod
     def key(checksum):
@@ -59,39 +64,45 @@ class Cache:
     def partial(self, key):
         return os.path.join(self.root, 'partial', key + '.part')
 
-    def lookup(self, key):
-        """The cached file for ``key``, or None. The sidecar is written last, so it marks completeness."""
-        try:
-            with open(self.path(key) + '.json', encoding='utf-8') as handle:
-                meta = json.load(handle)
-            if os.path.getsize(self.path(key)) != meta['size']:
-                return None
-        except (OSError, ValueError, KeyError):
-            return None
-        return CachedFile(self.path(key), meta['size'], meta['digests'], True)
+    def lookup(self, key, discard=True):
+        """The cached file for ``key``, or None. The sidecar is written last, so it marks completeness.
 
-    @contextlib.contextmanager
+        The bytes are hashed again against the digest in ``key`` and the returned digests are
+        those computed now, not the sidecar's: a file planted or changed in the cache is never
+        returned as verified. A mismatch removes the file (unless not ``discard``: check mode).
+        """
+        path = self.path(key)
+        try:
+            with open(path + '.json', encoding='utf-8') as handle:
+                json.load(handle)
+            algorithm, hexdigest = key.split('-', 1)
+            hasher = MultiHasher(tuple(dict.fromkeys(STANDARD_DIGESTS + (algorithm,))))
+            with open(path, 'rb') as handle:
+                for chunk in iter(lambda: handle.read(CHUNK), b''):
+                    hasher.update(chunk)
+        except (OSError, ValueError):
+            return None
+        digests = hasher.hexdigests()
+        if not hmac.compare_digest(digests[algorithm], hexdigest):
+            if discard:
+                self.remove(key)
+            return None
+        return CachedFile(path, hasher.size, digests, True)
+
+    def remove(self, key):
+        for path in (self.path(key) + '.json', self.path(key)):  # the sidecar first: it marks completeness
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
     def lock(self, key):
-        with open(os.path.join(self.root, 'locks', key + '.lock'), 'w', encoding='utf-8') as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        return locked(os.path.join(self.root, 'locks', key + '.lock'))
 
     def store(self, key, source, size, digests, url):
         os.replace(source, self.path(key))
         with contextlib.suppress(FileNotFoundError):
             os.unlink(source + '.validator')
-        _write_atomic(self.path(key) + '.json', json.dumps({'size': size, 'digests': digests, 'url': url}))
+        write_atomic(self.path(key) + '.json', json.dumps({'size': size, 'digests': digests, 'url': url}))
         return CachedFile(self.path(key), size, digests, False)
-
-
-def _write_atomic(path, text):
-    tmp = path + '.tmp'
-    with open(tmp, 'w', encoding='utf-8') as handle:
-        handle.write(text)
-    os.replace(tmp, path)
 
 
 def fetch(session, url, expected, cache, max_bytes, timeout=(15, 120), attempts=6, backoff=1.0, progress=None):
@@ -178,7 +189,7 @@ def _transfer(session, url, part, hasher, algorithms, max_bytes, timeout, progre
             raise FetchError('%s is %d bytes, more than the limit of %d bytes' % (url, hasher.size + int(length), max_bytes))
         new_validator = response.headers.get('ETag') or response.headers.get('Last-Modified')
         if new_validator:
-            _write_atomic(part + '.validator', new_validator)
+            write_atomic(part + '.validator', new_validator)
         expected_end = hasher.size + int(length) if length is not None else None
         with open(part, mode) as out:
             for chunk in _arriving(response):

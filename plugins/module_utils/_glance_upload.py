@@ -28,22 +28,20 @@ from __future__ import annotations
 import datetime
 import hashlib
 import os
-import re
 import time
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums, _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import IMAGE_FIELDS, flatten, list_images
 
 METHODS = ('direct', 'glance-direct', 'web-download')
 IN_PROGRESS = ('queued', 'saving', 'uploading', 'importing')
 DONE = ('active', 'deactivated')
 DEAD = ('killed',)
-DIGEST_ALGORITHMS = {'md5': 32, 'sha1': 40, 'sha256': 64, 'sha512': 128}
+DIGEST_ALGORITHMS = ('md5', 'sha1', 'sha256', 'sha512')
 SENT_ALGORITHMS = ('md5', 'sha256', 'sha512')
 # Keys a caller may not pass as properties: Glance's own attributes and the identity we set.
 _RESERVED = frozenset(IMAGE_FIELDS) | {'file', 'schema', 'self', 'locations', 'direct_url', 'stores'} | {
     _managed.RELEASE, _managed.BUILD, _managed.DIGEST}
-_HEX = re.compile(r'^[0-9a-f]+$')
 CHUNK = 1 << 20
 
 
@@ -55,24 +53,21 @@ class UploadError(Exception):
 
 # --- pure helpers ---------------------------------------------------------------------------
 
-def parse_digest(value, what='digest'):
-    """``"sha256:<hex>"`` -> (algorithm, lowercase hex); ValueError naming the problem."""
-    algorithm, sep, hexdigest = str(value or '').partition(':')
-    algorithm, hexdigest = algorithm.strip().lower(), hexdigest.strip().lower()
-    if not sep or algorithm not in DIGEST_ALGORITHMS:
-        raise ValueError('%s must be "<algorithm>:<hex>" with algorithm one of %s, not %r'
-                         % (what, ', '.join(DIGEST_ALGORITHMS), value))
-    if len(hexdigest) != DIGEST_ALGORITHMS[algorithm] or not _HEX.match(hexdigest):
-        raise ValueError('%s: %s needs %d hex digits, got %r' % (what, algorithm, DIGEST_ALGORITHMS[algorithm], hexdigest))
-    return algorithm, hexdigest
-
-
 def normalize_expected(digests):
-    """Validate ``expected_digests`` ({algorithm: hex}) and return them lowercased."""
+    """Validate ``expected_digests`` ({algorithm: hex}) and return them lowercased.
+
+    md5 and sha1 only as extras: at least one digest must be sha256 or sha512.
+    """
     result = {}
     for algorithm, hexdigest in (digests or {}).items():
-        algorithm = str(algorithm).lower()
-        result[algorithm] = parse_digest('%s:%s' % (algorithm, hexdigest), 'expected_digests.%s' % algorithm)[1]
+        algorithm = str(algorithm).strip().lower()
+        if algorithm not in DIGEST_ALGORITHMS:
+            raise ValueError('expected_digests: %r is not one of %s' % (algorithm, ', '.join(DIGEST_ALGORITHMS)))
+        result[algorithm] = _checksums.parse_digest('%s:%s' % (algorithm, hexdigest), weak=True,
+                                                    what='expected_digests.%s' % algorithm)[1]
+    if result and not set(result) & set(_checksums.STRONG_ALGORITHMS):
+        raise ValueError('expected_digests: %s alone cannot identify the bytes; add sha256 or sha512'
+                         % ' and '.join(sorted(result)))
     return result
 
 
@@ -85,7 +80,7 @@ def resolve_identity(release=None, release_key=None, build=None, digest=None):
     missing = [name for name, value in (('release_key', key), ('build', build), ('digest', digest)) if value in (None, '')]
     if missing:
         raise ValueError('identity incomplete: set %s (or pass release from upstream_release)' % ', '.join(missing))
-    algorithm, hexdigest = parse_digest(digest)
+    algorithm, hexdigest = _checksums.parse_digest(digest)
     return _managed.identity(str(key), str(build), '%s:%s' % (algorithm, hexdigest))
 
 
@@ -94,7 +89,10 @@ def release_properties(release):
     release = release or {}
     mapping = (('image_source', 'image_source'), ('image_build_date', 'build_date'),
                ('image_original_user', 'login_user'), ('os_version', 'release'))
-    return {prop: str(release[key]) for prop, key in mapping if release.get(key) not in (None, '')}
+    properties = {prop: str(release[key]) for prop, key in mapping if release.get(key) not in (None, '')}
+    if release.get('checksum'):
+        properties[_managed.TRUST] = _managed.trust(release)
+    return properties
 
 
 def _property_value(value):

@@ -19,6 +19,7 @@ TAG_PREFIX = 'managed_by_'
 RELEASE = 'cloudimages_release'    # release key, e.g. ubuntu-24.04
 BUILD = 'cloudimages_build'        # upstream version / build id, e.g. 20261116
 DIGEST = 'cloudimages_digest'      # <algorithm>:<hex> of the upstream file as published
+TRUST = 'cloudimages_trust'        # what vouches for the bytes: see trust()
 # Candidate (uploaded, not yet promoted) images are private; promoted ones public or community.
 PROMOTED_VISIBILITIES = ('public', 'community')
 
@@ -50,3 +51,21 @@ def identity(release_key, build, digest):
 def is_member(image, provider, release_key):
     """``image`` is shaped by _image_query.flatten: Glance's names, custom properties in ``properties``."""
     return managed_tag(provider) in (image.get('tags') or ()) and (image.get('properties') or {}).get(RELEASE) == release_key
+
+
+def trust(release):
+    """What vouches for a release's bytes, as the TRUST property says it (one spelling, set at upload).
+
+    ``signed:<fingerprint>``: a pinned key signed the checksum (or, comma-separated, one of the
+    pinned keys must sign the image file); ``operator-checksum``: a local artifact, the
+    operator's digest; ``tls-only``: an unsigned source (allow_unsigned), HTTPS alone.
+    """
+    signature = release.get('signature') or {}
+    if signature.get('fingerprint'):
+        return 'signed:%s' % signature['fingerprint']
+    pins = (release.get('trust') or {}).get('fingerprints') or ()
+    if release.get('image_signature_url') and pins:
+        return 'signed:%s' % ','.join(sorted(str(p) for p in pins))
+    if not release.get('checksum_url'):
+        return 'operator-checksum'
+    return 'tls-only'

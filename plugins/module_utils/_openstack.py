@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -29,8 +30,11 @@ else:
     SDK_IMPORT_ERROR = None
 
 # Names as in openstack.cloud's doc fragment (plugins/doc_fragments/openstack.py here).
+# cloud is no_log: as a dict it holds passwords and application-credential secrets. Ansible would then
+# hide every one of its values (a region, "public", the cloud's name) wherever it appears in a result;
+# OpenStackModule gives back those that are not secrets (see public_cloud_values).
 AUTH_ARGSPEC = dict(
-    cloud=dict(type='raw'),
+    cloud=dict(type='raw', no_log=True),
     auth=dict(type='dict', no_log=True),
     auth_type=dict(type='str'),
     region_name=dict(type='str'),
@@ -111,6 +115,38 @@ def reuse_auth_state(conn, auth_state):
     except (ValueError, TypeError, KeyError, AttributeError):
         return False
     return True
+# Keys of a clouds.yaml entry (at any depth) whose values are secrets: password, passcode,
+# application_credential_secret, token, access_token, client_secret, totp, private key...
+_SECRET_KEY = re.compile(r'pass|secret|token|totp|key|credential', re.I)
+
+
+def _leaves(value, secret_key=None, parent=''):
+    """The string forms of the scalar leaves of ``value``; only under secret keys, or only elsewhere."""
+    if isinstance(value, dict):
+        return set().union(*(_leaves(v, secret_key, str(k)) for k, v in value.items())) if value else set()
+    if isinstance(value, (list, tuple)):
+        return set().union(*(_leaves(v, secret_key, parent) for v in value)) if value else set()
+    if value is None or isinstance(value, bool) or value == '':
+        return set()
+    if secret_key is not None and bool(_SECRET_KEY.search(parent)) != secret_key:
+        return set()
+    return {str(value)}
+
+
+def public_cloud_values(params, argument_spec):
+    """Values no_log hid only because ``cloud`` carries them, and which are not secrets.
+
+    The cloud's name, its region, interface, auth_url, user and project names stay visible in
+    results; every value under a secret-looking key, and every value of another no_log option,
+    stays hidden.
+    """
+    cloud = params.get('cloud')
+    public = {str(cloud)} if isinstance(cloud, str) and cloud else _leaves(cloud, secret_key=False)
+    hidden = _leaves(cloud, secret_key=True)
+    for name, spec in argument_spec.items():
+        if name != 'cloud' and spec.get('no_log'):
+            hidden |= _leaves(params.get(name))
+    return public - hidden
 
 
 class OpenStackModule:
@@ -120,7 +156,9 @@ class OpenStackModule:
     module_kwargs = {}
 
     def __init__(self):
-        self.ansible = AnsibleModule(argument_spec=dict(AUTH_ARGSPEC, **self.argument_spec), **self.module_kwargs)
+        spec = dict(AUTH_ARGSPEC, **self.argument_spec)
+        self.ansible = AnsibleModule(argument_spec=spec, **self.module_kwargs)
+        self.ansible.no_log_values.difference_update(public_cloud_values(self.ansible.params, spec))
         self.params = self.ansible.params
         self.check_mode = self.ansible.check_mode
         if SDK_IMPORT_ERROR:

@@ -325,9 +325,15 @@ def _kind(image, desired, ops, policy, old):
 
 
 def _users_text(entry):
-    parts = ['server %s (%s, project %s, %s)' % (s['id'], s.get('name'), s.get('project_id'), s.get('status')) for s in entry.get('servers', ())]
+    # Ids only: server names are other tenants' data, and this text reaches plans posted in merge requests.
+    parts = ['server %s (project %s, %s)' % (s['id'], s.get('project_id'), s.get('status')) for s in entry.get('servers', ())]
     parts += ['volume %s (project %s)' % (v['id'], v.get('project_id')) for v in entry.get('volumes', ())]
     return ', '.join(parts)
+
+
+def _unnamed(users):
+    """Servers or volumes without their names (other tenants' data): id, project and status tell enough."""
+    return [{key: value for key, value in user.items() if key != 'name'} for user in users]
 
 
 def plan(images, policy, now, usage=None):
@@ -433,7 +439,7 @@ def plan(images, policy, now, usage=None):
     for image, reasons in keeps:
         users = image.get('_users') or {}
         result.kept.append({'id': image['id'], 'name': image.get('name'), 'reasons': reasons,
-                            'servers': users.get('servers', []), 'volumes': users.get('volumes', [])})
+                            'servers': _unnamed(users.get('servers', [])), 'volumes': _unnamed(users.get('volumes', []))})
         result.actions.append({'action': 'keep', 'id': image['id'], 'before': _state(image), 'after': _state(image),
                                'patch': [], 'reason': '; '.join(reasons)})
     return result

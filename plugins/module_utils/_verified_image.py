@@ -39,12 +39,13 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import Checksum, ChecksumError, MultiHasher, normalize_hex
+from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import Checksum, ChecksumError, MultiHasher, parse_digest
 from ansible_collections.cloudimages.openstack.plugins.module_utils._decompress import (
     DecompressionError, compression_from_name, decompress, normalize_compression)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._diskimage import (
     DEFAULT_FORMATS, ConversionError, UnsafeImageError, convert_to_raw, inspect, min_disk_gib)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import CHUNK, STANDARD_DIGESTS, Cache, FetchError, fetch
+from ansible_collections.cloudimages.openstack.plugins.module_utils._files import UnsafeCacheError, temp_path, write_atomic
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import UpstreamError, check_redirects, transient_errors
 from ansible_collections.cloudimages.openstack.plugins.module_utils._signatures import SignatureError, normalize_fingerprint, verify_detached
 
@@ -78,13 +79,11 @@ class Limits:
 
 
 def parse_checksum(value, name):
-    """``'sha256:<hex>'`` (or bare hex, algorithm from its length) -> Checksum."""
-    text = str(value or '').strip()
-    algorithm, sep, hexdigest = text.partition(':')
+    """``'sha256:<hex>'`` (or bare hex, algorithm from its length) -> Checksum; sha256 or stronger."""
     try:
-        algorithm, hexdigest = normalize_hex(hexdigest, algorithm) if sep else normalize_hex(text)
+        algorithm, hexdigest = parse_digest(value, bare=True, what='checksum')
     except ChecksumError as exc:
-        raise ImageFetchError('checksum %r: %s' % (text[:150], exc)) from None
+        raise ImageFetchError(str(exc)) from None
     return Checksum(name, algorithm, hexdigest)
 
 
@@ -109,7 +108,8 @@ def resolve_source(release=None, url=None, checksum=None, image_signature_url=No
     if not checksum:
         raise ImageFetchError('no checksum for %s: the digest from the signed metadata is required' % url)
     filename = pick(filename, 'filename') or urllib.parse.unquote(url.rstrip('/').rsplit('/', 1)[-1].split('?', 1)[0])
-    signature_url = pick(image_signature_url, 'image_signature_url') or None
+    # "" is unset, not "unsigned": an empty option must not switch off the release's signature check.
+    signature_url = pick(image_signature_url or None, 'image_signature_url') or None
     if signature_url and not re.match(r'(?i)https?://', signature_url):
         raise ImageFetchError('image_signature_url %s is not http:// or https://' % signature_url)
     keyring = keyring if keyring is not None else trust.get('keyring')
@@ -146,7 +146,7 @@ def copy_local(path, expected, cache, max_bytes, progress=None):
     check instead of caching something else under its digest.
     """
     key = Cache.key(expected)
-    part = cache.partial('%s.%d.copy' % (key, os.getpid()))
+    part = temp_path(cache.partial(key), '.copy')
     hasher = MultiHasher(STANDARD_DIGESTS + (expected.algorithm,))
     try:
         with open(path, 'rb') as source:
@@ -234,8 +234,9 @@ def _algorithms(source):
 class _Run:
     """One composition under the download's lock; ``made`` lists what this run added to the cache."""
 
-    def __init__(self, source, cache, session, limits, timeout, attempts, backoff, progress):
+    def __init__(self, source, cache, session, limits, timeout, attempts, backoff, progress, readonly=False):
         self.source, self.cache, self.session, self.limits = source, cache, session, limits
+        self.readonly = readonly  # check mode: a cached file that fails its re-hash is not removed
         self.timeout, self.attempts, self.backoff = timeout, attempts, backoff
         self.progress = progress or Progress()
         self.key = Cache.key(source.checksum)
@@ -250,7 +251,7 @@ class _Run:
 
     # -- steps ------------------------------------------------------------------------------------
     def download(self):
-        found = self.cache.lookup(self.key)
+        found = self.cache.lookup(self.key)  # re-hashed: a planted file with forged sidecars is removed here
         if found:
             return found
         self.meta = {}  # whatever was recorded belongs to bytes that are gone
@@ -280,7 +281,7 @@ class _Run:
         for signer in self.meta.get('signers', ()):
             if signer in source.fingerprints:
                 return signer  # this run's pins accept a signature already verified over these exact bytes
-        sig = self.cache.partial('%s.%d.sig' % (self.key, os.getpid()))
+        sig = temp_path(self.cache.partial(self.key), '.sig')
         try:
             self._get_signature(sig)
             signer = verify_detached(download.path, sig, source.keyring, list(source.fingerprints))
@@ -328,7 +329,7 @@ class _Run:
             except ImageFetchError:
                 self._drop('expanded')
                 raise
-        tmp = self.cache.partial('%s.%d.expanded' % (self.key, os.getpid()))
+        tmp = temp_path(self.cache.partial(self.key), '.expanded')
         self.progress.note('expand %s (%s)' % (download.path, self.source.compression))
         try:
             try:
@@ -363,7 +364,7 @@ class _Run:
             return {'path': image.path, 'size': image.size, 'digests': image.digests}
         found = self._derived('raw')
         if not found:
-            tmp = self.cache.partial('%s.%d.raw' % (self.key, os.getpid()))
+            tmp = temp_path(self.cache.partial(self.key), '.raw')
             self.progress.note('convert %s from %s to raw' % (image.path, info.format))
             try:
                 result = convert_to_raw(image.path, tmp, info.format, self.limits.max_virtual_size, _algorithms(self.source))
@@ -380,7 +381,7 @@ class _Run:
 
     def _derived(self, what):
         key = self.meta.get(what)
-        return self.cache.lookup(key) if key else None
+        return self.cache.lookup(key, discard=not self.readonly) if isinstance(key, str) else None
 
     def _drop(self, what):
         key = self.meta.pop(what, None)
@@ -403,7 +404,7 @@ def obtain(source, cache_dir, session, convert=False, limits=Limits(), timeout=(
 
     ``changed`` in the result is true when this call added anything to the cache.
     """
-    cache = Cache(os.path.expanduser(cache_dir))
+    cache = _cache(cache_dir)
     with cache.lock('image-' + Cache.key(source.checksum)):
         run = _Run(source, cache, session, limits, timeout, attempts, backoff, progress)
         download = run.download()
@@ -421,9 +422,9 @@ def lookup(source, cache_dir, convert=False, limits=Limits()):
     root = os.path.expanduser(cache_dir)
     if not os.path.isdir(os.path.join(root, 'files')):
         return None
-    cache = Cache(root)
-    run = _Run(source, cache, None, limits, None, 0, 0, None)
-    download = cache.lookup(run.key)
+    cache = _cache(root)
+    run = _Run(source, cache, None, limits, None, 0, 0, None, readonly=True)
+    download = cache.lookup(run.key, discard=False)
     if download is None:
         return None
     signer = None
@@ -445,6 +446,13 @@ def lookup(source, cache_dir, convert=False, limits=Limits()):
                 return None
             raw = {'path': found.path, 'size': found.size, 'digests': found.digests}
     return _result(download, image, info, raw, signer, [])
+
+
+def _cache(cache_dir):
+    try:
+        return Cache(os.path.expanduser(cache_dir))
+    except (UnsafeCacheError, OSError) as exc:
+        raise ImageFetchError(str(exc)) from None
 
 
 def _result(download, image, info, raw, signer, made):
@@ -474,10 +482,7 @@ def _read_json(path):
 
 
 def _write_json(path, data):
-    tmp = '%s.%d.tmp' % (path, os.getpid())
-    with open(tmp, 'w', encoding='utf-8') as handle:
-        json.dump(data, handle, sort_keys=True)
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, sort_keys=True))
 
 
 def _unlink(path):

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
-from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import ChecksumError, normalize_hex
+from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import ChecksumError, parse_digest
 # The same url_rewrites semantics as upstream_release (longest canonical prefix -> mirror prefix).
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import rewrite
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._checksum_dir import archive_urls
@@ -46,15 +46,6 @@ class Plan:
     trust: dict = field(default_factory=dict)
     vendor_checksum: tuple | None = None   # (algo, hex) the vendor publishes now for this build, checked after download
     archives: list = field(default_factory=list)   # where the vendor moves old builds (vault), tried when url is gone
-
-
-def parse_digest(value):
-    """``'<algo>:<hex>'`` -> (algo, lower hex); ChecksumError when malformed."""
-    text = str(value or '').strip()
-    algorithm, sep, hexdigest = text.partition(':')
-    if not sep:
-        raise ChecksumError('%r is not <algorithm>:<hex>' % text[:150])
-    return normalize_hex(hexdigest, algorithm)
 
 
 def index_releases(releases):

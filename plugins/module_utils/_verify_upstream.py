@@ -12,6 +12,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils import _veri
 from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import ChecksumError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._decompress import hash_file, hexdigests, new_digests
 from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import Cache, FetchError, fetch
+from ansible_collections.cloudimages.openstack.plugins.module_utils._files import UnsafeCacheError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import UpstreamError, check_redirects, transient_errors
 from ansible_collections.cloudimages.openstack.plugins.module_utils._verified_image import (
     ImageFetchError, Limits, lookup, obtain, resolve_source)
@@ -96,6 +97,8 @@ class UpstreamCheck:
             failure = str(exc)
         except UpstreamError as exc:
             failure = str(exc)
+        except UnsafeCacheError as exc:
+            return ('error', str(exc))
         gone = self._probe_gone(source.url)
         return ('source_gone', gone) if gone else ('error', 'download failed: %s' % failure)
 

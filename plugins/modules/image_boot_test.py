@@ -25,9 +25,11 @@ description:
   - When Nova refuses the request itself (no quota left, a flavor whose disk is smaller than the
     image's C(min_disk), an unknown key pair or security group) the image was never tried and is
     kept.
-  - Test servers are named O(server_name_prefix) + image ID + a random suffix. At the start, the
-    project's servers with that prefix that are older than a run can take are deleted, since they
-    are leftovers of a run that was killed.
+  - Test servers are named O(server_name_prefix) + image ID + a random suffix and carry the
+    metadata C(cloudimages_boot_test=<image ID>). At the start, this project's servers with that
+    name and that metadata that are older than a run can take are deleted, since they are
+    leftovers of a run that was killed. A server with the prefix but without the metadata, or of
+    another project, is never deleted.
 author:
   - cloudimages.openstack contributors (@cloudimages)
 options:
@@ -124,8 +126,8 @@ options:
     default: false
   orphan_age:
     description:
-      - Servers named with O(server_name_prefix) that are older than this many seconds are
-        leftovers of killed runs and are deleted at the start.
+      - This project's test servers (named with O(server_name_prefix), with the test's metadata)
+        that are older than this many seconds are leftovers of killed runs and are deleted at the start.
       - Defaults to the longest a run with these options can take
         (2 * O(timeout), plus O(console_timeout) and O(ssh.timeout) when those checks are on), so a run in progress elsewhere
         is never disturbed.

@@ -63,12 +63,14 @@ options:
     description:
       - Expected digest of the published file, C(<algorithm>:<hex>), for example C(sha256:9f86d0...).
       - A bare hex digest is accepted; the algorithm follows from its length.
+      - C(sha256) or stronger; an C(md5) or C(sha1) digest is refused.
       - Required for a local file too, whose copy in the cache is verified against it.
     type: str
   image_signature_url:
     description:
       - URL of a detached OpenPGP signature over the published image file.
       - When set, O(keyring) and O(trusted_fingerprints) are required and the signature must verify.
+      - An empty string is the same as not setting it (the release's URL, if any, is used).
     type: str
   keyring:
     description:

@@ -259,11 +259,11 @@ kept:
       type: list
       elements: str
     servers:
-      description: Servers using it (id, name, project_id, status), when that was the reason.
+      description: Servers using it (id, project_id, status; not their names, which belong to other tenants), when that was the reason.
       type: list
       elements: dict
     volumes:
-      description: Volumes using it (id, name, project_id, status), when that was the reason.
+      description: Volumes using it (id, project_id, status; not their names), when that was the reason.
       type: list
       elements: dict
 usage:

@@ -47,6 +47,10 @@ options:
       - The O(release) dict returned by C(upstream_release). It fills the identity
         (C(key), C(version), C(checksum)), the properties C(image_source), C(image_build_date),
         C(image_original_user) and C(os_version), and O(disk_format).
+      - It also sets C(cloudimages_trust), what vouches for the bytes - C(signed:<fingerprint>) (a pinned
+        key signed the checksum, or comma-separated pins one of which must sign the image file),
+        C(tls-only) (an unsigned source accepted with C(allow_unsigned), HTTPS alone) or
+        C(operator-checksum) (a local artifact).
       - Explicit options and O(properties) override what it provides.
     type: dict
   release_key:

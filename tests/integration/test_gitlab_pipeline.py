@@ -63,7 +63,24 @@ def run_job(pipeline, job, project, env):
         assert proc.returncode == 0, (job, line, proc.stdout[-3000:], proc.stderr[-3000:])
 
 
-def test_merge_request_plan_then_scheduled_sync(cloud, upstream, server, gitlab, tmp_path):
+@pytest.fixture
+def reader_clouds_yaml(cloud):
+    """CLOUDS_YAML_READER: the inventory's cloud (admin) as a user with the reader role only, in its project."""
+    admin = cloud.connect('admin')
+    password = uuid.uuid4().hex
+    user = admin.identity.create_user(name='gitops-reader-%s' % uuid.uuid4().hex[:8], password=password, domain_id='default')
+    project = admin.identity.find_project('admin', domain_id='default', ignore_missing=False)
+    admin.identity.assign_project_role_to_user(project, user, admin.identity.find_role('reader', ignore_missing=False))
+    clouds = yaml.safe_load(Path(cloud.env()['OS_CLIENT_CONFIG_FILE']).read_text())
+    entry = clouds['clouds']['admin']
+    entry['auth'] = dict(entry['auth'], username=user.name, password=password)
+    try:
+        yield yaml.safe_dump({'clouds': {'admin': entry}})
+    finally:
+        admin.identity.delete_user(user, ignore_missing=True)
+
+
+def test_merge_request_plan_then_scheduled_sync(cloud, upstream, server, gitlab, tmp_path, reader_clouds_yaml):
     pipeline = yaml.safe_load((ROOT / 'examples' / 'gitlab-ci.yml').read_text())
     project, home = tmp_path / 'project', tmp_path / 'home'
     project.mkdir()
@@ -73,12 +90,17 @@ def test_merge_request_plan_then_scheduled_sync(cloud, upstream, server, gitlab,
     write_inventory(project / 'inventory', upstream.mirror, server, provider, tmp_path / 'cache', upstream.mirror.today, boot_test=False)
     env = {key: value for key, value in os.environ.items() if key != 'OS_CLIENT_CONFIG_FILE'}
     env.update(HOME=str(home), PATH='%s:%s' % (Path(sys.executable).parent, os.environ['PATH']), ANSIBLE_NOCOLOR='1',
-               CLOUDS_YAML=Path(cloud.env()['OS_CLIENT_CONFIG_FILE']).read_text(), PLAN_BOT_TOKEN='secret-token',
-               CI_API_V4_URL=gitlab, CI_PROJECT_ID='42', CI_PROJECT_DIR=str(project))
-    for line in pipeline['default']['before_script'][1:]:  # writes clouds.yaml from $CLOUDS_YAML
-        subprocess.run(['bash', '-eo', 'pipefail', '-c', line], cwd=project, env=env, check=True, timeout=60)
+               PLAN_BOT_TOKEN='secret-token', CI_API_V4_URL=gitlab, CI_PROJECT_ID='42', CI_PROJECT_DIR=str(project))
+    admin_yaml = Path(cloud.env()['OS_CLIENT_CONFIG_FILE']).read_text()
+    admin_password = yaml.safe_load(admin_yaml)['clouds']['admin']['auth']['password']
+    clouds_yaml = home / '.config' / 'openstack' / 'clouds.yaml'
+    assert pipeline['default']['before_script'] == ['ansible-galaxy collection install -r requirements.yml']  # no credentials
     try:
-        run_job(pipeline, 'plan', project, dict(env, CI_PIPELINE_SOURCE='merge_request_event', CI_MERGE_REQUEST_IID='7'))
+        # A merge request: GitLab hands protected variables (CLOUDS_YAML, admin) to protected branches only.
+        run_job(pipeline, 'plan', project, dict(env, CLOUDS_YAML_READER=reader_clouds_yaml, CI_PIPELINE_SOURCE='merge_request_event',
+                                                CI_MERGE_REQUEST_IID='7'))
+        assert oct(clouds_yaml.stat().st_mode & 0o777) == '0o600' and oct(clouds_yaml.parent.stat().st_mode & 0o777) == '0o700'
+        assert admin_password not in clouds_yaml.read_text()  # the plan never had the admin credentials
         (note,) = NotesAPI.notes
         assert note['path'] == '/api/v4/projects/42/merge_requests/7/notes' and note['token'] == 'secret-token'
         plan = (project / 'plan.txt').read_text()
@@ -89,7 +111,9 @@ def test_merge_request_plan_then_scheduled_sync(cloud, upstream, server, gitlab,
         assert not any(managed_images(cloud.connect('admin', region), provider) for region in REGIONS)
 
         # The scheduled pipeline on main: the real sync, downloads cached in the project directory.
-        run_job(pipeline, 'sync', project, dict(env, CI_PIPELINE_SOURCE='schedule', CI_COMMIT_BRANCH='main'))
+        run_job(pipeline, 'sync', project, dict(env, CLOUDS_YAML=admin_yaml, CI_PIPELINE_SOURCE='schedule', CI_COMMIT_BRANCH='main'))
+        assert oct(clouds_yaml.stat().st_mode & 0o777) == '0o600' and admin_password in clouds_yaml.read_text()
+        assert oct((project / '.cache' / 'cloudimages').stat().st_mode & 0o777) == '0o700'
         assert list((project / '.cache' / 'cloudimages' / 'files').iterdir())
         for region in REGIONS:
             latest = [image.name for image in managed_images(cloud.connect('admin', region), provider) if image.visibility == 'public']

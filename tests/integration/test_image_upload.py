@@ -134,7 +134,8 @@ def test_web_download_from_the_mirror(cloud, provider, glance_proxy, upstream, t
     release = {'key': 'cirros-0.6-%s' % provider, 'distro': 'cirros', 'release': '0.6', 'version': info.version,
                'build_date': info.build_date, 'url': upstream.server.rewrite(info.image_url), 'image_source': info.image_url,
                'filename': info.file_name, 'checksum': 'sha256:' + info.sha256, 'disk_format': 'qcow2', 'compression': 'none',
-               'login_user': 'cirros'}
+               'login_user': 'cirros', 'checksum_url': upstream.server.rewrite(info.checksum_url),
+               'signature': {'kind': 'none', 'url': None, 'fingerprint': None}}
     args = base_args(provider, cloud=proxied(cloud, glance_proxy), method='web-download', url=release['url'], release=release,
                      expected_digests={'md5': info.md5, 'sha512': info.sha512})
     for key in ('release_key', 'build', 'digest', 'disk_format'):
@@ -151,6 +152,7 @@ def test_web_download_from_the_mirror(cloud, provider, glance_proxy, upstream, t
                                                 'image_build_date', 'image_original_user', 'os_version')} == {
         'cloudimages_release': release['key'], 'cloudimages_build': info.version, 'cloudimages_digest': release['checksum'],
         'image_source': info.image_url, 'image_build_date': info.build_date, 'image_original_user': 'cirros', 'os_version': '0.6'}
+    assert image['properties']['cloudimages_trust'] == 'tls-only'  # CirrOS signs nothing: HTTPS alone vouches for it
     assert upstream.server.count(info.image_url) >= 1, 'Glance fetched from the mirror'
 
 

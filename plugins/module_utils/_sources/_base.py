@@ -22,6 +22,7 @@ import time
 import urllib.parse
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums, _managed, _signatures
+from ansible_collections.cloudimages.openstack.plugins.module_utils._files import write_atomic
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import UpstreamError, check_redirects, transient_errors
 
 # Metadata documents are small; Ubuntu's products file, the largest, is a few MB.
@@ -66,6 +67,8 @@ class Response:
             return json.loads(self.text)
         except ValueError as exc:
             raise DiscoveryError('%s is not valid JSON: %s' % (self.url, exc)) from None
+        except RecursionError:  # '[' * 200000: the parser's recursion limit, not a crash of the run
+            raise DiscoveryError('%s is not usable JSON: nested too deeply' % self.url) from None
 
     @property
     def modified_date(self):
@@ -298,11 +301,8 @@ class Context:
             raise
         self.refreshed.add(name)
         target = cached if cached and self.write_keys else temporary
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        tmp = target + '.tmp'
-        with open(tmp, 'wb') as handle:
-            handle.write(data)
-        os.replace(tmp, target)
+        os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+        write_atomic(target, data)
         return target
 
     def _checked(self, source, trust, check):
@@ -416,6 +416,10 @@ class Source:
         """The ``release`` dict of docs/architecture.md; URLs are canonical and get rewritten here."""
         if not build_date:
             raise DiscoveryError('%s: cannot tell the build date of %s' % (self.label(), version))
+        try:
+            _checksums.require_strong(checksum.algorithm, '%s %s checksum' % (self.label(), version))
+        except _checksums.ChecksumError as exc:
+            raise DiscoveryError(str(exc)) from None
         return {
             'key': self.key,
             'distro': self.distro,

@@ -19,13 +19,13 @@ result verified under other settings.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import re
 import time
 
+from ansible_collections.cloudimages.openstack.plugins.module_utils._files import UnsafeCacheError, locked, private_dir, write_atomic
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import Context, DiscoveryError, NotFoundError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
 
@@ -78,9 +78,8 @@ class StateStore:
             yield
             return
         locks = os.path.join(os.path.dirname(os.path.dirname(self.path)), 'locks')
-        os.makedirs(locks, exist_ok=True)
-        with open(os.path.join(locks, 'state-%s.lock' % os.path.basename(self.path)), 'a', encoding='utf-8') as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        os.makedirs(locks, mode=0o700, exist_ok=True)
+        with locked(os.path.join(locks, 'state-%s.lock' % os.path.basename(self.path))):
             yield
 
     def save(self, entry_url, etag, last_modified, result):
@@ -88,11 +87,8 @@ class StateStore:
             return
         state = {'format': STATE_FORMAT, 'entry_url': entry_url, 'etag': etag, 'last_modified': last_modified,
                  'checked_at': time.time(), 'result': result}
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        tmp = '%s.%d.tmp' % (self.path, os.getpid())
-        with open(tmp, 'w', encoding='utf-8') as handle:
-            json.dump(state, handle, indent=1, sort_keys=True)
-        os.replace(tmp, self.path)
+        os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+        write_atomic(self.path, json.dumps(state, indent=1, sort_keys=True))
 
 
 # upstream_release's options; release_status_info checks each release's ``discover`` with them.
@@ -138,6 +134,11 @@ def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trust
               'rewrites': rewrites or {}, 'keyring': keyring, 'keyring_sha256': _keyring_digest(keyring),
               'fingerprints': list(trusted_fingerprints or []), 'allow_unsigned': bool(allow_unsigned),
               'signing_keys': signing_keys or {}}
+    if cache_dir:
+        try:  # the state there is trusted (it holds the verified release), so the root must be ours alone
+            private_dir(cache_dir, create=not check_mode)
+        except (UnsafeCacheError, OSError) as exc:
+            raise DiscoveryError(str(exc)) from None
     store = StateStore(cache_dir, source, config, writable=not check_mode)
     ctx = Context(session, rewrites, timeout, require_https=source.signed is False, keyring=keyring,
                   fingerprints=trusted_fingerprints, key_cache=os.path.join(cache_dir, 'keys') if cache_dir else None,

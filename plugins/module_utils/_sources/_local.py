@@ -27,15 +27,11 @@ KNOWN = {'path', 'url', 'checksum', 'version', 'build_date', 'filename', 'distro
 
 
 def parse_checksum(value, name):
-    """``'sha256:<hex>'`` (algorithm optional when the length tells it) -> Checksum."""
-    text = str(value or '').strip()
-    algorithm, sep, hexdigest = text.partition(':')
-    if not sep:
-        algorithm, hexdigest = None, text
+    """``'sha256:<hex>'`` (algorithm optional when the length tells it) -> Checksum; sha256 or stronger."""
     try:
-        algorithm, hexdigest = _checksums.normalize_hex(hexdigest, algorithm)
+        algorithm, hexdigest = _checksums.parse_digest(value, bare=True, what='options.checksum')
     except _checksums.ChecksumError as exc:
-        raise DiscoveryError('local_artifact: options.checksum %r: %s' % (text[:140], exc)) from None
+        raise DiscoveryError('local_artifact: %s' % exc) from None
     return _checksums.Checksum(name, algorithm, hexdigest)
 
 

@@ -33,12 +33,23 @@ def test_server_name_carries_prefix_and_image():
 
 
 def test_orphans_are_ours_and_old():
+    mine, other = 'p-mine', 'p-other'
+
+    def server(server_id, name, created='2026-11-23T11:00:00Z', project=mine, image=IMAGE):
+        return {'id': server_id, 'name': name, 'created_at': created, 'project_id': project,
+                'metadata': {'cloudimages_boot_test': image} if image else {}}
     servers = [
-        {'id': 'old', 'name': 'bt-%s-aaaaaa' % IMAGE, 'created_at': '2026-11-23T11:00:00Z'},
-        {'id': 'young', 'name': 'bt-%s-bbbbbb' % IMAGE, 'created_at': '2026-11-23T11:59:00Z'},
-        {'id': 'foreign', 'name': 'web-1', 'created_at': '2026-11-01T00:00:00Z'},
+        server('old', 'bt-%s-aaaaaa' % IMAGE),
+        server('young', 'bt-%s-bbbbbb' % IMAGE, created='2026-11-23T11:59:00Z'),
+        server('foreign', 'web-1', created='2026-11-01T00:00:00Z', image=None),
+        server('no-metadata', 'bt-%s-cccccc' % IMAGE, image=None),          # someone's server named like ours
+        server('other-project', 'bt-%s-dddddd' % IMAGE, project=other),     # the same test run by another project
+        server('other-image', 'bt-web-eeeeee', image=IMAGE),               # metadata copied, name is not ours
+        server('no-project', 'bt-%s-ffffff' % IMAGE, project=None),
     ]
-    assert [s['id'] for s in orphans(servers, 'bt-', NOW, 600)] == ['old']
+    assert [s['id'] for s in orphans(servers, 'bt-', NOW, 600, mine)] == ['old']
+    assert [s['id'] for s in orphans(servers, 'bt-', NOW, 600, other)] == ['other-project']
+    assert orphans(servers, 'bt-', NOW, 600, None) == []
 
 
 def test_tail_and_marker():

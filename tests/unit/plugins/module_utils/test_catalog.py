@@ -182,6 +182,22 @@ def test_html_escapes_every_value():
     assert XSS in text and '<cloud & "co">' in text and 'javascript:alert(2)' in text
 
 
+def test_class_values_of_a_hostile_model_stay_one_class_name():
+    """render_html takes a model (JSON from anywhere): its kept reason and timeline state end up in class=."""
+    model = build_model(hostile(), usage={'x2': {'servers': 1, 'volumes': 0}})
+    cloud = model['clouds'][0]
+    cloud['kept'][0]['kept_because'] = 'in use"><script>alert(5)</script><b class="x'
+    for release in cloud['releases']:
+        for version in release['timeline']:
+            version['state'] = 'kept" onmouseover="alert(6)'
+    parser = Collect()
+    parser.feed(render_html(model))
+    assert parser.tags.count('script') == 1 and 'b' not in parser.tags
+    assert not [a for a in parser.attrs if a[1].startswith('on')]
+    classes = [value for tag, name, value in parser.attrs if name == 'class']
+    assert 'reason-in-use-script-alert-5-script-b-class-x' in classes and 'version kept-onmouseover-alert-6' in classes
+
+
 def test_html_is_self_contained():
     page = render_html(build_model(catalog()))
     assert '<html lang="en">' in page and 'Content-Security-Policy' in page

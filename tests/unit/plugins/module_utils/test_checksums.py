@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import (
     ALGORITHMS, Checksum, ChecksumError, MultiHasher, algorithm_for_hex, clearsigned_body,
-    debian_digest_to_hex, find, normalize_hex, parse, select,
+    debian_digest_to_hex, find, normalize_hex, parse, parse_digest, select,
 )
 
 
@@ -505,3 +505,23 @@ def test_round_trip_flatcar_sections(files):
     assert set(parse(text)) == expected
     for name, seed in files.items():
         assert find(text, name).hexdigest == hashlib.sha512(seed).hexdigest()
+
+
+def test_parse_digest_is_the_one_algo_hex_parser():
+    assert parse_digest('SHA256:' + 'AB' * 32) == ('sha256', 'ab' * 32)
+    assert parse_digest('ab' * 64, bare=True) == ('sha512', 'ab' * 64)
+    assert parse_digest('md5:' + 'AB' * 16, weak=True) == ('md5', 'ab' * 16)
+    with pytest.raises(ChecksumError, match="'ab' is not <algorithm>:<hex>"):
+        parse_digest('ab')
+    with pytest.raises(ChecksumError, match="checksum 'crc32:0000': unsupported hash algorithm 'crc32'"):
+        parse_digest('crc32:0000', what='checksum')
+    with pytest.raises(ChecksumError, match='sha512 digest must have 128 hex characters'):
+        parse_digest('sha512:' + 'ab' * 32)
+
+
+@pytest.mark.parametrize('value', ['md5:' + 'a' * 32, 'sha1:' + 'a' * 40, 'sha224:' + 'a' * 56])
+def test_weak_digests_alone_are_refused(value):
+    with pytest.raises(ChecksumError, match='alone cannot identify a file; give a sha256 or stronger digest'):
+        parse_digest(value)
+    with pytest.raises(ChecksumError, match='alone cannot identify'):
+        parse_digest(value.split(':', 1)[1], bare=True)

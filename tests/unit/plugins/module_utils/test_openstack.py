@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import AUTH_ARGSPEC, connect_kwargs
+from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import AUTH_ARGSPEC, connect_kwargs, public_cloud_values
 
 
 def params(**given):
@@ -35,3 +35,26 @@ def test_cloud_dict_conflicts_with_auth():
 def test_secrets_are_no_log():
     assert AUTH_ARGSPEC['auth']['no_log'] is True
     assert AUTH_ARGSPEC['client_key']['no_log'] is True
+    assert AUTH_ARGSPEC['cloud']['no_log'] is True
+
+
+def test_only_the_secrets_of_a_cloud_dict_stay_hidden():
+    cloud = {'auth': {'auth_url': 'http://127.0.0.1:5000/v3', 'username': 'admin', 'password': 's3cret',
+                      'project_name': 'admin', 'application_credential_id': 'ac-id',
+                      'application_credential_secret': 'ac-secret', 'token': 'gAAAA-token'},
+             'region_name': 'RegionOne', 'interface': 'public', 'verify': False, 'api_timeout': 30}
+    public = public_cloud_values(params(cloud=cloud), AUTH_ARGSPEC)
+    assert public == {'http://127.0.0.1:5000/v3', 'admin', 'RegionOne', 'public', '30'}
+    assert not public & {'s3cret', 'ac-secret', 'gAAAA-token', 'ac-id'}
+
+
+def test_a_value_that_is_also_a_secret_stays_hidden():
+    cloud = {'auth': {'username': 'same', 'password': 'same', 'project_name': 'p'}}
+    assert public_cloud_values(params(cloud=cloud), AUTH_ARGSPEC) == {'p'}
+    spec = dict(AUTH_ARGSPEC, api_key=dict(type='str', no_log=True))
+    assert public_cloud_values(params(cloud={'region_name': 'k'}, api_key='k'), spec) == set()
+
+
+def test_a_cloud_name_is_no_secret():
+    assert public_cloud_values(params(cloud='prod1'), AUTH_ARGSPEC) == {'prod1'}
+    assert public_cloud_values(params(), AUTH_ARGSPEC) == set()

@@ -151,8 +151,9 @@ def test_retention_keep_min_age_promises_and_usage():
     first = plan(list(imgs.values()), pol, NOW)
     assert sorted(first.usage_needed) == sorted([imgs['in_use']['id'], imgs['volume']['id'], imgs['gone']['id']])
     usage = no_usage(first.usage_needed)
-    usage['images'][imgs['in_use']['id']]['servers'] = [{'id': 's1', 'name': 'vm', 'project_id': 'demo', 'status': 'SHELVED_OFFLOADED'}]
-    usage['images'][imgs['volume']['id']]['volumes'] = [{'id': 'v1', 'project_id': 'demo'}]
+    usage['images'][imgs['in_use']['id']]['servers'] = [
+        {'id': 's1', 'name': 'tenant-secret-vm', 'project_id': 'demo', 'status': 'SHELVED_OFFLOADED'}]
+    usage['images'][imgs['volume']['id']]['volumes'] = [{'id': 'v1', 'name': 'tenant-secret-vol', 'project_id': 'demo'}]
     result = plan(list(imgs.values()), pol, NOW, usage)
     # Every previous version gets its dated name (protected excepted); only the unused, unpromised one goes.
     assert sorted(changes(result)[:-1]) == sorted(('rename', imgs[k]['id']) for k in
@@ -168,8 +169,11 @@ def test_retention_keep_min_age_promises_and_usage():
     assert reasons[imgs['protected']['id']] == ['protected: never touched']
     assert 'SHELVED_OFFLOADED' in reasons[imgs['in_use']['id']][0]
     assert reasons[imgs['volume']['id']] == ['in use by volume v1 (project demo)']
+    assert reasons[imgs['in_use']['id']] == ['in use by server s1 (project demo, SHELVED_OFFLOADED)']
     kept_in_use = [k for k in result.kept if k['id'] == imgs['in_use']['id']][0]
-    assert kept_in_use['servers'][0]['id'] == 's1'
+    assert kept_in_use['servers'] == [{'id': 's1', 'project_id': 'demo', 'status': 'SHELVED_OFFLOADED'}]
+    # Other tenants' server and volume names reach no plan, note or result.
+    assert 'tenant-secret' not in repr(result.as_dict())
 
 
 def test_uuid_validity_last_n_raises_keep():

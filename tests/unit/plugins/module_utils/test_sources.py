@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
     Context, DiscoveryError, Response, date_in, is_loopback, listing_names, newest_match, rewrite, version_key,
 )
@@ -255,6 +256,24 @@ class TestPlumbing:
         assert parse_checksum(SHA, 'f').algorithm == 'sha256'
         with pytest.raises(DiscoveryError, match='sha512 digest must have 128'):
             parse_checksum('sha512:' + SHA, 'f')
+        for weak in ('md5:' + 'a' * 32, 'a' * 40):
+            with pytest.raises(DiscoveryError, match='local_artifact: options.checksum.*alone cannot identify a file'):
+                parse_checksum(weak, 'f')
+
+    def test_a_release_identified_by_md5_alone_is_refused(self):
+        source = SOURCES['cirros']('0.6', 'x86_64', {})
+        ctx = Context(None)
+        md5 = _checksums.Checksum('cirros-0.6.3-x86_64-disk.img', 'md5', 'a' * 32)
+        with pytest.raises(DiscoveryError, match='cirros 0.6 0.6.3 checksum: md5 alone cannot identify a file'):
+            source.result(ctx, '0.6.3', '2026-01-01', 'https://download.cirros-cloud.net/0.6.3/x.img', md5, None)
+        strong = _checksums.Checksum('x.img', 'sha256', SHA)
+        assert source.result(ctx, '0.6.3', '2026-01-01', 'https://download.cirros-cloud.net/0.6.3/x.img', strong, None)['checksum'] \
+            == 'sha256:' + SHA
+
+    def test_deeply_nested_json_is_a_discovery_error(self):
+        for body in (b'[' * 200000, b'{"a":' * 200000):
+            with pytest.raises(DiscoveryError, match='https://example.test/doc is not usable JSON: nested too deeply'):
+                response(body).json()
 
     def test_registry_and_local_artifact_options(self):
         assert sorted(SOURCES) == ['almalinux', 'checksum_file', 'cirros', 'debian', 'fedora', 'fedora_coreos', 'flatcar',

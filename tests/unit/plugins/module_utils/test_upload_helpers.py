@@ -16,35 +16,51 @@ RELEASE = {'key': 'ubuntu-24.04', 'distro': 'ubuntu', 'release': '24.04', 'versi
            'login_user': 'ubuntu', 'disk_format': 'qcow2'}
 
 
-def test_parse_digest():
-    assert up.parse_digest('SHA256:' + 'AB' * 32) == ('sha256', 'ab' * 32)
-    with pytest.raises(ValueError, match='algorithm one of md5, sha1, sha256, sha512'):
-        up.parse_digest('crc32:0000')
-    with pytest.raises(ValueError, match='sha512 needs 128 hex digits'):
-        up.parse_digest('sha512:' + 'ab' * 32)
-    with pytest.raises(ValueError, match='needs 64 hex digits'):
-        up.parse_digest('sha256:' + 'zz' * 32)
-
-
 def test_normalize_expected():
-    assert up.normalize_expected({'MD5': 'AA' * 16}) == {'md5': 'aa' * 16}
+    assert up.normalize_expected({'MD5': 'AA' * 16, 'sha256': 'BB' * 32}) == {'md5': 'aa' * 16, 'sha256': 'bb' * 32}
     with pytest.raises(ValueError, match='expected_digests.sha512'):
         up.normalize_expected({'sha512': 'abc'})
+    with pytest.raises(ValueError, match="'crc32' is not one of md5, sha1, sha256, sha512"):
+        up.normalize_expected({'crc32': '0000'})
+
+
+@pytest.mark.parametrize('weak', [{'md5': 'aa' * 16}, {'sha1': 'aa' * 20}, {'md5': 'aa' * 16, 'sha1': 'aa' * 20}])
+def test_md5_or_sha1_alone_are_no_expected_digests(weak):
+    with pytest.raises(ValueError, match='alone cannot identify the bytes; add sha256 or sha512'):
+        up.normalize_expected(weak)
 
 
 def test_identity_from_release_and_explicit_overrides():
     assert up.resolve_identity(RELEASE) == {'cloudimages_release': 'ubuntu-24.04', 'cloudimages_build': '20261116',
                                             'cloudimages_digest': SHA256}
-    explicit = up.resolve_identity(RELEASE, release_key='ubuntu-24.04-min', build=7, digest='md5:' + '0' * 32)
-    assert explicit == {'cloudimages_release': 'ubuntu-24.04-min', 'cloudimages_build': '7', 'cloudimages_digest': 'md5:' + '0' * 32}
+    explicit = up.resolve_identity(RELEASE, release_key='ubuntu-24.04-min', build=7, digest='sha512:' + '0' * 128)
+    assert explicit == {'cloudimages_release': 'ubuntu-24.04-min', 'cloudimages_build': '7', 'cloudimages_digest': 'sha512:' + '0' * 128}
+    with pytest.raises(ValueError, match='md5 alone cannot identify a file'):
+        up.resolve_identity(RELEASE, digest='md5:' + '0' * 32)
     with pytest.raises(ValueError, match='identity incomplete: set build, digest'):
         up.resolve_identity(release_key='x')
 
 
 def test_release_properties():
     assert up.release_properties(RELEASE) == {'image_source': RELEASE['image_source'], 'image_build_date': '2026-11-16',
-                                              'image_original_user': 'ubuntu', 'os_version': '24.04'}
+                                              'image_original_user': 'ubuntu', 'os_version': '24.04',
+                                              'cloudimages_trust': 'operator-checksum'}
     assert up.release_properties(None) == {}
+
+
+FPR = 'F9968AFA1E69FA456C9C10C8C139041AEB1EAA8B'
+
+
+@pytest.mark.parametrize('fields, trust', [
+    ({'checksum_url': 'https://h/SHA256SUMS', 'signature': {'kind': 'detached', 'fingerprint': FPR}}, 'signed:' + FPR),
+    ({'checksum_url': 'https://h/stream.json', 'signature': {'kind': 'none', 'fingerprint': None},
+      'image_signature_url': 'https://h/x.sig', 'trust': {'fingerprints': [FPR, 'AB' * 20]}}, 'signed:%s,%s' % ('AB' * 20, FPR)),
+    ({'checksum_url': 'https://h/SHA512SUMS', 'signature': {'kind': 'none', 'fingerprint': None}}, 'tls-only'),
+    ({'checksum_url': 'https://h/SHA512SUMS', 'image_signature_url': 'https://h/x.sig', 'trust': {}}, 'tls-only'),
+    ({'checksum_url': None}, 'operator-checksum'),
+])
+def test_trust_property_says_what_vouches_for_the_bytes(fields, trust):
+    assert up.release_properties(dict(RELEASE, **fields))['cloudimages_trust'] == trust
 
 
 def body(**kwargs):

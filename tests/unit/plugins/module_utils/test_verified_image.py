@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.server
+import json
 import os
 import re
 import shutil
@@ -107,6 +108,66 @@ def test_trust_comes_only_from_the_record(upstream, server, cache_dir):
     assert [entry['path'] for entry in server.requests] == [server.rewrite(info.image_signature_url).split(str(server.port), 1)[1]]
 
 
+def _plant(cache_dir, key, data, **image_meta):
+    """What another user of a shared cache could leave: bytes under a trusted name, with forged sidecars."""
+    folder = os.path.join(cache_dir, 'files')
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    os.chmod(cache_dir, 0o700)
+    with open(os.path.join(folder, key), 'wb') as handle:
+        handle.write(data)
+    algorithm, hexdigest = key.split('-', 1)
+    forged = {'size': len(data), 'digests': {algorithm: hexdigest}, 'url': 'https://vendor.example/forged'}
+    with open(os.path.join(folder, key + '.json'), 'w', encoding='utf-8') as handle:
+        json.dump(forged, handle)
+    if image_meta:
+        with open(os.path.join(folder, key + '.image.json'), 'w', encoding='utf-8') as handle:
+            json.dump(image_meta, handle)
+
+
+def test_a_planted_download_with_forged_sidecars_is_downloaded_again(upstream, server, cache_dir):
+    info = upstream.mirror.releases['fedora-coreos', 'stable']
+    source = resolve_source(release(upstream.mirror, server, 'fedora-coreos', 'stable'))
+    _plant(cache_dir, 'sha256-' + info.sha256, b'evil bytes', signers=[upstream.mirror.keyring.trusted_fingerprint])
+    assert lookup(source, cache_dir) is None  # check mode does not take it either
+    got = get(source, cache_dir)
+    assert got['made'] == ['download', 'expand'] and not got['from_cache']
+    assert got['upstream_digests']['sha256'] == info.sha256 == sha256(os.path.join(cache_dir, 'files', 'sha256-' + info.sha256))
+    assert got['digests']['sha256'] == info.uncompressed_sha256 == sha256(got['path'])
+
+
+def test_a_planted_expansion_under_a_false_name_is_not_used(upstream, server, cache_dir):
+    info = upstream.mirror.releases['fedora-coreos', 'stable']
+    source = resolve_source(release(upstream.mirror, server, 'fedora-coreos', 'stable'))
+    first = get(source, cache_dir)
+    with open(first['path'], 'r+b') as handle:  # the expanded file changed after it was verified
+        handle.write(b'QFI\xfb evil')
+    assert lookup(source, cache_dir) is None
+    again = get(source, cache_dir)
+    assert again['made'] == ['expand'] and sha256(again['path']) == info.uncompressed_sha256 == again['digests']['sha256']
+
+
+def test_cached_digests_are_computed_not_read_from_the_sidecar(upstream, server, cache_dir):
+    info = upstream.mirror.releases['ubuntu', '24.04']
+    source = resolve_source(release(upstream.mirror, server, 'ubuntu', '24.04'))
+    get(source, cache_dir)
+    sidecar = os.path.join(cache_dir, 'files', 'sha256-%s.json' % info.sha256)
+    with open(sidecar, encoding='utf-8') as handle:
+        meta = json.load(handle)
+    meta['digests']['md5'] = '0' * 32
+    with open(sidecar, 'w', encoding='utf-8') as handle:
+        json.dump(meta, handle)
+    assert get(source, cache_dir)['digests']['md5'] == info.md5
+
+
+def test_a_cache_writable_by_others_is_refused(upstream, server, tmp_path):
+    shared = tmp_path / 'shared'
+    shared.mkdir()
+    shared.chmod(0o777)
+    source = resolve_source(release(upstream.mirror, server, 'ubuntu', '24.04'))
+    with pytest.raises(ImageFetchError, match='writable by group or others'):
+        get(source, str(shared))
+
+
 def test_gzip_from_a_plain_http_server(upstream, tmp_path, cache_dir):
     info = upstream.mirror.releases['debian', '12']
     www = tmp_path / 'www'
@@ -149,8 +210,8 @@ def test_bad_signature_removes_the_download_and_what_came_from_it(upstream, tmp_
     try:
         with MirrorServer(mirror) as own:
             good = release(mirror, own, 'flatcar', 'stable')
-            # A run that was not given the signature (explicit options) caches download and expansion ...
-            unsigned = get(resolve_source(good, image_signature_url=''), cache_dir)
+            # A run that was not given the signature caches download and expansion ...
+            unsigned = get(resolve_source(dict(good, image_signature_url=None)), cache_dir)
             assert unsigned['signer'] is None and len(files(cache_dir)) == 2
             # ... then the vendor's signature turns out not to be from a pinned key.
             mirror.inject('flatcar', 'stable', 'bad_signature', mode='untrusted')
@@ -205,9 +266,25 @@ def test_resolve_source_options_override_release():
     assert (source.checksum.algorithm, source.checksum.name) == ('sha256', 'fcos.qcow2.xz')
     plain = resolve_source(base, url='https://example.org/b/disk.img.bz2', checksum='b' * 128, compression='auto', image_signature_url='')
     assert (plain.url, plain.compression, plain.image_signature_url, plain.checksum.algorithm) == (
-        'https://example.org/b/disk.img.bz2', 'bz2', None, 'sha512')
+        'https://example.org/b/disk.img.bz2', 'bz2', base['image_signature_url'], 'sha512')
     assert resolve_source(base, compression='none').compression is None
-    assert resolve_source(url='http://h/x.gz', checksum='md5:' + 'c' * 32).compression == 'gzip'
+    assert resolve_source(url='http://h/x.gz', checksum='sha384:' + 'c' * 96).compression == 'gzip'
+
+
+def test_an_empty_image_signature_url_does_not_skip_the_release_signature():
+    signed = {'url': 'https://example.org/a/fcos.qcow2.xz', 'checksum': 'sha256:' + 'a' * 64,
+              'image_signature_url': 'https://example.org/a/fcos.qcow2.xz.sig',
+              'trust': {'keyring': '/k.gpg', 'fingerprints': ['f9968afa1e69fa456c9c10c8c139041aeb1eaa8b']}}
+    assert resolve_source(signed, image_signature_url='').image_signature_url == signed['image_signature_url']
+    assert resolve_source(dict(signed, image_signature_url='')).image_signature_url is None
+    with pytest.raises(ImageFetchError, match='no keyring and trusted fingerprints'):
+        resolve_source(signed, image_signature_url='', keyring='', trusted_fingerprints=[])
+
+
+@pytest.mark.parametrize('checksum', ['md5:' + 'c' * 32, 'sha1:' + 'c' * 40, 'c' * 32, 'c' * 40, 'sha224:' + 'c' * 56])
+def test_md5_or_sha1_alone_is_no_checksum(checksum):
+    with pytest.raises(ImageFetchError, match='alone cannot identify a file; give a sha256 or stronger digest'):
+        resolve_source(url='https://example.org/x.img', checksum=checksum)
 
 
 @pytest.mark.parametrize('options, message', [

@@ -62,6 +62,7 @@ def test_unknown_or_ambiguous_ref_is_a_usage_error():
     (['x'], r'releases\[0\] is not a dict'),
     ([{'key': 'k', 'version': '1'}], r'releases\[0\] lacks checksum'),
     ([{'key': 'k', 'version': '1', 'checksum': 'sha256:zz'}], r'releases\[0\] \(k\) checksum: not a hex digest'),
+    ([{'key': 'k', 'version': '1', 'checksum': 'md5:' + 'a' * 32}], r'releases\[0\] \(k\) checksum: md5 alone cannot identify a file'),
     ([release(), release()], 'release key debian-12 twice'),
 ])
 def test_bad_releases(releases, message):

@@ -1,0 +1,92 @@
+"""_files: the cache root is private, temporary names are unique, lock files are never symlinks."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import Cache
+from ansible_collections.cloudimages.openstack.plugins.module_utils._files import (
+    UnsafeCacheError, locked, private_dir, temp_path, write_atomic)
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import discover
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
+
+
+def test_cache_root_and_its_folders_are_created_0700(tmp_path):
+    old = os.umask(0o022)
+    try:
+        Cache(str(tmp_path / 'cache'))
+    finally:
+        os.umask(old)
+    for sub in ('', 'files', 'partial', 'locks'):
+        assert stat.S_IMODE(os.stat(tmp_path / 'cache' / sub).st_mode) == 0o700, sub
+
+
+@pytest.mark.parametrize('mode', [0o770, 0o707, 0o777])
+def test_a_root_writable_by_others_is_refused(tmp_path, mode):
+    root = tmp_path / 'shared'
+    root.mkdir()
+    root.chmod(mode)
+    with pytest.raises(UnsafeCacheError, match='writable by group or others'):
+        Cache(str(root))
+
+
+def test_a_root_owned_by_someone_else_is_refused(tmp_path):
+    if os.geteuid() == 0:
+        root = tmp_path / 'theirs'
+        root.mkdir(mode=0o755)
+        os.chown(root, 65534, 65534)
+    else:
+        root = '/usr'  # root's, mode 755
+    with pytest.raises(UnsafeCacheError, match='is owned by uid'):
+        private_dir(str(root))
+
+
+def test_a_symlinked_root_is_refused(tmp_path):
+    (tmp_path / 'real').mkdir(mode=0o700)
+    os.symlink(tmp_path / 'real', tmp_path / 'link')
+    with pytest.raises(UnsafeCacheError, match='not a directory'):
+        Cache(str(tmp_path / 'link'))
+
+
+def test_discovery_refuses_an_unsafe_cache_before_reading_its_state(tmp_path):
+    root = tmp_path / 'shared'
+    root.mkdir()
+    root.chmod(0o777)
+    source = SOURCES['cirros']('0.6.3', 'x86_64', {})
+    with pytest.raises(DiscoveryError, match='writable by group or others'):
+        discover(None, source, cache_dir=str(root), allow_unsigned=True)
+
+
+def test_write_atomic_never_writes_through_a_planted_temporary_name(tmp_path):
+    victim = tmp_path / 'victim'
+    victim.write_text('untouched')
+    target = tmp_path / 'state.json'
+    for planted in ('state.json.tmp', 'state.json.%d.tmp' % os.getpid()):  # the names used before
+        os.symlink(victim, tmp_path / planted)
+    write_atomic(str(target), '{"a": 1}')
+    write_atomic(str(target), b'{"a": 2}')
+    assert target.read_text() == '{"a": 2}' and victim.read_text() == 'untouched'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['state.json', 'state.json.%d.tmp' % os.getpid(), 'state.json.tmp', 'victim']
+
+
+def test_temp_paths_are_unique_and_private(tmp_path):
+    first, second = temp_path(str(tmp_path / 'x')), temp_path(str(tmp_path / 'x'))
+    assert first != second and os.path.dirname(first) == str(tmp_path)
+    assert stat.S_IMODE(os.stat(first).st_mode) == 0o600
+
+
+def test_a_symlinked_lock_file_is_refused_not_followed(tmp_path):
+    cache = Cache(str(tmp_path / 'cache'))
+    victim = tmp_path / 'victim'
+    victim.write_text('untouched')
+    os.symlink(victim, tmp_path / 'cache' / 'locks' / 'sha256-abc.lock')
+    with pytest.raises(UnsafeCacheError, match='symlink'):
+        with cache.lock('sha256-abc'):
+            pass
+    assert victim.read_text() == 'untouched'
+    with locked(str(tmp_path / 'cache' / 'locks' / 'other.lock')):
+        assert os.path.isfile(tmp_path / 'cache' / 'locks' / 'other.lock')
