@@ -301,7 +301,12 @@ def _html_row(entry):
     source = entry['source']
     return dict(entry, search=_search_text(entry), link=bool(source and _WEB.match(source)),
                 servers=counts.get('servers'), volumes=counts.get('volumes'),
-                checksums=sorted(entry['checksums'].items()))
+                checksums=sorted(entry['checksums'].items()), reason_class=_css_token(entry.get('kept_because')))
+
+
+def _css_token(value):
+    """A value used in ``class=``: one class name of letters, digits and dashes (a model is any JSON)."""
+    return re.sub(r'[^A-Za-z0-9_-]+', '-', str(value)).strip('-') or 'none'
 
 
 def _search_text(entry):
@@ -338,7 +343,7 @@ def _timeline(release, span):
         first, built = day(t['uploaded']) or day(t['build_date']), day(t['build_date'])
         last = day(t['replaced']) or end
         versions.append(dict(
-            t, y=6 + row * _ROW, label=(t['build'] or t['name'])[:28],
+            t, y=6 + row * _ROW, state_class=_css_token(t['state']), label=(t['build'] or t['name'])[:28],
             bar=(x(first), round(max(x(last) - x(first), 3), 1)) if first else None,
             built_x=x(built) if built else None,
             title='%s: uploaded %s, built %s, %s' % (
