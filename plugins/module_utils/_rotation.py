@@ -452,9 +452,10 @@ def _refuse_rollback(candidate, versions, result):
     current = next((image for image in versions if image is not candidate and image.get('status') == 'active'), None)
     if current is None or compare(*image_build(candidate), *image_build(current)) >= 0:
         return None
-    result.warnings.append('candidate %s holds build %s, older than %s of the current latest %s: not promoted, the '
-                           'upstream index went back (refusing a rollback)' % (
-                               candidate['id'], describe(*image_build(candidate)), describe(*image_build(current)), current['id']))
+    result.warnings.append(
+        'candidate %s holds build %s, older than %s of the current latest %s: not promoted, the upstream index went '
+        'back (refusing a rollback)' % (candidate['id'], describe(*image_build(candidate)),
+                                        describe(*image_build(current)), current['id']))
     versions.remove(candidate)
     return current
 

@@ -26,7 +26,8 @@ def test_replayed_day1_index_never_demotes_latest(cloud, upstream, tmp_path):
     day1 = mirror.copy(str(tmp_path / 'day1'))
 
     def sync(server, source, cache):
-        inventory = write_inventory(tmp_path / 'inventory.json', source, server, provider, tmp_path / cache, mirror.today)
+        inventory = write_inventory(tmp_path / 'inventory.json', source, server, provider, tmp_path / cache,
+                                    mirror.today)
         result = run_playbook('cloudimages.openstack.daily_sync', env=cloud.env(), inventory=str(inventory),
                               args=['--limit', 'region_two', '--tags', 'ubuntu'])
         # Not Glance's request log (other tests may share the stack): did the whole path (release.yml) run?
@@ -56,7 +57,8 @@ def test_replayed_day1_index_never_demotes_latest(cloud, upstream, tmp_path):
         with MirrorServer(day1) as replayed:
             # The controller remembers day 2: discovery refuses the rollback, the release fails.
             refused, entered, images = sync(replayed, day1, 'cache')
-            assert refused.rc != 0 and 'upstream index went back from %s' % current.properties['cloudimages_build'] in refused.output
+            assert refused.rc != 0, refused.output
+            assert 'upstream index went back from %s' % current.properties['cloudimages_build'] in refused.output
             assert 'refusing a rollback' in refused.output and 'Upload as a private candidate' not in refused.output
             assert {image.id: (image.name, image.visibility) for image in images.values()} == before
             # A fresh controller has no memory: Glance's Latest is the guard. Settled with a warning.
@@ -74,7 +76,8 @@ def test_replayed_day1_index_never_demotes_latest(cloud, upstream, tmp_path):
             assert rotated.rc == 0, rotated.output
             assert entered and 'not promoted, the upstream index went back (refusing a rollback)' in rotated.output
             (candidate,) = [image for image in images.values() if image.id != current.id]
-            assert candidate.visibility == 'private' and candidate.properties['cloudimages_build'] == day1.releases['ubuntu', '24.04'].version
+            assert candidate.visibility == 'private'
+            assert candidate.properties['cloudimages_build'] == day1.releases['ubuntu', '24.04'].version
             assert latest(images).id == current.id and latest(images).visibility == 'public'
             # And the next day does not upload it again: settled, with the warning.
             again, entered, images = sync(replayed, day1, 'fresh-cache')

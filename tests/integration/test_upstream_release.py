@@ -351,8 +351,9 @@ def test_replayed_old_index_is_a_refused_rollback(replay, tmp_path, source, rele
     new = replay(source, release)[0]
     assert new['version'] != old['version']
     attacker = replay.serve(day1)
-    with pytest.raises(DiscoveryError, match=r'%s %s: upstream index went back from %s \(%s\) to %s \(%s\): refusing a rollback' % (
-            source, release, re.escape(new['version']), new['build_date'], re.escape(old['version']), old['build_date'])):
+    message = r'%s %s: upstream index went back from %s \(%s\) to %s \(%s\): refusing a rollback' % (
+        source, release, re.escape(new['version']), new['build_date'], re.escape(old['version']), old['build_date'])
+    with pytest.raises(DiscoveryError, match=message):
         attacker(source, release)
     # Other settings (another keyring file) do not reset the memory.
     other = os.path.join(str(tmp_path), 'other.gpg')
@@ -390,9 +391,12 @@ def fcos_disk(artifact):
     return artifact['formats']['qcow2.xz']['disk']
 
 
+FCOS_FILE = 'fedora-coreos-{v}-openstack.x86_64.qcow2.xz'
+
+
 @pytest.mark.parametrize('location', [
-    'https://evil.example.test/prod/streams/stable/builds/{v}/x86_64/fedora-coreos-{v}-openstack.x86_64.qcow2.xz',
-    'http://builds.coreos.fedoraproject.org/prod/streams/stable/builds/{v}/x86_64/fedora-coreos-{v}-openstack.x86_64.qcow2.xz',
+    'https://evil.example.test/prod/streams/stable/builds/{v}/x86_64/' + FCOS_FILE,
+    'http://builds.coreos.fedoraproject.org/prod/streams/stable/builds/{v}/x86_64/' + FCOS_FILE,
 ])
 def test_fcos_artifact_from_another_host_or_plain_http_is_refused(own, location):
     version = own.mirror.releases['fedora-coreos', 'stable'].version
@@ -401,18 +405,21 @@ def test_fcos_artifact_from_another_host_or_plain_http_is_refused(own, location)
         fcos_disk(artifact)['location'] = location.format(v=version)
         fcos_disk(artifact)['signature'] = location.format(v=version) + '.sig'
     rewrite_stream(own.mirror, change)
-    with pytest.raises(DiscoveryError, match='is not in https://builds.coreos.fedoraproject.org/prod/streams/stable/builds/'
-                       '%s/x86_64/: Fedora CoreOS artifacts come only from that host over https' % re.escape(version)):
+    with pytest.raises(DiscoveryError, match='is not in https://builds.coreos.fedoraproject.org/prod/streams/stable/'
+                       'builds/%s/x86_64/: Fedora CoreOS artifacts come only from that host over https'
+                       % re.escape(version)):
         own('fedora_coreos', 'stable')
 
 
 def test_fcos_artifact_rewritten_to_plain_http_off_loopback_is_refused(run):
-    rewrites = dict(run.rewrites, **{'https://builds.coreos.fedoraproject.org/prod/': 'http://mirror.example.test/prod/'})
-    with pytest.raises(DiscoveryError, match='the artifact would come from http://mirror.example.test/prod/streams/stable/.*'
-                       'only https, or plain http from a loopback mirror'):
+    prod = 'https://builds.coreos.fedoraproject.org/prod/'
+    rewrites = dict(run.rewrites, **{prod: 'http://mirror.example.test/prod/'})
+    with pytest.raises(DiscoveryError, match='the artifact would come from http://mirror.example.test/prod/streams/'
+                       'stable/.*only https, or plain http from a loopback mirror'):
         run('fedora_coreos', 'stable', rewrites=rewrites)
     # The same mirror on loopback (the tests' server) is fine: url_rewrites keep working.
-    assert run('fedora_coreos', 'stable')[0]['url'].startswith(run.server.url + '/builds.coreos.fedoraproject.org/prod/')
+    url = run('fedora_coreos', 'stable')[0]['url']
+    assert url.startswith(run.server.url + '/builds.coreos.fedoraproject.org/prod/')
 
 
 def test_fcos_forged_major_cannot_pick_another_key(own):
@@ -426,7 +433,8 @@ def test_fcos_forged_major_cannot_pick_another_key(own):
             artifact['release'] = '%s.%s' % (major, tail)
             disk = fcos_disk(artifact)
             # move: the artifact path follows the forged release; else it stays the genuine build's
-            disk['location'] = genuine['image_source'].replace(genuine['version'], artifact['release'] if move else genuine['version'])
+            disk['location'] = genuine['image_source'].replace(
+                genuine['version'], artifact['release'] if move else genuine['version'])
             disk['signature'] = disk['location'] + '.sig'
         return change
 

@@ -205,7 +205,8 @@ def _discover(ctx, source, store, entry_url, checked_since):
             '%s: upstream index went back from %s to %s: refusing a rollback (an old index replayed by a mirror or '
             'the network, or upstream withdrew %s: only then delete %s to accept %s)' % (
                 source.label(), describe(newest['version'], newest.get('build_date')),
-                describe(result['version'], result['build_date']), newest['version'], store.newest_path, result['version']))
+                describe(result['version'], result['build_date']), newest['version'], store.newest_path,
+                result['version']))
     store.save(ctx.url(entry_url), entry.etag, entry.last_modified, result)
     store.save_newest(result)
     return result, False, ctx.requests

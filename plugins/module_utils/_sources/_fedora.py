@@ -126,13 +126,14 @@ class FedoraCoreOS(Source):
         location, signature = str(disk.get('location', '')), str(disk.get('signature', ''))
         directory = '%sprod/streams/%s/builds/%s/%s/' % (FCOS_HOST, self.release, version, self.vendor_arch)
         if not location.startswith(directory) or not FCOS_ARTIFACT.fullmatch(location[len(directory):]):
-            raise DiscoveryError('%s: artifact %r is not in %s: Fedora CoreOS artifacts come only from that host over '
-                                 'https, in the directory of the release the stream names' % (entry.url, location, directory))
+            raise DiscoveryError('%s: artifact %r is not in %s: Fedora CoreOS artifacts come only from that host '
+                                 'over https, in the directory of the release the stream names'
+                                 % (entry.url, location, directory))
         if signature != location + '.sig':
             raise DiscoveryError('%s: unexpected signature %r for %s' % (entry.url, signature, location))
         if not secure_transport(ctx.url(location)):
-            raise DiscoveryError('%s: the artifact would come from %s: only https, or plain http from a loopback mirror; '
-                                 'fix url_rewrites' % (entry.url, ctx.url(location)))
+            raise DiscoveryError('%s: the artifact would come from %s: only https, or plain http from a loopback '
+                                 'mirror; fix url_rewrites' % (entry.url, ctx.url(location)))
         hint = hint_of('sha256', disk.get('sha256'))
         if not hint:
             raise DiscoveryError('%s: no usable sha256 for %s' % (entry.url, location))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import compare, image_build, release_older
+from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import (
+    compare, image_build, release_older,
+)
 
 # (older, newer) builds of one release, as each family names them: (version, build_date).
 FAMILIES = {
@@ -56,8 +58,9 @@ def test_scs_date_formats_of_glance():
 
 
 def test_release_and_image_views():
-    assert release_older({'version': '20261102', 'build_date': '2026-11-02'}, {'version': '20261116', 'build_date': '2026-11-16'})
-    assert not release_older({'version': '20261116', 'build_date': '2026-11-16'}, {'version': '20261116', 'build_date': '2026-11-16'})
+    day1 = {'version': '20261102', 'build_date': '2026-11-02'}
+    day2 = {'version': '20261116', 'build_date': '2026-11-16'}
+    assert release_older(day1, day2) and not release_older(day2, day1) and not release_older(day2, dict(day2))
     image = {'properties': {'cloudimages_build': '20261116', 'image_build_date': '2026-11-16'}}
     assert image_build(image) == ('20261116', '2026-11-16')
     assert image_build({}) == (None, None)

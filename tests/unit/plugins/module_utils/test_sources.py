@@ -162,8 +162,8 @@ class TestFcosStream:
             ctx = Context(None, rewrites={'https://builds.coreos.fedoraproject.org/': target})
             assert fcos.newest(ctx, response(stream()))['location'].startswith('https://builds.coreos')
         ctx = Context(None, rewrites={'https://builds.coreos.fedoraproject.org/': 'http://mirror.example.test/'})
-        with pytest.raises(DiscoveryError, match='would come from http://mirror.example.test/.*only https, or plain http '
-                           'from a loopback mirror'):
+        with pytest.raises(DiscoveryError, match='would come from http://mirror.example.test/.*only https, or plain '
+                           'http from a loopback mirror'):
             fcos.newest(ctx, response(stream()))
 
     def test_missing_arch(self):
