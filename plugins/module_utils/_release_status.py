@@ -17,6 +17,7 @@ Pure: the caller lists the images, discovers the release and looks up usage.
 from __future__ import annotations
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import compare, describe, image_build
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import members, plan
 
 
@@ -35,12 +36,13 @@ def assess(images, policy, release, now, usage=None):
     a candidate, as release.yml would when nothing is uploaded; when it needs usage that ``usage``
     does not give, the release is not settled and ``usage_needed`` says for which images.
     """
-    existing = None
+    existing = rollback = None
     if not policy.retired:
         existing = existing_build(images, policy, release)
-        if existing is None:
+        rollback = _rollback(images, policy, release, now)
+        if rollback is None and existing is None:
             return _status(False, 'build %s is not in this cloud yet' % release.get('version'))
-        if existing.get('visibility') not in _managed.PROMOTED_VISIBILITIES:
+        if rollback is None and existing.get('visibility') not in _managed.PROMOTED_VISIBILITIES:
             return _status(False, 'build %s is uploaded but not promoted yet' % release.get('version'), existing)
     result = plan(images, policy, now, usage)
     if result.usage_needed:
@@ -51,10 +53,26 @@ def assess(images, policy, release, now, usage=None):
         status = _status(False, 'rotation to do: %s' % ', '.join(actions), existing)
     elif policy.retired:
         status = _status(True, 'retired, nothing to change')
+    elif rollback:
+        status = _status(True, rollback, existing)
     else:
         status = _status(True, 'build %s is here, nothing to change' % release.get('version'), existing)
-    status['warnings'] = result.warnings
+    status['warnings'] = result.warnings + ([rollback] if rollback else [])
     return status
+
+
+def _rollback(images, policy, release, now):
+    """Why ``release`` must not be uploaded: its build is older than the current latest's; else None.
+
+    The planner would refuse to promote it (``_rotation._refuse_rollback``), so uploading it
+    again every day would only cost a download and a boot test: such a release is settled, with
+    a warning, until upstream publishes a build at least as new as the current latest.
+    """
+    latest = {image['id']: image for image in images}.get(plan(images, policy, now).latest)
+    if latest is None or compare(release.get('version'), release.get('build_date'), *image_build(latest)) >= 0:
+        return None
+    return 'upstream build %s is older than %s of the current latest %s: refusing a rollback, the latest stays' % (
+        describe(release.get('version'), release.get('build_date')), describe(*image_build(latest)), latest['id'])
 
 
 def _status(settled, reason, existing=None):

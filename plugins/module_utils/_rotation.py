@@ -22,6 +22,7 @@ import re
 from datetime import date, timedelta
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import compare, describe, image_build
 from ansible_collections.cloudimages.openstack.plugins.module_utils._naming import Naming, NamingError, parse_time
 
 PREVIOUS_VISIBILITIES = ('community', 'hidden')
@@ -362,6 +363,9 @@ def plan(images, policy, now, usage=None):
                                % (candidate['id'], latest['id']))
         versions.remove(candidate)
         candidate = None
+    if candidate is not None and latest is candidate and candidate.get('visibility') in CANDIDATE_VISIBILITIES:
+        latest = _refuse_rollback(candidate, versions, result) or latest
+        candidate = candidate if latest is candidate else None
     result.latest = latest['id'] if latest else None
     older = [image for image in versions if image is not latest]
     try:
@@ -443,6 +447,23 @@ def plan(images, policy, now, usage=None):
         result.actions.append({'action': 'keep', 'id': image['id'], 'before': _state(image), 'after': _state(image),
                                'patch': [], 'reason': '; '.join(reasons)})
     return result
+
+
+def _refuse_rollback(candidate, versions, result):
+    """The current latest when ``candidate`` holds an older build than it (then dropped from ``versions``).
+
+    Discovery's own memory may be empty (a fresh controller): Glance's Latest is the memory that
+    always exists, so a replayed old index never demotes it. The candidate stays private.
+    """
+    current = next((image for image in versions if image is not candidate and image.get('status') == 'active'), None)
+    if current is None or compare(*image_build(candidate), *image_build(current)) >= 0:
+        return None
+    result.warnings.append(
+        'candidate %s holds build %s, older than %s of the current latest %s: not promoted, the upstream index went '
+        'back (refusing a rollback)' % (candidate['id'], describe(*image_build(candidate)),
+                                        describe(*image_build(current)), current['id']))
+    versions.remove(candidate)
+    return current
 
 
 def _patch_reason(kind, policy, old):

@@ -76,6 +76,9 @@ options:
         properties, retention, cleanup).
       - A candidate already promoted by an earlier run is accepted (idempotent re-run); one
         older than the current latest is not promoted (warning).
+      - Neither is a candidate holding an older build than the current latest (C(cloudimages_build),
+        then C(image_build_date)), such as a build chosen by a replayed old upstream index; it
+        stays private and the current latest stays (warning).
     type: str
   previous_visibility:
     description:

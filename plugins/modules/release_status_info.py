@@ -115,7 +115,11 @@ releases:
       description: The managed image holding exactly that upstream build (Glance's attribute names), or null.
       type: dict
     warnings:
-      description: What the rotation planner would warn about.
+      description:
+        - What the rotation planner would warn about, and a refused rollback.
+        - When the upstream build is older than the current C(Latest) (a replayed old index), the
+          release is settled with a warning instead of uploading that build every day; the
+          warnings of settled releases are also emitted as Ansible warnings.
       type: list
       elements: str
 requests:
@@ -177,6 +181,9 @@ class ReleaseStatusInfoModule(OpenStackModule):
             statuses.update({index: status(index, usage) for index, found in statuses.items() if found['usage_needed']})
         for index, found in statuses.items():
             entries[index].update(settled=found['settled'], reason=found['reason'], existing=found['existing'], warnings=found['warnings'])
+            if found['settled']:  # nothing else runs for it today: say it here (image_rotate says it otherwise)
+                for warning in found['warnings']:
+                    self.ansible.warn('%s: %s' % (entries[index]['name'], warning))
         self.exit_json(changed=False, releases=entries, requests=self.requests)
 
     def _prepare(self, spec, session):

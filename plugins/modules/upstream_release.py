@@ -30,6 +30,15 @@ description:
   - A day without a new build costs one conditional request per release. The validators
     (ETag, Last-Modified) of the release's entry document and the last verified result are kept
     under O(cache_dir); a C(304 Not Modified) answer reuses that result.
+  - "Rollback guard. The newest build ever verified for each release is remembered under
+    O(cache_dir) (C(state/newest/)), whatever the other settings. A verified build older than it
+    (a replayed old index; old signed checksum files stay valid) fails the release with
+    C(upstream index went back from X to Y: refusing a rollback). If upstream really withdrew
+    the newer build, delete the file the message names."
+  - Fedora CoreOS artifacts must be on C(https://builds.coreos.fedoraproject.org/), in the
+    directory of the release the stream names (checked before O(url_rewrites) apply); the
+    rewritten URL must be HTTPS or plain HTTP from a loopback host. The stream's major version
+    picks the signing key only among the pinned Fedora keys above.
   - Never changes anything but its own cache, so it always reports C(changed=false). In check
     mode it writes no state file and no key file.
 author:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 import shutil
@@ -315,4 +316,146 @@ def test_playbook_runs_the_module(run, tmp_path):
     result = run_playbook('upstream_release.yml', extra_vars=extra)
     assert result.rc == 0, result.output
     assert result.changed() == 0
-    assert len(os.listdir(os.path.join(extra['cache'], 'state'))) == 2
+    state = os.path.join(extra['cache'], 'state')
+    assert len(glob.glob(os.path.join(state, '*.json'))) == 2  # per settings: validators and the result
+    assert sorted(os.listdir(os.path.join(state, 'newest'))) == ['debian-12-x86_64.json', 'ubuntu-24.04-x86_64.json']
+
+
+@pytest.fixture
+def replay(own, tmp_path):
+    """``own`` plus a snapshot of its mirror as it is now, to serve later as a replayed old upstream."""
+    from upstream_mirror import MirrorServer  # pylint: disable=import-outside-toplevel
+    frozen, servers = [], []
+
+    def snapshot():
+        frozen.append(own.mirror.copy(str(tmp_path / ('day%d' % len(frozen)))))
+        return frozen[-1]
+
+    def serve(mirror, cache=None):
+        """A Runner on ``mirror`` (own server), with own's cache unless ``cache`` is given."""
+        servers.append(MirrorServer(mirror))
+        runner = Runner(mirror, servers[-1].__enter__(), tmp_path)
+        runner.cache = cache or own.cache
+        return runner
+
+    own.snapshot, own.serve = snapshot, serve
+    try:
+        yield own
+    finally:
+        for server in servers:
+            server.__exit__(None, None, None)
+        for mirror in frozen:
+            mirror.close()
+
+
+@pytest.mark.parametrize('source,release,distro', [
+    ('ubuntu', '24.04', 'ubuntu'), ('flatcar', 'stable', 'flatcar'), ('fedora', '44', 'fedora'),
+    ('fedora_coreos', 'stable', 'fedora-coreos'), ('debian', '12', 'debian')])
+def test_replayed_old_index_is_a_refused_rollback(replay, tmp_path, source, release, distro):
+    """Day 2 verified, then the whole day-1 upstream served again: old, validly signed metadata."""
+    day1 = replay.snapshot()
+    old = replay(source, release)[0]
+    replay.mirror.advance(only=[(distro, release)])
+    new = replay(source, release)[0]
+    assert new['version'] != old['version']
+    attacker = replay.serve(day1)
+    message = r'%s %s: upstream index went back from %s \(%s\) to %s \(%s\): refusing a rollback' % (
+        source, release, re.escape(new['version']), new['build_date'], re.escape(old['version']), old['build_date'])
+    with pytest.raises(DiscoveryError, match=message):
+        attacker(source, release)
+    # Other settings (another keyring file) do not reset the memory.
+    other = os.path.join(str(tmp_path), 'other.gpg')
+    shutil.copyfile(replay.keyring, other)
+    with pytest.raises(DiscoveryError, match='refusing a rollback'):
+        attacker(source, release, keyring=other)
+    # The real upstream still gives day 2, from the state that was kept.
+    assert replay(source, release)[0] == new
+    # A fresh controller has no memory: only the Glance guard (image_rotate, release_status_info) is left.
+    assert replay.serve(day1, cache=str(tmp_path / 'fresh'))(source, release)[0]['version'] == old['version']
+
+
+def test_accepting_a_withdrawn_build_by_deleting_the_memory(replay):
+    day1 = replay.snapshot()
+    replay('ubuntu', '24.04')
+    replay.mirror.advance(only=[('ubuntu', '24.04')])
+    replay('ubuntu', '24.04')
+    attacker = replay.serve(day1)
+    with pytest.raises(DiscoveryError, match='delete (.*newest/ubuntu-24.04-x86_64.json) to accept') as caught:
+        attacker('ubuntu', '24.04')
+    os.remove(re.search(r'delete (\S+) to accept', str(caught.value)).group(1))
+    assert attacker('ubuntu', '24.04')[0]['version'] == day1.releases['ubuntu', '24.04'].version
+
+
+def rewrite_stream(mirror, change):
+    path = os.path.join(mirror.www, 'builds.coreos.fedoraproject.org', 'streams', 'stable.json')
+    with open(path, encoding='utf-8') as handle:
+        stream = json.load(handle)
+    change(stream['architectures']['x86_64']['artifacts']['openstack'])
+    with open(path, 'w', encoding='utf-8') as handle:
+        json.dump(stream, handle)
+
+
+def fcos_disk(artifact):
+    return artifact['formats']['qcow2.xz']['disk']
+
+
+FCOS_FILE = 'fedora-coreos-{v}-openstack.x86_64.qcow2.xz'
+
+
+@pytest.mark.parametrize('location', [
+    'https://evil.example.test/prod/streams/stable/builds/{v}/x86_64/' + FCOS_FILE,
+    'http://builds.coreos.fedoraproject.org/prod/streams/stable/builds/{v}/x86_64/' + FCOS_FILE,
+])
+def test_fcos_artifact_from_another_host_or_plain_http_is_refused(own, location):
+    version = own.mirror.releases['fedora-coreos', 'stable'].version
+
+    def change(artifact):
+        fcos_disk(artifact)['location'] = location.format(v=version)
+        fcos_disk(artifact)['signature'] = location.format(v=version) + '.sig'
+    rewrite_stream(own.mirror, change)
+    with pytest.raises(DiscoveryError, match='is not in https://builds.coreos.fedoraproject.org/prod/streams/stable/'
+                       'builds/%s/x86_64/: Fedora CoreOS artifacts come only from that host over https'
+                       % re.escape(version)):
+        own('fedora_coreos', 'stable')
+
+
+def test_fcos_artifact_rewritten_to_plain_http_off_loopback_is_refused(run):
+    prod = 'https://builds.coreos.fedoraproject.org/prod/'
+    rewrites = dict(run.rewrites, **{prod: 'http://mirror.example.test/prod/'})
+    with pytest.raises(DiscoveryError, match='the artifact would come from http://mirror.example.test/prod/streams/'
+                       'stable/.*only https, or plain http from a loopback mirror'):
+        run('fedora_coreos', 'stable', rewrites=rewrites)
+    # The same mirror on loopback (the tests' server) is fine: url_rewrites keep working.
+    url = run('fedora_coreos', 'stable')[0]['url']
+    assert url.startswith(run.server.url + '/builds.coreos.fedoraproject.org/prod/')
+
+
+def test_fcos_forged_major_cannot_pick_another_key(own):
+    """The major leads the version and picks the key: a forged one is refused, or cannot validate."""
+    genuine = own('fedora_coreos', 'stable', trusted_fingerprints=None)[0]
+    assert genuine['trust']['fingerprints'] == ['36F612DCF27F7D1A48A835E4DBFCF71C6D9F90A6']  # Fedora 44
+    tail = genuine['version'].split('.', 1)[1]
+
+    def relabel(major, move=False):
+        def change(artifact):
+            artifact['release'] = '%s.%s' % (major, tail)
+            disk = fcos_disk(artifact)
+            # move: the artifact path follows the forged release; else it stays the genuine build's
+            disk['location'] = genuine['image_source'].replace(
+                genuine['version'], artifact['release'] if move else genuine['version'])
+            disk['signature'] = disk['location'] + '.sig'
+        return change
+
+    # 45's key for the 44 build's artifact: its directory names another release.
+    rewrite_stream(own.mirror, relabel(45))
+    with pytest.raises(DiscoveryError, match='is not in .*/builds/45%s/x86_64/' % re.escape('.' + tail)):
+        own('fedora_coreos', 'stable', trusted_fingerprints=None)
+    # An older major (43's key, for an old artifact signed with it): a rollback.
+    rewrite_stream(own.mirror, relabel(43, move=True))
+    with pytest.raises(DiscoveryError, match=r'went back from %s .* to 43\.%s .*refusing a rollback' % (
+            re.escape(genuine['version']), re.escape(tail))):
+        own('fedora_coreos', 'stable', trusted_fingerprints=None)
+    # A major with no pinned key picks none.
+    rewrite_stream(own.mirror, relabel(99, move=True))
+    with pytest.raises(DiscoveryError, match='no pinned signing key for 99'):
+        own('fedora_coreos', 'stable', trusted_fingerprints=None)

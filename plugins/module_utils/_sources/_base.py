@@ -92,6 +92,12 @@ def is_loopback(host):
         return False
 
 
+def secure_transport(url):
+    """HTTPS, or plain HTTP from a loopback host (a local mirror): the only transports for what is unsigned."""
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme == 'https' or (parts.scheme == 'http' and is_loopback(parts.hostname))
+
+
 def rewrite(url, rewrites):
     """Apply the longest matching prefix of ``rewrites`` (canonical prefix -> replacement)."""
     best = None
@@ -175,10 +181,7 @@ class Context:
 
     def check_scheme(self, url):
         """Unsigned metadata is only as good as its transport: HTTPS, or plain HTTP on loopback."""
-        if not self.require_https:
-            return
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme == 'https' or (parts.scheme == 'http' and is_loopback(parts.hostname)):
+        if not self.require_https or secure_transport(url):
             return
         raise DiscoveryError('%s: unsigned checksum metadata must come over https (plain http is allowed only from a '
                              'loopback host, for a local mirror); fix url_rewrites or the source URL' % url)

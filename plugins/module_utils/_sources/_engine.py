@@ -14,6 +14,10 @@ that too (a shared index such as Fedora's releases.json changes when another rel
 State lives in ``<cache_dir>/state/<source>-<release>-<arch>-<config hash>.json``: the hash covers
 every setting that influences trust or URLs, so a changed keyring or rewrite never reuses a
 result verified under other settings.
+
+Rollback guard: ``state/newest/<source>-<release>-<arch>.json`` (no config hash: a changed setting
+cannot reset it) remembers the newest build ever verified for the release; a verified result
+older than it (``_build_order``) fails the release instead of being returned.
 """
 
 from __future__ import annotations
@@ -25,7 +29,10 @@ import os
 import re
 import time
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._files import UnsafeCacheError, locked, private_dir, write_atomic
+from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import describe, release_older
+from ansible_collections.cloudimages.openstack.plugins.module_utils._files import (
+    UnsafeCacheError, locked, private_dir, write_atomic,
+)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import Context, DiscoveryError, NotFoundError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
 
@@ -57,16 +64,21 @@ class StateStore:
         digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
         stem = re.sub(r'[^A-Za-z0-9._-]+', '_', '%s-%s-%s' % (source.name, source.release, source.arch))
         self.path = os.path.join(cache_dir, 'state', '%s-%s.json' % (stem, digest)) if cache_dir else None
+        self.newest_path = os.path.join(cache_dir, 'state', 'newest', '%s.json' % stem) if cache_dir else None
         self.writable = writable and self.path is not None
 
-    def load(self):
-        if not self.path:
+    @staticmethod
+    def _read(path):
+        if not path:
             return None
         try:
-            with open(self.path, encoding='utf-8') as handle:
-                state = json.load(handle)
-        except (OSError, ValueError):
+            with open(path, encoding='utf-8') as handle:
+                return json.load(handle)
+        except (OSError, ValueError, RecursionError):
             return None
+
+    def load(self):
+        state = self._read(self.path)
         if not isinstance(state, dict) or state.get('format') != STATE_FORMAT or not isinstance(state.get('result'), dict):
             return None
         return state
@@ -82,13 +94,28 @@ class StateStore:
         with locked(os.path.join(locks, 'state-%s.lock' % os.path.basename(self.path))):
             yield
 
+    def newest(self):
+        """The newest build verified for this release under any settings: ``{version, build_date, checksum}``."""
+        found = self._read(self.newest_path)
+        if isinstance(found, dict) and found.get('version'):
+            return found
+        state = self._read(self.path)  # remembered before the guard existed
+        result = state.get('result') if isinstance(state, dict) else None
+        return result if isinstance(result, dict) and result.get('version') else None
+
     def save(self, entry_url, etag, last_modified, result):
-        if not self.writable:
-            return
         state = {'format': STATE_FORMAT, 'entry_url': entry_url, 'etag': etag, 'last_modified': last_modified,
                  'checked_at': time.time(), 'result': result}
-        os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
-        write_atomic(self.path, json.dumps(state, indent=1, sort_keys=True))
+        self._write(self.path, state)
+
+    def save_newest(self, result):
+        self._write(self.newest_path, {key: result.get(key) for key in ('version', 'build_date', 'checksum')})
+
+    def _write(self, path, data):
+        if not self.writable:
+            return
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        write_atomic(path, json.dumps(data, indent=1, sort_keys=True))
 
 
 # upstream_release's options; release_status_info checks each release's ``discover`` with them.
@@ -158,8 +185,9 @@ def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trust
 
 def _discover(ctx, source, store, entry_url, checked_since):
     state = store.load()
-    if state and state.get('entry_url') != ctx.url(entry_url):
-        state = None
+    newest = store.newest()
+    if state and (state.get('entry_url') != ctx.url(entry_url) or (newest and release_older(state['result'], newest))):
+        state = None  # other URLs, or remembered under other settings before a newer build: never reused
     if state and checked_since is not None and state.get('checked_at', 0) >= checked_since:
         return state['result'], True, ctx.requests
     validators = {'etag': state.get('etag'), 'last_modified': state.get('last_modified')} if state else None
@@ -176,5 +204,15 @@ def _discover(ctx, source, store, entry_url, checked_since):
         store.save(ctx.url(entry_url), entry.etag, entry.last_modified, state['result'])
         return state['result'], True, ctx.requests
     result = source.resolve(ctx, entry, candidate)
+    # Fail rather than quietly keep the remembered build: a replayed index (or a build upstream
+    # withdrew) is news a human must see, other releases go on, and the planner keeps Latest.
+    if newest and release_older(result, newest):
+        raise DiscoveryError(
+            '%s: upstream index went back from %s to %s: refusing a rollback (an old index replayed by a mirror or '
+            'the network, or upstream withdrew %s: only then delete %s to accept %s)' % (
+                source.label(), describe(newest['version'], newest.get('build_date')),
+                describe(result['version'], result['build_date']), newest['version'], store.newest_path,
+                result['version']))
     store.save(ctx.url(entry_url), entry.etag, entry.last_modified, result)
+    store.save_newest(result)
     return result, False, ctx.requests

@@ -12,7 +12,13 @@ Last-Modified (Fedora names carry none).
 
 Fedora CoreOS: ``streams/<stream>.json`` (unsigned) gives location, sha256 and the per-artifact
 detached ``.sig``, which image_fetch verifies over the image itself with the Fedora key of the
-release's major version.
+release's major version. The stream is unsigned, so what it may say is narrowed: the artifact
+must sit on the canonical host, over https, in the directory of the very release the stream
+names (checked before url_rewrites apply; the rewritten URL must be https or loopback http).
+The major picks the key only among the pinned keys (signing_keys), and since it leads the version, a
+stream going back to an older major is a rollback (engine guard, and the planner against the
+current Latest). So a forged major can only pick a genuine Fedora key of a release at least as
+new as the one verified before, and its artifact must carry that key's signature.
 """
 
 from __future__ import annotations
@@ -21,10 +27,12 @@ import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import Checksum
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    DiscoveryError, Source, dir_of, hint_of, same_digest,
+    DiscoveryError, Source, dir_of, hint_of, same_digest, secure_transport,
 )
 
 KEYRING_URL = 'https://fedoraproject.org/fedora.gpg'
+FCOS_HOST = 'https://builds.coreos.fedoraproject.org/'
+FCOS_ARTIFACT = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]*')
 IMAGE_NAME = re.compile(r'Fedora-Cloud-Base-Generic-(?P<version>[0-9]+-[0-9]+(?:\.[0-9]+)*)\.(?P<arch>[a-z0-9_]+)\.qcow2')
 
 
@@ -101,8 +109,16 @@ class FedoraCoreOS(Source):
         if not match:
             raise DiscoveryError('%s: unexpected release %r' % (entry.url, version))
         location, signature = str(disk.get('location', '')), str(disk.get('signature', ''))
-        if not location.startswith('https://') or signature != location + '.sig':
-            raise DiscoveryError('%s: unexpected location %r or signature %r' % (entry.url, location, signature))
+        directory = '%sprod/streams/%s/builds/%s/%s/' % (FCOS_HOST, self.release, version, self.vendor_arch)
+        if not location.startswith(directory) or not FCOS_ARTIFACT.fullmatch(location[len(directory):]):
+            raise DiscoveryError('%s: artifact %r is not in %s: Fedora CoreOS artifacts come only from that host '
+                                 'over https, in the directory of the release the stream names'
+                                 % (entry.url, location, directory))
+        if signature != location + '.sig':
+            raise DiscoveryError('%s: unexpected signature %r for %s' % (entry.url, signature, location))
+        if not secure_transport(ctx.url(location)):
+            raise DiscoveryError('%s: the artifact would come from %s: only https, or plain http from a loopback '
+                                 'mirror; fix url_rewrites' % (entry.url, ctx.url(location)))
         hint = hint_of('sha256', disk.get('sha256'))
         if not hint:
             raise DiscoveryError('%s: no usable sha256 for %s' % (entry.url, location))

@@ -113,3 +113,45 @@ def test_the_whole_path_leaves_the_release_settled():
     after = apply(images, plan(images, policy(candidate=candidate['id']), NOW).actions)
     status = assess(after, policy(), new, NOW)
     assert status['settled'] and status['existing']['id'] == candidate['id'] and status['existing']['name'] == LATEST
+
+
+def rolled_back_day():
+    """Latest holds 20261129; the discovered release (a replayed index) names 20261128."""
+    return [build('2026-11-28T08:00:00Z', 'sha256:aa', name=NAME + ' - 2026-11-28', visibility='community',
+                  properties={'image_build_date': '2026-11-28'}),
+            build('2026-11-29T08:00:00Z', 'sha256:bb', name=LATEST, properties={'image_build_date': '2026-11-29'})]
+
+
+OLD_RELEASE = {'version': '20261127', 'build_date': '2026-11-27', 'checksum': 'sha256:99'}
+
+
+def test_older_upstream_build_than_latest_is_settled_with_a_warning():
+    images = rolled_back_day()
+    status = assess(images, policy(), OLD_RELEASE, NOW, usage=unused([images[0]['id']]))
+    message = ('upstream build 20261127 (2026-11-27) is older than 20261129 (2026-11-29) of the current latest %s: '
+               'refusing a rollback, the latest stays' % images[1]['id'])
+    assert status['settled'] and status['reason'] == message and status['warnings'] == [message]
+    assert status['existing'] is None
+
+
+def test_unpromoted_old_candidate_left_by_a_refused_rollback_does_not_loop():
+    # Yesterday's run uploaded the replayed build and image_rotate refused to promote it.
+    images = rolled_back_day() + [build('2026-11-30T08:00:00Z', 'sha256:99', name='candidate', visibility='private',
+                                        properties={_managed.BUILD: '20261127', 'image_build_date': '2026-11-27'})]
+    status = assess(images, policy(), OLD_RELEASE, NOW, usage=unused([images[0]['id']]))
+    assert status['settled'] and 'refusing a rollback' in status['reason']
+    assert status['existing']['id'] == images[2]['id']
+
+
+def test_rollback_with_rotation_work_is_not_settled_but_still_warns():
+    images = rolled_back_day()
+    images[1]['name'] = 'renamed by hand'
+    status = assess(images, policy(), OLD_RELEASE, NOW, usage=unused([images[0]['id']]))
+    assert not status['settled'] and status['reason'] == 'rotation to do: promote'
+    assert 'refusing a rollback' in status['warnings'][-1]
+
+
+def test_newer_upstream_build_is_no_rollback():
+    newer = {'version': '20261130', 'build_date': '2026-11-30', 'checksum': 'sha256:cc'}
+    status = assess(rolled_back_day(), policy(), newer, NOW)
+    assert not status['settled'] and status['reason'] == 'build 20261130 is not in this cloud yet'

@@ -371,3 +371,39 @@ def test_tag_constant_matches_policy():
 def test_same_value_reads_sdk_booleans(current, wanted, same):
     """openstacksdk returns os_require_quiesce='yes' as True: that must not reconcile every run."""
     assert same_value(current, wanted) is same
+
+
+def test_candidate_with_an_older_build_than_latest_is_not_promoted():
+    """A replayed old index on a fresh controller: the new upload holds yesterday's build."""
+    latest = image('2026-11-23T08:00:00Z', name=LATEST, cloudimages_build='20261123', image_build_date='2026-11-23')
+    older = image('2026-11-16T08:00:00Z', name=NAME + ' 2026-11-16', visibility='community',
+                  cloudimages_build='20261116')
+    cand = image('2026-11-24T08:00:00Z', visibility='private', name='candidate', cloudimages_build='20261116',
+                 image_build_date='2026-11-16')
+    result = plan([latest, older, cand], policy(candidate=cand['id']), NOW)
+    assert result.latest == latest['id']
+    assert result.warnings == ['candidate %s holds build 20261116 (2026-11-16), older than 20261123 (2026-11-23) of '
+                               'the current latest %s: not promoted, the upstream index went back (refusing a '
+                               'rollback)' % (cand['id'], latest['id'])]
+    assert not [a for a in result.actions if a['id'] in (cand['id'], latest['id']) and a['action'] != 'keep']
+    assert [k['reasons'] for k in result.kept if k['id'] == cand['id']] == [['unpromoted candidate']]
+    # Applying the plan changes nothing: the next run (no candidate) plans the same.
+    after = apply([latest, older, cand], result.actions)
+    assert plan(after, policy(), NOW).latest == latest['id'] and not plan(after, policy(), NOW).changed
+
+
+def test_flatcar_candidate_with_a_fresh_date_but_an_older_version_is_not_promoted():
+    latest = image('2026-11-23T08:00:00Z', name=LATEST, cloudimages_build='4487.1.0', image_build_date='2026-11-23')
+    cand = image('2026-11-24T08:00:00Z', visibility='private', cloudimages_build='4459.2.1',
+                 image_build_date='2026-11-24')
+    assert plan([latest, cand], policy(candidate=cand['id']), NOW).latest == latest['id']
+
+
+@pytest.mark.parametrize('build,build_date', [('20261124', '2026-11-24'), ('20261123.1', '2026-11-23'),
+                                              ('20261123', '2026-11-23')])
+def test_candidate_with_a_newer_or_the_same_build_is_promoted(build, build_date):
+    latest = image('2026-11-23T08:00:00Z', name=LATEST, cloudimages_build='20261123', image_build_date='2026-11-23')
+    cand = image('2026-11-24T08:00:00Z', visibility='private', cloudimages_build=build, image_build_date=build_date)
+    result = plan([latest, cand], policy(candidate=cand['id']), NOW)
+    assert result.latest == cand['id'] and not result.warnings
+    assert [a['action'] for a in result.actions if a['id'] == cand['id']] == ['promote', 'keep']  # keep: latest

@@ -136,17 +136,40 @@ def stream(release='44.20261116.3.0', location=None, signature=None):
 
 class TestFcosStream:
     def test_openstack_artifact(self):
-        candidate = FedoraCoreOS('stable').newest(None, response(stream()))
+        candidate = FedoraCoreOS('stable').newest(Context(None), response(stream()))
         assert candidate['version'] == '44.20261116.3.0' and candidate['major'] == '44'
         assert candidate['build_date'] == '2026-11-16' and candidate['signature'].endswith('.qcow2.xz.sig')
 
     def test_signature_must_belong_to_the_artifact(self):
-        with pytest.raises(DiscoveryError, match='unexpected location'):
-            FedoraCoreOS('stable').newest(None, response(stream(signature='https://evil.test/x.sig')))
+        with pytest.raises(DiscoveryError, match='unexpected signature'):
+            FedoraCoreOS('stable').newest(Context(None), response(stream(signature='https://evil.test/x.sig')))
+
+    @pytest.mark.parametrize('location', [
+        'https://evil.test/prod/streams/stable/builds/44.20261116.3.0/x86_64/f.qcow2.xz',   # another host
+        'http://builds.coreos.fedoraproject.org/prod/streams/stable/builds/44.20261116.3.0/x86_64/f.qcow2.xz',
+        'https://builds.coreos.fedoraproject.org.evil.test/prod/streams/stable/builds/44.20261116.3.0/x86_64/f',
+        'https://builds.coreos.fedoraproject.org/prod/streams/stable/builds/43.20250101.3.0/x86_64/f.qcow2.xz',
+        'https://builds.coreos.fedoraproject.org/prod/streams/next/builds/44.20261116.3.0/x86_64/f.qcow2.xz',
+        'https://builds.coreos.fedoraproject.org/prod/streams/stable/builds/44.20261116.3.0/x86_64/../../x/f',
+        'https://builds.coreos.fedoraproject.org/prod/streams/stable/builds/44.20261116.3.0/x86_64/f?x=1',
+    ])
+    def test_artifact_pinned_to_the_release_directory_on_the_canonical_host(self, location):
+        with pytest.raises(DiscoveryError, match='Fedora CoreOS artifacts come only from that host over https'):
+            FedoraCoreOS('stable').newest(Context(None), response(stream(location=location)))
+
+    def test_rewritten_artifact_needs_https_or_loopback(self):
+        fcos = FedoraCoreOS('stable')
+        for target in ('https://mirror.example.test/', 'http://127.0.0.1:8080/', 'http://[::1]:8080/'):
+            ctx = Context(None, rewrites={'https://builds.coreos.fedoraproject.org/': target})
+            assert fcos.newest(ctx, response(stream()))['location'].startswith('https://builds.coreos')
+        ctx = Context(None, rewrites={'https://builds.coreos.fedoraproject.org/': 'http://mirror.example.test/'})
+        with pytest.raises(DiscoveryError, match='would come from http://mirror.example.test/.*only https, or plain '
+                           'http from a loopback mirror'):
+            fcos.newest(ctx, response(stream()))
 
     def test_missing_arch(self):
         with pytest.raises(DiscoveryError, match='no openstack qcow2.xz artifact for aarch64'):
-            FedoraCoreOS('stable', 'aarch64').newest(None, response(stream()))
+            FedoraCoreOS('stable', 'aarch64').newest(Context(None), response(stream()))
 
     def test_pins_come_from_signing_keys_by_major(self):
         ctx = Context(None, signing_keys={'44': ['36F612DCF27F7D1A48A835E4DBFCF71C6D9F90A6'], '45': 'AB' * 20})
