@@ -176,7 +176,7 @@ def test_real_ubuntu_detached_signature_verifies(tmp_path):
 ])
 def test_real_fcos_streams_give_the_build(stream, arch, version, digest):
     source = FedoraCoreOS(stream, arch)
-    candidate = source.newest(None, Response(source.entry_url(), 200, sample('fcos', stream + '.json')))
+    candidate = source.newest(Context(None), Response(source.entry_url(), 200, sample('fcos', stream + '.json')))
     assert candidate['version'] == version and candidate['major'] == '44'
     assert candidate['build_date'] == '%s-%s-%s' % (version[3:7], version[7:9], version[9:11])
     assert candidate['location'] == ('https://builds.coreos.fedoraproject.org/prod/streams/%s/builds/%s/%s/'
@@ -191,7 +191,7 @@ def test_real_fcos_streams_give_the_build(stream, arch, version, digest):
 
 def test_real_2020_fcos_stream_is_read_and_its_major_has_no_pin():
     source = FedoraCoreOS('stable')
-    candidate = source.newest(None, Response(source.entry_url(), 200,
+    candidate = source.newest(Context(None), Response(source.entry_url(), 200,
                                              sample('fcos', 'stream-metadata-go-fixture-fcos-stream.json')))
     assert candidate['version'] == '33.20201201.3.0' and candidate['major'] == '33'
     with pytest.raises(DiscoveryError, match='no pinned signing key for 33'):
