@@ -268,7 +268,11 @@ def _validate_candidate(images, group, policy):
 
 
 def _promises(image, rank, now, policy, retiring):
-    """Reasons the image must stay whatever its usage (retention and SCS promises)."""
+    """Reasons the image must stay whatever its usage (retention and SCS promises).
+
+    ``provided_until`` is not one: it promises the image *series* (the release under its latest
+    name), not each old UUID, which keep/min age/``uuid_validity``/usage govern.
+    """
     reasons = []
     today = now.date()
     if rank < policy.keep_effective and not retiring:
@@ -282,9 +286,6 @@ def _promises(image, rank, now, policy, retiring):
         reasons.append('uuid_validity %s' % validity)
     elif _DATE.match(validity) and _parse_date(validity) and _parse_date(validity) >= today:
         reasons.append('uuid_validity until %s' % validity)
-    until = str(props.get('provided_until') or '')
-    if _DATE.match(until) and _parse_date(until) and _parse_date(until) >= today:
-        reasons.append('provided_until %s' % until)
     if _age_days(image, now) < policy.min_age_days:
         reasons.append('younger than min_age_days (%d)' % policy.min_age_days)
     return reasons

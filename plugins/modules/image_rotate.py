@@ -89,8 +89,9 @@ options:
     description:
       - Number of newest versions never deleted, the latest included.
       - Raised to N when O(properties) sets C(uuid_validity=last-N); an image's own
-        C(uuid_validity) (C(last-N), a future date, C(forever), C(notice)) and a future
-        C(provided_until) date also keep it.
+        C(uuid_validity) (C(last-N), a future date, C(forever), C(notice)) also keeps it.
+      - C(provided_until) is no reason to keep an old version: it describes the release's image
+        series (its latest image), not each previous build.
     type: int
     default: 2
   min_age_days:
