@@ -23,12 +23,14 @@ from datetime import date, timedelta
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._naming import Naming, NamingError, parse_time
+from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import SERVICES
 
 PREVIOUS_VISIBILITIES = ('community', 'hidden')
 RETIRED_STATES = ('community', 'hidden', 'delete_unused')
 STALE_STATUSES = ('queued', 'saving', 'importing', 'uploading', 'killed')
 VERSION_STATUSES = ('active', 'deactivated')
 CANDIDATE_VISIBILITIES = ('private', 'shared')
+USAGE_SERVICES = tuple(SERVICES)  # services whose usage an image may have; all by default
 # Actions that are one JSON-patch PATCH of one image.
 PATCH_ACTIONS = ('promote', 'demote', 'hide', 'rename', 'reconcile')
 ACTIONS = PATCH_ACTIONS + ('deactivate', 'delete', 'cleanup', 'keep')
@@ -90,7 +92,7 @@ class Policy:
     def __init__(self, provider, release_key, name, naming='latest_suffix', name_templates=None, candidate=None,
                  previous_visibility='community', keep=2, min_age_days=0, delete_unused=False, deactivate_expired=False,
                  retired=False, retired_state='community', properties=None, stale_after=21600,
-                 require_all_projects_usage=True):
+                 require_all_projects_usage=True, usage_services=USAGE_SERVICES):
         try:
             self.tag = _managed.managed_tag(provider)
         except ValueError as exc:
@@ -116,6 +118,9 @@ class Policy:
             raise PlanError('a retired release takes no candidate: stop uploading it (candidate %s)' % candidate)
         self.stale_after = _check_int('stale_after', stale_after, 0)
         self.require_all_projects_usage = _check_bool('require_all_projects_usage', require_all_projects_usage)
+        if isinstance(usage_services, str) or not all(name in USAGE_SERVICES for name in usage_services or ()):
+            raise PlanError('usage_services must be a list of %s, not %r' % (' and '.join(USAGE_SERVICES), usage_services))
+        self.usage_services = tuple(usage_services)
         properties = dict(properties or {})
         bad = sorted(key for key in properties if not isinstance(key, str) or key in _RESERVED or key.startswith('os_glance'))
         if bad:
@@ -149,6 +154,7 @@ POLICY_SPEC = dict(
     properties=dict(type='dict', default={}),
     stale_after=dict(type='int', default=21600),
     require_all_projects_usage=dict(type='bool', default=True),
+    usage_services=dict(type='list', elements='str', choices=list(USAGE_SERVICES), default=list(USAGE_SERVICES)),
 )
 
 
@@ -389,6 +395,8 @@ def plan(images, policy, now, usage=None):
             if usage is None or entry is None:
                 result.usage_needed.append(image['id'])
                 reasons = ['usage not checked']
+            elif usage.get('unknown'):
+                reasons = ['usage unknown, refusing to delete: %s' % usage.get('reason')]
             elif not usage.get('complete') and policy.require_all_projects_usage:
                 reasons = ['usage incomplete, refusing to delete: %s' % usage.get('reason')]
             elif entry.get('servers') or entry.get('volumes'):

@@ -170,11 +170,14 @@ class ReleaseStatusInfoModule(OpenStackModule):
             return assess(listings[policies[index].provider], policies[index], entries[index]['release'], now, usage)
 
         statuses = {index: status(index) for index, policy in enumerate(policies) if policy}
-        # The images the planner wants usage for, of every release, in one lookup.
-        needed = sorted({image_id for found in statuses.values() for image_id in found['usage_needed']})
-        if needed:
-            usage = lookup(self.conn, needed)
-            statuses.update({index: status(index, usage) for index, found in statuses.items() if found['usage_needed']})
+        # The images the planner wants usage for, of every release, in one lookup per set of usage services.
+        by_services = {}
+        for index, found in statuses.items():
+            if found['usage_needed']:
+                by_services.setdefault(policies[index].usage_services, []).append(index)
+        for services, indexes in by_services.items():
+            usage = lookup(self.conn, sorted({image_id for i in indexes for image_id in statuses[i]['usage_needed']}), services)
+            statuses.update({index: status(index, usage) for index in indexes})
         for index, found in statuses.items():
             entries[index].update(settled=found['settled'], reason=found['reason'], existing=found['existing'], warnings=found['warnings'])
         self.exit_json(changed=False, releases=entries, requests=self.requests)
