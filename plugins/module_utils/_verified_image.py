@@ -43,7 +43,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums i
 from ansible_collections.cloudimages.openstack.plugins.module_utils._decompress import (
     DecompressionError, compression_from_name, decompress, normalize_compression)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._diskimage import (
-    DEFAULT_FORMATS, ConversionError, UnsafeImageError, convert_to_raw, inspect, min_disk_gib)
+    DEFAULT_FORMATS, ConversionError, UnsafeImageError, convert_to_raw, expansion_cap, inspect, min_disk_gib)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import CHUNK, STANDARD_DIGESTS, Cache, FetchError, fetch
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import UpstreamError, check_redirects, transient_errors
 from ansible_collections.cloudimages.openstack.plugins.module_utils._signatures import SignatureError, normalize_fingerprint, verify_detached
@@ -333,7 +333,8 @@ class _Run:
         try:
             try:
                 result = decompress(download.path, tmp, self.source.compression, self.limits.max_expanded_size,
-                                    _algorithms(self.source), progress=self.progress.step('expand'))
+                                    _algorithms(self.source), progress=self.progress.step('expand'),
+                                    check_head=self._expansion_cap)
             except DecompressionError as exc:
                 raise ImageFetchError('decompressing %s failed, nothing expanded was kept: %s' % (self.source.url, exc)) from None
             if any(result['compressed'][a] != v for a, v in download.digests.items() if a in result['compressed']):
@@ -348,6 +349,11 @@ class _Run:
         self._save_meta()
         self.made.append('expand')
         return stored, info
+
+    def _expansion_cap(self, path):
+        """Refuse a bomb from its first MiBs (format, virtual size) instead of after expanding it all."""
+        allowed = (self.source.disk_format,) if self.source.disk_format else DEFAULT_FORMATS
+        return expansion_cap(path, self.source.disk_format, allowed, self.limits.max_virtual_size)
 
     def inspect(self, path):
         source = self.source
