@@ -45,7 +45,8 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._decompress 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._diskimage import (
     DEFAULT_FORMATS, ConversionError, UnsafeImageError, convert_to_raw, expansion_cap, inspect, min_disk_gib)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import CHUNK, STANDARD_DIGESTS, Cache, FetchError, fetch
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import UpstreamError, check_redirects, transient_errors
+from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
+    BACKOFF, RETRIES, TRANSFER_DEADLINE, Deadline, UpstreamError, body, get, retrying)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._signatures import SignatureError, normalize_fingerprint, verify_detached
 
 GIB = 1 << 30
@@ -234,9 +235,9 @@ def _algorithms(source):
 class _Run:
     """One composition under the download's lock; ``made`` lists what this run added to the cache."""
 
-    def __init__(self, source, cache, session, limits, timeout, attempts, backoff, progress):
+    def __init__(self, source, cache, session, limits, timeout, transport, progress):
         self.source, self.cache, self.session, self.limits = source, cache, session, limits
-        self.timeout, self.attempts, self.backoff = timeout, attempts, backoff
+        self.timeout, (self.retries, self.backoff, self.deadline) = timeout, transport
         self.progress = progress or Progress()
         self.key = Cache.key(source.checksum)
         self.meta = _read_json(self._meta_path())
@@ -265,7 +266,7 @@ class _Run:
         self.progress.note('download %s' % self.source.url)
         try:
             got = fetch(self.session, self.source.url, self.source.checksum, self.cache, self.limits.max_size,
-                        timeout=self.timeout, attempts=self.attempts, backoff=self.backoff,
+                        timeout=self.timeout, retries=self.retries, backoff=self.backoff, deadline=self.deadline,
                         progress=self.progress.step('download'))
         except (FetchError, UpstreamError) as exc:
             raise ImageFetchError('download failed: %s' % exc) from None
@@ -296,18 +297,25 @@ class _Run:
 
     def _get_signature(self, dest):
         url = self.source.image_signature_url
-        try:
-            with self.session.get(url, stream=True, timeout=self.timeout) as response:
-                check_redirects(response, url)
+        deadline = Deadline(self.deadline)
+
+        def attempt():
+            with get(self.session, url, deadline, timeout=self.timeout) as response:
                 if 400 <= response.status_code < 500:
                     raise SignatureError('signature %s is missing: HTTP %d' % (url, response.status_code))
                 if response.status_code != 200:
                     raise ImageFetchError('cannot get the image signature %s: HTTP %d' % (url, response.status_code))
-                data = response.raw.read(MAX_SIGNATURE_SIZE + 1, decode_content=True)
-        except transient_errors() as exc:
-            raise ImageFetchError('cannot get the image signature %s: %s' % (url, exc)) from None
+                data = b''
+                for chunk in body(response, url, deadline, decode=True):
+                    data += chunk
+                    if len(data) > MAX_SIGNATURE_SIZE:
+                        break
+                return data
+
+        try:
+            data = retrying(attempt, url, deadline, self.retries, self.backoff)
         except UpstreamError as exc:
-            raise SignatureError(str(exc)) from None
+            raise ImageFetchError('cannot get the image signature %s: %s' % (url, exc)) from None
         if len(data) > MAX_SIGNATURE_SIZE:
             raise SignatureError('signature %s is larger than %d bytes' % (url, MAX_SIGNATURE_SIZE))
         with open(dest, 'wb') as handle:
@@ -404,14 +412,16 @@ class _Run:
         self.meta = {}
 
 
-def obtain(source, cache_dir, session, convert=False, limits=Limits(), timeout=(15, 120), attempts=6, backoff=1.0, progress=None):
+def obtain(source, cache_dir, session, convert=False, limits=Limits(), timeout=(15, 120), retries=RETRIES, backoff=BACKOFF,
+           deadline=TRANSFER_DEADLINE, progress=None):
     """Fetch and verify ``source`` into the cache at ``cache_dir``; return the image_fetch result dict.
 
+    Every transfer (image, signature) is retried ``retries`` times and ends after ``deadline`` seconds.
     ``changed`` in the result is true when this call added anything to the cache.
     """
     cache = Cache(os.path.expanduser(cache_dir))
     with cache.lock('image-' + Cache.key(source.checksum)):
-        run = _Run(source, cache, session, limits, timeout, attempts, backoff, progress)
+        run = _Run(source, cache, session, limits, timeout, (retries, backoff, deadline), progress)
         download = run.download()
         signer = run.signature(download)
         image, info = run.image(download)
@@ -428,7 +438,7 @@ def lookup(source, cache_dir, convert=False, limits=Limits()):
     if not os.path.isdir(os.path.join(root, 'files')):
         return None
     cache = Cache(root)
-    run = _Run(source, cache, None, limits, None, 0, 0, None)
+    run = _Run(source, cache, None, limits, None, (0, 0, 0), None)
     download = cache.lookup(run.key)
     if download is None:
         return None

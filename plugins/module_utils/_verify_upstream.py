@@ -12,7 +12,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils import _veri
 from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import ChecksumError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._decompress import hash_file, hexdigests, new_digests
 from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import Cache, FetchError, fetch
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import UpstreamError, check_redirects, transient_errors
+from ansible_collections.cloudimages.openstack.plugins.module_utils._http import TRANSFER_DEADLINE, Deadline, UpstreamError, get
 from ansible_collections.cloudimages.openstack.plugins.module_utils._verified_image import (
     ImageFetchError, Limits, lookup, obtain, resolve_source)
 
@@ -22,9 +22,10 @@ GONE_STATUSES = (404, 410)
 class UpstreamCheck:
     """One per run: the HTTP session, cache and limits shared by every image checked."""
 
-    def __init__(self, session, cache_dir, max_size, timeout, retries, keyring=None, fingerprints=None):
+    def __init__(self, session, cache_dir, max_size, timeout, retries, keyring=None, fingerprints=None,
+                 deadline=TRANSFER_DEADLINE):
         self.session, self.cache_dir, self.max_size = session, cache_dir, max_size
-        self.timeout, self.retries = timeout, retries
+        self.timeout, self.retries, self.deadline = timeout, retries, deadline
         self.keyring, self.fingerprints = keyring, fingerprints
 
     def __call__(self, image, result, step):
@@ -43,7 +44,7 @@ class UpstreamCheck:
                 if gone:
                     return _verify.outcome(result, *gone)
                 fetched = obtain(source, self.cache_dir, self.session, step.convert_to_raw, limits, timeout=timeout,
-                                 attempts=self.retries + 1)
+                                 retries=self.retries, deadline=self.deadline)
                 fetched['from_cache'] = False
         except ImageFetchError as exc:
             return _verify.outcome(result, 'error', str(exc))
@@ -64,7 +65,7 @@ class UpstreamCheck:
         """
         try:
             fetch(self.session, source.url, source.checksum, Cache(self.cache_dir), limits.max_size,
-                  timeout=timeout, attempts=self.retries + 1)
+                  timeout=timeout, retries=self.retries, deadline=self.deadline)
             return None
         except FetchError as exc:
             if isinstance(exc.__cause__, ChecksumError):
@@ -79,14 +80,12 @@ class UpstreamCheck:
     def _probe_gone(self, url):
         """Why ``url`` is gone (404/410, unreachable after retries), or '' when it is there."""
         try:
-            with self.session.get(url, stream=True, timeout=(self.timeout, self.timeout)) as response:
-                check_redirects(response, url)
+            with get(self.session, url, Deadline(self.deadline), timeout=(self.timeout, self.timeout)) as response:
                 if response.status_code in GONE_STATUSES:
                     return '%s answered HTTP %d %s' % (url, response.status_code, response.reason)
-        except transient_errors() as exc:
-            return 'cannot reach %s after %d retries: %s' % (url, self.retries, exc)
-        except UpstreamError:
-            return ''
+        except UpstreamError as exc:
+            if exc.transient:
+                return 'cannot reach %s after %d retries: %s' % (url, self.retries, exc)
         return ''
 
 

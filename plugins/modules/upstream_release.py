@@ -116,6 +116,13 @@ options:
       - Timeout in seconds of each HTTP request.
     type: int
     default: 30
+  transfer_deadline:
+    description:
+      - Seconds one transfer (a document, signature or key), all retries included, may take before
+        the release fails. Bounds a server that drips bytes too slowly for O(timeout) to fire.
+      - A dropped transfer or a connection error is retried like an image download.
+    type: int
+    default: 1800
 requirements:
   - python-requests
   - gpgv (GnuPG) for sources that sign
@@ -270,8 +277,6 @@ requests:
   sample: 1
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, make_session
@@ -287,8 +292,8 @@ def main():
         release, unchanged, count = discover_from(make_session(), module.params, check_mode=module.check_mode)
     except DiscoveryError as exc:
         module.fail_json(msg=str(exc), requests=getattr(exc, 'requests', 0))
-    except OSError as exc:
-        module.fail_json(msg='upstream_release: %s' % exc, exception=traceback.format_exc(), requests=0)
+    except OSError as exc:  # the local cache or state directory
+        module.fail_json(msg='upstream_release: %s' % exc, requests=0)
     module.exit_json(changed=False, release=release, upstream_unchanged=unchanged, requests=count)
 
 

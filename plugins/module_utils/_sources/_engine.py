@@ -26,6 +26,7 @@ import os
 import re
 import time
 
+from ansible_collections.cloudimages.openstack.plugins.module_utils._http import TRANSFER_DEADLINE
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import Context, DiscoveryError, NotFoundError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
 
@@ -108,6 +109,7 @@ DISCOVER_SPEC = dict(
     cache_dir=dict(type='path', default='~/.cache/cloudimages'),
     checked_since=dict(type='float'),
     timeout=dict(type='int', default=30),
+    transfer_deadline=dict(type='int', default=TRANSFER_DEADLINE),
 )
 
 
@@ -117,11 +119,11 @@ def discover_from(session, params, check_mode=False):
     return discover(session, source, cache_dir=params['cache_dir'], rewrites={str(k): str(v) for k, v in params['url_rewrites'].items()},
                     keyring=params['keyring'], trusted_fingerprints=params['trusted_fingerprints'],
                     allow_unsigned=params['allow_unsigned'], timeout=params['timeout'], check_mode=check_mode,
-                    checked_since=params['checked_since'])
+                    checked_since=params['checked_since'], deadline=params['transfer_deadline'])
 
 
 def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trusted_fingerprints=None,
-             allow_unsigned=False, timeout=30, check_mode=False, gpgv=None, checked_since=None):
+             allow_unsigned=False, timeout=30, check_mode=False, gpgv=None, checked_since=None, deadline=TRANSFER_DEADLINE):
     """Return ``(release dict, upstream_unchanged, request count)``; raise DiscoveryError.
 
     A result checked at or after ``checked_since`` (epoch seconds) is returned without asking
@@ -138,7 +140,7 @@ def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trust
     store = StateStore(cache_dir, source, config, writable=not check_mode)
     ctx = Context(session, rewrites, timeout, require_https=source.signed is False, keyring=keyring,
                   fingerprints=trusted_fingerprints, key_cache=os.path.join(cache_dir, 'keys') if cache_dir else None,
-                  gpgv=gpgv, write_keys=not check_mode)
+                  gpgv=gpgv, write_keys=not check_mode, deadline=deadline)
     try:
         entry_url = source.entry_url()
         if entry_url is None:  # sources without network (local artifact)

@@ -42,7 +42,7 @@ def release(mirror, server, distro, version):
 
 
 def get(source, cache_dir, **kwargs):
-    return obtain(source, cache_dir, make_session(retries=2, backoff=0.01), backoff=0.01, attempts=2, **kwargs)
+    return obtain(source, cache_dir, make_session(retries=2, backoff=0.01), backoff=0.01, retries=1, **kwargs)
 
 
 def files(cache_dir):
