@@ -117,15 +117,16 @@ def as_upstream_error(exc, url):
     if isinstance(exc, UpstreamError):
         return exc
     if isinstance(exc, requests.TooManyRedirects):
-        return UpstreamError('%s: too many redirects (a redirect loop?)' % url)
+        return UpstreamError('too many redirects (a redirect loop?) from %s' % url)
     transient = isinstance(exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
                                  requests.exceptions.ContentDecodingError, Urllib3Error)) \
         or not isinstance(exc, requests.RequestException)  # a bare socket error (reset, timed out)
-    return UpstreamError('%s: %s' % (url, _describe(exc)), transient=transient)
+    return UpstreamError(_describe(exc), transient=transient)
 
 
 def _describe(exc):
-    text = str(exc) or type(exc).__name__
+    # urllib3's ProtocolError('Connection broken: ...', cause) prints as a tuple; its first argument says it all.
+    text = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc) or type(exc).__name__
     return text if len(text) <= 300 else text[:300] + '...'
 
 
@@ -145,8 +146,8 @@ class Deadline:
 
     def check(self, url):
         if self.remaining() <= 0:
-            raise DeadlineError('%s: not complete within the transfer deadline of %s s (transfer_deadline); '
-                                'the server is too slow or stalled' % (url, self.seconds))
+            raise DeadlineError('not complete within the transfer deadline of %s s (transfer_deadline): '
+                                'the server at %s is too slow or stalled' % (self.seconds, url.split('/')[2]))
 
     def timeout(self, timeout):
         """``timeout`` (seconds or (connect, read)) shortened so that no wait outlasts the deadline."""

@@ -129,7 +129,6 @@ from datetime import datetime, timezone
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import make_session
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import list_images
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
 from ansible_collections.cloudimages.openstack.plugins.module_utils._release_status import assess
@@ -154,10 +153,9 @@ class ReleaseStatusInfoModule(OpenStackModule):
     requests = 0  # upstream requests made
 
     def run(self):
-        session = make_session()
         entries, policies = [], []
         for spec in self.params['releases']:
-            entry, policy = self._prepare(spec, session)
+            entry, policy = self._prepare(spec)
             entries.append(entry)
             policies.append(policy)
         listings = {}
@@ -182,7 +180,7 @@ class ReleaseStatusInfoModule(OpenStackModule):
             entries[index].update(settled=found['settled'], reason=found['reason'], existing=found['existing'], warnings=found['warnings'])
         self.exit_json(changed=False, releases=entries, requests=self.requests)
 
-    def _prepare(self, spec, session):
+    def _prepare(self, spec):
         """``(entry to return, policy or None)``; discovery happens here, an error goes in the entry."""
         rotate = spec.get('rotate') if isinstance(spec, dict) else None
         rotate = rotate if isinstance(rotate, dict) else {}
@@ -196,7 +194,7 @@ class ReleaseStatusInfoModule(OpenStackModule):
             entry['retired'] = policy.retired
             if not policy.retired:
                 entry['release'], _unchanged, requests = discover_from(
-                    session, _validated(DISCOVER_SPEC, spec.get('discover'), 'discover'), check_mode=self.check_mode)
+                    _validated(DISCOVER_SPEC, spec.get('discover'), 'discover'), check_mode=self.check_mode)
                 self.requests += requests
         except (ValueError, DiscoveryError, OSError) as exc:  # PlanError and NamingError are ValueErrors
             self.requests += getattr(exc, 'requests', 0)

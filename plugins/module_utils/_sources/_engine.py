@@ -26,7 +26,7 @@ import os
 import re
 import time
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import TRANSFER_DEADLINE
+from ansible_collections.cloudimages.openstack.plugins.module_utils._http import RETRIES, TRANSFER_DEADLINE, make_session
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import Context, DiscoveryError, NotFoundError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
 
@@ -110,11 +110,15 @@ DISCOVER_SPEC = dict(
     checked_since=dict(type='float'),
     timeout=dict(type='int', default=30),
     transfer_deadline=dict(type='int', default=TRANSFER_DEADLINE),
+    retries=dict(type='int', default=RETRIES),
 )
 
 
-def discover_from(session, params, check_mode=False):
-    """``discover`` with validated DISCOVER_SPEC parameters."""
+def discover_from(params, check_mode=False):
+    """``discover`` with validated DISCOVER_SPEC parameters, over a session with their retry policy."""
+    if params['retries'] < 0 or params['transfer_deadline'] <= 0 or params['timeout'] <= 0:
+        raise DiscoveryError('retries must not be negative, timeout and transfer_deadline must be positive')
+    session = make_session(retries=params['retries'])
     source = make_source(params['source'], params['release'], params['arch'], params['options'])
     return discover(session, source, cache_dir=params['cache_dir'], rewrites={str(k): str(v) for k, v in params['url_rewrites'].items()},
                     keyring=params['keyring'], trusted_fingerprints=params['trusted_fingerprints'],
