@@ -307,3 +307,16 @@ def test_playbook_runs_the_module(run, tmp_path):
     assert result.rc == 0, result.output
     assert result.changed() == 0
     assert len(os.listdir(os.path.join(extra['cache'], 'state'))) == 2
+
+
+@pytest.mark.parametrize('fault, params', [('drop', {'after': 10, 'times': 1}), ('error', {'status': 502, 'times': 1})])
+def test_a_dropped_or_failed_document_is_retried(own, fault, params):
+    """One dropped transfer of a discovery document or signature no longer fails the release."""
+    info = own.mirror.releases['ubuntu', '24.04']
+    for url in (info.checksum_url, info.checksum_signature_url):
+        own.server.set_fault(url, fault, **params)
+    release, _unchanged, _count = own('ubuntu', '24.04')
+    assert release['version'] == info.version
+    for url in (info.checksum_url, info.checksum_signature_url):
+        path = '/' + url.split('://', 1)[1]
+        assert [entry['fault'] for entry in own.server.requests if entry['path'] == path] == [fault, None], url
