@@ -23,14 +23,14 @@ from datetime import date, timedelta
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._naming import Naming, NamingError, parse_time
-from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import SERVICES
+from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import DEFAULT_SERVICES
 
 PREVIOUS_VISIBILITIES = ('community', 'hidden')
 RETIRED_STATES = ('community', 'hidden', 'delete_unused')
 STALE_STATUSES = ('queued', 'saving', 'importing', 'uploading', 'killed')
 VERSION_STATUSES = ('active', 'deactivated')
 CANDIDATE_VISIBILITIES = ('private', 'shared')
-USAGE_SERVICES = tuple(SERVICES)  # services whose usage an image may have; all by default
+USAGE_SERVICES = DEFAULT_SERVICES  # services whose servers or volumes may use an image
 # Actions that are one JSON-patch PATCH of one image.
 PATCH_ACTIONS = ('promote', 'demote', 'hide', 'rename', 'reconcile')
 ACTIONS = PATCH_ACTIONS + ('deactivate', 'delete', 'cleanup', 'keep')

@@ -18,7 +18,7 @@ import time
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import from_sdk, list_images
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import PATCH_ACTIONS, same_value
-from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import SERVICES, in_use
+from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import DEFAULT_SERVICES, in_use
 
 try:
     from openstack import exceptions as sdk_exceptions
@@ -110,7 +110,7 @@ def deactivate(conn, image_id):
     sdk_exceptions.raise_from_response(response)
 
 
-def execute(conn, actions, require_complete_usage=True, stop_after=None, usage_services=SERVICES):
+def execute(conn, actions, require_complete_usage=True, stop_after=None, usage_services=DEFAULT_SERVICES):
     """Apply ``actions`` in order; return one outcome per action applied: ``done``, ``gone`` or ``refused: …``.
 
     Unknown usage (a service of ``usage_services`` without an endpoint) refuses every delete.

@@ -72,6 +72,7 @@ def _roles(conn):
 
 # Option value -> openstacksdk service type.
 SERVICES = {'compute': 'compute', 'volume': 'block-storage'}
+DEFAULT_SERVICES = tuple(SERVICES)
 
 
 def _missing(conn, service):
@@ -81,7 +82,7 @@ def _missing(conn, service):
             'in usage_services)' % (service, region, interface))
 
 
-def lookup(conn, image_ids, services=tuple(SERVICES)):
+def lookup(conn, image_ids, services=DEFAULT_SERVICES):
     """Usage of ``image_ids`` as seen by ``conn``: ``{'complete', 'unknown', 'reason', 'images'}``.
 
     ``services``: those the cloud has (``compute``, ``volume``); one of them without an endpoint
@@ -117,7 +118,7 @@ def lookup(conn, image_ids, services=tuple(SERVICES)):
             'images': group_usage(image_ids, servers, volumes)}
 
 
-def in_use(conn, image_id, services=tuple(SERVICES)):
+def in_use(conn, image_id, services=DEFAULT_SERVICES):
     """Fresh check of one image just before deleting it."""
     entry = lookup(conn, [image_id], services)
     users = entry['images'][image_id]

@@ -90,8 +90,8 @@ options:
       - Number of newest versions never deleted, the latest included.
       - Raised to N when O(properties) sets C(uuid_validity=last-N); an image's own
         C(uuid_validity) (C(last-N), a future date, C(forever), C(notice)) also keeps it.
-      - C(provided_until) is no reason to keep an old version: it describes the release's image
-        series (its latest image), not each previous build.
+      - C(provided_until) is no reason to keep an old version, as it describes the release's
+        image series (its latest image), not each previous build.
     type: int
     default: 2
   min_age_days:

@@ -38,6 +38,7 @@ FAULTS = list(TRANSPORT) + list(CONTENT)
 # What each module must say, per fault (regular expressions searched in the message).
 SIG = r'signature http://127\.0\.0\.1:\d+/cloud-images\.ubuntu\.com/releases/noble/release-\d+/SHA256SUMS\.gpg'
 IMG = r'http://127\.0\.0\.1:\d+/builds\.coreos\.fedoraproject\.org/\S+\.qcow2\.xz'
+SIG_REMOVED = r'\.sig: check failed, the download was removed from the cache: .* '
 EXPECTED = {
     'upstream_release': {
         'drop': SIG + r': request failed \(after 2 attempts\): Connection broken: IncompleteRead\(100 bytes read, \d+ more expected\)$',
@@ -61,10 +62,9 @@ EXPECTED = {
                          r'the scheme; refusing it$',
         'truncate': r'download failed: sha256 mismatch for ' + IMG + r': expected [0-9a-f]{64}, got [0-9a-f]{64}; the download '
                     r'was discarded$',
-        'wrong_key': IMG + r'\.sig: check failed, the download was removed from the cache: .* the signing key is not in the '
-                     r'keyring \(key [0-9A-F]{16}\) \[NO_PUBKEY\]$',
-        'bad_signature': IMG + r'\.sig: check failed, the download was removed from the cache: .* BAD signature \(the data or '
-                         r'the signature was altered\) \(key [0-9A-F]{16}\) \[BADSIG\]$',
+        'wrong_key': IMG + SIG_REMOVED + r'the signing key is not in the keyring \(key [0-9A-F]{16}\) \[NO_PUBKEY\]$',
+        'bad_signature': IMG + SIG_REMOVED + r'BAD signature \(the data or the signature was altered\) \(key [0-9A-F]{16}\) '
+                                             r'\[BADSIG\]$',
     },
 }
 EXPECTED['image_verify'] = dict(EXPECTED['image_fetch'], truncate=r'no longer matches the digest recorded at upload.*: sha256 mismatch for ')
