@@ -1,9 +1,10 @@
 """Usage that cannot be checked means no deletion (_usage.lookup, the planner and the executor).
 
-A fake connection stands in for openstacksdk here: the shared local cloud has Nova and Cinder in
-every region and interface, and a catalog entry cannot be removed for one test without
-disturbing the other helpers' runs. The fake answers ``has_service`` like the SDK does for a
-region or interface without that endpoint (False) and lists nothing.
+The real case (RegionTwo of the local cloud has neither Nova nor Cinder) is
+tests/integration/test_usage_unknown.py. A fake connection stands in for openstacksdk here for
+what the local catalog cannot show without disturbing other runs (one service without the other,
+the interface in the message): it answers ``has_service`` like the SDK does for a region or
+interface without that endpoint (False) and lists nothing.
 """
 
 from __future__ import annotations
