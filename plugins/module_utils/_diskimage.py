@@ -132,7 +132,8 @@ def expansion_cap(path, expected_format=None, allowed_formats=DEFAULT_FORMATS, m
         return max_virtual_size
     virtual_size = inspector.virtual_size
     if max_virtual_size is not None and virtual_size > max_virtual_size:
-        raise UnsafeImageError(f'its header declares a virtual size of {virtual_size} bytes, more than the allowed {max_virtual_size}')
+        raise UnsafeImageError(f'its header declares a virtual size of {virtual_size} bytes, '
+                               f'more than the allowed {max_virtual_size}')
     return virtual_size + virtual_size // 8 + QCOW2_METADATA_HEADROOM
 
 

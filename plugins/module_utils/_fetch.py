@@ -110,7 +110,8 @@ def fetch(session, url, expected, cache, max_bytes, timeout=(15, 120), retries=R
             return found
         part = cache.partial(key)
         algorithms = STANDARD_DIGESTS + (expected.algorithm,)
-        hasher = _download(session, url, part, algorithms, max_bytes, timeout, (retries, backoff, Deadline(deadline)), progress)
+        policy = (retries, backoff, Deadline(deadline))
+        hasher = _download(session, url, part, algorithms, max_bytes, timeout, policy, progress)
         try:
             hasher.verify(expected, what=url)
         except ChecksumError as exc:
@@ -144,7 +145,8 @@ def _download(session, url, part, algorithms, max_bytes, timeout, policy, progre
 
     def attempt():
         # Re-hashing the partial file each time resumes from whatever the last attempt left.
-        return _transfer(session, url, part, _hash_existing(part, algorithms), algorithms, max_bytes, timeout, deadline, progress)
+        hasher = _hash_existing(part, algorithms)
+        return _transfer(session, url, part, hasher, algorithms, max_bytes, timeout, deadline, progress)
 
     try:
         return retrying(attempt, url, deadline, retries, backoff)

@@ -119,7 +119,8 @@ class Policy:
         self.stale_after = _check_int('stale_after', stale_after, 0)
         self.require_all_projects_usage = _check_bool('require_all_projects_usage', require_all_projects_usage)
         if isinstance(usage_services, str) or not all(name in USAGE_SERVICES for name in usage_services or ()):
-            raise PlanError('usage_services must be a list of %s, not %r' % (' and '.join(USAGE_SERVICES), usage_services))
+            raise PlanError('usage_services must be a list of %s, not %r'
+                            % (' and '.join(USAGE_SERVICES), usage_services))
         self.usage_services = tuple(usage_services)
         properties = dict(properties or {})
         bad = sorted(key for key in properties if not isinstance(key, str) or key in _RESERVED or key.startswith('os_glance'))

@@ -412,8 +412,8 @@ class _Run:
         self.meta = {}
 
 
-def obtain(source, cache_dir, session, convert=False, limits=Limits(), timeout=(15, 120), retries=RETRIES, backoff=BACKOFF,
-           deadline=TRANSFER_DEADLINE, progress=None):
+def obtain(source, cache_dir, session, convert=False, limits=Limits(), timeout=(15, 120), retries=RETRIES,
+           backoff=BACKOFF, deadline=TRANSFER_DEADLINE, progress=None):
     """Fetch and verify ``source`` into the cache at ``cache_dir``; return the image_fetch result dict.
 
     Every transfer (image, signature) is retried ``retries`` times and ends after ``deadline`` seconds.

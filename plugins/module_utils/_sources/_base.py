@@ -208,7 +208,8 @@ class Context:
         if response.status_code == 404:
             raise NotFoundError('%s %s does not exist (HTTP 404)' % (what, url), url)
         if response.status_code == 304:
-            return Response(url, 304, etag=response.headers.get('ETag'), last_modified=response.headers.get('Last-Modified'))
+            return Response(url, 304, etag=response.headers.get('ETag'),
+                            last_modified=response.headers.get('Last-Modified'))
         if response.status_code != 200:
             raise DiscoveryError('%s %s: HTTP %s %s' % (what, url, response.status_code, response.reason))
         data = bytearray()

@@ -127,7 +127,8 @@ def discover_from(params, check_mode=False):
 
 
 def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trusted_fingerprints=None,
-             allow_unsigned=False, timeout=30, check_mode=False, gpgv=None, checked_since=None, deadline=TRANSFER_DEADLINE):
+             allow_unsigned=False, timeout=30, check_mode=False, gpgv=None, checked_since=None,
+             deadline=TRANSFER_DEADLINE):
     """Return ``(release dict, upstream_unchanged, request count)``; raise DiscoveryError.
 
     A result checked at or after ``checked_since`` (epoch seconds) is returned without asking
