@@ -11,6 +11,10 @@ expanded size is capped *while* inflating (output never exceeds ``max_bytes``, m
 at about one chunk), the result appears at ``dest`` only on success (temp file + rename),
 concatenated members are expanded like ``xz -d``/``bzip2 -d``/``gzip -d`` do, and any byte
 after the last member (except xz stream padding) is an error rather than silently dropped.
+
+A bomb is refused early: the caller's ``check_head`` judges the first HEAD_BYTES of expanded
+output (format, declared virtual size) before anything more is written, and may lower the cap.
+The xz decoder's memory is limited too: a stream header can ask for a 4 GiB dictionary.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ import tempfile
 import zlib
 
 CHUNK = 1 << 20
+HEAD_BYTES = 4 << 20   # expanded bytes check_head sees: every image header fits
+# xz -9 needs 65 MiB to decompress and vendors use less; a larger dictionary is an attack.
+XZ_MEMLIMIT = 256 << 20
 DEFAULT_ALGORITHMS = ('md5', 'sha256', 'sha512')
 
 # name -> magic bytes at offset 0 (gzip: magic + deflate method; bz2: 'BZh' + block size digit).
@@ -131,7 +138,7 @@ class _Gzip:
 def _new_decompressor(kind):
     if kind == 'xz':
         # FORMAT_XZ only: a bare .lzma/raw stream is not what any vendor ships.
-        return lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
+        return lzma.LZMADecompressor(format=lzma.FORMAT_XZ, memlimit=XZ_MEMLIMIT)
     if kind == 'bz2':
         return bz2.BZ2Decompressor()
     return _Gzip()
@@ -171,6 +178,13 @@ def _inflate(read, kind):
             data = b''
         try:
             yield decompressor.decompress(data, CHUNK)
+        except lzma.LZMAError as exc:
+            if 'memory' in str(exc).lower():
+                raise DecompressionError(f'xz stream {members + 1} needs more memory than the limit of '
+                                         f'{XZ_MEMLIMIT >> 20} MiB (its dictionary is larger than any vendor uses); '
+                                         f'refused') from None
+            where = 'trailing data after the last stream' if members else 'corrupt data'
+            raise DecompressionError(f'{kind}: {where} ({exc})') from None
         except _CODEC_ERRORS as exc:
             where = 'trailing data after the last stream' if members else 'corrupt data'
             raise DecompressionError(f'{kind}: {where} ({exc})') from None
@@ -181,11 +195,13 @@ def _check_padding(padding, kind):
         raise DecompressionError(f'{kind}: stream padding of {padding} bytes is not a multiple of 4')
 
 
-def decompress(src, dest, compression, max_bytes, algorithms=DEFAULT_ALGORITHMS, progress=None):
+def decompress(src, dest, compression, max_bytes, algorithms=DEFAULT_ALGORITHMS, progress=None, check_head=None):
     """Expand ``src`` into ``dest`` atomically and hash both sides in the same pass.
 
     ``compression`` is the declared kind (``xz``/``bz2``/``gzip`` or an alias); the magic bytes must
     agree. More than ``max_bytes`` of output aborts the run before the excess is written.
+    ``check_head(path)`` is called once HEAD_BYTES are written to the file ``path``: it raises
+    ValueError to refuse the expansion, or returns a lower byte cap (None: keep ``max_bytes``).
     ``progress(written)`` is called after every block. Returns
     ``{'compressed': {algo: hex}, 'expanded': {algo: hex}, 'size': expanded bytes}``.
     """
@@ -201,7 +217,12 @@ def decompress(src, dest, compression, max_bytes, algorithms=DEFAULT_ALGORITHMS,
     fd, part = tempfile.mkstemp(dir=os.path.dirname(dest), prefix=f'.{os.path.basename(dest)}.', suffix='.part')
     try:
         with open(src, 'rb') as source, os.fdopen(fd, 'wb') as out:
-            size = _expand(source, out, kind, max_bytes, (compressed, expanded), progress)
+            head = None
+            if check_head is not None:
+                def head():
+                    out.flush()
+                    return check_head(part)
+            size = _expand(source, out, kind, max_bytes, (compressed, expanded), progress, head)
             out.flush()
             os.fsync(out.fileno())
         os.replace(part, dest)
@@ -212,7 +233,7 @@ def decompress(src, dest, compression, max_bytes, algorithms=DEFAULT_ALGORITHMS,
     return {'compressed': hexdigests(compressed), 'expanded': hexdigests(expanded), 'size': size}
 
 
-def _expand(source, out, kind, max_bytes, digests, progress):
+def _expand(source, out, kind, max_bytes, digests, progress, head):
     compressed, expanded = digests
 
     def read():
@@ -221,14 +242,21 @@ def _expand(source, out, kind, max_bytes, digests, progress):
             digest.update(chunk)
         return chunk
 
-    written = 0
+    written, cap = 0, max_bytes
     for block in _inflate(read, kind):
-        if written + len(block) > max_bytes:
-            raise DecompressionError(f'{kind} expands to more than the allowed {max_bytes} bytes')
+        if written + len(block) > cap:
+            why = '' if cap == max_bytes else ' by the header of the expanded image'
+            raise DecompressionError(f'{kind} expands to more than the allowed {cap} bytes{why}')
         out.write(block)
         for digest in expanded.values():
             digest.update(block)
         written += len(block)
+        if head is not None and written >= HEAD_BYTES:
+            try:
+                cap = min(cap, head() or cap)
+            except ValueError as exc:
+                raise DecompressionError(f'refused after the first {written} expanded bytes: {exc}') from None
+            head = None
         if progress is not None:
             progress(written)
     return written

@@ -56,6 +56,7 @@ _QCOW2_CRYPT_METHOD = struct.Struct('>I')  # header offset 32: 0 none, 1 AES, 2 
 # Like Nova's prlimit on qemu-img: a crafted image must not make it eat the host's memory or run forever.
 QEMU_IMG_ADDRESS_SPACE = 2 * GIB
 QEMU_IMG_TIMEOUT = 3600
+QCOW2_METADATA_HEADROOM = 4 << 20  # header, L1 table and the first refcount blocks of a small image
 
 
 class UnsafeImageError(ValueError):
@@ -109,6 +110,31 @@ def inspect(path, expected_format=None, allowed_formats=DEFAULT_FORMATS, max_vir
     if max_virtual_size is not None and virtual_size > max_virtual_size:
         raise UnsafeImageError(f'{path} has a virtual size of {virtual_size} bytes, more than the allowed {max_virtual_size}')
     return ImageInfo(format=name, virtual_size=virtual_size, actual_size=actual_size)
+
+
+def expansion_cap(path, expected_format=None, allowed_formats=DEFAULT_FORMATS, max_virtual_size=None):
+    """The most bytes an expanding image may reach, judged from its first MiBs in ``path``.
+
+    Refuses at once an expansion whose header is not the declared format (an xz declared qcow2
+    that expands to raw) or declares too large a virtual size. A qcow2 file holds at most its
+    virtual size plus metadata (L2 and refcount tables: under 1/8 of it even with 4 KiB
+    clusters), so that bounds it; a raw image is its virtual size, bounded by ``max_virtual_size``.
+    """
+    if not HAS_FORMAT_INSPECTOR:
+        raise RuntimeError('inspecting disk images needs the Python library oslo.utils>=7.4')
+    inspector = _detect(path)
+    name = _format_name(inspector)
+    if expected_format is not None and name != expected_format:
+        raise UnsafeImageError(f'it was declared {expected_format} but its content is {name}')
+    if name not in allowed_formats:
+        raise UnsafeImageError(f'it is {name}, which is not an allowed format ({", ".join(allowed_formats)})')
+    if name != 'qcow2':
+        return max_virtual_size
+    virtual_size = inspector.virtual_size
+    if max_virtual_size is not None and virtual_size > max_virtual_size:
+        raise UnsafeImageError(f'its header declares a virtual size of {virtual_size} bytes, '
+                               f'more than the allowed {max_virtual_size}')
+    return virtual_size + virtual_size // 8 + QCOW2_METADATA_HEADROOM
 
 
 def _detect(path):

@@ -18,16 +18,15 @@ import contextlib
 import hmac
 import json
 import os
-import time
 from dataclasses import dataclass
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import ChecksumError, MultiHasher
 from ansible_collections.cloudimages.openstack.plugins.module_utils._files import locked, private_dir, write_atomic
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import TruncatedError, UpstreamError, check_redirects, transient_errors
+from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
+    BACKOFF, CHUNK, RETRIES, TRANSFER_DEADLINE, Deadline, DeadlineError, TruncatedError, UpstreamError, body, get, retrying)
 
 # Digests of the bytes every later step needs: Glance's checksum (md5), os_hash_value (sha512), SCS (sha256).
 STANDARD_DIGESTS = ('md5', 'sha256', 'sha512')
-CHUNK = 1024 * 1024
 
 
 class FetchError(Exception):
@@ -105,9 +104,11 @@ class Cache:
         return CachedFile(self.path(key), size, digests, False)
 
 
-def fetch(session, url, expected, cache, max_bytes, timeout=(15, 120), attempts=6, backoff=1.0, progress=None):
+def fetch(session, url, expected, cache, max_bytes, timeout=(15, 120), retries=RETRIES, backoff=BACKOFF,
+          deadline=TRANSFER_DEADLINE, progress=None):
     """Return the verified :class:`CachedFile` for ``url`` whose digest must equal ``expected`` (a Checksum).
 
+    A dropped transfer is resumed up to ``retries`` times, all within ``deadline`` seconds.
     ``progress(done, total)`` is called after every chunk; ``total`` is None without a Content-Length.
     """
     key = Cache.key(expected)
@@ -120,7 +121,8 @@ def fetch(session, url, expected, cache, max_bytes, timeout=(15, 120), attempts=
             return found
         part = cache.partial(key)
         algorithms = STANDARD_DIGESTS + (expected.algorithm,)
-        hasher = _download(session, url, part, algorithms, max_bytes, timeout, attempts, backoff, progress)
+        policy = (retries, backoff, Deadline(deadline))
+        hasher = _download(session, url, part, algorithms, max_bytes, timeout, policy, progress)
         try:
             hasher.verify(expected, what=url)
         except ChecksumError as exc:
@@ -149,32 +151,35 @@ def _discard(part):
             os.unlink(path)
 
 
-def _download(session, url, part, algorithms, max_bytes, timeout, attempts, backoff, progress):
-    last_error = None
-    for attempt in range(attempts):
-        if attempt:
-            time.sleep(min(backoff * 2 ** (attempt - 1), 30))
+def _download(session, url, part, algorithms, max_bytes, timeout, policy, progress):
+    retries, backoff, deadline = policy
+
+    def attempt():
+        # Re-hashing the partial file each time resumes from whatever the last attempt left.
         hasher = _hash_existing(part, algorithms)
-        try:
-            return _transfer(session, url, part, hasher, algorithms, max_bytes, timeout, progress)
-        except transient_errors() as exc:
-            last_error = exc  # a dropped or stalled transfer: resume from what we have
-        except (FetchError, UpstreamError):
+        return _transfer(session, url, part, hasher, algorithms, max_bytes, timeout, deadline, progress)
+
+    try:
+        return retrying(attempt, url, deadline, retries, backoff)
+    except FetchError:
+        _discard(part)
+        raise
+    except UpstreamError as exc:
+        if not exc.transient and not isinstance(exc, DeadlineError):
             _discard(part)
-            raise
-    kept = os.path.getsize(part) if os.path.exists(part) else 0
-    raise FetchError('downloading %s failed after %d attempts (%d bytes kept for the next run to resume): %s'
-                     % (url, attempts, kept, last_error))
+            raise FetchError('downloading %s failed: %s' % (url, exc)) from None
+        kept = os.path.getsize(part) if os.path.exists(part) else 0
+        raise FetchError('downloading %s failed after %d attempts (%d bytes kept for the next run to resume): %s'
+                         % (url, exc.attempts, kept, exc)) from None
 
 
-def _transfer(session, url, part, hasher, algorithms, max_bytes, timeout, progress):
+def _transfer(session, url, part, hasher, algorithms, max_bytes, timeout, deadline, progress):
     validator = _read(part + '.validator')
     headers = {}
     if hasher.size and validator:
         # If-Range: the server sends the whole file (200) if it changed since our partial copy.
         headers = {'Range': 'bytes=%d-' % hasher.size, 'If-Range': validator}
-    with session.get(url, headers=headers, stream=True, timeout=timeout) as response:
-        check_redirects(response, url)
+    with get(session, url, deadline, headers=headers, timeout=timeout) as response:
         if response.status_code == 206 and headers and _range_start(response) == hasher.size:
             mode = 'ab'
         elif response.status_code == 200:
@@ -192,7 +197,7 @@ def _transfer(session, url, part, hasher, algorithms, max_bytes, timeout, progre
             write_atomic(part + '.validator', new_validator)
         expected_end = hasher.size + int(length) if length is not None else None
         with open(part, mode) as out:
-            for chunk in _arriving(response):
+            for chunk in body(response, url, deadline, CHUNK):
                 if hasher.size + len(chunk) > max_bytes:
                     raise FetchError('%s exceeds the limit of %d bytes' % (url, max_bytes))
                 out.write(chunk)
@@ -202,15 +207,6 @@ def _transfer(session, url, part, hasher, algorithms, max_bytes, timeout, progre
         if expected_end is not None and hasher.size < expected_end:
             raise TruncatedError('%s ended after %d of %d bytes' % (url, hasher.size, expected_end))
     return hasher
-
-
-def _arriving(response):
-    """Body bytes as they arrive (read1), so a dropped transfer keeps everything received so far."""
-    while True:
-        chunk = response.raw.read1(CHUNK)
-        if not chunk:
-            return
-        yield chunk
 
 
 def _range_start(response):

@@ -3,14 +3,24 @@
 # Apache License 2.0 (see LICENSES/Apache-2.0.txt or https://www.apache.org/licenses/LICENSE-2.0)
 # SPDX-License-Identifier: Apache-2.0
 
-"""A requests session for upstream mirrors, with urllib3's retry and backoff.
+"""Every upstream transfer goes through here: one error type, one retry policy, one deadline.
 
-urllib3 retries connection errors and the listed statuses before any body is read;
-a transfer that breaks mid-body is resumed by the fetcher with a Range request.
+* Errors: whatever requests or urllib3 raise (dropped, reset, timed out, redirect loop, scheme
+  change, bad URL) becomes :class:`UpstreamError`; ``transient`` says whether another attempt
+  may cure it. Callers catch that one type and fail one release, never the run.
+* Retries: urllib3's ``Retry`` (:func:`make_session`) retries connection errors and the
+  RETRY_STATUSES before any body is read; :func:`retrying` repeats a transfer that broke
+  mid-body (the image fetcher resumes with a Range request, documents start again). Both take
+  the same ``retries``/``backoff``.
+* Deadline: each transfer, all its attempts included, ends after ``transfer_deadline`` seconds
+  (TRANSFER_DEADLINE), so a server dripping bytes cannot hold a release for hours; read
+  timeouts alone never fire while bytes keep trickling in.
 """
 
 from __future__ import annotations
 
+import contextlib
+import time
 import traceback
 from urllib.parse import urljoin
 
@@ -27,24 +37,37 @@ else:
 
 USER_AGENT = 'cloudimages.openstack (+https://github.com/cloudimages/openstack)'
 RETRY_STATUSES = (408, 429, 500, 502, 503, 504)
+RETRIES = 5
+BACKOFF = 0.5
+# Seconds one transfer (a document, signature, key or image, every attempt included) may take:
+# a 2 GiB image at 1.2 MB/s. Modules expose it as the option transfer_deadline.
+TRANSFER_DEADLINE = 1800
+CHUNK = 1024 * 1024
 
 
 class UpstreamError(Exception):
-    """An upstream request failed in a way retries did not cure."""
+    """An upstream transfer failed; ``transient``: a dropped, reset, stalled or short transfer worth retrying."""
+
+    def __init__(self, message, transient=False):
+        super().__init__(message)
+        self.transient = transient
+        self.attempts = 1
 
 
-class TruncatedError(Exception):
+class TruncatedError(UpstreamError):
     """The body ended before Content-Length bytes arrived."""
 
-
-def transient_errors():
-    """Exceptions after which a transfer is worth resuming: dropped, reset, stalled or short reads."""
-    return (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError, Urllib3Error, TruncatedError)
+    def __init__(self, message):
+        super().__init__(message, transient=True)
 
 
-def make_session(retries=5, backoff=0.5):
+class DeadlineError(UpstreamError):
+    """The transfer did not complete within its deadline (what arrived may be resumed later)."""
+
+
+def make_session(retries=RETRIES, backoff=BACKOFF):
     """A session that retries idempotent requests with exponential backoff and honours Retry-After."""
-    retry = Retry(
+    retry = _Retry(
         total=retries, connect=retries, read=retries, status=retries, other=0,
         backoff_factor=backoff, backoff_max=30,
         status_forcelist=RETRY_STATUSES, allowed_methods=frozenset(['GET', 'HEAD']),
@@ -55,10 +78,19 @@ def make_session(retries=5, backoff=0.5):
     session.mount('http://', adapter)
     session.mount('https://', adapter)
     session.headers['User-Agent'] = USER_AGENT
+    session.retries, session.backoff = retries, backoff  # for retrying(): one policy per session
     # Checked before each redirect is followed: an https->http hop must not even be requested,
     # and an http->https or ->ftp hop would otherwise end in a TLS or adapter error, not this one.
     session.hooks['response'].append(_refuse_scheme_change)
     return session
+
+
+class _Retry(Retry if REQUESTS_IMPORT_ERROR is None else object):
+    """urllib3's Retry, but a server's Retry-After cannot make us wait more than 30 s."""
+
+    def get_retry_after(self, response):
+        value = super().get_retry_after(response)  # pylint: disable=no-member
+        return None if value is None else min(value, 30.0)
 
 
 def _refuse_scheme_change(response, *args, **kwargs):  # pylint: disable=unused-argument
@@ -78,3 +110,97 @@ def check_redirects(response, url):
         if hop_scheme != scheme:
             raise UpstreamError('%s redirected to %s, which changes the scheme from %s to %s; refusing it'
                                 % (url, hop.url, scheme, hop_scheme))
+
+
+def as_upstream_error(exc, url):
+    """The UpstreamError for an exception requests or urllib3 raised about ``url``."""
+    if isinstance(exc, UpstreamError):
+        return exc
+    if isinstance(exc, requests.TooManyRedirects):
+        return UpstreamError('too many redirects (a redirect loop?) from %s' % url)
+    transient = isinstance(exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                                 requests.exceptions.ContentDecodingError, Urllib3Error)) \
+        or not isinstance(exc, requests.RequestException)  # a bare socket error (reset, timed out)
+    return UpstreamError(_describe(exc), transient=transient)
+
+
+def _describe(exc):
+    # urllib3's ProtocolError('Connection broken: ...', cause) prints as a tuple; its first argument says it all.
+    text = exc.args[0] if exc.args and isinstance(exc.args[0], str) else str(exc) or type(exc).__name__
+    return text if len(text) <= 300 else text[:300] + '...'
+
+
+def _errors():
+    return (requests.RequestException, Urllib3Error, OSError)
+
+
+class Deadline:
+    """The end of one transfer (all its attempts): ``seconds`` from now."""
+
+    def __init__(self, seconds=TRANSFER_DEADLINE, clock=time.monotonic):
+        self.seconds, self.clock = seconds, clock
+        self.end = clock() + seconds
+
+    def remaining(self):
+        return self.end - self.clock()
+
+    def check(self, url):
+        if self.remaining() <= 0:
+            raise DeadlineError('not complete within the transfer deadline of %s s (transfer_deadline): '
+                                'the server at %s is too slow or stalled' % (self.seconds, url.split('/')[2]))
+
+    def timeout(self, timeout):
+        """``timeout`` (seconds or (connect, read)) shortened so that no wait outlasts the deadline."""
+        left = max(self.remaining(), 0.05)
+        if isinstance(timeout, (tuple, list)):
+            return tuple(min(value, left) for value in timeout)
+        return min(timeout, left)
+
+
+@contextlib.contextmanager
+def get(session, url, deadline, headers=None, timeout=(15, 120)):
+    """A streamed GET response of ``url`` (redirects checked); any transport failure is an UpstreamError."""
+    deadline.check(url)
+    try:
+        response = session.get(url, headers=headers or {}, stream=True, timeout=deadline.timeout(timeout))
+    except _errors() as exc:
+        raise as_upstream_error(exc, url) from None
+    try:
+        check_redirects(response, url)
+        yield response
+    finally:
+        response.close()
+
+
+def body(response, url, deadline, chunk=CHUNK, decode=False):
+    """The body's bytes as they arrive (read1, so a dropped transfer keeps what came), within ``deadline``."""
+    while True:
+        deadline.check(url)
+        try:
+            data = response.raw.read1(chunk, decode_content=decode)
+        except _errors() as exc:
+            raise as_upstream_error(exc, url) from None
+        if not data:
+            return
+        yield data
+
+
+def retrying(action, url, deadline, retries=RETRIES, backoff=BACKOFF, sleep=time.sleep):
+    """``action()``, repeated after a transient UpstreamError up to ``retries`` times with exponential backoff.
+
+    The error that ends it carries ``attempts``. No attempt starts past ``deadline``.
+    """
+    attempt = 0
+    while True:
+        try:
+            return action()
+        except UpstreamError as exc:
+            attempt += 1
+            exc.attempts = attempt
+            if not exc.transient or attempt > retries:
+                raise
+            wait = min(backoff * 2 ** (attempt - 1), 30)
+            if deadline.remaining() <= wait:
+                raise DeadlineError('%s; no time left for another attempt within the transfer deadline of %s s '
+                                    '(transfer_deadline)' % (exc, deadline.seconds)) from None
+            sleep(wait)

@@ -24,12 +24,14 @@ from datetime import date, timedelta
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import compare, describe, image_build
 from ansible_collections.cloudimages.openstack.plugins.module_utils._naming import Naming, NamingError, parse_time
+from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import DEFAULT_SERVICES
 
 PREVIOUS_VISIBILITIES = ('community', 'hidden')
 RETIRED_STATES = ('community', 'hidden', 'delete_unused')
 STALE_STATUSES = ('queued', 'saving', 'importing', 'uploading', 'killed')
 VERSION_STATUSES = ('active', 'deactivated')
 CANDIDATE_VISIBILITIES = ('private', 'shared')
+USAGE_SERVICES = DEFAULT_SERVICES  # services whose servers or volumes may use an image
 # Actions that are one JSON-patch PATCH of one image.
 PATCH_ACTIONS = ('promote', 'demote', 'hide', 'rename', 'reconcile')
 ACTIONS = PATCH_ACTIONS + ('deactivate', 'delete', 'cleanup', 'keep')
@@ -91,7 +93,7 @@ class Policy:
     def __init__(self, provider, release_key, name, naming='latest_suffix', name_templates=None, candidate=None,
                  previous_visibility='community', keep=2, min_age_days=0, delete_unused=False, deactivate_expired=False,
                  retired=False, retired_state='community', properties=None, stale_after=21600,
-                 require_all_projects_usage=True):
+                 require_all_projects_usage=True, usage_services=USAGE_SERVICES):
         try:
             self.tag = _managed.managed_tag(provider)
         except ValueError as exc:
@@ -117,6 +119,10 @@ class Policy:
             raise PlanError('a retired release takes no candidate: stop uploading it (candidate %s)' % candidate)
         self.stale_after = _check_int('stale_after', stale_after, 0)
         self.require_all_projects_usage = _check_bool('require_all_projects_usage', require_all_projects_usage)
+        if isinstance(usage_services, str) or not all(name in USAGE_SERVICES for name in usage_services or ()):
+            raise PlanError('usage_services must be a list of %s, not %r'
+                            % (' and '.join(USAGE_SERVICES), usage_services))
+        self.usage_services = tuple(usage_services)
         properties = dict(properties or {})
         bad = sorted(key for key in properties if not isinstance(key, str) or key in _RESERVED or key.startswith('os_glance'))
         if bad:
@@ -150,6 +156,7 @@ POLICY_SPEC = dict(
     properties=dict(type='dict', default={}),
     stale_after=dict(type='int', default=21600),
     require_all_projects_usage=dict(type='bool', default=True),
+    usage_services=dict(type='list', elements='str', choices=list(USAGE_SERVICES), default=list(USAGE_SERVICES)),
 )
 
 
@@ -269,7 +276,11 @@ def _validate_candidate(images, group, policy):
 
 
 def _promises(image, rank, now, policy, retiring):
-    """Reasons the image must stay whatever its usage (retention and SCS promises)."""
+    """Reasons the image must stay whatever its usage (retention and SCS promises).
+
+    ``provided_until`` is not one: it promises the image *series* (the release under its latest
+    name), not each old UUID, which keep/min age/``uuid_validity``/usage govern.
+    """
     reasons = []
     today = now.date()
     if rank < policy.keep_effective and not retiring:
@@ -283,9 +294,6 @@ def _promises(image, rank, now, policy, retiring):
         reasons.append('uuid_validity %s' % validity)
     elif _DATE.match(validity) and _parse_date(validity) and _parse_date(validity) >= today:
         reasons.append('uuid_validity until %s' % validity)
-    until = str(props.get('provided_until') or '')
-    if _DATE.match(until) and _parse_date(until) and _parse_date(until) >= today:
-        reasons.append('provided_until %s' % until)
     if _age_days(image, now) < policy.min_age_days:
         reasons.append('younger than min_age_days (%d)' % policy.min_age_days)
     return reasons
@@ -398,6 +406,8 @@ def plan(images, policy, now, usage=None):
             if usage is None or entry is None:
                 result.usage_needed.append(image['id'])
                 reasons = ['usage not checked']
+            elif usage.get('unknown'):
+                reasons = ['usage unknown, refusing to delete: %s' % usage.get('reason')]
             elif not usage.get('complete') and policy.require_all_projects_usage:
                 reasons = ['usage incomplete, refusing to delete: %s' % usage.get('reason')]
             elif entry.get('servers') or entry.get('volumes'):

@@ -18,7 +18,7 @@ import time
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import from_sdk, list_images
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import PATCH_ACTIONS, same_value
-from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import in_use
+from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import DEFAULT_SERVICES, in_use
 
 try:
     from openstack import exceptions as sdk_exceptions
@@ -110,8 +110,10 @@ def deactivate(conn, image_id):
     sdk_exceptions.raise_from_response(response)
 
 
-def execute(conn, actions, require_complete_usage=True, stop_after=None):
+def execute(conn, actions, require_complete_usage=True, stop_after=None, usage_services=DEFAULT_SERVICES):
     """Apply ``actions`` in order; return one outcome per action applied: ``done``, ``gone`` or ``refused: …``.
+
+    Unknown usage (a service of ``usage_services`` without an endpoint) refuses every delete.
 
     ``stop_after`` applies only the first N actions (tests simulate a killed run with it).
     """
@@ -125,7 +127,7 @@ def execute(conn, actions, require_complete_usage=True, stop_after=None):
             if kind in PATCH_ACTIONS:
                 _patch_converging(conn, image_id, action['patch'])
             elif kind in ('deactivate', 'delete'):
-                users = _users_now(conn, image_id, require_complete_usage)
+                users = _users_now(conn, image_id, require_complete_usage, usage_services)
                 if users:
                     outcome = 'refused: %s' % users
                 elif kind == 'deactivate':
@@ -146,13 +148,13 @@ def execute(conn, actions, require_complete_usage=True, stop_after=None):
     return outcomes
 
 
-def _users_now(conn, image_id, require_complete_usage):
+def _users_now(conn, image_id, require_complete_usage, usage_services):
     """Why the image cannot go now (fresh usage), or '' when it can."""
-    used, usage = in_use(conn, image_id)
+    used, usage = in_use(conn, image_id, usage_services)
     if used:
         entry = usage['images'][image_id]
         return 'in use since planning by %s' % ', '.join(
             ['server %s' % s['id'] for s in entry['servers']] + ['volume %s' % v['id'] for v in entry['volumes']])
-    if require_complete_usage and not usage['complete']:
+    if usage['unknown'] or (require_complete_usage and not usage['complete']):
         return 'usage incomplete: %s' % usage['reason']
     return ''

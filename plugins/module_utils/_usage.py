@@ -13,6 +13,10 @@ bootable volumes of boot-from-volume servers included).
 The answer is ``complete`` only when the caller can list every project: Nova answers 403 to
 ``all_tenants`` for non-admins, and Cinder silently drops ``all_tenants`` for them (its
 ``context_is_admin`` rule is ``role:admin``), so for Cinder the token's roles decide.
+
+A service the operator says exists (``services``, default both) but whose endpoint the catalog
+does not give for the connection's region and interface makes the usage ``unknown``: a typo in
+a region or interface must not read as "nobody uses it". Nothing is deleted on unknown usage.
 """
 
 from __future__ import annotations
@@ -66,13 +70,29 @@ def _roles(conn):
         return set()
 
 
-def lookup(conn, image_ids):
-    """Usage of ``image_ids`` as seen by ``conn``: ``{'complete', 'reason', 'images'}``."""
+# Option value -> openstacksdk service type.
+SERVICES = {'compute': 'compute', 'volume': 'block-storage'}
+DEFAULT_SERVICES = tuple(SERVICES)
+
+
+def _missing(conn, service):
+    region = getattr(conn.config, 'region_name', None) if getattr(conn, 'config', None) else None
+    interface = conn.config.get_interface() if getattr(conn, 'config', None) else None
+    return ('no %s endpoint in the catalog for region %s, interface %s (list only the services this cloud has '
+            'in usage_services)' % (service, region, interface))
+
+
+def lookup(conn, image_ids, services=DEFAULT_SERVICES):
+    """Usage of ``image_ids`` as seen by ``conn``: ``{'complete', 'unknown', 'reason', 'images'}``.
+
+    ``services``: those the cloud has (``compute``, ``volume``); one of them without an endpoint
+    makes the answer ``unknown`` (and incomplete). A service not listed is still checked if found.
+    """
     image_ids = list(image_ids)
-    gaps = []
+    gaps, missing = [], []
     servers, volumes = [], []
     if not image_ids:
-        return {'complete': True, 'reason': None, 'images': {}}
+        return {'complete': True, 'unknown': False, 'reason': None, 'images': {}}
     # One image: let Nova filter. deleted=False is Nova's default; every other state is listed.
     query = {'image': image_ids[0]} if len(image_ids) == 1 else {}
     if conn.has_service('compute'):
@@ -82,17 +102,24 @@ def lookup(conn, image_ids):
             servers = list(conn.compute.servers(details=True, **query))
             gaps.append('Nova refused to list the servers of all projects (403: needs the admin role); '
                         'only this project\'s servers were checked')
+    elif 'compute' in services:
+        missing.append(_missing(conn, 'compute'))
     if conn.has_service('block-storage'):
         admin = 'admin' in _roles(conn)
         volumes = list(conn.block_storage.volumes(details=True, all_projects=admin))
         if not admin:
             gaps.append('Cinder lists other projects\' volumes only for the admin role, which this token lacks; '
                         'only this project\'s volumes were checked')
-    return {'complete': not gaps, 'reason': '; '.join(gaps) or None, 'images': group_usage(image_ids, servers, volumes)}
+    elif 'volume' in services:
+        missing.append(_missing(conn, 'volume'))
+    if missing:
+        gaps = ['usage unknown: ' + '; '.join(missing)] + gaps
+    return {'complete': not gaps, 'unknown': bool(missing), 'reason': '; '.join(gaps) or None,
+            'images': group_usage(image_ids, servers, volumes)}
 
 
-def in_use(conn, image_id):
+def in_use(conn, image_id, services=DEFAULT_SERVICES):
     """Fresh check of one image just before deleting it."""
-    entry = lookup(conn, [image_id])
+    entry = lookup(conn, [image_id], services)
     users = entry['images'][image_id]
     return bool(users['servers'] or users['volumes']), entry

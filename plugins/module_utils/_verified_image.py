@@ -43,10 +43,11 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums i
 from ansible_collections.cloudimages.openstack.plugins.module_utils._decompress import (
     DecompressionError, compression_from_name, decompress, normalize_compression)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._diskimage import (
-    DEFAULT_FORMATS, ConversionError, UnsafeImageError, convert_to_raw, inspect, min_disk_gib)
+    DEFAULT_FORMATS, ConversionError, UnsafeImageError, convert_to_raw, expansion_cap, inspect, min_disk_gib)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import CHUNK, STANDARD_DIGESTS, Cache, FetchError, fetch
 from ansible_collections.cloudimages.openstack.plugins.module_utils._files import UnsafeCacheError, temp_path, write_atomic
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import UpstreamError, check_redirects, transient_errors
+from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
+    BACKOFF, RETRIES, TRANSFER_DEADLINE, Deadline, UpstreamError, body, get, retrying)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._signatures import SignatureError, normalize_fingerprint, verify_detached
 
 GIB = 1 << 30
@@ -234,10 +235,10 @@ def _algorithms(source):
 class _Run:
     """One composition under the download's lock; ``made`` lists what this run added to the cache."""
 
-    def __init__(self, source, cache, session, limits, timeout, attempts, backoff, progress, readonly=False):
+    def __init__(self, source, cache, session, limits, timeout, transport, progress, readonly=False):
         self.source, self.cache, self.session, self.limits = source, cache, session, limits
         self.readonly = readonly  # check mode: a cached file that fails its re-hash is not removed
-        self.timeout, self.attempts, self.backoff = timeout, attempts, backoff
+        self.timeout, (self.retries, self.backoff, self.deadline) = timeout, transport
         self.progress = progress or Progress()
         self.key = Cache.key(source.checksum)
         self.meta = _read_json(self._meta_path())
@@ -266,7 +267,7 @@ class _Run:
         self.progress.note('download %s' % self.source.url)
         try:
             got = fetch(self.session, self.source.url, self.source.checksum, self.cache, self.limits.max_size,
-                        timeout=self.timeout, attempts=self.attempts, backoff=self.backoff,
+                        timeout=self.timeout, retries=self.retries, backoff=self.backoff, deadline=self.deadline,
                         progress=self.progress.step('download'))
         except (FetchError, UpstreamError) as exc:
             raise ImageFetchError('download failed: %s' % exc) from None
@@ -297,18 +298,25 @@ class _Run:
 
     def _get_signature(self, dest):
         url = self.source.image_signature_url
-        try:
-            with self.session.get(url, stream=True, timeout=self.timeout) as response:
-                check_redirects(response, url)
+        deadline = Deadline(self.deadline)
+
+        def attempt():
+            with get(self.session, url, deadline, timeout=self.timeout) as response:
                 if 400 <= response.status_code < 500:
                     raise SignatureError('signature %s is missing: HTTP %d' % (url, response.status_code))
                 if response.status_code != 200:
                     raise ImageFetchError('cannot get the image signature %s: HTTP %d' % (url, response.status_code))
-                data = response.raw.read(MAX_SIGNATURE_SIZE + 1, decode_content=True)
-        except transient_errors() as exc:
-            raise ImageFetchError('cannot get the image signature %s: %s' % (url, exc)) from None
+                data = b''
+                for chunk in body(response, url, deadline, decode=True):
+                    data += chunk
+                    if len(data) > MAX_SIGNATURE_SIZE:
+                        break
+                return data
+
+        try:
+            data = retrying(attempt, url, deadline, self.retries, self.backoff)
         except UpstreamError as exc:
-            raise SignatureError(str(exc)) from None
+            raise ImageFetchError('cannot get the image signature %s: %s' % (url, exc)) from None
         if len(data) > MAX_SIGNATURE_SIZE:
             raise SignatureError('signature %s is larger than %d bytes' % (url, MAX_SIGNATURE_SIZE))
         with open(dest, 'wb') as handle:
@@ -334,7 +342,8 @@ class _Run:
         try:
             try:
                 result = decompress(download.path, tmp, self.source.compression, self.limits.max_expanded_size,
-                                    _algorithms(self.source), progress=self.progress.step('expand'))
+                                    _algorithms(self.source), progress=self.progress.step('expand'),
+                                    check_head=self._expansion_cap)
             except DecompressionError as exc:
                 raise ImageFetchError('decompressing %s failed, nothing expanded was kept: %s' % (self.source.url, exc)) from None
             if any(result['compressed'][a] != v for a, v in download.digests.items() if a in result['compressed']):
@@ -349,6 +358,11 @@ class _Run:
         self._save_meta()
         self.made.append('expand')
         return stored, info
+
+    def _expansion_cap(self, path):
+        """Refuse a bomb from its first MiBs (format, virtual size) instead of after expanding it all."""
+        allowed = (self.source.disk_format,) if self.source.disk_format else DEFAULT_FORMATS
+        return expansion_cap(path, self.source.disk_format, allowed, self.limits.max_virtual_size)
 
     def inspect(self, path):
         source = self.source
@@ -399,14 +413,16 @@ class _Run:
         self.meta = {}
 
 
-def obtain(source, cache_dir, session, convert=False, limits=Limits(), timeout=(15, 120), attempts=6, backoff=1.0, progress=None):
+def obtain(source, cache_dir, session, convert=False, limits=Limits(), timeout=(15, 120), retries=RETRIES,
+           backoff=BACKOFF, deadline=TRANSFER_DEADLINE, progress=None):
     """Fetch and verify ``source`` into the cache at ``cache_dir``; return the image_fetch result dict.
 
+    Every transfer (image, signature) is retried ``retries`` times and ends after ``deadline`` seconds.
     ``changed`` in the result is true when this call added anything to the cache.
     """
     cache = _cache(cache_dir)
     with cache.lock('image-' + Cache.key(source.checksum)):
-        run = _Run(source, cache, session, limits, timeout, attempts, backoff, progress)
+        run = _Run(source, cache, session, limits, timeout, (retries, backoff, deadline), progress)
         download = run.download()
         signer = run.signature(download)
         image, info = run.image(download)
@@ -423,7 +439,7 @@ def lookup(source, cache_dir, convert=False, limits=Limits()):
     if not os.path.isdir(os.path.join(root, 'files')):
         return None
     cache = _cache(root)
-    run = _Run(source, cache, None, limits, None, 0, 0, None, readonly=True)
+    run = _Run(source, cache, None, limits, None, (0, 0, 0), None, readonly=True)
     download = cache.lookup(run.key, discard=False)
     if download is None:
         return None

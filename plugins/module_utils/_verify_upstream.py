@@ -13,7 +13,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums i
 from ansible_collections.cloudimages.openstack.plugins.module_utils._decompress import hash_file, hexdigests, new_digests
 from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import Cache, FetchError, fetch
 from ansible_collections.cloudimages.openstack.plugins.module_utils._files import UnsafeCacheError
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import UpstreamError, check_redirects, transient_errors
+from ansible_collections.cloudimages.openstack.plugins.module_utils._http import TRANSFER_DEADLINE, Deadline, UpstreamError, get
 from ansible_collections.cloudimages.openstack.plugins.module_utils._verified_image import (
     ImageFetchError, Limits, lookup, obtain, resolve_source)
 
@@ -23,9 +23,10 @@ GONE_STATUSES = (404, 410)
 class UpstreamCheck:
     """One per run: the HTTP session, cache and limits shared by every image checked."""
 
-    def __init__(self, session, cache_dir, max_size, timeout, retries, keyring=None, fingerprints=None):
+    def __init__(self, session, cache_dir, max_size, timeout, retries, keyring=None, fingerprints=None,
+                 deadline=TRANSFER_DEADLINE):
         self.session, self.cache_dir, self.max_size = session, cache_dir, max_size
-        self.timeout, self.retries = timeout, retries
+        self.timeout, self.retries, self.deadline = timeout, retries, deadline
         self.keyring, self.fingerprints = keyring, fingerprints
 
     def __call__(self, image, result, step):
@@ -45,7 +46,7 @@ class UpstreamCheck:
                 fetched = lookup(source, self.cache_dir, step.convert_to_raw, limits) if moved else None
                 if fetched is None:
                     fetched = obtain(source, self.cache_dir, self.session, step.convert_to_raw, limits, timeout=timeout,
-                                     attempts=self.retries + 1)
+                                     retries=self.retries, deadline=self.deadline)
                     fetched['from_cache'] = False
         except ImageFetchError as exc:
             return _verify.outcome(result, 'error', str(exc))
@@ -88,7 +89,7 @@ class UpstreamCheck:
         """
         try:
             fetch(self.session, source.url, source.checksum, Cache(self.cache_dir), limits.max_size,
-                  timeout=timeout, attempts=self.retries + 1)
+                  timeout=timeout, retries=self.retries, deadline=self.deadline)
             return None
         except FetchError as exc:
             if isinstance(exc.__cause__, ChecksumError):
@@ -105,14 +106,12 @@ class UpstreamCheck:
     def _probe_gone(self, url):
         """Why ``url`` is gone (404/410, unreachable after retries), or '' when it is there."""
         try:
-            with self.session.get(url, stream=True, timeout=(self.timeout, self.timeout)) as response:
-                check_redirects(response, url)
+            with get(self.session, url, Deadline(self.deadline), timeout=(self.timeout, self.timeout)) as response:
                 if response.status_code in GONE_STATUSES:
                     return '%s answered HTTP %d %s' % (url, response.status_code, response.reason)
-        except transient_errors() as exc:
-            return 'cannot reach %s after %d retries: %s' % (url, self.retries, exc)
-        except UpstreamError:
-            return ''
+        except UpstreamError as exc:
+            if exc.transient:
+                return 'cannot reach %s after %d retries: %s' % (url, self.retries, exc)
         return ''
 
 

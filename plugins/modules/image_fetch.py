@@ -135,8 +135,16 @@ options:
   retries:
     description:
       - Retries of a failed request or a dropped transfer. A dropped transfer resumes where it broke.
+      - The same policy applies to the image signature.
     type: int
     default: 5
+  transfer_deadline:
+    description:
+      - Seconds one transfer (the image or its signature), all retries included, may take before
+        it fails. Bounds a server that drips bytes slowly enough never to trip O(timeout). A
+        download that runs out of time keeps what arrived; the next run resumes it.
+    type: int
+    default: 1800
   progress_file:
     description:
       - File to which progress lines are appended while the module runs (step, percent, MiB, MiB/s).
@@ -271,7 +279,7 @@ import pathlib
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._diskimage import FORMAT_INSPECTOR_IMPORT_ERROR
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, make_session
+from ansible_collections.cloudimages.openstack.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, TRANSFER_DEADLINE, make_session
 from ansible_collections.cloudimages.openstack.plugins.module_utils._verified_image import (
     ImageFetchError, Limits, Progress, lookup, obtain, resolve_source)
 
@@ -293,6 +301,7 @@ ARGUMENT_SPEC = dict(
     max_virtual_size=dict(type='int', default=128 * (1 << 30)),
     timeout=dict(type='int', default=60),
     retries=dict(type='int', default=5),
+    transfer_deadline=dict(type='int', default=TRANSFER_DEADLINE),
     progress_file=dict(type='path'),
 )
 
@@ -313,7 +322,7 @@ def main():
         if error:
             module.fail_json(msg=missing_required_lib(library), exception=error)
     params = module.params
-    for name in ('max_size', 'max_expanded_size', 'max_virtual_size', 'timeout'):
+    for name in ('max_size', 'max_expanded_size', 'max_virtual_size', 'timeout', 'transfer_deadline'):
         if params[name] <= 0:
             module.fail_json(msg='%s must be positive, got %d' % (name, params[name]))
     if params['retries'] < 0:
@@ -330,8 +339,8 @@ def main():
         else:
             progress = Progress(params['progress_file'], module.log)
             result = obtain(source, params['cache_dir'], make_session(retries=params['retries']), params['convert_to_raw'],
-                            limits, timeout=(params['timeout'], params['timeout']), attempts=params['retries'] + 1,
-                            progress=progress)
+                            limits, timeout=(params['timeout'], params['timeout']), retries=params['retries'],
+                            deadline=params['transfer_deadline'], progress=progress)
     except ImageFetchError as exc:
         module.fail_json(msg=str(exc))
     result.pop('made', None)

@@ -92,8 +92,9 @@ options:
     description:
       - Number of newest versions never deleted, the latest included.
       - Raised to N when O(properties) sets C(uuid_validity=last-N); an image's own
-        C(uuid_validity) (C(last-N), a future date, C(forever), C(notice)) and a future
-        C(provided_until) date also keep it.
+        C(uuid_validity) (C(last-N), a future date, C(forever), C(notice)) also keeps it.
+      - C(provided_until) is no reason to keep an old version, as it describes the release's
+        image series (its latest image), not each previous build.
     type: int
     default: 2
   min_age_days:
@@ -145,6 +146,17 @@ options:
         Nova and Cinder). When false, deletes rely on the caller's own projects and Glance's 409.
     type: bool
     default: true
+  usage_services:
+    description:
+      - The services whose servers or volumes can use an image in this cloud.
+      - When one of them has no endpoint in the catalog for the connection's region and
+        interface (a typo, or a service missing), usage is unknown and nothing is deleted or
+        deactivated; the plan says why. List only the services the cloud has, for example
+        C([volume]) for a cloud without Nova.
+    type: list
+    elements: str
+    choices: [compute, volume]
+    default: [compute, volume]
   now:
     description:
       - Current time (ISO 8601, UTC when no offset) used for ages and promises instead of the
@@ -310,14 +322,15 @@ class ImageRotateModule(OpenStackModule):
         try:
             result = plan(images, policy, now)
             if result.usage_needed:
-                usage = lookup(self.conn, result.usage_needed)
+                usage = lookup(self.conn, result.usage_needed, policy.usage_services)
                 result = plan(images, policy, now, usage)
         except (PlanError, NamingError) as exc:
             self.fail_json(msg=str(exc))
         out = result.as_dict()
         changed = result.changed
         if changed and not self.check_mode:
-            outcomes = execute(self.conn, result.actions, policy.require_all_projects_usage)
+            outcomes = execute(self.conn, result.actions, policy.require_all_projects_usage,
+                               usage_services=policy.usage_services)
             names = {image['id']: image.get('name') for image in images}
             for action, outcome in zip(result.actions, outcomes):
                 action['result'] = outcome

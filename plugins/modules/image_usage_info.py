@@ -35,6 +35,15 @@ options:
     description:
       - Release group, see O(provider).
     type: str
+  usage_services:
+    description:
+      - The services this cloud has whose servers or volumes can use an image. One of them
+        without an endpoint for the connection's region and interface makes the answer
+        C(unknown) (see RV(unknown)).
+    type: list
+    elements: str
+    choices: [compute, volume]
+    default: [compute, volume]
 extends_documentation_fragment:
   - cloudimages.openstack.openstack
   - ansible.builtin.action_common_attributes
@@ -97,6 +106,10 @@ complete:
   description: Whether every project was checked.
   returned: always
   type: bool
+unknown:
+  description: Whether a service of O(usage_services) has no endpoint, so usage could not be checked at all.
+  returned: always
+  type: bool
 reason:
   description: Why the answer is not complete; null when it is.
   returned: always
@@ -104,6 +117,7 @@ reason:
 """
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
+from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import POLICY_SPEC
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation_apply import list_group
 from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import lookup
 
@@ -113,6 +127,7 @@ class ImageUsageInfoModule(OpenStackModule):
         images=dict(type='list', elements='str'),
         provider=dict(type='str'),
         release_key=dict(type='str', no_log=False),
+        usage_services=POLICY_SPEC['usage_services'],
     )
     module_kwargs = dict(
         supports_check_mode=True,
@@ -133,7 +148,7 @@ class ImageUsageInfoModule(OpenStackModule):
                 self.fail_json(msg=str(exc))
             ids = [image['id'] for image in group]
             names = {image['id']: image.get('name') for image in group}
-        usage = lookup(self.conn, ids)
+        usage = lookup(self.conn, ids, p['usage_services'])
         images = []
         for image_id in ids:
             entry = usage['images'][image_id]
@@ -142,7 +157,7 @@ class ImageUsageInfoModule(OpenStackModule):
             if image_id in names:
                 item['name'] = names[image_id]
             images.append(item)
-        self.exit_json(changed=False, images=images, complete=usage['complete'], reason=usage['reason'])
+        self.exit_json(changed=False, images=images, complete=usage['complete'], unknown=usage['unknown'], reason=usage['reason'])
 
 
 def main():

@@ -96,6 +96,12 @@ options:
       - Retries of a failed upstream request or a dropped transfer before the source counts as gone.
     type: int
     default: 3
+  transfer_deadline:
+    description:
+      - Seconds one upstream transfer (an image or its signature), all retries included, may take
+        before it fails; bounds a server that drips bytes too slowly for O(download_timeout) to fire.
+    type: int
+    default: 1800
   fail_on_mismatch:
     description:
       - Fail after verifying (and deactivating, with O(deactivate_mismatches)) every image when
@@ -223,7 +229,7 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed, _verify
 from ansible_collections.cloudimages.openstack.plugins.module_utils._diskimage import FORMAT_INSPECTOR_IMPORT_ERROR
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, make_session
+from ansible_collections.cloudimages.openstack.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, TRANSFER_DEADLINE, make_session
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import list_images
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule, sdk_exceptions
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation_apply import deactivate
@@ -243,6 +249,7 @@ class ImageVerifyModule(OpenStackModule):
         max_size=dict(type='int', default=20 * (1 << 30)),
         download_timeout=dict(type='int', default=60),
         retries=dict(type='int', default=3),
+        transfer_deadline=dict(type='int', default=TRANSFER_DEADLINE),
         fail_on_mismatch=dict(type='bool', default=True),
         deactivate_mismatches=dict(type='bool', default=False),
     )
@@ -253,7 +260,7 @@ class ImageVerifyModule(OpenStackModule):
         for error, library in ((REQUESTS_IMPORT_ERROR, 'requests'), (FORMAT_INSPECTOR_IMPORT_ERROR, 'oslo.utils>=7.4')):
             if error:
                 self.fail_json(msg=missing_required_lib(library), exception=error)
-        for name in ('max_size', 'download_timeout'):
+        for name in ('max_size', 'download_timeout', 'transfer_deadline'):
             if p[name] <= 0:
                 self.fail_json(msg='%s must be positive, got %d' % (name, p[name]))
         if p['retries'] < 0:
@@ -266,7 +273,7 @@ class ImageVerifyModule(OpenStackModule):
         except (ValueError, _verify.VerifyUsageError) as exc:
             self.fail_json(msg=str(exc))
         check = UpstreamCheck(make_session(retries=p['retries']), p['cache_dir'], p['max_size'], p['download_timeout'],
-                              p['retries'], p['keyring'], p['trusted_fingerprints'])
+                              p['retries'], p['keyring'], p['trusted_fingerprints'], p['transfer_deadline'])
         rewrites = {str(k): str(v) for k, v in p['url_rewrites'].items()}
         results = []
         for image in chosen:

@@ -133,7 +133,6 @@ from datetime import datetime, timezone
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import make_session
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import list_images
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
 from ansible_collections.cloudimages.openstack.plugins.module_utils._release_status import assess
@@ -158,10 +157,9 @@ class ReleaseStatusInfoModule(OpenStackModule):
     requests = 0  # upstream requests made
 
     def run(self):
-        session = make_session()
         entries, policies = [], []
         for spec in self.params['releases']:
-            entry, policy = self._prepare(spec, session)
+            entry, policy = self._prepare(spec)
             entries.append(entry)
             policies.append(policy)
         listings = {}
@@ -174,11 +172,14 @@ class ReleaseStatusInfoModule(OpenStackModule):
             return assess(listings[policies[index].provider], policies[index], entries[index]['release'], now, usage)
 
         statuses = {index: status(index) for index, policy in enumerate(policies) if policy}
-        # The images the planner wants usage for, of every release, in one lookup.
-        needed = sorted({image_id for found in statuses.values() for image_id in found['usage_needed']})
-        if needed:
-            usage = lookup(self.conn, needed)
-            statuses.update({index: status(index, usage) for index, found in statuses.items() if found['usage_needed']})
+        # The images the planner wants usage for, of every release, in one lookup per set of usage services.
+        by_services = {}
+        for index, found in statuses.items():
+            if found['usage_needed']:
+                by_services.setdefault(policies[index].usage_services, []).append(index)
+        for services, indexes in by_services.items():
+            usage = lookup(self.conn, sorted({image_id for i in indexes for image_id in statuses[i]['usage_needed']}), services)
+            statuses.update({index: status(index, usage) for index in indexes})
         for index, found in statuses.items():
             entries[index].update(settled=found['settled'], reason=found['reason'], existing=found['existing'], warnings=found['warnings'])
             if found['settled']:  # nothing else runs for it today: say it here (image_rotate says it otherwise)
@@ -186,7 +187,7 @@ class ReleaseStatusInfoModule(OpenStackModule):
                     self.ansible.warn('%s: %s' % (entries[index]['name'], warning))
         self.exit_json(changed=False, releases=entries, requests=self.requests)
 
-    def _prepare(self, spec, session):
+    def _prepare(self, spec):
         """``(entry to return, policy or None)``; discovery happens here, an error goes in the entry."""
         rotate = spec.get('rotate') if isinstance(spec, dict) else None
         rotate = rotate if isinstance(rotate, dict) else {}
@@ -200,7 +201,7 @@ class ReleaseStatusInfoModule(OpenStackModule):
             entry['retired'] = policy.retired
             if not policy.retired:
                 entry['release'], _unchanged, requests = discover_from(
-                    session, _validated(DISCOVER_SPEC, spec.get('discover'), 'discover'), check_mode=self.check_mode)
+                    _validated(DISCOVER_SPEC, spec.get('discover'), 'discover'), check_mode=self.check_mode)
                 self.requests += requests
         except (ValueError, DiscoveryError, OSError) as exc:  # PlanError and NamingError are ValueErrors
             self.requests += getattr(exc, 'requests', 0)

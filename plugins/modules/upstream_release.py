@@ -136,6 +136,19 @@ options:
       - Timeout in seconds of each HTTP request.
     type: int
     default: 30
+  transfer_deadline:
+    description:
+      - Seconds one transfer (a document, signature or key), all retries included, may take before
+        the release fails. Bounds a server that drips bytes too slowly for O(timeout) to fire.
+      - A dropped transfer or a connection error is retried like an image download.
+    type: int
+    default: 1800
+  retries:
+    description:
+      - Retries of a failed request (connection error, HTTP 408, 429, 5xx) or a dropped transfer,
+        with exponential backoff, as for image downloads.
+    type: int
+    default: 5
 requirements:
   - python-requests
   - gpgv (GnuPG) for sources that sign
@@ -298,11 +311,9 @@ requests:
   sample: 1
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, make_session
+from ansible_collections.cloudimages.openstack.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import DISCOVER_SPEC, discover_from
 
@@ -312,13 +323,13 @@ def main():
     if REQUESTS_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
     try:
-        release, unchanged, count = discover_from(make_session(), module.params, check_mode=module.check_mode)
+        release, unchanged, count = discover_from(module.params, check_mode=module.check_mode)
         for warning in release.get('warnings') or ():
             module.warn(warning)
     except DiscoveryError as exc:
         module.fail_json(msg=str(exc), requests=getattr(exc, 'requests', 0))
-    except OSError as exc:
-        module.fail_json(msg='upstream_release: %s' % exc, exception=traceback.format_exc(), requests=0)
+    except OSError as exc:  # the local cache or state directory
+        module.fail_json(msg='upstream_release: %s' % exc, requests=0)
     module.exit_json(changed=False, release=release, upstream_unchanged=unchanged, requests=count)
 
 

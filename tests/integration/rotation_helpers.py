@@ -92,9 +92,18 @@ class Group:
         for image in retry(list_group, self.admin, self.provider, self.release_key):
             if image['protected']:
                 retry(self.admin.image.update_image, image['id'], is_protected=False)
-            retry(self.admin.image.delete_image, image['id'], ignore_missing=True)
+            _delete(self.admin, image['id'])
         for image_id in self.extra:
-            retry(self.admin.image.delete_image, image_id, ignore_missing=True)
+            _delete(self.admin, image_id)
+
+
+def _delete(conn, image_id):
+    try:
+        retry(conn.image.delete_image, image_id, ignore_missing=True)
+    except sdk_exceptions.BadRequestException as exc:
+        # A retried delete whose first attempt landed despite a 5xx: "transition from deleted to deleted".
+        if 'deleted to deleted' not in str(exc):
+            raise
 
 
 def retry(func, *args, **kwargs):

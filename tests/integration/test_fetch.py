@@ -93,7 +93,7 @@ def test_gives_up_after_attempts_but_keeps_bytes_to_resume(server, debian, cache
     info, url, expected = debian
     server.set_fault(url, 'drop', after=4096)
     with pytest.raises(FetchError, match='after 2 attempts'):
-        fetch(session(), url, expected, cache, LIMIT, attempts=2, backoff=0.01)
+        fetch(session(), url, expected, cache, LIMIT, retries=1, backoff=0.01)
     assert leftovers(cache) == [Cache.key(expected) + '.part', Cache.key(expected) + '.part.validator']
     server.clear_faults()
     server.reset_requests()
@@ -128,3 +128,29 @@ def test_concurrent_runs_download_once(server, debian, cache):
     assert len(results) == 3 and {r.digests['sha512'] for r in results} == {info.sha512}
     assert sum(not r.from_cache for r in results) == 1
     assert server.count(url, method='GET') == 1
+
+
+def test_slow_drip_ends_at_the_transfer_deadline_and_keeps_bytes(server, debian, cache):
+    """A server dripping bytes never trips the read timeout; the deadline of the whole transfer ends it."""
+    import time  # pylint: disable=import-outside-toplevel
+    info, url, expected = debian
+    server.set_fault(url, 'slow', rate=4000)  # the image takes longer than 2 s at this rate
+    started = time.monotonic()
+    with pytest.raises(FetchError, match=r'not complete within the transfer deadline of 2 s \(transfer_deadline\)'):
+        fetch(session(), url, expected, cache, LIMIT, timeout=(5, 5), backoff=0.01, deadline=2)
+    assert time.monotonic() - started < 4
+    assert leftovers(cache) == [Cache.key(expected) + '.part', Cache.key(expected) + '.part.validator']
+    server.clear_faults()
+    assert fetch(session(), url, expected, cache, LIMIT).digests['sha512'] == info.sha512
+
+
+@pytest.mark.parametrize('fault, message', [
+    ('redirect_loop', r'too many redirects \(a redirect loop\?\)'),
+    ('scheme_change', r'which changes the scheme; refusing it'),
+])
+def test_redirect_faults_fail_cleanly(server, debian, cache, fault, message):
+    _info, url, expected = debian
+    server.set_fault(url, fault)
+    with pytest.raises(FetchError, match=message):
+        fetch(session(), url, expected, cache, LIMIT, backoff=0.01)
+    assert leftovers(cache) == []

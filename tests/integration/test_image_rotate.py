@@ -288,6 +288,26 @@ def test_multi_day_simulation_with_servers_and_volumes(cloud, group, resources):
     assert sorted(group.images()) == [day2]
 
 
+@pytest.mark.needs_nova
+@pytest.mark.needs_cinder
+def test_daily_builds_with_provided_until_stay_at_keep_plus_in_use(cloud, group, resources):  # pylint: disable=redefined-outer-name
+    """Six daily builds, each carrying its release's end of support: Glance keeps the latest plus those in use."""
+    demo = cloud.connect('demo')
+    builds = []
+    for day in range(6):
+        builds.append(group.candidate(provided_until='2032-05-31'))
+        group.run(candidate=builds[-1], keep=1, delete_unused=True, properties={'provided_until': '2032-05-31'})
+        if day == 1:
+            server = boot_server(demo, group.admin, builds[1], 'retention-%s' % group.provider)
+            resources['servers'].append(server.id)
+        if day == 3:
+            volume = make_volume(demo, builds[3], 'retention-%s' % group.provider)
+            resources['volumes'].append(volume.id)
+        in_use = [builds[i] for i in (1, 3) if i < day]
+        assert sorted(group.images()) == sorted(in_use + [builds[-1]]), day
+    assert latest_holders(group) == [builds[-1]]
+
+
 def test_deactivate_expired_and_retire(group):
     first = group.candidate()
     group.run(candidate=first)

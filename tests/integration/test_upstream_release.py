@@ -459,3 +459,16 @@ def test_fcos_forged_major_cannot_pick_another_key(own):
     rewrite_stream(own.mirror, relabel(99, move=True))
     with pytest.raises(DiscoveryError, match='no pinned signing key for 99'):
         own('fedora_coreos', 'stable', trusted_fingerprints=None)
+
+
+@pytest.mark.parametrize('fault, params', [('drop', {'after': 10, 'times': 1}), ('error', {'status': 502, 'times': 1})])
+def test_a_dropped_or_failed_document_is_retried(own, fault, params):
+    """One dropped transfer of a discovery document or signature no longer fails the release."""
+    info = own.mirror.releases['ubuntu', '24.04']
+    for url in (info.checksum_url, info.checksum_signature_url):
+        own.server.set_fault(url, fault, **params)
+    release, _unchanged, _count = own('ubuntu', '24.04')
+    assert release['version'] == info.version
+    for url in (info.checksum_url, info.checksum_signature_url):
+        path = '/' + url.split('://', 1)[1]
+        assert [entry['fault'] for entry in own.server.requests if entry['path'] == path] == [fault, None], url

@@ -164,6 +164,23 @@ def test_fault_not_found_and_clear(server, base_mirror):
         server.set_fault(url, 'drop', bogus=1)
 
 
+def test_fault_redirect_loop_scheme_change_and_truncate(server, base_mirror):
+    info = base_mirror.releases['debian', '12']
+    url = server.rewrite(info.image_url)
+    server.set_fault(url, 'redirect_loop')
+    with pytest.raises(requests.TooManyRedirects):
+        requests.get(url, timeout=10)
+    server.set_fault(url, 'scheme_change')
+    answer = requests.get(url, timeout=10, allow_redirects=False)
+    assert answer.status_code == 302 and answer.headers['Location'] == url.replace('http://', 'https://', 1)
+    server.set_fault(url, 'truncate', size=1000)
+    answer = requests.get(url, timeout=10)
+    assert answer.status_code == 200 and answer.content == read(info.local_path, 'rb')[:1000]
+    server.set_fault(url, 'truncate')  # default: half, a clean short answer the client cannot tell from the file
+    answer = requests.get(url, timeout=10)
+    assert int(answer.headers['Content-Length']) == len(answer.content) == info.size // 2
+
+
 def test_server_follows_mirror_changes_live(mirror):
     from upstream_mirror import MirrorServer  # pylint: disable=import-outside-toplevel
     with MirrorServer(mirror) as live:

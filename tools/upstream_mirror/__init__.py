@@ -30,7 +30,8 @@ Python API::
 
     with MirrorServer(mirror) as server:          # threaded, 127.0.0.1, free port
         server.url, server.base_for('cloud.debian.org'), server.rewrite(info.image_url)
-        server.set_fault(info.image_url, 'drop', after=1000)   # drop | error | slow | corrupt | not_found
+        server.set_fault(info.image_url, 'drop', after=1000)   # drop | error | slow | corrupt | not_found |
+                                                               # redirect_loop | scheme_change | truncate
         server.clear_faults()
         server.requests, server.count('https://cloud-images.ubuntu.com/'), server.reset_requests()
 

@@ -8,6 +8,11 @@ Kinds and parameters (every kind also takes ``times``: how many matching request
 * ``slow``      ``rate=65536`` bytes/s, ``delay=0`` s before the headers
 * ``corrupt``   ``offset=None`` (middle of the file): flip one byte in flight
 * ``not_found`` 404 although the file exists
+* ``redirect_loop``  302 to the same URL, forever
+* ``scheme_change``  302 to the same path with another scheme (``scheme='https'``)
+* ``truncate``  ``size=None`` (half the file): serve a shorter file, consistently (Content-Length agrees)
+
+Content faults (wrong signing key, bad signature, bombs, ...) are ``Mirror.inject``'s.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ KINDS = {
     'slow': {'rate': 65536, 'delay': 0.0},
     'corrupt': {'offset': None},
     'not_found': {},
+    'redirect_loop': {},
+    'scheme_change': {'scheme': 'https'},
+    'truncate': {'size': None},
 }
 
 

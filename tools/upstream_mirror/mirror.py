@@ -142,7 +142,8 @@ class Mirror:
         * ``checksum_traversal``: checksum file gains an entry named ``../../../../etc/cron.d/...``
         * ``backing_file`` (``backing='/etc/hostname'``), ``data_file`` (``data_file='/etc/hostname'``):
           malicious qcow2, correctly checksummed and signed (the vendor "published" it)
-        * ``decompression_bomb`` (``expanded_size=1 GiB``): FCOS xz / Flatcar bz2 only
+        * ``decompression_bomb`` (``expanded_size=1 GiB``, ``expands_to='qcow2'`` or ``'raw'``: the head is
+          the real qcow2, or zeros, which a client must refuse as soon as it sees them): FCOS xz / Flatcar bz2 only
         * ``tampered_image``: bytes changed after publication; checksums still describe the original
         """
         vendor = VENDORS[distro]
@@ -172,11 +173,14 @@ class Mirror:
         elif fault == 'decompression_bomb':
             if not vendor.compression:
                 raise ValueError('%s does not publish a compressed image' % distro)
-            head = vendor.qcow2(ctx, release, build)
+            expands_to = params.get('expands_to', 'qcow2')
+            if expands_to not in ('qcow2', 'raw'):
+                raise ValueError('decompression_bomb expands_to must be qcow2 or raw')
+            head = vendor.qcow2(ctx, release, build) if expands_to == 'qcow2' else b''
             compressed, digest, size = images.decompression_bomb(vendor.compression, head, params.get('expanded_size', 1 << 30))
             Context.remove(ctx.pristine(path))
             vendor.put_payload(ctx, release, build, None, compressed=compressed, uncompressed={'sha256': digest, 'size': size})
-            record = {'expanded_size': size}
+            record = {'expanded_size': size, 'expands_to': expands_to}
         elif fault == 'tampered_image':
             pristine = ctx.pristine(path)
             with open(path, 'rb') as handle:

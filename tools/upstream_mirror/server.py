@@ -117,6 +117,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self._simple(record, int(fault.params['status']), head=head)
             if fault.kind == 'slow' and fault.params['delay']:
                 time.sleep(float(fault.params['delay']))
+            if fault.kind in ('redirect_loop', 'scheme_change'):
+                scheme = fault.params['scheme'] if fault.kind == 'scheme_change' else 'http'
+                location = '%s://%s:%d%s' % (scheme, owner.host, owner.port, self.path)
+                return self._simple(record, 302, headers={'Location': location}, head=head)
         rel = path.lstrip('/')
         for source, target in owner.redirects:
             if rel.startswith(source):
@@ -153,6 +157,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self._not_modified(stat, etag):
             return self._simple(record, 304, headers=headers, head=head)
         size = stat.st_size
+        if fault and fault.kind == 'truncate':
+            size = min(size, int(fault.params['size']) if fault.params['size'] is not None else size // 2)
         wanted = parse_range(self.headers.get('Range'), size)
         if_range = self.headers.get('If-Range')
         if wanted and if_range and if_range != etag and if_range != headers['Last-Modified']:

@@ -23,7 +23,8 @@ import urllib.parse
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums, _managed, _signatures
 from ansible_collections.cloudimages.openstack.plugins.module_utils._files import write_atomic
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import UpstreamError, check_redirects, transient_errors
+from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
+    BACKOFF, RETRIES, TRANSFER_DEADLINE, Deadline, UpstreamError, body, get, retrying)
 
 # Metadata documents are small; Ubuntu's products file, the largest, is a few MB.
 MAX_METADATA_BYTES = 64 * 1024 * 1024
@@ -158,10 +159,12 @@ class Context:
     """One discovery run: HTTP session and rewrites, trust settings, request count."""
 
     def __init__(self, session, rewrites=None, timeout=30, require_https=False, keyring=None,
-                 fingerprints=None, key_cache=None, gpgv=None, write_keys=True, signing_keys=None):
+                 fingerprints=None, key_cache=None, gpgv=None, write_keys=True, signing_keys=None,
+                 deadline=TRANSFER_DEADLINE):
         self.session = session
         self.rewrites = dict(rewrites or {})
         self.timeout = timeout
+        self.deadline = deadline
         self.require_https = require_https
         self.user_keyring = keyring
         self.user_fingerprints = list(fingerprints or [])
@@ -196,35 +199,41 @@ class Context:
                 headers['If-None-Match'] = validators['etag']
             if validators.get('last_modified'):
                 headers['If-Modified-Since'] = validators['last_modified']
+        deadline = Deadline(self.deadline)
+        counted = []
+
+        def attempt():
+            with get(self.session, url, deadline, headers=headers, timeout=self.timeout) as response:
+                counted.append(1 + len(response.history))
+                return self._read(response, url, what, deadline)
+
         try:
-            response = self.session.get(url, headers=headers, timeout=self.timeout, stream=True)
-        except transient_errors() as exc:
-            self.requests += 1
-            raise DiscoveryError('%s %s: request failed: %s' % (what, url, exc)) from None
-        try:
-            self.requests += 1 + len(response.history)
-            try:
-                check_redirects(response, url)
-            except UpstreamError as exc:
-                raise DiscoveryError(str(exc)) from None
-            self.check_scheme(response.url)
-            if response.status_code == 404:
-                raise NotFoundError('%s %s does not exist (HTTP 404)' % (what, url), url)
-            if response.status_code == 304:
-                return Response(url, 304, etag=response.headers.get('ETag'), last_modified=response.headers.get('Last-Modified'))
-            if response.status_code != 200:
-                raise DiscoveryError('%s %s: HTTP %s %s' % (what, url, response.status_code, response.reason))
-            body = bytearray()
-            try:
-                for chunk in response.iter_content(64 * 1024):
-                    body += chunk
-                    if len(body) > MAX_METADATA_BYTES:
-                        raise DiscoveryError('%s %s is larger than %d bytes; refusing it' % (what, url, MAX_METADATA_BYTES))
-            except transient_errors() as exc:
-                raise DiscoveryError('%s %s: transfer failed: %s' % (what, url, exc)) from None
-            return Response(url, 200, bytes(body), response.headers.get('ETag'), response.headers.get('Last-Modified'))
+            return retrying(attempt, url, deadline, getattr(self.session, 'retries', RETRIES),
+                            getattr(self.session, 'backoff', BACKOFF))
+        except UpstreamError as exc:
+            tries = ' (after %d attempts)' % exc.attempts if exc.attempts > 1 else ''
+            raise DiscoveryError('%s %s: request failed%s: %s' % (what, url, tries, exc)) from None
         finally:
-            response.close()
+            self.requests += sum(counted) or 1
+
+    def _read(self, response, url, what, deadline):
+        self.check_scheme(response.url)
+        if response.status_code == 404:
+            raise NotFoundError('%s %s does not exist (HTTP 404)' % (what, url), url)
+        if response.status_code == 304:
+            return Response(url, 304, etag=response.headers.get('ETag'),
+                            last_modified=response.headers.get('Last-Modified'))
+        if response.status_code != 200:
+            raise DiscoveryError('%s %s: HTTP %s %s' % (what, url, response.status_code, response.reason))
+        data = bytearray()
+        for chunk in body(response, url, deadline, 64 * 1024, decode=True):
+            data += chunk
+            if len(data) > MAX_METADATA_BYTES:
+                raise DiscoveryError('%s %s is larger than %d bytes; refusing it' % (what, url, MAX_METADATA_BYTES))
+        length = response.headers.get('Content-Length')
+        if length is not None and not response.headers.get('Content-Encoding') and len(data) < int(length):
+            raise UpstreamError('%s ended after %d of %s bytes' % (url, len(data), length), transient=True)
+        return Response(url, 200, bytes(data), response.headers.get('ETag'), response.headers.get('Last-Modified'))
 
     # -- checksum lists ----------------------------------------------------------------------------
     def parse_checksums(self, text, source_url):

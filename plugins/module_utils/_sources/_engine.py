@@ -33,6 +33,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order
 from ansible_collections.cloudimages.openstack.plugins.module_utils._files import (
     UnsafeCacheError, locked, private_dir, write_atomic,
 )
+from ansible_collections.cloudimages.openstack.plugins.module_utils._http import RETRIES, TRANSFER_DEADLINE, make_session
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import Context, DiscoveryError, NotFoundError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
 
@@ -132,21 +133,27 @@ DISCOVER_SPEC = dict(
     cache_dir=dict(type='path', default='~/.cache/cloudimages'),
     checked_since=dict(type='float'),
     timeout=dict(type='int', default=30),
+    transfer_deadline=dict(type='int', default=TRANSFER_DEADLINE),
+    retries=dict(type='int', default=RETRIES),
 )
 
 
-def discover_from(session, params, check_mode=False):
-    """``discover`` with validated DISCOVER_SPEC parameters."""
+def discover_from(params, check_mode=False):
+    """``discover`` with validated DISCOVER_SPEC parameters, over a session with their retry policy."""
+    if params['retries'] < 0 or params['transfer_deadline'] <= 0 or params['timeout'] <= 0:
+        raise DiscoveryError('retries must not be negative, timeout and transfer_deadline must be positive')
+    session = make_session(retries=params['retries'])
     source = make_source(params['source'], params['release'], params['arch'], params['options'])
     return discover(session, source, cache_dir=params['cache_dir'], rewrites={str(k): str(v) for k, v in params['url_rewrites'].items()},
                     keyring=params['keyring'], trusted_fingerprints=params['trusted_fingerprints'],
                     signing_keys=params['signing_keys'],
                     allow_unsigned=params['allow_unsigned'], timeout=params['timeout'], check_mode=check_mode,
-                    checked_since=params['checked_since'])
+                    checked_since=params['checked_since'], deadline=params['transfer_deadline'])
 
 
 def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trusted_fingerprints=None,
-             allow_unsigned=False, timeout=30, check_mode=False, gpgv=None, checked_since=None, signing_keys=None):
+             allow_unsigned=False, timeout=30, check_mode=False, gpgv=None, checked_since=None, signing_keys=None,
+             deadline=TRANSFER_DEADLINE):
     """Return ``(release dict, upstream_unchanged, request count)``; raise DiscoveryError.
 
     A result checked at or after ``checked_since`` (epoch seconds) is returned without asking
@@ -169,7 +176,7 @@ def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trust
     store = StateStore(cache_dir, source, config, writable=not check_mode)
     ctx = Context(session, rewrites, timeout, require_https=source.signed is False, keyring=keyring,
                   fingerprints=trusted_fingerprints, key_cache=os.path.join(cache_dir, 'keys') if cache_dir else None,
-                  gpgv=gpgv, write_keys=not check_mode, signing_keys=signing_keys)
+                  gpgv=gpgv, write_keys=not check_mode, signing_keys=signing_keys, deadline=deadline)
     try:
         entry_url = source.entry_url()
         if entry_url is None:  # sources without network (local artifact)

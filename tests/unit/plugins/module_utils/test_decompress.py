@@ -222,3 +222,53 @@ def test_hash_file_feeds_every_digest(tmp_path):
     assert _decompress.hash_file(path, digests) == 3 * (1 << 20) + 5
     assert _decompress.hexdigests(digests) == {'md5': hashlib.md5(path.read_bytes()).hexdigest(),
                                                'sha384': hashlib.sha384(path.read_bytes()).hexdigest()}
+
+
+def test_check_head_sees_the_first_mibs_and_can_lower_the_cap(tmp_path, bomb):
+    seen = []
+
+    def check_head(path):
+        seen.append(os.path.getsize(path))
+        return 6 * MIB
+
+    with pytest.raises(DecompressionError, match='more than the allowed 6291456 bytes by the header of the expanded image'):
+        decompress(bomb, tmp_path / 'out', 'xz', max_bytes=64 * MIB, check_head=check_head)
+    assert seen == [_decompress.HEAD_BYTES]  # called once, with the head flushed to the file
+    assert _leftovers(tmp_path) == []
+
+
+def test_check_head_refusal_stops_after_the_head(tmp_path, bomb):
+    written = []
+
+    def check_head(path):
+        raise ValueError('it was declared qcow2 but its content is raw')
+
+    with pytest.raises(DecompressionError, match=r'refused after the first 4194304 expanded bytes: it was declared qcow2 but its'):
+        decompress(bomb, tmp_path / 'out', 'xz', max_bytes=64 * MIB, check_head=check_head, progress=written.append)
+    assert max(written) < _decompress.HEAD_BYTES and _leftovers(tmp_path) == []
+
+
+def _xz_with_dictionary(data, props_byte):
+    """An xz stream whose block header asks for the LZMA2 dictionary ``props_byte`` encodes (CRC fixed up).
+
+    liblzma decodes a stream compressed with a small dictionary under a larger declared one, so
+    without a memory limit this stream expands fine; the header alone must refuse it.
+    """
+    import zlib  # pylint: disable=import-outside-toplevel
+    blob = bytearray(lzma.compress(data, filters=[{'id': lzma.FILTER_LZMA2, 'dict_size': 1 << 16}]))
+    start = 12                                  # block header follows the 12-byte stream header
+    size = (blob[start] + 1) * 4
+    header = blob[start:start + size]
+    assert header[1] & 0x03 == 0 and header[2:4] == b'\x21\x01', 'one LZMA2 filter expected'
+    header[4] = props_byte
+    header[-4:] = zlib.crc32(bytes(header[:-4])).to_bytes(4, 'little')
+    blob[start:start + size] = header
+    return bytes(blob)
+
+
+def test_xz_dictionary_beyond_the_memory_limit_is_refused(tmp_path):
+    src = _write(tmp_path, 'huge-dict.xz', _xz_with_dictionary(b'image' * 1000, 36))  # 36: 1 GiB dictionary
+    with pytest.raises(DecompressionError, match=r'xz stream 1 needs more memory than the limit of 256 MiB'):
+        decompress(src, tmp_path / 'out', 'xz', max_bytes=64 * MIB)
+    ok = _write(tmp_path, 'small-dict.xz', _xz_with_dictionary(b'image' * 1000, 16))  # 16: 1 MiB, as usual
+    assert decompress(ok, tmp_path / 'out', 'xz', max_bytes=64 * MIB)['size'] == 5000

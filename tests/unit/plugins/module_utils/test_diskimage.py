@@ -234,3 +234,18 @@ def test_vendor_pipeline_xz_qcow2_to_raw(images, tmp_path):
     result = convert_to_raw(tmp_path / 'image.qcow2', tmp_path / 'image.raw', 'qcow2', GIB)
     assert result['digests']['md5'] == convert_to_raw(images / 'plain.qcow2', tmp_path / 'ref.raw', 'qcow2', GIB)['digests']['md5']
     assert min_disk_gib(result['info'].virtual_size) == 1
+
+
+def test_expansion_cap_from_the_head_of_an_expanding_image(images, tmp_path):
+    head = tmp_path / 'head'
+    head.write_bytes((images / 'plain.qcow2').read_bytes()[:4 << 20])
+    assert _diskimage.expansion_cap(head, 'qcow2', max_virtual_size=GIB) == SIZE + SIZE // 8 + (4 << 20)
+    with pytest.raises(UnsafeImageError, match='declares a virtual size of 16777216 bytes, more than the allowed 1048576'):
+        _diskimage.expansion_cap(head, 'qcow2', max_virtual_size=1 << 20)
+    raw = tmp_path / 'raw-head'
+    raw.write_bytes(bytes(4 << 20))
+    with pytest.raises(UnsafeImageError, match='it was declared qcow2 but its content is raw'):
+        _diskimage.expansion_cap(raw, 'qcow2', max_virtual_size=GIB)
+    assert _diskimage.expansion_cap(raw, None, max_virtual_size=GIB) == GIB  # raw: the virtual size cap
+    with pytest.raises(UnsafeImageError, match='vmdk, which is not an allowed format'):
+        _diskimage.expansion_cap(images / 'plain.vmdk', None, max_virtual_size=GIB)

@@ -149,22 +149,22 @@ def test_retention_keep_min_age_promises_and_usage():
     }
     pol = policy(keep=2, min_age_days=5, delete_unused=True)
     first = plan(list(imgs.values()), pol, NOW)
-    assert sorted(first.usage_needed) == sorted([imgs['in_use']['id'], imgs['volume']['id'], imgs['gone']['id']])
+    # provided_until promises the release's image series, not each old build: no reason to keep one.
+    assert sorted(first.usage_needed) == sorted([imgs[k]['id'] for k in ('provided', 'in_use', 'volume', 'gone')])
     usage = no_usage(first.usage_needed)
     usage['images'][imgs['in_use']['id']]['servers'] = [
         {'id': 's1', 'name': 'tenant-secret-vm', 'project_id': 'demo', 'status': 'SHELVED_OFFLOADED'}]
     usage['images'][imgs['volume']['id']]['volumes'] = [{'id': 'v1', 'name': 'tenant-secret-vol', 'project_id': 'demo'}]
     result = plan(list(imgs.values()), pol, NOW, usage)
-    # Every previous version gets its dated name (protected excepted); only the unused, unpromised one goes.
-    assert sorted(changes(result)[:-1]) == sorted(('rename', imgs[k]['id']) for k in
+    # Every previous version gets its dated name (protected excepted); only the unused, unpromised ones go.
+    assert sorted(changes(result)[:-2]) == sorted(('rename', imgs[k]['id']) for k in
                                                   ('kept_by_n', 'young', 'validity', 'provided', 'forever', 'in_use', 'volume', 'gone'))
-    assert changes(result)[-1] == ('delete', imgs['gone']['id'])
+    assert changes(result)[-2:] == [('delete', imgs['gone']['id']), ('delete', imgs['provided']['id'])]
     reasons = {k['id']: k['reasons'] for k in result.kept}
     assert reasons[imgs['latest']['id']] == ['latest']
     assert reasons[imgs['kept_by_n']['id']] == ['retention: one of the 2 newest versions (keep)', 'younger than min_age_days (5)']
     assert reasons[imgs['young']['id']] == ['younger than min_age_days (5)']
     assert reasons[imgs['validity']['id']] == ['uuid_validity until 2026-12-31']
-    assert reasons[imgs['provided']['id']] == ['provided_until 2027-01-01']
     assert reasons[imgs['forever']['id']] == ['uuid_validity forever']
     assert reasons[imgs['protected']['id']] == ['protected: never touched']
     assert 'SHELVED_OFFLOADED' in reasons[imgs['in_use']['id']][0]

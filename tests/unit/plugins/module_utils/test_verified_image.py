@@ -43,7 +43,7 @@ def release(mirror, server, distro, version):
 
 
 def get(source, cache_dir, **kwargs):
-    return obtain(source, cache_dir, make_session(retries=2, backoff=0.01), backoff=0.01, attempts=2, **kwargs)
+    return obtain(source, cache_dir, make_session(retries=2, backoff=0.01), backoff=0.01, retries=1, **kwargs)
 
 
 def files(cache_dir):
@@ -233,6 +233,31 @@ def test_decompression_bomb_keeps_only_the_compressed_download(upstream, tmp_pat
                 get(source, cache_dir, limits=Limits(max_expanded_size=1 << 20))
     finally:
         mirror.close()
+    assert files(cache_dir) == ['files/' + 'sha256-' + source.checksum.hexdigest]
+
+
+@pytest.mark.parametrize('distro, expands_to, message', [
+    # The qcow2 header declares 16 MiB: the expansion may not pass 16 + 2 + 4 MiB, far below the 64 GiB default.
+    ('fedora-coreos', 'qcow2', r'xz expands to more than the allowed 23068672 bytes by the header of the expanded image'),
+    ('flatcar', 'qcow2', r'bz2 expands to more than the allowed 23068672 bytes by the header of the expanded image'),
+    # Declared qcow2, expands to raw: refused on the first 4 MiB.
+    ('fedora-coreos', 'raw', r'refused after the first 4194304 expanded bytes: it was declared qcow2 but its content is raw'),
+])
+def test_bombs_are_refused_early_with_the_default_limits(upstream, tmp_path, cache_dir, distro, expands_to, message):
+    from upstream_mirror import MirrorServer  # pylint: disable=import-outside-toplevel
+    mirror = upstream.mirror.copy(tmp_path / 'mirror')
+    written = []
+    try:
+        mirror.inject(distro, 'stable', 'decompression_bomb', expanded_size=1 << 30, expands_to=expands_to)
+        with MirrorServer(mirror) as own:
+            source = resolve_source(release(mirror, own, distro, 'stable'))
+            progress = Progress(log=None)
+            progress.step = lambda what: (lambda done, total=None: written.append(done) if what == 'expand' else None)
+            with pytest.raises(ImageFetchError, match='nothing expanded was kept: ' + message):
+                get(source, cache_dir, progress=progress)
+    finally:
+        mirror.close()
+    assert max(written) <= 23068672  # of the 1 GiB the bomb expands to
     assert files(cache_dir) == ['files/' + 'sha256-' + source.checksum.hexdigest]
 
 
