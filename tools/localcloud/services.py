@@ -228,16 +228,18 @@ class Stack:  # pylint: disable=too-many-public-methods
 
     def stop_domains(self):
         """QEMU processes are daemonised by libvirtd (not its children): stop them by their pid files."""
-        pids = []
+        killed = 0
         for path in (self.layout.data / 'libvirt' / 'run' / 'qemu').glob('*.pid'):
+            if path.name == 'driver.pid':  # libvirtd's own lock
+                continue
             try:
-                pids.append(int(path.read_text(encoding='ascii').strip()))
+                pid = int(path.read_text(encoding='ascii').strip())
+                if alive(pid) and b'qemu-system' in Path('/proc/%d/cmdline' % pid).read_bytes():
+                    os.kill(pid, signal.SIGKILL)
+                    killed += 1
             except (OSError, ValueError):
                 continue
-        for pid in pids:
-            if alive(pid) and b'qemu' in Path('/proc/%d/cmdline' % pid).read_bytes():
-                os.kill(pid, signal.SIGKILL)
-        return len(pids)
+        return killed
 
     def keystone_db(self):
         conf = ['--config-file', str(self.layout.etc / 'keystone' / 'keystone.conf')]
