@@ -28,7 +28,7 @@ import tempfile
 
 KERNEL_META = 'linux-image-cloud-amd64'
 BUSYBOX = 'busybox-static'
-DISK_MIB = 20
+DISK_MIB = 16  # the vendors' default virtual size; kernel + initramfs + ldlinux need ~15.3 MB
 CFG_SIZE = 512
 PLACEHOLDER = 'cloudimages.boot=@PLACEHOLDER@'
 MARKER_PREFIX = 'cloudimages-boot:'
@@ -91,15 +91,16 @@ def config(boot, host='cloudimage', fault=''):
     return (text + '#' + ' ' * (CFG_SIZE - len(text) - 2) + '\n').encode()
 
 
-def _download(workdir):
-    """The kernel .deb (via the meta package's exact dependency) and busybox-static, cached."""
-    _run(['apt-get', 'download', KERNEL_META, BUSYBOX], cwd=workdir)
-    meta = glob.glob(os.path.join(workdir, KERNEL_META + '_*.deb'))[0]
-    depends = _run(['dpkg-deb', '-f', meta, 'Depends'])
-    kernel_pkg = depends.split(',')[0].split()[0]
-    _run(['apt-get', 'download', kernel_pkg], cwd=workdir)
+def _download(debs, workdir):
+    """The kernel .deb (the meta package's exact dependency) and busybox-static, kept in ``debs``."""
+    os.makedirs(debs, exist_ok=True)
+    if not glob.glob(os.path.join(debs, BUSYBOX + '_*.deb')):
+        _run(['apt-get', 'download', KERNEL_META, BUSYBOX], cwd=debs)
+        meta = glob.glob(os.path.join(debs, KERNEL_META + '_*.deb'))[0]
+        kernel_pkg = _run(['dpkg-deb', '-f', meta, 'Depends']).split(',')[0].split()[0]
+        _run(['apt-get', 'download', kernel_pkg], cwd=debs)
     tree = os.path.join(workdir, 'tree')
-    for deb in glob.glob(os.path.join(workdir, '*.deb')):
+    for deb in glob.glob(os.path.join(debs, '*.deb')):
         _run(['dpkg-deb', '-x', deb, tree])
     return glob.glob(os.path.join(tree, 'boot', 'vmlinuz-*'))[0], os.path.join(tree, 'bin', 'busybox')
 
@@ -108,10 +109,12 @@ class BootBase:
     """The cached bootable disk (raw + qcow2) and where its syslinux.cfg lives in each."""
 
     def __init__(self, root=None):
-        self.dir = os.path.join(root or cache_root(), 'bootable-v%d' % BASE_VERSION)
+        root = root or cache_root()
+        self.dir = os.path.join(root, 'bootable-v%d' % BASE_VERSION)
+        self.debs = os.path.join(root, 'debs')
         self.raw_path = os.path.join(self.dir, 'disk.raw')
         self.qcow2_path = os.path.join(self.dir, 'disk.qcow2')
-        self._loaded = None
+        self._cache = {}
 
     def ensure(self):
         if not os.path.exists(self.qcow2_path):
@@ -122,7 +125,7 @@ class BootBase:
         os.makedirs(os.path.dirname(self.dir), exist_ok=True)
         tmp = tempfile.mkdtemp(prefix='bootable-', dir=os.path.dirname(self.dir))
         try:
-            vmlinuz, busybox = _download(tmp)
+            vmlinuz, busybox = _download(self.debs, tmp)
             with open(busybox, 'rb') as handle:
                 busybox_bytes = handle.read()
             initrd = gzip.compress(_cpio_newc([
@@ -157,40 +160,67 @@ class BootBase:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    def _load(self):
-        if self._loaded is None:
+    def _blob(self, kind, virtual_size):
+        """(bytes, offset of syslinux.cfg) of the raw or qcow2 disk grown to virtual_size (cached)."""
+        key = (kind, virtual_size)
+        if key not in self._cache:
             self.ensure()
+            path = self.raw_path if kind == 'raw' else self._qcow2_sized(virtual_size)
+            with open(path, 'rb') as handle:
+                blob = handle.read()
             needle = config(PLACEHOLDER.split('=', 1)[1])
-            data = {}
-            for kind, path in (('raw', self.raw_path), ('qcow2', self.qcow2_path)):
-                with open(path, 'rb') as handle:
-                    blob = handle.read()
-                offset = blob.find(needle)
-                if offset < 0 or blob.find(needle, offset + 1) >= 0:
-                    raise RuntimeError('%s: syslinux.cfg not found exactly once' % path)
-                data[kind] = (blob, offset)
-            blob, offset = data['raw']
-            # sha512 of the raw disk up to the config, kept: a build only hashes what follows it
-            data['raw_head'] = hashlib.sha512(blob[:offset])
-            self._loaded = data
-        return self._loaded
+            offset = blob.find(needle)
+            if offset < 0 or blob.find(needle, offset + 1) >= 0:
+                raise RuntimeError('%s: syslinux.cfg not found exactly once' % path)
+            self._cache[key] = (blob, offset)
+        return self._cache[key]
 
-    def qcow2(self, boot, fault=''):
-        blob, offset = self._load()['qcow2']
+    def _qcow2_sized(self, virtual_size):
+        if virtual_size == DISK_MIB << 20:
+            return self.qcow2_path
+        if virtual_size < DISK_MIB << 20:
+            raise ValueError('a bootable disk needs at least %d MiB' % DISK_MIB)
+        path = os.path.join(self.dir, 'disk-%d.qcow2' % virtual_size)
+        if not os.path.exists(path):
+            tmp = '%s.tmp-%d' % (path, os.getpid())
+            shutil.copy(self.qcow2_path, tmp)
+            _run(['qemu-img', 'resize', '-q', '-f', 'qcow2', tmp, str(virtual_size)])
+            os.replace(tmp, path)
+        return path
+
+    def qcow2(self, boot, fault='', virtual_size=DISK_MIB << 20):
+        blob, offset = self._blob('qcow2', virtual_size)
         return blob[:offset] + config(boot, fault=fault) + blob[offset + CFG_SIZE:]
 
-    def raw(self, boot, fault=''):
-        blob, offset = self._load()['raw']
-        return blob[:offset] + config(boot, fault=fault) + blob[offset + CFG_SIZE:]
-
-    def raw_sha512(self, boot, fault=''):
-        loaded = self._load()
-        blob, offset = loaded['raw']
-        digest = loaded['raw_head'].copy()
+    def raw_sha512(self, boot, fault='', virtual_size=DISK_MIB << 20):
+        """sha512 of the guest disk: the base raw disk, this build's config, zeros up to virtual_size."""
+        blob, offset = self._blob('raw', DISK_MIB << 20)
+        if 'head' not in self._cache:  # the part before the config is the same for every build
+            self._cache['head'] = hashlib.sha512(memoryview(blob)[:offset])
+        digest = self._cache['head'].copy()
         digest.update(config(boot, fault=fault))
         digest.update(memoryview(blob)[offset + CFG_SIZE:])
+        zeros, remaining = bytes(1 << 20), virtual_size - len(blob)
+        while remaining > 0:
+            digest.update(zeros[:min(remaining, len(zeros))])
+            remaining -= len(zeros)
         return digest.hexdigest()
 
-    @property
-    def virtual_size(self):
-        return DISK_MIB * 1024 * 1024
+    def compressed(self, kind, compress, boot, fault='', virtual_size=DISK_MIB << 20):
+        """The qcow2 as a multi-stream xz/bz2 file (a valid container, what ``cat a.xz b.xz`` gives): the
+        streams before and after syslinux.cfg are compressed once and cached, only the config per build.
+        Returns (compressed bytes, {'sha256', 'size'} of the qcow2)."""
+        blob, offset = self._blob('qcow2', virtual_size)
+        parts = []
+        for name, chunk in (('head', blob[:offset]), ('tail', blob[offset + CFG_SIZE:])):
+            path = os.path.join(self.dir, 'qcow2-%d-%s.%s' % (virtual_size, name, kind))
+            if not os.path.exists(path):
+                tmp = '%s.tmp-%d' % (path, os.getpid())
+                with open(tmp, 'wb') as handle:
+                    handle.write(compress(chunk))
+                os.replace(tmp, path)
+            with open(path, 'rb') as handle:
+                parts.append(handle.read())
+        cfg = config(boot, fault=fault)
+        qcow2 = blob[:offset] + cfg + blob[offset + CFG_SIZE:]
+        return parts[0] + compress(cfg) + parts[1], {'sha256': hashlib.sha256(qcow2).hexdigest(), 'size': len(qcow2)}
