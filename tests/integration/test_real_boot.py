@@ -68,3 +68,48 @@ def test_unbootable_build_is_refused_with_the_console_tail(real_compute, upstrea
         assert boot['image_deleted'] and demo.image.find_image(image.id, ignore_missing=True) is None
     finally:
         mirror.close()
+
+
+def test_two_days_unbootable_build_refused_then_next_build_promoted(real_compute, upstream, tmp_path):
+    """Daily sync of Ubuntu 24.04 with real boots: day 1's build panics, day 2's boots."""
+    from upstream_mirror import MirrorServer  # pylint: disable=import-outside-toplevel
+    from sync_inventory import write_inventory  # pylint: disable=import-outside-toplevel
+    from sync_support import delete_managed, managed_images  # pylint: disable=import-outside-toplevel
+    mirror = upstream.mirror.copy(tmp_path / 'mirror')
+    provider = 'realboot' + uuid.uuid4().hex[:8]
+    conn = real_compute.connect('admin')
+    with MirrorServer(mirror) as server:
+        def sync():
+            inventory = write_inventory(
+                tmp_path / 'inventory.json', mirror, server, provider, tmp_path / 'cache', mirror.today,
+                region_one={'cloudimages_distributions': ['ubuntu'], 'ubuntu_enabled': ['24.04'],
+                            'image_sync_boot_marker': 'login:', 'image_sync_boot_check_build': True})
+            return run_playbook('cloudimages.openstack.daily_sync', env=real_compute.env(), inventory=str(inventory),
+                                args=['--limit', 'region_one'], timeout=1800)
+
+        def latest():
+            return {(i.name, i.visibility, i.properties.get('cloudimages_build') or i.properties.get('build_id'))
+                    for i in managed_images(conn, provider) if i.name.endswith('- Latest')}
+        try:
+            first = sync()
+            assert first.rc == 0, first.output
+            day0 = latest()
+            assert len(day0) == 1 and next(iter(day0))[1] == 'public', day0
+
+            mirror.advance(only=[('ubuntu', '24.04')])
+            bad = mirror.inject('ubuntu', '24.04', 'unbootable')
+            refused = sync()
+            # The release fails, the run says which and why; the candidate is gone and Latest unchanged.
+            assert 'Ubuntu 24.04 Noble Numbat' in refused.output and 'Kernel panic' in refused.output, refused.output
+            assert latest() == day0
+            assert all(i.visibility != 'private' for i in managed_images(conn, provider))
+
+            mirror.advance(only=[('ubuntu', '24.04')])
+            good = mirror.releases['ubuntu', '24.04']
+            assert good.version != bad.version and not good.faults
+            promoted = sync()
+            assert promoted.rc == 0, promoted.output
+            assert latest() != day0 and len(latest()) == 1
+        finally:
+            delete_managed(real_compute, provider)
+            mirror.close()
