@@ -67,12 +67,14 @@ def main():
         mirror = Mirror(Path(tmp) / 'mirror', today=datetime.date(2026, 11, 16)).build()
         print('mirror built in %.1f s' % (time.monotonic() - start))
         try:
-            print('%-16s %-8s %9s %9s %9s   (median / worst of %d, seconds)' % ('image', '', 'upload', 'ACTIVE', 'marker', args.n))
+            print('%-16s %-8s %9s %9s %9s   (median / worst of %d, seconds)'
+                  % ('image', '', 'upload', 'ACTIVE', 'marker', args.n))
             for key in IMAGES:
                 info = mirror.releases[key]
                 runs = [boot_once(conn, info.local_path, 'login:', args.timeout) for _index in range(args.n)]
                 for label, pick in (('median', statistics.median), ('worst', max)):
-                    print('%-16s %-8s %9.1f %9.1f %9.1f' % (' '.join(key), label, *(pick(r[i] for r in runs) for i in range(3))))
+                    phases = [pick(r[i] for r in runs) for i in range(3)]
+                    print('%-16s %-8s %9.1f %9.1f %9.1f' % (' '.join(key), label, *phases))
         finally:
             mirror.close()
 

@@ -76,8 +76,8 @@ def judge_console(text, marker, fail_pattern=None, build=None):
     """What a console log says so far: ``('pass', line)``, ``('fail', why)`` or ``('wait', None)``.
 
     ``fail_pattern`` (regex, e.g. ``Kernel panic``) fails at once, even after the marker: a panic
-    after the login prompt is still a broken image. ``build``: a string the marker line must contain,
-    for images that print their build next to the marker, so a stale or foreign build cannot pass.
+    after the login prompt is still a broken image. ``build``: a string the console must show too,
+    for images that print their build, so a stale or foreign build cannot pass.
     """
     failed = find_marker(text, fail_pattern) if fail_pattern else None
     if failed is not None:
@@ -265,7 +265,8 @@ class BootTest:
             return judge_console(text, opts['console_marker'], fail_pattern, build)[0]
 
         outcome, text = poll(lambda: self.console(server), lambda t: verdict(t) == 'pass',
-                             lambda t: verdict(t) == 'fail', opts['console_timeout'], CONSOLE_POLL, self.clock, self.sleep)
+                             lambda t: verdict(t) == 'fail', opts['console_timeout'], CONSOLE_POLL,
+                             self.clock, self.sleep)
         state, detail = judge_console(text, opts['console_marker'], fail_pattern, build)
         if state == 'fail':
             raise BootTestFailure('server %s did not boot: %s' % (server.id, detail), image_at_fault=True)
