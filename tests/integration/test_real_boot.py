@@ -18,10 +18,11 @@ pytestmark = pytest.mark.needs_nova
 
 
 @pytest.fixture(scope='module')
-def real_compute(cloud):
+def real_compute(cloud, upstream):
     types = {h.hypervisor_type for h in cloud.connect('admin').compute.hypervisors(details=True)}
     if 'QEMU' not in types:
         pytest.skip('Nova runs %s, not libvirt/QEMU (start the stack with CLOUDIMAGES_COMPUTE=libvirt)' % types)
+    assert upstream.mirror.state.get('bootable'), 'Nova boots for real: run with CLOUDIMAGES_COMPUTE=libvirt'
     return cloud
 
 
