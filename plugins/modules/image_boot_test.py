@@ -76,9 +76,9 @@ options:
   console_build:
     description:
       - A string the console log must contain besides the marker, for images that print their
-        build on the console (the local test mirror's images print
-        C(cloudimages-boot: <distro> <release> <build>)): proves that the build that booted is
-        the one uploaded. Only read while O(console_marker) is set.
+        build on the console, as the local test mirror's images do (a line with their distribution,
+        release and build). Proves that the build that booted is the one uploaded. Only read while
+        O(console_marker) is set.
     type: str
   console_timeout:
     description:
