@@ -87,6 +87,24 @@ def find_marker(text, pattern):
     return next((line for line in (text or '').splitlines() if regex.search(line)), None)
 
 
+def judge_console(text, marker, fail_pattern=None, build=None):
+    """What a console log says so far: ``('pass', line)``, ``('fail', why)`` or ``('wait', None)``.
+
+    ``fail_pattern`` (regex, e.g. ``Kernel panic``) fails at once, even after the marker: a panic
+    after the login prompt is still a broken image. ``build``: a string the console must show too,
+    for images that print their build, so a stale or foreign build cannot pass.
+    """
+    failed = find_marker(text, fail_pattern) if fail_pattern else None
+    if failed is not None:
+        return 'fail', 'console showed %r' % failed.strip()
+    line = find_marker(text, marker)
+    if line is None:
+        return 'wait', None
+    if build and build not in (text or ''):
+        return 'fail', 'console showed %r but not the uploaded build %r' % (line.strip(), build)
+    return 'pass', line
+
+
 def poll(fetch, done, failed, timeout, interval, clock=time.monotonic, sleep=time.sleep):
     """Call ``fetch`` until ``done(obj)`` or ``failed(obj)`` or ``timeout`` seconds have passed.
 
@@ -257,13 +275,23 @@ class BootTest:
             return ''  # not yet available, or not in this state / on this hypervisor
 
     def wait_marker(self, server):
-        outcome, text = poll(lambda: self.console(server), lambda t: find_marker(t, self.opts['console_marker']) is not None,
-                             lambda t: False, self.opts['console_timeout'], CONSOLE_POLL, self.clock, self.sleep)
+        opts = self.opts
+        fail_pattern, build = opts.get('console_failure'), opts.get('console_build')
+
+        def verdict(text):
+            return judge_console(text, opts['console_marker'], fail_pattern, build)[0]
+
+        outcome, text = poll(lambda: self.console(server), lambda t: verdict(t) == 'pass',
+                             lambda t: verdict(t) == 'fail', opts['console_timeout'], CONSOLE_POLL,
+                             self.clock, self.sleep)
+        state, detail = judge_console(text, opts['console_marker'], fail_pattern, build)
+        if state == 'fail':
+            raise BootTestFailure('server %s did not boot: %s' % (server.id, detail), image_at_fault=True)
         if outcome != 'done':
             raise BootTestFailure('console of server %s showed no line matching %r within %ds (%d lines of output)'
-                                  % (server.id, self.opts['console_marker'], self.opts['console_timeout'],
+                                  % (server.id, opts['console_marker'], opts['console_timeout'],
                                      len(text.splitlines())), image_at_fault=True)
-        return find_marker(text, self.opts['console_marker'])
+        return detail
 
     def check_ssh(self, server):
         ssh = self.opts['ssh']

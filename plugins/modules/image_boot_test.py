@@ -68,6 +68,20 @@ options:
       - Needs a hypervisor that records the console (libvirt does; Nova's fake driver returns a
         fixed text).
     type: str
+  console_failure:
+    description:
+      - Regular expression that fails the test as soon as a console line matches it, without
+        waiting for O(console_timeout). Only read while O(console_marker) is set.
+      - Set it to an empty string to wait for the marker whatever the console shows.
+    type: str
+    default: Kernel panic
+  console_build:
+    description:
+      - A string the console log must contain besides the marker, for images that print their
+        build on the console, as the local test mirror's images do (a line with their distribution,
+        release and build). Proves that the build that booted is the one uploaded. Only read while
+        O(console_marker) is set.
+    type: str
   console_timeout:
     description:
       - Seconds to wait for O(console_marker) after the server is C(ACTIVE).
@@ -254,6 +268,8 @@ class ImageBootTestModule(OpenStackModule):
         key_name=dict(type='str', no_log=False),
         security_groups=dict(type='list', elements='str', default=[]),
         console_marker=dict(type='str'),
+        console_failure=dict(type='str', default='Kernel panic'),
+        console_build=dict(type='str'),
         console_timeout=dict(type='int', default=300),
         console_lines=dict(type='int', default=40),
         ssh=dict(type='dict', options=dict(

@@ -16,7 +16,8 @@ TODAY = datetime.date(2026, 11, 16)
 def base_mirror(tmp_path_factory):
     if not (shutil.which('qemu-img') and shutil.which('gpg')):
         pytest.skip('needs qemu-img and gpg')
-    mirror = Mirror(tmp_path_factory.mktemp('base') / 'mirror', today=TODAY).build()
+    # Stand-ins only: these tests are about layouts; test_bootable.py builds a bootable mirror.
+    mirror = Mirror(tmp_path_factory.mktemp('base') / 'mirror', today=TODAY, bootable=False).build()
     yield mirror
     mirror.close()
 

@@ -114,6 +114,10 @@ class LocalCloud:
         if not names:
             return
         start = time.monotonic()
+        if 'libvirtd' in names:
+            killed = Stack(self.layout, self.daemons, self.ports, None, True, threading.Event()).stop_domains()
+            if killed:
+                self._say('stopped %d QEMU domain(s) by pid file' % killed)
         first = [name for name in names if name not in INFRA]
         first.sort(key=lambda name: STOP_ORDER.index(name) if name in STOP_ORDER else -1)
         notes = []

@@ -18,9 +18,13 @@ from .process import StepFailed, run
 
 CONSTRAINTS = Path(__file__).with_name('constraints.txt')
 REQUIREMENTS = ('keystone', 'glance', 'openstack-placement', 'neutron', 'nova', 'cinder', 'uWSGI', 'PyMySQL',
-                'openstacksdk', 'python-openstackclient')
+                'openstacksdk', 'python-openstackclient', 'libvirt-python')
 DEBS_LIGHT = ('qemu-utils',)
-DEBS_FULL = ('qemu-utils', 'mariadb-server', 'rabbitmq-server')
+# libvirt + QEMU (TCG) for nova-compute's libvirt driver (-system: creates the libvirt-qemu user the QEMU driver
+# looks up even when qemu.conf says root); libvirt-python is an sdist, it compiles against
+# libvirt-dev at venv build time.
+DEBS_FULL = ('qemu-utils', 'mariadb-server', 'rabbitmq-server', 'libvirt-daemon-system', 'libvirt-daemon-driver-qemu',
+             'qemu-system-x86', 'libvirt-dev', 'pkg-config', 'gcc')
 
 
 def cache_dir():

@@ -8,6 +8,7 @@ import concurrent.futures
 import functools
 import os
 import secrets
+import signal
 import string
 import subprocess
 import time
@@ -21,7 +22,7 @@ RABBIT_BIN = Path('/usr/lib/rabbitmq/bin')
 BOOTSTRAP = Path(__file__).with_name('bootstrap.py')
 
 # Stopped in this order (consumers before what they consume).
-STOP_ORDER = ('nova-compute', 'nova-scheduler', 'nova-conductor', 'nova-api', 'cinder-volume', 'cinder-scheduler',
+STOP_ORDER = ('nova-compute', 'libvirtd', 'virtlogd', 'nova-scheduler', 'nova-conductor', 'nova-api', 'cinder-volume', 'cinder-scheduler',
               'cinder-api', 'neutron', 'placement', 'glance', 'glance2', 'keystone', 'rabbitmq', 'epmd', 'mysql')
 UWSGI_SERVICES = {  # daemon name -> (health check / port name, wsgi module, config dir env var)
     'keystone': ('keystone', 'keystone.wsgi.api:application', 'OS_KEYSTONE_CONFIG_DIR'),
@@ -40,6 +41,7 @@ class Stack:  # pylint: disable=too-many-public-methods
     def __init__(self, layout, daemons, ports, venv, full, aborted):
         self.layout, self.daemons, self.ports, self.venv, self.full = layout, daemons, ports, venv, full
         self.aborted = aborted  # threading.Event set when another task failed
+        self.compute = configs.compute_driver() if full else None
 
     # -- helpers -------------------------------------------------------------------------------
     def env(self, **extra):
@@ -128,7 +130,9 @@ class Stack:  # pylint: disable=too-many-public-methods
             configs.mysql(layout, ports)
             configs.placement(layout, ports)
             configs.neutron(layout, ports, venv)
-            configs.nova(layout, ports, venv)
+            configs.nova(layout, ports, venv, self.compute)
+            if self.compute == 'libvirt':
+                configs.libvirt(layout)
             configs.cinder(layout, ports, venv)
         configs.clouds_yaml(layout, ports)
         layout.write_json(layout.etc / 'bootstrap.json', self.bootstrap_config())
@@ -160,7 +164,9 @@ class Stack:  # pylint: disable=too-many-public-methods
             'auth_url': url('keystone', '/v3'), 'admin_password': configs.ADMIN_PASSWORD,
             'regions': list(configs.REGIONS), 'projects': ['service', 'demo', 'alt'], 'users': users,
             'services': services,
+            # m1.boot: what a real (TCG) boot test needs for the mirror's tiny images.
             'flavors': [{'name': 'm1.nano', 'ram': 64, 'vcpus': 1, 'disk': 1},
+                        {'name': 'm1.boot', 'ram': 256, 'vcpus': 1, 'disk': 1},
                         {'name': 'm1.tiny', 'ram': 512, 'vcpus': 1, 'disk': 1},
                         {'name': 'm1.small', 'ram': 2048, 'vcpus': 1, 'disk': 20}],
             'discover_hosts': [self.bin('nova-manage'), '--config-file', str(self.layout.etc / 'nova' / 'nova.conf'),
@@ -181,6 +187,11 @@ class Stack:  # pylint: disable=too-many-public-methods
         nova_conf = ['--config-file', str(self.layout.etc / 'nova' / 'nova.conf')]
         cinder_conf = ['--config-file', str(self.layout.etc / 'cinder' / 'cinder.conf')]
         cinder_env = self.env(PYTHONPATH=str(self.layout.base / 'pylib'))
+        libvirt = ()
+        if self.compute == 'libvirt':
+            libvirt = ('libvirtd',)
+            tasks += [('virtlogd', (), lambda: self.libvirt_daemon('virtlogd')),
+                      ('libvirtd', ('virtlogd',), lambda: self.libvirt_daemon('libvirtd'))]
         return tasks + [
             ('mysql', (), self.mysql), ('rabbitmq', (), self.rabbitmq),
             ('placement-db', ('mysql',), self.placement_db), ('placement', ('placement-db',), lambda: self.uwsgi('placement')),
@@ -189,7 +200,7 @@ class Stack:  # pylint: disable=too-many-public-methods
             ('nova-conductor', ('nova-db', 'rabbitmq'), lambda: self.daemon('nova-conductor', [self.bin('nova-conductor')] + nova_conf)),
             ('nova-scheduler', ('nova-db', 'rabbitmq'), lambda: self.daemon('nova-scheduler', [self.bin('nova-scheduler')] + nova_conf)),
             # compute registers its resource provider in placement at start-up: needs placement + its user.
-            ('nova-compute', ('nova-db', 'rabbitmq', 'placement', 'identity'),
+            ('nova-compute', ('nova-db', 'rabbitmq', 'placement', 'identity') + libvirt,
              lambda: self.daemon('nova-compute', [self.bin('nova-compute')] + nova_conf)),
             ('cinder-db', ('mysql',), self.cinder_db), ('cinder-api', ('cinder-db',), lambda: self.uwsgi('cinder-api')),
             ('cinder-scheduler', ('cinder-db', 'rabbitmq'),
@@ -201,6 +212,34 @@ class Stack:  # pylint: disable=too-many-public-methods
              lambda: self.bootstrap('compute', ['nova-api', 'nova-conductor', 'nova-scheduler', 'nova-compute', 'neutron',
                                                 'placement', 'cinder-api', 'cinder-scheduler', 'cinder-volume'])),
         ]
+
+    def libvirt_daemon(self, name):
+        """libvirtd / virtlogd as root, each in a private mount namespace where the host paths they
+        hard-code are this stack's BASE/data/libvirt/* (two stacks never share a socket or a domain)."""
+        root = self.layout.data / 'libvirt'
+        binds = ' && '.join('mkdir -p %s && mount --bind %s %s' % (target, root / key, target)
+                            for key, target in configs.LIBVIRT_DIRS.items())
+        conf = root / 'etc' / ('%s.conf' % name)
+        script = '%s && exec /usr/sbin/%s --config %s' % (binds, name, conf)
+        self.daemon(name, ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', script],
+                    env=os.environ.copy())
+        sock = root / 'run' / ('libvirt-sock' if name == 'libvirtd' else 'virtlogd-sock')
+        self.wait(name, sock.exists, [name], timeout=60)
+
+    def stop_domains(self):
+        """QEMU processes are daemonised by libvirtd (not its children): stop them by their pid files."""
+        killed = 0
+        for path in (self.layout.data / 'libvirt' / 'run' / 'qemu').glob('*.pid'):
+            if path.name == 'driver.pid':  # libvirtd's own lock
+                continue
+            try:
+                pid = int(path.read_text(encoding='ascii').strip())
+                if alive(pid) and b'qemu-system' in Path('/proc/%d/cmdline' % pid).read_bytes():
+                    os.kill(pid, signal.SIGKILL)
+                    killed += 1
+            except (OSError, ValueError):
+                continue
+        return killed
 
     def keystone_db(self):
         conf = ['--config-file', str(self.layout.etc / 'keystone' / 'keystone.conf')]

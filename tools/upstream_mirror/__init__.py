@@ -17,7 +17,12 @@ objects.githubusercontent.com), artifacts.provider.test (Windows, provider-built
 Python API::
 
     from upstream_mirror import Mirror, MirrorServer
-    mirror = Mirror(tmp_path / 'mirror', today=datetime.date(2026, 11, 16)).build()   # ~2 s, ~3 MB
+    mirror = Mirror(tmp_path / 'mirror', today=datetime.date(2026, 11, 16)).build()   # see below
+    # Each release's newest x86_64 build boots (bootable.py: Debian's cloud kernel + a busybox initramfs
+    # printing "cloudimages-boot: <distro> <release> <build>" and "login:" on ttyS0), ~16 MB each;
+    # history builds, other arches/variants and Windows stay tiny stand-ins. 253 MB; built in 45 s on
+    # 2 cores at load 15 (stand-ins only, Mirror(..., bootable=False): 10 s, 3 MB, same load). The
+    # kernel/initramfs base is built once per machine (apt-get download, cached with its .debs).
     info = mirror.releases['ubuntu', '24.04']     # ReleaseInfo: version, image_url, pointer_url,
                                                    # checksum_url, *_signature_url, sha256/sha512/md5, ...
     mirror.keyring.trusted_keyring                # exported public key (binary; .public_key(armored=True))
@@ -26,6 +31,7 @@ Python API::
     mirror.advance(bump=('rocky',))               # ... starting a new minor (Rocky/AlmaLinux) or major (Flatcar)
     mirror.eol('debian', '11')                    # release disappears from tree and indexes
     mirror.inject('ubuntu', '24.04', 'bad_signature', mode='untrusted')   # content faults, see Mirror.inject
+    mirror.inject('ubuntu', '24.04', 'unbootable')  # signed and checksummed, but its kernel panics at boot
     mirror.close()                                # stops the gpg-agent of the mirror's GNUPGHOME
 
     with MirrorServer(mirror) as server:          # threaded, 127.0.0.1, free port

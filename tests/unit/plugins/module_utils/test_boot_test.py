@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._boot_test import (
-    BootTestFailure, find_marker, orphans, pick_address, poll, server_name, ssh_banner, tail)
+    BootTest, BootTestFailure, find_marker, judge_console, orphans, pick_address, poll, server_name, ssh_banner, tail)
 
 IMAGE = '5b0b7c36-0e7f-4dc7-9b1c-0a6c1c5f3f0e'
 NOW = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.timezone.utc)
@@ -58,6 +58,65 @@ def test_tail_and_marker():
     assert tail(text, 0) == [] and tail(None, 5) == []
     assert find_marker(text, r'Cloud-init v\. \S+ finished') == 'Cloud-init v. 24.1 finished at Mon'
     assert find_marker(text, 'never') is None
+
+
+BOOTED = 'SYSLINUX 6.04\ncloudimages-boot: ubuntu 24.04 20261116\n\ncloudimage login: '
+PANIC = 'cloudimages-boot: ubuntu 24.04 20261117\n[ 5.4] ---[ end Kernel panic - not syncing: Attempted to kill init! ]---'
+
+
+def test_judge_console():
+    assert judge_console(BOOTED, 'login:', 'Kernel panic') == ('pass', 'cloudimage login: ')
+    assert judge_console(BOOTED, 'login:', 'Kernel panic', build='20261116')[0] == 'pass'
+    state, why = judge_console(BOOTED, 'login:', 'Kernel panic', build='20261117')
+    assert state == 'fail' and "not the uploaded build '20261117'" in why
+    state, why = judge_console(PANIC, 'login:', 'Kernel panic')
+    assert state == 'fail' and 'Kernel panic - not syncing' in why
+    # A panic after the prompt is still a failure; without a failure pattern only the marker counts.
+    assert judge_console(BOOTED + '\nKernel panic', 'login:', 'Kernel panic')[0] == 'fail'
+    assert judge_console(BOOTED + '\nKernel panic', 'login:', '')[0] == 'pass'
+    assert judge_console('SeaBIOS\nBooting from Hard Disk...', 'login:', 'Kernel panic') == ('wait', None)
+    assert judge_console(None, 'login:') == ('wait', None)
+
+
+class ConsoleCompute:
+    """Stands in for Nova's console API only (pure logic under test); one console text per call."""
+
+    def __init__(self, texts):
+        self.texts, self.calls = list(texts), 0
+
+    def get_server_console_output(self, server_id, length=None):  # pylint: disable=unused-argument
+        self.calls += 1
+        return {'output': self.texts[min(self.calls, len(self.texts)) - 1]}
+
+
+def boot_test(texts, **opts):
+    clock = Clock()
+    conn = type('Conn', (), {'compute': ConsoleCompute(texts)})()
+    options = dict(console_marker='login:', console_failure='Kernel panic', console_build=None, console_timeout=300)
+    options.update(opts)
+    return BootTest(conn, options, clock=clock, sleep=clock.sleep), clock, conn.compute
+
+
+def test_wait_marker_fails_fast_on_a_panic():
+    test, clock, compute = boot_test(['', 'cloudimages-boot: x', PANIC, BOOTED])
+    server = type('Server', (), {'id': 'srv'})()
+    with pytest.raises(BootTestFailure) as exc:
+        test.wait_marker(server)
+    assert 'did not boot' in exc.value.reason and 'Kernel panic' in exc.value.reason and exc.value.image_at_fault
+    assert compute.calls == 3 and clock.now < 300
+
+
+def test_wait_marker_checks_the_build_and_times_out():
+    server = type('Server', (), {'id': 'srv'})()
+    test, _clock, _compute = boot_test(['', BOOTED], console_build='20261116')
+    assert test.wait_marker(server) == 'cloudimage login: '
+    test, _clock, _compute = boot_test([BOOTED], console_build='20261201')
+    with pytest.raises(BootTestFailure, match='not the uploaded build'):
+        test.wait_marker(server)
+    test, clock, _compute = boot_test(['SeaBIOS'], console_timeout=30)
+    with pytest.raises(BootTestFailure, match='no line matching'):
+        test.wait_marker(server)
+    assert clock.now == 30
 
 
 def test_poll_outcomes():
