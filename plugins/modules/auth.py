@@ -11,10 +11,10 @@ module: auth
 short_description: Log in once and hand the session to the other modules
 version_added: 0.2.0
 description:
-  - Logs in to Keystone and returns the session (token and service catalog) as O(ignore:auth_state).
-    Passed as O(ignore:auth_state) to the other modules of this collection, it spares them a login
-    each: one login per cloud and run instead of one per module run, and one token for the
-    services to validate.
+  - Logs in to Keystone and returns the session (token and service catalog) as RV(auth_state).
+  - Passed as O(auth_state) to the other modules of this collection, it spares each of them a
+    login, so a run logs in once per cloud instead of once per module run, and the services
+    validate one token.
   - Like C(openstack.cloud.auth), whose token serves C(auth_type=token); the session here also
     carries the catalog, so reusing it costs Keystone no request at all.
   - The result is a bearer credential until it expires. Register it in a task with C(no_log=true).
@@ -52,7 +52,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 auth_state:
-  description: The session for O(ignore:auth_state) of the other modules. A secret.
+  description: The session for O(auth_state) of the other modules. A secret.
   returned: success
   type: str
 project_id:
