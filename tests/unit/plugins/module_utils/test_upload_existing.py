@@ -54,10 +54,10 @@ class FakeGlance:
         self.images.pop(image_id, None)
 
 
-def uploader(glance, tmp_path, expected=EXPECTED):
+def uploader(glance, tmp_path):
     path = tmp_path / 'image.qcow2'
     path.write_bytes(GOOD)
-    return up.Uploader(glance, {'name': 'x'}, TAG, IDENTITY, filename=str(path), expected=expected, poll=0, sleep=lambda s: None)
+    return up.Uploader(glance, {'name': 'x'}, TAG, IDENTITY, filename=str(path), expected=EXPECTED, poll=0, sleep=lambda s: None)
 
 
 def test_private_image_with_other_bytes_is_deleted_and_uploaded_anew(tmp_path):
