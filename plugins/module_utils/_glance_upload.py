@@ -11,7 +11,8 @@ direct upload (PUT /file), glance-direct (PUT /stage + POST /import) or web-down
 bytes sent / expected. Whatever this run created is deleted again when any of that fails.
 
 Idempotence and concurrency (identity per module_utils/_managed.py, images of our own project
-only): an ``active`` (or ``deactivated``) image of the identity is the result; an in-progress one
+only): an ``active`` (or ``deactivated``) image of the identity is the result, once its hashes match
+``expected`` (a private one that does not match is deleted and uploaded anew); an in-progress one
 younger than ``stale_after`` belongs to another run and is waited for; older in-progress and
 ``killed`` ones are orphans of killed runs and are deleted. Two runs that still both create
 resolve it by ``rank`` (earlier created_at, then lower id wins): after its create a run yields
@@ -309,7 +310,7 @@ class Uploader:
         self.method, self.filename, self.url, self.expected = method, filename, url, expected or {}
         self.wait_timeout, self.stale_after, self.poll = wait_timeout, stale_after, poll
         self.sleep, self.clock, self.now = sleep, clock, now
-        self.deleted = []
+        self.deleted, self.warnings = [], []
 
     def _state(self):
         return classify(self.glance.list_identity(self.tag, self.identity), self.now(), self.stale_after)
@@ -318,7 +319,32 @@ class Uploader:
         """What run() would do, without writing: (the live image it would converge on or None, orphan ids)."""
         done, in_progress, orphans = self._state()
         live = sorted(done + in_progress, key=rank)
-        return (live[0] if live else None), [image['id'] for image in orphans]
+        orphans = [image['id'] for image in orphans]
+        while live and live[0]['status'] in DONE and self._mismatched_candidate(live[0]):
+            orphans.append(live.pop(0)['id'])
+        return (live[0] if live else None), orphans
+
+    def _mismatched_candidate(self, image):
+        """Problems of an active, not yet promoted image of this identity whose bytes are not the expected ones.
+
+        Such an image was left by a killed run or by a web-download/glance-direct import that went on in
+        Glance after its run was killed: nobody compared its bytes with the verified file. It is ours
+        (list_identity lists our project only) and unpromoted, so replacing it breaks nothing.
+        """
+        if not self.expected or image['status'] != 'active' or image.get('visibility') in _managed.PROMOTED_VISIBILITIES:
+            return []
+        return verify(image, self.expected)
+
+    def _replace(self, image):
+        """Delete ``image`` when it is a mismatched candidate (the caller then uploads anew); True if so."""
+        problems = self._mismatched_candidate(image)
+        if not problems:
+            return False
+        self.glance.delete(image['id'])
+        self.deleted.append(image['id'])
+        self.warnings.append('image %s of this build was not promoted yet and does not hold the verified bytes (%s): '
+                             'deleted, uploading anew' % (image['id'], '; '.join(problems)))
+        return True
 
     def run(self):
         for _attempt in range(self.ATTEMPTS):
@@ -328,6 +354,8 @@ class Uploader:
                 self.deleted.append(orphan['id'])
             live = sorted(done + in_progress, key=rank)
             if live and live[0]['status'] in DONE:
+                if self._replace(live[0]):
+                    continue
                 # The earliest-ranked live image is the one every run converges on.
                 return self._existing(live[0])
             if live:

@@ -7,10 +7,12 @@
 
 Glance filters by name, tag, visibility, status, owner and os_hidden on the server;
 custom properties are not queryable through openstacksdk, so they are matched here.
-Everything but ``list_images`` is pure.
+Everything but ``list_images``, ``resolve_owners``, ``list_managed`` and ``list_impostors`` is pure.
 """
 
 from __future__ import annotations
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
 
 # Glance's base attributes, by their API names; everything else Glance returns is a custom property.
 IMAGE_FIELDS = (
@@ -80,3 +82,29 @@ def select(images, tags=None, properties=None):
     unique = {image['id']: image for image in images}
     kept = [image for image in unique.values() if matches(image, tags, properties)]
     return sorted(kept, key=lambda image: (image.get('name') or '', image['id']))
+
+
+def resolve_owners(conn, owners=None):
+    """The projects whose tagged images are ours: ``owners`` when given, else the credentials' project."""
+    owners = [owner for owner in owners or () if owner]
+    return _managed.check_owners(owners or [conn.current_project_id])
+
+
+def list_managed(conn, provider, owners, release_key=None, visibility='all', hidden='include', **query):
+    """THE listing of managed images: Glance filters by tag and owner (one query per owner), and every
+    image is checked again here (tag, owner, release when given), so a Glance that ignored a filter
+    cannot slip another tenant's image in. ``query``: other keywords of ``build_queries``."""
+    owners = _managed.check_owners(owners)
+    tag = _managed.managed_tag(provider)
+    found = [image for owner in owners
+             for image in list_images(conn, [tag], visibility=visibility, hidden=hidden, owner=owner, **query)]
+    return select([image for image in found if _managed.is_managed(image, provider, owners)
+                   and (release_key is None or image['properties'].get(_managed.RELEASE) == release_key)])
+
+
+def list_impostors(conn, provider, owners, release_key=None):
+    """Warnings about images with our tag and another owner (a tag-only query, so only for reporting:
+    nothing from here may be acted on or downloaded from)."""
+    tagged = list_images(conn, [_managed.managed_tag(provider)], visibility='all', hidden='include')
+    return [_managed.impostor_warning(image, provider)
+            for image in _managed.impostors(tagged, provider, _managed.check_owners(owners), release_key)]

@@ -5,8 +5,12 @@
 
 """What makes a Glance image ours: the contract shared by upload, rotate, usage and verify.
 
-An image is managed when it carries the tag ``managed_by_<provider>``; it belongs to the
-release group named by RELEASE and is the upstream build recorded by BUILD and DIGEST.
+An image is managed when it carries the tag ``managed_by_<provider>`` AND is owned by one of the
+provider's projects (``owners``: by default the project the credentials act in). Tag and
+properties are public and any tenant can copy them onto an image of its own, so ownership is
+part of identity: an image with our tag and another owner is an *impostor*, never touched,
+never downloaded from, only named in a warning. A managed image belongs to the release group
+named by RELEASE and is the upstream build recorded by BUILD and DIGEST.
 Names are never used to identify images: they are an output of rotation.
 Everything here is set at create time by image_upload and never changed afterwards.
 """
@@ -48,9 +52,43 @@ def identity(release_key, build, digest):
     return {RELEASE: release_key, BUILD: str(build), DIGEST: digest}
 
 
-def is_member(image, provider, release_key):
-    """``image`` is shaped by _image_query.flatten: Glance's names, custom properties in ``properties``."""
-    return managed_tag(provider) in (image.get('tags') or ()) and (image.get('properties') or {}).get(RELEASE) == release_key
+# The module option of every module that lists managed images (doc fragment: managed).
+OWNERS_SPEC = dict(owners=dict(type='list', elements='str', default=[]))
+
+
+def check_owners(owners):
+    """``owners`` as a sorted tuple of project ids; ValueError when empty or not strings."""
+    if isinstance(owners, str) or not owners or not all(isinstance(o, str) and o.strip() for o in owners):
+        raise ValueError('owners must be a non-empty list of project ids, not %r' % (owners,))
+    return tuple(sorted(set(owners)))
+
+
+def tagged(image, provider):
+    return managed_tag(provider) in (image.get('tags') or ())
+
+
+def is_managed(image, provider, owners):
+    """Our tag and one of our projects as owner. ``image`` is shaped by _image_query.flatten."""
+    return tagged(image, provider) and image.get('owner') in owners
+
+
+def is_member(image, provider, release_key, owners):
+    """A managed image of the release group ``release_key``."""
+    return is_managed(image, provider, owners) and (image.get('properties') or {}).get(RELEASE) == release_key
+
+
+def impostors(images, provider, owners, release_key=None):
+    """Images that carry our tag (and ``release_key``, if given) but belong to another project."""
+    return [image for image in images if tagged(image, provider) and image.get('owner') not in owners
+            and (release_key is None or (image.get('properties') or {}).get(RELEASE) == release_key)]
+
+
+def impostor_warning(image, provider):
+    """What the provider is told about an impostor: enough to find the image and its project."""
+    return ('image %s (%r, %s) of project %s carries the tag %s%s but is not owned by this provider: '
+            'ignored, never touched (impersonation attempt?)' % (
+                image.get('id'), image.get('name'), image.get('visibility'), image.get('owner'), managed_tag(provider),
+                ' and %s=%s' % (RELEASE, image['properties'][RELEASE]) if (image.get('properties') or {}).get(RELEASE) else ''))
 
 
 def trust(release):

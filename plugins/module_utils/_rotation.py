@@ -9,7 +9,8 @@ Pure: no I/O, the clock is a parameter. The plan is a function of the observed s
 so two runs that see the same state plan the same thing, and a run killed half-way leaves a
 state whose plan is the rest of the work (tests/unit/plugins/module_utils/test_rotation*.py).
 
-Group: the managed images (``_managed.is_member``) of one provider and release key. Of those,
+Group: the managed images (``_managed.is_member``: tag, owner, release) of one provider and release
+key; an image with our tag but another owner is never part of it. Of those,
 ``public``/``community`` images in status active or deactivated are *versions*; private or
 shared ones are candidates (untouched unless promoted); queued/saving/importing/uploading/killed
 ones older than ``stale_after`` are leftovers of killed uploads and are cleaned up.
@@ -93,9 +94,10 @@ class Policy:
     def __init__(self, provider, release_key, name, naming='latest_suffix', name_templates=None, candidate=None,
                  previous_visibility='community', keep=2, min_age_days=0, delete_unused=False, deactivate_expired=False,
                  retired=False, retired_state='community', properties=None, stale_after=21600,
-                 require_all_projects_usage=True, usage_services=USAGE_SERVICES):
+                 require_all_projects_usage=True, usage_services=USAGE_SERVICES, owners=None):
         try:
             self.tag = _managed.managed_tag(provider)
+            self.owners = _managed.check_owners(owners)
         except ValueError as exc:
             raise PlanError(str(exc)) from None
         if not isinstance(release_key, str) or not release_key.strip():
@@ -160,9 +162,9 @@ POLICY_SPEC = dict(
 )
 
 
-def policy_from(params):
-    """The Policy of validated POLICY_SPEC parameters (extra keys ignored)."""
-    return Policy(**{key: params[key] for key in POLICY_SPEC})
+def policy_from(params, owners):
+    """The Policy of validated POLICY_SPEC parameters (extra keys ignored) and the resolved ``owners``."""
+    return Policy(owners=owners, **{key: params[key] for key in POLICY_SPEC})
 
 
 def _validity_check(value, where):
@@ -248,7 +250,7 @@ def _order_key(image):
 
 
 def members(images, policy):
-    return [image for image in images if _managed.is_member(image, policy.provider, policy.release_key)]
+    return [image for image in images if _managed.is_member(image, policy.provider, policy.release_key, policy.owners)]
 
 
 def _validate_candidate(images, group, policy):
@@ -260,9 +262,10 @@ def _validate_candidate(images, group, policy):
         if other is None:
             raise PlanError('candidate %s does not exist or is not visible to this project' % policy.candidate)
         props = other.get('properties') or {}
-        raise PlanError('candidate %s is not a managed image of release %s (tag %s: %s, %s=%r)' % (
+        raise PlanError('candidate %s is not a managed image of release %s (tag %s: %s, %s=%r, owner %s%s)' % (
             policy.candidate, policy.release_key, policy.tag, 'yes' if policy.tag in (other.get('tags') or ()) else 'missing',
-            _managed.RELEASE, props.get(_managed.RELEASE)))
+            _managed.RELEASE, props.get(_managed.RELEASE), other.get('owner'),
+            '' if other.get('owner') in policy.owners else ', not one of owners %s' % ', '.join(policy.owners)))
     if found.get('protected'):
         raise PlanError('candidate %s is protected; protected images are never touched' % policy.candidate)
     if found.get('visibility') in _managed.PROMOTED_VISIBILITIES and found.get('status') in VERSION_STATUSES:

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import from_sdk, list_images
+from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import from_sdk, list_managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import PATCH_ACTIONS, same_value
 from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import DEFAULT_SERVICES, in_use
 
@@ -28,10 +27,12 @@ except ImportError:  # the module reports the missing SDK
 PATCH_CONTENT_TYPE = 'application/openstack-images-v2.1-json-patch'
 
 
-def list_group(conn, provider, release_key, extra_ids=()):
-    """Every image of the group the caller can see (hidden and community included), plus ``extra_ids``."""
-    tag = _managed.managed_tag(provider)
-    images = [image for image in list_images(conn, [tag], visibility='all', hidden='include') if _managed.is_member(image, provider, release_key)]
+def list_group(conn, provider, release_key, owners, extra_ids=()):
+    """Every image of the group (owned by ``owners``; hidden and community included), plus ``extra_ids``.
+
+    An extra id (the candidate) is read as it is, so the planner can say why it is not a member.
+    """
+    images = list_managed(conn, provider, owners, release_key)
     seen = {image['id'] for image in images}
     for image_id in extra_ids:
         if image_id and image_id not in seen:

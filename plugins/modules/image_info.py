@@ -57,6 +57,12 @@ options:
     description:
       - ID of the project that owns the image.
     type: str
+  provider:
+    description:
+      - Only the managed images of this provider - tag C(managed_by_<provider>) and owned by one of
+        O(owners) - checked on the server (owner filter) and again here. Other projects' images
+        with that tag are left out and named in a warning.
+    type: str
   hidden:
     description:
       - How to treat images with C(os_hidden=true).
@@ -67,6 +73,7 @@ options:
     default: exclude
 extends_documentation_fragment:
   - cloudimages.openstack.openstack
+  - cloudimages.openstack.managed
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 attributes:
@@ -82,11 +89,11 @@ attributes:
 """
 
 EXAMPLES = r"""
-- name: The public Ubuntu 24.04 images managed by this provider
+- name: The public Ubuntu 24.04 images managed by this provider (owned by the credentials' project)
   cloudimages.openstack.image_info:
     cloud: prod1
     visibility: public
-    tags: [managed_by_example]
+    provider: example
     properties:
       os_distro: ubuntu
       os_version: "24.04"
@@ -199,8 +206,10 @@ images:
       sample: {os_distro: ubuntu, os_version: "24.04"}
 """
 
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import from_sdk, list_images, select
+from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import (
+    from_sdk, list_images, list_impostors, list_managed, resolve_owners, select)
 
 
 class ImageInfoModule(OpenStackModule):
@@ -213,14 +222,30 @@ class ImageInfoModule(OpenStackModule):
         status=dict(type='str'),
         owner=dict(type='str'),
         hidden=dict(type='str', default='exclude', choices=['exclude', 'include', 'only']),
+        provider=dict(type='str'),
+        **_managed.OWNERS_SPEC
     )
-    module_kwargs = dict(supports_check_mode=True)
+    module_kwargs = dict(supports_check_mode=True, mutually_exclusive=[('owner', 'provider')])
 
     def run(self):
         params = self.params
+        provider, owners = params['provider'], None
+        if provider is not None:
+            try:
+                owners = resolve_owners(self.conn, params['owners'])
+                _managed.managed_tag(provider)
+            except ValueError as exc:
+                self.fail_json(msg=str(exc))
+            for warning in list_impostors(self.conn, provider, owners):
+                self.ansible.warn(warning)
         if params['id']:
             found = self.conn.image.find_image(params['id'], ignore_missing=True)
             images = select([from_sdk(found)] if found is not None and found.id == params['id'] else [], params['tags'], params['properties'])
+            if provider is not None:
+                images = [image for image in images if _managed.is_managed(image, provider, owners)]
+        elif provider is not None:
+            images = select(list_managed(self.conn, provider, owners, name=params['name'], visibility=params['visibility'],
+                                         status=params['status'], hidden=params['hidden']), params['tags'], params['properties'])
         else:
             images = list_images(self.conn, params['tags'], params['properties'], name=params['name'], visibility=params['visibility'],
                                  status=params['status'], owner=params['owner'], hidden=params['hidden'])

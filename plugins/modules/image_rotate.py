@@ -12,8 +12,9 @@ short_description: Promote a new build to Latest, demote older ones, delete the 
 version_added: 0.1.0
 description:
   - Rotates one release group of managed Glance images (tag C(managed_by_<provider>) and
-    property C(cloudimages_release=<release_key>); names never identify images, so a user's
-    image with the same name is never touched).
+    property C(cloudimages_release=<release_key>), owned by one of O(owners); names never identify
+    images, so a user's image with the same name is never touched, nor is another project's image
+    with the same tag and properties).
   - The newest active version is public and carries the latest name
     (C(<name> - Latest) by default); every older version gets a dated name
     (C(<name> - <YYYY-MM-DD of its first upload>)) and becomes C(community) or hidden.
@@ -167,6 +168,7 @@ notes:
     allowed to members of the owning project.
 extends_documentation_fragment:
   - cloudimages.openstack.openstack
+  - cloudimages.openstack.managed
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 attributes:
@@ -287,7 +289,9 @@ usage:
   type: dict
   sample: {checked: true, complete: false, reason: "Nova refused to list the servers of all projects (403: needs the admin role)"}
 warnings_list:
-  description: Conditions worth a look (also emitted as Ansible warnings).
+  description:
+    - Conditions worth a look (also emitted as Ansible warnings), among them every image of
+      another project that carries this group's tag and release (an impersonation attempt).
   returned: always
   type: list
   elements: str
@@ -299,6 +303,8 @@ diff:
 
 from datetime import datetime, timezone
 
+from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import list_impostors, resolve_owners
+from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import OWNERS_SPEC
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
 from ansible_collections.cloudimages.openstack.plugins.module_utils._naming import NamingError, parse_time
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import POLICY_SPEC, PlanError, plan, policy_from
@@ -307,17 +313,19 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._usage impor
 
 
 class ImageRotateModule(OpenStackModule):
-    argument_spec = dict(POLICY_SPEC, now=dict(type='str'))
+    argument_spec = dict(POLICY_SPEC, now=dict(type='str'), **OWNERS_SPEC)
     module_kwargs = dict(supports_check_mode=True)
 
     def run(self):
         p = self.params
         try:
-            policy = policy_from(p)
+            owners = resolve_owners(self.conn, p['owners'])
+            policy = policy_from(p, owners)
             now = parse_time(p['now']) if p['now'] else datetime.now(timezone.utc)
-        except (PlanError, NamingError) as exc:
+        except (ValueError, NamingError) as exc:  # PlanError is a ValueError
             self.fail_json(msg=str(exc))
-        images = list_group(self.conn, p['provider'], p['release_key'], extra_ids=[p['candidate']])
+        images = list_group(self.conn, p['provider'], p['release_key'], owners, extra_ids=[p['candidate']])
+        warnings = list_impostors(self.conn, p['provider'], owners, p['release_key'])
         usage = None
         try:
             result = plan(images, policy, now)
@@ -338,9 +346,10 @@ class ImageRotateModule(OpenStackModule):
                     out['kept'].append({'id': action['id'], 'name': names.get(action['id']), 'reasons': [outcome],
                                         'servers': [], 'volumes': []})
             changed = any(outcome == 'done' and action['action'] != 'keep' for action, outcome in zip(result.actions, outcomes))
-        for warning in result.warnings:
+        warnings += result.warnings
+        for warning in warnings:
             self.ansible.warn(warning)
-        self.exit_json(changed=changed, plan=out['plan'], latest=out['latest'], kept=out['kept'], warnings_list=result.warnings,
+        self.exit_json(changed=changed, plan=out['plan'], latest=out['latest'], kept=out['kept'], warnings_list=warnings,
                        usage={'checked': usage is not None, 'complete': usage['complete'] if usage else None,
                               'reason': usage['reason'] if usage else None},
                        **({'diff': out['diff']} if self.ansible._diff else {}))

@@ -21,6 +21,10 @@ description:
     C(cloudimages_release), C(cloudimages_build) and C(cloudimages_digest), never by its name,
     and only among the images of the authenticated project. When such an image is already
     C(active) (or C(deactivated)), nothing is uploaded.
+  - An existing C(private) or C(shared) (not yet promoted) active image of the identity is checked
+    against O(expected_digests) too. When its bytes differ (for example a web-download import that
+    Glance finished after its run was killed), it is deleted, with a warning, and uploaded anew;
+    an existing promoted image that differs is an error and is not touched.
   - An unfinished image of the identity younger than O(stale_after) belongs to another run and is
     waited for; older unfinished and C(killed) ones are orphans of killed runs and are deleted.
     Two runs at the same time never leave two active images; the later one deletes its own and
@@ -234,7 +238,9 @@ created:
   returned: always
   type: bool
 deleted:
-  description: IDs of orphaned images of this build (left by killed runs) that were, or in check mode would be, deleted.
+  description:
+    - IDs of orphaned images of this build (left by killed runs) that were, or in check mode would be,
+      deleted, and of a not yet promoted image of this build whose bytes did not match O(expected_digests).
   returned: always
   type: list
   elements: str
@@ -319,6 +325,8 @@ class ImageUploadModule(OpenStackModule):
                 result = uploader.run()
         except upload.UploadError as exc:
             self.fail_json(msg=str(exc), deleted=uploader.deleted)
+        for warning in uploader.warnings:
+            self.ansible.warn(warning)
         result['changed'] = bool(result['created'] or result['deleted'])
         if result['created'] and self.ansible._diff:
             result['diff'] = dict(before={}, after=body)

@@ -29,7 +29,8 @@ options:
   provider:
     description:
       - With O(release_key), check every managed image of that release group instead
-        (tag C(managed_by_<provider>), property C(cloudimages_release)).
+        (tag C(managed_by_<provider>), property C(cloudimages_release), owned by one of O(owners));
+        another project's image with that tag is named in a warning, not checked.
     type: str
   release_key:
     description:
@@ -46,6 +47,7 @@ options:
     default: [compute, volume]
 extends_documentation_fragment:
   - cloudimages.openstack.openstack
+  - cloudimages.openstack.managed
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 attributes:
@@ -116,6 +118,8 @@ reason:
   type: str
 """
 
+from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import list_impostors, resolve_owners
+from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import OWNERS_SPEC
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import POLICY_SPEC
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation_apply import list_group
@@ -128,6 +132,7 @@ class ImageUsageInfoModule(OpenStackModule):
         provider=dict(type='str'),
         release_key=dict(type='str', no_log=False),
         usage_services=POLICY_SPEC['usage_services'],
+        **OWNERS_SPEC
     )
     module_kwargs = dict(
         supports_check_mode=True,
@@ -143,7 +148,10 @@ class ImageUsageInfoModule(OpenStackModule):
             ids = list(dict.fromkeys(p['images']))
         else:
             try:
-                group = list_group(self.conn, p['provider'], p['release_key'])
+                owners = resolve_owners(self.conn, p['owners'])
+                group = list_group(self.conn, p['provider'], p['release_key'], owners)
+                for warning in list_impostors(self.conn, p['provider'], owners, p['release_key']):
+                    self.ansible.warn(warning)
             except ValueError as exc:
                 self.fail_json(msg=str(exc))
             ids = [image['id'] for image in group]

@@ -11,8 +11,8 @@ module: image_verify
 short_description: Verify that managed Glance images hold exactly the bytes the vendor published
 version_added: 0.1.0
 description:
-  - For every managed public or community image of O(provider) (tag C(managed_by_<provider>)),
-    or the images named in O(images), downloads the upstream file named by the image's
+  - For every managed public or community image of O(provider) (tag C(managed_by_<provider>),
+    owned by one of O(owners)), or the images named in O(images), downloads the upstream file named by the image's
     C(image_source) property, or reuses it from the shared cache of verified files.
   - The download must match the upstream digest recorded on the image at upload
     (C(cloudimages_digest), read from the vendor's signed metadata then). When O(releases)
@@ -29,6 +29,8 @@ description:
     C(image_source) URL, no Glance checksum, or upstream now serves other bytes for the URL),
     V(skipped) (provider-built images, C(image_source=private)) or V(error).
   - Never changes an image unless O(deactivate_mismatches) is set.
+  - An image of another project with the provider's tag is never verified and its C(image_source)
+    never fetched; it is named in a warning.
 author:
   - cloudimages.openstack contributors (@cloudimages)
 options:
@@ -116,6 +118,7 @@ options:
     default: false
 extends_documentation_fragment:
   - cloudimages.openstack.openstack
+  - cloudimages.openstack.managed
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 attributes:
@@ -230,7 +233,7 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed, _verify
 from ansible_collections.cloudimages.openstack.plugins.module_utils._diskimage import FORMAT_INSPECTOR_IMPORT_ERROR
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, TRANSFER_DEADLINE, make_session
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import list_images
+from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import list_impostors, list_managed, resolve_owners
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule, sdk_exceptions
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation_apply import deactivate
 from ansible_collections.cloudimages.openstack.plugins.module_utils._verify_upstream import UpstreamCheck
@@ -239,6 +242,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._verify_upst
 class ImageVerifyModule(OpenStackModule):
     argument_spec = dict(
         provider=dict(type='str', required=True),
+        owners=_managed.OWNERS_SPEC['owners'],
         images=dict(type='list', elements='str'),
         release_keys=dict(type='list', elements='str', no_log=False),  # release names like ubuntu-24.04
         releases=dict(type='list', elements='dict', default=[]),
@@ -266,10 +270,12 @@ class ImageVerifyModule(OpenStackModule):
         if p['retries'] < 0:
             self.fail_json(msg='retries must not be negative, got %d' % p['retries'])
         try:
-            tag = _managed.managed_tag(p['provider'])
+            owners = resolve_owners(self.conn, p['owners'])
             releases = _verify.index_releases(p['releases'])
-            managed = list_images(self.conn, [tag], visibility='all', hidden='include')
+            managed = list_managed(self.conn, p['provider'], owners)
             chosen = _verify.select(managed, p['images'], p['release_keys'])
+            for warning in list_impostors(self.conn, p['provider'], owners):
+                self.ansible.warn(warning)
         except (ValueError, _verify.VerifyUsageError) as exc:
             self.fail_json(msg=str(exc))
         check = UpstreamCheck(make_session(retries=p['retries']), p['cache_dir'], p['max_size'], p['download_timeout'],

@@ -21,6 +21,8 @@ description:
   - This is the daily sync's fast path. A day without news costs one module run and one
     Glance listing per cloud instead of several module runs per release. Every release that
     is not settled takes the whole path, whose modules decide again from fresh state.
+  - Only images owned by O(owners) count. Images of other projects that carry a provider's tag are
+    named once per provider in C(impostors) and as warnings, and count for nothing.
   - A release whose options are wrong or whose discovery fails is reported in its C(error);
     the other releases are still assessed.
   - Read-only in Glance. Like M(cloudimages.openstack.upstream_release) it keeps its
@@ -41,6 +43,7 @@ options:
     required: true
 extends_documentation_fragment:
   - cloudimages.openstack.openstack
+  - cloudimages.openstack.managed
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.actiongroups
 attributes:
@@ -122,6 +125,13 @@ releases:
           warnings of settled releases are also emitted as Ansible warnings.
       type: list
       elements: str
+impostors:
+  description:
+    - One line per image of another project that carries the tag of a provider of O(releases)
+      (id, name, visibility, owner); such an image is ignored. Also emitted as warnings.
+  returned: always
+  type: list
+  elements: str
 requests:
   description: Upstream HTTP requests made for discovery.
   returned: always
@@ -132,8 +142,8 @@ from datetime import datetime, timezone
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import list_images
+from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import list_impostors, list_managed, resolve_owners
+from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import OWNERS_SPEC
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
 from ansible_collections.cloudimages.openstack.plugins.module_utils._release_status import assess
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import POLICY_SPEC, policy_from
@@ -152,20 +162,27 @@ def _validated(spec, params, what):
 
 
 class ReleaseStatusInfoModule(OpenStackModule):
-    argument_spec = dict(releases=dict(type='list', elements='dict', required=True))
+    argument_spec = dict(releases=dict(type='list', elements='dict', required=True), **OWNERS_SPEC)
     module_kwargs = dict(supports_check_mode=True)
     requests = 0  # upstream requests made
 
     def run(self):
+        try:
+            self.owners = resolve_owners(self.conn, self.params['owners'])
+        except ValueError as exc:
+            self.fail_json(msg=str(exc))
         entries, policies = [], []
         for spec in self.params['releases']:
             entry, policy = self._prepare(spec)
             entries.append(entry)
             policies.append(policy)
-        listings = {}
+        listings, impostors = {}, []
         for policy in filter(None, policies):
             if policy.provider not in listings:
-                listings[policy.provider] = list_images(self.conn, [_managed.managed_tag(policy.provider)], visibility='all', hidden='include')
+                listings[policy.provider] = list_managed(self.conn, policy.provider, self.owners)
+                impostors += list_impostors(self.conn, policy.provider, self.owners)
+        for warning in impostors:
+            self.ansible.warn(warning)
         now = datetime.now(timezone.utc)
 
         def status(index, usage=None):
@@ -185,7 +202,7 @@ class ReleaseStatusInfoModule(OpenStackModule):
             if found['settled']:  # nothing else runs for it today: say it here (image_rotate says it otherwise)
                 for warning in found['warnings']:
                     self.ansible.warn('%s: %s' % (entries[index]['name'], warning))
-        self.exit_json(changed=False, releases=entries, requests=self.requests)
+        self.exit_json(changed=False, releases=entries, impostors=impostors, requests=self.requests)
 
     def _prepare(self, spec):
         """``(entry to return, policy or None)``; discovery happens here, an error goes in the entry."""
@@ -197,7 +214,7 @@ class ReleaseStatusInfoModule(OpenStackModule):
             params = _validated(POLICY_SPEC, rotate, 'rotate')
             if params['candidate'] is not None:
                 raise ValueError('rotate: candidate is not an option here')
-            policy = policy_from(params)
+            policy = policy_from(params, self.owners)
             entry['retired'] = policy.retired
             if not policy.retired:
                 entry['release'], _unchanged, requests = discover_from(

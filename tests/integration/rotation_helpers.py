@@ -37,6 +37,8 @@ class Group:
         self.builds = 0
         self.last_created = 0.0
         self.extra = []  # non-managed images to delete too
+        # The projects whose images are the group's (the modules' owners option); admin's by default.
+        self.owners = (self.admin.current_project_id,)
 
     def candidate(self, conn=None, visibility='private', name=None, with_data=True, **properties):
         conn = conn or self.admin
@@ -71,9 +73,10 @@ class Group:
             time.sleep(0.3)
 
     def images(self, conn=None):
-        return {image['id']: image for image in list_group(conn or self.admin, self.provider, self.release_key)}
+        return {image['id']: image for image in list_group(conn or self.admin, self.provider, self.release_key, self.owners)}
 
     def policy(self, **kwargs):
+        kwargs.setdefault('owners', self.owners)
         return Policy(self.provider, self.release_key, kwargs.pop('name', self.name), **kwargs)
 
     def run(self, conn=None, stop_after=None, now=None, **kwargs):
@@ -81,7 +84,7 @@ class Group:
         conn = conn or self.admin
         pol = self.policy(**kwargs)
         now = now or datetime.now(timezone.utc)
-        images = list_group(conn, self.provider, self.release_key, extra_ids=[pol.candidate])
+        images = list_group(conn, self.provider, self.release_key, pol.owners, extra_ids=[pol.candidate])
         result = plan(images, pol, now)
         if result.usage_needed:
             result = plan(images, pol, now, lookup(conn, result.usage_needed))
@@ -89,7 +92,8 @@ class Group:
         return result, outcomes
 
     def cleanup(self):
-        for image in retry(list_group, self.admin, self.provider, self.release_key):
+        owners = set(self.owners) | {self.admin.current_project_id}
+        for image in retry(list_group, self.admin, self.provider, self.release_key, owners):
             if image['protected']:
                 retry(self.admin.image.update_image, image['id'], is_protected=False)
             _delete(self.admin, image['id'])

@@ -80,7 +80,7 @@ def test_killed_after_every_step_converges(group):
     new = group.candidate()
     kwargs = dict(candidate=new, properties={'legacy': None, 'replace_frequency': 'quarterly'}, stale_after=0,
                   keep=2, delete_unused=True)
-    full_plan = plan(list_group(group.admin, group.provider, group.release_key), group.policy(**kwargs), '2100-01-01T00:00:00Z')
+    full_plan = plan(list_group(group.admin, group.provider, group.release_key, group.owners), group.policy(**kwargs), '2100-01-01T00:00:00Z')
     steps = crashes = 0
     while True:
         try:
@@ -114,7 +114,7 @@ def test_two_concurrent_runs(cloud, group):
         conn = cloud.connect('admin')
         try:
             pol = group.policy(candidate=new, properties={'p': '1'})
-            planned = plan(list_group(conn, group.provider, group.release_key), pol, '2026-11-30T00:00:00Z')
+            planned = plan(list_group(conn, group.provider, group.release_key, group.owners), pol, '2026-11-30T00:00:00Z')
             barrier.wait()
             results.append((planned.actions, execute(conn, planned.actions)))
         except Exception as exc:  # pylint: disable=broad-except
@@ -168,6 +168,7 @@ def demo_owned_group(group, cloud):
     new = group.candidate(conn=demo)
     for image_id in (old, new):
         group.admin.image.update_image(image_id, name=group.latest, visibility='public')  # publicize is admin-only
+    group.owners = (demo.current_project_id,)
     return old, new
 
 

@@ -330,7 +330,9 @@ def test_region_two_raw_is_the_seed_procedure(cloud, world):
 def test_refused_deactivation_fails_and_says_why(cloud, world):
     """Glance lets only admins deactivate: a member's run reports everything, then fails naming the image."""
     bad = world.images['debian_raw_bad'].id
-    rc, result = verify(cloud, world, region='RegionTwo', user='demo', deactivate_mismatches=True)
+    # The provider's images belong to admin's project: a member names it in owners.
+    rc, result = verify(cloud, world, region='RegionTwo', user='demo', deactivate_mismatches=True,
+                        owners=[world.two.current_project_id])
     assert rc == 1 and result['msg'].startswith('could not deactivate: %s (%s): ' % (world.images['debian_raw_bad'].name, bad)), result
     entry = by_id(result)[bad]
     assert entry['status'] == 'mismatch' and entry['deactivated'] is False and 'deactivation failed' in entry['reason']

@@ -58,8 +58,11 @@ def test_from_empty_cloud_to_settled(cloud, group, server, tmp_path):
     assert (retired['settled'], retired['reason'], retired['release']) == (True, 'retired, nothing to change', None)
     assert not bad['settled'] and 'keep' in bad['error']
     assert not unknown['settled'] and 'no version of that series' in unknown['error']
-    # One listing for every release: two queries, as Glance lists os_hidden images only when asked.
-    assert sorted(path.split('&')[1] for _method, path, _status in listings) == ['os_hidden=False', 'os_hidden=True'], listings
+    # One listing for every release: two queries with the owner filter (Glance lists os_hidden images
+    # only when asked), and two without it that only look for other projects' images with our tag.
+    owner = 'owner=%s' % group.admin.current_project_id
+    assert sorted(('os_hidden=True' in path, owner in path) for _method, path, _status in listings) == [
+        (False, False), (False, True), (True, False), (True, True)], listings
     assert out['requests'] >= 1
 
     # Uploaded, not promoted yet: the whole path has work to do.

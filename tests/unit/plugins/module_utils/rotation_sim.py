@@ -16,17 +16,19 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils import _mana
 PROVIDER = 'example'
 RELEASE = 'ubuntu-24.04'
 TAG = _managed.TAG_PREFIX + PROVIDER
+OWNER = 'proj-provider'
+OWNERS = (OWNER,)
 _ids = itertools.count(1)
 
 
 def image(created_at, visibility='public', name='x', status='active', release=RELEASE, tags=(TAG,), protected=False,
-          os_hidden=False, image_id=None, **properties):
+          os_hidden=False, image_id=None, owner=OWNER, **properties):
     props = {_managed.RELEASE: release, _managed.BUILD: created_at[:10].replace('-', ''), _managed.DIGEST: 'sha256:00'}
     if release is None:
         del props[_managed.RELEASE]
     props.update(properties)
     return {'id': image_id or 'img-%04d' % next(_ids), 'name': name, 'status': status, 'visibility': visibility,
-            'os_hidden': os_hidden, 'protected': protected, 'tags': sorted(tags), 'created_at': created_at,
+            'os_hidden': os_hidden, 'protected': protected, 'tags': sorted(tags), 'created_at': created_at, 'owner': owner,
             'properties': props}
 
 

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import build_queries, flatten, matches, select
+from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import (
+    build_queries, flatten, list_impostors, list_managed, matches, resolve_owners, select)
 
 
 def test_queries_cover_hidden_modes():
@@ -53,3 +54,41 @@ def test_select_dedups_filters_and_sorts():
     ]
     assert [i['id'] for i in select(images)] == ['3', '1', '2']
     assert [i['id'] for i in select(images, tags=['t'])] == ['1', '2']
+
+
+class _Raw(dict):
+    def to_dict(self, computed=False, original_names=True):
+        return dict(self)
+
+
+class _CarelessGlance:
+    """A Glance that ignores the owner filter (stand-in: the real one honours it, see
+    tests/integration/test_impersonation.py); records the queries it was asked."""
+
+    current_project_id = 'proj-provider'
+
+    def __init__(self, images):
+        self.queries, self._images = [], [_Raw(i) for i in images]
+        self.image = self
+
+    def images(self, **query):
+        self.queries.append(query)
+        return [i for i in self._images if set(query.get('tag', ())) <= set(i['tags'])]
+
+
+def _raw(image_id, owner, release='debian-12'):
+    return {'id': image_id, 'name': image_id, 'owner': owner, 'tags': ['managed_by_example'],
+            'properties': {'cloudimages_release': release}}
+
+
+def test_list_managed_asks_per_owner_and_checks_the_owner_again():
+    conn = _CarelessGlance([_raw('ours', 'proj-provider'), _raw('forged', 'proj-tenant'),
+                            _raw('other-release', 'proj-provider', 'debian-13')])
+    owners = resolve_owners(conn)
+    assert owners == ('proj-provider',)
+    assert [i['id'] for i in list_managed(conn, 'example', owners, 'debian-12')] == ['ours']
+    assert conn.queries == [{'tag': ['managed_by_example'], 'visibility': 'all', 'owner': 'proj-provider', 'is_hidden': flag}
+                            for flag in (False, True)]
+    warnings = list_impostors(conn, 'example', owners)
+    assert len(warnings) == 1 and 'image forged' in warnings[0] and 'project proj-tenant' in warnings[0]
+    assert resolve_owners(conn, ['proj-b', 'proj-a']) == ('proj-a', 'proj-b')

@@ -23,9 +23,37 @@ def test_identity_stringifies_the_build():
         'cloudimages_release': 'debian-12', 'cloudimages_build': '20261116', 'cloudimages_digest': 'sha512:ab'}
 
 
-def test_is_member_needs_tag_and_release():
-    image = {'tags': ['managed_by_example'], 'properties': {'cloudimages_release': 'debian-12'}}
-    assert _managed.is_member(image, 'example', 'debian-12')
-    assert not _managed.is_member(image, 'other', 'debian-12')
-    assert not _managed.is_member(image, 'example', 'debian-13')
-    assert not _managed.is_member({'tags': None, 'properties': None}, 'example', 'debian-12')
+OURS = ('proj-provider',)
+
+
+def test_is_member_needs_tag_release_and_owner():
+    image = {'tags': ['managed_by_example'], 'owner': 'proj-provider', 'properties': {'cloudimages_release': 'debian-12'}}
+    assert _managed.is_member(image, 'example', 'debian-12', OURS)
+    assert not _managed.is_member(image, 'other', 'debian-12', OURS)
+    assert not _managed.is_member(image, 'example', 'debian-13', OURS)
+    assert not _managed.is_member({'tags': None, 'properties': None}, 'example', 'debian-12', OURS)
+
+
+def test_same_tag_and_properties_of_another_project_is_not_managed():
+    """Tag and properties are public: a tenant can copy them, but not the owner."""
+    ours = {'id': 'a', 'tags': ['managed_by_example'], 'owner': 'proj-provider', 'properties': {'cloudimages_release': 'debian-12'}}
+    copy = dict(ours, id='b', name='Debian 12 - Latest', visibility='community', owner='proj-tenant')
+    unowned = dict(ours, id='c', owner=None)
+    assert not _managed.is_member(copy, 'example', 'debian-12', OURS)
+    assert not _managed.is_managed(unowned, 'example', OURS)
+    assert _managed.is_member(copy, 'example', 'debian-12', ('proj-provider', 'proj-tenant'))
+    assert _managed.impostors([ours, copy, unowned], 'example', OURS) == [copy, unowned]
+    assert _managed.impostors([ours, copy], 'example', OURS, 'debian-13') == []
+    warning = _managed.impostor_warning(copy, 'example')
+    for part in ('b', "'Debian 12 - Latest'", 'community', 'proj-tenant', 'managed_by_example', 'cloudimages_release=debian-12'):
+        assert part in warning
+
+
+@pytest.mark.parametrize('owners', [None, [], '', 'proj', [''], [None], ['a', 3]])
+def test_owners_must_be_a_non_empty_list(owners):
+    with pytest.raises(ValueError, match='owners must be a non-empty list'):
+        _managed.check_owners(owners)
+
+
+def test_owners_are_deduplicated():
+    assert _managed.check_owners(['b', 'a', 'b']) == ('a', 'b')

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._release_status import assess
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import Policy, plan
-from rotation_sim import PROVIDER, RELEASE, apply, image
+from rotation_sim import OWNERS, PROVIDER, RELEASE, apply, image
 
 NAME = 'Ubuntu 24.04 Noble Numbat'
 LATEST = NAME + ' - Latest'
@@ -16,7 +16,7 @@ PROPERTIES = {'hw_disk_bus': 'scsi', 'os_require_quiesce': 'yes'}
 
 def policy(**kwargs):
     kwargs.setdefault('properties', PROPERTIES)
-    return Policy(PROVIDER, RELEASE, NAME, **kwargs)
+    return Policy(PROVIDER, RELEASE, NAME, owners=OWNERS, **kwargs)
 
 
 def build(created_at, digest, **kwargs):
@@ -155,3 +155,16 @@ def test_newer_upstream_build_is_no_rollback():
     newer = {'version': '20261130', 'build_date': '2026-11-30', 'checksum': 'sha256:cc'}
     status = assess(rolled_back_day(), policy(), newer, NOW)
     assert not status['settled'] and status['reason'] == 'build 20261130 is not in this cloud yet'
+def test_another_projects_image_with_the_vendor_digest_is_not_our_build():
+    """A tenant's copy of tag, properties and the vendor's real digest: the build is still not here."""
+    images = settled_day()[:1] + [build('2026-11-29T08:00:00Z', 'sha256:bb', name=LATEST, owner='proj-tenant')]
+    status = assess(images, policy(), RELEASE_DICT, NOW)
+    assert status['existing'] is None and not status['settled']
+    assert status['reason'] == 'build 20261129 is not in this cloud yet'
+
+
+def test_another_projects_images_do_not_unsettle_a_settled_release():
+    forged = [build('2026-11-30T08:00:00Z', 'sha256:cc', name=LATEST, owner='proj-tenant', visibility=v)
+              for v in ('public', 'community', 'private')]
+    status = assess(settled_day() + forged, policy(), RELEASE_DICT, NOW)
+    assert status['settled'] and status['warnings'] == []

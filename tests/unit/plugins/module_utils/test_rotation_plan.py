@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import Plan, PlanError, Policy, plan, patch_ops, same_value
-from rotation_sim import PROVIDER, RELEASE, TAG, apply, by_name, image
+from rotation_sim import OWNERS, PROVIDER, RELEASE, TAG, apply, by_name, image
 
 NAME = 'Ubuntu 24.04 Noble Numbat'
 LATEST = NAME + ' - Latest'
@@ -13,6 +13,7 @@ NOW = '2026-11-30T12:00:00Z'
 
 
 def policy(**kwargs):
+    kwargs.setdefault('owners', OWNERS)
     return Policy(PROVIDER, RELEASE, kwargs.pop('name', NAME), **kwargs)
 
 
@@ -351,7 +352,7 @@ def test_bad_provider_and_release():
     with pytest.raises(PlanError, match='provider must be'):
         Policy('Bad Provider', RELEASE, NAME)
     with pytest.raises(PlanError, match='release_key must be'):
-        Policy(PROVIDER, '', NAME)
+        Policy(PROVIDER, '', NAME, owners=OWNERS)
 
 
 def test_empty_group_plans_nothing():
@@ -407,3 +408,28 @@ def test_candidate_with_a_newer_or_the_same_build_is_promoted(build, build_date)
     result = plan([latest, cand], policy(candidate=cand['id']), NOW)
     assert result.latest == cand['id'] and not result.warnings
     assert [a['action'] for a in result.actions if a['id'] == cand['id']] == ['promote', 'keep']  # keep: latest
+def test_another_projects_copy_of_our_tag_is_never_part_of_the_group():
+    """Tag and properties are public: a tenant's newer 'build' with them must not become latest or demote ours."""
+    ours = image('2026-11-22T08:00:00Z', name=LATEST)
+    old = image('2026-11-01T08:00:00Z', name=NAME + ' - 2026-11-01', visibility='community')
+    forged = [image('2026-11-29T08:00:00Z', name=LATEST, visibility=v, owner='proj-tenant') for v in ('community', 'shared')]
+    forged.append(image('2026-11-10T08:00:00Z', name='stale', status='queued', owner='proj-tenant'))
+    after, result = run([ours, old] + forged, policy(keep=1, delete_unused=True))
+    assert result.latest == ours['id']
+    assert {a['id'] for a in result.actions} <= {ours['id'], old['id']}
+    assert changes(result) == [('delete', old['id'])]
+    assert [i for i in after if i['owner'] == 'proj-tenant'] == forged
+
+
+def test_another_projects_image_is_refused_as_candidate():
+    ours = image('2026-11-22T08:00:00Z', name=LATEST)
+    forged = image('2026-11-29T08:00:00Z', visibility='private', owner='proj-tenant')
+    with pytest.raises(PlanError, match='owner proj-tenant, not one of owners proj-provider'):
+        plan([ours, forged], policy(candidate=forged['id']), NOW)
+
+
+def test_an_explicit_owner_list_takes_every_listed_project():
+    ours = image('2026-11-22T08:00:00Z', name=LATEST)
+    second = image('2026-11-29T08:00:00Z', visibility='private', owner='proj-second')
+    result = plan([ours, second], policy(candidate=second['id'], owners=['proj-provider', 'proj-second']), NOW)
+    assert result.latest == second['id'] and changes(result) == [('promote', second['id']), ('demote', ours['id'])]

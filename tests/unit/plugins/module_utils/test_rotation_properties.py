@@ -7,7 +7,7 @@ import os
 from hypothesis import given, settings, strategies as st
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import Policy, plan
-from rotation_sim import PROVIDER, RELEASE, apply, image
+from rotation_sim import OWNERS, PROVIDER, RELEASE, apply, image
 
 NAME = 'Debian 12'
 NOW = '2026-11-30T12:00:00Z'
@@ -38,7 +38,7 @@ def groups(draw):
 def policies(draw, images):
     candidates = [i['id'] for i in images if i['visibility'] == 'private' and i['status'] == 'active' and not i['protected']]
     retired = draw(st.booleans()) and draw(st.booleans())
-    return Policy(PROVIDER, RELEASE, NAME, naming=draw(st.sampled_from(['latest_suffix', 'scs'])),
+    return Policy(PROVIDER, RELEASE, NAME, owners=OWNERS, naming=draw(st.sampled_from(['latest_suffix', 'scs'])),
                   candidate=None if retired or not candidates else draw(st.sampled_from([None] + candidates)),
                   previous_visibility=draw(st.sampled_from(['community', 'hidden'])), keep=draw(st.integers(1, 4)),
                   min_age_days=draw(st.integers(0, 10)), delete_unused=draw(st.booleans()), deactivate_expired=draw(st.booleans()),
