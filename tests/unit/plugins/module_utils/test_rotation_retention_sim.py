@@ -13,7 +13,7 @@ import datetime
 import pytest
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import Policy, plan
-from rotation_sim import PROVIDER, RELEASE, apply, image
+from rotation_sim import OWNER, PROVIDER, RELEASE, apply, image
 
 NAME = 'Rocky Linux 9'
 START = datetime.datetime(2026, 6, 1, 8, 0, tzinfo=datetime.timezone.utc)
@@ -29,7 +29,7 @@ def _usage(ids, users):
 
 @pytest.mark.parametrize('keep, min_age_days', [(1, 0), (2, 0), (3, 7)])
 def test_180_daily_builds_keep_only_keep_plus_in_use(keep, min_age_days):
-    policy_args = dict(keep=keep, min_age_days=min_age_days, delete_unused=True,
+    policy_args = dict(keep=keep, min_age_days=min_age_days, delete_unused=True, owners=[OWNER],
                        properties={'provided_until': '2032-05-31', 'uuid_validity': 'none'})
     table, users = [], {}
     for day in range(DAYS):

@@ -16,7 +16,7 @@ import pytest
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _rotation_apply
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import PlanError, Policy, plan
 from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import lookup
-from rotation_sim import PROVIDER, RELEASE, image
+from rotation_sim import OWNERS, PROVIDER, RELEASE, image
 
 NOW = '2026-11-30T12:00:00Z'
 
@@ -62,14 +62,14 @@ def _group():
 @pytest.mark.parametrize('require_all', [True, False])
 def test_unknown_usage_plans_no_delete_even_without_require_all_projects_usage(require_all):
     latest, old = _group()
-    pol = Policy(PROVIDER, RELEASE, 'X', keep=1, delete_unused=True, require_all_projects_usage=require_all)
+    pol = Policy(PROVIDER, RELEASE, 'X', owners=OWNERS, keep=1, delete_unused=True, require_all_projects_usage=require_all)
     conn = FakeConn({'block-storage'})
     usage = lookup(conn, plan([latest, old], pol, NOW).usage_needed, pol.usage_services)
     result = plan([latest, old], pol, NOW, usage)
     assert not [a for a in result.actions if a['action'] == 'delete']
     assert result.kept[-1]['reasons'] == ['usage unknown, refusing to delete: ' + usage['reason']]
     # With the cloud's services stated, the same image is deleted.
-    pol = Policy(PROVIDER, RELEASE, 'X', keep=1, delete_unused=True, usage_services=['volume'])
+    pol = Policy(PROVIDER, RELEASE, 'X', owners=OWNERS, keep=1, delete_unused=True, usage_services=['volume'])
     usage = lookup(conn, [old['id']], pol.usage_services)
     assert [a['id'] for a in plan([latest, old], pol, NOW, usage).actions if a['action'] == 'delete'] == [old['id']]
 
@@ -85,4 +85,4 @@ def test_executor_refuses_a_delete_when_usage_became_unknown():
 
 def test_bad_usage_services():
     with pytest.raises(PlanError, match='usage_services must be a list of compute and volume'):
-        Policy(PROVIDER, RELEASE, 'X', usage_services=['network'])
+        Policy(PROVIDER, RELEASE, 'X', owners=OWNERS, usage_services=['network'])
