@@ -47,7 +47,8 @@ class TestSimplestreams:
         source = Ubuntu('24.04')
         candidate = source.newest(None, response(products()))
         assert candidate == {'version': '20261116', 'codename': 'noble', 'filename': 'ubuntu-24.04-server-cloudimg-amd64.img',
-                             'hint': 'sha256:' + SHA}
+                             'hint': 'sha256:' + SHA, 'lifecycle': {'supported': None, 'support_eol': None, 'vendor': 'Ubuntu',
+                                                                   'source': 'https://example.test/doc'}}
 
     def test_missing_release_is_end_of_life(self):
         with pytest.raises(DiscoveryError, match='Ubuntu 22.04 .* end of life'):
