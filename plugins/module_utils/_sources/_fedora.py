@@ -92,8 +92,9 @@ class Fedora(Source):
                 for version in released(entry.json(), self.vendor_arch, entry.url)]
 
     def stream(self, catalog):
-        """``current``: the newest release and the one before it (until its end of life)."""
-        return [item['release'] for item in catalog[:2]]
+        """``current``: the newest release and those before it until their end of life, that is every
+        release releases.json lists (Fedora drops a release from it at its end of life)."""
+        return [item['release'] for item in catalog]
 
     def newest(self, ctx, entry):
         item = pick_release(entry.json(), self.release, self.vendor_arch, entry.url)
