@@ -226,6 +226,8 @@ class ReleaseStatusInfoModule(OpenStackModule):
                          today=dict(type='str'), announce=dict(type='bool', default=False))
     module_kwargs = dict(supports_check_mode=True)
     requests = 0  # upstream requests made
+    today = None  # ISO date end-of-life dates are compared with
+    catalogs = catalog_errors = None  # vendor release lists and their errors, by (source, arch)
 
     def run(self):
         session = make_session()

@@ -99,3 +99,12 @@ def test_new_releases_and_end_of_life_over_days(sync):
     assert 'Fedora 43' not in day['unchanged'] and 'Ubuntu 24.04 Noble Numbat' not in day['unchanged']
     assert sorted(day['unchanged']) == ['Fedora 44', 'Fedora 45']
     assert day['available_not_synced'] == []
+
+    # Fedora drops 43 from releases.json at its end of life: it leaves "current", and its images in
+    # the cloud keep it listed as retired, now for the vendor's reason. Nothing else changes.
+    sync.mirror.eol('fedora', '43')
+    day = sync(datetime.date(2026, 12, 16), ['26.04', '24.04'])
+    retired = dict(line.split(': ', 1) for line in day['retired'])
+    assert retired['Fedora 43'] == 'fedora-43 no longer follows current'
+    assert sorted(day['unchanged']) == ['Fedora 44', 'Fedora 45', 'Ubuntu 26.04 Resolute Raccoon']
+    assert {image.visibility for image in sync.images()['fedora-43']} == {'community'}
