@@ -176,7 +176,7 @@ available:
     title:
       description: The vendor's title.
       type: str
-      sample: 26.04 LTS Resolute Raccoon
+      sample: Ubuntu 26.04 LTS Resolute Raccoon
     support_eol:
       description: The vendor's end of support, when it gives one.
       type: str

@@ -79,9 +79,10 @@ def test_two_clouds_over_two_days(sync):
     assert result.rc == 0, result.output
     assert result.recap['region_one']['changed'] > 0 and result.recap['region_two']['changed'] > 0
     # Ubuntu 26.04 LTS is in the vendor's streams (Server and Minimal) but not synced here: announced.
-    announced = '26.04 LTS Resolute Raccoon: listed by the vendor, newer than %s carried here; add it to the data to publish it'
-    assert summary(result, 'region_one')['available_not_synced'] == [announced % '22.04, 24.04'] * 2
-    assert summary(result, 'region_two')['available_not_synced'] == [announced % '24.04']
+    announced = '%s 26.04 LTS Resolute Raccoon: listed by the vendor, newer than %s carried here; add it to the data to publish it'
+    assert summary(result, 'region_one')['available_not_synced'] == [announced % ('Ubuntu', '22.04, 24.04'),
+                                                                     announced % ('Ubuntu Minimal', '22.04, 24.04')]
+    assert summary(result, 'region_two')['available_not_synced'] == [announced % ('Ubuntu', '24.04')]
 
     day1_latest = {}
     for region, distributions in (('RegionOne', ALL), ('RegionTwo', REGION_TWO)):

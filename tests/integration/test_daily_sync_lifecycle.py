@@ -80,7 +80,7 @@ def test_new_releases_and_end_of_life_over_days(sync):
     assert fedora45.name == 'Fedora 45 - Latest' and prop(fedora45, 'os_version') == '45'
     assert len(latest(groups['fedora-44'])) == 1 and len(latest(groups['fedora-43'])) == 1
     assert day['available_not_synced'] == [
-        '26.04 LTS Resolute Raccoon: listed by the vendor, newer than 24.04 carried here; add it to the data to publish it']
+        'Ubuntu 26.04 LTS Resolute Raccoon: listed by the vendor, newer than 24.04 carried here; add it to the data to publish it']
     assert day['retired'] == []
 
     # Ubuntu marks 24.04 unsupported in its streams (the data says 2029-05-31: the vendor wins), the

@@ -66,6 +66,7 @@ def newest_version(products, release, arch, url):
 class Ubuntu(Source):
     name = 'ubuntu'
     distro = 'ubuntu'
+    title = 'Ubuntu'
     tree = 'releases/'
     login_user = 'ubuntu'
     keyring_url = 'https://keyserver.ubuntu.com/pks/lookup?op=get&search=0x' + UEC_KEY
@@ -112,11 +113,12 @@ class Ubuntu(Source):
             if re.fullmatch(r'[0-9]{2}\.[0-9]{2}', version):
                 title = str(product.get('release_title') or version)
                 found[version] = dict(lifecycle(product), release=version, lts='LTS' in title,
-                                      title=('%s %s' % (title, product.get('release_codename') or '')).strip())
+                                      title=('%s %s %s' % (self.title, title, product.get('release_codename') or '')).strip())
         return sorted(found.values(), key=lambda item: version_key(item['release']), reverse=True)
 
 
 class UbuntuMinimal(Ubuntu):
     name = 'ubuntu_minimal'
     distro = 'ubuntu-minimal'
+    title = 'Ubuntu Minimal'
     tree = 'minimal/releases/'

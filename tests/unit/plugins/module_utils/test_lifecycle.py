@@ -84,7 +84,7 @@ def test_ubuntu_end_of_life_product_is_never_returned_as_newest(corpus_server, t
 def test_ubuntu_minimal_real_stream(corpus_server):
     catalog = UbuntuMinimal('catalog').catalog(sample('ubuntu_minimal/minimal-released-download-excerpt-2023-11-02.json'))
     assert catalog == [{'supported': True, 'support_eol': '2024-07-11', 'release': '23.10', 'lts': False,
-                        'title': '23.10 Mantic Minotaur'}]
+                        'title': 'Ubuntu Minimal 23.10 Mantic Minotaur'}]
     # An interim release is not announced as a new LTS; it would be without the LTS filter.
     assert _lifecycle.available(catalog, {'22.04'}, '2023-11-02', lts_only=True) == []
     assert _lifecycle.available(catalog, {'22.04'}, '2023-11-02') == catalog
