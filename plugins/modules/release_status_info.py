@@ -28,8 +28,8 @@ description:
     C(retired_reason) and C(end_of_life). The C(end_of_support) dates of the data stay a floor.
   - A release entry can follow the vendor. C(discover.release=current) with the source V(fedora)
     stands for the newest Fedora release and the ones before it until their end of life (every
-    release C(releases.json) lists: Fedora drops a release at its end of life). Each becomes its own
-    release: key C(<prefix><N>) for C(rotate.release_key=<prefix>current), and C({release})
+    release C(releases.json) lists, as Fedora drops a release at its end of life). Each becomes its
+    own release with the key C(<prefix><N>) for C(rotate.release_key=<prefix>current), and C({release})
     replaced in C(rotate.name) and C(rotate.properties). An optional C(stream.end_of_support)
     map (release to date) gives their end of support. A release that leaves the stream and still
     has images in the cloud is retired.

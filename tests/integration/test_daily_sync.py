@@ -73,8 +73,8 @@ def latest(images):
 def test_two_clouds_over_two_days(sync):
     day1 = sync.mirror.today
     # CirrOS's support "ends" on day 1 in RegionOne: retired on day 2.
-    eol_cirros = dict(NARROW, cirros_releases=[{'release': '0.6', 'name': 'CirrOS 0.6', 'os_distro': 'cirros', 'os_version': '0.6',
-                                                 'end_of_support': day1.isoformat()}])
+    eol_cirros = dict(NARROW, cirros_releases=[
+        {'release': '0.6', 'name': 'CirrOS 0.6', 'os_distro': 'cirros', 'os_version': '0.6', 'end_of_support': day1.isoformat()}])
     result = sync(day1, region_one=eol_cirros)
     assert result.rc == 0, result.output
     assert result.recap['region_one']['changed'] > 0 and result.recap['region_two']['changed'] > 0

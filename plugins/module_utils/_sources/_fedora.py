@@ -117,7 +117,6 @@ class Fedora(Source):
         return self.result(ctx, candidate['version'], sums.modified_date, candidate['link'], checksum, sums_url,
                            'clearsigned', sums_url, fingerprint)
 
-
     def _refuse_unpinned(self, ctx, sums):
         """Fail closed on a release without a pinned key, naming the key that signed it."""
         try:

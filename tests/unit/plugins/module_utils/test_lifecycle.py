@@ -22,7 +22,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._ba
     Context, DiscoveryError, EndOfLife, Response,
 )
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import (
-    DISCOVER_SPEC, discover, make_source, vendor_catalog,
+    DISCOVER_SPEC, discover, vendor_catalog,
 )
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._fedora import Fedora, pick_release
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._ubuntu import Ubuntu, UbuntuMinimal
