@@ -25,6 +25,19 @@ description:
     named once per provider in C(impostors) and as warnings, and count for nothing.
   - A release whose options are wrong or whose discovery fails is reported in its C(error);
     the other releases are still assessed.
+  - A release the vendor says has reached its end of life (Ubuntu's C(supported)/C(support_eol)
+    in its streams, a release Fedora no longer lists) is retired, with the reason in
+    C(retired_reason) and C(end_of_life). The C(end_of_support) dates of the data stay a floor.
+  - A release entry can follow the vendor. C(discover.release=current) with the source V(fedora)
+    stands for the newest Fedora release and the ones before it until their end of life (every
+    release C(releases.json) lists, as Fedora drops a release at its end of life). Each becomes its
+    own release with the key C(<prefix><N>) for C(rotate.release_key=<prefix>current), and C({release})
+    replaced in C(rotate.name) and C(rotate.properties). An optional C(stream.end_of_support)
+    map (release to date) gives their end of support. A release that leaves the stream and still
+    has images in the cloud is retired.
+  - With O(announce), the vendors' release lists (one conditional request per vendor and run)
+    give the releases newer than every release carried, in RV(available). Nothing is published
+    for them.
   - Read-only in Glance. Like M(cloudimages.openstack.upstream_release) it keeps its
     discovery state under C(cache_dir), except in check mode.
 author:
@@ -37,10 +50,25 @@ options:
         C(name), C(retired), C(properties), retention...; no C(candidate)), and, unless
         C(rotate.retired) is true, C(discover), the options of
         M(cloudimages.openstack.upstream_release).
+      - Optional C(stream) (dict, for a stream release such as V(current)) with C(end_of_support),
+        a map of concrete release to ISO date, and C(end_of_support), the date behind
+        C(rotate.retired), which only words the retirement reason.
       - Other keys of an entry are ignored, so a caller may keep its own data next to them.
     type: list
     elements: dict
     required: true
+  today:
+    description:
+      - The date (YYYY-MM-DD) end-of-life dates are compared with; UTC today when unset.
+      - Also the default of each C(discover.today).
+    type: str
+  announce:
+    description:
+      - Report in RV(available) the releases the vendors list that no entry carries.
+      - For the vendors whose release list is one document (Ubuntu and Ubuntu Minimal LTS
+        releases, Fedora, the CirrOS series).
+    type: bool
+    default: false
 extends_documentation_fragment:
   - cloudimages.openstack.openstack
   - cloudimages.openstack.managed
@@ -99,8 +127,21 @@ releases:
       description: The release name (C(rotate.name)).
       type: str
     retired:
-      description: C(rotate.retired).
+      description: C(rotate.retired), or the vendor's end of life.
       type: bool
+    retired_reason:
+      description: Why the release is retired; null when it is not.
+      type: str
+      sample: "ubuntu 20.10 has reached its end of life: Ubuntu marks it unsupported (supported: false, support_eol 2021-07-22) in ..."
+    end_of_life:
+      description: The vendor's end-of-life date, true when the vendor gives none, null when the vendor says nothing.
+      type: raw
+    job:
+      description:
+        - The entry as given, for a stream release made concrete (C(discover.release),
+          C(rotate.release_key), C(rotate.name), C(rotate.properties)); C(rotate.retired) is true when retired.
+        - What the later steps of the sync take their options from.
+      type: dict
     settled:
       description: Nothing to do today for this release in this cloud.
       type: bool
@@ -132,6 +173,35 @@ impostors:
   returned: always
   type: list
   elements: str
+available:
+  description: With O(announce), releases the vendors list that this run carries none of.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    source:
+      description: The source (C(discover.source)).
+      type: str
+      sample: ubuntu
+    release:
+      description: The release as the vendor numbers it.
+      type: str
+      sample: "26.04"
+    title:
+      description: The vendor's title.
+      type: str
+      sample: Ubuntu 26.04 LTS Resolute Raccoon
+    support_eol:
+      description: The vendor's end of support, when it gives one.
+      type: str
+    reason:
+      description: Why it is reported.
+      type: str
+catalog_errors:
+  description: Vendor release lists that could not be read (stream releases fail, announcements are skipped).
+  returned: always
+  type: list
+  elements: str
 requests:
   description: Upstream HTTP requests made for discovery.
   returned: always
@@ -142,13 +212,17 @@ from datetime import datetime, timezone
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _lifecycle
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import list_impostors, list_managed, resolve_owners
 from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import OWNERS_SPEC
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
 from ansible_collections.cloudimages.openstack.plugins.module_utils._release_status import assess
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import POLICY_SPEC, policy_from
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import DISCOVER_SPEC, discover_from
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError, EndOfLife, version_key
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import (
+    DISCOVER_SPEC, discover_from, session_for, today_of, vendor_catalog,
+)
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
 from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import lookup
 
 
@@ -162,25 +236,57 @@ def _validated(spec, params, what):
 
 
 class ReleaseStatusInfoModule(OpenStackModule):
-    argument_spec = dict(releases=dict(type='list', elements='dict', required=True), **OWNERS_SPEC)
+    argument_spec = dict(releases=dict(type='list', elements='dict', required=True),
+                         today=dict(type='str'), announce=dict(type='bool', default=False), **OWNERS_SPEC)
     module_kwargs = dict(supports_check_mode=True)
     requests = 0  # upstream requests made
+    today = None  # ISO date end-of-life dates are compared with
+    owners = ()  # the projects whose images are the provider's
+    catalogs = catalog_errors = None  # vendor release lists and their errors, by (source, arch)
 
     def run(self):
         try:
             self.owners = resolve_owners(self.conn, self.params['owners'])
-        except ValueError as exc:
+            self.today = today_of(self.params['today'])
+        except (ValueError, DiscoveryError) as exc:
             self.fail_json(msg=str(exc))
-        entries, policies = [], []
+        self.catalogs, self.catalog_errors = {}, {}
+        specs, streams = [], []
         for spec in self.params['releases']:
+            found = self._expand(spec)
+            specs.extend(found)
+            if found and found[0].get('follows'):
+                streams.append(spec)
+        entries, policies = [], []
+        for spec in specs:
             entry, policy = self._prepare(spec)
             entries.append(entry)
             policies.append(policy)
         listings, impostors = {}, []
+
+        def listing(provider):
+            if provider not in listings:
+                listings[provider] = list_managed(self.conn, provider, self.owners)
+                impostors.extend(list_impostors(self.conn, provider, self.owners))
+            return listings[provider]
+
         for policy in filter(None, policies):
-            if policy.provider not in listings:
-                listings[policy.provider] = list_managed(self.conn, policy.provider, self.owners)
-                impostors += list_impostors(self.conn, policy.provider, self.owners)
+            listing(policy.provider)
+        # A release that left its stream (Fedora 43 once 45 is out) is retired, not forgotten.
+        for spec in streams:
+            provider = spec['rotate'].get('provider')
+            carried = {s['rotate']['release_key'] for s in specs}
+            try:
+                prefix = _lifecycle.key_prefix(spec)
+                members = _lifecycle.stream_members(listing(provider), provider, prefix)
+            except ValueError:
+                continue  # reported on the stream's own entries
+            for release in members:
+                if prefix + release not in carried:
+                    entry, policy = self._prepare(_lifecycle.concrete(
+                        spec, release, self.today, '%s%s no longer follows %s' % (prefix, release, spec['discover']['release'])))
+                    entries.append(entry)
+                    policies.append(policy)
         for warning in impostors:
             self.ansible.warn(warning)
         now = datetime.now(timezone.utc)
@@ -198,28 +304,103 @@ class ReleaseStatusInfoModule(OpenStackModule):
             usage = lookup(self.conn, sorted({image_id for i in indexes for image_id in statuses[i]['usage_needed']}), services)
             statuses.update({index: status(index, usage) for index in indexes})
         for index, found in statuses.items():
-            entries[index].update(settled=found['settled'], reason=found['reason'], existing=found['existing'], warnings=found['warnings'])
+            reason = found['reason'] if not entries[index]['retired'] else '%s; %s' % (entries[index]['retired_reason'], found['reason'])
+            entries[index].update(settled=found['settled'], reason=reason, existing=found['existing'], warnings=found['warnings'])
             if found['settled']:  # nothing else runs for it today: say it here (image_rotate says it otherwise)
                 for warning in found['warnings']:
                     self.ansible.warn('%s: %s' % (entries[index]['name'], warning))
-        self.exit_json(changed=False, releases=entries, impostors=impostors, requests=self.requests)
+        available = self._available(specs) if self.params['announce'] else []
+        self.exit_json(changed=False, releases=entries, impostors=impostors, available=available, requests=self.requests,
+                       catalog_errors=sorted(set(self.catalog_errors.values())))
+
+    def _catalog(self, discover):
+        """The vendor's release list for ``discover`` (one conditional request per vendor and run), or None."""
+        key = (discover.get('source'), discover.get('arch') or 'x86_64')
+        if key not in self.catalogs:
+            self.catalogs[key] = None
+            try:
+                params = _validated(DISCOVER_SPEC, dict(discover, release='catalog'), 'discover')
+                self.catalogs[key], requests = vendor_catalog(session_for(params), params, check_mode=self.check_mode)
+                self.requests += requests
+            except (ValueError, DiscoveryError, OSError) as exc:
+                self.requests += getattr(exc, 'requests', 0)
+                self.catalog_errors[key] = str(exc)
+        if self.catalogs[key] is None and key in self.catalog_errors:
+            raise DiscoveryError(self.catalog_errors[key])
+        return self.catalogs[key]
+
+    def _expand(self, spec):
+        """``[spec]``, or the concrete releases of a stream entry (``release: current``)."""
+        discover = spec.get('discover') if isinstance(spec, dict) else None
+        rotate = spec.get('rotate') if isinstance(spec, dict) else None
+        if not isinstance(discover, dict) or not isinstance(rotate, dict) or rotate.get('retired'):
+            return [spec]
+        source = SOURCES.get(discover.get('source'))
+        if source is None or str(discover.get('release')) not in source.streams:
+            return [spec]
+        try:
+            releases = source(discover['release'], discover.get('arch') or 'x86_64').stream(self._catalog(discover) or [])
+            if not releases:
+                raise DiscoveryError('%s %s: the vendor lists no release to follow' % (discover['source'], discover['release']))
+            return [_lifecycle.concrete(spec, release, self.today) for release in releases]
+        except (ValueError, DiscoveryError) as exc:
+            return [dict(spec, stream_error=str(exc))]
+
+    def _available(self, specs):
+        """Releases the vendors list that this run carries none of (newer than every carried one)."""
+        carried = {}
+        for spec in specs:
+            discover = spec.get('discover') if isinstance(spec, dict) else None
+            if isinstance(discover, dict) and discover.get('source') in SOURCES:
+                carried.setdefault(discover['source'], (discover, set()))[1].add(str(discover.get('release')))
+        found = []
+        for name, (discover, releases) in sorted(carried.items()):
+            if not SOURCES[name]('catalog').catalog_url():
+                continue
+            try:
+                catalog = self._catalog(discover)
+            except DiscoveryError:
+                continue  # in catalog_errors
+            for item in _lifecycle.available(catalog, releases, self.today, lts_only=name in ('ubuntu', 'ubuntu_minimal')):
+                found.append({'source': name, 'release': item['release'], 'title': item.get('title'),
+                              'support_eol': item.get('support_eol'),
+                              'reason': 'listed by the vendor, newer than %s carried here; add it to the data to publish it'
+                                        % ', '.join(sorted(releases, key=version_key))})
+        return found
 
     def _prepare(self, spec):
         """``(entry to return, policy or None)``; discovery happens here, an error goes in the entry."""
         rotate = spec.get('rotate') if isinstance(spec, dict) else None
         rotate = rotate if isinstance(rotate, dict) else {}
         entry = {'key': rotate.get('release_key'), 'name': rotate.get('name'), 'retired': bool(rotate.get('retired')),
-                 'settled': False, 'reason': None, 'error': None, 'release': None, 'existing': None, 'warnings': []}
+                 'retired_reason': None, 'end_of_life': None, 'settled': False, 'reason': None, 'error': None,
+                 'release': None, 'existing': None, 'warnings': [], 'job': spec}
         try:
+            if spec.get('stream_error'):
+                raise DiscoveryError(spec['stream_error'])
             params = _validated(POLICY_SPEC, rotate, 'rotate')
             if params['candidate'] is not None:
                 raise ValueError('rotate: candidate is not an option here')
+            if not params['retired']:
+                discover = _validated(DISCOVER_SPEC, spec.get('discover'), 'discover')
+                discover['today'] = discover['today'] or self.today
+                try:
+                    entry['release'], _unchanged, requests = discover_from(discover, check_mode=self.check_mode)
+                    self.requests += requests
+                except EndOfLife as exc:
+                    self.requests += exc.requests
+                    params['retired'] = True
+                    entry.update(end_of_life=exc.date, retired_reason=exc.reason)
+            elif spec.get('retired_reason'):
+                entry['retired_reason'] = spec['retired_reason']
+            else:
+                eos = spec.get('end_of_support')
+                entry['retired_reason'] = ('end_of_support %s (distribution data) has passed' % eos if eos
+                                           else 'retired in the data (rotate.retired)')
             policy = policy_from(params, self.owners)
             entry['retired'] = policy.retired
-            if not policy.retired:
-                entry['release'], _unchanged, requests = discover_from(
-                    _validated(DISCOVER_SPEC, spec.get('discover'), 'discover'), check_mode=self.check_mode)
-                self.requests += requests
+            if policy.retired and spec.get('rotate'):
+                entry['job'] = dict(spec, rotate=dict(spec['rotate'], retired=True))
         except (ValueError, DiscoveryError, OSError) as exc:  # PlanError and NamingError are ValueErrors
             self.requests += getattr(exc, 'requests', 0)
             entry['error'] = entry['reason'] = str(exc)

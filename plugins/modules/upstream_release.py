@@ -67,6 +67,8 @@ options:
       - The release, as the vendor numbers it, for example V(24.04), V(12), V(9), V(44);
         the stream for Fedora CoreOS (V(stable)), the channel for Flatcar (V(stable)), the
         series for CirrOS (V(0.6)).
+      - V(current) for Fedora is the newest release in C(releases.json) (no beta); the result
+        names the concrete release.
     type: str
     required: true
   arch:
@@ -149,6 +151,12 @@ options:
         with exponential backoff, as for image downloads.
     type: int
     default: 5
+  today:
+    description:
+      - The date (YYYY-MM-DD) the vendor's end-of-support dates are compared with; UTC today when unset.
+      - A release the vendor says has reached its end of life (Ubuntu C(supported=false) or a past
+        C(support_eol), a release Fedora no longer lists) fails with RV(end_of_life) set.
+    type: str
 requirements:
   - python-requests
   - gpgv (GnuPG) for sources that sign
@@ -300,6 +308,21 @@ release:
       description: What discovery ignored, for example checksum lines about other files that do not parse.
       type: list
       elements: str
+    lifecycle:
+      description: What the vendor's index says of the release's support (Ubuntu), absent for other vendors.
+      type: dict
+      returned: when the vendor says it
+      contains:
+        supported:
+          description: The vendor's C(supported) flag.
+          type: bool
+        support_eol:
+          description: The vendor's end of support (ISO date).
+          type: str
+end_of_life:
+  description: On failure because the vendor says the release has reached its end of life, the date or true.
+  returned: failed
+  type: raw
 upstream_unchanged:
   description: True when upstream has no new build since the last run and the remembered verified result was returned.
   returned: success
@@ -314,7 +337,7 @@ requests:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError, EndOfLife
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import DISCOVER_SPEC, discover_from
 
 
@@ -326,6 +349,8 @@ def main():
         release, unchanged, count = discover_from(module.params, check_mode=module.check_mode)
         for warning in release.get('warnings') or ():
             module.warn(warning)
+    except EndOfLife as exc:
+        module.fail_json(msg=str(exc), end_of_life=exc.date, requests=exc.requests)
     except DiscoveryError as exc:
         module.fail_json(msg=str(exc), requests=getattr(exc, 'requests', 0))
     except OSError as exc:  # the local cache or state directory

@@ -1,6 +1,9 @@
-"""Shared by the daily-sync tests: the managed images of a provider in the local clouds, and their removal."""
+"""Shared by the daily-sync tests: the managed images of a provider in the local clouds, their removal, the run summary."""
 
 from __future__ import annotations
+
+import json
+import re
 
 REGIONS = ('RegionOne', 'RegionTwo')
 
@@ -20,3 +23,11 @@ def delete_managed(cloud, provider):
         conn = cloud.connect('admin', region)
         for image in managed_images(conn, provider):
             conn.image.delete_image(image, ignore_missing=True)
+
+
+def summary(result, host):
+    """The run summary of ``host`` (playbooks/daily_sync.yml's "Summary of this cloud"), read back from the output."""
+    task = result.output.index('TASK [Summary of this cloud]')
+    match = re.compile(r'^ok: \[%s\] => (\{\n.*?\n\})$' % re.escape(host), re.M | re.S).search(result.output, task)
+    assert match, result.output
+    return json.loads(match[1])['msg']

@@ -12,16 +12,19 @@ import time
 import pytest
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import make_session
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import discover, make_source
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError, EndOfLife
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import (
+    DISCOVER_SPEC, discover, discover_from, make_source,
+)
 from playbook_runner import run_playbook
 
 pytestmark = pytest.mark.skipif(not shutil.which('gpgv'), reason='needs gpgv')
 
 # (source, release, mirror distro) for every vendor layout the mirror publishes.
 VENDORS = [
-    ('ubuntu', '24.04', 'ubuntu'), ('ubuntu', '22.04', 'ubuntu'),
-    ('ubuntu_minimal', '24.04', 'ubuntu-minimal'), ('ubuntu_minimal', '22.04', 'ubuntu-minimal'),
+    ('ubuntu', '26.04', 'ubuntu'), ('ubuntu', '24.04', 'ubuntu'), ('ubuntu', '22.04', 'ubuntu'),
+    ('ubuntu_minimal', '26.04', 'ubuntu-minimal'), ('ubuntu_minimal', '24.04', 'ubuntu-minimal'),
+    ('ubuntu_minimal', '22.04', 'ubuntu-minimal'),
     ('debian', '13', 'debian'), ('debian', '12', 'debian'), ('debian', '11', 'debian'),
     ('rocky', '9', 'rocky'), ('rocky', '10', 'rocky'),
     ('almalinux', '9', 'almalinux'), ('almalinux', '10', 'almalinux'),
@@ -176,6 +179,33 @@ def test_advance_noop_day_and_shared_index(own):
     assert not unchanged and result['version'] == run.mirror.releases['fedora', '44'].version
 
 
+def test_fedora_current_follows_the_vendor(own):
+    """release: current is the newest Fedora release, found in releases.json by module code."""
+    params = {key: spec.get('default') for key, spec in DISCOVER_SPEC.items()}
+    params.update(source='fedora', release='current', url_rewrites=own.rewrites, keyring=own.keyring,
+                  trusted_fingerprints=own.fingerprints, cache_dir=own.cache)
+    result, _unchanged, requests = discover_from(params)
+    assert (result['release'], result['key']) == ('44', 'fedora-44')
+    assert requests == 4  # release list, releases.json, CHECKSUM (+ its redirect)
+    own.mirror.advance(new_releases=[('fedora', '45')])
+    result, _unchanged, _requests = discover_from(params)
+    assert (result['key'], result['version']) == ('fedora-45', own.mirror.releases['fedora', '45'].version)
+
+
+def test_vendor_end_of_life_on_the_mirror(own):
+    """Ubuntu keeps an end-of-life release in its streams (supported: false); Fedora drops it."""
+    own.mirror.eol('ubuntu', '22.04').eol('fedora', '43')
+    with pytest.raises(EndOfLife, match=r'ubuntu 22.04 has reached its end of life: Ubuntu marks it unsupported '
+                                        r'\(supported: false, support_eol 2026-11-16\)') as caught:
+        own('ubuntu', '22.04')
+    assert caught.value.date == '2026-11-16'
+    with pytest.raises(EndOfLife, match='Fedora 43 is no longer in .*, which lists 44'):
+        own('fedora', '43')
+    # The data's end_of_support stays a floor: a supported release past today's date is refused too.
+    with pytest.raises(EndOfLife, match='end of support 2029-05-31'):
+        own('ubuntu', '24.04', today='2029-06-01')
+
+
 def test_checked_since_shares_one_check_per_run(own):
     """Clouds of one run check a release one after another: the first asks, the others reuse it."""
     run_started = time.time()
@@ -212,7 +242,7 @@ def test_changed_trust_settings_do_not_reuse_a_result(run):
 
 
 @pytest.mark.parametrize('distro,release,source,message', [
-    ('ubuntu', '22.04', 'ubuntu', 'Ubuntu 22.04 .* end of life'),
+    ('ubuntu', '22.04', 'ubuntu', 'ubuntu 22.04 has reached its end of life: Ubuntu marks it unsupported'),
     ('debian', '11', 'debian', 'debian 11: .*404.*end of life'),
     ('rocky', '9', 'rocky', 'rocky 9: .*404.*end of life'),
     ('almalinux', '10', 'almalinux', 'almalinux 10: .*404.*end of life'),

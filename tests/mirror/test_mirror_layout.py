@@ -15,7 +15,8 @@ import pytest
 from mirror_helpers import bsd_sums, clearsigned_body, gnu_sums, qemu_info, read
 
 EXPECTED = {
-    ('ubuntu', '24.04'), ('ubuntu', '22.04'), ('ubuntu-minimal', '24.04'), ('ubuntu-minimal', '22.04'),
+    ('ubuntu', '26.04'), ('ubuntu', '24.04'), ('ubuntu', '22.04'),
+    ('ubuntu-minimal', '26.04'), ('ubuntu-minimal', '24.04'), ('ubuntu-minimal', '22.04'),
     ('debian', '13'), ('debian', '12'), ('debian', '11'), ('rocky', '9'), ('rocky', '10'), ('almalinux', '9'),
     ('almalinux', '10'), ('fedora', '43'), ('fedora', '44'), ('fedora-coreos', 'stable'), ('flatcar', 'stable'),
     ('cirros', '0.6'), ('windows', '2022'), ('windows', '2025')}
@@ -57,7 +58,7 @@ def test_every_image_is_a_real_qcow2(base_mirror):
 
 
 @pytest.mark.parametrize('distro', ['ubuntu', 'ubuntu-minimal'])
-@pytest.mark.parametrize('version, codename', [('24.04', 'noble'), ('22.04', 'jammy')])
+@pytest.mark.parametrize('version, codename', [('26.04', 'resolute'), ('24.04', 'noble'), ('22.04', 'jammy')])
 def test_ubuntu_releases_tree(base_mirror, distro, version, codename):
     info = base_mirror.releases[distro, version]
     flavor = 'server' if distro == 'ubuntu' else 'minimal'
@@ -74,7 +75,7 @@ def test_ubuntu_releases_tree(base_mirror, distro, version, codename):
     assert sums[info.file_name][0] == info.sha256
     hashes = [line.split()[0] for line in sums_text.splitlines()]
     names = [line.split('*', 1)[1] for line in sums_text.splitlines()]
-    assert (hashes == sorted(hashes)) if codename == 'noble' else (names == sorted(names))
+    assert (hashes == sorted(hashes)) if codename in ('noble', 'resolute') else (names == sorted(names))
     assert 'serial=%s\n' % info.version in read(local(base_mirror, info.extra['build_info_url']))
     assert os.path.samefile(local(base_mirror, info.pointer_url), info.local_path)
 

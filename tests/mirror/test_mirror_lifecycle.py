@@ -82,9 +82,14 @@ def test_eol_removes_release_from_tree_and_indexes(mirror):
     assert os.path.exists(os.path.join(mirror.www, 'archives.fedoraproject.org', 'pub', 'archive', 'fedora', 'linux', 'releases', '43',
                                        'Cloud', 'x86_64', 'images', fedora43.file_name))
     assert '"43"' not in read(local(mirror, releases['fedora', '44'].index_url))
+    # Ubuntu keeps an end-of-life product in its streams with its last build, "supported": false
+    # (as the real streams do for 10.04 ... 20.10).
     products = json.loads(read(local(mirror, releases['ubuntu', '24.04'].index_url)))['products']
-    assert 'com.ubuntu.cloud:server:22.04:amd64' not in products
-    assert not os.path.exists(ubuntu22.local_path)
+    ended = products['com.ubuntu.cloud:server:22.04:amd64']
+    assert ended['supported'] is False and ended['support_eol'] == str(mirror.today)
+    assert list(ended['versions']) == [ubuntu22.version] and os.path.exists(ubuntu22.local_path)
+    assert products['com.ubuntu.cloud:server:24.04:amd64']['supported'] is True
+    assert ('ubuntu', '22.04') not in releases and len(os.listdir(os.path.dirname(os.path.dirname(ubuntu22.local_path)))) == 2
     assert not os.path.exists(os.path.join(mirror.www, 'dl.rockylinux.org', 'pub', 'rocky', '9'))
     mirror.advance()
     assert ('debian', '11') not in mirror.releases
@@ -171,6 +176,27 @@ def test_unknown_fault_and_release(mirror):
         mirror.inject('ubuntu', '18.04', 'bad_signature')
 
 
+def test_new_releases_appear_later(tmp_path):
+    """A release left out of build() (Ubuntu 26.04) or upcoming (Fedora 45) appears with advance()."""
+    from upstream_mirror import Mirror  # pylint: disable=import-outside-toplevel
+    with Mirror(tmp_path / 'm').build(without=[('ubuntu', '26.04')]) as mirror:
+        assert ('ubuntu', '26.04') not in mirror.releases and ('fedora', '45') not in mirror.releases
+        assert ('ubuntu-minimal', '26.04') in mirror.releases
+        index = local(mirror, mirror.releases['ubuntu', '24.04'].index_url)
+        assert 'com.ubuntu.cloud:server:26.04:amd64' not in json.loads(read(index))['products']
+        mirror.advance(new_releases=[('ubuntu', '26.04'), ('fedora', '45')])
+        ubuntu26, fedora45 = mirror.releases['ubuntu', '26.04'], mirror.releases['fedora', '45']
+        assert ubuntu26.version == '20261117' and '/releases/resolute/release-20261117/' in ubuntu26.image_url
+        product = json.loads(read(index))['products']['com.ubuntu.cloud:server:26.04:amd64']
+        assert product['supported'] is True and product['support_eol'] == '2031-05-31'
+        assert product['release_codename'] == 'Resolute Raccoon' and list(product['versions']) == ['20261117']
+        listed = json.loads(read(local(mirror, fedora45.index_url)))
+        assert [e['version'] for e in listed if e['subvariant'] == 'Cloud_Base'] == ['46 Beta', '45', '44', '43']
+        assert fedora45.file_name == 'Fedora-Cloud-Base-Generic-45-1.3.x86_64.qcow2'
+        with pytest.raises(KeyError, match='already published'):
+            mirror.advance(new_releases=[('fedora', '45')])
+
+
 def test_cli_build_advance_catalog(tmp_path):
     env = dict(os.environ, PYTHONPATH=TOOLS)
     root = str(tmp_path / 'cli')
@@ -180,14 +206,16 @@ def test_cli_build_advance_catalog(tmp_path):
                               stdout=subprocess.PIPE, universal_newlines=True).stdout
 
     try:
-        assert 'build done' in run('build', root, '--today', '2026-05-04')
-        run('advance', root, '--days', '2')
+        assert 'build done' in run('build', root, '--today', '2026-05-04', '--without', 'ubuntu-minimal-26.04')
+        assert ('ubuntu-minimal', '26.04') not in {(e['distro'], e['release']) for e in json.loads(run('catalog', root))}
+        run('advance', root, '--days', '2', '--new-release', 'ubuntu-minimal-26.04')
         run('eol', root, 'debian', '11')
         catalog = json.loads(run('catalog', root))
     finally:
         subprocess.run(['gpgconf', '--homedir', os.path.join(root, 'gnupg'), '--kill', 'gpg-agent'], check=False)
     versions = {(entry['distro'], entry['release']): entry['version'] for entry in catalog}
     assert versions['ubuntu', '24.04'] == '20260506' and ('debian', '11') not in versions
+    assert versions['ubuntu-minimal', '26.04'] == '20260506'
 
 
 def test_rewritten_files_get_newer_mtime_so_validators_change(mirror):

@@ -29,7 +29,10 @@ Python API::
     mirror.keyring.trusted_fingerprint            # and .untrusted_fingerprint / .untrusted_keyring
     mirror.advance()                              # +1 day, every live release publishes a new build
     mirror.advance(bump=('rocky',))               # ... starting a new minor (Rocky/AlmaLinux) or major (Flatcar)
-    mirror.eol('debian', '11')                    # release disappears from tree and indexes
+    mirror.advance(new_releases=[('fedora', '45')])   # a release appears (Fedora 45 is upcoming; a
+                                                   # release left out by build(without=[...]) too)
+    mirror.eol('debian', '11')                    # release disappears from tree and indexes; Ubuntu
+                                                   # keeps its last build, "supported": false in streams
     mirror.inject('ubuntu', '24.04', 'bad_signature', mode='untrusted')   # content faults, see Mirror.inject
     mirror.inject('ubuntu', '24.04', 'unbootable')  # signed and checksummed, but its kernel panics at boot
     mirror.close()                                # stops the gpg-agent of the mirror's GNUPGHOME
@@ -41,12 +44,13 @@ Python API::
         server.clear_faults()
         server.requests, server.count('https://cloud-images.ubuntu.com/'), server.reset_requests()
 
-Distro keys of ``Mirror.releases``: ubuntu, ubuntu-minimal (24.04, 22.04), debian (13, 12, 11),
-rocky (9, 10), almalinux (9, 10), fedora (43, 44), fedora-coreos (stable), flatcar (stable),
-cirros (0.6), windows (2022, 2025). ``catalog.json`` in the mirror root holds the same data.
+Distro keys of ``Mirror.releases``: ubuntu, ubuntu-minimal (26.04, 24.04, 22.04), debian (13, 12,
+11), rocky (9, 10), almalinux (9, 10), fedora (43, 44; 45 upcoming), fedora-coreos (stable), flatcar
+(stable), cirros (0.6), windows (2022, 2025). ``catalog.json`` in the mirror root holds the same data.
 
-CLI (``PYTHONPATH=tools python -m upstream_mirror ...``): ``build DIR [--today YYYY-MM-DD]``,
-``serve DIR [--port N] [--host H]``, ``advance DIR [--days N] [--bump DISTRO]``,
+CLI (``PYTHONPATH=tools python -m upstream_mirror ...``): ``build DIR [--today YYYY-MM-DD]
+[--without ubuntu-26.04]``, ``serve DIR [--port N] [--host H]``, ``advance DIR [--days N] [--bump
+DISTRO] [--new-release fedora-45]``,
 ``eol DIR DISTRO RELEASE``, ``inject DIR DISTRO RELEASE FAULT [key=value ...]``, ``catalog DIR``.
 """
 

@@ -22,12 +22,22 @@ def _params(pairs):
     return params
 
 
+def _release(text):
+    """``ubuntu-26.04`` -> ``('ubuntu', '26.04')``; ``ubuntu-minimal-26.04`` -> ``('ubuntu-minimal', '26.04')``."""
+    distro, sep, release = text.rpartition('-')
+    if not sep or not distro or not release:
+        raise argparse.ArgumentTypeError('expected DISTRO-RELEASE such as ubuntu-26.04, not %r' % text)
+    return distro, release
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='upstream_mirror', description=__doc__)
     commands = parser.add_subparsers(dest='command', required=True)
     build = commands.add_parser('build', help='create the tree (three builds per release)')
     build.add_argument('dir')
     build.add_argument('--today', type=datetime.date.fromisoformat, help='simulated date of the newest builds')
+    build.add_argument('--without', type=_release, action='append', default=[],
+                       help='leave out a release (DISTRO-RELEASE, repeatable) to publish it later with advance --new-release')
     serve = commands.add_parser('serve', help='serve DIR over HTTP until interrupted (builds it first if empty)')
     serve.add_argument('dir')
     serve.add_argument('--port', type=int, default=8080)
@@ -36,6 +46,8 @@ def main(argv=None):
     advance.add_argument('dir')
     advance.add_argument('--days', type=int, default=1)
     advance.add_argument('--bump', action='append', default=[], help='distro starting a new minor/major (repeatable)')
+    advance.add_argument('--new-release', type=_release, action='append', default=[], dest='new_releases',
+                         help='a release published for the first time (DISTRO-RELEASE such as ubuntu-26.04 or fedora-45)')
     eol = commands.add_parser('eol', help='end of life for one release')
     eol.add_argument('dir')
     eol.add_argument('distro')
@@ -65,9 +77,9 @@ def main(argv=None):
     try:
         started = time.monotonic()
         if args.command == 'build':
-            mirror.build()
+            mirror.build(without=args.without)
         elif args.command == 'advance':
-            mirror.advance(days=args.days, bump=tuple(args.bump))
+            mirror.advance(days=args.days, bump=tuple(args.bump), new_releases=args.new_releases)
         elif args.command == 'eol':
             mirror.eol(args.distro, args.release)
         elif args.command == 'inject':

@@ -78,8 +78,13 @@ class Mirror:
             raise KeyError('unknown release %s %s' % (distro, release)) from None
 
     # -- lifecycle --------------------------------------------------------------------------------
-    def build(self):
-        """(Re)create the whole tree: three builds per release, the newest dated ``today``."""
+    def build(self, without=()):
+        """(Re)create the whole tree: three builds per release, the newest dated ``today``.
+
+        Releases in ``without`` (``(distro, release)`` pairs) and each vendor's ``upcoming`` ones are
+        left out: ``advance(new_releases=...)`` publishes them later.
+        """
+        without = {tuple(item) for item in without}
         for name in ('www', 'pristine', 'work', 'signed.json', 'digests.json', 'state.json', 'catalog.json'):
             Context.remove(os.path.join(self.root, name))
         os.makedirs(self.www)
@@ -88,7 +93,8 @@ class Mirror:
         self._state = {'today': today.isoformat(), 'counters': {}, 'releases': {}, 'faults': {},
                        'bootable': self._bootable}
         ctx = self._context()
-        history = {(vendor.distro, release): [] for vendor in VENDORS.values() for release in vendor.releases}
+        history = {(vendor.distro, release): [] for vendor in VENDORS.values() for release in vendor.releases
+                   if release not in vendor.upcoming and (vendor.distro, release) not in without}
         # Oldest builds first across all vendors, so global counters (Debian CI numbers) grow with time.
         for index, offset in enumerate(HISTORY):
             day = today - datetime.timedelta(days=offset)
@@ -106,9 +112,11 @@ class Mirror:
         self._publish(ctx)
         return self
 
-    def advance(self, days=1, bump=(), only=None):
+    def advance(self, days=1, bump=(), only=None, new_releases=()):
         """Move the clock by ``days`` and publish one new build of every live release.
 
+        ``new_releases``: ``(distro, release)`` pairs published for the first time that day (a
+        release left out of build(), such as Ubuntu 26.04 or the upcoming Fedora 45).
         ``bump``: distros that start a new minor/major (Rocky, AlmaLinux, Flatcar).
         ``only``: restrict to these ``(distro, release)`` pairs. ``days=0`` makes same-day
         respins (``YYYYMMDD.1``, ``.0`` -> ``.1``); AlmaLinux 9 has no respin grammar and refuses.
@@ -117,7 +125,17 @@ class Mirror:
         day = self.today + datetime.timedelta(days=days)
         self.state['today'] = day.isoformat()
         ctx = self._context()
+        for distro, release in new_releases:
+            if release not in VENDORS[distro].releases or '%s/%s' % (distro, release) in self.state['releases']:
+                raise KeyError('%s %s is unknown to the mirror or already published' % (distro, release))
+            self.state['releases']['%s/%s' % (distro, release)] = {'distro': distro, 'release': release, 'builds': [], 'eol': False}
+        fresh = {tuple(item) for item in new_releases}
         for (distro, release), builds in self._live().items():
+            if (distro, release) in fresh:
+                build = VENDORS[distro].next_build(ctx, release, None, day)
+                VENDORS[distro].write_build(ctx, release, build)
+                builds.append(build)
+                continue
             if only is not None and (distro, release) not in set(map(tuple, only)):
                 continue
             vendor = VENDORS[distro]
@@ -138,7 +156,7 @@ class Mirror:
         entry = self._entry(distro, release)
         ctx = self._context()
         VENDORS[distro].drop_release(ctx, release)
-        entry['eol'] = True
+        entry['eol'] = True  # Ubuntu keeps it in its streams, marked "supported": false
         self._publish(ctx)
         return self
 
@@ -230,8 +248,12 @@ class Mirror:
         for (distro, release), builds in self._live().items():
             VENDORS[distro].publish(ctx, release, builds)
             by_distro.setdefault(distro, {})[release] = builds
+        ended = {}
+        for entry in self.state['releases'].values():
+            if entry['eol'] and entry['builds']:
+                ended.setdefault(entry['distro'], {})[entry['release']] = entry['builds']
         for distro, vendor in VENDORS.items():
-            vendor.publish_distro(ctx, by_distro.get(distro, {}))
+            vendor.publish_distro(ctx, by_distro.get(distro, {}), ended.get(distro, {}))
         ctx.save()
         self._write_json('redirects.json', REDIRECTS)
         self._write_json('state.json', self.state)

@@ -39,6 +39,15 @@ class DiscoveryError(Exception):
     requests = 0   # HTTP requests made before the failure, set by the engine
 
 
+class EndOfLife(DiscoveryError):
+    """The vendor says the release has reached its end of life; ``date`` is an ISO date or True."""
+
+    def __init__(self, date, reason):
+        super().__init__(reason)
+        self.date = date
+        self.reason = reason
+
+
 class NotFoundError(DiscoveryError):
     """An upstream document answered 404."""
 
@@ -411,6 +420,23 @@ class Source:
 
     def resolve(self, ctx, entry, candidate):
         raise NotImplementedError
+
+    # -- what the vendor lists (optional) -------------------------------------------------------------
+    # Release names that follow the vendor (``current``), expanded by ``stream``.
+    streams = ()
+
+    def catalog_url(self):
+        """The document listing every release (Ubuntu's streams, Fedora's releases.json...), or None."""
+        return None
+
+    def catalog(self, entry):
+        """Releases in the ``catalog_url`` document, newest first: ``{'release', 'title', 'lts', 'supported',
+        'support_eol'}`` (the vendor's lifecycle, None where it says nothing)."""
+        raise NotImplementedError
+
+    def stream(self, catalog):  # pylint: disable=unused-argument
+        """The concrete releases ``self.release`` (one of ``streams``) stands for, newest first."""
+        return []
 
     def check(self):
         """Validate options before any request (raise DiscoveryError)."""

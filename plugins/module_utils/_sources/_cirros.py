@@ -34,6 +34,18 @@ class CirrOS(Source):
     def entry_url(self):
         return BASE + 'version/released'
 
+    def catalog_url(self):
+        return self.entry_url()
+
+    def catalog(self, entry):
+        """The series of the newest released version: ``version/released`` is all CirrOS says."""
+        version = entry.text.strip()
+        if not re.fullmatch(r'[0-9]+\.[0-9]+\.[0-9]+', version):
+            raise DiscoveryError('%s: unexpected version %r' % (entry.url, version[:40]))
+        series = version.rsplit('.', 1)[0]
+        return [{'release': series, 'title': 'CirrOS %s (%s)' % (series, version), 'lts': False, 'supported': None,
+                 'support_eol': None}]
+
     def newest(self, ctx, entry):
         version = entry.text.strip()
         if not re.fullmatch(r'[0-9]+\.[0-9]+\.[0-9]+', version):

@@ -11,6 +11,11 @@ build from it; when the entry names the same build and digest as the remembered 
 that too (a shared index such as Fedora's releases.json changes when another release moves).
 (3) Otherwise fetch checksums and signatures, verify, and remember the new result.
 
+End of life as the vendor says it (Ubuntu's ``supported``/``support_eol``, a release Fedora no
+longer lists) raises EndOfLife, also from a remembered result once its date has passed.
+The vendor's list of releases (``vendor_catalog``) is one more conditional request per vendor
+and run; it expands streams such as Fedora ``current`` and tells which releases are new.
+
 State lives in ``<cache_dir>/state/<source>-<release>-<arch>-<config hash>.json``: the hash covers
 every setting that influences trust or URLs, so a changed keyring or rewrite never reuses a
 result verified under other settings.
@@ -23,6 +28,7 @@ older than it (``_build_order``) fails the release instead of being returned.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import json
 import os
@@ -34,7 +40,10 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._files impor
     UnsafeCacheError, locked, private_dir, write_atomic,
 )
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import RETRIES, TRANSFER_DEADLINE, make_session
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import Context, DiscoveryError, NotFoundError
+from ansible_collections.cloudimages.openstack.plugins.module_utils._lifecycle import end_of_life
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
+    Context, DiscoveryError, EndOfLife, NotFoundError,
+)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
 
 STATE_FORMAT = 1
@@ -135,25 +144,108 @@ DISCOVER_SPEC = dict(
     timeout=dict(type='int', default=30),
     transfer_deadline=dict(type='int', default=TRANSFER_DEADLINE),
     retries=dict(type='int', default=RETRIES),
+    today=dict(type='str'),
 )
 
 
-def discover_from(params, check_mode=False):
-    """``discover`` with validated DISCOVER_SPEC parameters, over a session with their retry policy."""
+def today_of(value):
+    """ISO date ``value`` (validated), or UTC today when None."""
+    if value is None:
+        return datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    try:
+        return datetime.date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise DiscoveryError('today must be a date YYYY-MM-DD, not %r' % (value,)) from None
+
+
+def _check_life(source, result, today):
+    if 'end_of_life' in result:  # remembered EndOfLife
+        raise EndOfLife(result['end_of_life'], result['reason'])
+    found = end_of_life(result.get('lifecycle'), today)
+    if found:
+        raise EndOfLife(found[0], '%s has reached its end of life: %s' % (source.label(), found[1]))
+
+
+def session_for(params):
+    """The HTTP session for DISCOVER_SPEC parameters: their retry policy."""
     if params['retries'] < 0 or params['transfer_deadline'] <= 0 or params['timeout'] <= 0:
         raise DiscoveryError('retries must not be negative, timeout and transfer_deadline must be positive')
-    session = make_session(retries=params['retries'])
+    return make_session(retries=params['retries'])
+
+
+def discover_from(params, check_mode=False, session=None):
+    """``discover`` with validated DISCOVER_SPEC parameters (a stream release expanded to its newest)."""
+    session = session or session_for(params)
     source = make_source(params['source'], params['release'], params['arch'], params['options'])
-    return discover(session, source, cache_dir=params['cache_dir'], rewrites={str(k): str(v) for k, v in params['url_rewrites'].items()},
-                    keyring=params['keyring'], trusted_fingerprints=params['trusted_fingerprints'],
-                    signing_keys=params['signing_keys'],
-                    allow_unsigned=params['allow_unsigned'], timeout=params['timeout'], check_mode=check_mode,
-                    checked_since=params['checked_since'], deadline=params['transfer_deadline'])
+    requests = 0
+    if source.streams and params['release'] in source.streams:
+        releases, requests = stream_releases(session, params, check_mode)
+        source = make_source(params['source'], releases[0], params['arch'], params['options'])
+    try:
+        release, unchanged, count = discover(
+            session, source, cache_dir=params['cache_dir'], rewrites=_rewrites(params), keyring=params['keyring'],
+            trusted_fingerprints=params['trusted_fingerprints'], signing_keys=params['signing_keys'],
+            allow_unsigned=params['allow_unsigned'], timeout=params['timeout'], check_mode=check_mode,
+            checked_since=params['checked_since'], today=params['today'], deadline=params['transfer_deadline'])
+    except DiscoveryError as exc:
+        exc.requests += requests
+        raise
+    return release, unchanged, count + requests
+
+
+def _rewrites(params):
+    return {str(k): str(v) for k, v in params['url_rewrites'].items()}
+
+
+def vendor_catalog(session, params, check_mode=False):
+    """``(releases, requests)``: what the vendor of ``params['source']`` lists (Source.catalog), or None.
+
+    One conditional request, remembered like a release's discovery (``checked_since`` included):
+    a run asks each vendor once, however many releases and clouds it syncs.
+    """
+    source = SOURCES[params['source']]('catalog', params['arch'])  # no release to check()
+    url = source.catalog_url()
+    if url is None:
+        return None, 0
+    store = StateStore(params['cache_dir'], source, {'catalog': url, 'arch': source.arch, 'rewrites': _rewrites(params)},
+                       writable=not check_mode)
+    ctx = Context(session, _rewrites(params), params['timeout'], deadline=params['transfer_deadline'])
+    try:
+        with store.lock():
+            state = store.load()
+            if state and params['checked_since'] is not None and state.get('checked_at', 0) >= params['checked_since']:
+                return state['result']['releases'], ctx.requests
+            validators = {'etag': state.get('etag'), 'last_modified': state.get('last_modified')} if state else None
+            entry = ctx.get(url, validators, what='%s release list' % source.name)
+            if entry.status == 304 and state:
+                releases = state['result']['releases']
+            else:
+                releases = source.catalog(entry)
+            store.save(ctx.url(url), entry.etag or (state or {}).get('etag'),
+                       entry.last_modified or (state or {}).get('last_modified'), {'releases': releases})
+            return releases, ctx.requests
+    except DiscoveryError as exc:
+        exc.requests = ctx.requests
+        raise
+    finally:
+        ctx.close()
+
+
+def stream_releases(session, params, check_mode=False):
+    """``(releases, requests)``: the concrete releases a stream release (Fedora ``current``) stands for."""
+    source = make_source(params['source'], params['release'], params['arch'], params['options'])
+    catalog, requests = vendor_catalog(session, params, check_mode)
+    releases = source.stream(catalog or [])
+    if not releases:
+        error = DiscoveryError('%s %s: the vendor lists no release to follow' % (source.name, params['release']))
+        error.requests = requests
+        raise error
+    return releases, requests
 
 
 def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trusted_fingerprints=None,
              allow_unsigned=False, timeout=30, check_mode=False, gpgv=None, checked_since=None, signing_keys=None,
-             deadline=TRANSFER_DEADLINE):
+             deadline=TRANSFER_DEADLINE, today=None):
     """Return ``(release dict, upstream_unchanged, request count)``; raise DiscoveryError.
 
     A result checked at or after ``checked_since`` (epoch seconds) is returned without asking
@@ -181,8 +273,9 @@ def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trust
         entry_url = source.entry_url()
         if entry_url is None:  # sources without network (local artifact)
             return source.resolve(ctx, None, None), False, ctx.requests
+        today = today_of(today)
         with store.lock():
-            return _discover(ctx, source, store, entry_url, checked_since)
+            return _discover(ctx, source, store, entry_url, checked_since, today)
     except DiscoveryError as exc:
         exc.requests = ctx.requests
         raise
@@ -190,12 +283,13 @@ def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trust
         ctx.close()
 
 
-def _discover(ctx, source, store, entry_url, checked_since):
+def _discover(ctx, source, store, entry_url, checked_since, today):
     state = store.load()
     newest = store.newest()
     if state and (state.get('entry_url') != ctx.url(entry_url) or (newest and release_older(state['result'], newest))):
         state = None  # other URLs, or remembered under other settings before a newer build: never reused
     if state and checked_since is not None and state.get('checked_at', 0) >= checked_since:
+        _check_life(source, state['result'], today)
         return state['result'], True, ctx.requests
     validators = {'etag': state.get('etag'), 'last_modified': state.get('last_modified')} if state else None
     try:
@@ -204,8 +298,15 @@ def _discover(ctx, source, store, entry_url, checked_since):
         raise DiscoveryError('%s: %s; the release is unknown or has reached its end of life' % (source.label(), exc)) from None
     if entry.status == 304 and state:
         store.save(ctx.url(entry_url), state.get('etag'), state.get('last_modified'), state['result'])
+        _check_life(source, state['result'], today)
         return state['result'], True, ctx.requests
-    candidate = source.newest(ctx, entry)
+    try:
+        candidate = source.newest(ctx, entry)
+        _check_life(source, candidate, today)
+    except EndOfLife as exc:
+        # Remembered, so the next runs cost a conditional request (304) and say the same.
+        store.save(ctx.url(entry_url), entry.etag, entry.last_modified, {'end_of_life': exc.date, 'reason': exc.reason})
+        raise
     if state and candidate.get('hint') and candidate.get('version') == state['result'].get('version') \
             and candidate['hint'] == state['result'].get('checksum'):
         store.save(ctx.url(entry_url), entry.etag, entry.last_modified, state['result'])

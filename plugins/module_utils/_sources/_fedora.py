@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _signatures
 from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import Checksum
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    DiscoveryError, Source, dir_of, hint_of, same_digest, secure_transport,
+    DiscoveryError, EndOfLife, Source, dir_of, hint_of, same_digest, secure_transport,
 )
 
 KEYRING_URL = 'https://fedoraproject.org/fedora.gpg'
@@ -36,12 +37,30 @@ FCOS_ARTIFACT = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]*')
 IMAGE_NAME = re.compile(r'Fedora-Cloud-Base-Generic-(?P<version>[0-9]+-[0-9]+(?:\.[0-9]+)*)\.(?P<arch>[a-z0-9_]+)\.qcow2')
 
 
-def pick_release(entries, release, arch, url, subvariant='Cloud_Base'):
-    """The releases.json entry for ``release``/``arch`` qcow2 (pre-releases such as "45 Beta" never match)."""
+def _images(entries, arch, url, subvariant='Cloud_Base'):
     if not isinstance(entries, list):
         raise DiscoveryError('%s is not a Fedora releases list' % url)
-    found = [e for e in entries if isinstance(e, dict) and str(e.get('version')) == release and e.get('arch') == arch
-             and e.get('subvariant') == subvariant and str(e.get('link', '')).endswith('.qcow2')]
+    return [e for e in entries if isinstance(e, dict) and e.get('arch') == arch and e.get('subvariant') == subvariant
+            and str(e.get('link', '')).endswith('.qcow2')]
+
+
+def released(entries, arch, url):
+    """The released versions (no "45 Beta") with a Cloud Base qcow2 for ``arch``, newest first."""
+    return sorted({str(e.get('version')) for e in _images(entries, arch, url) if re.fullmatch(r'[0-9]+', str(e.get('version')))},
+                  key=int, reverse=True)
+
+
+def pick_release(entries, release, arch, url, subvariant='Cloud_Base'):
+    """The releases.json entry for ``release``/``arch`` qcow2 (pre-releases such as "45 Beta" never match).
+
+    Fedora removes a release from releases.json at its end of life: a release older than every
+    listed one raises EndOfLife.
+    """
+    found = [e for e in _images(entries, arch, url, subvariant) if str(e.get('version')) == release]
+    listed = released(entries, arch, url)
+    if not found and listed and release.isdigit() and int(release) < int(listed[-1]):
+        raise EndOfLife(True, 'Fedora %s is no longer in %s, which lists %s: Fedora removes a release at its end of life'
+                        % (release, url, ', '.join(listed)))
     if not found:
         raise DiscoveryError('Fedora %s (%s) is not in %s: the release has reached its end of life or is not released yet'
                              % (release, arch, url))
@@ -57,8 +76,22 @@ class Fedora(Source):
     keyring_url = KEYRING_URL
     keyring_name = 'fedora.gpg'
 
+    streams = ('current',)
+
     def entry_url(self):
         return 'https://fedoraproject.org/releases.json'
+
+    def catalog_url(self):
+        return self.entry_url()
+
+    def catalog(self, entry):
+        return [{'release': version, 'title': 'Fedora %s' % version, 'lts': False, 'supported': None, 'support_eol': None}
+                for version in released(entry.json(), self.vendor_arch, entry.url)]
+
+    def stream(self, catalog):
+        """``current``: the newest release and those before it until their end of life, that is every
+        release releases.json lists (Fedora drops a release from it at its end of life)."""
+        return [item['release'] for item in catalog]
 
     def newest(self, ctx, entry):
         item = pick_release(entry.json(), self.release, self.vendor_arch, entry.url)
@@ -73,11 +106,28 @@ class Fedora(Source):
     def resolve(self, ctx, entry, candidate):
         sums_url = '%sFedora-Cloud-%s-%s-CHECKSUM' % (dir_of(candidate['link']), candidate['version'], self.vendor_arch)
         sums = ctx.get(sums_url, what='checksum file')
+        if not ctx.user_fingerprints and not ctx.pins(self):
+            self._refuse_unpinned(ctx, sums)
         fingerprint, body = ctx.verify_clearsigned(self, sums)
         checksum = ctx.find_checksum(body, candidate['filename'], sums.url, 'sha256')
         same_digest(checksum, candidate['hint'], '%s %s' % (self.label(), candidate['version']))
         return self.result(ctx, candidate['version'], sums.modified_date, candidate['link'], checksum, sums_url,
                            'clearsigned', sums_url, fingerprint)
+
+    def _refuse_unpinned(self, ctx, sums):
+        """Fail closed on a release without a pinned key, naming the key that signed it."""
+        known = sorted({pin for pins in ctx.signing_keys.values() for pin in ([pins] if isinstance(pins, str) else pins)})
+        try:
+            keyring = ctx.user_keyring or ctx.vendor_keyring(self, known)
+            signer = _signatures.verify_clearsigned(sums.body, keyring, known, gpgv=ctx.gpgv)[0]
+        except _signatures.SignatureError as exc:
+            match = re.search(r'signed by ([0-9A-F]{40})', str(exc))
+            signer = match[1] if match else None
+        raise DiscoveryError(
+            'Fedora %s has no pinned signing key, so it is refused. %s Check that key at https://fedoraproject.org/security/ '
+            'and add its fingerprint for %s to fedora_signing_keys in the data (or pass trusted_fingerprints).'
+            % (self.release, 'Its %s is signed by %s.' % (sums.url, signer) if signer else
+               'The signer of %s could not be read.' % sums.url, self.release))
 
 
 class FedoraCoreOS(Source):

@@ -15,6 +15,7 @@ the prefix SCS checks, whatever alias path the stream uses.
 
 from __future__ import annotations
 
+import datetime
 import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
@@ -25,6 +26,21 @@ HOST = 'https://cloud-images.ubuntu.com/'
 # UEC Image Automatic Signing Key <cdimage@ubuntu.com>; pinned in roles/ubuntu*/defaults.
 UEC_KEY = 'D2EB44626FDDC30B513D5BB71A5D6C4C7DB87C81'
 SERIAL = re.compile(r'[0-9]{8}(\.[0-9]+)?')
+
+
+def lifecycle(product):
+    """What the product says of its own support: ``{'supported': bool or None, 'support_eol': ISO date or None}``.
+
+    Ubuntu keeps end-of-life products in its streams, marked ``"supported": false``; ``support_eol``
+    is the end of standard support (a product can still say supported after that date).
+    """
+    supported = product.get('supported')
+    eol = str(product.get('support_eol') or '')
+    try:
+        eol = datetime.date.fromisoformat(eol).isoformat() if re.fullmatch(r'\d{4}-\d{2}-\d{2}', eol) else None
+    except ValueError:
+        eol = None
+    return {'supported': supported if isinstance(supported, bool) else None, 'support_eol': eol}
 
 
 def newest_version(products, release, arch, url):
@@ -50,6 +66,7 @@ def newest_version(products, release, arch, url):
 class Ubuntu(Source):
     name = 'ubuntu'
     distro = 'ubuntu'
+    title = 'Ubuntu'
     tree = 'releases/'
     login_user = 'ubuntu'
     keyring_url = 'https://keyserver.ubuntu.com/pks/lookup?op=get&search=0x' + UEC_KEY
@@ -65,7 +82,8 @@ class Ubuntu(Source):
         name = str(item.get('path') or '').rsplit('/', 1)[-1]
         if not re.fullmatch(r'[a-z]+', codename) or not re.fullmatch(r'[A-Za-z0-9][A-Za-z0-9._+-]*', name):
             raise DiscoveryError('%s: unusable codename %r or file name %r for Ubuntu %s' % (entry.url, codename, name, self.release))
-        return {'version': serial, 'codename': codename, 'filename': name, 'hint': hint_of('sha256', item.get('sha256'))}
+        return {'version': serial, 'codename': codename, 'filename': name, 'hint': hint_of('sha256', item.get('sha256')),
+                'lifecycle': dict(lifecycle(product), vendor='Ubuntu', source=entry.url)}
 
     def resolve(self, ctx, entry, candidate):
         directory = '%s%s%s/release-%s/' % (HOST, self.tree, candidate['codename'], candidate['version'])
@@ -74,11 +92,32 @@ class Ubuntu(Source):
         fingerprint = ctx.verify_detached(self, sums.body, sums_url + '.gpg')
         checksum = ctx.find_checksum(sums.text, candidate['filename'], sums.url, 'sha256')
         same_digest(checksum, candidate['hint'], '%s %s' % (self.label(), candidate['version']))
-        return self.result(ctx, candidate['version'], date_in(candidate['version']), directory + candidate['filename'], checksum,
-                           sums_url, 'detached', sums_url + '.gpg', fingerprint)
+        result = self.result(ctx, candidate['version'], date_in(candidate['version']), directory + candidate['filename'],
+                             checksum, sums_url, 'detached', sums_url + '.gpg', fingerprint)
+        result['lifecycle'] = candidate['lifecycle']
+        return result
+
+    def catalog_url(self):
+        return self.entry_url()
+
+    def catalog(self, entry):
+        doc = entry.json()
+        if not isinstance(doc, dict) or not isinstance(doc.get('products'), dict):
+            raise DiscoveryError('%s is not a simplestreams products document' % entry.url)
+        found = {}
+        for product in doc['products'].values():
+            if not isinstance(product, dict) or product.get('arch') != self.vendor_arch:
+                continue
+            version = str(product.get('version') or '')
+            if re.fullmatch(r'[0-9]{2}\.[0-9]{2}', version):
+                title = str(product.get('release_title') or version)
+                found[version] = dict(lifecycle(product), release=version, lts='LTS' in title,
+                                      title=('%s %s %s' % (self.title, title, product.get('release_codename') or '')).strip())
+        return sorted(found.values(), key=lambda item: version_key(item['release']), reverse=True)
 
 
 class UbuntuMinimal(Ubuntu):
     name = 'ubuntu_minimal'
     distro = 'ubuntu-minimal'
+    title = 'Ubuntu Minimal'
     tree = 'minimal/releases/'

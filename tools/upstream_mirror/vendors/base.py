@@ -8,8 +8,9 @@ A vendor writer is stateless; the mirror keeps, per release, the list of builds
 * ``drop_build(ctx, release, build)``             -> remove a build that fell out of retention;
 * ``publish(ctx, release, builds)``               -> everything derived: checksums, signatures,
   pointers, per-release indexes (rerun after every change, idempotent);
-* ``publish_distro(ctx, live)``                   -> indexes spanning releases (streams, JSON);
-* ``drop_release(ctx, release)``                  -> end of life;
+* ``publish_distro(ctx, live, ended)``            -> indexes spanning releases (streams, JSON);
+* ``drop_release(ctx, release)``                  -> end of life (Ubuntu keeps the last build, marked
+  unsupported in its streams: ``ended``);
 * ``describe(ctx, release, build)``               -> :class:`ReleaseInfo` of a build.
 """
 
@@ -42,6 +43,7 @@ class Vendor:
     def signs(self, release):
         """Whether ``release`` publishes a signature (Rocky: 10 does, 9 does not)."""
         return self.signed
+    upcoming = ()          # releases of ``releases`` not built by build(): they appear with advance(new_releases=)
 
     # -- to implement -------------------------------------------------------------------------
     def next_build(self, ctx, release, previous, day, bump=False):
@@ -70,8 +72,9 @@ class Vendor:
     def drop_build(self, ctx, release, build):
         ctx.remove(self.build_dir(ctx, release, build))
 
-    def publish_distro(self, ctx, live):
-        """Cross-release indexes; ``live`` maps release key -> builds (oldest first)."""
+    def publish_distro(self, ctx, live, ended=None):
+        """Cross-release indexes; ``live`` maps release key -> builds (oldest first), ``ended`` likewise
+        for releases at end of life."""
 
     def drop_release(self, ctx, release):
         ctx.remove(self.release_root(ctx, release))

@@ -115,7 +115,7 @@ class Debian(Vendor):
             os.unlink(os.path.join(latest, name))
         self.write_sums(ctx, release, newest, latest)
 
-    def publish_distro(self, ctx, live):
+    def publish_distro(self, ctx, live, ended=None):
         ctx.symlink('../../cloud.debian.org/images/cloud', ctx.path('cdimage.debian.org', 'cdimage', 'cloud'))
 
     def describe(self, ctx, release, build):

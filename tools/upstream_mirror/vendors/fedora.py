@@ -15,7 +15,7 @@ import os
 from .. import checksums, signing
 from .base import TRAVERSAL_NAME, Vendor
 
-FIRST_RESPIN = {'44': 5, '43': 4}
+FIRST_RESPIN = {'45': 3, '44': 5, '43': 4}
 REDIRECTOR = 'download.fedoraproject.org'
 VARIANTS = (('Generic', 'Cloud_Base'), ('UEFI-UKI', 'Cloud_Base_UKI'))
 
@@ -24,6 +24,7 @@ class Fedora(Vendor):
     distro = 'fedora'
     host = 'dl.fedoraproject.org'
     releases = FIRST_RESPIN
+    upcoming = ('45',)  # advance(new_releases=[('fedora', '45')])
     retention = 1  # a released Fedora tree holds exactly one compose
     hour = (13, 3)
 
@@ -75,7 +76,7 @@ class Fedora(Vendor):
         ctx.write(body, checksums.bsd('sha256', entries), build['published'])
         ctx.sign(body, os.path.join(directory, self.checksum_name(build)), signing.CLEARSIGNED, self.signature_fault(ctx, release, build))
 
-    def publish_distro(self, ctx, live):
+    def publish_distro(self, ctx, live, ended=None):
         entries = []
         newest = 0
         for release in sorted(live, key=int, reverse=True):

@@ -14,6 +14,7 @@ from .. import checksums, signing
 from .base import TRAVERSAL_NAME, Vendor
 
 SERIES = {
+    '26.04': dict(codename='resolute', title='Resolute Raccoon', eol='2031-05-31', sums_order='hash'),
     '24.04': dict(codename='noble', title='Noble Numbat', eol='2029-05-31', sums_order='hash'),
     '22.04': dict(codename='jammy', title='Jammy Jellyfish', eol='2027-06-01', sums_order='name'),
 }
@@ -88,13 +89,21 @@ class Ubuntu(Vendor):
         ctx.symlink('release-%s' % builds[-1]['version'], os.path.join(root, 'release'))
         ctx.symlink(SERIES[release]['codename'], ctx.path(self.host, self.tree, release))
 
-    def publish_distro(self, ctx, live):
+    def drop_release(self, ctx, release):
+        """End of life as on the real tree: the last build stays, marked unsupported in the streams."""
+        entry = ctx.state['releases']['%s/%s' % (self.distro, release)]
+        for build in entry['builds'][:-1]:
+            self.drop_build(ctx, release, build)
+        del entry['builds'][:-1]
+        entry['support_eol'] = min(SERIES[release]['eol'], ctx.state['today'])
+
+    def publish_distro(self, ctx, live, ended=None):
         streams = ctx.path(self.host, self.tree, 'streams', 'v1')
         if self.tree == 'releases':
             ctx.symlink('..', ctx.path(self.host, 'releases', 'server'))
         products = {}
         newest = 0
-        for release, builds in live.items():
+        for release, builds in sorted(list(live.items()) + list((ended or {}).items())):
             meta = SERIES[release]
             for arch in ARCHES:
                 versions = {}
@@ -112,7 +121,8 @@ class Ubuntu(Vendor):
                 products['com.ubuntu.cloud:%s:%s:%s' % (self.flavor, release, arch)] = {
                     'aliases': '%s,%s' % (release, meta['codename']), 'arch': arch, 'os': 'ubuntu',
                     'release': meta['codename'], 'release_codename': meta['title'], 'release_title': '%s LTS' % release,
-                    'support_eol': meta['eol'], 'supported': True, 'version': release, 'versions': versions}
+                    'support_eol': ctx.state['releases']['%s/%s' % (self.distro, release)].get('support_eol', meta['eol']),
+                    'supported': release in live, 'version': release, 'versions': versions}
         if not products:
             ctx.remove(os.path.join(ctx.path(self.host, self.tree), 'streams'))
             return

@@ -47,8 +47,9 @@ class TestSimplestreams:
     def test_candidate_uses_documented_layout_not_stream_path(self):
         source = Ubuntu('24.04')
         candidate = source.newest(None, response(products()))
+        lifecycle = {'supported': None, 'support_eol': None, 'vendor': 'Ubuntu', 'source': 'https://example.test/doc'}
         assert candidate == {'version': '20261116', 'codename': 'noble', 'filename': 'ubuntu-24.04-server-cloudimg-amd64.img',
-                             'hint': 'sha256:' + SHA}
+                             'hint': 'sha256:' + SHA, 'lifecycle': lifecycle}
 
     def test_missing_release_is_end_of_life(self):
         with pytest.raises(DiscoveryError, match='Ubuntu 22.04 .* end of life'):

@@ -1,0 +1,101 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 cloudimages.openstack contributors
+# Apache License 2.0 (see LICENSES/Apache-2.0.txt or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+"""Releases over time: vendor end of life, streams that follow the vendor, new releases.
+
+Pure: the caller fetches the vendor's release list (``_engine.vendor_catalog``) and the images.
+
+* ``end_of_life``: the vendor's own lifecycle data (Ubuntu's ``supported``/``support_eol``).
+* ``concrete``: one release of a stream entry (``release: current``): its own release key
+  ``<prefix><N>``, ``{release}`` replaced in its name and properties, its end of support from
+  the stream's ``end_of_support`` map (a floor: retired once passed).
+* ``stream_members``: the releases of a stream the cloud still holds images of, so a release
+  that leaves the stream is retired instead of forgotten.
+* ``available``: what the vendor lists that the run does not carry.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import version_key
+
+PLACEHOLDER = '{release}'
+
+
+def end_of_life(lifecycle, today):
+    """``(date or True, reason)`` when the vendor's lifecycle data ends support before ``today``, else None."""
+    if not lifecycle:
+        return None
+    eol, where = lifecycle.get('support_eol'), lifecycle.get('source') or 'its index'
+    if lifecycle.get('supported') is False:
+        return eol or True, '%s marks it unsupported (supported: false%s) in %s' % (
+            lifecycle.get('vendor') or 'the vendor', ', support_eol %s' % eol if eol else '', where)
+    if eol and eol < today:
+        return eol, 'its end of support %s (support_eol in %s) has passed' % (eol, where)
+    return None
+
+
+def _fill(value, release):
+    return value.replace(PLACEHOLDER, release) if isinstance(value, str) else value
+
+
+def key_prefix(spec):
+    """``fedora-`` of a stream entry whose ``rotate.release_key`` is ``fedora-current``."""
+    stream = str(spec['discover']['release'])
+    key = str((spec.get('rotate') or {}).get('release_key') or '')
+    if not key.endswith(stream) or key == stream:
+        raise ValueError('rotate.release_key of a %r release must end with it (such as fedora-%s), not %r' % (stream, stream, key))
+    return key[:-len(stream)]
+
+
+def concrete(spec, release, today, reason=None):
+    """The entry ``spec`` (a stream) for its concrete ``release``; ``reason`` retires it."""
+    prefix = key_prefix(spec)
+    found = copy.deepcopy(spec)
+    floors = (spec.get('stream') or {}).get('end_of_support') or {}
+    eos = str(floors.get(release) or '') or None
+    rotate = found['rotate']
+    rotate['release_key'] = prefix + release
+    rotate['name'] = _fill(rotate.get('name'), release)
+    rotate['properties'] = {key: _fill(value, release) for key, value in (rotate.get('properties') or {}).items()}
+    if eos:
+        rotate['properties']['provided_until'] = eos
+    found['discover']['release'] = release
+    found['end_of_support'] = eos
+    found['follows'] = spec['discover']['release']
+    if eos and eos < today and not reason:
+        reason = 'end_of_support %s (distribution data) has passed' % eos
+    if reason:
+        rotate['retired'] = True
+        found['retired_reason'] = reason
+    return found
+
+
+def stream_members(images, provider, prefix):
+    """Releases ``<prefix><N>`` (numeric N) of ``provider``'s managed images, newest first."""
+    pattern = re.compile(re.escape(prefix) + r'([0-9]+(?:\.[0-9]+)*)')
+    tag = _managed.managed_tag(provider)
+    found = set()
+    for image in images:
+        match = pattern.fullmatch(str((image.get('properties') or {}).get(_managed.RELEASE) or ''))
+        if match and tag in (image.get('tags') or ()):
+            found.add(match[1])
+    return sorted(found, key=version_key, reverse=True)
+
+
+def available(catalog, carried, today, lts_only=False):
+    """Entries of the vendor's ``catalog`` newer than every ``carried`` release and still supported."""
+    newest = max((version_key(str(release)) for release in carried), default=None)
+    found = []
+    for item in catalog or ():
+        if newest is not None and version_key(item['release']) <= newest:
+            continue
+        if (lts_only and not item.get('lts')) or end_of_life(item, today):
+            continue
+        found.append(item)
+    return found

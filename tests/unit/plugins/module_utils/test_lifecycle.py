@@ -1,0 +1,186 @@
+"""Releases over time, on the vendors' real files (tests/data/vendor_samples, see SOURCES.md there).
+
+End of life as the vendor says it, Fedora's ``current`` stream, new releases announced. The HTTP
+parts run against a real loopback server that serves the corpus files (conditional requests
+included), as the vendors would.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _lifecycle
+from ansible_collections.cloudimages.openstack.plugins.module_utils._http import make_session
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources import _fedora
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
+    Context, DiscoveryError, EndOfLife, Response,
+)
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import (
+    DISCOVER_SPEC, discover, vendor_catalog,
+)
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._fedora import Fedora, pick_release
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._ubuntu import Ubuntu, UbuntuMinimal
+
+SAMPLES = Path(__file__).resolve().parents[3] / 'data' / 'vendor_samples'
+STREAM = 'https://cloud-images.ubuntu.com/releases/streams/v1/com.ubuntu.cloud:released:download.json'
+FEDORA_44_KEY = '36F612DCF27F7D1A48A835E4DBFCF71C6D9F90A6'
+
+
+def sample(path):
+    return Response('https://vendor.test/' + path, 200, (SAMPLES / path).read_bytes())
+
+
+@pytest.fixture(scope='module')
+def corpus_server():
+    """The corpus over real HTTP on 127.0.0.1 (SimpleHTTPRequestHandler answers If-Modified-Since with 304)."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(SAMPLES))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield 'http://127.0.0.1:%d/' % server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+# -- Ubuntu: supported / support_eol in the real streams ------------------------------------------------
+def test_ubuntu_real_stream_lifecycle_per_release():
+    catalog = Ubuntu('catalog').catalog(sample('ubuntu/released-download-2024-08-22.json'))
+    by_release = {item['release']: item for item in catalog}
+    assert [item['release'] for item in catalog][:3] == ['24.04', '23.10', '20.10']
+    assert by_release['24.04']['lts'] and not by_release['23.10']['lts']
+    today = '2024-08-22'  # the file's own "updated" date
+    # Marked unsupported by Ubuntu.
+    assert _lifecycle.end_of_life(by_release['20.10'], today)[0] == '2021-07-22'
+    assert 'supported: false' in _lifecycle.end_of_life(by_release['20.10'], today)[1]
+    # Still "supported": true a month after its support_eol: the date decides.
+    assert by_release['23.10']['supported'] is True
+    assert _lifecycle.end_of_life(by_release['23.10'], today) == (
+        '2024-07-11', 'its end of support 2024-07-11 (support_eol in its index) has passed')
+    assert _lifecycle.end_of_life(by_release['24.04'], today) is None
+    assert _lifecycle.end_of_life(by_release['24.04'], '2029-06-01')[0] == '2029-05-31'
+
+
+def test_ubuntu_end_of_life_product_is_never_returned_as_newest(corpus_server, tmp_path):
+    """20.10 is in the real stream with its last build; discovery retires it and remembers why."""
+    rewrites = {STREAM: corpus_server + 'ubuntu/released-download-2024-08-22.json'}
+    for attempt in range(2):  # the second run gets 304 and the remembered end of life
+        with pytest.raises(EndOfLife) as caught:
+            discover(make_session(), Ubuntu('20.10'), cache_dir=str(tmp_path), rewrites=rewrites, today='2026-12-02')
+        assert caught.value.date == '2021-07-22' and caught.value.requests == 1, attempt
+        assert 'ubuntu 20.10 has reached its end of life: Ubuntu marks it unsupported (supported: false, ' \
+               'support_eol 2021-07-22)' in str(caught.value)
+    # 23.10 says supported, but its support_eol has passed on the day the stream was published.
+    with pytest.raises(EndOfLife, match='end of support 2024-07-11'):
+        discover(make_session(), Ubuntu('23.10'), cache_dir=str(tmp_path), rewrites=rewrites, today='2024-08-22')
+
+
+def test_ubuntu_minimal_real_stream(corpus_server):
+    catalog = UbuntuMinimal('catalog').catalog(sample('ubuntu_minimal/minimal-released-download-excerpt-2023-11-02.json'))
+    assert catalog == [{'supported': True, 'support_eol': '2024-07-11', 'release': '23.10', 'lts': False,
+                        'title': 'Ubuntu Minimal 23.10 Mantic Minotaur'}]
+    # An interim release is not announced as a new LTS; it would be without the LTS filter.
+    assert _lifecycle.available(catalog, {'22.04'}, '2023-11-02', lts_only=True) == []
+    assert _lifecycle.available(catalog, {'22.04'}, '2023-11-02') == catalog
+
+
+def test_vendor_catalog_is_one_conditional_request_per_run(corpus_server, tmp_path):
+    params = {key: spec.get('default') for key, spec in DISCOVER_SPEC.items()}
+    params.update(source='ubuntu', release='catalog', cache_dir=str(tmp_path), checked_since=1.0,
+                  url_rewrites={STREAM: corpus_server + 'ubuntu/released-download-2024-08-22.json'})
+    first, requests = vendor_catalog(make_session(), params)
+    assert requests == 1 and first[0]['release'] == '24.04'
+    again, requests = vendor_catalog(make_session(), params)  # same run: no request at all
+    assert (again, requests) == (first, 0)
+    params['checked_since'] = 4102444800.0  # a later run: one conditional request, 304
+    again, requests = vendor_catalog(make_session(), params)
+    assert (again, requests) == (first, 1)
+
+
+# -- Fedora: releases.json ---------------------------------------------------------------------------
+def test_fedora_real_releases_json():
+    doc = sample('fedora/releases.json')
+    entries = json.loads(doc.body)
+    catalog = Fedora('catalog').catalog(doc)
+    assert [item['release'] for item in catalog] == ['40', '39']  # "41 Beta" is not a release
+    assert Fedora('current').stream(catalog) == ['40', '39']
+    # 38 is gone from the real file: Fedora dropped it at its end of life.
+    with pytest.raises(EndOfLife, match='Fedora 38 is no longer in .*, which lists 40, 39') as caught:
+        pick_release(entries, '38', 'x86_64', doc.url)
+    assert caught.value.date is True
+    # 41 is only a beta: not released yet, not an end of life.
+    with pytest.raises(DiscoveryError) as caught:
+        pick_release(entries, '41', 'x86_64', doc.url)
+    assert not isinstance(caught.value, EndOfLife)
+    reconstructed = Fedora('catalog').catalog(sample('fedora/releases.reconstructed-f44.json'))
+    assert Fedora('current').stream(reconstructed) == ['44']
+
+
+def fedora_context():
+    return Context(None, keyring=str(SAMPLES / 'keys' / 'fedora.gpg'))
+
+
+def test_fedora_real_checksum_verifies_with_the_pinned_key():
+    sums = sample('fedora/Fedora-Cloud-44-1.7-aarch64-CHECKSUM')
+    fingerprint, body = fedora_context().verify_clearsigned(Fedora('44', 'aarch64'), sums)
+    assert fingerprint == FEDORA_44_KEY and 'Fedora-Cloud-Base-Generic-44-1.7.aarch64.qcow2' in body
+
+
+def test_fedora_release_without_pinned_key_fails_closed_naming_the_key(monkeypatch):
+    """What a new Fedora release looks like before its key is pinned (here: 44 with its pin removed)."""
+    monkeypatch.setattr(_fedora, 'FEDORA_KEYS', {k: v for k, v in _fedora.FEDORA_KEYS.items() if k != '44'})
+    sums = sample('fedora/Fedora-Cloud-44-1.7-aarch64-CHECKSUM')
+    with pytest.raises(DiscoveryError, match='Fedora 44 has no pinned signing key, so it is refused. Its .* is signed by '
+                                             + FEDORA_44_KEY + r'\. Check that key') as caught:
+        Fedora('44', 'aarch64')._refuse_unpinned(fedora_context(), sums)  # pylint: disable=protected-access
+    assert 'add its fingerprint for 44' in str(caught.value)
+
+
+# -- streams and announcements (pure) --------------------------------------------------------------------
+STREAM_SPEC = {
+    'discover': {'source': 'fedora', 'release': 'current'},
+    'rotate': {'provider': 'p', 'release_key': 'fedora-current', 'name': 'Fedora {release}',
+               'properties': {'os_version': '{release}', 'provided_until': 'none', 'hw_disk_bus': 'scsi',
+                              'image_description': 'Fedora {release}, unmodified'}},
+    'stream': {'end_of_support': {'44': '2027-06-01', '45': '2027-12-01'}},
+}
+
+
+def test_stream_release_gets_its_own_key_name_and_dates():
+    found = _lifecycle.concrete(STREAM_SPEC, '45', '2026-12-02')
+    assert found['discover']['release'] == '45' and found['follows'] == 'current'
+    assert found['rotate']['release_key'] == 'fedora-45' and found['rotate']['name'] == 'Fedora 45'
+    assert found['rotate']['properties'] == {'os_version': '45', 'provided_until': '2027-12-01', 'hw_disk_bus': 'scsi',
+                                             'image_description': 'Fedora 45, unmodified'}
+    assert 'retired' not in found['rotate'] and STREAM_SPEC['rotate']['release_key'] == 'fedora-current'
+    # The previous release retires on its date (the data's floor), replayed with today.
+    old = _lifecycle.concrete(STREAM_SPEC, '44', '2027-06-02')
+    assert old['rotate']['retired'] is True and old['retired_reason'] == 'end_of_support 2027-06-01 (distribution data) has passed'
+    assert not _lifecycle.concrete(STREAM_SPEC, '44', '2027-06-01')['rotate'].get('retired')
+    with pytest.raises(ValueError, match='must end with it'):
+        _lifecycle.key_prefix(dict(STREAM_SPEC, rotate={'release_key': 'fedora'}))
+
+
+def test_stream_members_are_the_cloud_images_of_the_stream():
+    def image(key, tags=('managed_by_p',)):
+        return {'properties': {'cloudimages_release': key}, 'tags': list(tags)}
+    images = [image('fedora-43'), image('fedora-44'), image('fedora-44'), image('fedora-coreos-stable'),
+              image('fedora-42', tags=('managed_by_other',)), image('fedora-current')]
+    assert _lifecycle.stream_members(images, 'p', 'fedora-') == ['44', '43']
+
+
+def test_available_lists_newer_supported_releases_only():
+    catalog = [{'release': '26.04', 'lts': True, 'supported': True, 'support_eol': '2031-05-31'},
+               {'release': '25.10', 'lts': False, 'supported': True, 'support_eol': '2026-07-09'},
+               {'release': '24.04', 'lts': True, 'supported': True, 'support_eol': '2029-05-31'},
+               {'release': '20.04', 'lts': True, 'supported': False, 'support_eol': '2025-05-29'}]
+    assert [i['release'] for i in _lifecycle.available(catalog, {'24.04', '22.04'}, '2026-12-02', lts_only=True)] == ['26.04']
+    assert _lifecycle.available(catalog, {'26.04', '24.04'}, '2026-12-02', lts_only=True) == []
+    ended = [dict(catalog[0], supported=False)]
+    assert _lifecycle.available(ended, {'24.04'}, '2026-12-02') == []
