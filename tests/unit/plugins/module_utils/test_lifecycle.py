@@ -14,10 +14,10 @@ import threading
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _lifecycle
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import make_session
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources import _fedora
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
     Context, DiscoveryError, EndOfLife, Response,
 )
@@ -122,8 +122,15 @@ def test_fedora_real_releases_json():
     assert Fedora('current').stream(reconstructed) == ['44']
 
 
-def fedora_context():
-    return Context(None, keyring=str(SAMPLES / 'keys' / 'fedora.gpg'))
+def fedora_keys():
+    """The pins the fedora role ships (roles/fedora/defaults), as the daily sync passes them."""
+    with open(SAMPLES.parents[2] / 'roles' / 'fedora' / 'defaults' / 'main.yml', encoding='utf-8') as handle:
+        return yaml.safe_load(handle)['fedora_signing_keys']
+
+
+def fedora_context(signing_keys=None):
+    return Context(None, keyring=str(SAMPLES / 'keys' / 'fedora.gpg'),
+                   signing_keys=fedora_keys() if signing_keys is None else signing_keys)
 
 
 def test_fedora_real_checksum_verifies_with_the_pinned_key():
@@ -132,13 +139,13 @@ def test_fedora_real_checksum_verifies_with_the_pinned_key():
     assert fingerprint == FEDORA_44_KEY and 'Fedora-Cloud-Base-Generic-44-1.7.aarch64.qcow2' in body
 
 
-def test_fedora_release_without_pinned_key_fails_closed_naming_the_key(monkeypatch):
+def test_fedora_release_without_pinned_key_fails_closed_naming_the_key():
     """What a new Fedora release looks like before its key is pinned (here: 44 with its pin removed)."""
-    monkeypatch.setattr(_fedora, 'FEDORA_KEYS', {k: v for k, v in _fedora.FEDORA_KEYS.items() if k != '44'})
+    unpinned = {release: keys for release, keys in fedora_keys().items() if release != '44'}
     sums = sample('fedora/Fedora-Cloud-44-1.7-aarch64-CHECKSUM')
     with pytest.raises(DiscoveryError, match='Fedora 44 has no pinned signing key, so it is refused. Its .* is signed by '
                                              + FEDORA_44_KEY + r'\. Check that key') as caught:
-        Fedora('44', 'aarch64')._refuse_unpinned(fedora_context(), sums)  # pylint: disable=protected-access
+        Fedora('44', 'aarch64')._refuse_unpinned(fedora_context(unpinned), sums)  # pylint: disable=protected-access
     assert 'add its fingerprint for 44' in str(caught.value)
 
 
