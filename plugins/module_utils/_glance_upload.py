@@ -108,7 +108,8 @@ def build_create_body(name, provider, identity, disk_format, container_format='b
     """The one POST /v2/images body: private, every property and tag, formats, minimums."""
     if not name or len(name) > 255:
         raise ValueError('name must be 1-255 characters')
-    properties = {str(k): _property_value(v) for k, v in (properties or {}).items()}
+    # null removes a property in image_rotate; at creation it means: not set.
+    properties = {str(k): _property_value(v) for k, v in (properties or {}).items() if v is not None}
     bad = sorted(key for key in properties if key in _RESERVED or key.startswith('os_glance') or len(key) > 255)
     if bad:
         raise ValueError('properties must not set %s: Glance attributes, the identity and os_glance* are set by the module or Glance'

@@ -49,9 +49,12 @@ options:
   naming:
     description:
       - V(latest_suffix) names the newest C(<name> - Latest) and older ones C(<name> - <YYYY-MM-DD>).
-      - V(scs) names the newest C(<name>) and older ones C(<name> <YYYYMMDD>), and turns
-        C(os_purpose=generic) into C(oldgeneric) on older ones, as the SCS image standards expect.
-      - The date is the image's first upload (Glance C(created_at), UTC).
+      - V(scs) names the newest C(<name>) and older ones C(<name> <YYYYMMDD>).
+      - The date is the image's first upload (Glance C(created_at), UTC) in V(latest_suffix) and its
+        build date (property C(image_build_date), as SCS-0102 asks; C(created_at) when it has none)
+        in V(scs).
+      - In both profiles older versions with C(os_purpose=generic) get C(oldgeneric), as the SCS
+        image standards expect (one public generic image per distribution, version and architecture).
     type: str
     choices: [latest_suffix, scs]
     default: latest_suffix

@@ -367,3 +367,21 @@ def test_tag_constant_matches_policy():
 def test_same_value_reads_sdk_booleans(current, wanted, same):
     """openstacksdk returns os_require_quiesce='yes' as True: that must not reconcile every run."""
     assert same_value(current, wanted) is same
+
+
+def test_latest_suffix_profile_marks_old_generic_too():
+    old = image('2026-11-22T08:00:00Z', name=LATEST, os_purpose='generic')
+    cand = image('2026-11-23T08:00:00Z', visibility='private', os_purpose='generic')
+    after, result = run([old, cand], policy(candidate=cand['id'], properties={'os_purpose': 'generic'}))
+    assert changes(result) == [('promote', cand['id']), ('demote', old['id'])]
+    names = by_name(after)
+    assert names[LATEST]['properties']['os_purpose'] == 'generic'
+    previous = names[NAME + ' - 2026-11-22']
+    assert (previous['visibility'], previous['properties']['os_purpose']) == ('community', 'oldgeneric')
+
+
+def test_scs_dated_name_is_the_build_date():
+    old = image('2026-11-22T08:00:00Z', name='Ubuntu 24.04', os_purpose='generic', image_build_date='2026-11-19')
+    cand = image('2026-11-23T08:00:00Z', visibility='private', os_purpose='generic')
+    after, _result = run([old, cand], policy(name='Ubuntu 24.04', naming='scs', candidate=cand['id']))
+    assert {'Ubuntu 24.04', 'Ubuntu 24.04 20261119'} == set(by_name(after))
