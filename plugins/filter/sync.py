@@ -5,7 +5,7 @@
 
 """Filters of the daily sync (roles/image_sync); the logic is in module_utils/_sync_report.py.
 
-Documentation: sync_description.yml next to this file.
+Documentation: sync_description.yml, sync_changes.yml next to this file.
 """
 
 from __future__ import annotations
@@ -28,6 +28,13 @@ def sync_description(spec, boot_tested, store_raw=False):
         raise AnsibleFilterError(str(exc)) from exc
 
 
+def sync_changes(plan):
+    """image_rotate's plan in words: one line per change, without image IDs."""
+    if not isinstance(plan, list):
+        raise AnsibleFilterError('sync_changes takes the plan list of image_rotate, not %r' % (plan,))
+    return _sync_report.change_lines(plan)
+
+
 class FilterModule:
     def filters(self):
-        return {'sync_description': sync_description}
+        return {'sync_description': sync_description, 'sync_changes': sync_changes}

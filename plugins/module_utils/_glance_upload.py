@@ -133,6 +133,20 @@ def build_create_body(name, provider, identity, disk_format, container_format='b
     return body
 
 
+def planned_image(name, provider, release, release_key, properties, now):
+    """The image an upload of ``release`` would create, flat (see _image_query.flatten), not created.
+
+    Check mode's stand-in for a candidate not uploaded yet, so the rotation planner shows what
+    promoting it would do. Same identity and properties as the real upload.
+    """
+    identity = resolve_identity(release, release_key, None, None)
+    merged = release_properties(release)
+    merged.update(properties or {})
+    body = build_create_body(name, provider, identity, release.get('disk_format') or 'qcow2', properties=merged)
+    return flatten(dict(body, id='planned build %s' % identity[_managed.BUILD], status='active',
+                        created_at=now.strftime('%Y-%m-%dT%H:%M:%SZ')))
+
+
 def parse_time(value):
     """Glance timestamps ('2026-11-23T08:00:00Z', sometimes with fractions) as aware UTC datetimes."""
     text = str(value).replace('Z', '+00:00')

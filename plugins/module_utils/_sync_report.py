@@ -6,7 +6,9 @@
 """What the daily sync tells users and operators, from what it actually does.
 
 ``description``: the ``image_description`` of a release's images in one cloud (boot-tested or
-not, how to reproduce Glance's checksum from a compressed ``image_source``). Pure.
+not, how to reproduce Glance's checksum from a compressed ``image_source``).
+``change_lines``: a rotation plan in words, the same for a check-mode plan and the real run that
+follows it (names, never IDs: the planned candidate has none yet). Pure.
 """
 
 from __future__ import annotations
@@ -55,3 +57,33 @@ def description(name, boot_tested, compression='none', store_raw=False, provider
     if note:
         text += ' ' + str(note).strip()
     return text
+
+
+def _quoted(name):
+    return '"%s"' % name
+
+
+def change_lines(actions):
+    """One line per action of an image_rotate plan that changes something, in plan order."""
+    lines = []
+    for action in actions or ():
+        kind = action.get('action')
+        if kind == 'keep':
+            continue
+        before, after = action.get('before') or {}, action.get('after') or {}
+        name = before.get('name')
+        if kind in ('delete', 'cleanup', 'deactivate'):
+            lines.append('%s %s: %s' % (kind, _quoted(name), action.get('reason')))
+            continue
+        moves = []
+        if after.get('name') != name:
+            moves.append('name %s' % _quoted(after.get('name')))
+        if after.get('visibility') != before.get('visibility'):
+            moves.append(str(after.get('visibility')))
+        if bool(after.get('os_hidden')) != bool(before.get('os_hidden')):
+            moves.append('hidden' if after.get('os_hidden') else 'listed')
+        changed = after.get('properties') or {}
+        if changed:
+            moves.append('properties %s' % ', '.join('%s=%s' % (key, changed[key]) for key in sorted(changed)))
+        lines.append('%s %s -> %s (%s)' % (kind, _quoted(name), '; '.join(moves), action.get('reason')))
+    return lines

@@ -145,6 +145,23 @@ options:
         Nova and Cinder). When false, deletes rely on the caller's own projects and Glance's 409.
     type: bool
     default: true
+  planned_candidate:
+    description:
+      - Check mode only - a build not uploaded yet, so the plan shows what promoting it would do
+        (the previous latest's rename and visibility change, deletions with their reasons).
+      - A stand-in with the identity and properties an upload of O(planned_candidate.release)
+        would get takes the place of O(candidate); in the plan its ID is C(planned build <version>).
+      - Mutually exclusive with O(candidate); refused outside check mode.
+    type: dict
+    suboptions:
+      name:
+        description: The name the candidate would be uploaded with.
+        type: str
+        required: true
+      release:
+        description: The release, as RV(cloudimages.openstack.upstream_release#module:release).
+        type: dict
+        required: true
   now:
     description:
       - Current time (ISO 8601, UTC when no offset) used for ages and promises instead of the
@@ -199,6 +216,17 @@ EXAMPLES = r"""
     candidate: "{{ upload.image.id }}"
     properties:
       os_purpose: generic
+
+- name: The plan of a new build before it is uploaded (check mode)
+  cloudimages.openstack.image_rotate:
+    cloud: prod1
+    provider: example
+    release_key: ubuntu-24.04
+    name: Ubuntu 24.04 Noble Numbat
+    planned_candidate:
+      name: Ubuntu 24.04 Noble Numbat (candidate {{ found.release.version }})
+      release: "{{ found.release }}"
+  check_mode: true
 
 - name: Debian 11 reached its end of security support
   cloudimages.openstack.image_rotate:
@@ -287,6 +315,7 @@ diff:
 
 from datetime import datetime, timezone
 
+from ansible_collections.cloudimages.openstack.plugins.module_utils._glance_upload import planned_image
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
 from ansible_collections.cloudimages.openstack.plugins.module_utils._naming import NamingError, parse_time
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import POLICY_SPEC, PlanError, plan, policy_from
@@ -295,17 +324,27 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._usage impor
 
 
 class ImageRotateModule(OpenStackModule):
-    argument_spec = dict(POLICY_SPEC, now=dict(type='str'))
-    module_kwargs = dict(supports_check_mode=True)
+    argument_spec = dict(POLICY_SPEC, now=dict(type='str'), planned_candidate=dict(type='dict', options=dict(
+        name=dict(type='str', required=True), release=dict(type='dict', required=True))))
+    module_kwargs = dict(supports_check_mode=True, mutually_exclusive=[('candidate', 'planned_candidate')])
 
     def run(self):
-        p = self.params
+        p = dict(self.params)
+        planned = p['planned_candidate']
         try:
-            policy = policy_from(p)
             now = parse_time(p['now']) if p['now'] else datetime.now(timezone.utc)
-        except (PlanError, NamingError) as exc:
+            if planned:
+                if not self.check_mode:
+                    raise PlanError('planned_candidate is for check mode only: upload the build and pass candidate')
+                stand_in = planned_image(planned['name'], p['provider'], planned['release'], p['release_key'],
+                                         p['properties'], now)
+                p['candidate'] = stand_in['id']
+            policy = policy_from(p)
+        except (PlanError, NamingError, ValueError) as exc:
             self.fail_json(msg=str(exc))
-        images = list_group(self.conn, p['provider'], p['release_key'], extra_ids=[p['candidate']])
+        images = list_group(self.conn, p['provider'], p['release_key'], extra_ids=[] if planned else [p['candidate']])
+        if planned:
+            images.append(stand_in)
         usage = None
         try:
             result = plan(images, policy, now)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 REGIONS = ('RegionOne', 'RegionTwo')
 
 
@@ -20,3 +23,14 @@ def delete_managed(cloud, provider):
         conn = cloud.connect('admin', region)
         for image in managed_images(conn, provider):
             conn.image.delete_image(image, ignore_missing=True)
+
+
+def summaries(output):
+    """``{host: msg}`` of the daily sync's "Summary of this cloud" task in ansible-playbook's output."""
+    start = output.index('TASK [Summary of this cloud]')
+    end = min(at for at in (output.find('\nTASK [', start + 1), output.find('\nPLAY RECAP', start), len(output)) if at >= 0)
+    section = output[start:end]
+    decoder, found = json.JSONDecoder(), {}
+    for match in re.finditer(r'^ok: \[(?P<host>[^\]]+)\] => ', section, re.M):
+        found[match['host']] = decoder.raw_decode(section, match.end())[0]['msg']
+    return found

@@ -15,7 +15,7 @@ import pytest
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import from_sdk
 from playbook_runner import run_playbook
 from sync_inventory import write_inventory
-from sync_support import delete_managed, managed_images
+from sync_support import delete_managed, managed_images, summaries
 
 # SCS-0104 (Tests/iaas/scs-0104-v1-images-v5.yaml and the checker's hard-coded Debian 13):
 # standard name -> accepted image_source prefixes.
@@ -88,10 +88,28 @@ def test_scs_profile_standard_names_sources_properties_and_dated_names(sync):
     assert set(one) == {'Debian 13 - Latest', 'Debian 12 - Latest'}, sorted(one)
     assert from_sdk(one['Debian 12 - Latest'])['properties']['hotfix_hours'] == '0'  # the default, no override
 
-    # Overnight every vendor publishes a new build: dated names per profile.
+    # Overnight every vendor publishes a new build. Check mode first: the whole plan, in the words of the real run.
     sync.mirror.advance()
-    result = sync(day1.fromordinal(day1.toordinal() + 1))
+    day2 = day1.fromordinal(day1.toordinal() + 1)
+    plan = sync(day2, check=True)
+    assert plan.rc == 0, plan.output
+    assert images_by_name(sync, 'RegionTwo').keys() == two.keys(), 'check mode changed something'
+    planned = {host: {entry['release']: entry['changes'] for entry in summary['synced']}
+               for host, summary in summaries(plan.output).items()}
+    assert all(planned['region_two'][name][0].startswith('upload ') for name in SCS_0104), planned
+
+    result = sync(day2)
     assert result.rc == 0, result.output
+    done = {host: {entry['release']: entry['changes'] for entry in summary['synced']}
+            for host, summary in summaries(result.output).items()}
+    assert done == planned
+    new = from_sdk(images_by_name(sync, 'RegionTwo')['Debian 12'])['properties']['cloudimages_build']
+    old_build = two['Debian 12'].properties['image_build_date'][:10].replace('-', '')
+    assert planned['region_two']['Debian 12'] == [
+        'upload "Debian 12 (candidate %s)"' % new,
+        'promote "Debian 12 (candidate %s)" -> name "Debian 12"; public (newest active version: \'Debian 12\', public)' % new,
+        'demote "Debian 12" -> name "Debian 12 %s"; community; properties os_purpose=oldgeneric '
+        '(previous version: dated name, community)' % old_build]
     two_after = images_by_name(sync, 'RegionTwo')
     for name in SCS_0104:
         old = two[name]

@@ -385,3 +385,18 @@ def test_scs_dated_name_is_the_build_date():
     cand = image('2026-11-23T08:00:00Z', visibility='private', os_purpose='generic')
     after, _result = run([old, cand], policy(name='Ubuntu 24.04', naming='scs', candidate=cand['id']))
     assert {'Ubuntu 24.04', 'Ubuntu 24.04 20261119'} == set(by_name(after))
+
+
+def test_planned_candidate_shows_the_whole_rotation_a_new_build_will_bring():
+    from datetime import datetime, timezone  # pylint: disable=import-outside-toplevel
+    from ansible_collections.cloudimages.openstack.plugins.module_utils._glance_upload import planned_image  # pylint: disable=import-outside-toplevel
+    current = image('2026-11-22T08:00:00Z', name=LATEST, os_purpose='generic')
+    release = {'key': 'ubuntu-24.04', 'version': '20261130', 'checksum': 'sha256:' + 'ab' * 32, 'build_date': '2026-11-29',
+               'image_source': 'https://cloud-images.ubuntu.com/noble/x.img', 'disk_format': 'qcow2'}
+    stand_in = planned_image(NAME + ' (candidate 20261130)', PROVIDER, release, RELEASE, {'os_purpose': 'generic'},
+                             datetime(2026, 11, 30, 12, tzinfo=timezone.utc))
+    assert stand_in['id'] == 'planned build 20261130' and stand_in['visibility'] == 'private'
+    assert stand_in['properties']['image_build_date'] == '2026-11-29' and stand_in['properties']['os_purpose'] == 'generic'
+    result = plan([current, stand_in], policy(candidate=stand_in['id'], properties={'os_purpose': 'generic'}), NOW)
+    assert changes(result) == [('promote', stand_in['id']), ('demote', current['id'])]
+    assert result.actions[0]['after']['name'] == LATEST and result.actions[1]['after']['properties'] == {'os_purpose': 'oldgeneric'}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sync_report import ReportError, compression_of, description
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sync_report import ReportError, change_lines, compression_of, description
 
 
 def test_boot_tested_or_not_is_said_as_it_is():
@@ -43,3 +43,21 @@ def test_provider_builds_and_notes():
     text = description('Windows Server 2025 GUI', True, provider_built=True, note='Set the password with admin_pass.')
     assert 'built by the provider' in text and 'upstream' not in text
     assert text.endswith('Set the password with admin_pass.')
+
+
+def test_change_lines_name_images_and_leave_out_keeps():
+    actions = [
+        {'action': 'promote', 'id': 'planned build 2', 'reason': "newest active version: 'D', public",
+         'before': {'name': 'D (candidate 2)', 'visibility': 'private', 'os_hidden': False},
+         'after': {'name': 'D', 'visibility': 'public', 'os_hidden': False, 'properties': {}}},
+        {'action': 'demote', 'id': 'x', 'reason': 'previous version: dated name, hidden',
+         'before': {'name': 'D', 'visibility': 'public', 'os_hidden': False},
+         'after': {'name': 'D 20261116', 'visibility': 'public', 'os_hidden': True, 'properties': {'os_purpose': 'oldgeneric'}}},
+        {'action': 'keep', 'id': 'y', 'reason': 'latest', 'before': {'name': 'E'}, 'after': {'name': 'E'}},
+        {'action': 'delete', 'id': 'z', 'reason': 'beyond retention', 'before': {'name': 'D 20261001'}, 'after': None},
+    ]
+    assert change_lines(actions) == [
+        'promote "D (candidate 2)" -> name "D"; public (newest active version: \'D\', public)',
+        'demote "D" -> name "D 20261116"; hidden; properties os_purpose=oldgeneric (previous version: dated name, hidden)',
+        'delete "D 20261001": beyond retention']
+    assert change_lines([]) == []
