@@ -5,7 +5,7 @@
 
 """Filters of the daily sync (roles/image_sync); the logic is in module_utils/_sync_report.py.
 
-Documentation: sync_description.yml, sync_changes.yml next to this file.
+Documentation: sync_*.yml next to this file.
 """
 
 from __future__ import annotations
@@ -35,6 +35,29 @@ def sync_changes(plan):
     return _sync_report.change_lines(plan)
 
 
+def _report_call(function, *args, **kwargs):
+    try:
+        return function(*args, **kwargs)
+    except (_sync_report.ReportError, KeyError, TypeError, AttributeError) as exc:
+        raise AnsibleFilterError('%s: %s' % (function.__name__, exc)) from exc
+
+
+def sync_report(queue, cloud, statuses, results, now, check_mode=False, previous=None):
+    """One record per queued release of this cloud's run (see _sync_report.build_report)."""
+    return _report_call(_sync_report.build_report, cloud, queue, statuses, results, now, check_mode, previous)
+
+
+def sync_table(report, warn_days=90):
+    """The compact per-cloud table, as lines."""
+    return _report_call(_sync_report.render_table, report, warn_days)
+
+
+def sync_metrics(report):
+    """Prometheus textfile metrics of the report."""
+    return _report_call(_sync_report.render_metrics, report)
+
+
 class FilterModule:
     def filters(self):
-        return {'sync_description': sync_description, 'sync_changes': sync_changes}
+        return {'sync_description': sync_description, 'sync_changes': sync_changes, 'sync_report': sync_report,
+                'sync_table': sync_table, 'sync_metrics': sync_metrics}

@@ -8,6 +8,9 @@ base names (``Debian 12 - Latest``).
 
 from __future__ import annotations
 
+import json
+import re
+import time
 import uuid
 
 import pytest
@@ -36,10 +39,11 @@ def sync(cloud, upstream, tmp_path):
     provider = 'scs' + uuid.uuid4().hex[:8]
     with MirrorServer(mirror) as server:
         def run(today, check=False):
-            region_one = {'cloudimages_distributions': ['debian'], 'image_sync_base_name': 'scs'}
+            region_one = {'cloudimages_distributions': ['debian'], 'image_sync_base_name': 'scs',
+                          'image_sync_status_dir': str(tmp_path / 'status')}
             region_two = {
                 'cloudimages_distributions': ['ubuntu', 'debian', 'flatcar'], 'ubuntu_enabled': [],
-                'image_sync_naming': 'scs',
+                'image_sync_naming': 'scs', 'image_sync_status_dir': str(tmp_path / 'status'),
                 # One property per cloud, per distribution and per release; the defaults stay.
                 'image_sync_extra_properties': {'hypervisor_type': None, 'hotfix_hours': 24},
                 'debian_properties': {'replace_frequency': 'monthly'},
@@ -49,7 +53,7 @@ def sync(cloud, upstream, tmp_path):
                                         boot_test=False, region_one=region_one, region_two=region_two)
             return run_playbook('cloudimages.openstack.daily_sync', env=cloud.env(), inventory=str(inventory), check=check,
                                 timeout=1200)
-        run.mirror, run.provider = mirror, provider
+        run.mirror, run.provider, run.status = mirror, provider, tmp_path / 'status'
         run.conns = {region: cloud.connect('admin', region) for region in ('RegionOne', 'RegionTwo')}
         try:
             yield run
@@ -98,8 +102,12 @@ def test_scs_profile_standard_names_sources_properties_and_dated_names(sync):
                for host, summary in summaries(plan.output).items()}
     assert all(planned['region_two'][name][0].startswith('upload ') for name in SCS_0104), planned
 
+    status_day1 = json.loads((sync.status / 'cloudimages_sync_region_two.json').read_text())
+    assert status_day1['check_mode'] is False, 'check mode wrote the status file'
+
     result = sync(day2)
     assert result.rc == 0, result.output
+    check_morning_view(sync, result.output, status_day1)
     done = {host: {entry['release']: entry['changes'] for entry in summary['synced']}
             for host, summary in summaries(result.output).items()}
     assert done == planned
@@ -122,3 +130,32 @@ def test_scs_profile_standard_names_sources_properties_and_dated_names(sync):
     old = one['Debian 12 - Latest']
     dated = one_after['Debian 12 - %s' % old.created_at[:10]]  # latest_suffix: first upload
     assert dated.id == old.id and dated.visibility == 'community' and from_sdk(dated)['properties']['os_purpose'] == 'oldgeneric'
+
+
+def check_morning_view(sync, output, status_day1):
+    """The table at the end of the run, the status file and the metrics, read back."""
+    day1_builds = {record['name']: record['build'] for record in status_day1['releases']}
+    table = output[output.index('TASK [Morning view of this cloud]'):]
+    table = table[:table.find('TASK [', 1)]
+    for name in list(SCS_0104) + [FLATCAR]:
+        assert re.search(r'"%s +\S+ +updated \(\d changes\) +0 d +\d+ d' % re.escape(name), table), (name, table)
+    assert re.search(r'"retired \(end of support passed\):",\s+"Debian 11 +- +retired +- +ended \d+ d ago"', table), table
+    assert 'FAILED' not in table
+
+    status = json.loads((sync.status / 'cloudimages_sync_region_two.json').read_text())
+    records = {record['name']: record for record in status['releases']}
+    assert set(records) == set(SCS_0104) | {FLATCAR, 'Debian 11'}
+    assert records['Debian 11']['outcome'] == 'retired'
+    for name in list(SCS_0104) + [FLATCAR]:
+        record = records[name]
+        assert record['outcome'] == 'updated' and record['last_success'] == status['generated_at'], record
+        assert 0 <= record['latest_age_days'] < 1 and record['build'] != day1_builds[name], (record, day1_builds)
+    metrics = (sync.status / 'cloudimages_sync_region_two.prom').read_text()
+    samples = dict(line.rsplit(' ', 1) for line in metrics.splitlines() if line and not line.startswith('#'))
+    assert samples['cloudimages_sync_failed{cloud="region_two",release="debian-12",name="Debian 12"}'] == '0'
+    last = float(samples['cloudimages_sync_last_success_timestamp_seconds{cloud="region_two",release="debian-12",name="Debian 12"}'])
+    assert abs(last - time.time()) < 900
+    assert float(samples['cloudimages_latest_age_seconds{cloud="region_two",release="ubuntu-24.04",name="Ubuntu 24.04"}']) < 900
+    assert float(samples['cloudimages_end_of_support_seconds{cloud="region_two",release="debian-11",name="Debian 11"}']) < 0
+    assert (sync.status / 'cloudimages_sync_region_one.prom').is_file()
+    assert not [path.name for path in sync.status.iterdir() if path.suffix not in ('.json', '.prom')]
