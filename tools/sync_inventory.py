@@ -34,10 +34,10 @@ def write_inventory(path, mirror, server, provider, cache_dir, today, boot_test=
         'windows_artifacts_url': 'https://artifacts.provider.test/windows',
         # image_sync's SCS defaults without hypervisor_type=qemu: Nova's fake driver is hypervisor
         # "fake", and the scheduler's ImagePropertiesFilter would find no host for a qemu image.
-        'image_sync_properties': {
-            'architecture': 'x86_64', 'hw_disk_bus': 'scsi', 'hw_scsi_model': 'virtio-scsi', 'hw_rng_model': 'virtio',
-            'hw_qemu_guest_agent': 'yes', 'os_require_quiesce': 'yes', 'os_purpose': 'generic',
-            'replace_frequency': 'quarterly', 'uuid_validity': 'last-3'},
+        'image_sync_extra_properties': {'hypervisor_type': None},
+        # Windows needs 2 GB of RAM (m1.small); the local cloud's largest flavor has a 20 GB disk.
+        'windows_boot_flavor': 'm1.small',
+        'windows_min_disk': 20,
     }
     common.update(extra or {})
     one = dict({'region_name': 'RegionOne', 'cloudimages_distributions': ALL, 'image_sync_boot_test': boot_test}, **(region_one or {}))

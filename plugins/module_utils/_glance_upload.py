@@ -107,7 +107,8 @@ def build_create_body(name, provider, identity, disk_format, container_format='b
     """The one POST /v2/images body: private, every property and tag, formats, minimums."""
     if not name or len(name) > 255:
         raise ValueError('name must be 1-255 characters')
-    properties = {str(k): _property_value(v) for k, v in (properties or {}).items()}
+    # null removes a property in image_rotate; at creation it means: not set.
+    properties = {str(k): _property_value(v) for k, v in (properties or {}).items() if v is not None}
     bad = sorted(key for key in properties if key in _RESERVED or key.startswith('os_glance') or len(key) > 255)
     if bad:
         raise ValueError('properties must not set %s: Glance attributes, the identity and os_glance* are set by the module or Glance'
@@ -129,6 +130,20 @@ def build_create_body(name, provider, identity, disk_format, container_format='b
                 raise ValueError('%s must not be negative' % key)
             body[key] = int(value)
     return body
+
+
+def planned_image(name, provider, release, release_key, properties, now):
+    """The image an upload of ``release`` would create, flat (see _image_query.flatten), not created.
+
+    Check mode's stand-in for a candidate not uploaded yet, so the rotation planner shows what
+    promoting it would do. Same identity and properties as the real upload.
+    """
+    identity = resolve_identity(release, release_key, None, None)
+    merged = release_properties(release)
+    merged.update(properties or {})
+    body = build_create_body(name, provider, identity, release.get('disk_format') or 'qcow2', properties=merged)
+    return flatten(dict(body, id='planned build %s' % identity[_managed.BUILD], status='active',
+                        created_at=now.strftime('%Y-%m-%dT%H:%M:%SZ')))
 
 
 def parse_time(value):

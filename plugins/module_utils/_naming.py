@@ -6,9 +6,12 @@
 """Names of the images of one release group, from a naming profile (two templates).
 
 The newest image carries the ``latest`` name (stable: users pin it to follow updates);
-every older one the ``dated`` name, whose date is the image's first upload (Glance
-``created_at``, which never changes). Placeholders: ``{name}`` (the base name),
+every older one the ``dated`` name. Its date is the image's first upload (Glance ``created_at``,
+which never changes) in ``latest_suffix``, as in the seed pages, and the build date
+(``image_build_date``) in ``scs``, as SCS-0102 asks. Placeholders: ``{name}`` (the base name),
 ``{date}`` (YYYY-MM-DD), ``{date_compact}`` (YYYYMMDD), ``{build}`` (cloudimages_build).
+A replaced generic image must not stay ``os_purpose=generic`` in any profile (SCS uniqueness
+check: one public generic image per distro, version and architecture): it becomes ``oldgeneric``.
 """
 
 from __future__ import annotations
@@ -17,13 +20,15 @@ import re
 import string
 from datetime import datetime, timezone
 
+from ansible_collections.cloudimages.openstack.plugins.module_utils._scs import build_datetime
+
 PROFILES = {
-    # The seed pages: "Ubuntu 24.04 Noble Numbat - Latest", older "… - 2026-11-16".
-    'latest_suffix': {'latest': '{name} - Latest', 'dated': '{name} - {date}', 'old_properties': {}},
-    # SCS (scs-0102): newest plain "Ubuntu 24.04", older "Ubuntu 24.04 20261116"; a replaced
-    # generic image must not stay os_purpose=generic (uniqueness check), so it becomes oldgeneric.
-    'scs': {'latest': '{name}', 'dated': '{name} {date_compact}', 'old_properties': {'os_purpose': ('generic', 'oldgeneric')}},
+    # The seed pages: "Ubuntu 24.04 Noble Numbat - Latest", older "… - 2026-11-16" (first upload).
+    'latest_suffix': {'latest': '{name} - Latest', 'dated': '{name} - {date}', 'date_from': 'created_at'},
+    # SCS (scs-0102): newest plain "Ubuntu 24.04", older "Ubuntu 24.04 20261116" (build date).
+    'scs': {'latest': '{name}', 'dated': '{name} {date_compact}', 'date_from': 'image_build_date'},
 }
+OLD_PROPERTIES = {'os_purpose': ('generic', 'oldgeneric')}
 PLACEHOLDERS = frozenset(('name', 'date', 'date_compact', 'build'))
 _DISTINGUISHING = frozenset(('date', 'date_compact', 'build'))
 # Glance limits names to 255 characters.
@@ -76,7 +81,8 @@ class Naming:
         chosen.update({key: value for key, value in (templates or {}).items() if value is not None})
         self.name = name
         self.latest_template, self.dated_template = chosen['latest'], chosen['dated']
-        self.old_properties = chosen['old_properties']
+        self.old_properties = OLD_PROPERTIES
+        self.date_from = chosen['date_from']
         for key in ('latest', 'dated'):
             template = chosen[key]
             if not isinstance(template, str) or not template.strip():
@@ -98,10 +104,14 @@ class Naming:
 
     def dated(self, image):
         """The dated name of ``image`` (a flat image dict), before collision handling."""
-        created = parse_time(image.get('created_at'))
-        build = str((image.get('properties') or {}).get('cloudimages_build', ''))
-        return self.dated_template.format(name=self.name, date=created.strftime('%Y-%m-%d'),
-                                          date_compact=created.strftime('%Y%m%d'), build=build)
+        properties = image.get('properties') or {}
+        when = parse_time(image.get('created_at'))
+        if self.date_from == 'image_build_date':
+            # An image without a valid build date (not ours to fix here) falls back to its upload.
+            when = build_datetime(str(properties.get('image_build_date') or '')) or when
+        build = str(properties.get('cloudimages_build', ''))
+        return self.dated_template.format(name=self.name, date=when.strftime('%Y-%m-%d'),
+                                          date_compact=when.strftime('%Y%m%d'), build=build)
 
     def dated_names(self, images):
         """Unique dated names for ``images`` (older versions): ``{id: name}``.

@@ -50,9 +50,12 @@ options:
   naming:
     description:
       - V(latest_suffix) names the newest C(<name> - Latest) and older ones C(<name> - <YYYY-MM-DD>).
-      - V(scs) names the newest C(<name>) and older ones C(<name> <YYYYMMDD>), and turns
-        C(os_purpose=generic) into C(oldgeneric) on older ones, as the SCS image standards expect.
-      - The date is the image's first upload (Glance C(created_at), UTC).
+      - V(scs) names the newest C(<name>) and older ones C(<name> <YYYYMMDD>).
+      - The date is the image's first upload (Glance C(created_at), UTC) in V(latest_suffix) and its
+        build date (property C(image_build_date), as SCS-0102 asks; C(created_at) when it has none)
+        in V(scs).
+      - In both profiles older versions with C(os_purpose=generic) get C(oldgeneric), as the SCS
+        image standards expect (one public generic image per distribution, version and architecture).
     type: str
     choices: [latest_suffix, scs]
     default: latest_suffix
@@ -158,6 +161,23 @@ options:
     elements: str
     choices: [compute, volume]
     default: [compute, volume]
+  planned_candidate:
+    description:
+      - Check mode only - a build not uploaded yet, so the plan shows what promoting it would do
+        (the previous latest's rename and visibility change, deletions with their reasons).
+      - A stand-in with the identity and properties an upload of O(planned_candidate.release)
+        would get takes the place of O(candidate); in the plan its ID is C(planned build <version>).
+      - Mutually exclusive with O(candidate); refused outside check mode.
+    type: dict
+    suboptions:
+      name:
+        description: The name the candidate would be uploaded with.
+        type: str
+        required: true
+      release:
+        description: The release, as RV(cloudimages.openstack.upstream_release#module:release).
+        type: dict
+        required: true
   now:
     description:
       - Current time (ISO 8601, UTC when no offset) used for ages and promises instead of the
@@ -213,6 +233,17 @@ EXAMPLES = r"""
     candidate: "{{ upload.image.id }}"
     properties:
       os_purpose: generic
+
+- name: The plan of a new build before it is uploaded (check mode)
+  cloudimages.openstack.image_rotate:
+    cloud: prod1
+    provider: example
+    release_key: ubuntu-24.04
+    name: Ubuntu 24.04 Noble Numbat
+    planned_candidate:
+      name: Ubuntu 24.04 Noble Numbat (candidate {{ found.release.version }})
+      release: "{{ found.release }}"
+  check_mode: true
 
 - name: Debian 11 reached its end of security support
   cloudimages.openstack.image_rotate:
@@ -303,6 +334,7 @@ diff:
 
 from datetime import datetime, timezone
 
+from ansible_collections.cloudimages.openstack.plugins.module_utils._glance_upload import planned_image
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import list_impostors, resolve_owners
 from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import OWNERS_SPEC
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
@@ -313,19 +345,30 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._usage impor
 
 
 class ImageRotateModule(OpenStackModule):
-    argument_spec = dict(POLICY_SPEC, now=dict(type='str'), **OWNERS_SPEC)
-    module_kwargs = dict(supports_check_mode=True)
+    argument_spec = dict(POLICY_SPEC, now=dict(type='str'), planned_candidate=dict(type='dict', options=dict(
+        name=dict(type='str', required=True), release=dict(type='dict', required=True))), **OWNERS_SPEC)
+    module_kwargs = dict(supports_check_mode=True, mutually_exclusive=[('candidate', 'planned_candidate')])
 
     def run(self):
-        p = self.params
+        p = dict(self.params)
+        planned = p['planned_candidate']
         try:
             owners = resolve_owners(self.conn, p['owners'])
-            policy = policy_from(p, owners)
             now = parse_time(p['now']) if p['now'] else datetime.now(timezone.utc)
+            if planned:
+                if not self.check_mode:
+                    raise PlanError('planned_candidate is for check mode only: upload the build and pass candidate')
+                stand_in = planned_image(planned['name'], p['provider'], planned['release'], p['release_key'],
+                                         p['properties'], now)
+                stand_in['owner'] = owners[0]  # uploaded by these credentials
+                p['candidate'] = stand_in['id']
+            policy = policy_from(p, owners)
         except (ValueError, NamingError) as exc:  # PlanError is a ValueError
             self.fail_json(msg=str(exc))
-        images = list_group(self.conn, p['provider'], p['release_key'], owners, extra_ids=[p['candidate']])
+        images = list_group(self.conn, p['provider'], p['release_key'], owners, extra_ids=[] if planned else [p['candidate']])
         warnings = list_impostors(self.conn, p['provider'], owners, p['release_key'])
+        if planned:
+            images.append(stand_in)
         usage = None
         try:
             result = plan(images, policy, now)

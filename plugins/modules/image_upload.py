@@ -111,7 +111,8 @@ options:
       - Properties of the image, for example the SCS-0102 ones (C(architecture), C(os_distro),
         C(os_version), C(os_purpose), C(image_description), C(replace_frequency),
         C(provided_until), C(uuid_validity), ...) and C(hw_*), C(hypervisor_type).
-      - Values are stored as strings; booleans as C(true)/C(false).
+      - Values are stored as strings; booleans as C(true)/C(false). A null value leaves the property
+        out (M(cloudimages.openstack.image_rotate) removes it), also one the O(release) provides.
       - Glance attributes, C(os_glance*) and the identity properties are refused.
     type: dict
     default: {}

@@ -31,3 +31,12 @@ def summary(result, host):
     match = re.compile(r'^ok: \[%s\] => (\{\n.*?\n\})$' % re.escape(host), re.M | re.S).search(result.output, task)
     assert match, result.output
     return json.loads(match[1])['msg']
+def summaries(output):
+    """``{host: msg}`` of the daily sync's "Summary of this cloud" task in ansible-playbook's output."""
+    start = output.index('TASK [Summary of this cloud]')
+    end = min(at for at in (output.find('\nTASK [', start + 1), output.find('\nPLAY RECAP', start), len(output)) if at >= 0)
+    section = output[start:end]
+    decoder, found = json.JSONDecoder(), {}
+    for match in re.finditer(r'^ok: \[(?P<host>[^\]]+)\] => ', section, re.M):
+        found[match['host']] = decoder.raw_decode(section, match.end())[0]['msg']
+    return found

@@ -22,6 +22,21 @@ def test_scs_profile():
     assert naming.old_properties == {'os_purpose': ('generic', 'oldgeneric')}
 
 
+def test_dated_names_use_first_upload_in_latest_suffix_and_build_date_in_scs():
+    image = img('a', '2026-11-16T08:00:00Z')
+    image['properties']['image_build_date'] = '2026-11-02 14:10'
+    assert Naming('Ubuntu 24.04', 'latest_suffix').dated(image) == 'Ubuntu 24.04 - 2026-11-16'
+    assert Naming('Ubuntu 24.04', 'scs').dated(image) == 'Ubuntu 24.04 20261102'
+    assert Naming('Ubuntu 24.04', 'scs', {'dated': '{name} ({date})'}).dated(image) == 'Ubuntu 24.04 (2026-11-02)'
+    # No (or no valid) build date: the upload date, never a failed rotation.
+    image['properties']['image_build_date'] = 'last week'
+    assert Naming('Ubuntu 24.04', 'scs').dated(image) == 'Ubuntu 24.04 20261116'
+
+
+def test_superseded_generic_images_become_oldgeneric_in_every_profile():
+    assert Naming('D').old_properties == Naming('D', 'scs').old_properties == {'os_purpose': ('generic', 'oldgeneric')}
+
+
 def test_dates_are_utc():
     # 01:30 at +02:00 is the previous day in UTC.
     assert Naming('D').dated(img('a', '2026-11-16T01:30:00+02:00')) == 'D - 2026-11-15'

@@ -433,3 +433,34 @@ def test_an_explicit_owner_list_takes_every_listed_project():
     second = image('2026-11-29T08:00:00Z', visibility='private', owner='proj-second')
     result = plan([ours, second], policy(candidate=second['id'], owners=['proj-provider', 'proj-second']), NOW)
     assert result.latest == second['id'] and changes(result) == [('promote', second['id']), ('demote', ours['id'])]
+def test_latest_suffix_profile_marks_old_generic_too():
+    old = image('2026-11-22T08:00:00Z', name=LATEST, os_purpose='generic')
+    cand = image('2026-11-23T08:00:00Z', visibility='private', os_purpose='generic')
+    after, result = run([old, cand], policy(candidate=cand['id'], properties={'os_purpose': 'generic'}))
+    assert changes(result) == [('promote', cand['id']), ('demote', old['id'])]
+    names = by_name(after)
+    assert names[LATEST]['properties']['os_purpose'] == 'generic'
+    previous = names[NAME + ' - 2026-11-22']
+    assert (previous['visibility'], previous['properties']['os_purpose']) == ('community', 'oldgeneric')
+
+
+def test_scs_dated_name_is_the_build_date():
+    old = image('2026-11-22T08:00:00Z', name='Ubuntu 24.04', os_purpose='generic', image_build_date='2026-11-19')
+    cand = image('2026-11-23T08:00:00Z', visibility='private', os_purpose='generic')
+    after, _result = run([old, cand], policy(name='Ubuntu 24.04', naming='scs', candidate=cand['id']))
+    assert {'Ubuntu 24.04', 'Ubuntu 24.04 20261119'} == set(by_name(after))
+
+
+def test_planned_candidate_shows_the_whole_rotation_a_new_build_will_bring():
+    from datetime import datetime, timezone  # pylint: disable=import-outside-toplevel
+    from ansible_collections.cloudimages.openstack.plugins.module_utils._glance_upload import planned_image  # pylint: disable=import-outside-toplevel
+    current = image('2026-11-22T08:00:00Z', name=LATEST, os_purpose='generic')
+    release = {'key': 'ubuntu-24.04', 'version': '20261130', 'checksum': 'sha256:' + 'ab' * 32, 'build_date': '2026-11-29',
+               'image_source': 'https://cloud-images.ubuntu.com/noble/x.img', 'disk_format': 'qcow2'}
+    stand_in = planned_image(NAME + ' (candidate 20261130)', PROVIDER, release, RELEASE, {'os_purpose': 'generic'},
+                             datetime(2026, 11, 30, 12, tzinfo=timezone.utc))
+    assert stand_in['id'] == 'planned build 20261130' and stand_in['visibility'] == 'private'
+    assert stand_in['properties']['image_build_date'] == '2026-11-29' and stand_in['properties']['os_purpose'] == 'generic'
+    result = plan([current, stand_in], policy(candidate=stand_in['id'], properties={'os_purpose': 'generic'}), NOW)
+    assert changes(result) == [('promote', stand_in['id']), ('demote', current['id'])]
+    assert result.actions[0]['after']['name'] == LATEST and result.actions[1]['after']['properties'] == {'os_purpose': 'oldgeneric'}

@@ -1,0 +1,245 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 cloudimages.openstack contributors
+# Apache License 2.0 (see LICENSES/Apache-2.0.txt or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+"""What the daily sync tells users and operators, from what it actually does.
+
+``description``: the ``image_description`` of a release's images in one cloud (boot-tested or
+not, how to reproduce Glance's checksum from a compressed ``image_source``).
+``change_lines``: a rotation plan in words, the same for a check-mode plan and the real run that
+follows it (names, never IDs: the planned candidate has none yet). Pure.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import COMPRESSIONS
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
+
+_DECOMPRESS = {'xz': 'xz -dk', 'bz2': 'bzip2 -dk', 'gz': 'gzip -dk'}
+
+
+class ReportError(ValueError):
+    pass
+
+
+def compression_of(source, options=None):
+    """How the upstream file of a release is compressed: its options, else its source's default."""
+    options = options or {}
+    if options.get('compression'):
+        value = str(options['compression'])
+    elif source in SOURCES:
+        value = SOURCES[source].compression
+    else:
+        raise ReportError('unknown source %r; known: %s' % (source, ', '.join(sorted(SOURCES))))
+    if value not in COMPRESSIONS:
+        raise ReportError('compression must be one of %s, not %r' % (', '.join(COMPRESSIONS), value))
+    return value
+
+
+def description(name, boot_tested, compression='none', store_raw=False, provider_built=False, note=''):
+    """The image_description of release ``name`` as this cloud's sync makes its images."""
+    origin = ('built by the provider, checked against the provider\'s checksum' if provider_built
+              else 'unmodified upstream image, checked against the vendor\'s checksum (and signature where signed)')
+    tested = ('boot-tested in this cloud before publication' if boot_tested
+              else 'not boot-tested in this cloud (boot tests are off)')
+    text = '%s: %s; %s.' % (name, origin, tested)
+    if compression not in COMPRESSIONS:
+        raise ReportError('compression must be one of %s, not %r' % (', '.join(COMPRESSIONS), compression))
+    if compression != 'none':
+        steps = 'decompress it first (%s FILE)' % _DECOMPRESS[compression]
+        if store_raw:
+            steps += ', then qemu-img convert -O raw the result, then md5sum'
+        else:
+            steps += ', then md5sum the result (this cloud stores it unconverted)'
+        text += (' The file at image_source is %s-compressed: to reproduce Glance\'s checksum, %s.'
+                 % (compression, steps))
+    if note:
+        text += ' ' + str(note).strip()
+    return text
+
+
+def _quoted(name):
+    return '"%s"' % name
+
+
+def change_lines(actions):
+    """One line per action of an image_rotate plan that changes something, in plan order."""
+    lines = []
+    for action in actions or ():
+        kind = action.get('action')
+        if kind == 'keep':
+            continue
+        before, after = action.get('before') or {}, action.get('after') or {}
+        name = before.get('name')
+        if kind in ('delete', 'cleanup', 'deactivate'):
+            lines.append('%s %s: %s' % (kind, _quoted(name), action.get('reason')))
+            continue
+        moves = []
+        if after.get('name') != name:
+            moves.append('name %s' % _quoted(after.get('name')))
+        if after.get('visibility') != before.get('visibility'):
+            moves.append(str(after.get('visibility')))
+        if bool(after.get('os_hidden')) != bool(before.get('os_hidden')):
+            moves.append('hidden' if after.get('os_hidden') else 'listed')
+        changed = after.get('properties') or {}
+        if changed:
+            moves.append('properties %s' % ', '.join('%s=%s' % (key, changed[key]) for key in sorted(changed)))
+        lines.append('%s %s -> %s (%s)' % (kind, _quoted(name), '; '.join(moves), action.get('reason')))
+    return lines
+
+
+# -- the morning view: one record per queued release, a table, a status file, metrics ----------
+
+OUTCOMES = ('updated', 'rotated', 'up to date', 'planned', 'retired', 'failed')
+_DAY = 86400.0
+
+
+def _when(value):
+    """A Glance timestamp or a YYYY-MM-DD date as an aware UTC datetime; None when absent or unreadable."""
+    if not value:
+        return None
+    text = str(value).strip().replace('Z', '+00:00')
+    try:
+        stamp = datetime.datetime.fromisoformat(text if 'T' in text or ' ' in text else text + 'T00:00:00+00:00')
+    except ValueError:
+        return None
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=datetime.timezone.utc)
+
+
+def _days(later, earlier):
+    return None if later is None or earlier is None else round((later - earlier).total_seconds() / _DAY, 1)
+
+
+def build_report(cloud, queue, statuses, results, now, check_mode=False, previous=None):
+    """``{'cloud', 'generated_at', 'check_mode', 'releases': [...]}`` of one cloud's run.
+
+    ``queue``: image_sync's queued jobs (``rotate``, ``end_of_support``); ``statuses``: the
+    ``releases`` of release_status_info; ``results``: image_sync_results of release.yml;
+    ``previous``: the last status file of this cloud, whose ``last_success`` a failed release keeps.
+    """
+    now = _when(now) if not isinstance(now, datetime.datetime) else now
+    if now is None:
+        raise ReportError('now must be an ISO 8601 time')
+    by_key = {entry.get('key'): entry for entry in statuses or ()}
+    done = {}
+    for entry in results or ():
+        done[entry.get('key') or entry.get('release')] = entry
+    before = {entry.get('key'): entry for entry in (previous or {}).get('releases', ())}
+    records = []
+    for job in queue or ():
+        rotate = job.get('rotate') or {}
+        key, name = rotate.get('release_key'), rotate.get('name')
+        status = by_key.get(key) or {}
+        result = done.get(key) or done.get(name)
+        release = status.get('release') or {}
+        existing = status.get('existing') or {}
+        retired = bool(status.get('retired', rotate.get('retired')))
+        record = {'key': key, 'name': name, 'build': release.get('version'), 'build_date': release.get('build_date'),
+                  'changes': [], 'failure': None, 'latest_since': existing.get('created_at')}
+        if result and result.get('failed'):
+            record.update(outcome='failed', failure=result['failed'])
+        elif status.get('error') and not result:
+            record.update(outcome='failed', failure=status['error'])
+        elif retired:
+            record['outcome'] = 'retired'
+            record['changes'] = list((result or {}).get('changes') or ())
+        elif result:
+            record['changes'] = list(result.get('changes') or ())
+            record['latest_since'] = result.get('latest_since') or record['latest_since']
+            if check_mode and record['changes']:
+                record['outcome'] = 'planned'
+            elif result.get('uploaded') or any(line.startswith('promote ') for line in record['changes']):
+                record['outcome'] = 'updated'
+            else:
+                record['outcome'] = 'rotated' if record['changes'] else 'up to date'
+        else:
+            record['outcome'] = 'up to date'
+        eos = _when(job.get('end_of_support') if job.get('end_of_support') not in (None, 'none') else None)
+        record['end_of_support'] = job.get('end_of_support') or 'none'
+        record['days_to_end_of_support'] = None if eos is None else (eos.date() - now.date()).days
+        record['latest_age_days'] = None if retired else _days(now, _when(record['latest_since']))
+        record['upstream_build_age_days'] = _days(now, _when(record['build_date']))
+        ok = record['outcome'] != 'failed' and not check_mode
+        record['last_success'] = now.strftime('%Y-%m-%dT%H:%M:%SZ') if ok else before.get(key, {}).get('last_success')
+        records.append(record)
+    return {'cloud': cloud, 'generated_at': now.strftime('%Y-%m-%dT%H:%M:%SZ'), 'check_mode': bool(check_mode),
+            'releases': records}
+
+
+def _cell(value, suffix=''):
+    return '-' if value is None else '%s%s' % (value if not isinstance(value, float) else int(value), suffix)
+
+
+def render_table(report, warn_days=90):
+    """The compact per-cloud table: working releases first, then retired, then failed ones apart."""
+    header = ('release', 'build', 'what happened', 'Latest age', 'end of support')
+    groups = {'ok': [], 'retired': [], 'failed': []}
+    for record in report['releases']:
+        happened = record['outcome']
+        if record['outcome'] in ('updated', 'rotated', 'planned') and record['changes']:
+            happened += ' (%d change%s)' % (len(record['changes']), '' if len(record['changes']) == 1 else 's')
+        eos = record['days_to_end_of_support']
+        eos_text = '-' if eos is None else ('%d d' % eos if eos >= 0 else 'ended %d d ago' % -eos)
+        if eos is not None and 0 <= eos <= warn_days:
+            eos_text += ' (soon)'
+        row = (record['name'], _cell(record['build']), happened, _cell(record['latest_age_days'], ' d'), eos_text)
+        group = 'failed' if record['outcome'] == 'failed' else 'retired' if record['outcome'] == 'retired' else 'ok'
+        groups[group].append(row)
+    widths = [max(len(str(row[i])) for row in [header] + [r for rows in groups.values() for r in rows]) for i in range(5)]
+
+    def line(row):
+        return '  '.join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
+
+    title = '%s%s, %s' % (report['cloud'], ' (check mode: the plan)' if report.get('check_mode') else '', report['generated_at'])
+    lines = [title, line(header)] + [line(row) for row in groups['ok']]
+    for group, label in (('retired', 'retired (end of support passed)'), ('failed', 'FAILED')):
+        if groups[group]:
+            lines += ['%s:' % label] + [line(row) for row in groups[group]]
+    failures = [record for record in report['releases'] if record['outcome'] == 'failed']
+    lines += ['  %s: %s' % (record['name'], record['failure']) for record in failures]
+    return lines
+
+
+def _label(value):
+    return str(value).replace('\\', '\\\\').replace('"', '\\"').replace('\n', '\\n')
+
+
+METRICS = (
+    ('cloudimages_sync_last_success_timestamp_seconds', 'gauge',
+     'Last run that synced or confirmed the release without failure (Unix time).', 'last_success'),
+    ('cloudimages_latest_age_seconds', 'gauge', 'Age of the image currently published as Latest (since its upload).',
+     'latest_age_days'),
+    ('cloudimages_upstream_build_age_seconds', 'gauge', "Age of the vendor's newest build (since its build date).",
+     'upstream_build_age_days'),
+    ('cloudimages_end_of_support_seconds', 'gauge', 'Time left until the end of support (negative: past).',
+     'days_to_end_of_support'),
+)
+
+
+def render_metrics(report):
+    """Prometheus text exposition of one cloud's report, for node_exporter's textfile collector."""
+    lines = []
+    cloud = _label(report['cloud'])
+    for metric, kind, text, field in METRICS:
+        lines += ['# HELP %s %s' % (metric, text), '# TYPE %s %s' % (metric, kind)]
+        for record in report['releases']:
+            value = record.get(field)
+            if value is None:
+                continue
+            if field == 'last_success':
+                value = _when(value).timestamp()
+            elif field.endswith('_days'):
+                value = value * _DAY
+            lines.append('%s{cloud="%s",release="%s",name="%s"} %s' % (
+                metric, cloud, _label(record['key']), _label(record['name']), repr(float(value))))
+    lines += ['# HELP cloudimages_sync_failed 1 when the release failed in the last run.',
+              '# TYPE cloudimages_sync_failed gauge']
+    lines += ['cloudimages_sync_failed{cloud="%s",release="%s",name="%s"} %d' % (
+        cloud, _label(record['key']), _label(record['name']), record['outcome'] == 'failed') for record in report['releases']]
+    lines += ['# HELP cloudimages_sync_run_timestamp_seconds End of the last run for this cloud (Unix time).',
+              '# TYPE cloudimages_sync_run_timestamp_seconds gauge',
+              'cloudimages_sync_run_timestamp_seconds{cloud="%s"} %s' % (cloud, repr(_when(report['generated_at']).timestamp()))]
+    return '\n'.join(lines) + '\n'
