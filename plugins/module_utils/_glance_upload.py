@@ -132,8 +132,8 @@ def build_create_body(name, provider, identity, disk_format, container_format='b
     return body
 
 
-def planned_image(name, provider, release, release_key, properties, now):
-    """The image an upload of ``release`` would create, flat (see _image_query.flatten), not created.
+def planned_image(name, provider, release, release_key, properties, now, owner):
+    """The image an upload of ``release`` by project ``owner`` would create, flat (see _image_query.flatten).
 
     Check mode's stand-in for a candidate not uploaded yet, so the rotation planner shows what
     promoting it would do. Same identity and properties as the real upload.
@@ -142,7 +142,7 @@ def planned_image(name, provider, release, release_key, properties, now):
     merged = release_properties(release)
     merged.update(properties or {})
     body = build_create_body(name, provider, identity, release.get('disk_format') or 'qcow2', properties=merged)
-    return flatten(dict(body, id='planned build %s' % identity[_managed.BUILD], status='active',
+    return flatten(dict(body, id='planned build %s' % identity[_managed.BUILD], status='active', owner=owner,
                         created_at=now.strftime('%Y-%m-%dT%H:%M:%SZ')))
 
 

@@ -359,8 +359,7 @@ class ImageRotateModule(OpenStackModule):
                 if not self.check_mode:
                     raise PlanError('planned_candidate is for check mode only: upload the build and pass candidate')
                 stand_in = planned_image(planned['name'], p['provider'], planned['release'], p['release_key'],
-                                         p['properties'], now)
-                stand_in['owner'] = owners[0]  # uploaded by these credentials
+                                         p['properties'], now, self.conn.current_project_id)
                 p['candidate'] = stand_in['id']
             policy = policy_from(p, owners)
         except (ValueError, NamingError) as exc:  # PlanError is a ValueError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import Plan, PlanError, Policy, plan, patch_ops, same_value
-from rotation_sim import OWNERS, PROVIDER, RELEASE, TAG, apply, by_name, image
+from rotation_sim import OWNER, OWNERS, PROVIDER, RELEASE, TAG, apply, by_name, image
 
 NAME = 'Ubuntu 24.04 Noble Numbat'
 LATEST = NAME + ' - Latest'
@@ -458,7 +458,7 @@ def test_planned_candidate_shows_the_whole_rotation_a_new_build_will_bring():
     release = {'key': 'ubuntu-24.04', 'version': '20261130', 'checksum': 'sha256:' + 'ab' * 32, 'build_date': '2026-11-29',
                'image_source': 'https://cloud-images.ubuntu.com/noble/x.img', 'disk_format': 'qcow2'}
     stand_in = planned_image(NAME + ' (candidate 20261130)', PROVIDER, release, RELEASE, {'os_purpose': 'generic'},
-                             datetime(2026, 11, 30, 12, tzinfo=timezone.utc))
+                             datetime(2026, 11, 30, 12, tzinfo=timezone.utc), OWNER)
     assert stand_in['id'] == 'planned build 20261130' and stand_in['visibility'] == 'private'
     assert stand_in['properties']['image_build_date'] == '2026-11-29' and stand_in['properties']['os_purpose'] == 'generic'
     result = plan([current, stand_in], policy(candidate=stand_in['id'], properties={'os_purpose': 'generic'}), NOW)
