@@ -4,7 +4,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """Filters that build and render the image catalog; the logic is in module_utils/_catalog.py,
-the HTML page in catalog_html.j2 beside this file.
+the HTML page in module_utils/templates/catalog_html.j2, an autoescaped Jinja2 template.
 
 Documentation: catalog_model.yml, catalog_markdown.yml, catalog_html.yml next to this file.
 """
@@ -46,9 +46,16 @@ def csp_hash(text):
     return "'sha256-%s'" % base64.b64encode(hashlib.sha256(str(text).encode('utf-8')).digest()).decode('ascii')
 
 
-_PAGES = Environment(loader=FileSystemLoader(os.path.dirname(os.path.abspath(__file__))), autoescape=True,
-                     undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-_PAGES.filters['csp_hash'] = csp_hash
+def _pages():
+    """The page lives beside the view it renders (module_utils/_catalog.py): plugins/filter holds plugins only."""
+    pages = Environment(loader=FileSystemLoader(os.path.join(os.path.dirname(os.path.abspath(_catalog.__file__)), 'templates')),
+                        autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                        keep_trailing_newline=True)
+    pages.filters['csp_hash'] = csp_hash
+    return pages
+
+
+_PAGES = _pages()
 
 
 def catalog_html(model):

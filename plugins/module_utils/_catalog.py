@@ -278,7 +278,7 @@ def render_markdown(model):
 # ---------------------------------------------------------------- HTML
 
 def html_view(model):
-    """What the page template (plugins/filter/catalog_html.j2) shows: the model plus plain drawing data.
+    """What the page template (templates/catalog_html.j2) shows: the model plus plain drawing data.
 
     No markup here: the template writes it, autoescaped, so no value can become markup.
     """

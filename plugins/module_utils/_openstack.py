@@ -115,6 +115,8 @@ def reuse_auth_state(conn, auth_state):
     except (ValueError, TypeError, KeyError, AttributeError):
         return False
     return True
+
+
 # Keys of a clouds.yaml entry (at any depth) whose values are secrets: password, passcode,
 # application_credential_secret, token, access_token, client_secret, totp, private key...
 _SECRET_KEY = re.compile(r'pass|secret|token|totp|key|credential', re.I)

@@ -31,6 +31,8 @@ def summary(result, host):
     match = re.compile(r'^ok: \[%s\] => (\{\n.*?\n\})$' % re.escape(host), re.M | re.S).search(result.output, task)
     assert match, result.output
     return json.loads(match[1])['msg']
+
+
 def summaries(output):
     """``{host: msg}`` of the daily sync's "Summary of this cloud" task in ansible-playbook's output."""
     start = output.index('TASK [Summary of this cloud]')

@@ -155,6 +155,8 @@ def test_newer_upstream_build_is_no_rollback():
     newer = {'version': '20261130', 'build_date': '2026-11-30', 'checksum': 'sha256:cc'}
     status = assess(rolled_back_day(), policy(), newer, NOW)
     assert not status['settled'] and status['reason'] == 'build 20261130 is not in this cloud yet'
+
+
 def test_another_projects_image_with_the_vendor_digest_is_not_our_build():
     """A tenant's copy of tag, properties and the vendor's real digest: the build is still not here."""
     images = settled_day()[:1] + [build('2026-11-29T08:00:00Z', 'sha256:bb', name=LATEST, owner='proj-tenant')]

@@ -408,6 +408,8 @@ def test_candidate_with_a_newer_or_the_same_build_is_promoted(build, build_date)
     result = plan([latest, cand], policy(candidate=cand['id']), NOW)
     assert result.latest == cand['id'] and not result.warnings
     assert [a['action'] for a in result.actions if a['id'] == cand['id']] == ['promote', 'keep']  # keep: latest
+
+
 def test_another_projects_copy_of_our_tag_is_never_part_of_the_group():
     """Tag and properties are public: a tenant's newer 'build' with them must not become latest or demote ours."""
     ours = image('2026-11-22T08:00:00Z', name=LATEST)
@@ -433,6 +435,8 @@ def test_an_explicit_owner_list_takes_every_listed_project():
     second = image('2026-11-29T08:00:00Z', visibility='private', owner='proj-second')
     result = plan([ours, second], policy(candidate=second['id'], owners=['proj-provider', 'proj-second']), NOW)
     assert result.latest == second['id'] and changes(result) == [('promote', second['id']), ('demote', ours['id'])]
+
+
 def test_latest_suffix_profile_marks_old_generic_too():
     old = image('2026-11-22T08:00:00Z', name=LATEST, os_purpose='generic')
     cand = image('2026-11-23T08:00:00Z', visibility='private', os_purpose='generic')

@@ -191,8 +191,8 @@ def test_real_fcos_streams_give_the_build(stream, arch, version, digest):
 
 def test_real_2020_fcos_stream_is_read_and_its_major_has_no_pin():
     source = FedoraCoreOS('stable')
-    candidate = source.newest(Context(None), Response(source.entry_url(), 200,
-                                             sample('fcos', 'stream-metadata-go-fixture-fcos-stream.json')))
+    stream = sample('fcos', 'stream-metadata-go-fixture-fcos-stream.json')
+    candidate = source.newest(Context(None), Response(source.entry_url(), 200, stream))
     assert candidate['version'] == '33.20201201.3.0' and candidate['major'] == '33'
     with pytest.raises(DiscoveryError, match='no pinned signing key for 33'):
         Context(None, signing_keys=role_keys('fedora_coreos')).use_trust(source, candidate['major'])
