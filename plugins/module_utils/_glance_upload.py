@@ -81,7 +81,7 @@ def resolve_identity(release=None, release_key=None, build=None, digest=None):
     missing = [name for name, value in (('release_key', key), ('build', build), ('digest', digest)) if value in (None, '')]
     if missing:
         raise ValueError('identity incomplete: set %s (or pass release from upstream_release)' % ', '.join(missing))
-    algorithm, hexdigest = _checksums.parse_digest(digest)
+    algorithm, hexdigest = _checksums.parse_digest(digest, what='digest')
     return _managed.identity(str(key), str(build), '%s:%s' % (algorithm, hexdigest))
 
 

@@ -68,7 +68,7 @@ def test_new_releases_and_end_of_life_over_days(sync):
         (image,) = latest(groups['fedora-' + number])
         assert image.name == 'Fedora %s - Latest' % number
         assert (prop(image, 'os_version'), prop(image, 'provided_until')) == (number, until)
-        assert prop(image, 'image_description').startswith('Fedora %s, ' % number)
+        assert prop(image, 'image_description').startswith('Fedora %s: ' % number)
 
     # Overnight Ubuntu 26.04 LTS and Fedora 45 appear upstream.
     sync.mirror.advance(new_releases=[('ubuntu', '26.04'), ('fedora', '45')])

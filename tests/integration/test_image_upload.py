@@ -296,7 +296,7 @@ def test_two_runs_at_once_leave_one_image(cloud, provider, glance_proxy, tmp_pat
     ({'properties': {'uuid_validity': 'last-0'}}, 'uuid_validity must be'),
     ({'properties': {'image_build_date': '16.11.2026'}}, 'image_build_date must be'),
     ({'properties': {'cloudimages_build': 'x'}}, 'properties must not set cloudimages_build'),
-    ({'digest': 'sha256:abc'}, 'digest: sha256 needs 64 hex digits'),
+    ({'digest': 'sha256:abc'}, "digest 'sha256:abc': sha256 digest must have 64 hex characters"),
     ({'min_disk': None}, 'min_disk must be set'),
 ], ids=['frequency', 'uuid-validity', 'build-date', 'identity-override', 'digest', 'min-disk'])
 def test_bad_input_fails_before_any_write(cloud, provider, glance_proxy, tmp_path, change, message):

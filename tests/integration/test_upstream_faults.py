@@ -224,7 +224,8 @@ def test_daily_sync_summary_fails_the_faulted_releases_alone(cloud, upstream, tm
     assert result.rc != 0 and 'Traceback' not in result.output, result.output  # the cloud fails, at the very end
     summary = _task_result(result.output, 'Summary of this cloud', 'region_one')['msg']
     synced = {entry['release']: entry for entry in summary['synced']}
-    assert set(synced) == {'Ubuntu 24.04 Noble Numbat', 'Ubuntu 22.04 Jammy Jellyfish', 'CirrOS 0.6'}, summary
+    assert set(synced) == {'Ubuntu 26.04 Resolute Raccoon', 'Ubuntu 24.04 Noble Numbat', 'Ubuntu 22.04 Jammy Jellyfish',
+                           'CirrOS 0.6'}, summary
     assert synced['Ubuntu 22.04 Jammy Jellyfish']['failed'] is None and synced['Ubuntu 22.04 Jammy Jellyfish']['uploaded'] is True
     assert re.fullmatch(r'Options and upstream discovery \| Ubuntu 24\.04 Noble Numbat: ' + SIG + r': request failed: \S+ '
                         r'redirected to https://\S+, which changes the scheme; refusing it', synced['Ubuntu 24.04 Noble Numbat']['failed'])

@@ -421,8 +421,10 @@ def rewrite_stream(mirror, change):
     with open(path, encoding='utf-8') as handle:
         stream = json.load(handle)
     change(stream['architectures']['x86_64']['artifacts']['openstack'])
-    with open(path, 'w', encoding='utf-8') as handle:
+    # A new file, as every write to a mirror: a copy's published files are hard links (Mirror.copy).
+    with open(path + '.new', 'w', encoding='utf-8') as handle:
         json.dump(stream, handle)
+    os.replace(path + '.new', path)
 
 
 def fcos_disk(artifact):
