@@ -189,19 +189,15 @@ notes:
 extends_documentation_fragment:
   - cloudimages.openstack.openstack
   - cloudimages.openstack.managed
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - cloudimages.openstack.attributes.cloud
+  - cloudimages.openstack.attributes
 attributes:
-  action_group:
-    membership: [cloudimages.openstack.cloud]
   check_mode:
     support: full
     details: Returns the whole plan and changes nothing.
   diff_mode:
     support: full
     details: Before and after of every rename, visibility change, hide, deactivation and deletion.
-  platform:
-    platforms: all
 """
 
 EXAMPLES = r"""

@@ -147,19 +147,15 @@ options:
     default: true
 extends_documentation_fragment:
   - cloudimages.openstack.openstack
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - cloudimages.openstack.attributes.cloud
+  - cloudimages.openstack.attributes
 attributes:
-  action_group:
-    membership: [cloudimages.openstack.cloud]
   check_mode:
     support: full
     details: Looks the identity up and reports the image it would create; writes nothing.
   diff_mode:
     support: full
     details: Before is empty, after is the create request body.
-  platform:
-    platforms: all
 """
 
 EXAMPLES = r"""
