@@ -26,18 +26,16 @@ tests/unit/plugins/module_utils/test_upload_race.py explores the interleavings.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import os
 import time
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums, _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import IMAGE_FIELDS, flatten, list_images
+from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time, utcnow
 
 METHODS = ('direct', 'glance-direct', 'web-download')
-IN_PROGRESS = ('queued', 'saving', 'uploading', 'importing')
-DONE = ('active', 'deactivated')
-DEAD = ('killed',)
+IN_PROGRESS, DONE = _managed.IN_PROGRESS, _managed.DONE
 DIGEST_ALGORITHMS = ('md5', 'sha1', 'sha256', 'sha512')
 SENT_ALGORITHMS = ('md5', 'sha256', 'sha512')
 # Keys a caller may not pass as properties: Glance's own attributes and the identity we set.
@@ -146,13 +144,6 @@ def planned_image(name, provider, release, release_key, properties, now, owner):
                         created_at=now.strftime('%Y-%m-%dT%H:%M:%SZ')))
 
 
-def parse_time(value):
-    """Glance timestamps ('2026-11-23T08:00:00Z', sometimes with fractions) as aware UTC datetimes."""
-    text = str(value).replace('Z', '+00:00')
-    when = datetime.datetime.fromisoformat(text)
-    return when if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc)
-
-
 def rank(image):
     """Order among images of one identity: the earliest created wins, the lower id breaks ties."""
     return (parse_time(image['created_at']), image['id'])
@@ -165,11 +156,10 @@ def classify(images, now, stale_after):
         status = image.get('status')
         if status in DONE:
             done.append(image)
-        elif status in DEAD:
+        elif _managed.stale(image, now, stale_after):
             orphans.append(image)
         elif status in IN_PROGRESS:
-            age = (now - parse_time(image.get('updated_at') or image['created_at'])).total_seconds()
-            (orphans if age >= stale_after else in_progress).append(image)
+            in_progress.append(image)
     return sorted(done, key=rank), sorted(in_progress, key=rank), sorted(orphans, key=rank)
 
 
@@ -308,17 +298,14 @@ class Glance:
 
 # --- the procedure ---------------------------------------------------------------------------
 
-def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
 class Uploader:
     """``Uploader(glance, ...).run()`` -> dict(image, created, deleted); ``plan()`` for check mode."""
 
     ATTEMPTS = 6   # lookups: each wait for or yield to another run costs one
 
     def __init__(self, glance, body, tag, identity, method='direct', filename=None, url=None, expected=None,
-                 wait_timeout=1800, stale_after=3600, poll=2.0, sleep=time.sleep, clock=time.monotonic, now=utcnow):
+                 wait_timeout=1800, stale_after=_managed.STALE_AFTER, poll=2.0, sleep=time.sleep, clock=time.monotonic,
+                 now=utcnow):
         if method not in METHODS:
             raise ValueError('method must be one of %s' % ', '.join(METHODS))
         self.glance, self.body, self.tag, self.identity = glance, body, tag, identity
@@ -471,7 +458,7 @@ class Uploader:
             if image['status'] == 'active':
                 return image
             failure = import_failure(image)
-            if image['status'] in DEAD or image['status'] == 'deactivated' or failure:
+            if image['status'] in _managed.KILLED or image['status'] == 'deactivated' or failure:
                 raise UploadError('image %s ended %s%s' % (image_id, image['status'], ': %s' % failure if failure else ''))
             if self.clock() >= deadline:
                 raise UploadError('image %s still %s after wait_timeout=%ss' % (image_id, image['status'], self.wait_timeout))

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time
+
 TAG_PREFIX = 'managed_by_'
 RELEASE = 'cloudimages_release'    # release key, e.g. ubuntu-24.04
 BUILD = 'cloudimages_build'        # upstream version / build id, e.g. 20261116
@@ -26,6 +28,12 @@ DIGEST = 'cloudimages_digest'      # <algorithm>:<hex> of the upstream file as p
 TRUST = 'cloudimages_trust'        # what vouches for the bytes: see trust()
 # Candidate (uploaded, not yet promoted) images are private; promoted ones public or community.
 PROMOTED_VISIBILITIES = ('public', 'community')
+# The upload lifecycle. An image in progress belongs to a running upload until STALE_AFTER seconds
+# after its creation (one clock for every module); then, like a killed one, any run deletes it.
+IN_PROGRESS = ('queued', 'saving', 'uploading', 'importing')
+KILLED = ('killed',)
+DONE = ('active', 'deactivated')
+STALE_AFTER = 6 * 3600
 
 _PROVIDER = re.compile(r'^[a-z0-9][a-z0-9_.-]{0,62}$')
 
@@ -45,6 +53,14 @@ def release_key(family, release, arch='x86_64'):
     """
     key = '%s-%s' % (family, release)
     return key if arch == 'x86_64' else '%s-%s' % (key, arch)
+
+
+def stale(image, now, stale_after=STALE_AFTER):
+    """A leftover of an interrupted upload: killed, or in progress ``stale_after`` seconds after creation."""
+    if image.get('status') in KILLED:
+        return True
+    created = parse_time(image.get('created_at'), 'created_at')
+    return image.get('status') in IN_PROGRESS and (now - created).total_seconds() >= stale_after
 
 
 def identity(release_key, build, digest):

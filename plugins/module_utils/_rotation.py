@@ -20,16 +20,16 @@ Versions are ordered by created_at (then id): the newest active one is the lates
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import compare, describe, image_build
-from ansible_collections.cloudimages.openstack.plugins.module_utils._naming import Naming, NamingError, parse_time
+from ansible_collections.cloudimages.openstack.plugins.module_utils._naming import Naming, NamingError
+from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time
 from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import DEFAULT_SERVICES
 
 PREVIOUS_VISIBILITIES = ('community', 'hidden')
 RETIRED_STATES = ('community', 'hidden', 'delete_unused')
-STALE_STATUSES = ('queued', 'saving', 'importing', 'uploading', 'killed')
 VERSION_STATUSES = ('active', 'deactivated')
 CANDIDATE_VISIBILITIES = ('private', 'shared')
 USAGE_SERVICES = DEFAULT_SERVICES  # services whose servers or volumes may use an image
@@ -93,7 +93,7 @@ class Policy:
 
     def __init__(self, provider, release_key, name, naming='latest_suffix', name_templates=None, candidate=None,
                  previous_visibility='community', keep=2, min_age_days=0, delete_unused=False, deactivate_expired=False,
-                 retired=False, retired_state='community', properties=None, stale_after=21600,
+                 retired=False, retired_state='community', properties=None, stale_after=_managed.STALE_AFTER,
                  require_all_projects_usage=True, usage_services=USAGE_SERVICES, owners=None):
         try:
             self.tag = _managed.managed_tag(provider)
@@ -156,7 +156,7 @@ POLICY_SPEC = dict(
     retired=dict(type='bool', default=False),
     retired_state=dict(type='str', default='community', choices=list(RETIRED_STATES)),
     properties=dict(type='dict', default={}),
-    stale_after=dict(type='int', default=21600),
+    stale_after=dict(type='int', default=_managed.STALE_AFTER),
     require_all_projects_usage=dict(type='bool', default=True),
     usage_services=dict(type='list', elements='str', choices=list(USAGE_SERVICES), default=list(USAGE_SERVICES)),
 )
@@ -381,7 +381,7 @@ def plan(images, policy, now, usage=None):
     older = [image for image in versions if image is not latest]
     try:
         dated = policy.naming.dated_names(older)
-    except NamingError as exc:
+    except ValueError as exc:  # NamingError, or a bad timestamp
         raise PlanError(str(exc)) from None
 
     patches, demotions, deactivations, deletions, keeps = [], [], [], [], []
@@ -445,9 +445,8 @@ def plan(images, policy, now, usage=None):
     for image in deletions:
         result.actions.append({'action': 'delete', 'id': image['id'], 'before': _state(image), 'after': None, 'patch': [],
                                'reason': 'beyond retention, older than min_age_days, no promise, no server or volume uses it'})
-    stale_cut = now - timedelta(seconds=policy.stale_after)
     for image in sorted(group, key=_order_key):
-        if image.get('status') in STALE_STATUSES and not image.get('protected') and parse_time(image.get('created_at')) <= stale_cut:
+        if not image.get('protected') and _managed.stale(image, now, policy.stale_after):
             result.actions.append({'action': 'cleanup', 'id': image['id'], 'before': _state(image), 'after': None, 'patch': [],
                                    'reason': 'left %s by an interrupted upload for more than stale_after (%d s)' % (image.get('status'), policy.stale_after)})
     for image in sorted(group, key=_order_key):

@@ -135,10 +135,11 @@ options:
     default: 1800
   stale_after:
     description:
-      - Seconds after its last status change from which an unfinished image of the identity is
-        treated as an orphan of a killed run and deleted. Must exceed the longest upload.
+      - Seconds after its creation from which an unfinished image of the identity is treated as an
+        orphan of a killed run and deleted (a killed one at once). Must exceed the longest upload.
+      - The same default and clock as M(cloudimages.openstack.image_rotate)'s O(cloudimages.openstack.image_rotate#module:stale_after).
     type: int
-    default: 3600
+    default: 21600
   scs_mandatory:
     description:
       - Also fail when a property SCS-0102 makes mandatory, O(min_disk) or O(min_ram) is missing.
@@ -269,7 +270,7 @@ class ImageUploadModule(OpenStackModule):
         tags=dict(type='list', elements='str', default=[]),
         expected_digests=dict(type='dict'),
         wait_timeout=dict(type='int', default=1800),
-        stale_after=dict(type='int', default=3600),
+        stale_after=dict(type='int', default=_managed.STALE_AFTER),
         scs_mandatory=dict(type='bool', default=True),
     )
     module_kwargs = dict(
