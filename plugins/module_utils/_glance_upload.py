@@ -26,21 +26,17 @@ tests/unit/plugins/module_utils/test_upload_race.py explores the interleavings.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums, _managed
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import IMAGE_FIELDS, flatten, list_images
+from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import flatten, list_images
 from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time, utcnow
 
 METHODS = ('direct', 'glance-direct', 'web-download')
 IN_PROGRESS, DONE = _managed.IN_PROGRESS, _managed.DONE
 DIGEST_ALGORITHMS = ('md5', 'sha1', 'sha256', 'sha512')
 SENT_ALGORITHMS = ('md5', 'sha256', 'sha512')
-# Keys a caller may not pass as properties: Glance's own attributes and the identity we set.
-_RESERVED = frozenset(IMAGE_FIELDS) | {'file', 'schema', 'self', 'locations', 'direct_url', 'stores'} | {
-    _managed.RELEASE, _managed.BUILD, _managed.DIGEST}
 CHUNK = 1 << 20
 
 
@@ -94,20 +90,14 @@ def release_properties(release):
     return properties
 
 
-def _property_value(value):
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    return str(value)
-
-
 def build_create_body(name, provider, identity, disk_format, container_format='bare', min_disk=None,
                       min_ram=None, properties=None, tags=None):
     """The one POST /v2/images body: private, every property and tag, formats, minimums."""
     if not name or len(name) > 255:
         raise ValueError('name must be 1-255 characters')
     # null removes a property in image_rotate; at creation it means: not set.
-    properties = {str(k): _property_value(v) for k, v in (properties or {}).items() if v is not None}
-    bad = sorted(key for key in properties if key in _RESERVED or key.startswith('os_glance') or len(key) > 255)
+    properties = {str(k): _managed.property_text(v) for k, v in (properties or {}).items() if v is not None}
+    bad = sorted(key for key in properties if _managed.reserved(key) or len(key) > 255)
     if bad:
         raise ValueError('properties must not set %s: Glance attributes, the identity and os_glance* are set by the module or Glance'
                          % ', '.join(bad))
@@ -205,17 +195,18 @@ class HashingReader:
     def __init__(self, handle, size, algorithms=SENT_ALGORITHMS):
         self._handle = handle
         self._size = size
-        self._hashes = {name: hashlib.new(name) for name in algorithms}
-        self.sent = 0
+        self._hasher = _checksums.MultiHasher(algorithms)  # md5 included, FIPS-safe (integrity, not security)
+
+    @property
+    def sent(self):
+        return self._hasher.size
 
     def __len__(self):
         return self._size
 
     def read(self, amount=-1):
         data = self._handle.read(amount if amount and amount > 0 else CHUNK)
-        for digest in self._hashes.values():
-            digest.update(data)
-        self.sent += len(data)
+        self._hasher.update(data)
         return data
 
     def __iter__(self):
@@ -226,7 +217,7 @@ class HashingReader:
             yield data
 
     def digests(self):
-        return {name: digest.hexdigest() for name, digest in self._hashes.items()}
+        return self._hasher.hexdigests()
 
 
 # --- Glance calls ----------------------------------------------------------------------------

@@ -36,13 +36,6 @@ USAGE_SERVICES = DEFAULT_SERVICES  # services whose servers or volumes may use a
 # Actions that are one JSON-patch PATCH of one image.
 PATCH_ACTIONS = ('promote', 'demote', 'hide', 'rename', 'reconcile')
 ACTIONS = PATCH_ACTIONS + ('deactivate', 'delete', 'cleanup', 'keep')
-# Glance base attributes and our identity: never "common properties".
-_RESERVED = frozenset((
-    'id', 'name', 'status', 'visibility', 'os_hidden', 'protected', 'tags', 'owner', 'disk_format',
-    'container_format', 'size', 'virtual_size', 'min_disk', 'min_ram', 'checksum', 'os_hash_algo',
-    'os_hash_value', 'created_at', 'updated_at', 'file', 'schema', 'self', 'locations', 'direct_url',
-    'stores', _managed.RELEASE, _managed.BUILD, _managed.DIGEST,
-))
 _LAST_N = re.compile(r'^last-([0-9]+)$')
 _DATE = re.compile(r'^[0-9]{4}-[0-9]{2}-[0-9]{2}$')
 
@@ -67,25 +60,6 @@ def _check_choice(name, value, choices):
     if value not in choices:
         raise PlanError('%s must be one of %s, not %r' % (name, ', '.join(choices), value))
     return value
-
-
-def prop_text(value):
-    """How a configured value is stored in Glance (strings only); booleans as True/False."""
-    if isinstance(value, bool):
-        return 'True' if value else 'False'
-    return str(value)
-
-
-_TRUE, _FALSE = ('true', 'yes', 'y', 'on', '1'), ('false', 'no', 'n', 'off', '0')
-
-
-def same_value(current, wanted):
-    """openstacksdk reads some properties (os_require_quiesce, ...) as booleans: 'yes' comes back True."""
-    a, b = prop_text(current), prop_text(wanted)
-    if isinstance(current, bool) or isinstance(wanted, bool):
-        truth = [_TRUE, _FALSE]
-        return any(a.lower() in words and b.lower() in words for words in truth)
-    return a == b
 
 
 class Policy:
@@ -126,7 +100,7 @@ class Policy:
                             % (' and '.join(USAGE_SERVICES), usage_services))
         self.usage_services = tuple(usage_services)
         properties = dict(properties or {})
-        bad = sorted(key for key in properties if not isinstance(key, str) or key in _RESERVED or key.startswith('os_glance'))
+        bad = sorted(key for key in properties if not isinstance(key, str) or _managed.reserved(key))
         if bad:
             raise PlanError('properties may not set Glance attributes, reserved os_glance* keys or the managed identity: %s' % ', '.join(map(str, bad)))
         for key, value in properties.items():
@@ -195,9 +169,9 @@ def patch_ops(image, desired):
             if key in have:
                 ops.append({'op': 'remove', 'path': json_pointer(key)})
         elif key not in have:
-            ops.append({'op': 'add', 'path': json_pointer(key), 'value': prop_text(value)})
-        elif not same_value(have[key], value):
-            ops.append({'op': 'replace', 'path': json_pointer(key), 'value': prop_text(value)})
+            ops.append({'op': 'add', 'path': json_pointer(key), 'value': _managed.property_text(value)})
+        elif not _managed.same_value(have[key], value):
+            ops.append({'op': 'replace', 'path': json_pointer(key), 'value': _managed.property_text(value)})
     return ops
 
 
@@ -316,7 +290,7 @@ def _desired_properties(image, policy, old):
         have = image.get('properties') or {}
         for key, (from_value, to_value) in policy.naming.old_properties.items():
             current = wanted.get(key, have.get(key))
-            if current is not None and prop_text(current) == from_value:
+            if current is not None and _managed.property_text(current) == from_value:
                 wanted[key] = to_value
     return wanted
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 import time
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import from_sdk, list_managed
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import PATCH_ACTIONS, same_value
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import PATCH_ACTIONS
 from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import DEFAULT_SERVICES, in_use
 
 try:
@@ -66,7 +67,7 @@ def _refit(ops, image):
         elif op['op'] == 'remove':
             if key in properties:
                 fitted.append(op)
-        elif not same_value(properties.get(key), op['value']) or key not in properties:
+        elif not _managed.same_value(properties.get(key), op['value']) or key not in properties:
             fitted.append(dict(op, op='add'))
     return fitted
 
