@@ -31,6 +31,7 @@ import time
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums, _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import flatten, list_images
+from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import NO_RETRY, RETRY_IDEMPOTENT
 from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time, utcnow
 
 METHODS = ('direct', 'glance-direct', 'web-download')
@@ -225,27 +226,17 @@ class HashingReader:
 class Glance:
     """The few Glance v2 calls we make, by REST, so every write is exactly one request."""
 
-    IDEMPOTENT_ATTEMPTS = 4    # GET and DELETE only: a busy Glance answers 5xx now and then
-
-    def __init__(self, conn, sleep=time.sleep):
+    def __init__(self, conn):
         self.conn = conn
         self.project_id = conn.current_project_id
-        self.sleep = sleep
 
     def _idempotent(self, method, path, what, ok):
-        for attempt in range(self.IDEMPOTENT_ATTEMPTS):
-            try:
-                return self._call(method, path, what, ok=ok)
-            except UploadError as exc:
-                if attempt + 1 == self.IDEMPOTENT_ATTEMPTS or (exc.status is not None and exc.status < 500):
-                    raise
-                self.sleep(2 ** attempt)
-        return None
+        return self._call(method, path, what, ok=ok, **RETRY_IDEMPOTENT)
 
     def _call(self, method, path, what, ok=(200, 201, 202, 204), **kwargs):
-        if method != 'get':
+        if method not in ('get', 'delete'):
             # A retried create may duplicate the image, a retried PUT has no body left to send.
-            kwargs.update(connect_retries=0, status_code_retries=0)
+            kwargs.update(NO_RETRY)
         try:
             response = getattr(self.conn.image, method)(path, raise_exc=False, **kwargs)
         except Exception as exc:  # keystoneauth connection errors: say what was being done
@@ -452,5 +443,5 @@ class Uploader:
             if image['status'] in _managed.KILLED or image['status'] == 'deactivated' or failure:
                 raise UploadError('image %s ended %s%s' % (image_id, image['status'], ': %s' % failure if failure else ''))
             if self.clock() >= deadline:
-                raise UploadError('image %s still %s after wait_timeout=%ss' % (image_id, image['status'], self.wait_timeout))
+                raise UploadError('image %s still %s after timeout=%ss' % (image_id, image['status'], self.wait_timeout))
             self.sleep(self.poll)

@@ -128,11 +128,14 @@ options:
       - For a cloud that converts on import, the digests of the converted (raw) data.
       - Compared with Glance's C(checksum) and C(os_hash_value), also for an existing image.
     type: dict
-  wait_timeout:
+  timeout:
     description:
-      - Seconds to wait for the image (or another run's image of the same build) to become active.
+      - Seconds the upload, import and wait for the image (or another run's image of the same
+        build) to become active may take together; then the module deletes what it created and fails.
+      - The shared option of the collection, with a default fit for uploads of a few GB.
     type: int
     default: 1800
+    aliases: [wait_timeout]
   stale_after:
     description:
       - Seconds after its creation from which an unfinished image of the identity is treated as an
@@ -269,7 +272,7 @@ class ImageUploadModule(OpenStackModule):
         properties=dict(type='dict', default={}),
         tags=dict(type='list', elements='str', default=[]),
         expected_digests=dict(type='dict'),
-        wait_timeout=dict(type='int', default=1800),
+        timeout=dict(type='int', default=1800, aliases=['wait_timeout']),
         stale_after=dict(type='int', default=_managed.STALE_AFTER),
         scs_mandatory=dict(type='bool', default=True),
     )
@@ -302,7 +305,7 @@ class ImageUploadModule(OpenStackModule):
                                  size, mandatory=p['scs_mandatory'])
         if problems:
             raise ValueError('invalid SCS-0102 metadata: %s' % '; '.join(problems))
-        for key in ('wait_timeout', 'stale_after'):
+        for key in ('timeout', 'stale_after'):
             if p[key] < 0:
                 raise ValueError('%s must not be negative' % key)
         return body, tag, identity, upload.normalize_expected(p['expected_digests'])
@@ -314,7 +317,7 @@ class ImageUploadModule(OpenStackModule):
         except ValueError as exc:
             self.fail_json(msg=str(exc))
         uploader = upload.Uploader(upload.Glance(self.conn), body, tag, identity, p['method'], p['filename'], p['url'],
-                                   expected, p['wait_timeout'], p['stale_after'])
+                                   expected, p['timeout'], p['stale_after'])
         try:
             if self.check_mode:
                 existing, orphans = uploader.plan()
