@@ -16,11 +16,12 @@ pair): then the image is kept, since it was never tried.
 
 from __future__ import annotations
 
-import datetime
 import re
 import socket
 import time
 import uuid
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time, utcnow
 
 DEFAULT_PREFIX = 'cloudimages-boot-test-'
 # Only candidates are ever deleted on failure; a promoted image stays whatever the test says.
@@ -50,11 +51,6 @@ METADATA_KEY = 'cloudimages_boot_test'
 
 def server_name(prefix, image_id):
     return '%s%s-%s' % (prefix, image_id, uuid.uuid4().hex[:6])
-
-
-def parse_time(stamp):
-    """Nova's ``created_at`` (``2026-11-23T11:42:31Z``) as an aware datetime."""
-    return datetime.datetime.fromisoformat(stamp.replace('Z', '+00:00'))
 
 
 def orphans(servers, prefix, now, max_age, project_id):
@@ -204,7 +200,7 @@ class BootTest:
         servers = [{'id': s.id, 'name': s.name, 'created_at': s.created_at, 'metadata': dict(s.metadata or {}),
                     'project_id': s.project_id}
                    for s in self.conn.compute.servers(name='^' + re.escape(prefix))]
-        return orphans(servers, prefix, datetime.datetime.now(datetime.timezone.utc), self.max_run_time(),
+        return orphans(servers, prefix, utcnow(), self.max_run_time(),
                        self.conn.current_project_id)
 
     # -- the test ----------------------------------------------------------------------------

@@ -26,23 +26,18 @@ tests/unit/plugins/module_utils/test_upload_race.py explores the interleavings.
 
 from __future__ import annotations
 
-import datetime
-import hashlib
 import os
 import time
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums, _managed
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import IMAGE_FIELDS, flatten, list_images
+from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import flatten, list_images
+from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import NO_RETRY, RETRY_IDEMPOTENT
+from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time, utcnow
 
 METHODS = ('direct', 'glance-direct', 'web-download')
-IN_PROGRESS = ('queued', 'saving', 'uploading', 'importing')
-DONE = ('active', 'deactivated')
-DEAD = ('killed',)
+IN_PROGRESS, DONE = _managed.IN_PROGRESS, _managed.DONE
 DIGEST_ALGORITHMS = ('md5', 'sha1', 'sha256', 'sha512')
 SENT_ALGORITHMS = ('md5', 'sha256', 'sha512')
-# Keys a caller may not pass as properties: Glance's own attributes and the identity we set.
-_RESERVED = frozenset(IMAGE_FIELDS) | {'file', 'schema', 'self', 'locations', 'direct_url', 'stores'} | {
-    _managed.RELEASE, _managed.BUILD, _managed.DIGEST}
 CHUNK = 1 << 20
 
 
@@ -96,20 +91,14 @@ def release_properties(release):
     return properties
 
 
-def _property_value(value):
-    if isinstance(value, bool):
-        return 'true' if value else 'false'
-    return str(value)
-
-
 def build_create_body(name, provider, identity, disk_format, container_format='bare', min_disk=None,
                       min_ram=None, properties=None, tags=None):
     """The one POST /v2/images body: private, every property and tag, formats, minimums."""
     if not name or len(name) > 255:
         raise ValueError('name must be 1-255 characters')
     # null removes a property in image_rotate; at creation it means: not set.
-    properties = {str(k): _property_value(v) for k, v in (properties or {}).items() if v is not None}
-    bad = sorted(key for key in properties if key in _RESERVED or key.startswith('os_glance') or len(key) > 255)
+    properties = {str(k): _managed.property_text(v) for k, v in (properties or {}).items() if v is not None}
+    bad = sorted(key for key in properties if _managed.reserved(key) or len(key) > 255)
     if bad:
         raise ValueError('properties must not set %s: Glance attributes, the identity and os_glance* are set by the module or Glance'
                          % ', '.join(bad))
@@ -146,13 +135,6 @@ def planned_image(name, provider, release, release_key, properties, now, owner):
                         created_at=now.strftime('%Y-%m-%dT%H:%M:%SZ')))
 
 
-def parse_time(value):
-    """Glance timestamps ('2026-11-23T08:00:00Z', sometimes with fractions) as aware UTC datetimes."""
-    text = str(value).replace('Z', '+00:00')
-    when = datetime.datetime.fromisoformat(text)
-    return when if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc)
-
-
 def rank(image):
     """Order among images of one identity: the earliest created wins, the lower id breaks ties."""
     return (parse_time(image['created_at']), image['id'])
@@ -165,11 +147,10 @@ def classify(images, now, stale_after):
         status = image.get('status')
         if status in DONE:
             done.append(image)
-        elif status in DEAD:
+        elif _managed.stale(image, now, stale_after):
             orphans.append(image)
         elif status in IN_PROGRESS:
-            age = (now - parse_time(image.get('updated_at') or image['created_at'])).total_seconds()
-            (orphans if age >= stale_after else in_progress).append(image)
+            in_progress.append(image)
     return sorted(done, key=rank), sorted(in_progress, key=rank), sorted(orphans, key=rank)
 
 
@@ -215,17 +196,18 @@ class HashingReader:
     def __init__(self, handle, size, algorithms=SENT_ALGORITHMS):
         self._handle = handle
         self._size = size
-        self._hashes = {name: hashlib.new(name) for name in algorithms}
-        self.sent = 0
+        self._hasher = _checksums.MultiHasher(algorithms)  # md5 included, FIPS-safe (integrity, not security)
+
+    @property
+    def sent(self):
+        return self._hasher.size
 
     def __len__(self):
         return self._size
 
     def read(self, amount=-1):
         data = self._handle.read(amount if amount and amount > 0 else CHUNK)
-        for digest in self._hashes.values():
-            digest.update(data)
-        self.sent += len(data)
+        self._hasher.update(data)
         return data
 
     def __iter__(self):
@@ -236,7 +218,7 @@ class HashingReader:
             yield data
 
     def digests(self):
-        return {name: digest.hexdigest() for name, digest in self._hashes.items()}
+        return self._hasher.hexdigests()
 
 
 # --- Glance calls ----------------------------------------------------------------------------
@@ -244,27 +226,17 @@ class HashingReader:
 class Glance:
     """The few Glance v2 calls we make, by REST, so every write is exactly one request."""
 
-    IDEMPOTENT_ATTEMPTS = 4    # GET and DELETE only: a busy Glance answers 5xx now and then
-
-    def __init__(self, conn, sleep=time.sleep):
+    def __init__(self, conn):
         self.conn = conn
         self.project_id = conn.current_project_id
-        self.sleep = sleep
 
     def _idempotent(self, method, path, what, ok):
-        for attempt in range(self.IDEMPOTENT_ATTEMPTS):
-            try:
-                return self._call(method, path, what, ok=ok)
-            except UploadError as exc:
-                if attempt + 1 == self.IDEMPOTENT_ATTEMPTS or (exc.status is not None and exc.status < 500):
-                    raise
-                self.sleep(2 ** attempt)
-        return None
+        return self._call(method, path, what, ok=ok, **RETRY_IDEMPOTENT)
 
     def _call(self, method, path, what, ok=(200, 201, 202, 204), **kwargs):
-        if method != 'get':
+        if method not in ('get', 'delete'):
             # A retried create may duplicate the image, a retried PUT has no body left to send.
-            kwargs.update(connect_retries=0, status_code_retries=0)
+            kwargs.update(NO_RETRY)
         try:
             response = getattr(self.conn.image, method)(path, raise_exc=False, **kwargs)
         except Exception as exc:  # keystoneauth connection errors: say what was being done
@@ -308,17 +280,14 @@ class Glance:
 
 # --- the procedure ---------------------------------------------------------------------------
 
-def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
 class Uploader:
     """``Uploader(glance, ...).run()`` -> dict(image, created, deleted); ``plan()`` for check mode."""
 
     ATTEMPTS = 6   # lookups: each wait for or yield to another run costs one
 
     def __init__(self, glance, body, tag, identity, method='direct', filename=None, url=None, expected=None,
-                 wait_timeout=1800, stale_after=3600, poll=2.0, sleep=time.sleep, clock=time.monotonic, now=utcnow):
+                 wait_timeout=1800, stale_after=_managed.STALE_AFTER, poll=2.0, sleep=time.sleep, clock=time.monotonic,
+                 now=utcnow):
         if method not in METHODS:
             raise ValueError('method must be one of %s' % ', '.join(METHODS))
         self.glance, self.body, self.tag, self.identity = glance, body, tag, identity
@@ -471,8 +440,8 @@ class Uploader:
             if image['status'] == 'active':
                 return image
             failure = import_failure(image)
-            if image['status'] in DEAD or image['status'] == 'deactivated' or failure:
+            if image['status'] in _managed.KILLED or image['status'] == 'deactivated' or failure:
                 raise UploadError('image %s ended %s%s' % (image_id, image['status'], ': %s' % failure if failure else ''))
             if self.clock() >= deadline:
-                raise UploadError('image %s still %s after wait_timeout=%ss' % (image_id, image['status'], self.wait_timeout))
+                raise UploadError('image %s still %s after timeout=%ss' % (image_id, image['status'], self.wait_timeout))
             self.sleep(self.poll)

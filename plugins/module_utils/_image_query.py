@@ -14,15 +14,6 @@ from __future__ import annotations
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
 
-# Glance's base attributes, by their API names; everything else Glance returns is a custom property.
-IMAGE_FIELDS = (
-    'id', 'name', 'status', 'visibility', 'os_hidden', 'protected', 'tags', 'owner',
-    'disk_format', 'container_format', 'size', 'virtual_size', 'min_disk', 'min_ram',
-    'checksum', 'os_hash_algo', 'os_hash_value', 'created_at', 'updated_at',
-)
-# API links and store internals: not properties a user set.
-_NOT_PROPERTIES = frozenset(IMAGE_FIELDS) | {'file', 'schema', 'self', 'locations', 'location', 'direct_url', 'stores', 'properties'}
-
 # Glance's list hides os_hidden images unless asked, so "include" needs both lists.
 _HIDDEN_QUERIES = {'exclude': (False,), 'only': (True,), 'include': (False, True)}
 
@@ -58,9 +49,9 @@ def flatten(raw):
     properties as attributes (os_distro, architecture, hw_*) and keeps the others in
     ``properties``; unset attributes come back as None, which no Glance property can be.
     """
-    image = {field: raw.get(field) for field in IMAGE_FIELDS}
+    image = {field: raw.get(field) for field in _managed.IMAGE_FIELDS}
     image['tags'] = sorted(raw.get('tags') or [])
-    properties = {key: value for key, value in raw.items() if key not in _NOT_PROPERTIES and value is not None}
+    properties = {key: value for key, value in raw.items() if key not in _managed.GLANCE_KEYS and value is not None}
     properties.update(raw.get('properties') or {})
     image['properties'] = dict(sorted(properties.items()))
     return image

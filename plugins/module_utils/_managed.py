@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time
+
 TAG_PREFIX = 'managed_by_'
 RELEASE = 'cloudimages_release'    # release key, e.g. ubuntu-24.04
 BUILD = 'cloudimages_build'        # upstream version / build id, e.g. 20261116
@@ -26,6 +28,21 @@ DIGEST = 'cloudimages_digest'      # <algorithm>:<hex> of the upstream file as p
 TRUST = 'cloudimages_trust'        # what vouches for the bytes: see trust()
 # Candidate (uploaded, not yet promoted) images are private; promoted ones public or community.
 PROMOTED_VISIBILITIES = ('public', 'community')
+# Glance's base attributes by their API names; every other key of an image is a custom property.
+IMAGE_FIELDS = (
+    'id', 'name', 'status', 'visibility', 'os_hidden', 'protected', 'tags', 'owner',
+    'disk_format', 'container_format', 'size', 'virtual_size', 'min_disk', 'min_ram',
+    'checksum', 'os_hash_algo', 'os_hash_value', 'created_at', 'updated_at',
+)
+# Glance's own keys (attributes, API links, store internals): never a property someone set.
+GLANCE_KEYS = frozenset(IMAGE_FIELDS) | {'file', 'schema', 'self', 'locations', 'location', 'direct_url', 'stores',
+                                         'properties'}
+# The upload lifecycle. An image in progress belongs to a running upload until STALE_AFTER seconds
+# after its creation (one clock for every module); then, like a killed one, any run deletes it.
+IN_PROGRESS = ('queued', 'saving', 'uploading', 'importing')
+KILLED = ('killed',)
+DONE = ('active', 'deactivated')
+STALE_AFTER = 6 * 3600
 
 _PROVIDER = re.compile(r'^[a-z0-9][a-z0-9_.-]{0,62}$')
 
@@ -45,6 +62,41 @@ def release_key(family, release, arch='x86_64'):
     """
     key = '%s-%s' % (family, release)
     return key if arch == 'x86_64' else '%s-%s' % (key, arch)
+
+
+def reserved(key):
+    """A key no configured property may set: Glance's own keys, ``os_glance*`` and our identity."""
+    return key in GLANCE_KEYS or key in (RELEASE, BUILD, DIGEST) or str(key).startswith('os_glance')
+
+
+_TRUE, _FALSE = ('true', 'yes', 'y', 'on', '1'), ('false', 'no', 'n', 'off', '0')
+
+
+def property_text(value):
+    """How a configured value is stored in Glance, where properties are strings: booleans as true/false."""
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    return str(value)
+
+
+def same_value(current, wanted):
+    """Whether a property read back equals a configured value.
+
+    openstacksdk reads some properties (os_require_quiesce, hw_qemu_guest_agent) as booleans:
+    what was stored as 'yes' comes back True.
+    """
+    a, b = property_text(current), property_text(wanted)
+    if isinstance(current, bool) or isinstance(wanted, bool):
+        return any(a.lower() in words and b.lower() in words for words in (_TRUE, _FALSE))
+    return a == b
+
+
+def stale(image, now, stale_after=STALE_AFTER):
+    """A leftover of an interrupted upload: killed, or in progress ``stale_after`` seconds after creation."""
+    if image.get('status') in KILLED:
+        return True
+    created = parse_time(image.get('created_at'), 'created_at')
+    return image.get('status') in IN_PROGRESS and (now - created).total_seconds() >= stale_after
 
 
 def identity(release_key, build, digest):

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import re
 import string
-from datetime import datetime, timezone
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._scs import build_datetime
+from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time
 
 PROFILES = {
     # The seed pages: "Ubuntu 24.04 Noble Numbat - Latest", older "… - 2026-11-16" (first upload).
@@ -38,25 +38,6 @@ _SUFFIX = re.compile(r'^(?P<base>.*) \((?P<n>[0-9]+)\)$')
 
 class NamingError(ValueError):
     pass
-
-
-def parse_time(value):
-    """Glance timestamps ('2026-11-23T08:00:00Z', with or without fraction/offset) as aware UTC datetimes."""
-    if isinstance(value, datetime):
-        stamp = value
-    else:
-        text = str(value or '').strip()
-        if not text:
-            raise NamingError('image has no created_at timestamp')
-        if text.endswith('Z'):
-            text = text[:-1] + '+00:00'
-        try:
-            stamp = datetime.fromisoformat(text)
-        except ValueError:
-            raise NamingError('not an ISO 8601 timestamp: %r' % (value,)) from None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=timezone.utc)
-    return stamp.astimezone(timezone.utc)
 
 
 def _fields(template):
@@ -105,7 +86,7 @@ class Naming:
     def dated(self, image):
         """The dated name of ``image`` (a flat image dict), before collision handling."""
         properties = image.get('properties') or {}
-        when = parse_time(image.get('created_at'))
+        when = parse_time(image.get('created_at'), 'created_at')
         if self.date_from == 'image_build_date':
             # An image without a valid build date (not ours to fix here) falls back to its upload.
             when = build_datetime(str(properties.get('image_build_date') or '')) or when
@@ -125,7 +106,7 @@ class Naming:
             wanted.setdefault(self.dated(image), []).append(image)
         result = {}
         for base, members in wanted.items():
-            members.sort(key=lambda image: (parse_time(image.get('created_at')), image['id']))
+            members.sort(key=lambda image: (parse_time(image.get('created_at'), 'created_at'), image['id']))
             taken, pending = set(), []
             for image in members:
                 current = image.get('name') or ''

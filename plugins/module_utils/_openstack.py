@@ -29,6 +29,12 @@ except ImportError:
 else:
     SDK_IMPORT_ERROR = None
 
+# The one retry policy for OpenStack APIs, keystoneauth's own: a repeatable request (GET, DELETE, an
+# action whose repetition changes nothing) is retried on connection errors and on the 5xx of a busy
+# or restarting service; a write (create, upload, PATCH) never is: it could happen twice.
+RETRY_IDEMPOTENT = dict(connect_retries=3, status_code_retries=3, retriable_status_codes=[500, 502, 503, 504])
+NO_RETRY = dict(connect_retries=0, status_code_retries=0)
+
 # Names as in openstack.cloud's doc fragment (plugins/doc_fragments/openstack.py here).
 # cloud is no_log: as a dict it holds passwords and application-credential secrets. Ansible would then
 # hide every one of its values (a region, "public", the cloud's name) wherever it appears in a result;

@@ -20,29 +20,22 @@ Versions are ordered by created_at (then id): the newest active one is the lates
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import compare, describe, image_build
-from ansible_collections.cloudimages.openstack.plugins.module_utils._naming import Naming, NamingError, parse_time
+from ansible_collections.cloudimages.openstack.plugins.module_utils._naming import Naming, NamingError
+from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time
 from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import DEFAULT_SERVICES
 
 PREVIOUS_VISIBILITIES = ('community', 'hidden')
 RETIRED_STATES = ('community', 'hidden', 'delete_unused')
-STALE_STATUSES = ('queued', 'saving', 'importing', 'uploading', 'killed')
 VERSION_STATUSES = ('active', 'deactivated')
 CANDIDATE_VISIBILITIES = ('private', 'shared')
 USAGE_SERVICES = DEFAULT_SERVICES  # services whose servers or volumes may use an image
 # Actions that are one JSON-patch PATCH of one image.
 PATCH_ACTIONS = ('promote', 'demote', 'hide', 'rename', 'reconcile')
 ACTIONS = PATCH_ACTIONS + ('deactivate', 'delete', 'cleanup', 'keep')
-# Glance base attributes and our identity: never "common properties".
-_RESERVED = frozenset((
-    'id', 'name', 'status', 'visibility', 'os_hidden', 'protected', 'tags', 'owner', 'disk_format',
-    'container_format', 'size', 'virtual_size', 'min_disk', 'min_ram', 'checksum', 'os_hash_algo',
-    'os_hash_value', 'created_at', 'updated_at', 'file', 'schema', 'self', 'locations', 'direct_url',
-    'stores', _managed.RELEASE, _managed.BUILD, _managed.DIGEST,
-))
 _LAST_N = re.compile(r'^last-([0-9]+)$')
 _DATE = re.compile(r'^[0-9]{4}-[0-9]{2}-[0-9]{2}$')
 
@@ -69,31 +62,12 @@ def _check_choice(name, value, choices):
     return value
 
 
-def prop_text(value):
-    """How a configured value is stored in Glance (strings only); booleans as True/False."""
-    if isinstance(value, bool):
-        return 'True' if value else 'False'
-    return str(value)
-
-
-_TRUE, _FALSE = ('true', 'yes', 'y', 'on', '1'), ('false', 'no', 'n', 'off', '0')
-
-
-def same_value(current, wanted):
-    """openstacksdk reads some properties (os_require_quiesce, ...) as booleans: 'yes' comes back True."""
-    a, b = prop_text(current), prop_text(wanted)
-    if isinstance(current, bool) or isinstance(wanted, bool):
-        truth = [_TRUE, _FALSE]
-        return any(a.lower() in words and b.lower() in words for words in truth)
-    return a == b
-
-
 class Policy:
     """Validated rotation policy. Unknown or inconsistent values raise PlanError naming the option."""
 
     def __init__(self, provider, release_key, name, naming='latest_suffix', name_templates=None, candidate=None,
                  previous_visibility='community', keep=2, min_age_days=0, delete_unused=False, deactivate_expired=False,
-                 retired=False, retired_state='community', properties=None, stale_after=21600,
+                 retired=False, retired_state='community', properties=None, stale_after=_managed.STALE_AFTER,
                  require_all_projects_usage=True, usage_services=USAGE_SERVICES, owners=None):
         try:
             self.tag = _managed.managed_tag(provider)
@@ -126,7 +100,7 @@ class Policy:
                             % (' and '.join(USAGE_SERVICES), usage_services))
         self.usage_services = tuple(usage_services)
         properties = dict(properties or {})
-        bad = sorted(key for key in properties if not isinstance(key, str) or key in _RESERVED or key.startswith('os_glance'))
+        bad = sorted(key for key in properties if not isinstance(key, str) or _managed.reserved(key))
         if bad:
             raise PlanError('properties may not set Glance attributes, reserved os_glance* keys or the managed identity: %s' % ', '.join(map(str, bad)))
         for key, value in properties.items():
@@ -156,7 +130,7 @@ POLICY_SPEC = dict(
     retired=dict(type='bool', default=False),
     retired_state=dict(type='str', default='community', choices=list(RETIRED_STATES)),
     properties=dict(type='dict', default={}),
-    stale_after=dict(type='int', default=21600),
+    stale_after=dict(type='int', default=_managed.STALE_AFTER),
     require_all_projects_usage=dict(type='bool', default=True),
     usage_services=dict(type='list', elements='str', choices=list(USAGE_SERVICES), default=list(USAGE_SERVICES)),
 )
@@ -195,9 +169,9 @@ def patch_ops(image, desired):
             if key in have:
                 ops.append({'op': 'remove', 'path': json_pointer(key)})
         elif key not in have:
-            ops.append({'op': 'add', 'path': json_pointer(key), 'value': prop_text(value)})
-        elif not same_value(have[key], value):
-            ops.append({'op': 'replace', 'path': json_pointer(key), 'value': prop_text(value)})
+            ops.append({'op': 'add', 'path': json_pointer(key), 'value': _managed.property_text(value)})
+        elif not _managed.same_value(have[key], value):
+            ops.append({'op': 'replace', 'path': json_pointer(key), 'value': _managed.property_text(value)})
     return ops
 
 
@@ -316,7 +290,7 @@ def _desired_properties(image, policy, old):
         have = image.get('properties') or {}
         for key, (from_value, to_value) in policy.naming.old_properties.items():
             current = wanted.get(key, have.get(key))
-            if current is not None and prop_text(current) == from_value:
+            if current is not None and _managed.property_text(current) == from_value:
                 wanted[key] = to_value
     return wanted
 
@@ -381,7 +355,7 @@ def plan(images, policy, now, usage=None):
     older = [image for image in versions if image is not latest]
     try:
         dated = policy.naming.dated_names(older)
-    except NamingError as exc:
+    except ValueError as exc:  # NamingError, or a bad timestamp
         raise PlanError(str(exc)) from None
 
     patches, demotions, deactivations, deletions, keeps = [], [], [], [], []
@@ -445,9 +419,8 @@ def plan(images, policy, now, usage=None):
     for image in deletions:
         result.actions.append({'action': 'delete', 'id': image['id'], 'before': _state(image), 'after': None, 'patch': [],
                                'reason': 'beyond retention, older than min_age_days, no promise, no server or volume uses it'})
-    stale_cut = now - timedelta(seconds=policy.stale_after)
     for image in sorted(group, key=_order_key):
-        if image.get('status') in STALE_STATUSES and not image.get('protected') and parse_time(image.get('created_at')) <= stale_cut:
+        if not image.get('protected') and _managed.stale(image, now, policy.stale_after):
             result.actions.append({'action': 'cleanup', 'id': image['id'], 'before': _state(image), 'after': None, 'patch': [],
                                    'reason': 'left %s by an interrupted upload for more than stale_after (%d s)' % (image.get('status'), policy.stale_after)})
     for image in sorted(group, key=_order_key):

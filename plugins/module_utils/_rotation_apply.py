@@ -16,7 +16,9 @@ from __future__ import annotations
 import time
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import from_sdk, list_managed
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import PATCH_ACTIONS, same_value
+from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import RETRY_IDEMPOTENT
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import PATCH_ACTIONS
 from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import DEFAULT_SERVICES, in_use
 
 try:
@@ -66,7 +68,7 @@ def _refit(ops, image):
         elif op['op'] == 'remove':
             if key in properties:
                 fitted.append(op)
-        elif not same_value(properties.get(key), op['value']) or key not in properties:
+        elif not _managed.same_value(properties.get(key), op['value']) or key not in properties:
             fitted.append(dict(op, op='add'))
     return fitted
 
@@ -93,21 +95,15 @@ def _patch_converging(conn, image_id, ops):
             ops = remaining
 
 
-def _idempotent(func, *args, **kwargs):
-    """DELETE and deactivate may be repeated: retry them twice on a 5xx (a busy or restarting Glance)."""
-    for attempt in range(3):
-        try:
-            return func(*args, **kwargs)
-        except sdk_exceptions.HttpException as exc:
-            if attempt == 2 or not _server_error(exc):
-                raise
-            time.sleep(1 + attempt)
-    return None
-
-
 def deactivate(conn, image_id):
     """Not conn.image.deactivate_image: openstacksdk ignores the response, so a refusal (403) would pass as done."""
-    response = conn.image.post('/images/%s/actions/deactivate' % image_id, raise_exc=False)
+    response = conn.image.post('/images/%s/actions/deactivate' % image_id, raise_exc=False, **RETRY_IDEMPOTENT)
+    sdk_exceptions.raise_from_response(response)
+
+
+def delete(conn, image_id):
+    """DELETE, repeatable (retried like every idempotent request); a 404 raises NotFoundException."""
+    response = conn.image.delete('/images/%s' % image_id, raise_exc=False, **RETRY_IDEMPOTENT)
     sdk_exceptions.raise_from_response(response)
 
 
@@ -132,11 +128,11 @@ def execute(conn, actions, require_complete_usage=True, stop_after=None, usage_s
                 if users:
                     outcome = 'refused: %s' % users
                 elif kind == 'deactivate':
-                    _idempotent(deactivate, conn, image_id)
+                    deactivate(conn, image_id)
                 else:
-                    _idempotent(conn.image.delete_image, image_id, ignore_missing=False)
+                    delete(conn, image_id)
             elif kind == 'cleanup':
-                _idempotent(conn.image.delete_image, image_id, ignore_missing=False)
+                delete(conn, image_id)
             else:
                 outcome = 'nothing to do'
         except sdk_exceptions.NotFoundException:

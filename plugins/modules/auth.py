@@ -22,18 +22,9 @@ author:
   - cloudimages.openstack contributors (@cloudimages)
 extends_documentation_fragment:
   - cloudimages.openstack.openstack
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  action_group:
-    membership: [cloudimages.openstack.cloud]
-  check_mode:
-    support: full
-  diff_mode:
-    support: N/A
-    details: The module changes nothing.
-  platform:
-    platforms: all
+  - cloudimages.openstack.attributes.info_module
+  - cloudimages.openstack.attributes.cloud
+  - cloudimages.openstack.attributes
 """
 
 EXAMPLES = r"""

@@ -148,19 +148,15 @@ options:
     type: int
 extends_documentation_fragment:
   - cloudimages.openstack.openstack
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - cloudimages.openstack.attributes.cloud
+  - cloudimages.openstack.attributes
 attributes:
-  action_group:
-    membership: [cloudimages.openstack.cloud]
   check_mode:
     support: full
     details: Looks up image, flavor, network and orphans; boots nothing and deletes nothing.
   diff_mode:
     support: full
     details: Shows the image and orphan servers that are (or would be) deleted.
-  platform:
-    platforms: all
 notes:
   - O(timeout) is how long to wait for C(ACTIVE), and also for the server's deletion.
   - A passing test leaves nothing behind and reports C(changed=false); deleting orphans or a

@@ -165,7 +165,8 @@ notes:
   - Run the module on the controller (C(connection=local)) so that every cloud of the run shares
     the cache.
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
+  - cloudimages.openstack.attributes.posix
+  - cloudimages.openstack.attributes
 attributes:
   check_mode:
     support: full
@@ -174,8 +175,6 @@ attributes:
   diff_mode:
     support: full
     details: Lists the cache entries (download, expanded, raw) before and after.
-  platform:
-    platforms: posix
 """
 
 EXAMPLES = r"""

@@ -141,7 +141,8 @@ options:
     default: {}
   stale_after:
     description:
-      - Seconds after which a managed image still uploading (or killed) is an orphan and is deleted.
+      - Seconds after its creation from which a managed image still uploading is an orphan of an
+        interrupted upload and is deleted (a killed one at once), as in M(cloudimages.openstack.image_upload).
     type: int
     default: 21600
   require_all_projects_usage:
@@ -189,19 +190,15 @@ notes:
 extends_documentation_fragment:
   - cloudimages.openstack.openstack
   - cloudimages.openstack.managed
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - cloudimages.openstack.attributes.cloud
+  - cloudimages.openstack.attributes
 attributes:
-  action_group:
-    membership: [cloudimages.openstack.cloud]
   check_mode:
     support: full
     details: Returns the whole plan and changes nothing.
   diff_mode:
     support: full
     details: Before and after of every rename, visibility change, hide, deactivation and deletion.
-  platform:
-    platforms: all
 """
 
 EXAMPLES = r"""
@@ -338,7 +335,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._glance_uplo
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import list_impostors, resolve_owners
 from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import OWNERS_SPEC
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
-from ansible_collections.cloudimages.openstack.plugins.module_utils._naming import NamingError, parse_time
+from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import POLICY_SPEC, PlanError, plan, policy_from
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation_apply import execute, list_group
 from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import lookup
@@ -362,7 +359,7 @@ class ImageRotateModule(OpenStackModule):
                                          p['properties'], now, self.conn.current_project_id)
                 p['candidate'] = stand_in['id']
             policy = policy_from(p, owners)
-        except (ValueError, NamingError) as exc:  # PlanError is a ValueError
+        except ValueError as exc:  # PlanError, NamingError and TimeError are ValueErrors
             self.fail_json(msg=str(exc))
         images = list_group(self.conn, p['provider'], p['release_key'], owners, extra_ids=[] if planned else [p['candidate']])
         warnings = list_impostors(self.conn, p['provider'], owners, p['release_key'])
@@ -374,7 +371,7 @@ class ImageRotateModule(OpenStackModule):
             if result.usage_needed:
                 usage = lookup(self.conn, result.usage_needed, policy.usage_services)
                 result = plan(images, policy, now, usage)
-        except (PlanError, NamingError) as exc:
+        except ValueError as exc:  # PlanError, NamingError, TimeError
             self.fail_json(msg=str(exc))
         out = result.as_dict()
         changed = result.changed

@@ -74,18 +74,14 @@ options:
     choices: [accepted, rejected, pending]
 extends_documentation_fragment:
   - cloudimages.openstack.openstack
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - cloudimages.openstack.attributes.cloud
+  - cloudimages.openstack.attributes
 attributes:
-  action_group:
-    membership: [cloudimages.openstack.cloud]
   check_mode:
     support: full
   diff_mode:
     support: full
     details: Owner side shows visibility and members, member side the member status.
-  platform:
-    platforms: all
 notes:
   - Removing all members leaves the image V(shared); it is not made V(private) again.
   - A V(private) image's members are hidden by Glance and come back when it is made

@@ -128,17 +128,21 @@ options:
       - For a cloud that converts on import, the digests of the converted (raw) data.
       - Compared with Glance's C(checksum) and C(os_hash_value), also for an existing image.
     type: dict
-  wait_timeout:
+  timeout:
     description:
-      - Seconds to wait for the image (or another run's image of the same build) to become active.
+      - Seconds the upload, import and wait for the image (or another run's image of the same
+        build) to become active may take together; then the module deletes what it created and fails.
+      - The shared option of the collection, with a default fit for uploads of a few GB.
     type: int
     default: 1800
+    aliases: [wait_timeout]
   stale_after:
     description:
-      - Seconds after its last status change from which an unfinished image of the identity is
-        treated as an orphan of a killed run and deleted. Must exceed the longest upload.
+      - Seconds after its creation from which an unfinished image of the identity is treated as an
+        orphan of a killed run and deleted (a killed one at once). Must exceed the longest upload.
+      - The same default and clock as M(cloudimages.openstack.image_rotate)'s O(cloudimages.openstack.image_rotate#module:stale_after).
     type: int
-    default: 3600
+    default: 21600
   scs_mandatory:
     description:
       - Also fail when a property SCS-0102 makes mandatory, O(min_disk) or O(min_ram) is missing.
@@ -147,19 +151,15 @@ options:
     default: true
 extends_documentation_fragment:
   - cloudimages.openstack.openstack
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - cloudimages.openstack.attributes.cloud
+  - cloudimages.openstack.attributes
 attributes:
-  action_group:
-    membership: [cloudimages.openstack.cloud]
   check_mode:
     support: full
     details: Looks the identity up and reports the image it would create; writes nothing.
   diff_mode:
     support: full
     details: Before is empty, after is the create request body.
-  platform:
-    platforms: all
 """
 
 EXAMPLES = r"""
@@ -272,8 +272,8 @@ class ImageUploadModule(OpenStackModule):
         properties=dict(type='dict', default={}),
         tags=dict(type='list', elements='str', default=[]),
         expected_digests=dict(type='dict'),
-        wait_timeout=dict(type='int', default=1800),
-        stale_after=dict(type='int', default=3600),
+        timeout=dict(type='int', default=1800, aliases=['wait_timeout']),
+        stale_after=dict(type='int', default=_managed.STALE_AFTER),
         scs_mandatory=dict(type='bool', default=True),
     )
     module_kwargs = dict(
@@ -305,7 +305,7 @@ class ImageUploadModule(OpenStackModule):
                                  size, mandatory=p['scs_mandatory'])
         if problems:
             raise ValueError('invalid SCS-0102 metadata: %s' % '; '.join(problems))
-        for key in ('wait_timeout', 'stale_after'):
+        for key in ('timeout', 'stale_after'):
             if p[key] < 0:
                 raise ValueError('%s must not be negative' % key)
         return body, tag, identity, upload.normalize_expected(p['expected_digests'])
@@ -317,7 +317,7 @@ class ImageUploadModule(OpenStackModule):
         except ValueError as exc:
             self.fail_json(msg=str(exc))
         uploader = upload.Uploader(upload.Glance(self.conn), body, tag, identity, p['method'], p['filename'], p['url'],
-                                   expected, p['wait_timeout'], p['stale_after'])
+                                   expected, p['timeout'], p['stale_after'])
         try:
             if self.check_mode:
                 existing, orphans = uploader.plan()

@@ -48,18 +48,9 @@ options:
 extends_documentation_fragment:
   - cloudimages.openstack.openstack
   - cloudimages.openstack.managed
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
-attributes:
-  action_group:
-    membership: [cloudimages.openstack.cloud]
-  check_mode:
-    support: full
-  diff_mode:
-    support: N/A
-    details: The module never changes anything.
-  platform:
-    platforms: all
+  - cloudimages.openstack.attributes.info_module
+  - cloudimages.openstack.attributes.cloud
+  - cloudimages.openstack.attributes
 """
 
 EXAMPLES = r"""

@@ -119,11 +119,10 @@ options:
 extends_documentation_fragment:
   - cloudimages.openstack.openstack
   - cloudimages.openstack.managed
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.actiongroups
+  - cloudimages.openstack.attributes.posix
+  - cloudimages.openstack.attributes.cloud
+  - cloudimages.openstack.attributes
 attributes:
-  action_group:
-    membership: [cloudimages.openstack.cloud]
   check_mode:
     support: full
     details: Verifies as usual (a download only fills the cache of verified files) and reports the
@@ -131,8 +130,6 @@ attributes:
   diff_mode:
     support: full
     details: Shows the status of each image it deactivates, V(active) before and V(deactivated) after.
-  platform:
-    platforms: posix
 requirements:
   - requests
   - oslo.utils >= 7.4 (format inspection)

@@ -161,15 +161,9 @@ requirements:
   - python-requests
   - gpgv (GnuPG) for sources that sign
 extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: N/A
-    details: The module only reads upstream.
-  platform:
-    platforms: posix
+  - cloudimages.openstack.attributes.info_module
+  - cloudimages.openstack.attributes.posix
+  - cloudimages.openstack.attributes
 """
 
 EXAMPLES = r"""

@@ -195,7 +195,7 @@ def test_import_stuck_times_out_and_deletes(cloud, provider, glance_proxy, silen
                      expected_digests={'sha512': '0' * 128}, wait_timeout=5)
     rc, result = run_module(cloud, tmp_path, args)
     assert rc == 1, result
-    assert 'after wait_timeout=5s' in result['msg'] and 'deleted' in result['msg'], result['msg']
+    assert 'after timeout=5s' in result['msg'] and 'deleted' in result['msg'], result['msg']
     assert not identity_images(cloud.connect(), provider)
 
 

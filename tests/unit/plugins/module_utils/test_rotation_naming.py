@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._naming import Naming, NamingError, parse_time
+from ansible_collections.cloudimages.openstack.plugins.module_utils._naming import Naming, NamingError
+from ansible_collections.cloudimages.openstack.plugins.module_utils._time import TimeError, parse_time
 
 
 def img(image_id, created_at, name='x', build='b'):
@@ -100,7 +101,7 @@ def test_dated_name_equal_to_latest_is_refused():
 
 
 def test_bad_timestamps():
-    with pytest.raises(NamingError, match='no created_at'):
-        parse_time(None)
-    with pytest.raises(NamingError, match='not an ISO 8601 timestamp'):
+    with pytest.raises(TimeError, match='no created_at'):
+        parse_time(None, 'created_at')
+    with pytest.raises(TimeError, match='not an ISO 8601 timestamp'):
         parse_time('yesterday')

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import Plan, PlanError, Policy, plan, patch_ops, same_value
+from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import same_value
+from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import Plan, PlanError, Policy, plan, patch_ops
 from rotation_sim import OWNER, OWNERS, PROVIDER, RELEASE, TAG, apply, by_name, image
 
 NAME = 'Ubuntu 24.04 Noble Numbat'
@@ -41,7 +42,7 @@ def test_day1_candidate_becomes_latest_in_one_patch():
         {'op': 'replace', 'path': '/name', 'value': LATEST},
         {'op': 'replace', 'path': '/visibility', 'value': 'public'},
         {'op': 'add', 'path': '/hw_disk_bus', 'value': 'scsi'},
-        {'op': 'add', 'path': '/os_require_quiesce', 'value': 'True'},
+        {'op': 'add', 'path': '/os_require_quiesce', 'value': 'true'},
     ]
     assert result.latest == cand['id']
     assert by_name(after)[LATEST]['visibility'] == 'public'

@@ -107,11 +107,12 @@ def test_rank_earlier_created_then_lower_id():
 
 def test_classify_by_status_and_age():
     now = datetime.datetime(2026, 11, 23, 11, 0, tzinfo=datetime.timezone.utc)
-    images = [image('done'), image('off', 'deactivated'), image('dead', 'killed'), image('fresh', 'saving', updated='2026-11-23T10:59:00Z'),
-              image('stale', 'queued', updated='2026-11-23T09:59:59Z'), image('gone', 'pending_delete')]
+    # One clock for upload and rotation: the age since creation (a recent status change keeps nothing alive).
+    images = [image('done'), image('off', 'deactivated'), image('dead', 'killed'), image('fresh', 'saving', created='2026-11-23T10:30:00Z'),
+              image('stale', 'queued', created='2026-11-23T09:59:59Z', updated='2026-11-23T10:59:00Z'), image('gone', 'pending_delete')]
     done, in_progress, orphans = up.classify(images, now, stale_after=3600)
     assert ([i['id'] for i in done], [i['id'] for i in in_progress], [i['id'] for i in orphans]) == (
-        ['done', 'off'], ['fresh'], ['dead', 'stale'])
+        ['done', 'off'], ['fresh'], ['stale', 'dead'])
 
 
 def test_rival_rules():

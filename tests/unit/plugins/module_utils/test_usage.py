@@ -28,12 +28,16 @@ class FakeConn:
         self.config = types.SimpleNamespace(region_name=region, get_interface=lambda: interface)
         self.compute = types.SimpleNamespace(servers=lambda **kw: iter(()))
         self.block_storage = types.SimpleNamespace(volumes=lambda **kw: iter(()))
-        self.image = types.SimpleNamespace(delete_image=lambda image_id, ignore_missing: self.deleted.append(image_id))
+        self.image = types.SimpleNamespace(delete=self._delete)
         access = types.SimpleNamespace(role_names=['admin'])
         self.session = types.SimpleNamespace(auth=types.SimpleNamespace(get_access=lambda session: access))
 
     def has_service(self, name):
         return name in self.services
+
+    def _delete(self, path, **_retry):
+        self.deleted.append(path.rsplit('/', 1)[1])
+        return types.SimpleNamespace(status_code=204)
 
 
 def test_all_services_present_is_complete():
