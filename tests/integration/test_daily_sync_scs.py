@@ -145,7 +145,7 @@ def check_morning_view(sync, output, status_day1):
 
     status = json.loads((sync.status / 'cloudimages_sync_region_two.json').read_text())
     records = {record['name']: record for record in status['releases']}
-    assert set(records) == set(SCS_0104) | {FLATCAR, 'Debian 11'}
+    assert set(records) == set(SCS_0104) | {FLATCAR, NEWER, 'Debian 11'}
     assert records['Debian 11']['outcome'] == 'retired'
     for name in list(SCS_0104) + [FLATCAR]:
         record = records[name]

@@ -227,8 +227,8 @@ def test_sigkill_between_create_and_upload_converges(cloud, provider, glance_pro
 
     direct = base_args(provider, args['filename'], cloud='admin', build=args['build'], digest=args['digest'])
     # A fresh unfinished image may be another run's: waited for, then reported, never touched.
-    rc, result = run_module(cloud, tmp_path, dict(direct, wait_timeout=2))
-    assert rc == 1 and orphan.id in result['msg'] and 'stale_after=3600' in result['msg'], result
+    rc, result = run_module(cloud, tmp_path, dict(direct, timeout=2))
+    assert rc == 1 and orphan.id in result['msg'] and 'stale_after=21600' in result['msg'], result
     assert only_image(cloud, provider).id == orphan.id
 
     time.sleep(2)

@@ -10,6 +10,7 @@ import shutil
 import time
 
 import pytest
+import yaml
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import make_session
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError, EndOfLife
@@ -17,6 +18,8 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._en
     DISCOVER_SPEC, discover, discover_from, make_source,
 )
 from playbook_runner import run_playbook
+
+ROLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'roles')
 
 pytestmark = pytest.mark.skipif(not shutil.which('gpgv'), reason='needs gpgv')
 
@@ -464,7 +467,9 @@ def test_fcos_artifact_rewritten_to_plain_http_off_loopback_is_refused(run):
 
 def test_fcos_forged_major_cannot_pick_another_key(own):
     """The major leads the version and picks the key: a forged one is refused, or cannot validate."""
-    genuine = own('fedora_coreos', 'stable', trusted_fingerprints=None)[0]
+    with open(os.path.join(ROLES, 'fedora_coreos', 'defaults', 'main.yml'), encoding='utf-8') as handle:
+        keys = yaml.safe_load(handle)['fedora_coreos_signing_keys']  # the pins the role ships
+    genuine = own('fedora_coreos', 'stable', trusted_fingerprints=None, signing_keys=keys)[0]
     assert genuine['trust']['fingerprints'] == ['36F612DCF27F7D1A48A835E4DBFCF71C6D9F90A6']  # Fedora 44
     tail = genuine['version'].split('.', 1)[1]
 
@@ -481,16 +486,16 @@ def test_fcos_forged_major_cannot_pick_another_key(own):
     # 45's key for the 44 build's artifact: its directory names another release.
     rewrite_stream(own.mirror, relabel(45))
     with pytest.raises(DiscoveryError, match='is not in .*/builds/45%s/x86_64/' % re.escape('.' + tail)):
-        own('fedora_coreos', 'stable', trusted_fingerprints=None)
+        own('fedora_coreos', 'stable', trusted_fingerprints=None, signing_keys=keys)
     # An older major (43's key, for an old artifact signed with it): a rollback.
     rewrite_stream(own.mirror, relabel(43, move=True))
     with pytest.raises(DiscoveryError, match=r'went back from %s .* to 43\.%s .*refusing a rollback' % (
             re.escape(genuine['version']), re.escape(tail))):
-        own('fedora_coreos', 'stable', trusted_fingerprints=None)
+        own('fedora_coreos', 'stable', trusted_fingerprints=None, signing_keys=keys)
     # A major with no pinned key picks none.
     rewrite_stream(own.mirror, relabel(99, move=True))
     with pytest.raises(DiscoveryError, match='no pinned signing key for 99'):
-        own('fedora_coreos', 'stable', trusted_fingerprints=None)
+        own('fedora_coreos', 'stable', trusted_fingerprints=None, signing_keys=keys)
 
 
 @pytest.mark.parametrize('fault, params', [('drop', {'after': 10, 'times': 1}), ('error', {'status': 502, 'times': 1})])
