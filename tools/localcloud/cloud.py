@@ -195,10 +195,11 @@ class LocalCloud:
     def _install(self):
         log = self.layout.log / 'install.log'
         start = time.monotonic()
-        if install.ensure_debs(self.full, log):
+        libvirt = self.full and configs.compute_driver() == 'libvirt'
+        if install.ensure_debs(self.full, log, libvirt):
             self._say('Debian packages installed in %.1f s' % (time.monotonic() - start))
         start = time.monotonic()
-        venv, built = install.ensure_venv(log)
+        venv, built = install.ensure_venv(log, libvirt)
         self._say('services venv %s %s (%.1f s)' % (venv, 'built' if built else 'cached', time.monotonic() - start))
 
     def _start_services(self):

@@ -18,13 +18,15 @@ from .process import StepFailed, run
 
 CONSTRAINTS = Path(__file__).with_name('constraints.txt')
 REQUIREMENTS = ('keystone', 'glance', 'openstack-placement', 'neutron', 'nova', 'cinder', 'uWSGI', 'PyMySQL',
-                'openstacksdk', 'python-openstackclient', 'libvirt-python')
+                'openstacksdk', 'python-openstackclient')
 DEBS_LIGHT = ('qemu-utils',)
-# libvirt + QEMU (TCG) for nova-compute's libvirt driver (-system: creates the libvirt-qemu user the QEMU driver
-# looks up even when qemu.conf says root); libvirt-python is an sdist, it compiles against
-# libvirt-dev at venv build time.
-DEBS_FULL = ('qemu-utils', 'mariadb-server', 'rabbitmq-server', 'libvirt-daemon-system', 'libvirt-daemon-driver-qemu',
-             'qemu-system-x86', 'libvirt-dev', 'pkg-config', 'gcc')
+DEBS_FULL = ('qemu-utils', 'mariadb-server', 'rabbitmq-server')
+# Only for CLOUDIMAGES_COMPUTE=libvirt: libvirt + QEMU (TCG) for nova-compute's libvirt driver (-system
+# creates the libvirt-qemu user the QEMU driver looks up even when qemu.conf says root); libvirt-python
+# is an sdist that compiles against libvirt-dev, added to the services venv when first needed.
+DEBS_LIBVIRT = ('libvirt-daemon-system', 'libvirt-daemon-driver-qemu', 'qemu-system-x86', 'libvirt-dev', 'pkg-config',
+                'gcc')
+LIBVIRT_REQUIREMENTS = ('libvirt-python',)
 
 
 def cache_dir():
@@ -46,8 +48,8 @@ def missing_debs(packages):
     return missing
 
 
-def ensure_debs(full, log):
-    missing = missing_debs(DEBS_FULL if full else DEBS_LIGHT)
+def ensure_debs(full, log, libvirt=False):
+    missing = missing_debs((DEBS_FULL if full else DEBS_LIGHT) + (DEBS_LIBVIRT if libvirt else ()))
     if not missing:
         return False
     if os.geteuid() != 0:
@@ -72,10 +74,15 @@ def _relocate(tmp, final):
             script.write_bytes(pattern.sub(str(final).encode(), data))
 
 
-def ensure_venv(log):
+def ensure_venv(log, libvirt=False):
     """Return (venv path, True if it was built now)."""
     final = venv_path()
     if (final / 'bin' / 'uwsgi').exists():
+        if libvirt and subprocess.run([str(final / 'bin' / 'python'), '-c', 'import libvirt'], capture_output=True,
+                                      check=False).returncode:
+            run([str(final / 'bin' / 'pip'), 'install', '--disable-pip-version-check', '-q', '-c', str(CONSTRAINTS)]
+                + list(LIBVIRT_REQUIREMENTS), log, timeout=1800)
+            return final, True
         return final, False
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.parent / ('%s.tmp-%d' % (final.name, os.getpid()))
@@ -85,7 +92,7 @@ def ensure_venv(log):
         python = getattr(sys, '_base_executable', None) or sys.executable
         run([python, '-m', 'venv', str(tmp)], log, timeout=300)
         run([str(tmp / 'bin' / 'pip'), 'install', '--disable-pip-version-check', '-q', '-c', str(CONSTRAINTS)]
-            + list(REQUIREMENTS), log, timeout=3600)
+            + list(REQUIREMENTS + (LIBVIRT_REQUIREMENTS if libvirt else ())), log, timeout=3600)
         _relocate(tmp, final)
         try:
             os.rename(tmp, final)
