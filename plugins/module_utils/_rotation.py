@@ -328,17 +328,44 @@ def plan(images, policy, now, usage=None):
     ``usage`` is ``{'complete': bool, 'reason': str, 'images': {id: {'servers': [...], 'volumes': [...]}}}``
     for at least the ids in ``Plan.usage_needed`` of a first call without it; without usage no
     image is deleted or deactivated. Raises PlanError for a bad candidate.
+
+    Four steps: classify the group (versions, latest, candidate), the desired state of each
+    version, what becomes of each (kept and why, deleted, deactivated), then the actions in order.
     """
     now = parse_time(now)
     group = members(images, policy)
-    candidate = _validate_candidate(images, group, policy)
     result = Plan()
+    versions, latest, candidate = _classify(images, group, policy, result)
+    try:
+        dated = policy.naming.dated_names([image for image in versions if image is not latest])
+    except ValueError as exc:  # NamingError, or a bad timestamp
+        raise PlanError(str(exc)) from None
+    fates = _Fates()
+    for rank, image in enumerate(versions):
+        old = image is not latest
+        if image.get('protected'):
+            fates.keeps.append((image, ['protected: never touched']))
+            if image.get('name') == policy.naming.latest and old:
+                result.warnings.append('protected image %s still carries the latest name %r; unprotect it to let '
+                                       'rotation rename it' % (image['id'], policy.naming.latest))
+            continue
+        desired = _desired(image, rank, old, dated, policy)
+        image, reasons = _decide(image, rank, old, now, policy, usage, result, fates)
+        fates.patch(image, desired, policy, old)
+        if reasons:
+            fates.keeps.append((image, reasons))
+    _order(result, fates, group, candidate, policy, now)
+    return result
+
+
+def _classify(images, group, policy, result):
+    """``(versions newest first, latest, candidate)``; sets ``result.latest``, warns about a refused candidate."""
+    candidate = _validate_candidate(images, group, policy)
     versions = [image for image in group if image.get('visibility') in _managed.PROMOTED_VISIBILITIES
                 and image.get('status') in VERSION_STATUSES]
     if candidate is not None and candidate not in versions:
         versions.append(candidate)
     versions.sort(key=_order_key, reverse=True)
-    retiring = policy.retired and policy.retired_state == 'delete_unused'
     latest = None
     if not policy.retired:
         latest = next((image for image in versions if image.get('status') == 'active'), None)
@@ -352,77 +379,89 @@ def plan(images, policy, now, usage=None):
         latest = _refuse_rollback(candidate, versions, result) or latest
         candidate = candidate if latest is candidate else None
     result.latest = latest['id'] if latest else None
-    older = [image for image in versions if image is not latest]
-    try:
-        dated = policy.naming.dated_names(older)
-    except ValueError as exc:  # NamingError, or a bad timestamp
-        raise PlanError(str(exc)) from None
+    return versions, latest, candidate
 
-    patches, demotions, deactivations, deletions, keeps = [], [], [], [], []
-    for rank, image in enumerate(versions):
-        old = image is not latest
-        if image.get('protected'):
-            keeps.append((image, ['protected: never touched']))
-            if image.get('name') == policy.naming.latest and old:
-                result.warnings.append('protected image %s still carries the latest name %r; unprotect it to let rotation rename it'
-                                       % (image['id'], policy.naming.latest))
-            continue
-        if not old:
-            desired = {'name': policy.naming.latest, 'visibility': 'public', 'os_hidden': False}
-        else:
-            hide = policy.previous_visibility == 'hidden'
-            if policy.retired and rank == 0 and policy.retired_state != 'delete_unused':
-                hide = policy.retired_state == 'hidden'
-            desired = {'name': dated[image['id']], 'visibility': 'public' if hide else 'community', 'os_hidden': hide}
-        desired['properties'] = _desired_properties(image, policy, old)
-        reasons = ['latest'] if not old else _promises(image, rank, now, policy, retiring)
-        if old and not reasons and not policy.delete_unused and not retiring and not policy.deactivate_expired:
-            reasons = ['expired, but delete_unused is false']
-        if old and not reasons:
-            entry = (usage or {}).get('images', {}).get(image['id']) if usage else None
-            if usage is None or entry is None:
-                result.usage_needed.append(image['id'])
-                reasons = ['usage not checked']
-            elif usage.get('unknown'):
-                reasons = ['usage unknown, refusing to delete: %s' % usage.get('reason')]
-            elif not usage.get('complete') and policy.require_all_projects_usage:
-                reasons = ['usage incomplete, refusing to delete: %s' % usage.get('reason')]
-            elif entry.get('servers') or entry.get('volumes'):
-                reasons = ['in use by %s' % _users_text(entry)]
-                image = dict(image, _users=entry)
-            elif policy.delete_unused or retiring:
-                # Renamed and demoted first all the same: if Glance refuses the delete (409),
-                # the image must not keep the latest name or stay public.
-                deletions.append(image)
-            elif image.get('status') == 'active':
-                deactivations.append(image)
-            else:
-                reasons = ['expired and unused, already deactivated (delete_unused is false)']
+
+def _desired(image, rank, old, dated, policy):
+    """Name, visibility, os_hidden and properties a version should have."""
+    if not old:
+        desired = {'name': policy.naming.latest, 'visibility': 'public', 'os_hidden': False}
+    else:
+        hide = policy.previous_visibility == 'hidden'
+        if policy.retired and rank == 0 and policy.retired_state != 'delete_unused':
+            hide = policy.retired_state == 'hidden'
+        desired = {'name': dated[image['id']], 'visibility': 'public' if hide else 'community', 'os_hidden': hide}
+    desired['properties'] = _desired_properties(image, policy, old)
+    return desired
+
+
+def _decide(image, rank, old, now, policy, usage, result, fates):
+    """``(image, reasons to keep it)``; an unused old version past its promises goes to ``fates``."""
+    retiring = policy.retired and policy.retired_state == 'delete_unused'
+    reasons = ['latest'] if not old else _promises(image, rank, now, policy, retiring)
+    if old and not reasons and not policy.delete_unused and not retiring and not policy.deactivate_expired:
+        reasons = ['expired, but delete_unused is false']
+    if not old or reasons:
+        return image, reasons
+    entry = (usage or {}).get('images', {}).get(image['id']) if usage else None
+    if usage is None or entry is None:
+        result.usage_needed.append(image['id'])
+        return image, ['usage not checked']
+    if usage.get('unknown'):
+        return image, ['usage unknown, refusing to delete: %s' % usage.get('reason')]
+    if not usage.get('complete') and policy.require_all_projects_usage:
+        return image, ['usage incomplete, refusing to delete: %s' % usage.get('reason')]
+    if entry.get('servers') or entry.get('volumes'):
+        return dict(image, _users=entry), ['in use by %s' % _users_text(entry)]
+    if policy.delete_unused or retiring:
+        # Renamed and demoted first all the same: if Glance refuses the delete (409),
+        # the image must not keep the latest name or stay public.
+        fates.deletions.append(image)
+    elif image.get('status') == 'active':
+        fates.deactivations.append(image)
+    else:
+        return image, ['expired and unused, already deactivated (delete_unused is false)']
+    return image, []
+
+
+class _Fates:
+    """What becomes of each image, collected by plan() and put in order by _order()."""
+
+    def __init__(self):
+        self.patches, self.demotions, self.deactivations, self.deletions, self.keeps = [], [], [], [], []
+
+    def patch(self, image, desired, policy, old):
         ops = patch_ops(image, desired)
-        if ops:
-            kind = _kind(image, desired, ops, policy, old)
-            state, props = _after(image, ops)
-            action = {'action': kind, 'id': image['id'], 'before': dict(_state(image), properties={
-                key: (image.get('properties') or {}).get(key) for key in props}), 'after': dict(state, properties=props),
-                'patch': ops, 'reason': _patch_reason(kind, policy, old)}
-            (demotions if kind == 'demote' and image.get('name') == policy.naming.latest else patches).append(action)
-        if reasons:
-            keeps.append((image, reasons))
+        if not ops:
+            return
+        kind = _kind(image, desired, ops, policy, old)
+        state, props = _after(image, ops)
+        action = {'action': kind, 'id': image['id'], 'before': dict(_state(image), properties={
+            key: (image.get('properties') or {}).get(key) for key in props}), 'after': dict(state, properties=props),
+            'patch': ops, 'reason': _patch_reason(kind, policy, old)}
+        # The previous latest is demoted right after the promotion: never two Latest images for long.
+        (self.demotions if kind == 'demote' and image.get('name') == policy.naming.latest else self.patches).append(action)
 
-    result.actions.extend(a for a in patches if a['action'] == 'promote')
-    result.actions.extend(demotions)
-    result.actions.extend(a for a in patches if a['action'] != 'promote')
-    for image in deactivations:
+
+def _order(result, fates, group, candidate, policy, now):
+    """The actions in the order they are applied: promote, demote the previous latest, the other
+    patches, deactivations, deletions, cleanup of interrupted uploads, then what is kept and why."""
+    result.actions.extend(a for a in fates.patches if a['action'] == 'promote')
+    result.actions.extend(fates.demotions)
+    result.actions.extend(a for a in fates.patches if a['action'] != 'promote')
+    for image in fates.deactivations:
         result.actions.append({'action': 'deactivate', 'id': image['id'], 'before': _state(image),
                                'after': dict(_state(image), status='deactivated'), 'patch': [],
                                'reason': 'expired and unused; deactivate_expired is true and delete_unused false'})
-    for image in deletions:
+    for image in fates.deletions:
         result.actions.append({'action': 'delete', 'id': image['id'], 'before': _state(image), 'after': None, 'patch': [],
                                'reason': 'beyond retention, older than min_age_days, no promise, no server or volume uses it'})
+    keeps = list(fates.keeps)
     for image in sorted(group, key=_order_key):
         if not image.get('protected') and _managed.stale(image, now, policy.stale_after):
-            result.actions.append({'action': 'cleanup', 'id': image['id'], 'before': _state(image), 'after': None, 'patch': [],
-                                   'reason': 'left %s by an interrupted upload for more than stale_after (%d s)' % (image.get('status'), policy.stale_after)})
+            result.actions.append({'action': 'cleanup', 'id': image['id'], 'before': _state(image), 'after': None,
+                                   'patch': [], 'reason': 'left %s by an interrupted upload for more than stale_after '
+                                                          '(%d s)' % (image.get('status'), policy.stale_after)})
     for image in sorted(group, key=_order_key):
         if image.get('visibility') in CANDIDATE_VISIBILITIES and image is not candidate and image.get('status') == 'active':
             keeps.append((image, ['unpromoted candidate']))
@@ -432,7 +471,6 @@ def plan(images, policy, now, usage=None):
                             'servers': _unnamed(users.get('servers', [])), 'volumes': _unnamed(users.get('volumes', []))})
         result.actions.append({'action': 'keep', 'id': image['id'], 'before': _state(image), 'after': _state(image),
                                'patch': [], 'reason': '; '.join(reasons)})
-    return result
 
 
 def _refuse_rollback(candidate, versions, result):
