@@ -113,12 +113,13 @@ def _days(later, earlier):
     return None if later is None or earlier is None else round((later - earlier).total_seconds() / _DAY, 1)
 
 
-def build_report(cloud, queue, statuses, results, now, check_mode=False, previous=None):
+def build_report(cloud, queue, statuses, results, now, check_mode=False, previous=None, available=None):
     """``{'cloud', 'generated_at', 'check_mode', 'releases': [...]}`` of one cloud's run.
 
     ``queue``: image_sync's queued jobs (``rotate``, ``end_of_support``); ``statuses``: the
     ``releases`` of release_status_info; ``results``: image_sync_results of release.yml;
-    ``previous``: the last status file of this cloud, whose ``last_success`` a failed release keeps.
+    ``previous``: the last status file of this cloud, whose ``last_success`` a failed release keeps;
+    ``available``: upstream releases this cloud does not carry (release_status_info's ``available``).
     """
     now = _when(now) if not isinstance(now, datetime.datetime) else now
     if now is None:
@@ -165,8 +166,9 @@ def build_report(cloud, queue, statuses, results, now, check_mode=False, previou
         ok = record['outcome'] != 'failed' and not check_mode
         record['last_success'] = now.strftime('%Y-%m-%dT%H:%M:%SZ') if ok else before.get(key, {}).get('last_success')
         records.append(record)
+    announced = [{key: item.get(key) for key in ('source', 'release', 'title', 'support_eol')} for item in available or ()]
     return {'cloud': cloud, 'generated_at': now.strftime('%Y-%m-%dT%H:%M:%SZ'), 'check_mode': bool(check_mode),
-            'releases': records}
+            'releases': records, 'available_not_synced': announced}
 
 
 def _cell(value, suffix=''):
@@ -200,6 +202,10 @@ def render_table(report, warn_days=90):
             lines += ['%s:' % label] + [line(row) for row in groups[group]]
     failures = [record for record in report['releases'] if record['outcome'] == 'failed']
     lines += ['  %s: %s' % (record['name'], record['failure']) for record in failures]
+    announced = report.get('available_not_synced') or ()
+    if announced:
+        lines += ['available upstream, not synced (add to the data to publish):']
+        lines += ['  %s' % (item.get('title') or '%s %s' % (item['source'], item['release'])) for item in announced]
     return lines
 
 
@@ -239,6 +245,10 @@ def render_metrics(report):
               '# TYPE cloudimages_sync_failed gauge']
     lines += ['cloudimages_sync_failed{cloud="%s",release="%s",name="%s"} %d' % (
         cloud, _label(record['key']), _label(record['name']), record['outcome'] == 'failed') for record in report['releases']]
+    lines += ['# HELP cloudimages_upstream_release_available 1 per upstream release the vendor lists and this cloud '
+              'does not carry.', '# TYPE cloudimages_upstream_release_available gauge']
+    lines += ['cloudimages_upstream_release_available{cloud="%s",source="%s",release="%s"} 1' % (
+        cloud, _label(item['source']), _label(item['release'])) for item in report.get('available_not_synced') or ()]
     lines += ['# HELP cloudimages_sync_run_timestamp_seconds End of the last run for this cloud (Unix time).',
               '# TYPE cloudimages_sync_run_timestamp_seconds gauge',
               'cloudimages_sync_run_timestamp_seconds{cloud="%s"} %s' % (cloud, repr(_when(report['generated_at']).timestamp()))]

@@ -136,3 +136,16 @@ def test_metrics_are_valid_text_exposition():
 def test_report_refuses_a_bad_time():
     with pytest.raises(ReportError, match='now must be'):
         build_report('prod1', QUEUE, STATUSES, RESULTS, 'yesterday')
+
+
+def test_releases_available_upstream_are_in_the_status_table_and_metrics():
+    available = [{'source': 'ubuntu', 'release': '26.04', 'title': 'Ubuntu 26.04 LTS Resolute Raccoon',
+                  'support_eol': '2031-05-31', 'reason': 'listed by the vendor, newer than 24.04 carried here'}]
+    report = build_report('prod1', QUEUE, STATUSES, RESULTS, NOW, available=available)
+    assert report['available_not_synced'] == [{'source': 'ubuntu', 'release': '26.04', 'support_eol': '2031-05-31',
+                                               'title': 'Ubuntu 26.04 LTS Resolute Raccoon'}]
+    assert render_table(report)[-2:] == ['available upstream, not synced (add to the data to publish):',
+                                         '  Ubuntu 26.04 LTS Resolute Raccoon']
+    assert 'cloudimages_upstream_release_available{cloud="prod1",source="ubuntu",release="26.04"} 1' in \
+        render_metrics(report).splitlines()
+    assert build_report('prod1', QUEUE, STATUSES, RESULTS, NOW)['available_not_synced'] == []
