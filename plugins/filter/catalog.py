@@ -37,6 +37,10 @@ def catalog_model(clouds, usage=None, provider=None, title=None, generated_at=No
     return _catalog.build_model(clouds, usage=usage, provider=provider, title=title, generated_at=generated_at)
 
 
+def catalog_ages(model, today, warn_days=90):
+    return _catalog.ages(model, today, warn_days)
+
+
 def catalog_markdown(model):
     return _catalog.render_markdown(model)
 
@@ -66,6 +70,7 @@ class FilterModule:
     def filters(self):
         return {
             'catalog_model': _wrap(catalog_model),
+            'catalog_ages': _wrap(catalog_ages),
             'catalog_markdown': _wrap(catalog_markdown),
             'catalog_html': _wrap(catalog_html),
         }

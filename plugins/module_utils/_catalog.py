@@ -209,6 +209,32 @@ def day(value):
         return None
 
 
+def ages(model, today, warn_days=90):
+    """Per current image: its age and the days left to its end of support, with a warning when few.
+
+    ``today`` is an ISO date or timestamp (the report's own date). Returns one dict per current
+    image, ``{cloud, name, id, age_days, days_to_end_of_support, warning}``, oldest first.
+    """
+    check_model(model, 'catalog_ages')
+    now = day(today)
+    if now is None:
+        raise CatalogError('catalog_ages needs today as an ISO date, not %r' % (today,))
+    found = []
+    for cloud in model['clouds']:
+        for entry in cloud['current']:
+            uploaded, ends = day(entry['uploaded']), day(entry['provided_until'])
+            left = (ends - now).days if ends else None
+            warning = None
+            if left is not None and left < 0:
+                warning = 'end of support passed %d days ago' % -left
+            elif left is not None and left <= warn_days:
+                warning = 'end of support in %d days' % left
+            found.append({'cloud': cloud['name'], 'name': entry['name'], 'id': entry['id'],
+                          'age_days': (now - uploaded).days if uploaded else None,
+                          'days_to_end_of_support': left, 'warning': warning})
+    return sorted(found, key=lambda item: (-(item['age_days'] or 0), item['cloud'], item['name']))
+
+
 # ---------------------------------------------------------------- Markdown
 
 _MD_SPECIAL = re.compile(r'([\\`*_\[\]<>|~&#!])')

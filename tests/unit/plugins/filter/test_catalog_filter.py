@@ -11,7 +11,7 @@ IMAGES = {'c1': [{'id': 'i1', 'name': 'Debian 12 - Latest', 'visibility': 'publi
 
 
 def test_filters_chain():
-    assert sorted(FILTERS) == ['catalog_html', 'catalog_markdown', 'catalog_model']
+    assert sorted(FILTERS) == ['catalog_ages', 'catalog_html', 'catalog_markdown', 'catalog_model']
     model = FILTERS['catalog_model'](IMAGES, provider='example', usage={})
     assert model['provider'] == 'example' and model['usage_known'] is True
     assert '| Debian 12 \\- Latest |' not in FILTERS['catalog_markdown'](model)     # "-" needs no escape

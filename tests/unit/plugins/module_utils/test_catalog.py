@@ -235,3 +235,18 @@ def test_no_value_escapes_its_cell(name, source, build):
     row = [line for line in render_markdown(model).splitlines() if line.startswith('| ') and 'md5' in line][0]
     assert len(re.findall(r'(?<!\\) \| ', row.replace('\\\\', ''))) == 8      # nine cells, whatever the values
     assert md(name).count('\n') == 0
+
+
+def test_ages_and_end_of_support_warnings():
+    from ansible_collections.cloudimages.openstack.plugins.module_utils._catalog import ages  # pylint: disable=import-outside-toplevel
+    soon = image('s', 'Soon - Latest', release='debian-11', created='2026-09-01T08:00:00Z', provided_until='2026-12-31')
+    past = image('p', 'Past - Latest', release='debian-10', created='2026-11-01T08:00:00Z', provided_until='2026-11-30')
+    model = build_model({'c': [soon, past, image('u', 'Ubuntu - Latest', created='2026-11-30T08:00:00Z')]})
+    found = ages(model, '2026-12-02')
+    assert [(a['name'], a['age_days'], a['days_to_end_of_support'], a['warning']) for a in found] == [
+        ('Soon - Latest', 92, 29, 'end of support in 29 days'),
+        ('Past - Latest', 31, -2, 'end of support passed 2 days ago'),
+        ('Ubuntu - Latest', 2, 911, None)]  # provided_until 2029-05-31
+    assert [a['warning'] for a in ages(model, '2026-12-02', warn_days=10)][0] is None
+    with pytest.raises(CatalogError, match='today'):
+        ages(model, 'yesterday')
