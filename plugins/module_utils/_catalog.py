@@ -223,12 +223,13 @@ def ages(model, today, warn_days=90):
     for cloud in model['clouds']:
         for entry in cloud['current']:
             uploaded, ends = day(entry['uploaded']), day(entry['provided_until'])
-            left = (ends - now).days if ends else None
-            warning = None
-            if left is not None and left < 0:
-                warning = 'end of support passed %d days ago' % -left
-            elif left is not None and left <= warn_days:
-                warning = 'end of support in %d days' % left
+            left, warning = None, None
+            if ends:
+                left = (ends - now).days
+                if left < 0:
+                    warning = 'end of support passed %d days ago' % -left
+                elif left <= warn_days:
+                    warning = 'end of support in %d days' % left
             found.append({'cloud': cloud['name'], 'name': entry['name'], 'id': entry['id'],
                           'age_days': (now - uploaded).days if uploaded else None,
                           'days_to_end_of_support': left, 'warning': warning})
