@@ -94,12 +94,7 @@ def inspect(path, expected_format=None, allowed_formats=DEFAULT_FORMATS, max_vir
     actual_size = os.path.getsize(path)
     if actual_size == 0:
         raise UnsafeImageError(f'{path} is empty')
-    inspector = _detect(path)
-    name = _format_name(inspector)
-    if expected_format is not None and name != expected_format:
-        raise UnsafeImageError(f'{path} was declared {expected_format} but its content is {name}')
-    if name not in allowed_formats:
-        raise UnsafeImageError(f'{path} is {name}, which is not an allowed format ({", ".join(allowed_formats)})')
+    inspector, name = _declared_format(path, path, expected_format, allowed_formats)
     _safety_check(path, inspector)
     if name == 'qcow2':
         _check_qcow2_encryption(path)
@@ -112,6 +107,17 @@ def inspect(path, expected_format=None, allowed_formats=DEFAULT_FORMATS, max_vir
     return ImageInfo(format=name, virtual_size=virtual_size, actual_size=actual_size)
 
 
+def _declared_format(path, subject, expected_format, allowed_formats):
+    """``(inspector, format)`` of ``path``; UnsafeImageError when it is not the declared or an allowed one."""
+    inspector = _detect(path)
+    name = _format_name(inspector)
+    if expected_format is not None and name != expected_format:
+        raise UnsafeImageError(f'{subject} was declared {expected_format} but its content is {name}')
+    if name not in allowed_formats:
+        raise UnsafeImageError(f'{subject} is {name}, which is not an allowed format ({", ".join(allowed_formats)})')
+    return inspector, name
+
+
 def expansion_cap(path, expected_format=None, allowed_formats=DEFAULT_FORMATS, max_virtual_size=None):
     """The most bytes an expanding image may reach, judged from its first MiBs in ``path``.
 
@@ -122,12 +128,7 @@ def expansion_cap(path, expected_format=None, allowed_formats=DEFAULT_FORMATS, m
     """
     if not HAS_FORMAT_INSPECTOR:
         raise RuntimeError('inspecting disk images needs the Python library oslo.utils>=7.4')
-    inspector = _detect(path)
-    name = _format_name(inspector)
-    if expected_format is not None and name != expected_format:
-        raise UnsafeImageError(f'it was declared {expected_format} but its content is {name}')
-    if name not in allowed_formats:
-        raise UnsafeImageError(f'it is {name}, which is not an allowed format ({", ".join(allowed_formats)})')
+    inspector, name = _declared_format(path, 'it', expected_format, allowed_formats)
     if name != 'qcow2':
         return max_virtual_size
     virtual_size = inspector.virtual_size
