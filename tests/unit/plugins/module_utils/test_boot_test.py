@@ -8,22 +8,10 @@ import pytest
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._boot_test import (
     BootTest, BootTestFailure, find_marker, judge_console, orphans, pick_address, poll, server_name, ssh_banner, tail)
+from fake_clock import Clock
 
 IMAGE = '5b0b7c36-0e7f-4dc7-9b1c-0a6c1c5f3f0e'
 NOW = datetime.datetime(2026, 11, 23, 12, 0, tzinfo=datetime.timezone.utc)
-
-
-class Clock:
-    """A clock that only moves when the code under test sleeps."""
-
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 def test_server_name_carries_prefix_and_image():

@@ -8,19 +8,9 @@ import urllib3
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
     Deadline, DeadlineError, TruncatedError, UpstreamError, as_upstream_error, make_session, retrying)
+from fake_clock import Clock
 
 URL = 'https://example.org/SHA256SUMS'
-
-
-class Clock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.now += seconds
 
 
 def test_transient_errors_are_retried_with_backoff_then_reported_with_the_count():
