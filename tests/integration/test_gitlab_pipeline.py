@@ -60,7 +60,10 @@ def run_job(pipeline, job, project, env):
     for line in pipeline[job]['script']:
         proc = subprocess.run(['bash', '-eo', 'pipefail', '-c', line], cwd=project, env=env, capture_output=True, text=True,
                               timeout=900, check=False)
-        assert proc.returncode == 0, (job, line, proc.stdout[-3000:], proc.stderr[-3000:])
+        if proc.returncode:  # pytest.fail: the whole output, where an assert's would be cut
+            failed = [text for text in proc.stdout.splitlines() if text.startswith(('fatal:', 'failed:'))]
+            pytest.fail('%s job: %s exited %d\n%s\n%s\n%s' % (job, line, proc.returncode, '\n'.join(failed),
+                                                                proc.stdout[-6000:], proc.stderr[-3000:]))
 
 
 @pytest.fixture

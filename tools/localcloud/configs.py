@@ -11,7 +11,7 @@ ADMIN_PASSWORD = 'admin-secret'
 USER_PASSWORDS = {'admin': ADMIN_PASSWORD, 'demo': 'demo-secret', 'alt': 'alt-secret', 'demo-reader': 'reader-secret'}
 SERVICE_USERS = ('glance', 'placement', 'neutron', 'nova', 'cinder')
 DB_USER, DB_PASSWORD = 'os', 'os-secret'
-DATABASES = ('placement', 'neutron', 'nova_api', 'nova_cell0', 'nova', 'cinder')
+DATABASES = ('placement', 'neutron', 'nova_api', 'nova_cell0', 'nova', 'cinder', 'glance', 'glance2')
 REGIONS = ('RegionOne', 'RegionTwo')
 
 CINDER_DRIVER = '''"""Cinder's shipped no-op LVM fake, but volumes are sparse files so create-from-image really converts."""
@@ -94,8 +94,13 @@ def keystone(layout):
     }))
 
 
-def glance(layout, ports, venv, name, plugins):
-    """name 'glance' = RegionOne (keeps qcow2), 'glance2' = RegionTwo (decompress + convert to raw)."""
+def glance(layout, ports, venv, name, plugins, full):
+    """name 'glance' = RegionOne (keeps qcow2), 'glance2' = RegionTwo (decompress + convert to raw).
+
+    The full stack keeps Glance in MariaDB, as real clouds do: SQLite answered concurrent writes
+    (an upload beside a listing) with an immediate "database is locked" 500, whatever its busy
+    timeout. The light stack has no MariaDB and only one writer at a time.
+    """
     etc, data = layout.etc / name, layout.data / name
     for sub in ('images', 'images2', 'staging', 'tasks', 'locks'):
         (data / sub).mkdir(parents=True, exist_ok=True)
@@ -109,9 +114,7 @@ def glance(layout, ports, venv, name, plugins):
             'public_endpoint': url(ports, name),
             'hashing_algorithm': 'sha512',
         },
-        # Several uwsgi workers write one SQLite file; sqlite3's 5 s busy wait gave "database is
-        # locked" 500s on a loaded 2-core machine.
-        'database': {'connection': 'sqlite:///%s?timeout=60' % (data / 'glance.sqlite')},
+        'database': {'connection': db_url(ports, name) if full else 'sqlite:///%s?timeout=60' % (data / 'glance.sqlite')},
         'glance_store': {'default_backend': 'local'},
         'local': {'filesystem_store_datadir': data / 'images', 'store_description': 'local file store'},
         'local2': {'filesystem_store_datadir': data / 'images2', 'store_description': 'second local file store'},

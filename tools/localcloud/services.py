@@ -124,8 +124,8 @@ class Stack:  # pylint: disable=too-many-public-methods
     def write_configs(self):
         layout, ports, venv = self.layout, self.ports, self.venv
         configs.keystone(layout)
-        configs.glance(layout, ports, venv, 'glance', [])
-        configs.glance(layout, ports, venv, 'glance2', ['image_decompression', 'image_conversion'])
+        configs.glance(layout, ports, venv, 'glance', [], self.full)
+        configs.glance(layout, ports, venv, 'glance2', ['image_decompression', 'image_conversion'], self.full)
         if self.full:
             configs.mysql(layout, ports)
             configs.placement(layout, ports)
@@ -175,11 +175,12 @@ class Stack:  # pylint: disable=too-many-public-methods
 
     # -- tasks ----------------------------------------------------------------------------------
     def tasks(self):
+        mysql = ('mysql',) if self.full else ()  # Glance's database (see configs.glance)
         tasks = [
             ('keystone-db', (), self.keystone_db), ('keystone', ('keystone-db',), lambda: self.uwsgi('keystone')),
             ('identity', ('keystone',), self.identity),
-            ('glance-db', (), lambda: self.glance_db('glance')), ('glance', ('glance-db',), lambda: self.uwsgi('glance')),
-            ('glance2-db', (), lambda: self.glance_db('glance2')),
+            ('glance-db', mysql, lambda: self.glance_db('glance')), ('glance', ('glance-db',), lambda: self.uwsgi('glance')),
+            ('glance2-db', mysql, lambda: self.glance_db('glance2')),
             ('glance2', ('glance2-db',), lambda: self.uwsgi('glance2')),
         ]
         if not self.full:
