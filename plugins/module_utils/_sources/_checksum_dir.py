@@ -106,6 +106,9 @@ def archive_urls(image_source):
     return [url for url in urls if url != image_source]
 
 
+MAJOR = re.compile(r'[1-9][0-9]{0,2}/')
+
+
 def _minor(version):
     return version.split('-', 1)[0]
 
@@ -148,10 +151,10 @@ class MajorTree(ChecksumDir):
     def catalog(self, entry):
         """The majors the top listing shows, newest first; any other entry (point releases, keys,
         ``10-beta/``, links elsewhere) is ignored, so a listing can only ever announce a number."""
-        majors = {match[1] for match in map(re.compile(r'([1-9][0-9]{0,2})/').fullmatch,
-                                            listing_names(entry.text)) if match}
+        majors = {name[:-1] for name in listing_names(entry.text) if MAJOR.fullmatch(name)}
         return [{'release': major, 'title': '%s %s' % (self.title, major), 'lts': False,
-                 'supported': None, 'support_eol': None} for major in sorted(majors, key=int, reverse=True)]
+                 'supported': None, 'support_eol': None}
+                for major in sorted(majors, key=int, reverse=True)]
 
 
 class Rocky(MajorTree):

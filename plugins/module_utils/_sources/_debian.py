@@ -72,10 +72,11 @@ class Debian(Source):
         return DISTS
 
     def catalog(self, entry):
-        """Released versions, newest first; every other entry (suites, codenames, files) is ignored."""
-        numbers = {match[1] for match in map(RELEASED.fullmatch, listing_names(entry.text)) if match}
+        """Released versions, newest first; other entries (suites, codenames, files) are ignored."""
+        found = (RELEASED.fullmatch(name) for name in listing_names(entry.text))
+        numbers = {match[1] for match in found if match}
         return [{'release': number, 'lts': False, 'supported': None, 'support_eol': None,
-                 'title': ('Debian %s %s' % (number, CODENAMES.get(number, '').capitalize())).strip()}
+                 'title': ('Debian %s %s' % (number, CODENAMES.get(number, ''))).strip().title()}
                 for number in sorted(numbers, key=int, reverse=True)]
 
     def newest(self, ctx, entry):

@@ -135,7 +135,8 @@ def test_debian_catalog_announces_a_new_stable_only_by_its_point_release_link():
 
 def test_debian_catalog_ignores_hostile_listing_entries():
     hostile = listing('../Debian99.0/', '/debian/dists/Debian98.0/', 'https://evil.test/Debian97.0/', 'Debian96.0/x/',
-                      'Debian0.1/', 'Debian1234.0/', 'Debian14.1234/', 'Debian 14.0/', 'Debian-14.0/', 'Debian%31%34.0/x',
+                      'Debian0.1/', 'Debian1234.0/', 'Debian14.1234/', 'Debian 14.0/', 'Debian-14.0/',
+                      'Debian%31%34.0/x',
                       'Debian14.0/Debian15.0/', '')
     assert Debian('catalog').catalog(hostile) == []
     with pytest.raises(DiscoveryError):  # not text: an error of the catalog, the run goes on (catalog_errors)
@@ -154,9 +155,9 @@ def test_rocky_and_almalinux_catalog_urls_and_hostile_entries():
     assert Rocky('catalog').catalog_url() == 'https://dl.rockylinux.org/pub/rocky/'
     assert AlmaLinux('catalog').catalog_url() == 'https://repo.almalinux.org/almalinux/'
     assert ChecksumFile('catalog').catalog_url() is None  # a provider's own directory lists no releases
-    found = AlmaLinux('catalog').catalog(listing('11/', '10.1/', '10/', '10-kitten/', '11-beta/', 'RPM-GPG-KEY-AlmaLinux-11',
-                                                 '../12/', '/almalinux/13/', 'https://evil.test/14/', '15/x/', '0/', '016/',
-                                                 '1000/', '9'))
+    found = AlmaLinux('catalog').catalog(listing(
+        '11/', '10.1/', '10/', '10-kitten/', '11-beta/', 'RPM-GPG-KEY-AlmaLinux-11', '../12/', '/almalinux/13/',
+        'https://evil.test/14/', '15/x/', '0/', '016/', '1000/', '9'))
     assert [(item['release'], item['title']) for item in found] == [('11', 'AlmaLinux 11'), ('10', 'AlmaLinux 10')]
 
 
