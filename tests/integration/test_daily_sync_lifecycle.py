@@ -65,6 +65,7 @@ def sync(cloud, tmp_path):
             for image in managed_images(conn, provider):
                 groups.setdefault(image.properties['cloudimages_release'], []).append(image)
             return groups
+
         def status():
             """The morning view of the run: ``(status file, Prometheus textfile)`` of region_one."""
             base = tmp_path / 'status' / 'cloudimages_sync_region_one'
