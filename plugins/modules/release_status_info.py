@@ -37,7 +37,10 @@ description:
     has images in the cloud is retired.
   - With O(announce), the vendors' release lists (one conditional request per vendor and run)
     give the releases newer than every release carried, in RV(available). Nothing is published
-    for them.
+    for them. The lists are the Ubuntu and Ubuntu Minimal streams (LTS releases only), Fedora's
+    releases.json, CirrOS's C(version/released), the Debian archive's C(dists/) listing on
+    deb.debian.org (released versions only), the top directories of Rocky Linux and AlmaLinux
+    (their majors).
   - Read-only in Glance. Like M(cloudimages.openstack.upstream_release) it keeps its
     discovery state under C(cache_dir), except in check mode.
 author:

@@ -2,32 +2,57 @@
 
 Real ansible-playbook, real Glance, the local mirror (tools/upstream_mirror), one cloud (RegionOne,
 no boot test: this is about which releases are synced, not how). The mirror starts without Ubuntu
-26.04 and Fedora 45; then both appear (``advance(new_releases=...)``), Ubuntu marks 24.04
-unsupported in its streams (``eol``), and ``image_sync_today`` replays the day Fedora 43's end of
-support has passed. The run summary is read back each day.
+26.04, Fedora 45, Debian 14 and Rocky Linux 11; then they appear (``advance(new_releases=...)``),
+Ubuntu marks 24.04 unsupported in its streams (``eol``), and ``image_sync_today`` replays the day
+Fedora 43's end of support has passed. The run summary, the status file and the metrics are read
+back each day: a new release is announced until the data carries it, never published before.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import uuid
+from pathlib import Path
 
 import pytest
+import yaml
 
 from playbook_runner import run_playbook
 from sync_inventory import write_inventory
 from sync_support import delete_managed, managed_images, summary
 
+ROLES = Path(__file__).resolve().parents[2] / 'roles'
+# What an operator adds to the data to publish the announced releases.
+DEBIAN_14 = {'release': '14', 'name': 'Debian 14 Forky', 'scs_name': 'Debian 14', 'os_distro': 'debian',
+             'os_version': '14', 'end_of_support': '2031-06-30'}
+ROCKY_11 = {'release': '11', 'name': 'Rocky Linux 11', 'scs_name': 'Rocky Linux 11', 'os_distro': 'rocky',
+            'os_version': '11', 'end_of_support': '2036-05-31'}
+
+
+def shipped(role):
+    """The releases a role ships (its defaults), as an operator's inventory would extend them."""
+    with open(ROLES / role / 'defaults' / 'main.yml', encoding='utf-8') as handle:
+        return yaml.safe_load(handle)['%s_releases' % role]
+
 
 @pytest.fixture()
 def sync(cloud, tmp_path):
     from upstream_mirror import Mirror, MirrorServer  # pylint: disable=import-outside-toplevel
+    # Fedora 45, Debian 14 and Rocky Linux 11 are upcoming in the mirror; Ubuntu 26.04 is left out.
     mirror = Mirror(tmp_path / 'mirror').build(without=[('ubuntu', '26.04')])
     provider = 'life' + uuid.uuid4().hex[:8]
     conn = cloud.connect('admin', 'RegionOne')
     with MirrorServer(mirror) as server:
-        def run(today, ubuntu):
-            one = {'cloudimages_distributions': ['ubuntu', 'fedora'], 'image_sync_boot_test': False, 'ubuntu_enabled': ubuntu}
+        def run(today, ubuntu, debian=('13',), rocky=('10',)):
+            """``debian``/``rocky``: the enabled releases; 14/11 among them is the operator's data change."""
+            one = {'cloudimages_distributions': ['ubuntu', 'fedora', 'debian', 'rocky'], 'image_sync_boot_test': False,
+                   'ubuntu_enabled': ubuntu, 'debian_enabled': list(debian), 'rocky_enabled': list(rocky),
+                   'image_sync_status_dir': str(tmp_path / 'status')}
+            if '14' in debian:
+                one['debian_releases'] = [DEBIAN_14] + shipped('debian')
+            if '11' in rocky:
+                one['rocky_releases'] = [ROCKY_11] + shipped('rocky')
             inventory = write_inventory(tmp_path / 'inventory.json', mirror, server, provider, tmp_path / 'cache', today,
                                         region_one=one)
             result = run_playbook('cloudimages.openstack.daily_sync', env=cloud.env(), inventory=str(inventory), timeout=1200,
@@ -40,7 +65,12 @@ def sync(cloud, tmp_path):
             for image in managed_images(conn, provider):
                 groups.setdefault(image.properties['cloudimages_release'], []).append(image)
             return groups
-        run.mirror, run.images = mirror, images
+
+        def status():
+            """The morning view of the run: ``(status file, Prometheus textfile)`` of region_one."""
+            base = tmp_path / 'status' / 'cloudimages_sync_region_one'
+            return json.loads(base.with_suffix('.json').read_text()), base.with_suffix('.prom').read_text()
+        run.mirror, run.images, run.status = mirror, images, status
         try:
             yield run
         finally:
@@ -62,34 +92,51 @@ def test_new_releases_and_end_of_life_over_days(sync):
     # Day 1: Fedora "current" is 44 and 43 (both listed by Fedora), each under its own name and key.
     day = sync(day1, ['24.04'])
     assert day['available_not_synced'] == [] and day['retired'] == []
+    report, metrics = sync.status()
+    assert report['available_not_synced'] == [] and 'cloudimages_upstream_release_available{' not in metrics
     groups = sync.images()
-    assert set(groups) == {'ubuntu-24.04', 'fedora-44', 'fedora-43'}
+    assert set(groups) == {'ubuntu-24.04', 'fedora-44', 'fedora-43', 'debian-13', 'rocky-10'}
     for number, until in (('44', '2027-06-01'), ('43', '2026-12-15')):
         (image,) = latest(groups['fedora-' + number])
         assert image.name == 'Fedora %s - Latest' % number
         assert (prop(image, 'os_version'), prop(image, 'provided_until')) == (number, until)
         assert prop(image, 'image_description').startswith('Fedora %s: ' % number)
 
-    # Overnight Ubuntu 26.04 LTS and Fedora 45 appear upstream.
-    sync.mirror.advance(new_releases=[('ubuntu', '26.04'), ('fedora', '45')])
+    # Overnight Ubuntu 26.04 LTS, Fedora 45, Debian 14 (the new stable) and Rocky Linux 11 appear upstream.
+    sync.mirror.advance(new_releases=[('ubuntu', '26.04'), ('fedora', '45'), ('debian', '14'), ('rocky', '11')])
     day = sync(day1 + datetime.timedelta(days=1), ['24.04'])
-    # Fedora 45 is published on its own (a stream entry); Ubuntu 26.04 needs a data change: announced only.
+    # Fedora 45 is published on its own (a stream entry); the others need a data change: announced only.
     groups = sync.images()
-    assert 'ubuntu-26.04' not in groups
+    assert not {'ubuntu-26.04', 'debian-14', 'rocky-11'} & set(groups)
     (fedora45,) = latest(groups['fedora-45'])
     assert fedora45.name == 'Fedora 45 - Latest' and prop(fedora45, 'os_version') == '45'
     assert len(latest(groups['fedora-44'])) == 1 and len(latest(groups['fedora-43'])) == 1
     assert day['available_not_synced'] == [
+        'Debian 14 Forky: listed by the vendor, newer than 13 carried here; add it to the data to publish it',
+        'Rocky Linux 11: listed by the vendor, newer than 10 carried here; add it to the data to publish it',
         'Ubuntu 26.04 LTS Resolute Raccoon: listed by the vendor, newer than 24.04 carried here; add it to the data to publish it']
     assert day['retired'] == []
+    report, metrics = sync.status()
+    assert [(item['source'], item['release'], item['title']) for item in report['available_not_synced']] == [
+        ('debian', '14', 'Debian 14 Forky'), ('rocky', '11', 'Rocky Linux 11'),
+        ('ubuntu', '26.04', 'Ubuntu 26.04 LTS Resolute Raccoon')]
+    for source, release in (('debian', '14'), ('rocky', '11'), ('ubuntu', '26.04')):
+        line = 'cloudimages_upstream_release_available{cloud="region_one",source="%s",release="%s"} 1'
+        assert line % (source, release) in metrics.splitlines(), metrics
 
     # Ubuntu marks 24.04 unsupported in its streams (the data says 2029-05-31: the vendor wins), the
     # operator adds 26.04, and the run is replayed on the day after Fedora 43's end of support.
+    # The operator also adds Debian 14 and Rocky Linux 11 to the data: now they are published.
     sync.mirror.eol('ubuntu', '24.04')
-    day = sync(datetime.date(2026, 12, 16), ['26.04', '24.04'])
+    day = sync(datetime.date(2026, 12, 16), ['26.04', '24.04'], debian=('14', '13'), rocky=('11', '10'))
     groups = sync.images()
     (ubuntu26,) = latest(groups['ubuntu-26.04'])
     assert ubuntu26.name == 'Ubuntu 26.04 Resolute Raccoon - Latest' and prop(ubuntu26, 'os_version') == '26.04'
+    (debian14,) = latest(groups['debian-14'])
+    assert debian14.name == 'Debian 14 Forky - Latest' and prop(debian14, 'os_version') == '14'
+    assert '/images/cloud/forky/' in prop(debian14, 'image_source')
+    (rocky11,) = latest(groups['rocky-11'])
+    assert rocky11.name == 'Rocky Linux 11 - Latest' and prop(rocky11, 'os_version') == '11'
     for key in ('fedora-43', 'ubuntu-24.04'):
         assert latest(groups[key]) == [] and {image.visibility for image in groups[key]} == {'community'}, key
     retired = dict(line.split(': ', 1) for line in day['retired'])
@@ -97,14 +144,17 @@ def test_new_releases_and_end_of_life_over_days(sync):
     assert retired['Ubuntu 24.04 Noble Numbat'].startswith(
         'ubuntu 24.04 has reached its end of life: Ubuntu marks it unsupported (supported: false, support_eol 2026-11-17)')
     assert 'Fedora 43' not in day['unchanged'] and 'Ubuntu 24.04 Noble Numbat' not in day['unchanged']
-    assert sorted(day['unchanged']) == ['Fedora 44', 'Fedora 45']
+    assert sorted(day['unchanged']) == ['Debian 13 Trixie', 'Fedora 44', 'Fedora 45', 'Rocky Linux 10']
     assert day['available_not_synced'] == []
+    report, metrics = sync.status()
+    assert report['available_not_synced'] == [] and 'cloudimages_upstream_release_available{' not in metrics
 
     # Fedora drops 43 from releases.json at its end of life: it leaves "current", and its images in
     # the cloud keep it listed as retired, now for the vendor's reason. Nothing else changes.
     sync.mirror.eol('fedora', '43')
-    day = sync(datetime.date(2026, 12, 16), ['26.04', '24.04'])
+    day = sync(datetime.date(2026, 12, 16), ['26.04', '24.04'], debian=('14', '13'), rocky=('11', '10'))
     retired = dict(line.split(': ', 1) for line in day['retired'])
     assert retired['Fedora 43'] == 'fedora-43 no longer follows current'
-    assert sorted(day['unchanged']) == ['Fedora 44', 'Fedora 45', 'Ubuntu 26.04 Resolute Raccoon']
+    assert sorted(day['unchanged']) == ['Debian 13 Trixie', 'Debian 14 Forky', 'Fedora 44', 'Fedora 45',
+                                        'Rocky Linux 10', 'Rocky Linux 11', 'Ubuntu 26.04 Resolute Raccoon']
     assert {image.visibility for image in sync.images()['fedora-43']} == {'community'}

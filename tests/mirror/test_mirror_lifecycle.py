@@ -7,10 +7,12 @@ import hashlib
 import json
 import lzma
 import os
+import re
 import subprocess
 import sys
 
 import pytest
+import requests
 
 from mirror_helpers import bsd_sums, gnu_sums, gpgv, qemu_info, read
 
@@ -195,6 +197,37 @@ def test_new_releases_appear_later(tmp_path):
         assert fedora45.file_name == 'Fedora-Cloud-Base-Generic-45-1.3.x86_64.qcow2'
         with pytest.raises(KeyError, match='already published'):
             mirror.advance(new_releases=[('fedora', '45')])
+
+
+def test_new_debian_stable_and_new_majors_appear_in_the_vendors_release_lists(mirror):
+    """The documents the collection announces from: the archive's dists/ (Debian<N>.<point>/ only for
+    released versions, a codename directory also for testing) and the Rocky/AlmaLinux top directories."""
+    from upstream_mirror import MirrorServer  # pylint: disable=import-outside-toplevel
+
+    def names(server, host, path):
+        page = requests.get(server.base_for(host) + path, timeout=10).text
+        return re.findall(r'<a href="([^"?/.][^"?/]*/)">', page)
+
+    lists = (('deb.debian.org', 'debian/dists/'), ('dl.rockylinux.org', 'pub/rocky/'), ('repo.almalinux.org', 'almalinux/'))
+    assert ('debian', '14') not in mirror.releases and ('rocky', '11') not in mirror.releases
+    with MirrorServer(mirror) as server:
+        dists, rocky, alma = (names(server, host, path) for host, path in lists)
+        assert [name for name in dists if name.startswith('Debian')] == ['Debian11.11/', 'Debian12.14/', 'Debian13.5/']
+        assert {'forky/', 'testing/', 'stable/', 'trixie/', 'sid/'} <= set(dists)  # testing: no Debian14.x link
+        assert rocky == alma == ['10/', '10.1/', '9/', '9.6/']
+        mirror.advance(new_releases=[('debian', '14'), ('rocky', '11'), ('almalinux', '11')])
+        dists, rocky, alma = (names(server, host, path) for host, path in lists)
+        assert 'Debian14.0/' in dists and 'duke/' in dists
+        stable = read(os.path.join(mirror.www, 'deb.debian.org', 'debian', 'dists', 'stable', 'Release'))
+        assert 'Codename: forky' in stable.splitlines()
+        assert rocky == alma == ['10/', '10.1/', '11/', '11.0/', '9/', '9.6/']
+        debian14, rocky11 = mirror.releases['debian', '14'], mirror.releases['rocky', '11']
+        assert '/images/cloud/forky/' in debian14.image_url
+        assert debian14.file_name.startswith('debian-14-genericcloud-amd64-')
+        assert rocky11.file_name.startswith('Rocky-11-GenericCloud-Base-11.0-')
+        assert mirror.releases['almalinux', '11'].file_name.startswith('AlmaLinux-11-GenericCloud-11.0-')
+        mirror.eol('debian', '11')  # moves to archive.debian.org: gone from dists/
+        assert 'Debian11.11/' not in names(server, *lists[0]) and 'bullseye/' not in names(server, *lists[0])
 
 
 def test_cli_build_advance_catalog(tmp_path):

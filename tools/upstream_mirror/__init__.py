@@ -45,12 +45,15 @@ Python API::
         server.requests, server.count('https://cloud-images.ubuntu.com/'), server.reset_requests()
 
 Distro keys of ``Mirror.releases``: ubuntu, ubuntu-minimal (26.04, 24.04, 22.04), debian (13, 12,
-11), rocky (9, 10), almalinux (9, 10), fedora (43, 44; 45 upcoming), fedora-coreos (stable), flatcar
-(stable), cirros (0.6), windows (2022, 2025). ``catalog.json`` in the mirror root holds the same data.
+11; 14 upcoming), rocky (9, 10; 11 upcoming), almalinux (9, 10; 11 upcoming), fedora (43, 44; 45
+upcoming), fedora-coreos (stable), flatcar (stable), cirros (0.6), windows (2022, 2025).
+``catalog.json`` in the mirror root holds the same data. The release lists the collection announces
+from follow: deb.debian.org/debian/dists/ (``Debian<N>.<point>/`` per released version), the top
+directories dl.rockylinux.org/pub/rocky/ and repo.almalinux.org/almalinux/ (majors, point releases).
 
 CLI (``PYTHONPATH=tools python -m upstream_mirror ...``): ``build DIR [--today YYYY-MM-DD]
 [--without ubuntu-26.04]``, ``serve DIR [--port N] [--host H]``, ``advance DIR [--days N] [--bump
-DISTRO] [--new-release fedora-45]``,
+DISTRO] [--new-release fedora-45|debian-14|rocky-11|almalinux-11]``,
 ``eol DIR DISTRO RELEASE``, ``inject DIR DISTRO RELEASE FAULT [key=value ...]``, ``catalog DIR``.
 """
 

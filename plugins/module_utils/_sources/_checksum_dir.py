@@ -20,7 +20,8 @@ from __future__ import annotations
 import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    COMPRESSIONS, DiscoveryError, Source, date_in, newest_match, same_digest, select_checksum,
+    COMPRESSIONS, DiscoveryError, Source, date_in, listing_names, newest_match, same_digest,
+    select_checksum,
 )
 
 
@@ -105,11 +106,58 @@ def archive_urls(image_source):
     return [url for url in urls if url != image_source]
 
 
+MAJOR = re.compile(r'[1-9][0-9]{0,2}/')
+
+
 def _minor(version):
     return version.split('-', 1)[0]
 
 
-class Rocky(ChecksumDir):
+class MajorTree(ChecksumDir):
+    """Rocky and AlmaLinux: one vendor tree whose top directory (``top``) holds every major release.
+
+    Its listing is the vendor's release list (``catalog``): majors (``8/``, ``9/``, ``10/``) and
+    point releases (``9.6/``, ``10.1/``) as subdirectories, next to the RPM-GPG-KEY files, as on
+    dl.rockylinux.org/pub/rocky/ and repo.almalinux.org/almalinux/ (upstreams.md sections 5, 6).
+    """
+
+    title = ''
+    top = ''
+    images = ''       # the images directory below ``top`` of a major or point release and an arch
+    key_file = ''     # the release key's file name in ``top``, ``%s`` the major
+
+    @property
+    def keyring_url(self):
+        return self.top + self.keyring_name
+
+    @property
+    def keyring_name(self):
+        return self.key_file % self.release
+
+    def check(self):
+        if not re.fullmatch(r'[0-9]+', self.release):
+            raise DiscoveryError('%s releases are major versions such as "9" or "10", not %r'
+                                 % (self.title, self.release))
+
+    def directory(self):
+        return self.top + self.images % (self.release, self.vendor_arch)
+
+    def image_source(self, name, version):
+        return self.top + self.images % (_minor(version), self.vendor_arch) + name
+
+    def catalog_url(self):
+        return self.top
+
+    def catalog(self, entry):
+        """The majors the top listing shows, newest first; any other entry (point releases, keys,
+        ``10-beta/``, links elsewhere) is ignored, so a listing can only ever announce a number."""
+        majors = {name[:-1] for name in listing_names(entry.text) if MAJOR.fullmatch(name)}
+        return [{'release': major, 'title': '%s %s' % (self.title, major), 'lts': False,
+                 'supported': None, 'support_eol': None}
+                for major in sorted(majors, key=int, reverse=True)]
+
+
+class Rocky(MajorTree):
     """dl.rockylinux.org; CHECKSUM is BSD-style.
 
     Rocky 10 signs it: a detached armored ``CHECKSUM.asc`` by the Rocky 10 release key (listed
@@ -120,32 +168,18 @@ class Rocky(ChecksumDir):
 
     name = 'rocky'
     distro = 'rocky'
+    title = 'Rocky Linux'
     login_user = 'rocky'
     signed_releases = ('8', '10')
     signature_name = 'CHECKSUM.asc'
+    top = 'https://dl.rockylinux.org/pub/rocky/'
+    images = '%s/images/%s/'
+    key_file = 'RPM-GPG-KEY-Rocky-%s'
 
     def __init__(self, release, arch='x86_64', options=None):
         super().__init__(release, arch, options)
         self.signed = self.release in self.signed_releases
         self.signature = 'detached' if self.signed else 'none'
-
-    @property
-    def keyring_url(self):
-        return 'https://dl.rockylinux.org/pub/rocky/RPM-GPG-KEY-Rocky-%s' % self.release
-
-    @property
-    def keyring_name(self):
-        return 'RPM-GPG-KEY-Rocky-%s' % self.release
-
-    def check(self):
-        if not re.fullmatch(r'[0-9]+', self.release):
-            raise DiscoveryError('Rocky Linux releases are major versions such as "9" or "10", not %r' % self.release)
-
-    def directory(self):
-        return 'https://dl.rockylinux.org/pub/rocky/%s/images/%s/' % (self.release, self.vendor_arch)
-
-    def image_source(self, name, version):
-        return 'https://dl.rockylinux.org/pub/rocky/%s/images/%s/%s' % (_minor(version), self.vendor_arch, name)
 
     def pattern(self):
         variant = re.escape(self.options.get('variant', 'Base'))
@@ -153,32 +187,18 @@ class Rocky(ChecksumDir):
             self.release, variant, self.release, re.escape(self.vendor_arch))
 
 
-class AlmaLinux(ChecksumDir):
+class AlmaLinux(MajorTree):
     """repo.almalinux.org; CHECKSUM (GNU) with a detached armored CHECKSUM.asc by the release key."""
 
     name = 'almalinux'
     distro = 'almalinux'
+    title = 'AlmaLinux'
     login_user = 'almalinux'
     signature = 'detached'
     signature_name = 'CHECKSUM.asc'
-
-    @property
-    def keyring_url(self):
-        return 'https://repo.almalinux.org/almalinux/RPM-GPG-KEY-AlmaLinux-%s' % self.release
-
-    @property
-    def keyring_name(self):
-        return 'RPM-GPG-KEY-AlmaLinux-%s' % self.release
-
-    def check(self):
-        if not re.fullmatch(r'[0-9]+', self.release):
-            raise DiscoveryError('AlmaLinux releases are major versions such as "9" or "10", not %r' % self.release)
-
-    def directory(self):
-        return 'https://repo.almalinux.org/almalinux/%s/cloud/%s/images/' % (self.release, self.vendor_arch)
-
-    def image_source(self, name, version):
-        return 'https://repo.almalinux.org/almalinux/%s/cloud/%s/images/%s' % (_minor(version), self.vendor_arch, name)
+    top = 'https://repo.almalinux.org/almalinux/'
+    images = '%s/cloud/%s/images/'
+    key_file = 'RPM-GPG-KEY-AlmaLinux-%s'
 
     def pattern(self):
         return r'AlmaLinux-%s-GenericCloud-(?P<version>%s\.[0-9]+-[0-9]{8}(?:\.[0-9]+)?)\.%s\.qcow2' % (

@@ -8,6 +8,12 @@
 The entry is ``<codename>/latest/debian-<N>-genericcloud-<arch>.json`` (it changes with every
 build and names the dated build directory); the digest comes from that build's ``SHA512SUMS``
 and must equal the JSON's base64 sha512. Debian signs neither: HTTPS only, by opt-in.
+
+The release list is the archive's ``dists/`` listing (``DISTS``), not cloud.debian.org's top
+directory: a testing codename gets its cloud tree (daily builds) before it is released, while
+the archive links ``Debian<N>.<point>/`` (``Debian12.14/``, ``Debian13.5/``) only for released
+versions, next to the codename and suite directories (seen on ftp.debian.org/debian/dists/; the
+same archive is deb.debian.org/debian/). The highest N is the stable release.
 """
 
 from __future__ import annotations
@@ -16,12 +22,14 @@ import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    DiscoveryError, Source, date_in, dir_of, same_digest,
+    DiscoveryError, Source, date_in, dir_of, listing_names, same_digest,
 )
 
 BASE = 'https://cloud.debian.org/images/cloud/'
 CODENAMES = {'10': 'buster', '11': 'bullseye', '12': 'bookworm', '13': 'trixie', '14': 'forky', '15': 'duke'}
 VERSION = re.compile(r'[0-9]{8}-[0-9]+')
+DISTS = 'https://deb.debian.org/debian/dists/'
+RELEASED = re.compile(r'Debian([1-9][0-9]{0,2})\.[0-9]{1,3}/')
 
 
 def parse_build_json(doc, url, image_format='qcow2'):
@@ -59,6 +67,17 @@ class Debian(Source):
 
     def entry_url(self):
         return '%s%s/latest/debian-%s-genericcloud-%s.json' % (BASE, CODENAMES[self.release], self.release, self.vendor_arch)
+
+    def catalog_url(self):
+        return DISTS
+
+    def catalog(self, entry):
+        """Released versions, newest first; other entries (suites, codenames, files) are ignored."""
+        found = (RELEASED.fullmatch(name) for name in listing_names(entry.text))
+        numbers = {match[1] for match in found if match}
+        return [{'release': number, 'lts': False, 'supported': None, 'support_eol': None,
+                 'title': ('Debian %s %s' % (number, CODENAMES.get(number, ''))).strip().title()}
+                for number in sorted(numbers, key=int, reverse=True)]
 
     def newest(self, ctx, entry):
         version, ref, digest = parse_build_json(entry.json(), entry.url)

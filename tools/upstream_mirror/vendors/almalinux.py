@@ -14,7 +14,7 @@ from .. import checksums, signing
 from .base import TRAVERSAL_NAME
 from .flat import FlatDir
 
-FIRST_MINOR = {'9': 5, '10': 0}
+FIRST_MINOR = {'9': 5, '10': 0, '11': 0}
 
 
 class AlmaLinux(FlatDir):
@@ -22,6 +22,7 @@ class AlmaLinux(FlatDir):
     host = 'repo.almalinux.org'
     releases = FIRST_MINOR
     hour = (9, 40)
+    upcoming = ('11',)  # advance(new_releases=[(distro, '11')]): a new major appears
     minor_parent = ('almalinux',)
 
     def current_dir(self, ctx, release):

@@ -4,18 +4,28 @@
 ``latest/`` directory whose file names drop the date stamp. ``SHA512SUMS`` in GNU text mode,
 a Kubernetes-style JSON List per image with base64 sha512 digests. Unsigned, as upstream.
 ``cdimage.debian.org/cdimage/cloud/`` is an alias of the same tree.
+
+The release list is the archive's ``deb.debian.org/debian/dists/``: one directory per codename
+(a small ``Release`` file in it), suite links (``stable/`` -> ``trixie``, ``testing/``, ...) and a
+``Debian<N>.<point>/`` link per *released* version (as on ftp.debian.org/debian/dists/: Debian11.11,
+Debian12.14, Debian13.5 in mid-2026). The testing codename has its directory, never such a link.
+Debian 14 (forky, testing until then) is upcoming: ``advance(new_releases=[('debian', '14')])``.
 """
 
 from __future__ import annotations
 
 import os
+import time
 import uuid
 
 from .. import checksums
 from ..context import b64_nopad
 from .base import TRAVERSAL_NAME, Vendor
 
-CODENAMES = {'13': 'trixie', '12': 'bookworm', '11': 'bullseye'}
+CODENAMES = {'14': 'forky', '13': 'trixie', '12': 'bookworm', '11': 'bullseye'}
+POINTS = {'14': '14.0', '13': '13.5', '12': '12.14', '11': '11.11'}  # Debian<point>/ in dists/
+TESTING = {'13': 'forky', '14': 'duke'}  # the codename in testing while the key is the newest stable
+SUITES = ('stable', 'oldstable', 'oldoldstable')
 ARCHES = ('amd64', 'arm64')
 FIRST_BUILD_NUMBER = 2391
 
@@ -27,6 +37,7 @@ class Debian(Vendor):
     hour = (1, 52)
     signed = False
     retention = 3
+    upcoming = ('14',)
 
     def release_root(self, ctx, release):
         return ctx.path(self.host, 'images', 'cloud', CODENAMES[release])
@@ -117,6 +128,30 @@ class Debian(Vendor):
 
     def publish_distro(self, ctx, live, ended=None):
         ctx.symlink('../../cloud.debian.org/images/cloud', ctx.path('cdimage.debian.org', 'cdimage', 'cloud'))
+        self.publish_dists(ctx, live)
+
+    @staticmethod
+    def publish_dists(ctx, live):
+        """The archive's ``dists/`` for the live releases (an ended one has moved to archive.debian.org)."""
+        dists = ctx.path('deb.debian.org', 'debian', 'dists')
+        ctx.remove(dists)
+        released = sorted(live, key=int, reverse=True)
+        if not released:
+            return
+        suites = [(release, SUITES[index] if index < len(SUITES) else None) for index, release in enumerate(released)]
+        suites += [(TESTING[released[0]], 'testing'), ('sid', 'unstable')]
+        for release, suite in suites:
+            codename = CODENAMES.get(release, release)
+            mtime = (live.get(release) or live[released[0]])[0]['published']
+            fields = ['Origin: Debian', 'Label: Debian', 'Suite: %s' % (suite or codename)]
+            fields += ['Version: %s' % POINTS[release]] if release in live else []
+            fields += ['Codename: %s' % codename, time.strftime('Date: %a, %d %b %Y %H:%M:%S UTC', time.gmtime(mtime)),
+                       'Architectures: all amd64 arm64 ppc64el', 'Components: main contrib non-free-firmware non-free']
+            ctx.write(os.path.join(dists, codename, 'Release'), '\n'.join(fields) + '\n', mtime)
+            if suite:
+                ctx.symlink(codename, os.path.join(dists, suite))
+            if release in live:
+                ctx.symlink(codename, os.path.join(dists, 'Debian' + POINTS[release]))
 
     def describe(self, ctx, release, build):
         path = self.image_path(ctx, release, build)

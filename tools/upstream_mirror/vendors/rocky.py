@@ -17,7 +17,7 @@ from .. import checksums, signing
 from .base import TRAVERSAL_NAME
 from .flat import FlatDir
 
-FIRST_MINOR = {'9': 5, '10': 0}
+FIRST_MINOR = {'9': 5, '10': 0, '11': 0}
 SIGNED = ('10',)
 
 
@@ -27,6 +27,7 @@ class Rocky(FlatDir):
     releases = FIRST_MINOR
     variants = ('Base', 'LVM')
     hour = (4, 12)
+    upcoming = ('11',)  # advance(new_releases=[(distro, '11')]): a new major appears
     minor_parent = ('pub', 'rocky')
 
     def signs(self, release):

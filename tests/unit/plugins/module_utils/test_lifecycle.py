@@ -24,6 +24,10 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._ba
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import (
     DISCOVER_SPEC, discover, vendor_catalog,
 )
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._checksum_dir import (
+    AlmaLinux, ChecksumFile, Rocky,
+)
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._debian import Debian
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._fedora import Fedora, pick_release
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._ubuntu import Ubuntu, UbuntuMinimal
 
@@ -101,6 +105,73 @@ def test_vendor_catalog_is_one_conditional_request_per_run(corpus_server, tmp_pa
     params['checked_since'] = 4102444800.0  # a later run: one conditional request, 304
     again, requests = vendor_catalog(make_session(), params)
     assert (again, requests) == (first, 1)
+
+
+# -- Debian: the archive's dists/ listing; Rocky and AlmaLinux: their top directory -----------------------
+def listing(*names):
+    return Response('https://vendor.test/', 200, ''.join('<a href="%s">%s</a>\n' % (name, name) for name in names).encode())
+
+
+def test_debian_catalog_is_the_released_versions_of_the_real_dists_listing():
+    catalog = Debian('catalog').catalog(sample('debian/dists-listing.reconstructed-2026-06.html'))
+    assert catalog == [
+        {'release': '13', 'title': 'Debian 13 Trixie', 'lts': False, 'supported': None, 'support_eol': None},
+        {'release': '12', 'title': 'Debian 12 Bookworm', 'lts': False, 'supported': None, 'support_eol': None},
+        {'release': '11', 'title': 'Debian 11 Bullseye', 'lts': False, 'supported': None, 'support_eol': None}]
+    # forky/ (testing) has its suite directories already: not a release, not announced.
+    assert _lifecycle.available(catalog, {'13', '12'}, '2026-12-02') == []
+    assert [item['release'] for item in _lifecycle.available(catalog, {'12'}, '2026-12-02')] == ['13']
+
+
+def test_debian_catalog_announces_a_new_stable_only_by_its_point_release_link():
+    source = Debian('catalog')
+    assert source.catalog_url() == 'https://deb.debian.org/debian/dists/'
+    assert [item['title'] for item in source.catalog(listing('Debian14.0/', 'Debian13.6/', 'forky/', 'stable/'))] == [
+        'Debian 14 Forky', 'Debian 13 Trixie']
+    # A number without a codename in the data is still named; testing and suites never count.
+    assert source.catalog(listing('Debian16.0/'))[0]['title'] == 'Debian 16'
+    assert source.catalog(listing('duke/', 'testing/', 'forky-backports/', 'Debian14/', 'Debian14.0')) == []
+
+
+def test_debian_catalog_ignores_hostile_listing_entries():
+    hostile = listing('../Debian99.0/', '/debian/dists/Debian98.0/', 'https://evil.test/Debian97.0/', 'Debian96.0/x/',
+                      'Debian0.1/', 'Debian1234.0/', 'Debian14.1234/', 'Debian 14.0/', 'Debian-14.0/',
+                      'Debian%31%34.0/x',
+                      'Debian14.0/Debian15.0/', '')
+    assert Debian('catalog').catalog(hostile) == []
+    with pytest.raises(DiscoveryError):  # not text: an error of the catalog, the run goes on (catalog_errors)
+        Debian('catalog').catalog(Response('https://vendor.test/', 200, b'\xff\xfe not html at all'))
+
+
+def test_rocky_catalog_is_the_majors_of_the_real_top_listing():
+    catalog = Rocky('catalog').catalog(sample('rocky/pub-rocky-listing.reconstructed-2026.html'))
+    assert [(item['release'], item['title']) for item in catalog] == [
+        ('10', 'Rocky Linux 10'), ('9', 'Rocky Linux 9'), ('8', 'Rocky Linux 8')]
+    assert _lifecycle.available(catalog, {'10', '9'}, '2026-12-02') == []
+    assert [item['title'] for item in _lifecycle.available(catalog, {'9'}, '2026-12-02')] == ['Rocky Linux 10']
+
+
+def test_rocky_and_almalinux_catalog_urls_and_hostile_entries():
+    assert Rocky('catalog').catalog_url() == 'https://dl.rockylinux.org/pub/rocky/'
+    assert AlmaLinux('catalog').catalog_url() == 'https://repo.almalinux.org/almalinux/'
+    assert ChecksumFile('catalog').catalog_url() is None  # a provider's own directory lists no releases
+    found = AlmaLinux('catalog').catalog(listing(
+        '11/', '10.1/', '10/', '10-kitten/', '11-beta/', 'RPM-GPG-KEY-AlmaLinux-11', '../12/', '/almalinux/13/',
+        'https://evil.test/14/', '15/x/', '0/', '016/', '1000/', '9'))
+    assert [(item['release'], item['title']) for item in found] == [('11', 'AlmaLinux 11'), ('10', 'AlmaLinux 10')]
+
+
+def test_debian_and_rocky_catalogs_through_vendor_catalog(corpus_server, tmp_path):
+    """One request per vendor and run against a real HTTP server, remembered for the next check."""
+    for source, url, path, first in (
+            ('debian', 'https://deb.debian.org/debian/dists/', 'debian/dists-listing.reconstructed-2026-06.html', '13'),
+            ('rocky', 'https://dl.rockylinux.org/pub/rocky/', 'rocky/pub-rocky-listing.reconstructed-2026.html', '10')):
+        params = {key: spec.get('default') for key, spec in DISCOVER_SPEC.items()}
+        params.update(source=source, release='catalog', cache_dir=str(tmp_path), checked_since=1.0,
+                      url_rewrites={url: corpus_server + path})
+        releases, requests = vendor_catalog(make_session(), params)
+        assert requests == 1 and releases[0]['release'] == first
+        assert vendor_catalog(make_session(), params) == (releases, 0)
 
 
 # -- Fedora: releases.json ---------------------------------------------------------------------------

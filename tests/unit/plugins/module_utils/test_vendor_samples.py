@@ -104,7 +104,7 @@ def test_every_real_checksum_file_is_listed():
     listed = {path for path, *_rest in CHECKSUM_FILES}
     on_disk = {'%s/%s' % (vendor, name) for vendor in os.listdir(SAMPLES) if vendor != 'keys'
                and os.path.isdir(os.path.join(SAMPLES, vendor)) for name in os.listdir(os.path.join(SAMPLES, vendor))
-               if not name.endswith(('.md', '.json', '.gpg')) and not name.startswith('version.txt')}
+               if not name.endswith(('.md', '.json', '.gpg', '.html')) and not name.startswith('version.txt')}
     assert on_disk == listed
 
 
