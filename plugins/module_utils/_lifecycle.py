@@ -49,7 +49,8 @@ def key_prefix(spec):
     stream = str(spec['discover']['release'])
     key = str((spec.get('rotate') or {}).get('release_key') or '')
     if not key.endswith(stream) or key == stream:
-        raise ValueError('rotate.release_key of a %r release must end with it (such as fedora-%s), not %r' % (stream, stream, key))
+        raise ValueError('rotate.release_key of a %r release must end with it (such as fedora-%s), '
+                         'not %r' % (stream, stream, key))
     return key[:-len(stream)]
 
 

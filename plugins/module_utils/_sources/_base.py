@@ -86,7 +86,8 @@ class Response:
         if not self.last_modified:
             return None
         try:
-            return email.utils.parsedate_to_datetime(self.last_modified).astimezone(datetime.timezone.utc).date().isoformat()
+            modified = email.utils.parsedate_to_datetime(self.last_modified)
+            return modified.astimezone(datetime.timezone.utc).date().isoformat()
         except (TypeError, ValueError):
             return None
 
@@ -133,6 +134,12 @@ def date_in(text):
 
 
 _HREF = re.compile(r'<a\s[^>]*?href="([^"?#]+)"', re.IGNORECASE)
+
+
+def catalog_entry(release, title, lts=False, supported=None, support_eol=None):
+    """One release of a vendor's list (Source.catalog); None where the vendor says nothing."""
+    return {'release': release, 'title': title, 'lts': lts, 'supported': supported,
+            'support_eol': support_eol}
 
 
 def listing_names(html):
@@ -408,7 +415,8 @@ class Source:
         self.arch = arch
         self.options = dict(options or {})
         if arch not in self.arches:
-            raise DiscoveryError('%s has no images for architecture %s (known: %s)' % (self.name, arch, ', '.join(sorted(self.arches))))
+            raise DiscoveryError('%s has no images for architecture %s (known: %s)'
+                                 % (self.name, arch, ', '.join(sorted(self.arches))))
         self.vendor_arch = self.arches[arch]
 
     # -- per vendor --------------------------------------------------------------------------------
@@ -430,8 +438,7 @@ class Source:
         return None
 
     def catalog(self, entry):
-        """Releases in the ``catalog_url`` document, newest first: ``{'release', 'title', 'lts', 'supported',
-        'support_eol'}`` (the vendor's lifecycle, None where it says nothing)."""
+        """Releases in the ``catalog_url`` document, newest first, as ``catalog_entry``."""
         raise NotImplementedError
 
     def stream(self, catalog):  # pylint: disable=unused-argument
@@ -496,5 +503,5 @@ def hint_of(algorithm, hexdigest):
 def same_digest(checksum, expected, what):
     """Refuse a verified checksum that disagrees with the discovery document's digest."""
     if expected and expected != '%s:%s' % (checksum.algorithm, checksum.hexdigest):
-        raise DiscoveryError('%s: the index says %s but the checksum file says %s:%s; refusing the inconsistent upstream'
-                             % (what, expected, checksum.algorithm, checksum.hexdigest))
+        raise DiscoveryError('%s: the index says %s but the checksum file says %s:%s; refusing the '
+                             'inconsistent upstream' % (what, expected, checksum.algorithm, checksum.hexdigest))

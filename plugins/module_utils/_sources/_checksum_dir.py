@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    COMPRESSIONS, DiscoveryError, Source, date_in, listing_names, newest_match, same_digest,
-    select_checksum,
+    COMPRESSIONS, DiscoveryError, Source, catalog_entry, date_in, listing_names, newest_match,
+    same_digest, select_checksum,
 )
 
 
@@ -37,7 +37,8 @@ def pick(entries, pattern, what):
         names.update(token.rsplit('/', 1)[-1] for token in tokens if token)
     found = newest_match(sorted(names), pattern)
     if found is None:
-        raise DiscoveryError('%s lists no file matching %s' % (what, pattern if isinstance(pattern, str) else pattern.pattern))
+        shown = pattern if isinstance(pattern, str) else pattern.pattern
+        raise DiscoveryError('%s lists no file matching %s' % (what, shown))
     name, version = found
     return select_checksum(entries, name, what), version
 
@@ -58,7 +59,8 @@ class ChecksumDir(Source):
 
     def newest(self, ctx, entry):
         checksum, version = pick(ctx.parse_checksums(entry.body, entry.url), self.pattern(), entry.url)
-        return {'version': version, 'filename': checksum.name, 'hint': '%s:%s' % (checksum.algorithm, checksum.hexdigest)}
+        hint = '%s:%s' % (checksum.algorithm, checksum.hexdigest)
+        return {'version': version, 'filename': checksum.name, 'hint': hint}
 
     def resolve(self, ctx, entry, candidate):
         body, fingerprint, signature_url = entry.body, None, None
@@ -70,11 +72,12 @@ class ChecksumDir(Source):
             fingerprint, body = ctx.verify_clearsigned(self, entry, self.release)
         checksum, version = pick(ctx.parse_checksums(body, entry.url), self.pattern(), entry.url)
         if version != candidate['version']:
-            raise DiscoveryError('%s: the signed content names %s, the unsigned parse %s' % (entry.url, version, candidate['version']))
+            raise DiscoveryError('%s: the signed content names %s, the unsigned parse %s'
+                                 % (entry.url, version, candidate['version']))
         same_digest(checksum, candidate['hint'], '%s %s' % (self.label(), version))
-        return self.result(ctx, version, date_in(version) or entry.modified_date, self.directory() + checksum.name, checksum,
-                           self.entry_url(), self.signature, signature_url, fingerprint,
-                           image_source=self.image_source(checksum.name, version))
+        return self.result(ctx, version, date_in(version) or entry.modified_date,
+                           self.directory() + checksum.name, checksum, self.entry_url(), self.signature,
+                           signature_url, fingerprint, image_source=self.image_source(checksum.name, version))
 
     def image_source(self, name, version):  # pylint: disable=unused-argument
         return None
@@ -152,8 +155,7 @@ class MajorTree(ChecksumDir):
         """The majors the top listing shows, newest first; any other entry (point releases, keys,
         ``10-beta/``, links elsewhere) is ignored, so a listing can only ever announce a number."""
         majors = {name[:-1] for name in listing_names(entry.text) if MAJOR.fullmatch(name)}
-        return [{'release': major, 'title': '%s %s' % (self.title, major), 'lts': False,
-                 'supported': None, 'support_eol': None}
+        return [catalog_entry(major, '%s %s' % (self.title, major))
                 for major in sorted(majors, key=int, reverse=True)]
 
 

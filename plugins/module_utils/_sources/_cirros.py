@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    DiscoveryError, Source, listing_names, newest_match,
+    DiscoveryError, Source, catalog_entry, listing_names, newest_match,
 )
 
 BASE = 'https://download.cirros-cloud.net/'
@@ -43,8 +43,7 @@ class CirrOS(Source):
         if not re.fullmatch(r'[0-9]+\.[0-9]+\.[0-9]+', version):
             raise DiscoveryError('%s: unexpected version %r' % (entry.url, version[:40]))
         series = version.rsplit('.', 1)[0]
-        return [{'release': series, 'title': 'CirrOS %s (%s)' % (series, version), 'lts': False, 'supported': None,
-                 'support_eol': None}]
+        return [catalog_entry(series, 'CirrOS %s (%s)' % (series, version))]
 
     def newest(self, ctx, entry):
         version = entry.text.strip()

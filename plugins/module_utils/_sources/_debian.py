@@ -22,7 +22,7 @@ import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    DiscoveryError, Source, date_in, dir_of, listing_names, same_digest,
+    DiscoveryError, Source, catalog_entry, date_in, dir_of, listing_names, same_digest,
 )
 
 BASE = 'https://cloud.debian.org/images/cloud/'
@@ -32,6 +32,10 @@ DISTS = 'https://deb.debian.org/debian/dists/'
 RELEASED = re.compile(r'Debian([1-9][0-9]{0,2})\.[0-9]{1,3}/')
 
 
+def _labels(item):
+    return (item.get('metadata') or {}).get('labels') or {}
+
+
 def parse_build_json(doc, url, image_format='qcow2'):
     """``(version, ref, 'sha512:<hex>')`` of the Upload of ``image_format`` in a Debian per-build JSON List."""
     items = doc.get('items') if isinstance(doc, dict) else None
@@ -39,9 +43,10 @@ def parse_build_json(doc, url, image_format='qcow2'):
         raise DiscoveryError('%s is not a Debian cloud build list' % url)
     builds = [i for i in items if isinstance(i, dict) and i.get('kind') == 'Build']
     uploads = [i for i in items if isinstance(i, dict) and i.get('kind') == 'Upload'
-               and ((i.get('metadata') or {}).get('labels') or {}).get('upload.cloud.debian.org/image-format') == image_format]
+               and _labels(i).get('upload.cloud.debian.org/image-format') == image_format]
     if len(builds) != 1 or len(uploads) != 1:
-        raise DiscoveryError('%s: expected one Build and one %s Upload, found %d and %d' % (url, image_format, len(builds), len(uploads)))
+        raise DiscoveryError('%s: expected one Build and one %s Upload, found %d and %d'
+                             % (url, image_format, len(builds), len(uploads)))
     version = str(((builds[0].get('data') or {}).get('info') or {}).get('version') or '')
     if not VERSION.fullmatch(version):
         raise DiscoveryError('%s: unexpected build version %r' % (url, version))
@@ -63,10 +68,12 @@ class Debian(Source):
 
     def check(self):
         if self.release not in CODENAMES:
-            raise DiscoveryError('unknown Debian release %r (known: %s)' % (self.release, ', '.join(sorted(CODENAMES, key=int))))
+            known = ', '.join(sorted(CODENAMES, key=int))
+            raise DiscoveryError('unknown Debian release %r (known: %s)' % (self.release, known))
 
     def entry_url(self):
-        return '%s%s/latest/debian-%s-genericcloud-%s.json' % (BASE, CODENAMES[self.release], self.release, self.vendor_arch)
+        return '%s%s/latest/debian-%s-genericcloud-%s.json' % (
+            BASE, CODENAMES[self.release], self.release, self.vendor_arch)
 
     def catalog_url(self):
         return DISTS
@@ -75,8 +82,7 @@ class Debian(Source):
         """Released versions, newest first; other entries (suites, codenames, files) are ignored."""
         found = (RELEASED.fullmatch(name) for name in listing_names(entry.text))
         numbers = {match[1] for match in found if match}
-        return [{'release': number, 'lts': False, 'supported': None, 'support_eol': None,
-                 'title': ('Debian %s %s' % (number, CODENAMES.get(number, ''))).strip().title()}
+        return [catalog_entry(number, ('Debian %s %s' % (number, CODENAMES.get(number, ''))).strip().title())
                 for number in sorted(numbers, key=int, reverse=True)]
 
     def newest(self, ctx, entry):

@@ -39,7 +39,9 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order
 from ansible_collections.cloudimages.openstack.plugins.module_utils._files import (
     UnsafeCacheError, locked, private_dir, write_atomic,
 )
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import RETRIES, TRANSFER_DEADLINE, make_session
+from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
+    RETRIES, TRANSFER_DEADLINE, make_session,
+)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._lifecycle import end_of_life
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
     Context, DiscoveryError, EndOfLife, NotFoundError,
@@ -89,9 +91,9 @@ class StateStore:
 
     def load(self):
         state = self._read(self.path)
-        if not isinstance(state, dict) or state.get('format') != STATE_FORMAT or not isinstance(state.get('result'), dict):
+        if not isinstance(state, dict) or state.get('format') != STATE_FORMAT:
             return None
-        return state
+        return state if isinstance(state.get('result'), dict) else None
 
     @contextlib.contextmanager
     def lock(self):
@@ -207,8 +209,8 @@ def vendor_catalog(session, params, check_mode=False):
     url = source.catalog_url()
     if url is None:
         return None, 0
-    store = StateStore(params['cache_dir'], source, {'catalog': url, 'arch': source.arch, 'rewrites': _rewrites(params)},
-                       writable=not check_mode)
+    settings = {'catalog': url, 'arch': source.arch, 'rewrites': _rewrites(params)}
+    store = StateStore(params['cache_dir'], source, settings, writable=not check_mode)
     ctx = Context(session, _rewrites(params), params['timeout'], deadline=params['transfer_deadline'])
     try:
         with store.lock():
@@ -295,7 +297,8 @@ def _discover(ctx, source, store, entry_url, checked_since, today):
     try:
         entry = ctx.get(entry_url, validators, what='%s index' % source.label())
     except NotFoundError as exc:
-        raise DiscoveryError('%s: %s; the release is unknown or has reached its end of life' % (source.label(), exc)) from None
+        raise DiscoveryError('%s: %s; the release is unknown or has reached its end of life'
+                             % (source.label(), exc)) from None
     if entry.status == 304 and state:
         store.save(ctx.url(entry_url), state.get('etag'), state.get('last_modified'), state['result'])
         _check_life(source, state['result'], today)

@@ -28,13 +28,15 @@ import re
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _signatures
 from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import Checksum
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    DiscoveryError, EndOfLife, Source, dir_of, hint_of, same_digest, secure_transport,
+    DiscoveryError, EndOfLife, Source, catalog_entry, dir_of, hint_of, same_digest,
+    secure_transport,
 )
 
 KEYRING_URL = 'https://fedoraproject.org/fedora.gpg'
 FCOS_HOST = 'https://builds.coreos.fedoraproject.org/'
 FCOS_ARTIFACT = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]*')
-IMAGE_NAME = re.compile(r'Fedora-Cloud-Base-Generic-(?P<version>[0-9]+-[0-9]+(?:\.[0-9]+)*)\.(?P<arch>[a-z0-9_]+)\.qcow2')
+IMAGE_NAME = re.compile(r'Fedora-Cloud-Base-Generic-(?P<version>[0-9]+-[0-9]+(?:\.[0-9]+)*)'
+                        r'\.(?P<arch>[a-z0-9_]+)\.qcow2')
 
 
 def _images(entries, arch, url, subvariant='Cloud_Base'):
@@ -46,8 +48,8 @@ def _images(entries, arch, url, subvariant='Cloud_Base'):
 
 def released(entries, arch, url):
     """The released versions (no "45 Beta") with a Cloud Base qcow2 for ``arch``, newest first."""
-    return sorted({str(e.get('version')) for e in _images(entries, arch, url) if re.fullmatch(r'[0-9]+', str(e.get('version')))},
-                  key=int, reverse=True)
+    versions = {str(e.get('version')) for e in _images(entries, arch, url)}
+    return sorted((v for v in versions if re.fullmatch(r'[0-9]+', v)), key=int, reverse=True)
 
 
 def pick_release(entries, release, arch, url, subvariant='Cloud_Base'):
@@ -59,11 +61,11 @@ def pick_release(entries, release, arch, url, subvariant='Cloud_Base'):
     found = [e for e in _images(entries, arch, url, subvariant) if str(e.get('version')) == release]
     listed = released(entries, arch, url)
     if not found and listed and release.isdigit() and int(release) < int(listed[-1]):
-        raise EndOfLife(True, 'Fedora %s is no longer in %s, which lists %s: Fedora removes a release at its end of life'
-                        % (release, url, ', '.join(listed)))
+        raise EndOfLife(True, 'Fedora %s is no longer in %s, which lists %s: Fedora removes a release '
+                        'at its end of life' % (release, url, ', '.join(listed)))
     if not found:
-        raise DiscoveryError('Fedora %s (%s) is not in %s: the release has reached its end of life or is not released yet'
-                             % (release, arch, url))
+        raise DiscoveryError('Fedora %s (%s) is not in %s: the release has reached its end of life or '
+                             'is not released yet' % (release, arch, url))
     if len({e['link'] for e in found}) > 1:
         raise DiscoveryError('%s lists several %s images for Fedora %s (%s)' % (url, subvariant, release, arch))
     return found[0]
@@ -85,7 +87,7 @@ class Fedora(Source):
         return self.entry_url()
 
     def catalog(self, entry):
-        return [{'release': version, 'title': 'Fedora %s' % version, 'lts': False, 'supported': None, 'support_eol': None}
+        return [catalog_entry(version, 'Fedora %s' % version)
                 for version in released(entry.json(), self.vendor_arch, entry.url)]
 
     def stream(self, catalog):
@@ -101,7 +103,8 @@ class Fedora(Source):
         if not link.startswith('https://') or not match or match['arch'] != self.vendor_arch \
                 or not match['version'].startswith(self.release + '-'):
             raise DiscoveryError('%s: unexpected image link %r for Fedora %s' % (entry.url, link, self.release))
-        return {'version': match['version'], 'link': link, 'filename': name, 'hint': hint_of('sha256', item.get('sha256'))}
+        return {'version': match['version'], 'link': link, 'filename': name,
+                'hint': hint_of('sha256', item.get('sha256'))}
 
     def resolve(self, ctx, entry, candidate):
         sums_url = '%sFedora-Cloud-%s-%s-CHECKSUM' % (dir_of(candidate['link']), candidate['version'], self.vendor_arch)
@@ -116,7 +119,8 @@ class Fedora(Source):
 
     def _refuse_unpinned(self, ctx, sums):
         """Fail closed on a release without a pinned key, naming the key that signed it."""
-        known = sorted({pin for pins in ctx.signing_keys.values() for pin in ([pins] if isinstance(pins, str) else pins)})
+        known = sorted({pin for pins in ctx.signing_keys.values()
+                        for pin in ([pins] if isinstance(pins, str) else pins)})
         try:
             keyring = ctx.user_keyring or ctx.vendor_keyring(self, known)
             signer = _signatures.verify_clearsigned(sums.body, keyring, known, gpgv=ctx.gpgv)[0]
@@ -124,8 +128,9 @@ class Fedora(Source):
             match = re.search(r'signed by ([0-9A-F]{40})', str(exc))
             signer = match[1] if match else None
         raise DiscoveryError(
-            'Fedora %s has no pinned signing key, so it is refused. %s Check that key at https://fedoraproject.org/security/ '
-            'and add its fingerprint for %s to fedora_signing_keys in the data (or pass trusted_fingerprints).'
+            'Fedora %s has no pinned signing key, so it is refused. %s Check that key at '
+            'https://fedoraproject.org/security/ and add its fingerprint for %s to '
+            'fedora_signing_keys in the data (or pass trusted_fingerprints).'
             % (self.release, 'Its %s is signed by %s.' % (sums.url, signer) if signer else
                'The signer of %s could not be read.' % sums.url, self.release))
 
@@ -154,7 +159,8 @@ class FedoraCoreOS(Source):
             disk = artifact['formats'][self.artifact_format]['disk']
             version = str(artifact['release'])
         except (KeyError, TypeError):
-            raise DiscoveryError('%s has no %s %s artifact for %s' % (entry.url, self.platform, self.artifact_format, self.vendor_arch)) from None
+            raise DiscoveryError('%s has no %s %s artifact for %s' % (
+                entry.url, self.platform, self.artifact_format, self.vendor_arch)) from None
         match = re.fullmatch(r'(?P<major>[0-9]+)\.(?P<date>[0-9]{8})\.[0-9]+\.[0-9]+', version)
         if not match:
             raise DiscoveryError('%s: unexpected release %r' % (entry.url, version))

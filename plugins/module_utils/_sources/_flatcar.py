@@ -64,5 +64,6 @@ class Flatcar(Source):
         signed = ctx.get(image_url + '.DIGESTS.asc', what='checksum file')
         fingerprint, body = ctx.verify_clearsigned(self, signed)
         checksum = ctx.find_checksum(body, name, signed.url, 'sha512')
-        return self.result(ctx, candidate['version'], candidate['build_date'], image_url, checksum, image_url + '.DIGESTS',
-                           'clearsigned', image_url + '.DIGESTS.asc', fingerprint, image_signature_url=image_url + '.sig')
+        return self.result(ctx, candidate['version'], candidate['build_date'], image_url, checksum,
+                           image_url + '.DIGESTS', 'clearsigned', image_url + '.DIGESTS.asc', fingerprint,
+                           image_signature_url=image_url + '.sig')

@@ -82,7 +82,8 @@ class LocalArtifact(Source):
         name = str(opts.get('filename') or name)
         build_date = opts.get('build_date') or date_in(version) or mtime
         if not build_date:
-            raise DiscoveryError('local_artifact: options.build_date is required when the version holds no YYYYMMDD date')
+            raise DiscoveryError('local_artifact: options.build_date is required when the version '
+                                 'holds no YYYYMMDD date')
         build_date = str(build_date)
         if not re.fullmatch(r'[0-9]{4}-[0-9]{2}-[0-9]{2}', build_date):
             raise DiscoveryError('local_artifact: options.build_date must be YYYY-MM-DD, not %r' % build_date)

@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._checksum_dir import AlmaLinux, ChecksumFile, Rocky
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._checksum_dir import (
+    AlmaLinux, ChecksumFile, Rocky,
+)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._cirros import CirrOS
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._debian import Debian
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._fedora import Fedora, FedoraCoreOS
@@ -16,4 +18,5 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._lo
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._ubuntu import Ubuntu, UbuntuMinimal
 
 SOURCES = {cls.name: cls for cls in (
-    Ubuntu, UbuntuMinimal, Debian, Rocky, AlmaLinux, Fedora, FedoraCoreOS, Flatcar, CirrOS, ChecksumFile, LocalArtifact)}
+    Ubuntu, UbuntuMinimal, Debian, Rocky, AlmaLinux, Fedora, FedoraCoreOS, Flatcar, CirrOS,
+    ChecksumFile, LocalArtifact)}

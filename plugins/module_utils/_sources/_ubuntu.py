@@ -19,7 +19,7 @@ import datetime
 import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    DiscoveryError, Source, date_in, hint_of, same_digest, version_key,
+    DiscoveryError, Source, catalog_entry, date_in, hint_of, same_digest, version_key,
 )
 
 HOST = 'https://cloud-images.ubuntu.com/'
@@ -55,8 +55,8 @@ def newest_version(products, release, arch, url):
     if len(matches) > 1:
         raise DiscoveryError('%s lists Ubuntu %s (%s) more than once' % (url, release, arch))
     product = matches[0]
-    serials = [s for s, v in (product.get('versions') or {}).items()
-               if SERIAL.fullmatch(s) and isinstance(v, dict) and isinstance((v.get('items') or {}).get('disk1.img'), dict)]
+    serials = [s for s, v in (product.get('versions') or {}).items() if SERIAL.fullmatch(s)
+               and isinstance(v, dict) and isinstance((v.get('items') or {}).get('disk1.img'), dict)]
     if not serials:
         raise DiscoveryError('%s: Ubuntu %s (%s) has no build with a disk1.img item' % (url, release, arch))
     serial = max(serials, key=version_key)
@@ -81,8 +81,10 @@ class Ubuntu(Source):
         codename = str(product.get('release') or '')
         name = str(item.get('path') or '').rsplit('/', 1)[-1]
         if not re.fullmatch(r'[a-z]+', codename) or not re.fullmatch(r'[A-Za-z0-9][A-Za-z0-9._+-]*', name):
-            raise DiscoveryError('%s: unusable codename %r or file name %r for Ubuntu %s' % (entry.url, codename, name, self.release))
-        return {'version': serial, 'codename': codename, 'filename': name, 'hint': hint_of('sha256', item.get('sha256')),
+            raise DiscoveryError('%s: unusable codename %r or file name %r for Ubuntu %s'
+                                 % (entry.url, codename, name, self.release))
+        return {'version': serial, 'codename': codename, 'filename': name,
+                'hint': hint_of('sha256', item.get('sha256')),
                 'lifecycle': dict(lifecycle(product), vendor='Ubuntu', source=entry.url)}
 
     def resolve(self, ctx, entry, candidate):
@@ -92,8 +94,9 @@ class Ubuntu(Source):
         fingerprint = ctx.verify_detached(self, sums.body, sums_url + '.gpg')
         checksum = ctx.find_checksum(sums.text, candidate['filename'], sums.url, 'sha256')
         same_digest(checksum, candidate['hint'], '%s %s' % (self.label(), candidate['version']))
-        result = self.result(ctx, candidate['version'], date_in(candidate['version']), directory + candidate['filename'],
-                             checksum, sums_url, 'detached', sums_url + '.gpg', fingerprint)
+        result = self.result(ctx, candidate['version'], date_in(candidate['version']),
+                             directory + candidate['filename'], checksum, sums_url, 'detached',
+                             sums_url + '.gpg', fingerprint)
         result['lifecycle'] = candidate['lifecycle']
         return result
 
@@ -111,8 +114,9 @@ class Ubuntu(Source):
             version = str(product.get('version') or '')
             if re.fullmatch(r'[0-9]{2}\.[0-9]{2}', version):
                 title = str(product.get('release_title') or version)
-                found[version] = dict(lifecycle(product), release=version, lts='LTS' in title,
-                                      title=('%s %s %s' % (self.title, title, product.get('release_codename') or '')).strip())
+                codename = product.get('release_codename') or ''
+                found[version] = catalog_entry(version, ('%s %s %s' % (self.title, title, codename)).strip(),
+                                               lts='LTS' in title, **lifecycle(product))
         return sorted(found.values(), key=lambda item: version_key(item['release']), reverse=True)
 
 
