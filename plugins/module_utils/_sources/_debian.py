@@ -66,14 +66,19 @@ class Debian(Source):
     login_user = 'debian'
     arches = {'x86_64': 'amd64', 'aarch64': 'arm64'}
 
+    def codename(self):
+        """The cloud tree's directory; ``options.codename`` names a release newer than this code."""
+        return str(self.options.get('codename') or CODENAMES.get(self.release) or '')
+
     def check(self):
-        if self.release not in CODENAMES:
+        if not re.fullmatch(r'[a-z]+', self.codename()):
             known = ', '.join(sorted(CODENAMES, key=int))
-            raise DiscoveryError('unknown Debian release %r (known: %s)' % (self.release, known))
+            raise DiscoveryError('unknown Debian release %r (known: %s; a newer one needs '
+                                 'options.codename)' % (self.release, known))
 
     def entry_url(self):
         return '%s%s/latest/debian-%s-genericcloud-%s.json' % (
-            BASE, CODENAMES[self.release], self.release, self.vendor_arch)
+            BASE, self.codename(), self.release, self.vendor_arch)
 
     def catalog_url(self):
         return DISTS
@@ -88,13 +93,13 @@ class Debian(Source):
     def newest(self, ctx, entry):
         version, ref, digest = parse_build_json(entry.json(), entry.url)
         name = 'debian-%s-genericcloud-%s-%s.qcow2' % (self.release, self.vendor_arch, version)
-        expected_ref = '%s/%s/%s' % (CODENAMES[self.release], version, name)
+        expected_ref = '%s/%s/%s' % (self.codename(), version, name)
         if ref != expected_ref:
             raise DiscoveryError('%s: upload ref %r is not the expected %r' % (entry.url, ref, expected_ref))
         return {'version': version, 'filename': name, 'hint': digest}
 
     def resolve(self, ctx, entry, candidate):
-        image_url = BASE + '%s/%s/%s' % (CODENAMES[self.release], candidate['version'], candidate['filename'])
+        image_url = BASE + '%s/%s/%s' % (self.codename(), candidate['version'], candidate['filename'])
         sums_url = dir_of(image_url) + 'SHA512SUMS'
         sums = ctx.get(sums_url, what='checksum file')
         checksum = ctx.find_checksum(sums.text, candidate['filename'], sums.url, 'sha512')

@@ -13,7 +13,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._ba
     Context, DiscoveryError, Response, date_in, is_loopback, listing_names, newest_match, rewrite, version_key,
 )
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._checksum_dir import AlmaLinux, Rocky
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._debian import parse_build_json
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._debian import BASE, parse_build_json
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import make_source
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._fedora import FedoraCoreOS, pick_release
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._flatcar import parse_version_txt
@@ -91,6 +91,16 @@ class TestDebianJson:
         doc['items'][1]['data']['ref'] = 'bookworm/20261116-2399/../../evil.qcow2'
         with pytest.raises(DiscoveryError, match='upload ref'):
             source.newest(None, response(doc))
+
+    def test_release_newer_than_the_code_needs_its_codename(self):
+        with pytest.raises(DiscoveryError, match='needs options.codename'):
+            make_source('debian', '16').check()
+        for bad in ('../x', 'Forky', 'a/b'):
+            with pytest.raises(DiscoveryError, match='unknown Debian release'):
+                make_source('debian', '16', options={'codename': bad}).check()
+        source = make_source('debian', '16', options={'codename': 'cuttle'})
+        source.check()
+        assert source.entry_url() == BASE + 'cuttle/latest/debian-16-genericcloud-amd64.json'
 
     def test_no_qcow2_upload(self):
         with pytest.raises(DiscoveryError, match='one Build and one qcow2 Upload'):
