@@ -114,14 +114,14 @@ class Policy:
         self.keep_effective = max(self.keep, int(match.group(1))) if match else self.keep
 
 
-# image_rotate's options (Policy's arguments); release_status_info checks each release's ``rotate`` with them.
+# The one spec of a rotation policy (Policy's arguments but the candidate): the ``policy`` option of
+# image_rotate and image_upload (doc_fragments/policy.py) and each release's ``rotate`` in release_status_info.
 POLICY_SPEC = dict(
     provider=dict(type='str', required=True),
     release_key=dict(type='str', required=True, no_log=False),
     name=dict(type='str', required=True),
     naming=dict(type='str', default='latest_suffix', choices=['latest_suffix', 'scs']),
     name_templates=dict(type='dict', options=dict(latest=dict(type='str'), dated=dict(type='str'))),
-    candidate=dict(type='str'),
     previous_visibility=dict(type='str', default='community', choices=list(PREVIOUS_VISIBILITIES)),
     keep=dict(type='int', default=2),
     min_age_days=dict(type='int', default=0),
@@ -136,9 +136,9 @@ POLICY_SPEC = dict(
 )
 
 
-def policy_from(params, owners):
-    """The Policy of validated POLICY_SPEC parameters (extra keys ignored) and the resolved ``owners``."""
-    return Policy(owners=owners, **{key: params[key] for key in POLICY_SPEC})
+def policy_from(params, owners, candidate=None):
+    """The Policy of validated POLICY_SPEC parameters (extra keys ignored), ``owners`` and ``candidate``."""
+    return Policy(owners=owners, candidate=candidate, **{key: params[key] for key in POLICY_SPEC})
 
 
 def _validity_check(value, where):

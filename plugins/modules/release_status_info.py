@@ -45,11 +45,10 @@ author:
 options:
   releases:
     description:
-      - The releases to assess. Each entry has C(rotate), the options of
-        M(cloudimages.openstack.image_rotate) for the release (C(provider), C(release_key),
-        C(name), C(retired), C(properties), retention...; no C(candidate)), and, unless
-        C(rotate.retired) is true, C(discover), the options of
-        M(cloudimages.openstack.upstream_release).
+      - The releases to assess. Each entry has C(rotate), the release's rotation policy as
+        O(cloudimages.openstack.image_rotate#module:policy) (C(provider), C(release_key), C(name),
+        C(retired), C(properties), retention...), and, unless C(rotate.retired) is true,
+        C(discover), the options of M(cloudimages.openstack.upstream_release).
       - Optional C(stream) (dict, for a stream release such as V(current)) with C(end_of_support),
         a map of concrete release to ISO date, and C(end_of_support), the date behind
         C(rotate.retired), which only words the retirement reason.
@@ -131,7 +130,9 @@ releases:
       description:
         - The entry as given, for a stream release made concrete (C(discover.release),
           C(rotate.release_key), C(rotate.name), C(rotate.properties)); C(rotate.retired) is true when retired.
-        - What the later steps of the sync take their options from.
+        - What the later steps of the sync take their options from; C(rotate) is the
+          O(cloudimages.openstack.image_rotate#module:policy) of M(cloudimages.openstack.image_upload)
+          and M(cloudimages.openstack.image_rotate).
       type: dict
     settled:
       description: Nothing to do today for this release in this cloud.
@@ -370,8 +371,6 @@ class ReleaseStatusInfoModule(OpenStackModule):
             if spec.get('stream_error'):
                 raise DiscoveryError(spec['stream_error'])
             params = _validated(POLICY_SPEC, rotate, 'rotate')
-            if params['candidate'] is not None:
-                raise ValueError('rotate: candidate is not an option here')
             if not params['retired']:
                 discover = _validated(DISCOVER_SPEC, spec.get('discover'), 'discover')
                 discover['today'] = discover['today'] or self.today
