@@ -164,9 +164,6 @@ notes:
     C(sha256sum). Peak memory was 42 MiB for both 1 GiB and 4 GiB images.
   - Run the module on the controller (C(connection=local)) so that every cloud of the run shares
     the cache.
-extends_documentation_fragment:
-  - cloudimages.openstack.attributes.posix
-  - cloudimages.openstack.attributes
 attributes:
   check_mode:
     support: full
@@ -175,6 +172,9 @@ attributes:
   diff_mode:
     support: full
     details: Lists the cache entries (download, expanded, raw) before and after.
+extends_documentation_fragment:
+  - cloudimages.openstack.attributes.posix
+  - cloudimages.openstack.attributes
 """
 
 EXAMPLES = r"""

@@ -16,7 +16,6 @@ description:
   - Results use Glance's API attribute names, as C(openstack image show) does.
   - Unlike a plain listing, it can include C(community) images (not in Glance's default list)
     and C(os_hidden) images.
-  - Read-only; never changes anything.
 author:
   - cloudimages.openstack contributors (@cloudimages)
 options:
@@ -75,8 +74,6 @@ extends_documentation_fragment:
   - cloudimages.openstack.openstack
   - cloudimages.openstack.managed
   - cloudimages.openstack.attributes.info_module
-  - cloudimages.openstack.attributes.cloud
-  - cloudimages.openstack.attributes
 """
 
 EXAMPLES = r"""

@@ -69,12 +69,6 @@ options:
 notes:
   - Publicizing an image is admin-only under Glance's default policy; demoting to community is
     allowed to members of the owning project.
-extends_documentation_fragment:
-  - cloudimages.openstack.policy
-  - cloudimages.openstack.openstack
-  - cloudimages.openstack.managed
-  - cloudimages.openstack.attributes.cloud
-  - cloudimages.openstack.attributes
 attributes:
   check_mode:
     support: full
@@ -82,6 +76,11 @@ attributes:
   diff_mode:
     support: full
     details: Before and after of every rename, visibility change, hide, deactivation and deletion.
+extends_documentation_fragment:
+  - cloudimages.openstack.policy
+  - cloudimages.openstack.openstack
+  - cloudimages.openstack.managed
+  - cloudimages.openstack.attributes
 """
 
 EXAMPLES = r"""
@@ -183,16 +182,16 @@ kept:
   type: list
   elements: dict
   contains:
+    reasons:
+      description: Why it stays.
+      type: list
+      elements: str
     id:
       description: Image ID.
       type: str
     name:
       description: Image name before the run.
       type: str
-    reasons:
-      description: Why it stays.
-      type: list
-      elements: str
     servers:
       description: Servers using it (id, project_id, status; not their names, which belong to other tenants), when that was the reason.
       type: list

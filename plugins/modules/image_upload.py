@@ -125,11 +125,6 @@ options:
         Given values are always checked.
     type: bool
     default: true
-extends_documentation_fragment:
-  - cloudimages.openstack.policy
-  - cloudimages.openstack.openstack
-  - cloudimages.openstack.attributes.cloud
-  - cloudimages.openstack.attributes
 attributes:
   check_mode:
     support: full
@@ -137,6 +132,10 @@ attributes:
   diff_mode:
     support: full
     details: Before is empty, after is the create request body.
+extends_documentation_fragment:
+  - cloudimages.openstack.policy
+  - cloudimages.openstack.openstack
+  - cloudimages.openstack.attributes
 """
 
 EXAMPLES = r"""

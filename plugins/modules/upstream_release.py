@@ -163,7 +163,6 @@ requirements:
 extends_documentation_fragment:
   - cloudimages.openstack.attributes.info_module
   - cloudimages.openstack.attributes.posix
-  - cloudimages.openstack.attributes
 """
 
 EXAMPLES = r"""
