@@ -20,13 +20,12 @@ import json
 import os
 from dataclasses import dataclass
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import ChecksumError, MultiHasher
+from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import STANDARD_DIGESTS, ChecksumError, MultiHasher
 from ansible_collections.cloudimages.openstack.plugins.module_utils._files import locked, private_dir, write_atomic
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
     BACKOFF, CHUNK, RETRIES, TRANSFER_DEADLINE, Deadline, DeadlineError, TruncatedError, UpstreamError, body, get, retrying)
 
 # Digests of the bytes every later step needs: Glance's checksum (md5), os_hash_value (sha512), SCS (sha256).
-STANDARD_DIGESTS = ('md5', 'sha256', 'sha512')
 
 
 class FetchError(Exception):

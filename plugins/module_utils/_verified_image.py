@@ -39,12 +39,13 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import Checksum, ChecksumError, MultiHasher, parse_digest
+from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import (
+    STANDARD_DIGESTS, Checksum, ChecksumError, MultiHasher, parse_digest)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._decompress import (
     DecompressionError, compression_from_name, decompress, normalize_compression)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._diskimage import (
     DEFAULT_FORMATS, ConversionError, UnsafeImageError, convert_to_raw, expansion_cap, inspect, min_disk_gib)
-from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import CHUNK, STANDARD_DIGESTS, Cache, FetchError, fetch
+from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import CHUNK, Cache, FetchError, fetch
 from ansible_collections.cloudimages.openstack.plugins.module_utils._files import UnsafeCacheError, temp_path, write_atomic
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
     BACKOFF, RETRIES, TRANSFER_DEADLINE, Deadline, UpstreamError, body, get, retrying)

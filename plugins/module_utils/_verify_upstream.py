@@ -9,8 +9,7 @@ reproduce the stored form, compare digests, and tell a changed file from a gone 
 from __future__ import annotations
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _verify
-from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import ChecksumError
-from ansible_collections.cloudimages.openstack.plugins.module_utils._decompress import hash_file, hexdigests, new_digests
+from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import ChecksumError, MultiHasher
 from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import Cache, FetchError, fetch
 from ansible_collections.cloudimages.openstack.plugins.module_utils._files import UnsafeCacheError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import TRANSFER_DEADLINE, Deadline, UpstreamError, get
@@ -117,6 +116,4 @@ class UpstreamCheck:
 
 def _hash_file(path, algorithm):
     """Glance may use another os_hash_algo than the sha512 the cache records."""
-    digests = new_digests([algorithm])
-    hash_file(path, digests)
-    return next(iter(hexdigests(digests).values()))
+    return MultiHasher.of_file(path, [algorithm]).hexdigest(algorithm)
