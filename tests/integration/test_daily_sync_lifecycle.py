@@ -16,16 +16,16 @@ import pytest
 
 from playbook_runner import run_playbook
 from sync_inventory import write_inventory
-from sync_support import delete_managed, managed_images, summary
+from sync_support import managed_images, served, summary
 
 
 @pytest.fixture()
 def sync(cloud, tmp_path):
-    from upstream_mirror import Mirror, MirrorServer  # pylint: disable=import-outside-toplevel
+    from upstream_mirror import Mirror  # pylint: disable=import-outside-toplevel
     mirror = Mirror(tmp_path / 'mirror').build(without=[('ubuntu', '26.04')])
     provider = 'life' + uuid.uuid4().hex[:8]
     conn = cloud.connect('admin', 'RegionOne')
-    with MirrorServer(mirror) as server:
+    with served(cloud, mirror, provider) as server:
         def run(today, ubuntu):
             one = {'cloudimages_distributions': ['ubuntu', 'fedora'], 'image_sync_boot_test': False, 'ubuntu_enabled': ubuntu}
             inventory = write_inventory(tmp_path / 'inventory.json', mirror, server, provider, tmp_path / 'cache', today,
@@ -41,11 +41,7 @@ def sync(cloud, tmp_path):
                 groups.setdefault(image.properties['cloudimages_release'], []).append(image)
             return groups
         run.mirror, run.images = mirror, images
-        try:
-            yield run
-        finally:
-            delete_managed(cloud, provider)
-            mirror.close()
+        yield run
 
 
 def prop(image, key):
