@@ -253,7 +253,8 @@ def _clean_name(name, where):
 
 def _entry(name, algorithm, hexdigest, where):
     if len(hexdigest) != ALGORITHMS[algorithm]:
-        raise ChecksumError(f'{where}: {algorithm} digest must have {ALGORITHMS[algorithm]} hex characters, got {len(hexdigest)}')
+        raise ChecksumError(f'{where}: {algorithm} digest must have {ALGORITHMS[algorithm]} hex characters, '
+                            f'got {len(hexdigest)}')
     return Checksum(_clean_name(name, where), algorithm, hexdigest.lower())
 
 
@@ -408,7 +409,8 @@ def select(entries, name, algorithm=None, source=None):
         candidates = [e for e in entries if e.name.rsplit('/', 1)[-1] == wanted]
         paths = sorted({e.name for e in candidates})
         if len(paths) > 1:
-            raise ChecksumError(f'{_where(source)}: {name!r} is ambiguous, several paths have that basename: {", ".join(paths)}')
+            raise ChecksumError(f'{_where(source)}: {name!r} is ambiguous, several paths have that basename: '
+                                f'{", ".join(paths)}')
     if not candidates:
         raise ChecksumError(f'{name!r} is not listed in {_where(source)}')
     if algorithm is not None:
@@ -489,6 +491,7 @@ class MultiHasher:
         what = what or expected.name
         actual = self.hexdigest(expected.algorithm)
         if not expected.matches(actual):
-            raise ChecksumError(f'{expected.algorithm} mismatch for {what}: expected {expected.hexdigest}, got {actual}')
+            raise ChecksumError(f'{expected.algorithm} mismatch for {what}: '
+                                f'expected {expected.hexdigest}, got {actual}')
         if expected.size is not None and expected.size != self.size:
             raise ChecksumError(f'size mismatch for {what}: expected {expected.size} bytes, got {self.size}')

@@ -103,7 +103,8 @@ def inspect(path, expected_format=None, allowed_formats=DEFAULT_FORMATS, max_vir
     if virtual_size <= 0:
         raise UnsafeImageError(f'{path} has no usable virtual size')
     if max_virtual_size is not None and virtual_size > max_virtual_size:
-        raise UnsafeImageError(f'{path} has a virtual size of {virtual_size} bytes, more than the allowed {max_virtual_size}')
+        raise UnsafeImageError(f'{path} has a virtual size of {virtual_size} bytes, '
+                               f'more than the allowed {max_virtual_size}')
     return ImageInfo(format=name, virtual_size=virtual_size, actual_size=actual_size)
 
 
@@ -156,7 +157,8 @@ def _safety_check(path, inspector):
     try:
         inspector.safety_check()
     except format_inspector.SafetyCheckFailed as exc:
-        reasons = [_CHECK_REASONS.get(name.replace('inner_', ''), f'{name}: {failure}') for name, failure in exc.failures.items()]
+        reasons = [_CHECK_REASONS.get(name.replace('inner_', ''), f'{name}: {failure}')
+                   for name, failure in exc.failures.items()]
         raise UnsafeImageError(f'{path} is unsafe: {"; ".join(reasons)}') from None
     except format_inspector.ImageFormatError as exc:
         raise UnsafeImageError(f'{path} cannot be safety-checked: {exc}') from None
@@ -173,8 +175,8 @@ def _check_qcow2_encryption(path):
         raise UnsafeImageError(f'{path} is an encrypted qcow2 image (crypt method {method})')
 
 
-def convert_to_raw(src, dest, src_format, max_virtual_size, algorithms=STANDARD_DIGESTS, allowed_formats=DEFAULT_FORMATS,
-                   timeout=QEMU_IMG_TIMEOUT):
+def convert_to_raw(src, dest, src_format, max_virtual_size, algorithms=STANDARD_DIGESTS,
+                   allowed_formats=DEFAULT_FORMATS, timeout=QEMU_IMG_TIMEOUT):
     """Inspect ``src``, convert it to a raw ``dest`` atomically and hash the result in one read.
 
     ``max_virtual_size`` is required: the raw file is as large as the virtual disk (sparse or not).

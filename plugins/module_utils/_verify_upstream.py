@@ -12,7 +12,8 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils import _veri
 from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import ChecksumError, MultiHasher
 from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import Cache, FetchError, fetch
 from ansible_collections.cloudimages.openstack.plugins.module_utils._files import UnsafeCacheError
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import TRANSFER_DEADLINE, Deadline, UpstreamError, get
+from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
+    TRANSFER_DEADLINE, Deadline, UpstreamError, get)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._verified_image import (
     ImageFetchError, Limits, lookup, obtain, resolve_source)
 
@@ -55,7 +56,8 @@ class UpstreamCheck:
         try:
             extra = {} if algo in stored['digests'] else {algo: _hash_file(stored['path'], algo)}
         except ValueError:
-            return _verify.outcome(result, 'error', 'Glance os_hash_algo %r is no hash algorithm this Python knows' % algo)
+            return _verify.outcome(result, 'error',
+                                   'Glance os_hash_algo %r is no hash algorithm this Python knows' % algo)
         if moved:
             gone_url, step.url = step.url, moved
             result['source'] = moved
@@ -92,8 +94,9 @@ class UpstreamCheck:
             return None
         except FetchError as exc:
             if isinstance(exc.__cause__, ChecksumError):
-                return ('unverifiable', 'the upstream file no longer matches the digest recorded at upload, so nothing '
-                        'trusted is left to compare with (the vendor replaced it, or the mirror serves other bytes): %s' % exc)
+                return ('unverifiable', 'the upstream file no longer matches the digest recorded at upload, so '
+                        'nothing trusted is left to compare with (the vendor replaced it, or the mirror serves '
+                        'other bytes): %s' % exc)
             failure = str(exc)
         except UpstreamError as exc:
             failure = str(exc)

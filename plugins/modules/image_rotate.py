@@ -49,7 +49,8 @@ options:
       - Check mode only - a build not uploaded yet, so the plan shows what promoting it would do
         (the previous latest's rename and visibility change, deletions with their reasons).
       - A stand-in with the identity and properties an upload of O(planned_candidate.release)
-        with the same O(policy) would get takes the place of O(candidate); in the plan its ID is C(planned build <version>).
+        with the same O(policy) would get takes the place of O(candidate); in the plan its ID is
+        C(planned build <version>).
       - Mutually exclusive with O(candidate); refused outside check mode.
     type: dict
     suboptions:
@@ -193,7 +194,9 @@ kept:
       description: Image name before the run.
       type: str
     servers:
-      description: Servers using it (id, project_id, status; not their names, which belong to other tenants), when that was the reason.
+      description:
+        - Servers using it (id, project_id, status; not their names, which belong to other tenants), when
+          that was the reason.
       type: list
       elements: dict
     volumes:
@@ -204,7 +207,10 @@ usage:
   description: Whether the usage check covered every project, and why not.
   returned: always
   type: dict
-  sample: {checked: true, complete: false, reason: "Nova refused to list the servers of all projects (403: needs the admin role)"}
+  sample:
+    checked: true
+    complete: false
+    reason: "Nova refused to list the servers of all projects (403: needs the admin role)"
 warnings_list:
   description:
     - Conditions worth a look (also emitted as Ansible warnings), among them every image of
@@ -225,7 +231,8 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query
 from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import OWNERS_SPEC
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
 from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import POLICY_SPEC, PlanError, plan, policy_from
+from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import (
+    POLICY_SPEC, PlanError, plan, policy_from)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation_apply import execute, list_group
 from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import lookup
 
@@ -280,11 +287,13 @@ class ImageRotateModule(OpenStackModule):
                 if outcome.startswith('refused'):
                     out['kept'].append({'id': action['id'], 'name': names.get(action['id']), 'reasons': [outcome],
                                         'servers': [], 'volumes': []})
-            changed = any(outcome == 'done' and action['action'] != 'keep' for action, outcome in zip(result.actions, outcomes))
+            changed = any(outcome == 'done' and action['action'] != 'keep'
+                          for action, outcome in zip(result.actions, outcomes))
         warnings += result.warnings
         for warning in warnings:
             self.ansible.warn(warning)
-        self.exit_json(changed=changed, plan=out['plan'], latest=out['latest'], kept=out['kept'], warnings_list=warnings,
+        self.exit_json(changed=changed, plan=out['plan'], latest=out['latest'], kept=out['kept'],
+                       warnings_list=warnings,
                        usage={'checked': usage is not None, 'complete': usage['complete'] if usage else None,
                               'reason': usage['reason'] if usage else None},
                        **({'diff': out['diff']} if self.ansible._diff else {}))

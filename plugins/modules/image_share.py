@@ -178,7 +178,8 @@ class ImageShareModule(OpenStackModule):
         try:
             if params['member_status']:
                 if params['members'] or params['exclusive'] or params['state'] != 'present':
-                    raise SharingError('member_status is the member side: it cannot be combined with members, exclusive or state=absent')
+                    raise SharingError('member_status is the member side: it cannot be combined with members, '
+                                       'exclusive or state=absent')
                 result = set_member_status(self.conn, params['image'], params['member_status'], self.check_mode)
             else:
                 if params['exclusive'] and params['state'] == 'absent':

@@ -46,8 +46,8 @@ options:
   release:
     description:
       - The O(release) dict returned by C(upstream_release). It fills the identity's build and
-        digest (C(version), C(checksum); the release key is O(policy.release_key)), the properties C(image_source), C(image_build_date),
-        C(image_original_user) and C(os_version), and O(disk_format).
+        digest (C(version), C(checksum); the release key is O(policy.release_key)), the properties
+        C(image_source), C(image_build_date), C(image_original_user) and C(os_version), and O(disk_format).
       - It also sets C(cloudimages_trust), what vouches for the bytes - C(signed:<fingerprint>) (a pinned
         key signed the checksum, or comma-separated pins one of which must sign the image file),
         C(tls-only) (an unsigned source accepted with C(allow_unsigned), HTTPS alone) or
@@ -242,7 +242,8 @@ class ImageUploadModule(OpenStackModule):
         method=dict(type='str', default='direct', choices=list(upload.METHODS)),
         filename=dict(type='path'),
         url=dict(type='str'),
-        disk_format=dict(type='str', choices=['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi', 'iso', 'ploop']),
+        disk_format=dict(type='str',
+                         choices=['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi', 'iso', 'ploop']),
         container_format=dict(type='str', default='bare'),
         min_disk=dict(type='int'),
         min_ram=dict(type='int'),

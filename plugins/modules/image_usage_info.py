@@ -153,7 +153,8 @@ class ImageUsageInfoModule(OpenStackModule):
             if image_id in names:
                 item['name'] = names[image_id]
             images.append(item)
-        self.exit_json(changed=False, images=images, complete=usage['complete'], unknown=usage['unknown'], reason=usage['reason'])
+        self.exit_json(changed=False, images=images, complete=usage['complete'], unknown=usage['unknown'],
+                       reason=usage['reason'])
 
 
 def main():

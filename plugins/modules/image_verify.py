@@ -228,8 +228,10 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed, _verify
 from ansible_collections.cloudimages.openstack.plugins.module_utils._diskimage import FORMAT_INSPECTOR_IMPORT_ERROR
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, TRANSFER_DEADLINE, make_session
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import list_impostors, list_managed, resolve_owners
+from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
+    REQUESTS_IMPORT_ERROR, TRANSFER_DEADLINE, make_session)
+from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import (
+    list_impostors, list_managed, resolve_owners)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule, sdk_exceptions
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation_apply import deactivate
 from ansible_collections.cloudimages.openstack.plugins.module_utils._verify_upstream import UpstreamCheck

@@ -61,7 +61,8 @@ options:
       - V(rocky) takes C(variant) in O(options) (V(Base), default, or V(LVM)).
     type: str
     required: true
-    choices: [ubuntu, ubuntu_minimal, debian, rocky, almalinux, fedora, fedora_coreos, flatcar, cirros, checksum_file, local_artifact]
+    choices: [ubuntu, ubuntu_minimal, debian, rocky, almalinux, fedora, fedora_coreos, flatcar, cirros, checksum_file,
+              local_artifact]
   release:
     description:
       - The release, as the vendor numbers it, for example V(24.04), V(12), V(9), V(44);
