@@ -241,8 +241,8 @@ class ImageRotateModule(OpenStackModule):
     argument_spec = dict(
         policy=dict(type='dict', required=True, options=POLICY_SPEC),
         candidate=dict(type='str'),
-        planned_candidate=dict(type='dict', options=dict(name=dict(type='str', required=True),
-                                                        release=dict(type='dict', required=True))),
+        planned_candidate=dict(type='dict', options=dict(
+            name=dict(type='str', required=True), release=dict(type='dict', required=True))),
         now=dict(type='str'),
         **OWNERS_SPEC
     )
