@@ -8,7 +8,8 @@ from __future__ import annotations
 
 class ModuleDocFragment:
     # Option names and semantics match openstack.cloud, so an existing clouds.yaml,
-    # module_defaults block or AWX OpenStack credential works unchanged.
+    # module_defaults block or AWX OpenStack credential works unchanged. Every module with these
+    # options is in the cloudimages.openstack.cloud action group, on any platform.
     DOCUMENTATION = r"""
 options:
   cloud:
@@ -87,4 +88,13 @@ requirements:
 notes:
   - Authentication follows openstacksdk's rules; see
     U(https://docs.openstack.org/openstacksdk/latest/user/config/configuration.html).
+attributes:
+  action_group:
+    description: Use C(group/cloudimages.openstack.cloud) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership: [cloudimages.openstack.cloud]
+  platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
+    platforms: all
 """

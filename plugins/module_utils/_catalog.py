@@ -54,10 +54,11 @@ def build_model(clouds, usage=None, provider=None, title=None, generated_at=None
     the mapping is ``unknown``.
     """
     if not isinstance(clouds, dict):
-        raise CatalogError('clouds must be a mapping of cloud name to its list of images, not %s' % type(clouds).__name__)
+        raise CatalogError('clouds must be a mapping of cloud name to its list of images, not %s'
+                           % type(clouds).__name__)
     usage = _check_usage(usage)
     built = [_cloud(str(name), images, usage) for name, images in sorted(clouds.items(), key=lambda item: str(item[0]))]
-    stamps = [image.get(key) for name, images in clouds.items() for image in images for key in ('created_at', 'updated_at')]
+    stamps = [image.get(key) for images in clouds.values() for image in images for key in ('created_at', 'updated_at')]
     stamps = [stamp for stamp in stamps if isinstance(stamp, str) and stamp]
     return {
         'schema': SCHEMA,
@@ -75,16 +76,19 @@ def _check_usage(usage):
     if usage is None:
         return None
     if not isinstance(usage, dict):
-        raise CatalogError('usage must be a mapping of image id to {servers: n, volumes: n}, not %s' % type(usage).__name__)
+        raise CatalogError('usage must be a mapping of image id to {servers: n, volumes: n}, not %s'
+                           % type(usage).__name__)
     checked = {}
     for image_id, counts in usage.items():
         if not isinstance(counts, dict):
-            raise CatalogError('usage of image %s must be a mapping {servers: n, volumes: n}, not %r' % (image_id, counts))
+            raise CatalogError('usage of image %s must be a mapping {servers: n, volumes: n}, not %r'
+                               % (image_id, counts))
         entry = {}
         for key in ('servers', 'volumes'):
             value = counts.get(key, 0)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise CatalogError('usage of image %s: %s must be a count (an integer >= 0), not %r' % (image_id, key, value))
+                raise CatalogError('usage of image %s: %s must be a count (an integer >= 0), not %r'
+                                   % (image_id, key, value))
             entry[key] = value
         checked[str(image_id)] = entry
     return checked
@@ -92,11 +96,13 @@ def _check_usage(usage):
 
 def _cloud(name, images, usage):
     if not isinstance(images, list):
-        raise CatalogError('cloud %s: images must be a list (the images of image_info), not %s' % (name, type(images).__name__))
+        raise CatalogError('cloud %s: images must be a list (the images of image_info), not %s'
+                           % (name, type(images).__name__))
     current, kept, candidates = [], [], 0
     for index, image in enumerate(images):
         if not isinstance(image, dict) or not image.get('id'):
-            raise CatalogError('cloud %s: image #%d is not an image_info result (a mapping with an id): %r' % (name, index, image))
+            raise CatalogError('cloud %s: image #%d is not an image_info result (a mapping with an id): %r'
+                               % (name, index, image))
         if not isinstance(image.get('properties') or {}, dict):
             raise CatalogError('cloud %s: image %s: properties must be a mapping' % (name, image['id']))
         entry = _entry(image)
@@ -163,7 +169,8 @@ def _order_key(entry):
 def natural_key(text):
     """Sort "9" before "10" and "22.04" before "24.04"; ints and strings never compared together."""
     # [0-9], not \d: int() refuses some Unicode digits (e.g. superscripts) that \d matches.
-    return tuple((0, int(part), '') if part[0] in '0123456789' else (1, 0, part) for part in re.split(r'([0-9]+)', str(text)) if part)
+    parts = (part for part in re.split(r'([0-9]+)', str(text)) if part)
+    return tuple((0, int(part), '') if part[0] in '0123456789' else (1, 0, part) for part in parts)
 
 
 def _releases(current, kept):
@@ -187,7 +194,8 @@ def _releases(current, kept):
             })
         releases.append({
             'key': key, 'distribution': newest['distribution'], 'version': newest['version'],
-            'provided_until': newest['provided_until'], 'current': [e['name'] for e in versions if e['id'] in current_ids],
+            'provided_until': newest['provided_until'],
+            'current': [e['name'] for e in versions if e['id'] in current_ids],
             'timeline': timeline,
         })
     return releases
@@ -195,7 +203,8 @@ def _releases(current, kept):
 
 def check_model(model, caller):
     if not isinstance(model, dict) or model.get('schema') != SCHEMA or not isinstance(model.get('clouds'), list):
-        raise CatalogError('%s renders the result of catalog_model (schema %d), not %r' % (caller, SCHEMA, type(model).__name__))
+        raise CatalogError('%s renders the result of catalog_model (schema %d), not %r'
+                           % (caller, SCHEMA, type(model).__name__))
 
 
 def day(value):
@@ -273,11 +282,13 @@ def render_markdown(model):
     for cloud in model['clouds']:
         out += ['## Cloud %s' % md(cloud['name']), '', '### Current public images', '']
         if cloud['current']:
-            out.append(_md_row(['Name', 'Distribution', 'Version', 'Build', 'Build date', 'Uploaded', 'Source', 'Checksums', 'End of support']))
+            out.append(_md_row(['Name', 'Distribution', 'Version', 'Build', 'Build date', 'Uploaded', 'Source',
+                                'Checksums', 'End of support']))
             out.append(_md_row(['---'] * 9))
             for e in cloud['current']:
-                out.append(_md_row([md(e['name']), md(e['distribution']), md(e['version']), md(e['build']), md(e['build_date']),
-                                    md(e['uploaded']), _md_link(e['source']), _md_digests(e['checksums']), md(e['provided_until'])]))
+                out.append(_md_row([md(e['name']), md(e['distribution']), md(e['version']), md(e['build']),
+                                    md(e['build_date']), md(e['uploaded']), _md_link(e['source']),
+                                    _md_digests(e['checksums']), md(e['provided_until'])]))
         else:
             out.append('None.')
         out += ['', '### Community images still kept', '']
@@ -286,15 +297,16 @@ def render_markdown(model):
             out.append(_md_row(['---'] * 7))
             for e in cloud['kept']:
                 counts = e['usage'] or {}
-                out.append(_md_row([md(e['name']), md(e['release']), md(e['build']), md(e['uploaded']), md(e['kept_because']),
-                                    md(counts.get('servers')), md(counts.get('volumes'))]))
+                out.append(_md_row([md(e['name']), md(e['release']), md(e['build']), md(e['uploaded']),
+                                    md(e['kept_because']), md(counts.get('servers')), md(counts.get('volumes'))]))
             if not model['usage_known']:
                 out += ['', '"unknown": usage was not looked up for this report.']
         else:
             out.append('None.')
         out += ['', '### Versions per release', '']
         for release in cloud['releases']:
-            steps = ['%s (%s, %s)' % (md(t['build'] or t['name']), md(t['uploaded']), t['state']) for t in release['timeline']]
+            steps = ['%s (%s, %s)' % (md(t['build'] or t['name']), md(t['uploaded']), t['state'])
+                     for t in release['timeline']]
             out.append('- **%s**: %s' % (md(release['key']), ' → '.join(steps)))
         if not cloud['releases']:
             out.append('None.')

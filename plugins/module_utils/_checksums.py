@@ -52,6 +52,8 @@ ALGORITHMS = {
     'md5': 32,
 }
 _BY_HEX_LENGTH = {length: name for name, length in ALGORITHMS.items()}
+# What the verified cache records of every file: Glance's checksum (md5) and the usual os_hash_algo values.
+STANDARD_DIGESTS = ('md5', 'sha256', 'sha512')
 
 # Longest line accepted; real checksum lines are < 300 characters.
 MAX_LINE_LENGTH = 8192
@@ -251,7 +253,8 @@ def _clean_name(name, where):
 
 def _entry(name, algorithm, hexdigest, where):
     if len(hexdigest) != ALGORITHMS[algorithm]:
-        raise ChecksumError(f'{where}: {algorithm} digest must have {ALGORITHMS[algorithm]} hex characters, got {len(hexdigest)}')
+        raise ChecksumError(f'{where}: {algorithm} digest must have {ALGORITHMS[algorithm]} hex characters, '
+                            f'got {len(hexdigest)}')
     return Checksum(_clean_name(name, where), algorithm, hexdigest.lower())
 
 
@@ -406,7 +409,8 @@ def select(entries, name, algorithm=None, source=None):
         candidates = [e for e in entries if e.name.rsplit('/', 1)[-1] == wanted]
         paths = sorted({e.name for e in candidates})
         if len(paths) > 1:
-            raise ChecksumError(f'{_where(source)}: {name!r} is ambiguous, several paths have that basename: {", ".join(paths)}')
+            raise ChecksumError(f'{_where(source)}: {name!r} is ambiguous, several paths have that basename: '
+                                f'{", ".join(paths)}')
     if not candidates:
         raise ChecksumError(f'{name!r} is not listed in {_where(source)}')
     if algorithm is not None:
@@ -425,16 +429,44 @@ def find(text, name, algorithm=None, source=None):
     return select(parse(text, source), name, algorithm, source)
 
 
+def hash_algorithm(name):
+    """A vendor algorithm (:func:`normalize_algorithm`) or any other fixed-length hashlib one.
+
+    Glance's ``os_hash_algo`` is its configured ``hashing_algorithm``, for example ``sha3_512``
+    (``'SHA3-512'`` is accepted too); shake_* needs a length, so it is not offered.
+    """
+    try:
+        return normalize_algorithm(name)
+    except ChecksumError:
+        key = str(name).strip().lower()
+        for candidate in (key.replace('-', '_'), key.replace('-', '').replace('_', '')):
+            if candidate in hashlib.algorithms_available and not candidate.startswith('shake'):
+                return candidate
+        raise
+
+
 class MultiHasher:
-    """Feed data once, get several digests: ``MultiHasher(['md5', 'sha256']).update(chunk)``."""
+    """Feed data once, get several digests: ``MultiHasher(['md5', 'sha256']).update(chunk)``.
+
+    The one multi-digest helper: downloads, decompression, raw conversion and Glance checks.
+    """
 
     def __init__(self, algorithms):
-        names = [normalize_algorithm(a) for a in algorithms]
+        names = [hash_algorithm(a) for a in algorithms]
         if not names:
             raise ChecksumError('MultiHasher needs at least one algorithm')
         # md5/sha1 are used for integrity comparison, not security; keeps working under FIPS.
         self._hashes = {n: hashlib.new(n, usedforsecurity=False) for n in dict.fromkeys(names)}
         self.size = 0
+
+    @classmethod
+    def of_file(cls, path, algorithms, chunk_size=1 << 20):
+        """The hasher fed with the whole file at ``path`` (its ``size`` is the file's)."""
+        hasher = cls(algorithms)
+        with open(path, 'rb') as handle:
+            for chunk in iter(lambda: handle.read(chunk_size), b''):
+                hasher.update(chunk)
+        return hasher
 
     @property
     def algorithms(self):
@@ -446,7 +478,7 @@ class MultiHasher:
         self.size += len(chunk)
 
     def hexdigest(self, algorithm):
-        algorithm = normalize_algorithm(algorithm)
+        algorithm = hash_algorithm(algorithm)
         if algorithm not in self._hashes:
             raise ChecksumError(f'{algorithm} was not computed (only {", ".join(self._hashes)})')
         return self._hashes[algorithm].hexdigest()
@@ -459,6 +491,7 @@ class MultiHasher:
         what = what or expected.name
         actual = self.hexdigest(expected.algorithm)
         if not expected.matches(actual):
-            raise ChecksumError(f'{expected.algorithm} mismatch for {what}: expected {expected.hexdigest}, got {actual}')
+            raise ChecksumError(f'{expected.algorithm} mismatch for {what}: '
+                                f'expected {expected.hexdigest}, got {actual}')
         if expected.size is not None and expected.size != self.size:
             raise ChecksumError(f'size mismatch for {what}: expected {expected.size} bytes, got {self.size}')

@@ -20,17 +20,17 @@ The xz decoder's memory is limited too: a stream header can ask for a 4 GiB dict
 from __future__ import annotations
 
 import bz2
-import hashlib
 import lzma
 import os
 import tempfile
 import zlib
 
+from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import STANDARD_DIGESTS, MultiHasher
+
 CHUNK = 1 << 20
 HEAD_BYTES = 4 << 20   # expanded bytes check_head sees: every image header fits
 # xz -9 needs 65 MiB to decompress and vendors use less; a larger dictionary is an attack.
 XZ_MEMLIMIT = 256 << 20
-DEFAULT_ALGORITHMS = ('md5', 'sha256', 'sha512')
 
 # name -> magic bytes at offset 0 (gzip: magic + deflate method; bz2: 'BZh' + block size digit).
 _MAGIC = {
@@ -69,42 +69,6 @@ def detect_compression(path):
         if head.startswith(magics):
             return name
     return None
-
-
-def new_digests(algorithms):
-    """``{name: hashlib object}`` for any fixed-length hashlib algorithm; bad names raise ValueError."""
-    digests = {}
-    for name in algorithms:
-        key = _algorithm_name(name)
-        # md5 here is integrity (vendor and Glance checksums), not security; FIPS builds allow that.
-        digests[key] = hashlib.new(key, usedforsecurity=False)
-    if not digests:
-        raise ValueError('at least one hash algorithm is needed')
-    return digests
-
-
-def _algorithm_name(name):
-    # 'SHA-256' -> 'sha256', 'SHA3-256' -> 'sha3_256'; shake_* needs a length, so it is not offered.
-    key = str(name).strip().lower()
-    for candidate in (key, key.replace('-', '_'), key.replace('-', '').replace('_', '')):
-        if candidate in hashlib.algorithms_available and not candidate.startswith('shake'):
-            return candidate
-    raise ValueError(f'unsupported hash algorithm {name!r}')
-
-
-def hexdigests(digests):
-    return {name: digest.hexdigest() for name, digest in digests.items()}
-
-
-def hash_file(path, digests):
-    """Feed the file at ``path`` to every digest of ``digests`` (see new_digests); return its size."""
-    size = 0
-    with open(path, 'rb') as handle:
-        for chunk in iter(lambda: handle.read(CHUNK), b''):
-            for digest in digests.values():
-                digest.update(chunk)
-            size += len(chunk)
-    return size
 
 
 class _Gzip:
@@ -195,7 +159,7 @@ def _check_padding(padding, kind):
         raise DecompressionError(f'{kind}: stream padding of {padding} bytes is not a multiple of 4')
 
 
-def decompress(src, dest, compression, max_bytes, algorithms=DEFAULT_ALGORITHMS, progress=None, check_head=None):
+def decompress(src, dest, compression, max_bytes, algorithms=STANDARD_DIGESTS, progress=None, check_head=None):
     """Expand ``src`` into ``dest`` atomically and hash both sides in the same pass.
 
     ``compression`` is the declared kind (``xz``/``bz2``/``gzip`` or an alias); the magic bytes must
@@ -210,8 +174,8 @@ def decompress(src, dest, compression, max_bytes, algorithms=DEFAULT_ALGORITHMS,
     if found != kind:
         raise DecompressionError(f'{src} was declared {kind} but its content is {found or "not xz, bz2 or gzip"}')
     try:
-        compressed, expanded = new_digests(algorithms), new_digests(algorithms)
-    except ValueError as exc:
+        compressed, expanded = MultiHasher(algorithms), MultiHasher(algorithms)
+    except ValueError as exc:  # ChecksumError: an unknown algorithm
         raise DecompressionError(str(exc)) from None
     dest = os.path.abspath(dest)
     fd, part = tempfile.mkstemp(dir=os.path.dirname(dest), prefix=f'.{os.path.basename(dest)}.', suffix='.part')
@@ -230,7 +194,7 @@ def decompress(src, dest, compression, max_bytes, algorithms=DEFAULT_ALGORITHMS,
         # Covers KeyboardInterrupt and a killed module too: no half-written image survives.
         _unlink(part)
         raise
-    return {'compressed': hexdigests(compressed), 'expanded': hexdigests(expanded), 'size': size}
+    return {'compressed': compressed.hexdigests(), 'expanded': expanded.hexdigests(), 'size': size}
 
 
 def _expand(source, out, kind, max_bytes, digests, progress, head):
@@ -238,8 +202,7 @@ def _expand(source, out, kind, max_bytes, digests, progress, head):
 
     def read():
         chunk = source.read(CHUNK)
-        for digest in compressed.values():
-            digest.update(chunk)
+        compressed.update(chunk)
         return chunk
 
     written, cap = 0, max_bytes
@@ -248,8 +211,7 @@ def _expand(source, out, kind, max_bytes, digests, progress, head):
             why = '' if cap == max_bytes else ' by the header of the expanded image'
             raise DecompressionError(f'{kind} expands to more than the allowed {cap} bytes{why}')
         out.write(block)
-        for digest in expanded.values():
-            digest.update(block)
+        expanded.update(block)
         written += len(block)
         if head is not None and written >= HEAD_BYTES:
             try:

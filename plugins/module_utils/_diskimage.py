@@ -30,7 +30,7 @@ import tempfile
 import traceback
 from dataclasses import dataclass
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._decompress import DEFAULT_ALGORITHMS, hash_file, hexdigests, new_digests
+from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import STANDARD_DIGESTS, MultiHasher
 
 try:
     from oslo_utils.imageutils import format_inspector
@@ -103,7 +103,8 @@ def inspect(path, expected_format=None, allowed_formats=DEFAULT_FORMATS, max_vir
     if virtual_size <= 0:
         raise UnsafeImageError(f'{path} has no usable virtual size')
     if max_virtual_size is not None and virtual_size > max_virtual_size:
-        raise UnsafeImageError(f'{path} has a virtual size of {virtual_size} bytes, more than the allowed {max_virtual_size}')
+        raise UnsafeImageError(f'{path} has a virtual size of {virtual_size} bytes, '
+                               f'more than the allowed {max_virtual_size}')
     return ImageInfo(format=name, virtual_size=virtual_size, actual_size=actual_size)
 
 
@@ -156,7 +157,8 @@ def _safety_check(path, inspector):
     try:
         inspector.safety_check()
     except format_inspector.SafetyCheckFailed as exc:
-        reasons = [_CHECK_REASONS.get(name.replace('inner_', ''), f'{name}: {failure}') for name, failure in exc.failures.items()]
+        reasons = [_CHECK_REASONS.get(name.replace('inner_', ''), f'{name}: {failure}')
+                   for name, failure in exc.failures.items()]
         raise UnsafeImageError(f'{path} is unsafe: {"; ".join(reasons)}') from None
     except format_inspector.ImageFormatError as exc:
         raise UnsafeImageError(f'{path} cannot be safety-checked: {exc}') from None
@@ -173,7 +175,8 @@ def _check_qcow2_encryption(path):
         raise UnsafeImageError(f'{path} is an encrypted qcow2 image (crypt method {method})')
 
 
-def convert_to_raw(src, dest, src_format, max_virtual_size, algorithms=DEFAULT_ALGORITHMS, allowed_formats=DEFAULT_FORMATS, timeout=QEMU_IMG_TIMEOUT):
+def convert_to_raw(src, dest, src_format, max_virtual_size, algorithms=STANDARD_DIGESTS,
+                   allowed_formats=DEFAULT_FORMATS, timeout=QEMU_IMG_TIMEOUT):
     """Inspect ``src``, convert it to a raw ``dest`` atomically and hash the result in one read.
 
     ``max_virtual_size`` is required: the raw file is as large as the virtual disk (sparse or not).
@@ -182,7 +185,7 @@ def convert_to_raw(src, dest, src_format, max_virtual_size, algorithms=DEFAULT_A
     equals Glance's ``checksum`` of the image converted on import.
     """
     info = inspect(src, expected_format=src_format, allowed_formats=allowed_formats, max_virtual_size=max_virtual_size)
-    digests = new_digests(algorithms)
+    MultiHasher(algorithms)  # an unknown algorithm fails before qemu-img runs
     qemu_img = shutil.which('qemu-img')
     if qemu_img is None:
         raise ConversionError('qemu-img not found (Debian/Ubuntu package qemu-utils)')
@@ -192,14 +195,15 @@ def convert_to_raw(src, dest, src_format, max_virtual_size, algorithms=DEFAULT_A
     try:
         # Absolute paths: qemu would read a name starting with "json:" as a block-device spec.
         _run([qemu_img, 'convert', '-q', '-f', src_format, '-O', 'raw', os.path.abspath(src), part], timeout)
-        size = hash_file(part, digests)
+        hasher = MultiHasher.of_file(part, algorithms)
+        size = hasher.size
         if size != info.virtual_size:
             raise ConversionError(f'qemu-img wrote {size} bytes, expected the virtual size {info.virtual_size}')
         os.replace(part, dest)
     except BaseException:
         _unlink(part)
         raise
-    return {'info': info, 'size': size, 'digests': hexdigests(digests)}
+    return {'info': info, 'size': size, 'digests': hasher.hexdigests()}
 
 
 def _limit_resources():

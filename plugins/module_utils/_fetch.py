@@ -20,13 +20,14 @@ import json
 import os
 from dataclasses import dataclass
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import ChecksumError, MultiHasher
+from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import (
+    STANDARD_DIGESTS, ChecksumError, MultiHasher)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._files import locked, private_dir, write_atomic
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
-    BACKOFF, CHUNK, RETRIES, TRANSFER_DEADLINE, Deadline, DeadlineError, TruncatedError, UpstreamError, body, get, retrying)
+    BACKOFF, CHUNK, RETRIES, TRANSFER_DEADLINE, Deadline, DeadlineError, TruncatedError, UpstreamError, body, get,
+    retrying)
 
 # Digests of the bytes every later step needs: Glance's checksum (md5), os_hash_value (sha512), SCS (sha256).
-STANDARD_DIGESTS = ('md5', 'sha256', 'sha512')
 
 
 class FetchError(Exception):
@@ -191,7 +192,8 @@ def _transfer(session, url, part, hasher, algorithms, max_bytes, timeout, deadli
             raise FetchError('GET %s answered HTTP %d %s' % (url, response.status_code, response.reason))
         length = response.headers.get('Content-Length')
         if length is not None and hasher.size + int(length) > max_bytes:
-            raise FetchError('%s is %d bytes, more than the limit of %d bytes' % (url, hasher.size + int(length), max_bytes))
+            raise FetchError('%s is %d bytes, more than the limit of %d bytes'
+                             % (url, hasher.size + int(length), max_bytes))
         new_validator = response.headers.get('ETag') or response.headers.get('Last-Modified')
         if new_validator:
             write_atomic(part + '.validator', new_validator)

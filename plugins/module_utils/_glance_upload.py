@@ -73,7 +73,8 @@ def resolve_identity(release=None, release_key=None, build=None, digest=None):
     key = release_key or release.get('key')
     build = build if build not in (None, '') else release.get('version')
     digest = digest or release.get('checksum')
-    missing = [name for name, value in (('release_key', key), ('build', build), ('digest', digest)) if value in (None, '')]
+    given = (('release_key', key), ('build', build), ('digest', digest))
+    missing = [name for name, value in given if value in (None, '')]
     if missing:
         raise ValueError('identity incomplete: set %s (or pass release from upstream_release)' % ', '.join(missing))
     algorithm, hexdigest = _checksums.parse_digest(digest, what='digest')
@@ -100,8 +101,8 @@ def build_create_body(name, provider, identity, disk_format, container_format='b
     properties = {str(k): _managed.property_text(v) for k, v in (properties or {}).items() if v is not None}
     bad = sorted(key for key in properties if _managed.reserved(key) or len(key) > 255)
     if bad:
-        raise ValueError('properties must not set %s: Glance attributes, the identity and os_glance* are set by the module or Glance'
-                         % ', '.join(bad))
+        raise ValueError('properties must not set %s: Glance attributes, the identity and os_glance* are set '
+                         'by the module or Glance' % ', '.join(bad))
     all_tags = [_managed.managed_tag(provider)]
     if properties.get('os_distro'):
         all_tags.append('os:%s' % properties['os_distro'])
@@ -179,8 +180,9 @@ def verify(image, expected=None, sent=None):
                 if digests[name] != glance_value:
                     problems.append('%s %s %s != Glance %s' % (source, name, digests[name], glance_value))
     if not compared:
+        known = ', '.join(sorted(set(expected or {}) | set(sent or {}))) or 'none'
         raise UploadError('cannot verify image %s: Glance reports os_hash_algo=%s checksum=%s, known digests: %s'
-                          % (image.get('id'), algorithm, md5, ', '.join(sorted(set(expected or {}) | set(sent or {}))) or 'none'))
+                          % (image.get('id'), algorithm, md5, known))
     return problems
 
 
@@ -272,7 +274,8 @@ class Glance:
         body = {'method': {'name': method}}
         if uri:
             body['method']['uri'] = uri
-        self._call('post', '/images/%s/import' % image_id, 'Glance refused the %s import of image %s' % (method, image_id), json=body)
+        self._call('post', '/images/%s/import' % image_id,
+                   'Glance refused the %s import of image %s' % (method, image_id), json=body)
 
     def delete(self, image_id):
         self._idempotent('delete', '/images/%s' % image_id, 'cannot delete image %s' % image_id, ok=(204, 404))
@@ -315,7 +318,8 @@ class Uploader:
         Glance after its run was killed: nobody compared its bytes with the verified file. It is ours
         (list_identity lists our project only) and unpromoted, so replacing it breaks nothing.
         """
-        if not self.expected or image['status'] != 'active' or image.get('visibility') in _managed.PROMOTED_VISIBILITIES:
+        if (not self.expected or image['status'] != 'active'
+                or image.get('visibility') in _managed.PROMOTED_VISIBILITIES):
             return []
         return verify(image, self.expected)
 
@@ -348,14 +352,15 @@ class Uploader:
             image = self._create_and_upload()
             if image is not None:
                 return dict(image=image, created=True, deleted=self.deleted)
-        raise UploadError('gave up after %d attempts: other runs for %s kept failing or yielding' % (self.ATTEMPTS, self.identity))
+        raise UploadError('gave up after %d attempts: other runs for %s kept failing or yielding'
+                          % (self.ATTEMPTS, self.identity))
 
     def _existing(self, image):
         if self.expected and image['status'] == 'active':
             problems = verify(image, self.expected)
             if problems:
-                raise UploadError('image %s of this build exists but does not match expected_digests (%s); not touching it'
-                                  % (image['id'], '; '.join(problems)))
+                raise UploadError('image %s of this build exists but does not match expected_digests (%s); '
+                                  'not touching it' % (image['id'], '; '.join(problems)))
         return dict(image=image, created=False, deleted=self.deleted)
 
     def _wait_other(self, image):
@@ -371,7 +376,8 @@ class Uploader:
                 raise UploadError(
                     'image %s of this build has been %s since %s: another run is uploading it, or it was left by a '
                     'killed run and is deleted once older than stale_after=%ss; waited %ss'
-                    % (current['id'], current['status'], current.get('updated_at'), self.stale_after, self.wait_timeout))
+                    % (current['id'], current['status'], current.get('updated_at'), self.stale_after,
+                       self.wait_timeout))
             self.sleep(self.poll)
 
     def _create_and_upload(self):
@@ -426,7 +432,8 @@ class Uploader:
             else:
                 self.glance.stage(image_id, reader)
         if reader.sent != size:
-            raise UploadError('%s changed while uploading: sent %d bytes, expected %d' % (self.filename, reader.sent, size))
+            raise UploadError('%s changed while uploading: sent %d bytes, expected %d'
+                              % (self.filename, reader.sent, size))
         if self.method == 'glance-direct':
             self.glance.start_import(image_id, 'glance-direct')
         return reader.digests()
@@ -441,7 +448,9 @@ class Uploader:
                 return image
             failure = import_failure(image)
             if image['status'] in _managed.KILLED or image['status'] == 'deactivated' or failure:
-                raise UploadError('image %s ended %s%s' % (image_id, image['status'], ': %s' % failure if failure else ''))
+                why = ': %s' % failure if failure else ''
+                raise UploadError('image %s ended %s%s' % (image_id, image['status'], why))
             if self.clock() >= deadline:
-                raise UploadError('image %s still %s after timeout=%ss' % (image_id, image['status'], self.wait_timeout))
+                raise UploadError('image %s still %s after timeout=%ss'
+                                  % (image_id, image['status'], self.wait_timeout))
             self.sleep(self.poll)

@@ -137,10 +137,11 @@ def impostors(images, provider, owners, release_key=None):
 
 def impostor_warning(image, provider):
     """What the provider is told about an impostor: enough to find the image and its project."""
+    release = (image.get('properties') or {}).get(RELEASE)
     return ('image %s (%r, %s) of project %s carries the tag %s%s but is not owned by this provider: '
             'ignored, never touched (impersonation attempt?)' % (
                 image.get('id'), image.get('name'), image.get('visibility'), image.get('owner'), managed_tag(provider),
-                ' and %s=%s' % (RELEASE, image['properties'][RELEASE]) if (image.get('properties') or {}).get(RELEASE) else ''))
+                ' and %s=%s' % (RELEASE, release) if release else ''))
 
 
 def trust(release):

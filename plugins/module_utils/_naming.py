@@ -75,10 +75,11 @@ class Naming:
             if 'name' not in fields:
                 raise NamingError('the %s name template %r must contain {name}' % (key, template))
         if _fields(self.latest_template) & _DISTINGUISHING:
-            raise NamingError('the latest name template %r must not depend on the image (no {date}, {date_compact} or {build}): '
-                              'users pin that name to follow updates' % self.latest_template)
+            raise NamingError('the latest name template %r must not depend on the image (no {date}, {date_compact} '
+                              'or {build}): users pin that name to follow updates' % self.latest_template)
         if not _fields(self.dated_template) & _DISTINGUISHING:
-            raise NamingError('the dated name template %r must contain {date}, {date_compact} or {build}' % self.dated_template)
+            raise NamingError('the dated name template %r must contain {date}, {date_compact} or {build}'
+                              % self.dated_template)
         self.latest = self.latest_template.format(name=name)
         if len(self.latest) > MAX_NAME:
             raise NamingError('the latest name is longer than Glance allows (%d characters)' % MAX_NAME)
@@ -126,7 +127,8 @@ class Naming:
         # A dated name may collide with the latest name only for odd custom templates.
         clash = [image_id for image_id, value in result.items() if value == self.latest]
         if clash:
-            raise NamingError('the dated name of image %s equals the latest name %r; change name_templates' % (clash[0], self.latest))
+            raise NamingError('the dated name of image %s equals the latest name %r; change name_templates'
+                              % (clash[0], self.latest))
         return result
 
     @staticmethod

@@ -71,7 +71,8 @@ def connect_kwargs(params):
     if isinstance(cloud, dict):
         conflicting = sorted(k for k in ('auth', 'auth_type') if params.get(k) is not None)
         if conflicting:
-            raise ValueError('cloud is a dict, so it must hold the whole configuration; do not also set %s' % ', '.join(conflicting))
+            raise ValueError('cloud is a dict, so it must hold the whole configuration; do not also set %s'
+                             % ', '.join(conflicting))
         kwargs = dict(cloud)
         if params.get('region_name') is not None:
             kwargs['region_name'] = params['region_name']

@@ -102,10 +102,12 @@ class Policy:
         properties = dict(properties or {})
         bad = sorted(key for key in properties if not isinstance(key, str) or _managed.reserved(key))
         if bad:
-            raise PlanError('properties may not set Glance attributes, reserved os_glance* keys or the managed identity: %s' % ', '.join(map(str, bad)))
+            raise PlanError('properties may not set Glance attributes, reserved os_glance* keys or the managed '
+                            'identity: %s' % ', '.join(map(str, bad)))
         for key, value in properties.items():
             if value is not None and not isinstance(value, (str, int, float, bool)):
-                raise PlanError('property %s must be a string, number, boolean or null (to remove it), not %r' % (key, value))
+                raise PlanError('property %s must be a string, number, boolean or null (to remove it), not %r'
+                                % (key, value))
         self.properties = properties
         validity = properties.get('uuid_validity')
         if validity is not None:
@@ -114,14 +116,14 @@ class Policy:
         self.keep_effective = max(self.keep, int(match.group(1))) if match else self.keep
 
 
-# image_rotate's options (Policy's arguments); release_status_info checks each release's ``rotate`` with them.
+# The one spec of a rotation policy (Policy's arguments but the candidate): the ``policy`` option of
+# image_rotate and image_upload (doc_fragments/policy.py) and each release's ``rotate`` in release_status_info.
 POLICY_SPEC = dict(
     provider=dict(type='str', required=True),
     release_key=dict(type='str', required=True, no_log=False),
     name=dict(type='str', required=True),
     naming=dict(type='str', default='latest_suffix', choices=['latest_suffix', 'scs']),
     name_templates=dict(type='dict', options=dict(latest=dict(type='str'), dated=dict(type='str'))),
-    candidate=dict(type='str'),
     previous_visibility=dict(type='str', default='community', choices=list(PREVIOUS_VISIBILITIES)),
     keep=dict(type='int', default=2),
     min_age_days=dict(type='int', default=0),
@@ -136,9 +138,9 @@ POLICY_SPEC = dict(
 )
 
 
-def policy_from(params, owners):
-    """The Policy of validated POLICY_SPEC parameters (extra keys ignored) and the resolved ``owners``."""
-    return Policy(owners=owners, **{key: params[key] for key in POLICY_SPEC})
+def policy_from(params, owners, candidate=None):
+    """The Policy of validated POLICY_SPEC parameters (extra keys ignored), ``owners`` and ``candidate``."""
+    return Policy(owners=owners, candidate=candidate, **{key: params[key] for key in POLICY_SPEC})
 
 
 def _validity_check(value, where):
@@ -161,7 +163,8 @@ def patch_ops(image, desired):
     """JSON-patch operations turning ``image`` into ``desired`` (name, visibility, os_hidden, properties)."""
     ops = []
     for field in ('name', 'visibility', 'os_hidden'):
-        if field in desired and desired[field] != (bool(image.get(field)) if field == 'os_hidden' else image.get(field)):
+        current = bool(image.get(field)) if field == 'os_hidden' else image.get(field)
+        if field in desired and desired[field] != current:
             ops.append({'op': 'replace', 'path': '/' + field, 'value': desired[field]})
     have = image.get('properties') or {}
     for key, value in sorted((desired.get('properties') or {}).items()):
@@ -236,10 +239,11 @@ def _validate_candidate(images, group, policy):
         if other is None:
             raise PlanError('candidate %s does not exist or is not visible to this project' % policy.candidate)
         props = other.get('properties') or {}
+        tagged = 'yes' if policy.tag in (other.get('tags') or ()) else 'missing'
+        foreign = '' if other.get('owner') in policy.owners else ', not one of owners %s' % ', '.join(policy.owners)
         raise PlanError('candidate %s is not a managed image of release %s (tag %s: %s, %s=%r, owner %s%s)' % (
-            policy.candidate, policy.release_key, policy.tag, 'yes' if policy.tag in (other.get('tags') or ()) else 'missing',
-            _managed.RELEASE, props.get(_managed.RELEASE), other.get('owner'),
-            '' if other.get('owner') in policy.owners else ', not one of owners %s' % ', '.join(policy.owners)))
+            policy.candidate, policy.release_key, policy.tag, tagged, _managed.RELEASE, props.get(_managed.RELEASE),
+            other.get('owner'), foreign))
     if found.get('protected'):
         raise PlanError('candidate %s is protected; protected images are never touched' % policy.candidate)
     if found.get('visibility') in _managed.PROMOTED_VISIBILITIES and found.get('status') in VERSION_STATUSES:
@@ -300,7 +304,8 @@ def _kind(image, desired, ops, policy, old):
         moved = any(op['path'] in ('/name', '/visibility', '/os_hidden') for op in ops)
         return 'promote' if moved else 'reconcile'
     paths = {op['path'] for op in ops}
-    was_latest = image.get('name') == policy.naming.latest or (image.get('visibility') == 'public' and not image.get('os_hidden'))
+    was_latest = (image.get('name') == policy.naming.latest
+                  or (image.get('visibility') == 'public' and not image.get('os_hidden')))
     if '/visibility' in paths or (was_latest and paths & {'/name', '/os_hidden'}):
         return 'demote'
     if '/os_hidden' in paths and desired.get('os_hidden'):
@@ -312,7 +317,8 @@ def _kind(image, desired, ops, policy, old):
 
 def _users_text(entry):
     # Ids only: server names are other tenants' data, and this text reaches plans posted in merge requests.
-    parts = ['server %s (project %s, %s)' % (s['id'], s.get('project_id'), s.get('status')) for s in entry.get('servers', ())]
+    parts = ['server %s (project %s, %s)' % (s['id'], s.get('project_id'), s.get('status'))
+             for s in entry.get('servers', ())]
     parts += ['volume %s (project %s)' % (v['id'], v.get('project_id')) for v in entry.get('volumes', ())]
     return ', '.join(parts)
 
@@ -440,7 +446,8 @@ class _Fates:
             key: (image.get('properties') or {}).get(key) for key in props}), 'after': dict(state, properties=props),
             'patch': ops, 'reason': _patch_reason(kind, policy, old)}
         # The previous latest is demoted right after the promotion: never two Latest images for long.
-        (self.demotions if kind == 'demote' and image.get('name') == policy.naming.latest else self.patches).append(action)
+        previous_latest = kind == 'demote' and image.get('name') == policy.naming.latest
+        (self.demotions if previous_latest else self.patches).append(action)
 
 
 def _order(result, fates, group, candidate, policy, now):
@@ -454,8 +461,9 @@ def _order(result, fates, group, candidate, policy, now):
                                'after': dict(_state(image), status='deactivated'), 'patch': [],
                                'reason': 'expired and unused; deactivate_expired is true and delete_unused false'})
     for image in fates.deletions:
-        result.actions.append({'action': 'delete', 'id': image['id'], 'before': _state(image), 'after': None, 'patch': [],
-                               'reason': 'beyond retention, older than min_age_days, no promise, no server or volume uses it'})
+        result.actions.append({'action': 'delete', 'id': image['id'], 'before': _state(image), 'after': None,
+                               'patch': [], 'reason': 'beyond retention, older than min_age_days, no promise, '
+                                                      'no server or volume uses it'})
     keeps = list(fates.keeps)
     for image in sorted(group, key=_order_key):
         if not image.get('protected') and _managed.stale(image, now, policy.stale_after):
@@ -463,12 +471,14 @@ def _order(result, fates, group, candidate, policy, now):
                                    'patch': [], 'reason': 'left %s by an interrupted upload for more than stale_after '
                                                           '(%d s)' % (image.get('status'), policy.stale_after)})
     for image in sorted(group, key=_order_key):
-        if image.get('visibility') in CANDIDATE_VISIBILITIES and image is not candidate and image.get('status') == 'active':
+        unpromoted = image.get('visibility') in CANDIDATE_VISIBILITIES and image.get('status') == 'active'
+        if unpromoted and image is not candidate:
             keeps.append((image, ['unpromoted candidate']))
     for image, reasons in keeps:
         users = image.get('_users') or {}
         result.kept.append({'id': image['id'], 'name': image.get('name'), 'reasons': reasons,
-                            'servers': _unnamed(users.get('servers', [])), 'volumes': _unnamed(users.get('volumes', []))})
+                            'servers': _unnamed(users.get('servers', [])),
+                            'volumes': _unnamed(users.get('volumes', []))})
         result.actions.append({'action': 'keep', 'id': image['id'], 'before': _state(image), 'after': _state(image),
                                'patch': [], 'reason': '; '.join(reasons)})
 
@@ -492,6 +502,8 @@ def _refuse_rollback(candidate, versions, result):
 
 def _patch_reason(kind, policy, old):
     if not old:
-        return {'promote': 'newest active version: %r, public' % policy.naming.latest}.get(kind, 'reconcile common properties')
-    return {'demote': 'previous version: dated name, %s' % policy.previous_visibility, 'hide': 'previous version: os_hidden',
-            'rename': 'previous version: dated name'}.get(kind, 'reconcile common properties')
+        reasons = {'promote': 'newest active version: %r, public' % policy.naming.latest}
+    else:
+        reasons = {'demote': 'previous version: dated name, %s' % policy.previous_visibility,
+                   'hide': 'previous version: os_hidden', 'rename': 'previous version: dated name'}
+    return reasons.get(kind, 'reconcile common properties')

@@ -46,7 +46,8 @@ def list_group(conn, provider, release_key, owners, extra_ids=()):
 
 def patch_image(conn, image_id, ops):
     """One PATCH with ``ops``; SDK exceptions on errors."""
-    response = conn.image.patch('/images/%s' % image_id, json=ops, headers={'Content-Type': PATCH_CONTENT_TYPE}, raise_exc=False)
+    response = conn.image.patch('/images/%s' % image_id, json=ops, headers={'Content-Type': PATCH_CONTENT_TYPE},
+                                raise_exc=False)
     sdk_exceptions.raise_from_response(response)
     return response
 

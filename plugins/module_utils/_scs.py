@@ -59,7 +59,8 @@ def _one_of(key, value, allowed):
 def _check_build_date(value, now):
     when = build_datetime(value)
     if when is None:
-        return "image_build_date must be 'YYYY-MM-DD', 'YYYY-MM-DD hh:mm[:ss]' or 'YYYY-MM-DDThh:mm:ssZ' (UTC), not %r" % value
+        return ("image_build_date must be 'YYYY-MM-DD', 'YYYY-MM-DD hh:mm[:ss]' or 'YYYY-MM-DDThh:mm:ssZ' (UTC), "
+                "not %r" % value)
     if when > now:
         return 'image_build_date %s is in the future (now %s UTC)' % (value, now.strftime('%Y-%m-%d %H:%M'))
     return None
@@ -170,7 +171,8 @@ def validate(properties, min_disk=None, min_ram=None, size=None, mandatory=True,
                 errors.append(problem)
     if properties.get('hw_disk_bus') == 'scsi' and 'hw_scsi_model' not in properties:
         errors.append('hw_disk_bus=scsi needs hw_scsi_model (virtio-scsi) too')
-    if all(_BOOLEANS.get(str(properties.get(key, 'false')).lower()) for key in ('license_included', 'license_required')):
+    licenses = ('license_included', 'license_required')
+    if all(_BOOLEANS.get(str(properties.get(key, 'false')).lower()) for key in licenses):
         errors.append('license_included and license_required must not both be true')
     if min_disk and size is not None and min_disk * GIB < size:
         errors.append('min_disk %d GiB is smaller than the %d bytes stored; use at least %d'

@@ -94,7 +94,8 @@ def keystone_lookup(conn):
         except exceptions.ForbiddenException:
             return 'forbidden', None
         if len(found) > 1:
-            raise SharingError('project name %r is ambiguous (%d projects in different domains); give the id' % (ref, len(found)))
+            raise SharingError('project name %r is ambiguous (%d projects in different domains); give the id'
+                               % (ref, len(found)))
         return ('found', found[0].id) if found else ('missing', None)
     return lookup
 
@@ -114,7 +115,8 @@ def find_owned_image(conn, ref):
         raise SharingError('image %s is owned by project %s, not by this project (%s): only the owner manages members'
                            % (image.id, image.owner, owner))
     if image.visibility not in SHAREABLE:
-        raise SharingError('image %s is %s: only private or shared images can have members' % (image.id, image.visibility))
+        raise SharingError('image %s is %s: only private or shared images can have members'
+                           % (image.id, image.visibility))
     return image
 
 
@@ -123,15 +125,17 @@ def share(conn, image_ref, refs, state, exclusive, check, check_mode):
     image = find_owned_image(conn, image_ref)
     wanted, warnings = resolve_members(keystone_lookup(conn), refs, check)
     if conn.current_project_id in wanted:
-        raise SharingError('project %s owns image %s; an owner cannot be a member of its own image' % (conn.current_project_id, image.id))
+        raise SharingError('project %s owns image %s; an owner cannot be a member of its own image'
+                           % (conn.current_project_id, image.id))
     before = {'visibility': image.visibility,
               'members': member_list(conn, image.id) if image.visibility == 'shared' else []}
     add, remove = plan_members([m['member_id'] for m in before['members']], wanted, state, exclusive)
     make_shared = image.visibility == 'private' and bool(add)
     if check_mode:
         kept = [m for m in before['members'] if m['member_id'] not in remove]
+        members = kept + [{'member_id': m, 'status': 'pending'} for m in add]
         after = {'visibility': 'shared' if make_shared else image.visibility,
-                 'members': sorted(kept + [{'member_id': m, 'status': 'pending'} for m in add], key=lambda m: m['member_id'])}
+                 'members': sorted(members, key=lambda m: m['member_id'])}
     else:
         if make_shared:
             conn.image.update_image(image.id, visibility='shared')
@@ -143,7 +147,8 @@ def share(conn, image_ref, refs, state, exclusive, check, check_mode):
             conn.image.remove_member(member_id, image.id, ignore_missing=True)
         visibility = 'shared' if make_shared else image.visibility
         after = {'visibility': visibility, 'members': member_list(conn, image.id) if visibility == 'shared' else []}
-    return dict(changed=bool(add or remove or make_shared), image={'id': image.id, 'name': image.name, 'visibility': after['visibility']},
+    return dict(changed=bool(add or remove or make_shared),
+                image={'id': image.id, 'name': image.name, 'visibility': after['visibility']},
                 members=after['members'], added=add, removed=remove, warnings=warnings,
                 diff={'before': before, 'after': after})
 
@@ -162,9 +167,11 @@ def set_member_status(conn, image_ref, status, check_mode):
             raise SharingError('%d shared images are named %r; give the image id' % (len(found), image_ref))
         image = found[0] if found else None
     if image is None:
-        raise SharingError('image %r not found: it does not exist or is not shared with project %s' % (image_ref, project_id))
+        raise SharingError('image %r not found: it does not exist or is not shared with project %s'
+                           % (image_ref, project_id))
     if image.owner == project_id:
-        raise SharingError('project %s owns image %s: member_status is set by a member project, not the owner' % (project_id, image.id))
+        raise SharingError('project %s owns image %s: member_status is set by a member project, not the owner'
+                           % (project_id, image.id))
     try:
         member = conn.image.get_member(project_id, image.id)
     except (exceptions.NotFoundException, exceptions.ForbiddenException):

@@ -81,7 +81,8 @@ def find_gpgv(gpgv=None):
         found = shutil.which(candidate)
         if found:
             return found
-    raise SignatureError(f'{gpgv or "gpgv"} not found on PATH; install GnuPG\'s gpgv (Debian/Ubuntu package "gpgv", RHEL "gnupg2")')
+    raise SignatureError(f'{gpgv or "gpgv"} not found on PATH; '
+                         'install GnuPG\'s gpgv (Debian/Ubuntu package "gpgv", RHEL "gnupg2")')
 
 
 def dearmor(data, what='keyring'):
@@ -215,7 +216,8 @@ def parse_status(text):
 
 def _check_status(status, pins, what):
     """Apply the policy to parsed status lines; return the fingerprint that satisfied a pin."""
-    failures = sorted(((k, a) for k, a in status if k in _FAILURE_STATUS), key=lambda item: _FAILURE_STATUS.index(item[0]))
+    failures = sorted(((k, a) for k, a in status if k in _FAILURE_STATUS),
+                      key=lambda item: _FAILURE_STATUS.index(item[0]))
     if failures:
         keyword, args = failures[0]
         detail = {
@@ -249,9 +251,11 @@ def _check_status(status, pins, what):
 
 def _run_gpgv(arguments, what, gpgv, timeout, workdir):
     command = [find_gpgv(gpgv), '--homedir', workdir, '--status-fd', '1'] + arguments
-    env = {'PATH': os.environ.get('PATH', os.defpath), 'LC_ALL': 'C', 'LANGUAGE': 'C', 'GNUPGHOME': workdir, 'HOME': workdir}
+    env = {'PATH': os.environ.get('PATH', os.defpath), 'LC_ALL': 'C', 'LANGUAGE': 'C',
+           'GNUPGHOME': workdir, 'HOME': workdir}
     try:
-        result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=timeout, check=False)
+        result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=timeout,
+                                check=False)
     except subprocess.TimeoutExpired:
         raise SignatureError(f'{what}: gpgv did not finish within {timeout} s') from None
     except OSError as exc:
@@ -267,11 +271,13 @@ def _verify(arguments, keyring_path, trusted_fingerprints, what, gpgv, timeout, 
     fingerprint = _check_status(status, pins, what)
     if result.returncode != 0:
         message = result.stderr.decode('utf-8', 'replace').strip().splitlines()
-        raise SignatureError(f'{what}: gpgv exited with status {result.returncode}: {message[-1] if message else "no message"}')
+        last = message[-1] if message else 'no message'
+        raise SignatureError(f'{what}: gpgv exited with status {result.returncode}: {last}')
     return fingerprint
 
 
-def verify_detached(data_path, signature_path, keyring_path, trusted_fingerprints, gpgv=None, timeout=DEFAULT_TIMEOUT, what=None):
+def verify_detached(data_path, signature_path, keyring_path, trusted_fingerprints, gpgv=None, timeout=DEFAULT_TIMEOUT,
+                    what=None):
     """Check a detached signature (armored or binary) over the file ``data_path``.
 
     ``keyring_path`` is one keyring file or a list of them (binary, keybox or armored).
@@ -301,13 +307,15 @@ def verify_clearsigned(text_or_path, keyring_path, trusted_fingerprints, gpgv=No
         what = 'clearsigned message'
         message = text_or_path.encode('utf-8') if isinstance(text_or_path, str) else bytes(text_or_path)
     if message.count(_CLEARSIGN_BEGIN) != 1:
-        raise SignatureError(f'{what}: expected exactly one "{_CLEARSIGN_BEGIN.decode()}" block, found {message.count(_CLEARSIGN_BEGIN)}')
+        raise SignatureError(f'{what}: expected exactly one "{_CLEARSIGN_BEGIN.decode()}" block, '
+                             f'found {message.count(_CLEARSIGN_BEGIN)}')
     with tempfile.TemporaryDirectory(prefix='cloudimages-gpgv-') as workdir:
         signed = os.path.join(workdir, 'message.asc')
         output = os.path.join(workdir, 'verified.txt')
         with open(signed, 'wb') as handle:
             handle.write(message)
-        fingerprint = _verify(['--output', output, '--', signed], keyring_path, trusted_fingerprints, what, gpgv, timeout, workdir)
+        fingerprint = _verify(['--output', output, '--', signed], keyring_path, trusted_fingerprints, what, gpgv,
+                              timeout, workdir)
         body = _read(output, 'gpgv output')
     try:
         return fingerprint, body.decode('utf-8')

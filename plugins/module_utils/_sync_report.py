@@ -166,7 +166,8 @@ def build_report(cloud, queue, statuses, results, now, check_mode=False, previou
         ok = record['outcome'] != 'failed' and not check_mode
         record['last_success'] = now.strftime('%Y-%m-%dT%H:%M:%SZ') if ok else before.get(key, {}).get('last_success')
         records.append(record)
-    announced = [{key: item.get(key) for key in ('source', 'release', 'title', 'support_eol')} for item in available or ()]
+    announced = [{key: item.get(key) for key in ('source', 'release', 'title', 'support_eol')}
+                 for item in available or ()]
     return {'cloud': cloud, 'generated_at': now.strftime('%Y-%m-%dT%H:%M:%SZ'), 'check_mode': bool(check_mode),
             'releases': records, 'available_not_synced': announced}
 
@@ -190,12 +191,14 @@ def render_table(report, warn_days=90):
         row = (record['name'], _cell(record['build']), happened, _cell(record['latest_age_days'], ' d'), eos_text)
         group = 'failed' if record['outcome'] == 'failed' else 'retired' if record['outcome'] == 'retired' else 'ok'
         groups[group].append(row)
-    widths = [max(len(str(row[i])) for row in [header] + [r for rows in groups.values() for r in rows]) for i in range(5)]
+    table = [header] + [r for grouped in groups.values() for r in grouped]
+    widths = [max(len(str(r[i])) for r in table) for i in range(5)]
 
     def line(row):
         return '  '.join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
 
-    title = '%s%s, %s' % (report['cloud'], ' (check mode: the plan)' if report.get('check_mode') else '', report['generated_at'])
+    mode = ' (check mode: the plan)' if report.get('check_mode') else ''
+    title = '%s%s, %s' % (report['cloud'], mode, report['generated_at'])
     lines = [title, line(header)] + [line(row) for row in groups['ok']]
     for group, label in (('retired', 'retired (end of support passed)'), ('failed', 'FAILED')):
         if groups[group]:
@@ -244,12 +247,14 @@ def render_metrics(report):
     lines += ['# HELP cloudimages_sync_failed 1 when the release failed in the last run.',
               '# TYPE cloudimages_sync_failed gauge']
     lines += ['cloudimages_sync_failed{cloud="%s",release="%s",name="%s"} %d' % (
-        cloud, _label(record['key']), _label(record['name']), record['outcome'] == 'failed') for record in report['releases']]
+        cloud, _label(record['key']), _label(record['name']), record['outcome'] == 'failed')
+        for record in report['releases']]
     lines += ['# HELP cloudimages_upstream_release_available 1 per upstream release the vendor lists and this cloud '
               'does not carry.', '# TYPE cloudimages_upstream_release_available gauge']
     lines += ['cloudimages_upstream_release_available{cloud="%s",source="%s",release="%s"} 1' % (
         cloud, _label(item['source']), _label(item['release'])) for item in report.get('available_not_synced') or ()]
     lines += ['# HELP cloudimages_sync_run_timestamp_seconds End of the last run for this cloud (Unix time).',
               '# TYPE cloudimages_sync_run_timestamp_seconds gauge',
-              'cloudimages_sync_run_timestamp_seconds{cloud="%s"} %s' % (cloud, repr(_when(report['generated_at']).timestamp()))]
+              'cloudimages_sync_run_timestamp_seconds{cloud="%s"} %s'
+              % (cloud, repr(_when(report['generated_at']).timestamp()))]
     return '\n'.join(lines) + '\n'

@@ -39,16 +39,19 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import Checksum, ChecksumError, MultiHasher, parse_digest
+from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import (
+    STANDARD_DIGESTS, Checksum, ChecksumError, MultiHasher, parse_digest)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._decompress import (
     DecompressionError, compression_from_name, decompress, normalize_compression)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._diskimage import (
     DEFAULT_FORMATS, ConversionError, UnsafeImageError, convert_to_raw, expansion_cap, inspect, min_disk_gib)
-from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import CHUNK, STANDARD_DIGESTS, Cache, FetchError, fetch
-from ansible_collections.cloudimages.openstack.plugins.module_utils._files import UnsafeCacheError, temp_path, write_atomic
+from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import CHUNK, Cache, FetchError, fetch
+from ansible_collections.cloudimages.openstack.plugins.module_utils._files import (
+    UnsafeCacheError, temp_path, write_atomic)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
     BACKOFF, RETRIES, TRANSFER_DEADLINE, Deadline, UpstreamError, body, get, retrying)
-from ansible_collections.cloudimages.openstack.plugins.module_utils._signatures import SignatureError, normalize_fingerprint, verify_detached
+from ansible_collections.cloudimages.openstack.plugins.module_utils._signatures import (
+    SignatureError, normalize_fingerprint, verify_detached)
 
 GIB = 1 << 30
 DEFAULT_MAX_SIZE = 20 * GIB
@@ -131,7 +134,10 @@ def resolve_source(release=None, url=None, checksum=None, image_signature_url=No
 
 
 def local_path(url):
-    """The path of a ``file://`` URL, None for other schemes; only this host's files (``file:///p``, ``file://localhost/p``)."""
+    """The path of a ``file://`` URL, None for other schemes.
+
+    Only this host's files: ``file:///p``, ``file://localhost/p``.
+    """
     parts = urllib.parse.urlsplit(url)
     if parts.scheme.lower() != 'file':
         return None
@@ -155,7 +161,8 @@ def copy_local(path, expected, cache, max_bytes, progress=None):
             if not stat.S_ISREG(info.st_mode):
                 raise ImageFetchError('local file %s is not a regular file' % path)
             if info.st_size > max_bytes:
-                raise ImageFetchError('%s is %d bytes, more than the limit of %d bytes' % (path, info.st_size, max_bytes))
+                raise ImageFetchError('%s is %d bytes, more than the limit of %d bytes'
+                                      % (path, info.st_size, max_bytes))
             with open(part, 'wb') as out:
                 for chunk in iter(lambda: source.read(CHUNK), b''):
                     if hasher.size + len(chunk) > max_bytes:
@@ -221,7 +228,8 @@ class Progress:
         rate = done / elapsed / (1 << 20) if elapsed > 0 else 0.0
         share = '%3d%% ' % (done * 100 // total) if total else ''
         of = '/%.1f' % (total / (1 << 20)) if total else ''
-        return '%s %s%s%.1f%s MiB %.1f MiB/s' % (time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), what + ' ', share, done / (1 << 20), of, rate)
+        stamp = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())
+        return '%s %s %s%.1f%s MiB %.1f MiB/s' % (stamp, what, share, done / (1 << 20), of, rate)
 
     def _write(self, line):
         with open(self.path, 'a', encoding='utf-8') as handle:
@@ -345,10 +353,12 @@ class _Run:
                                     _algorithms(self.source), progress=self.progress.step('expand'),
                                     check_head=self._expansion_cap)
             except DecompressionError as exc:
-                raise ImageFetchError('decompressing %s failed, nothing expanded was kept: %s' % (self.source.url, exc)) from None
+                raise ImageFetchError('decompressing %s failed, nothing expanded was kept: %s'
+                                      % (self.source.url, exc)) from None
             if any(result['compressed'][a] != v for a, v in download.digests.items() if a in result['compressed']):
                 self.forget()
-                raise ImageFetchError('the cached download %s changed on disk; it was removed, run again to download it' % download.path)
+                raise ImageFetchError('the cached download %s changed on disk; it was removed, run again to download it'
+                                      % download.path)
             info = self.inspect(tmp)
             key = 'sha256-' + result['expanded']['sha256']
             stored = self.cache.store(key, tmp, result['size'], result['expanded'], self.source.url + ' (expanded)')
@@ -381,7 +391,8 @@ class _Run:
             tmp = temp_path(self.cache.partial(self.key), '.raw')
             self.progress.note('convert %s from %s to raw' % (image.path, info.format))
             try:
-                result = convert_to_raw(image.path, tmp, info.format, self.limits.max_virtual_size, _algorithms(self.source))
+                result = convert_to_raw(image.path, tmp, info.format, self.limits.max_virtual_size,
+                                        _algorithms(self.source))
                 key = 'sha256-' + result['digests']['sha256']
                 found = self.cache.store(key, tmp, result['size'], result['digests'], self.source.url + ' (raw)')
             except (ConversionError, UnsafeImageError) as exc:

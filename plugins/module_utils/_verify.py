@@ -53,10 +53,12 @@ def index_releases(releases):
     indexed = {}
     for number, release in enumerate(releases or ()):
         if not isinstance(release, dict):
-            raise VerifyUsageError('releases[%d] is not a dict (pass the release returned by upstream_release)' % number)
+            raise VerifyUsageError('releases[%d] is not a dict (pass the release returned by upstream_release)'
+                                   % number)
         missing = [k for k in ('key', 'version', 'checksum') if release.get(k) in (None, '')]
         if missing:
-            raise VerifyUsageError('releases[%d] lacks %s (pass the release returned by upstream_release)' % (number, ', '.join(missing)))
+            raise VerifyUsageError('releases[%d] lacks %s (pass the release returned by upstream_release)'
+                                   % (number, ', '.join(missing)))
         try:
             parse_digest(release['checksum'])
         except ChecksumError as exc:
@@ -123,17 +125,21 @@ def plan(image, releases=None, rewrites=None):
     props = image.get('properties') or {}
     source, digest, build = props.get('image_source'), props.get(_managed.DIGEST), props.get(_managed.BUILD)
     if source == PRIVATE_SOURCE:
-        return outcome(result, 'skipped', 'provider-built image (image_source: private): there is no upstream file to compare with'), None
+        return outcome(result, 'skipped', 'provider-built image (image_source: private): '
+                                          'there is no upstream file to compare with'), None
     if not digest:
-        return outcome(result, 'unverifiable', 'no %s property: the upstream digest was never recorded' % _managed.DIGEST), None
+        return outcome(result, 'unverifiable',
+                       'no %s property: the upstream digest was never recorded' % _managed.DIGEST), None
     try:
         algorithm, hexdigest = parse_digest(digest)
     except ChecksumError as exc:
         return outcome(result, 'unverifiable', '%s: %s' % (_managed.DIGEST, exc)), None
     if not source or not re.match(r'(?i)https?://', str(source)):
-        return outcome(result, 'unverifiable', 'image_source %r is not an http(s) URL of the upstream file' % (source,)), None
+        return outcome(result, 'unverifiable',
+                       'image_source %r is not an http(s) URL of the upstream file' % (source,)), None
     if not image.get('checksum'):
-        return outcome(result, 'unverifiable', 'Glance holds no checksum for this image (status %s)' % image.get('status')), None
+        return outcome(result, 'unverifiable',
+                       'Glance holds no checksum for this image (status %s)' % image.get('status')), None
     stores_raw = image.get('disk_format') == 'raw'
     step = Plan(url=rewrite(source, rewrites), digest='%s:%s' % (algorithm, hexdigest),
                 filename=source.split('?', 1)[0].rstrip('/').rsplit('/', 1)[-1],
@@ -143,9 +149,11 @@ def plan(image, releases=None, rewrites=None):
     if release is not None and str(release.get('version')) == str(build):
         vendor = parse_digest(release['checksum'])
         if vendor[0] == algorithm and vendor[1] != hexdigest:
-            return outcome(result, 'mismatch', 'vendor now publishes another digest for build %s: %s:%s, the image records %s'
+            return outcome(result, 'mismatch',
+                           'vendor now publishes another digest for build %s: %s:%s, the image records %s'
                            % (build, vendor[0], vendor[1], digest), differs=['vendor_digest'],
-                           expected={'vendor_digest': '%s:%s' % vendor}, actual=dict(result['actual'], vendor_digest=digest)), None
+                           expected={'vendor_digest': '%s:%s' % vendor},
+                           actual=dict(result['actual'], vendor_digest=digest)), None
         step.vendor_checksum = vendor if vendor[0] != algorithm else None
         if release.get('image_source') == source:
             # Same file: download where discovery says (already rewritten) and check the image signature too.
@@ -166,16 +174,19 @@ def compare(result, image, stored, upstream_digests, step, extra_digests=None):
     differs, reasons = [], []
     if (want['checksum'] or '').lower() != expected['checksum']:
         differs.append('checksum')
-        reasons.append("Glance checksum %s != md5 %s of the upstream %s" % (want['checksum'], expected['checksum'], form))
+        reasons.append("Glance checksum %s != md5 %s of the upstream %s"
+                       % (want['checksum'], expected['checksum'], form))
     if want['os_hash_value'] and (want['os_hash_value'] or '').lower() != expected['os_hash_value']:
         differs.append('os_hash_value')
-        reasons.append('Glance os_hash_value (%s) %s != %s of the upstream %s' % (algo, _short(want['os_hash_value']), _short(expected['os_hash_value']), form))
+        reasons.append('Glance os_hash_value (%s) %s != %s of the upstream %s'
+                       % (algo, _short(want['os_hash_value']), _short(expected['os_hash_value']), form))
     if step.vendor_checksum:
         vendor_algo, vendor_hex = step.vendor_checksum
         got = (upstream_digests or {}).get(vendor_algo)
         if got is not None and got != vendor_hex:
             differs.append('vendor_digest')
-            reasons.append('vendor now publishes %s:%s for this build, the upstream file is %s:%s' % (vendor_algo, vendor_hex, vendor_algo, got))
+            reasons.append('vendor now publishes %s:%s for this build, the upstream file is %s:%s'
+                           % (vendor_algo, vendor_hex, vendor_algo, got))
     result['expected'] = expected
     if differs:
         return outcome(result, 'mismatch', '; '.join(reasons), differs=differs)

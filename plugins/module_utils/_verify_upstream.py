@@ -9,11 +9,11 @@ reproduce the stored form, compare digests, and tell a changed file from a gone 
 from __future__ import annotations
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _verify
-from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import ChecksumError
-from ansible_collections.cloudimages.openstack.plugins.module_utils._decompress import hash_file, hexdigests, new_digests
+from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import ChecksumError, MultiHasher
 from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import Cache, FetchError, fetch
 from ansible_collections.cloudimages.openstack.plugins.module_utils._files import UnsafeCacheError
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import TRANSFER_DEADLINE, Deadline, UpstreamError, get
+from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
+    TRANSFER_DEADLINE, Deadline, UpstreamError, get)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._verified_image import (
     ImageFetchError, Limits, lookup, obtain, resolve_source)
 
@@ -56,7 +56,8 @@ class UpstreamCheck:
         try:
             extra = {} if algo in stored['digests'] else {algo: _hash_file(stored['path'], algo)}
         except ValueError:
-            return _verify.outcome(result, 'error', 'Glance os_hash_algo %r is no hash algorithm this Python knows' % algo)
+            return _verify.outcome(result, 'error',
+                                   'Glance os_hash_algo %r is no hash algorithm this Python knows' % algo)
         if moved:
             gone_url, step.url = step.url, moved
             result['source'] = moved
@@ -93,8 +94,9 @@ class UpstreamCheck:
             return None
         except FetchError as exc:
             if isinstance(exc.__cause__, ChecksumError):
-                return ('unverifiable', 'the upstream file no longer matches the digest recorded at upload, so nothing '
-                        'trusted is left to compare with (the vendor replaced it, or the mirror serves other bytes): %s' % exc)
+                return ('unverifiable', 'the upstream file no longer matches the digest recorded at upload, so '
+                        'nothing trusted is left to compare with (the vendor replaced it, or the mirror serves '
+                        'other bytes): %s' % exc)
             failure = str(exc)
         except UpstreamError as exc:
             failure = str(exc)
@@ -117,6 +119,4 @@ class UpstreamCheck:
 
 def _hash_file(path, algorithm):
     """Glance may use another os_hash_algo than the sha512 the cache records."""
-    digests = new_digests([algorithm])
-    hash_file(path, digests)
-    return next(iter(hexdigests(digests).values()))
+    return MultiHasher.of_file(path, [algorithm]).hexdigest(algorithm)

@@ -23,8 +23,6 @@ author:
 extends_documentation_fragment:
   - cloudimages.openstack.openstack
   - cloudimages.openstack.attributes.info_module
-  - cloudimages.openstack.attributes.cloud
-  - cloudimages.openstack.attributes
 """
 
 EXAMPLES = r"""

@@ -164,9 +164,6 @@ notes:
     C(sha256sum). Peak memory was 42 MiB for both 1 GiB and 4 GiB images.
   - Run the module on the controller (C(connection=local)) so that every cloud of the run shares
     the cache.
-extends_documentation_fragment:
-  - cloudimages.openstack.attributes.posix
-  - cloudimages.openstack.attributes
 attributes:
   check_mode:
     support: full
@@ -175,6 +172,9 @@ attributes:
   diff_mode:
     support: full
     details: Lists the cache entries (download, expanded, raw) before and after.
+extends_documentation_fragment:
+  - cloudimages.openstack.attributes.posix
+  - cloudimages.openstack.attributes
 """
 
 EXAMPLES = r"""
@@ -258,7 +258,9 @@ raw:
       description: Its size in bytes (the virtual size).
       type: int
     digests:
-      description: Its md5, sha256, sha512 (and upstream algorithm). The md5 is Glance's C(checksum) on a raw-storing cloud.
+      description:
+        - Its md5, sha256, sha512 (and upstream algorithm).
+        - The md5 is Glance's C(checksum) on a raw-storing cloud.
       type: dict
 signer:
   description: Fingerprint of the pinned key that signed the image file, null when the vendor signs no image file.
@@ -278,7 +280,8 @@ import pathlib
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._diskimage import FORMAT_INSPECTOR_IMPORT_ERROR
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, TRANSFER_DEADLINE, make_session
+from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
+    REQUESTS_IMPORT_ERROR, TRANSFER_DEADLINE, make_session)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._verified_image import (
     ImageFetchError, Limits, Progress, lookup, obtain, resolve_source)
 
@@ -332,14 +335,16 @@ def main():
         source = resolve_source(params['release'], url, params['checksum'], params['image_signature_url'],
                                 params['keyring'], params['trusted_fingerprints'], params['compression'],
                                 params['disk_format'], params['filename'])
-        before = lookup(source, params['cache_dir'], params['convert_to_raw'], limits) if module.check_mode or module._diff else None
+        before = None
+        if module.check_mode or module._diff:
+            before = lookup(source, params['cache_dir'], params['convert_to_raw'], limits)
         if module.check_mode:
             result = before or {'changed': True, 'from_cache': False}
         else:
             progress = Progress(params['progress_file'], module.log)
-            result = obtain(source, params['cache_dir'], make_session(retries=params['retries']), params['convert_to_raw'],
-                            limits, timeout=(params['timeout'], params['timeout']), retries=params['retries'],
-                            deadline=params['transfer_deadline'], progress=progress)
+            result = obtain(source, params['cache_dir'], make_session(retries=params['retries']),
+                            params['convert_to_raw'], limits, timeout=(params['timeout'], params['timeout']),
+                            retries=params['retries'], deadline=params['transfer_deadline'], progress=progress)
     except ImageFetchError as exc:
         module.fail_json(msg=str(exc))
     result.pop('made', None)

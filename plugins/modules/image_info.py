@@ -16,7 +16,6 @@ description:
   - Results use Glance's API attribute names, as C(openstack image show) does.
   - Unlike a plain listing, it can include C(community) images (not in Glance's default list)
     and C(os_hidden) images.
-  - Read-only; never changes anything.
 author:
   - cloudimages.openstack contributors (@cloudimages)
 options:
@@ -75,8 +74,6 @@ extends_documentation_fragment:
   - cloudimages.openstack.openstack
   - cloudimages.openstack.managed
   - cloudimages.openstack.attributes.info_module
-  - cloudimages.openstack.attributes.cloud
-  - cloudimages.openstack.attributes
 """
 
 EXAMPLES = r"""
@@ -231,15 +228,18 @@ class ImageInfoModule(OpenStackModule):
                 self.ansible.warn(warning)
         if params['id']:
             found = self.conn.image.find_image(params['id'], ignore_missing=True)
-            images = select([from_sdk(found)] if found is not None and found.id == params['id'] else [], params['tags'], params['properties'])
+            exact = [from_sdk(found)] if found is not None and found.id == params['id'] else []
+            images = select(exact, params['tags'], params['properties'])
             if provider is not None:
                 images = [image for image in images if _managed.is_managed(image, provider, owners)]
         elif provider is not None:
-            images = select(list_managed(self.conn, provider, owners, name=params['name'], visibility=params['visibility'],
-                                         status=params['status'], hidden=params['hidden']), params['tags'], params['properties'])
+            managed = list_managed(self.conn, provider, owners, name=params['name'], visibility=params['visibility'],
+                                   status=params['status'], hidden=params['hidden'])
+            images = select(managed, params['tags'], params['properties'])
         else:
-            images = list_images(self.conn, params['tags'], params['properties'], name=params['name'], visibility=params['visibility'],
-                                 status=params['status'], owner=params['owner'], hidden=params['hidden'])
+            images = list_images(self.conn, params['tags'], params['properties'], name=params['name'],
+                                 visibility=params['visibility'], status=params['status'], owner=params['owner'],
+                                 hidden=params['hidden'])
         self.exit_json(changed=False, images=images)
 
 

@@ -18,6 +18,7 @@ description:
   - The newest active version is public and carries the latest name
     (C(<name> - Latest) by default); every older version gets a dated name
     (C(<name> - <YYYY-MM-DD of its first upload>)) and becomes C(community) or hidden.
+  - Takes the release's rotation policy as one dict, O(policy).
   - Given a O(candidate) (a private managed image, uploaded and checked), promotes it with ONE
     PATCH (name, public, common properties), THEN demotes the previous latest with one PATCH.
     The window with two latest images is one API round-trip and there is never none.
@@ -26,53 +27,12 @@ description:
     Glance does not refuse the delete. Without the rights to see every project, it refuses
     to delete and says why.
   - Managed images left C(queued), C(saving), C(importing), C(uploading) or C(killed) by an
-    interrupted upload for longer than O(stale_after) are deleted.
+    interrupted upload for longer than O(policy.stale_after) are deleted.
   - The plan is a function of the state only, so two runs at once plan the same actions and a
     run killed at any point is finished by the next one.
 author:
   - cloudimages.openstack contributors (@cloudimages)
 options:
-  provider:
-    description:
-      - Provider name; managed images carry the tag C(managed_by_<provider>).
-    type: str
-    required: true
-  release_key:
-    description:
-      - Release group, the value of the image property C(cloudimages_release), for example C(ubuntu-24.04).
-    type: str
-    required: true
-  name:
-    description:
-      - Base name of the release, for example C(Ubuntu 24.04 Noble Numbat).
-    type: str
-    required: true
-  naming:
-    description:
-      - V(latest_suffix) names the newest C(<name> - Latest) and older ones C(<name> - <YYYY-MM-DD>).
-      - V(scs) names the newest C(<name>) and older ones C(<name> <YYYYMMDD>).
-      - The date is the image's first upload (Glance C(created_at), UTC) in V(latest_suffix) and its
-        build date (property C(image_build_date), as SCS-0102 asks; C(created_at) when it has none)
-        in V(scs).
-      - In both profiles older versions with C(os_purpose=generic) get C(oldgeneric), as the SCS
-        image standards expect (one public generic image per distribution, version and architecture).
-    type: str
-    choices: [latest_suffix, scs]
-    default: latest_suffix
-  name_templates:
-    description:
-      - Override the profile's templates. Placeholders C({name}), C({date}) (YYYY-MM-DD),
-        C({date_compact}) (YYYYMMDD) and C({build}) (C(cloudimages_build)).
-      - The latest template may use only C({name}); the dated one needs a date or the build.
-      - Two older images with the same dated name get C( (2)), C( (3)) by upload order.
-    type: dict
-    suboptions:
-      latest:
-        description: Template of the newest image's name.
-        type: str
-      dated:
-        description: Template of older images' names.
-        type: str
   candidate:
     description:
       - ID of the image to promote, a managed image of this group that is C(active) and C(private) or C(shared).
@@ -84,90 +44,13 @@ options:
         then C(image_build_date)), such as a build chosen by a replayed old upstream index; it
         stays private and the current latest stays (warning).
     type: str
-  previous_visibility:
-    description:
-      - What older versions become. V(community) (usable by ID by everyone, not listed) or
-        V(hidden) (stays C(public) with C(os_hidden=true), out of image lists but usable by ID;
-        SCS recommends this).
-    type: str
-    choices: [community, hidden]
-    default: community
-  keep:
-    description:
-      - Number of newest versions never deleted, the latest included.
-      - Raised to N when O(properties) sets C(uuid_validity=last-N); an image's own
-        C(uuid_validity) (C(last-N), a future date, C(forever), C(notice)) also keeps it.
-      - C(provided_until) is no reason to keep an old version, as it describes the release's
-        image series (its latest image), not each previous build.
-    type: int
-    default: 2
-  min_age_days:
-    description:
-      - Versions uploaded less than this many days ago are never deleted or deactivated.
-    type: int
-    default: 0
-  delete_unused:
-    description:
-      - Delete versions beyond retention that nothing uses. When false they are only reported.
-    type: bool
-    default: false
-  deactivate_expired:
-    description:
-      - With O(delete_unused=false), deactivate versions beyond retention that nothing uses
-        (they can no longer be booted or downloaded, and can be reactivated).
-    type: bool
-    default: false
-  retired:
-    description:
-      - The release reached the end of its security support. No image is latest any more;
-        the last one gets O(retired_state). Takes no O(candidate).
-    type: bool
-    default: false
-  retired_state:
-    description:
-      - End state of the last image of a retired release. V(community) keeps it usable by ID,
-        V(hidden) keeps it public but out of lists, V(delete_unused) deletes every version
-        once unused (ignoring O(keep) and C(last-N), honouring dates, O(min_age_days) and C(protected)).
-    type: str
-    choices: [community, hidden, delete_unused]
-    default: community
-  properties:
-    description:
-      - Common properties every managed image of the group must carry (not per build), for
-        example C(hw_disk_bus), C(replace_frequency), C(uuid_validity). Reconciled in the same
-        single PATCH as any rename. A null value removes the property.
-      - Values are stored as strings; booleans as C(True)/C(False).
-    type: dict
-    default: {}
-  stale_after:
-    description:
-      - Seconds after its creation from which a managed image still uploading is an orphan of an
-        interrupted upload and is deleted (a killed one at once), as in M(cloudimages.openstack.image_upload).
-    type: int
-    default: 21600
-  require_all_projects_usage:
-    description:
-      - Refuse to delete unless usage could be checked in every project (admin rights for
-        Nova and Cinder). When false, deletes rely on the caller's own projects and Glance's 409.
-    type: bool
-    default: true
-  usage_services:
-    description:
-      - The services whose servers or volumes can use an image in this cloud.
-      - When one of them has no endpoint in the catalog for the connection's region and
-        interface (a typo, or a service missing), usage is unknown and nothing is deleted or
-        deactivated; the plan says why. List only the services the cloud has, for example
-        C([volume]) for a cloud without Nova.
-    type: list
-    elements: str
-    choices: [compute, volume]
-    default: [compute, volume]
   planned_candidate:
     description:
       - Check mode only - a build not uploaded yet, so the plan shows what promoting it would do
         (the previous latest's rename and visibility change, deletions with their reasons).
       - A stand-in with the identity and properties an upload of O(planned_candidate.release)
-        would get takes the place of O(candidate); in the plan its ID is C(planned build <version>).
+        with the same O(policy) would get takes the place of O(candidate); in the plan its ID is
+        C(planned build <version>).
       - Mutually exclusive with O(candidate); refused outside check mode.
     type: dict
     suboptions:
@@ -187,11 +70,6 @@ options:
 notes:
   - Publicizing an image is admin-only under Glance's default policy; demoting to community is
     allowed to members of the owning project.
-extends_documentation_fragment:
-  - cloudimages.openstack.openstack
-  - cloudimages.openstack.managed
-  - cloudimages.openstack.attributes.cloud
-  - cloudimages.openstack.attributes
 attributes:
   check_mode:
     support: full
@@ -199,57 +77,69 @@ attributes:
   diff_mode:
     support: full
     details: Before and after of every rename, visibility change, hide, deactivation and deletion.
+extends_documentation_fragment:
+  - cloudimages.openstack.policy
+  - cloudimages.openstack.openstack
+  - cloudimages.openstack.managed
+  - cloudimages.openstack.attributes
 """
 
 EXAMPLES = r"""
 - name: Promote the boot-tested candidate of Ubuntu 24.04
   cloudimages.openstack.image_rotate:
     cloud: prod1
-    provider: example
-    release_key: ubuntu-24.04
-    name: Ubuntu 24.04 Noble Numbat
+    policy:
+      provider: example
+      release_key: ubuntu-24.04
+      name: Ubuntu 24.04 Noble Numbat
+      keep: 3
+      min_age_days: 30
+      delete_unused: true
+      properties:
+        hw_disk_bus: scsi
+        hw_scsi_model: virtio-scsi
+        replace_frequency: quarterly
+        uuid_validity: last-3
+        provided_until: none
     candidate: "{{ upload.image.id }}"
-    keep: 3
-    min_age_days: 30
-    delete_unused: true
-    properties:
-      hw_disk_bus: scsi
-      hw_scsi_model: virtio-scsi
-      replace_frequency: quarterly
-      uuid_validity: last-3
-      provided_until: none
 
 - name: SCS naming, older images hidden
   cloudimages.openstack.image_rotate:
     cloud: prod1
-    provider: example
-    release_key: ubuntu-24.04
-    name: Ubuntu 24.04
-    naming: scs
-    previous_visibility: hidden
+    policy:
+      provider: example
+      release_key: ubuntu-24.04
+      name: Ubuntu 24.04
+      naming: scs
+      previous_visibility: hidden
+      properties:
+        os_purpose: generic
     candidate: "{{ upload.image.id }}"
-    properties:
-      os_purpose: generic
 
 - name: The plan of a new build before it is uploaded (check mode)
   cloudimages.openstack.image_rotate:
     cloud: prod1
-    provider: example
-    release_key: ubuntu-24.04
-    name: Ubuntu 24.04 Noble Numbat
+    policy: "{{ ubuntu_2404_policy }}"
     planned_candidate:
       name: Ubuntu 24.04 Noble Numbat (candidate {{ found.release.version }})
       release: "{{ found.release }}"
   check_mode: true
 
+- name: Retire what release_status_info found retired (each release's job carries its policy)
+  cloudimages.openstack.image_rotate:
+    cloud: prod1
+    policy: "{{ item.job.rotate }}"
+  loop: "{{ status.releases | selectattr('retired') }}"
+
 - name: Debian 11 reached its end of security support
   cloudimages.openstack.image_rotate:
     cloud: prod1
-    provider: example
-    release_key: debian-11
-    name: Debian 11 Bullseye
-    retired: true
-    retired_state: delete_unused
+    policy:
+      provider: example
+      release_key: debian-11
+      name: Debian 11 Bullseye
+      retired: true
+      retired_state: delete_unused
 """
 
 RETURN = r"""
@@ -293,18 +183,20 @@ kept:
   type: list
   elements: dict
   contains:
+    reasons:
+      description: Why it stays.
+      type: list
+      elements: str
     id:
       description: Image ID.
       type: str
     name:
       description: Image name before the run.
       type: str
-    reasons:
-      description: Why it stays.
-      type: list
-      elements: str
     servers:
-      description: Servers using it (id, project_id, status; not their names, which belong to other tenants), when that was the reason.
+      description:
+        - Servers using it (id, project_id, status; not their names, which belong to other tenants), when
+          that was the reason.
       type: list
       elements: dict
     volumes:
@@ -315,7 +207,10 @@ usage:
   description: Whether the usage check covered every project, and why not.
   returned: always
   type: dict
-  sample: {checked: true, complete: false, reason: "Nova refused to list the servers of all projects (403: needs the admin role)"}
+  sample:
+    checked: true
+    complete: false
+    reason: "Nova refused to list the servers of all projects (403: needs the admin role)"
 warnings_list:
   description:
     - Conditions worth a look (also emitted as Ansible warnings), among them every image of
@@ -336,33 +231,41 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query
 from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import OWNERS_SPEC
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
 from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import POLICY_SPEC, PlanError, plan, policy_from
+from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import (
+    POLICY_SPEC, PlanError, plan, policy_from)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation_apply import execute, list_group
 from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import lookup
 
 
 class ImageRotateModule(OpenStackModule):
-    argument_spec = dict(POLICY_SPEC, now=dict(type='str'), planned_candidate=dict(type='dict', options=dict(
-        name=dict(type='str', required=True), release=dict(type='dict', required=True))), **OWNERS_SPEC)
+    argument_spec = dict(
+        policy=dict(type='dict', required=True, options=POLICY_SPEC),
+        candidate=dict(type='str'),
+        planned_candidate=dict(type='dict', options=dict(
+            name=dict(type='str', required=True), release=dict(type='dict', required=True))),
+        now=dict(type='str'),
+        **OWNERS_SPEC
+    )
     module_kwargs = dict(supports_check_mode=True, mutually_exclusive=[('candidate', 'planned_candidate')])
 
     def run(self):
-        p = dict(self.params)
-        planned = p['planned_candidate']
+        p, rotate = self.params, self.params['policy']
+        planned, candidate = p['planned_candidate'], p['candidate']
         try:
             owners = resolve_owners(self.conn, p['owners'])
             now = parse_time(p['now']) if p['now'] else datetime.now(timezone.utc)
             if planned:
                 if not self.check_mode:
                     raise PlanError('planned_candidate is for check mode only: upload the build and pass candidate')
-                stand_in = planned_image(planned['name'], p['provider'], planned['release'], p['release_key'],
-                                         p['properties'], now, self.conn.current_project_id)
-                p['candidate'] = stand_in['id']
-            policy = policy_from(p, owners)
+                stand_in = planned_image(planned['name'], rotate['provider'], planned['release'], rotate['release_key'],
+                                         rotate['properties'], now, self.conn.current_project_id)
+                candidate = stand_in['id']
+            policy = policy_from(rotate, owners, candidate)
         except ValueError as exc:  # PlanError, NamingError and TimeError are ValueErrors
             self.fail_json(msg=str(exc))
-        images = list_group(self.conn, p['provider'], p['release_key'], owners, extra_ids=[] if planned else [p['candidate']])
-        warnings = list_impostors(self.conn, p['provider'], owners, p['release_key'])
+        images = list_group(self.conn, policy.provider, policy.release_key, owners,
+                            extra_ids=[] if planned else [candidate])
+        warnings = list_impostors(self.conn, policy.provider, owners, policy.release_key)
         if planned:
             images.append(stand_in)
         usage = None
@@ -384,11 +287,13 @@ class ImageRotateModule(OpenStackModule):
                 if outcome.startswith('refused'):
                     out['kept'].append({'id': action['id'], 'name': names.get(action['id']), 'reasons': [outcome],
                                         'servers': [], 'volumes': []})
-            changed = any(outcome == 'done' and action['action'] != 'keep' for action, outcome in zip(result.actions, outcomes))
+            changed = any(outcome == 'done' and action['action'] != 'keep'
+                          for action, outcome in zip(result.actions, outcomes))
         warnings += result.warnings
         for warning in warnings:
             self.ansible.warn(warning)
-        self.exit_json(changed=changed, plan=out['plan'], latest=out['latest'], kept=out['kept'], warnings_list=warnings,
+        self.exit_json(changed=changed, plan=out['plan'], latest=out['latest'], kept=out['kept'],
+                       warnings_list=warnings,
                        usage={'checked': usage is not None, 'complete': usage['complete'] if usage else None,
                               'reason': usage['reason'] if usage else None},
                        **({'diff': out['diff']} if self.ansible._diff else {}))

@@ -72,16 +72,15 @@ options:
       - Excludes O(members) and O(exclusive).
     type: str
     choices: [accepted, rejected, pending]
-extends_documentation_fragment:
-  - cloudimages.openstack.openstack
-  - cloudimages.openstack.attributes.cloud
-  - cloudimages.openstack.attributes
 attributes:
   check_mode:
     support: full
   diff_mode:
     support: full
     details: Owner side shows visibility and members, member side the member status.
+extends_documentation_fragment:
+  - cloudimages.openstack.openstack
+  - cloudimages.openstack.attributes
 notes:
   - Removing all members leaves the image V(shared); it is not made V(private) again.
   - A V(private) image's members are hidden by Glance and come back when it is made
@@ -120,16 +119,11 @@ EXAMPLES = r"""
 
 RETURN = r"""
 image:
-  description: The image acted on.
+  description: The image acted on, its C(id), C(name) and C(visibility).
   returned: always
   type: dict
+  sample: {id: 5b0b7c36-0e7f-4dc7-9b1c-0a6c1c5f3f0e, name: Ubuntu 24.04 Noble Numbat - Latest, visibility: shared}
   contains:
-    id:
-      description: Image ID.
-      type: str
-    name:
-      description: Image name.
-      type: str
     visibility:
       description: Visibility after the task (V(shared) once it has members).
       type: str
@@ -184,7 +178,8 @@ class ImageShareModule(OpenStackModule):
         try:
             if params['member_status']:
                 if params['members'] or params['exclusive'] or params['state'] != 'present':
-                    raise SharingError('member_status is the member side: it cannot be combined with members, exclusive or state=absent')
+                    raise SharingError('member_status is the member side: it cannot be combined with members, '
+                                       'exclusive or state=absent')
                 result = set_member_status(self.conn, params['image'], params['member_status'], self.check_mode)
             else:
                 if params['exclusive'] and params['state'] == 'absent':

@@ -17,7 +17,10 @@ description:
     C(checksum) with the digests of the bytes sent and with O(expected_digests).
   - On a failed upload or import, a hash mismatch or a timeout, the image it created is deleted
     and the task fails with the reason.
-  - The image is identified by the tag C(managed_by_<provider>) and the properties
+  - Takes the release's rotation policy as one dict, O(policy), the one
+    M(cloudimages.openstack.image_rotate) gets; the upload uses its provider, release key,
+    properties and C(stale_after), and refuses a policy rotation would refuse, before any upload.
+  - The image is identified by the tag C(managed_by_<policy.provider>) and the properties
     C(cloudimages_release), C(cloudimages_build) and C(cloudimages_digest), never by its name,
     and only among the images of the authenticated project. When such an image is already
     C(active) (or C(deactivated)), nothing is uploaded.
@@ -25,7 +28,7 @@ description:
     against O(expected_digests) too. When its bytes differ (for example a web-download import that
     Glance finished after its run was killed), it is deleted, with a warning, and uploaded anew;
     an existing promoted image that differs is an error and is not touched.
-  - An unfinished image of the identity younger than O(stale_after) belongs to another run and is
+  - An unfinished image of the identity younger than O(policy.stale_after) belongs to another run and is
     waited for; older unfinished and C(killed) ones are orphans of killed runs and are deleted.
     Two runs at the same time never leave two active images; the later one deletes its own and
     returns the earlier one.
@@ -40,30 +43,20 @@ options:
       - Name of the new image (a candidate name; promotion renames it). Not used to find images.
     type: str
     required: true
-  provider:
-    description:
-      - Provider name; the image is tagged C(managed_by_<provider>).
-      - 1-63 characters of a-z, 0-9, C(_), C(.) or C(-).
-    type: str
-    required: true
   release:
     description:
-      - The O(release) dict returned by C(upstream_release). It fills the identity
-        (C(key), C(version), C(checksum)), the properties C(image_source), C(image_build_date),
-        C(image_original_user) and C(os_version), and O(disk_format).
+      - The O(release) dict returned by C(upstream_release). It fills the identity's build and
+        digest (C(version), C(checksum); the release key is O(policy.release_key)), the properties
+        C(image_source), C(image_build_date), C(image_original_user) and C(os_version), and O(disk_format).
       - It also sets C(cloudimages_trust), what vouches for the bytes - C(signed:<fingerprint>) (a pinned
         key signed the checksum, or comma-separated pins one of which must sign the image file),
         C(tls-only) (an unsigned source accepted with C(allow_unsigned), HTTPS alone) or
         C(operator-checksum) (a local artifact).
-      - Explicit options and O(properties) override what it provides.
+      - Explicit options and O(policy.properties) override what it provides.
     type: dict
-  release_key:
-    description:
-      - Release key, for example C(ubuntu-24.04). Part of the identity.
-    type: str
   build:
     description:
-      - Upstream build, for example C(20261116). Part of the identity.
+      - Upstream build, for example C(20261116). Part of the identity, with O(policy.release_key).
     type: str
   digest:
     description:
@@ -106,19 +99,9 @@ options:
     description:
       - Minimum RAM in MiB.
     type: int
-  properties:
-    description:
-      - Properties of the image, for example the SCS-0102 ones (C(architecture), C(os_distro),
-        C(os_version), C(os_purpose), C(image_description), C(replace_frequency),
-        C(provided_until), C(uuid_validity), ...) and C(hw_*), C(hypervisor_type).
-      - Values are stored as strings; booleans as C(true)/C(false). A null value leaves the property
-        out (M(cloudimages.openstack.image_rotate) removes it), also one the O(release) provides.
-      - Glance attributes, C(os_glance*) and the identity properties are refused.
-    type: dict
-    default: {}
   tags:
     description:
-      - Extra tags. C(managed_by_<provider>) and C(os:<os_distro>) are always added.
+      - Extra tags. C(managed_by_<policy.provider>) and C(os:<os_distro>) are always added.
     type: list
     elements: str
     default: []
@@ -136,23 +119,12 @@ options:
     type: int
     default: 1800
     aliases: [wait_timeout]
-  stale_after:
-    description:
-      - Seconds after its creation from which an unfinished image of the identity is treated as an
-        orphan of a killed run and deleted (a killed one at once). Must exceed the longest upload.
-      - The same default and clock as M(cloudimages.openstack.image_rotate)'s O(cloudimages.openstack.image_rotate#module:stale_after).
-    type: int
-    default: 21600
   scs_mandatory:
     description:
       - Also fail when a property SCS-0102 makes mandatory, O(min_disk) or O(min_ram) is missing.
         Given values are always checked.
     type: bool
     default: true
-extends_documentation_fragment:
-  - cloudimages.openstack.openstack
-  - cloudimages.openstack.attributes.cloud
-  - cloudimages.openstack.attributes
 attributes:
   check_mode:
     support: full
@@ -160,6 +132,10 @@ attributes:
   diff_mode:
     support: full
     details: Before is empty, after is the create request body.
+extends_documentation_fragment:
+  - cloudimages.openstack.policy
+  - cloudimages.openstack.openstack
+  - cloudimages.openstack.attributes
 """
 
 EXAMPLES = r"""
@@ -167,7 +143,22 @@ EXAMPLES = r"""
   cloudimages.openstack.image_upload:
     cloud: prod1
     name: "Ubuntu 24.04 (candidate {{ release.version }})"
-    provider: example
+    policy:
+      provider: example
+      release_key: ubuntu-24.04
+      name: Ubuntu 24.04 Noble Numbat
+      properties:
+        architecture: x86_64
+        os_distro: ubuntu
+        os_purpose: generic
+        image_description: https://ubuntu.com/server
+        replace_frequency: quarterly
+        provided_until: none
+        uuid_validity: last-3
+        hw_disk_bus: scsi
+        hw_scsi_model: virtio-scsi
+        hw_rng_model: virtio
+        hypervisor_type: qemu
     release: "{{ release }}"
     filename: "{{ fetched.path }}"
     disk_format: qcow2
@@ -176,38 +167,25 @@ EXAMPLES = r"""
       sha512: "{{ fetched.digests.sha512 }}"
     min_disk: "{{ fetched.min_disk }}"
     min_ram: 512
-    properties:
-      architecture: x86_64
-      os_distro: ubuntu
-      os_purpose: generic
-      image_description: https://ubuntu.com/server
-      replace_frequency: quarterly
-      provided_until: none
-      uuid_validity: last-3
-      hw_disk_bus: scsi
-      hw_scsi_model: virtio-scsi
-      hw_rng_model: virtio
-      hypervisor_type: qemu
   register: candidate
 
 - name: A cloud that stores raw gets the raw file and its digests
   cloudimages.openstack.image_upload:
     cloud: prod2
     name: "Ubuntu 24.04 (candidate {{ release.version }})"
-    provider: example
+    policy: "{{ ubuntu_2404_policy }}"
     release: "{{ release }}"
     filename: "{{ fetched.raw.path }}"
     disk_format: raw
     expected_digests: "{{ fetched.raw.digests }}"
     min_disk: "{{ fetched.min_disk }}"
     min_ram: 512
-    properties: "{{ scs_properties }}"
 
 - name: Let Glance pull the file from the mirror
   cloudimages.openstack.image_upload:
     cloud: prod3
     name: "Debian 12 (candidate)"
-    provider: example
+    policy: "{{ debian_12_policy }}"
     release: "{{ release }}"
     method: web-download
     url: "{{ release.url }}"
@@ -215,7 +193,6 @@ EXAMPLES = r"""
       sha512: "{{ fetched.digests.sha512 }}"
     min_disk: 3
     min_ram: 512
-    properties: "{{ scs_properties }}"
 """
 
 RETURN = r"""
@@ -252,28 +229,27 @@ import os
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _glance_upload as upload
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed, _scs
+from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import POLICY_SPEC, policy_from
 
 
 class ImageUploadModule(OpenStackModule):
     argument_spec = dict(
         name=dict(type='str', required=True),
-        provider=dict(type='str', required=True),
+        policy=dict(type='dict', required=True, options=POLICY_SPEC),
         release=dict(type='dict'),
-        release_key=dict(type='str', no_log=False),  # a release name like ubuntu-24.04, not a secret
         build=dict(type='str'),
         digest=dict(type='str'),
         method=dict(type='str', default='direct', choices=list(upload.METHODS)),
         filename=dict(type='path'),
         url=dict(type='str'),
-        disk_format=dict(type='str', choices=['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi', 'iso', 'ploop']),
+        disk_format=dict(type='str',
+                         choices=['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi', 'iso', 'ploop']),
         container_format=dict(type='str', default='bare'),
         min_disk=dict(type='int'),
         min_ram=dict(type='int'),
-        properties=dict(type='dict', default={}),
         tags=dict(type='list', elements='str', default=[]),
         expected_digests=dict(type='dict'),
         timeout=dict(type='int', default=1800, aliases=['wait_timeout']),
-        stale_after=dict(type='int', default=_managed.STALE_AFTER),
         scs_mandatory=dict(type='bool', default=True),
     )
     module_kwargs = dict(
@@ -284,8 +260,13 @@ class ImageUploadModule(OpenStackModule):
     )
 
     def _prepare(self):
-        """Validate everything before the first request; return (body, tag, identity, expected)."""
+        """Validate everything before the first request; return (body, tag, identity, expected, policy)."""
         p = self.params
+        # The policy image_rotate will get, refused here rather than after the upload; the images are
+        # this project's.
+        policy = policy_from(p['policy'], [self.conn.current_project_id])
+        if policy.retired:
+            raise ValueError('policy.retired is true: a retired release gets no new upload')
         release = p['release'] or {}
         size = None
         if p['filename']:
@@ -295,29 +276,28 @@ class ImageUploadModule(OpenStackModule):
         disk_format = p['disk_format'] or release.get('disk_format')
         if not disk_format:
             raise ValueError('disk_format is required when release does not provide it')
-        identity = upload.resolve_identity(release, p['release_key'], p['build'], p['digest'])
+        identity = upload.resolve_identity(release, policy.release_key, p['build'], p['digest'])
         properties = upload.release_properties(release)
-        properties.update(p['properties'])
-        tag = _managed.managed_tag(p['provider'])
-        body = upload.build_create_body(p['name'], p['provider'], identity, disk_format, p['container_format'],
+        properties.update(policy.properties)
+        tag = _managed.managed_tag(policy.provider)
+        body = upload.build_create_body(p['name'], policy.provider, identity, disk_format, p['container_format'],
                                         p['min_disk'], p['min_ram'], properties, p['tags'])
         problems = _scs.validate({k: v for k, v in body.items() if k in properties}, p['min_disk'], p['min_ram'],
                                  size, mandatory=p['scs_mandatory'])
         if problems:
             raise ValueError('invalid SCS-0102 metadata: %s' % '; '.join(problems))
-        for key in ('timeout', 'stale_after'):
-            if p[key] < 0:
-                raise ValueError('%s must not be negative' % key)
-        return body, tag, identity, upload.normalize_expected(p['expected_digests'])
+        if p['timeout'] < 0:
+            raise ValueError('timeout must not be negative')
+        return body, tag, identity, upload.normalize_expected(p['expected_digests']), policy
 
     def run(self):
         p = self.params
         try:
-            body, tag, identity, expected = self._prepare()
-        except ValueError as exc:
+            body, tag, identity, expected, policy = self._prepare()
+        except ValueError as exc:  # PlanError too
             self.fail_json(msg=str(exc))
         uploader = upload.Uploader(upload.Glance(self.conn), body, tag, identity, p['method'], p['filename'], p['url'],
-                                   expected, p['timeout'], p['stale_after'])
+                                   expected, p['timeout'], policy.stale_after)
         try:
             if self.check_mode:
                 existing, orphans = uploader.plan()

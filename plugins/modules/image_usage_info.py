@@ -17,7 +17,6 @@ description:
   - The answer is C(complete) only when the caller may list every project (the admin role
     under the default policies); otherwise it covers the caller's project and says why.
   - This is the check M(cloudimages.openstack.image_rotate) runs before deleting.
-  - Read-only; never changes anything.
 author:
   - cloudimages.openstack contributors (@cloudimages)
 options:
@@ -49,8 +48,6 @@ extends_documentation_fragment:
   - cloudimages.openstack.openstack
   - cloudimages.openstack.managed
   - cloudimages.openstack.attributes.info_module
-  - cloudimages.openstack.attributes.cloud
-  - cloudimages.openstack.attributes
 """
 
 EXAMPLES = r"""
@@ -76,15 +73,15 @@ images:
   type: list
   elements: dict
   contains:
+    in_use:
+      description: Whether any server or volume uses it.
+      type: bool
     id:
       description: Image ID.
       type: str
     name:
       description: Image name, when the image was listed from a release group.
       type: str
-    in_use:
-      description: Whether any server or volume uses it.
-      type: bool
     servers:
       description: Servers booted from the image.
       type: list
@@ -156,7 +153,8 @@ class ImageUsageInfoModule(OpenStackModule):
             if image_id in names:
                 item['name'] = names[image_id]
             images.append(item)
-        self.exit_json(changed=False, images=images, complete=usage['complete'], unknown=usage['unknown'], reason=usage['reason'])
+        self.exit_json(changed=False, images=images, complete=usage['complete'], unknown=usage['unknown'],
+                       reason=usage['reason'])
 
 
 def main():

@@ -116,12 +116,6 @@ options:
         deactivate right (admin by default). Reactivate with C(openstack image set --activate).
     type: bool
     default: false
-extends_documentation_fragment:
-  - cloudimages.openstack.openstack
-  - cloudimages.openstack.managed
-  - cloudimages.openstack.attributes.posix
-  - cloudimages.openstack.attributes.cloud
-  - cloudimages.openstack.attributes
 attributes:
   check_mode:
     support: full
@@ -130,6 +124,11 @@ attributes:
   diff_mode:
     support: full
     details: Shows the status of each image it deactivates, V(active) before and V(deactivated) after.
+extends_documentation_fragment:
+  - cloudimages.openstack.attributes.posix
+  - cloudimages.openstack.openstack
+  - cloudimages.openstack.managed
+  - cloudimages.openstack.attributes
 requirements:
   - requests
   - oslo.utils >= 7.4 (format inspection)
@@ -164,6 +163,13 @@ images:
   type: list
   elements: dict
   contains:
+    status:
+      description: V(match), V(mismatch), V(source_gone), V(unverifiable), V(skipped) or V(error).
+      type: str
+      sample: match
+    reason:
+      description: Why, in words (which digest differs, which URL is gone, what is missing).
+      type: str
     id:
       description: Image ID.
       type: str
@@ -190,13 +196,6 @@ images:
       type: str
     source:
       description: URL downloaded (after O(url_rewrites)), null when nothing had to be downloaded.
-      type: str
-    status:
-      description: V(match), V(mismatch), V(source_gone), V(unverifiable), V(skipped) or V(error).
-      type: str
-      sample: match
-    reason:
-      description: Why, in words (which digest differs, which URL is gone, what is missing).
       type: str
     differs:
       description: For a mismatch, which values differ, from V(checksum), V(os_hash_value), V(vendor_digest).
@@ -229,8 +228,10 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed, _verify
 from ansible_collections.cloudimages.openstack.plugins.module_utils._diskimage import FORMAT_INSPECTOR_IMPORT_ERROR
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import REQUESTS_IMPORT_ERROR, TRANSFER_DEADLINE, make_session
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import list_impostors, list_managed, resolve_owners
+from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
+    REQUESTS_IMPORT_ERROR, TRANSFER_DEADLINE, make_session)
+from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import (
+    list_impostors, list_managed, resolve_owners)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule, sdk_exceptions
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation_apply import deactivate
 from ansible_collections.cloudimages.openstack.plugins.module_utils._verify_upstream import UpstreamCheck

@@ -48,11 +48,10 @@ author:
 options:
   releases:
     description:
-      - The releases to assess. Each entry has C(rotate), the options of
-        M(cloudimages.openstack.image_rotate) for the release (C(provider), C(release_key),
-        C(name), C(retired), C(properties), retention...; no C(candidate)), and, unless
-        C(rotate.retired) is true, C(discover), the options of
-        M(cloudimages.openstack.upstream_release).
+      - The releases to assess. Each entry has C(rotate), the release's rotation policy as
+        O(cloudimages.openstack.image_rotate#module:policy) (C(provider), C(release_key), C(name),
+        C(retired), C(properties), retention...), and, unless C(rotate.retired) is true,
+        C(discover), the options of M(cloudimages.openstack.upstream_release).
       - Optional C(stream) (dict, for a stream release such as V(current)) with C(end_of_support),
         a map of concrete release to ISO date, and C(end_of_support), the date behind
         C(rotate.retired), which only words the retirement reason.
@@ -76,8 +75,6 @@ extends_documentation_fragment:
   - cloudimages.openstack.openstack
   - cloudimages.openstack.managed
   - cloudimages.openstack.attributes.info_module
-  - cloudimages.openstack.attributes.cloud
-  - cloudimages.openstack.attributes
 """
 
 EXAMPLES = r"""
@@ -126,7 +123,9 @@ releases:
     retired_reason:
       description: Why the release is retired; null when it is not.
       type: str
-      sample: "ubuntu 20.10 has reached its end of life: Ubuntu marks it unsupported (supported: false, support_eol 2021-07-22) in ..."
+      sample: >-
+        ubuntu 20.10 has reached its end of life: Ubuntu marks it unsupported (supported: false,
+        support_eol 2021-07-22) in ...
     end_of_life:
       description: The vendor's end-of-life date, true when the vendor gives none, null when the vendor says nothing.
       type: raw
@@ -134,7 +133,9 @@ releases:
       description:
         - The entry as given, for a stream release made concrete (C(discover.release),
           C(rotate.release_key), C(rotate.name), C(rotate.properties)); C(rotate.retired) is true when retired.
-        - What the later steps of the sync take their options from.
+        - What the later steps of the sync take their options from; C(rotate) is the
+          O(cloudimages.openstack.image_rotate#module:policy) of M(cloudimages.openstack.image_upload)
+          and M(cloudimages.openstack.image_rotate).
       type: dict
     settled:
       description: Nothing to do today for this release in this cloud.
@@ -147,7 +148,9 @@ releases:
       description: Bad options or failed discovery; null otherwise. Such a release is not settled.
       type: str
     release:
-      description: The discovered release, as C(release) of M(cloudimages.openstack.upstream_release); null when retired or failed.
+      description:
+        - The discovered release, as C(release) of M(cloudimages.openstack.upstream_release); null when retired
+          or failed.
       type: dict
     existing:
       description: The managed image holding exactly that upstream build (Glance's attribute names), or null.
@@ -207,12 +210,14 @@ from datetime import datetime, timezone
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _lifecycle
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import list_impostors, list_managed, resolve_owners
+from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import (
+    list_impostors, list_managed, resolve_owners)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import OWNERS_SPEC
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
 from ansible_collections.cloudimages.openstack.plugins.module_utils._release_status import assess
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import POLICY_SPEC, policy_from
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError, EndOfLife, version_key
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
+    DiscoveryError, EndOfLife, version_key)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import (
     DISCOVER_SPEC, discover_from, session_for, today_of, vendor_catalog,
 )
@@ -277,8 +282,8 @@ class ReleaseStatusInfoModule(OpenStackModule):
                 continue  # reported on the stream's own entries
             for release in members:
                 if prefix + release not in carried:
-                    entry, policy = self._prepare(_lifecycle.concrete(
-                        spec, release, self.today, '%s%s no longer follows %s' % (prefix, release, spec['discover']['release'])))
+                    why = '%s%s no longer follows %s' % (prefix, release, spec['discover']['release'])
+                    entry, policy = self._prepare(_lifecycle.concrete(spec, release, self.today, why))
                     entries.append(entry)
                     policies.append(policy)
         for warning in impostors:
@@ -295,17 +300,21 @@ class ReleaseStatusInfoModule(OpenStackModule):
             if found['usage_needed']:
                 by_services.setdefault(policies[index].usage_services, []).append(index)
         for services, indexes in by_services.items():
-            usage = lookup(self.conn, sorted({image_id for i in indexes for image_id in statuses[i]['usage_needed']}), services)
+            wanted = sorted({image_id for i in indexes for image_id in statuses[i]['usage_needed']})
+            usage = lookup(self.conn, wanted, services)
             statuses.update({index: status(index, usage) for index in indexes})
         for index, found in statuses.items():
-            reason = found['reason'] if not entries[index]['retired'] else '%s; %s' % (entries[index]['retired_reason'], found['reason'])
-            entries[index].update(settled=found['settled'], reason=reason, existing=found['existing'], warnings=found['warnings'])
+            reason = found['reason']
+            if entries[index]['retired']:
+                reason = '%s; %s' % (entries[index]['retired_reason'], reason)
+            entries[index].update(settled=found['settled'], reason=reason, existing=found['existing'],
+                                  warnings=found['warnings'])
             if found['settled']:  # nothing else runs for it today: say it here (image_rotate says it otherwise)
                 for warning in found['warnings']:
                     self.ansible.warn('%s: %s' % (entries[index]['name'], warning))
         available = self._available(specs) if self.params['announce'] else []
-        self.exit_json(changed=False, releases=entries, impostors=impostors, available=available, requests=self.requests,
-                       catalog_errors=sorted(set(self.catalog_errors.values())))
+        self.exit_json(changed=False, releases=entries, impostors=impostors, available=available,
+                       requests=self.requests, catalog_errors=sorted(set(self.catalog_errors.values())))
 
     def _catalog(self, discover):
         """The vendor's release list for ``discover`` (one conditional request per vendor and run), or None."""
@@ -333,9 +342,11 @@ class ReleaseStatusInfoModule(OpenStackModule):
         if source is None or str(discover.get('release')) not in source.streams:
             return [spec]
         try:
-            releases = source(discover['release'], discover.get('arch') or 'x86_64').stream(self._catalog(discover) or [])
+            follower = source(discover['release'], discover.get('arch') or 'x86_64')
+            releases = follower.stream(self._catalog(discover) or [])
             if not releases:
-                raise DiscoveryError('%s %s: the vendor lists no release to follow' % (discover['source'], discover['release']))
+                raise DiscoveryError('%s %s: the vendor lists no release to follow'
+                                     % (discover['source'], discover['release']))
             return [_lifecycle.concrete(spec, release, self.today) for release in releases]
         except (ValueError, DiscoveryError) as exc:
             return [dict(spec, stream_error=str(exc))]
@@ -355,11 +366,12 @@ class ReleaseStatusInfoModule(OpenStackModule):
                 catalog = self._catalog(discover)
             except DiscoveryError:
                 continue  # in catalog_errors
-            for item in _lifecycle.available(catalog, releases, self.today, lts_only=name in ('ubuntu', 'ubuntu_minimal')):
+            lts_only = name in ('ubuntu', 'ubuntu_minimal')
+            for item in _lifecycle.available(catalog, releases, self.today, lts_only=lts_only):
                 found.append({'source': name, 'release': item['release'], 'title': item.get('title'),
                               'support_eol': item.get('support_eol'),
-                              'reason': 'listed by the vendor, newer than %s carried here; add it to the data to publish it'
-                                        % ', '.join(sorted(releases, key=version_key))})
+                              'reason': 'listed by the vendor, newer than %s carried here; add it to the data to '
+                                        'publish it' % ', '.join(sorted(releases, key=version_key))})
         return found
 
     def _prepare(self, spec):
@@ -373,8 +385,6 @@ class ReleaseStatusInfoModule(OpenStackModule):
             if spec.get('stream_error'):
                 raise DiscoveryError(spec['stream_error'])
             params = _validated(POLICY_SPEC, rotate, 'rotate')
-            if params['candidate'] is not None:
-                raise ValueError('rotate: candidate is not an option here')
             if not params['retired']:
                 discover = _validated(DISCOVER_SPEC, spec.get('discover'), 'discover')
                 discover['today'] = discover['today'] or self.today

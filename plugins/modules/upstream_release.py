@@ -63,7 +63,8 @@ options:
         (known up to 15, V(duke)): the directory of its cloud images, such as V(forky).
     type: str
     required: true
-    choices: [ubuntu, ubuntu_minimal, debian, rocky, almalinux, fedora, fedora_coreos, flatcar, cirros, checksum_file, local_artifact]
+    choices: [ubuntu, ubuntu_minimal, debian, rocky, almalinux, fedora, fedora_coreos, flatcar, cirros, checksum_file,
+              local_artifact]
   release:
     description:
       - The release, as the vendor numbers it, for example V(24.04), V(12), V(9), V(44);
@@ -165,7 +166,6 @@ requirements:
 extends_documentation_fragment:
   - cloudimages.openstack.attributes.info_module
   - cloudimages.openstack.attributes.posix
-  - cloudimages.openstack.attributes
 """
 
 EXAMPLES = r"""

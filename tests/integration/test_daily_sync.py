@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from playbook_runner import run_playbook
-from sync_support import delete_managed, managed_images, summary
+from sync_support import managed_images, served, summary
 from sync_inventory import ALL, REGION_TWO, write_inventory
 
 pytestmark = pytest.mark.needs_nova
@@ -50,20 +50,15 @@ def by_release(images):
 @pytest.fixture()
 def sync(cloud, upstream, tmp_path):
     """A private mirror (this test advances it) and a function running the daily sync for a day."""
-    from upstream_mirror import MirrorServer  # pylint: disable=import-outside-toplevel
     mirror = upstream.mirror.copy(tmp_path / 'mirror')
     provider = 'sync' + uuid.uuid4().hex[:8]
     conns = {region: cloud.connect('admin', region) for region in ('RegionOne', 'RegionTwo')}
-    with MirrorServer(mirror) as server:
+    with served(cloud, mirror, provider) as server:
         def run(today, check=False, **overrides):
             inventory = write_inventory(tmp_path / 'inventory.json', mirror, server, provider, tmp_path / 'cache', today, **overrides)
             return run_playbook('cloudimages.openstack.daily_sync', env=cloud.env(), inventory=str(inventory), check=check, timeout=1800)
         run.mirror, run.server, run.provider, run.conns = mirror, server, provider, conns
-        try:
-            yield run
-        finally:
-            delete_managed(cloud, provider)
-            mirror.close()
+        yield run
 
 
 def latest(images):

@@ -20,7 +20,7 @@ import yaml
 
 from playbook_runner import run_playbook
 from sync_inventory import write_inventory
-from sync_support import delete_managed, managed_images, summary
+from sync_support import managed_images, served, summary
 
 ROLES = Path(__file__).resolve().parents[2] / 'roles'
 # What an operator adds to the data to publish the announced releases.
@@ -38,12 +38,12 @@ def shipped(role):
 
 @pytest.fixture()
 def sync(cloud, tmp_path):
-    from upstream_mirror import Mirror, MirrorServer  # pylint: disable=import-outside-toplevel
+    from upstream_mirror import Mirror  # pylint: disable=import-outside-toplevel
     # Fedora 45, Debian 14 and Rocky Linux 11 are upcoming in the mirror; Ubuntu 26.04 is left out.
     mirror = Mirror(tmp_path / 'mirror').build(without=[('ubuntu', '26.04')])
     provider = 'life' + uuid.uuid4().hex[:8]
     conn = cloud.connect('admin', 'RegionOne')
-    with MirrorServer(mirror) as server:
+    with served(cloud, mirror, provider) as server:
         def run(today, ubuntu, debian=('13',), rocky=('10',)):
             """``debian``/``rocky``: the enabled releases; 14/11 among them is the operator's data change."""
             one = {'cloudimages_distributions': ['ubuntu', 'fedora', 'debian', 'rocky'], 'image_sync_boot_test': False,
@@ -71,11 +71,7 @@ def sync(cloud, tmp_path):
             base = tmp_path / 'status' / 'cloudimages_sync_region_one'
             return json.loads(base.with_suffix('.json').read_text()), base.with_suffix('.prom').read_text()
         run.mirror, run.images, run.status = mirror, images, status
-        try:
-            yield run
-        finally:
-            delete_managed(cloud, provider)
-            mirror.close()
+        yield run
 
 
 def prop(image, key):

@@ -18,7 +18,7 @@ import pytest
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import from_sdk
 from playbook_runner import run_playbook
 from sync_inventory import write_inventory
-from sync_support import delete_managed, managed_images, summaries
+from sync_support import managed_images, served, summaries
 
 # SCS-0104 (Tests/iaas/scs-0104-v1-images-v5.yaml and the checker's hard-coded Debian 13):
 # standard name -> accepted image_source prefixes.
@@ -35,10 +35,9 @@ NEWER = 'Ubuntu 26.04'  # not (yet) a standard image of SCS-0104, named the same
 @pytest.fixture()
 def sync(cloud, upstream, tmp_path):
     """A private mirror (this test advances it) and a function running the daily sync for a day."""
-    from upstream_mirror import MirrorServer  # pylint: disable=import-outside-toplevel
     mirror = upstream.mirror.copy(tmp_path / 'mirror')
     provider = 'scs' + uuid.uuid4().hex[:8]
-    with MirrorServer(mirror) as server:
+    with served(cloud, mirror, provider) as server:
         def run(today, check=False):
             region_one = {'cloudimages_distributions': ['debian'], 'image_sync_base_name': 'scs',
                           'image_sync_status_dir': str(tmp_path / 'status')}
@@ -56,11 +55,7 @@ def sync(cloud, upstream, tmp_path):
                                 timeout=1200)
         run.mirror, run.provider, run.status = mirror, provider, tmp_path / 'status'
         run.conns = {region: cloud.connect('admin', region) for region in ('RegionOne', 'RegionTwo')}
-        try:
-            yield run
-        finally:
-            delete_managed(cloud, provider)
-            mirror.close()
+        yield run
 
 
 def images_by_name(sync, region):

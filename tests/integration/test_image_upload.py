@@ -72,7 +72,7 @@ def test_direct_upload_one_create_one_put_then_nothing(cloud, provider, glance_p
     props = image['properties']
     assert {k: props[k] for k in ('cloudimages_release', 'cloudimages_build', 'cloudimages_digest')} == {
         'cloudimages_release': 'cirros-0.6', 'cloudimages_build': args['build'], 'cloudimages_digest': args['digest']}
-    assert all(props[k] == v for k, v in args['properties'].items())
+    assert all(props[k] == v for k, v in args['policy']['properties'].items())
     assert not any(k.startswith('owner_specified') for k in props), 'no openstacksdk extras'
 
     # Second run, even under another candidate name: found by identity, nothing written.
@@ -139,10 +139,11 @@ def test_web_download_from_the_mirror(cloud, provider, glance_proxy, upstream, t
                'signature': {'kind': 'none', 'url': None, 'fingerprint': None}}
     args = base_args(provider, cloud=proxied(cloud, glance_proxy), method='web-download', url=release['url'], release=release,
                      expected_digests={'md5': info.md5, 'sha512': info.sha512})
-    for key in ('release_key', 'build', 'digest', 'disk_format'):
+    for key in ('build', 'digest', 'disk_format'):
         del args[key]
+    args['policy']['release_key'] = release['key']
     for key in ('image_source', 'image_build_date', 'image_original_user', 'os_version'):
-        del args['properties'][key]
+        del args['policy']['properties'][key]
     upstream.server.reset_requests()
     rc, result = run_module(cloud, tmp_path, args)
     assert rc == 0, result
@@ -232,7 +233,7 @@ def test_sigkill_between_create_and_upload_converges(cloud, provider, glance_pro
     assert only_image(cloud, provider).id == orphan.id
 
     time.sleep(2)
-    rc, result = run_module(cloud, tmp_path, dict(direct, stale_after=1))
+    rc, result = run_module(cloud, tmp_path, dict(direct, policy=dict(direct['policy'], stale_after=1)))
     assert rc == 0, result
     assert result['deleted'] == [orphan.id] and result['created'] and result['changed']
     final = only_image(cloud, provider)
@@ -249,7 +250,7 @@ def test_reader_cannot_create(cloud, provider, tmp_path):
 def test_other_images_are_never_touched(cloud, provider, tmp_path):
     """demo's own image of the same name, and alt's community image claiming the same identity."""
     args = base_args(provider, make_qcow2(tmp_path), cloud='demo')
-    identity = {'cloudimages_release': args['release_key'], 'cloudimages_build': args['build'], 'cloudimages_digest': args['digest']}
+    identity = {'cloudimages_release': args['policy']['release_key'], 'cloudimages_build': args['build'], 'cloudimages_digest': args['digest']}
     demo, alt = cloud.connect('demo'), cloud.connect('alt')
     same_name = demo.image.create_image(name=args['name'], disk_format='qcow2', container_format='bare', allow_duplicates=True)
     impostor = alt.image.create_image(name=args['name'], disk_format='qcow2', container_format='bare', allow_duplicates=True,
@@ -295,15 +296,22 @@ def test_two_runs_at_once_leave_one_image(cloud, provider, glance_proxy, tmp_pat
     ({'properties': {'replace_frequency': 'fortnightly'}}, 'replace_frequency must be one of'),
     ({'properties': {'uuid_validity': 'last-0'}}, 'uuid_validity must be'),
     ({'properties': {'image_build_date': '16.11.2026'}}, 'image_build_date must be'),
-    ({'properties': {'cloudimages_build': 'x'}}, 'properties must not set cloudimages_build'),
+    ({'properties': {'cloudimages_build': 'x'}}, 'or the managed identity: cloudimages_build'),
+    ({'retired': True}, 'a retired release gets no new upload'),
+    ({'keep': 0}, 'keep must be an integer >= 1'),
+    ({'candidate': 'x'}, 'Unsupported parameters'),
     ({'digest': 'sha256:abc'}, "digest 'sha256:abc': sha256 digest must have 64 hex characters"),
     ({'min_disk': None}, 'min_disk must be set'),
-], ids=['frequency', 'uuid-validity', 'build-date', 'identity-override', 'digest', 'min-disk'])
+], ids=['frequency', 'uuid-validity', 'build-date', 'identity-override', 'retired', 'keep', 'policy-key', 'digest',
+        'min-disk'])
 def test_bad_input_fails_before_any_write(cloud, provider, glance_proxy, tmp_path, change, message):
     args = base_args(provider, make_qcow2(tmp_path), cloud=proxied(cloud, glance_proxy))
+    policy = args['policy']
     for key, value in change.items():
         if key == 'properties':
-            args['properties'] = dict(args['properties'], **value)
+            policy['properties'] = dict(policy['properties'], **value)
+        elif key in ('retired', 'keep', 'candidate'):  # the policy the upload refuses as rotation would
+            policy[key] = value
         else:
             args[key] = value
     rc, result = run_module(cloud, tmp_path, args)

@@ -271,15 +271,21 @@ def test_explicit_selection_includes_a_private_candidate(cloud, world, first_run
 
 # ---------------------------------------------------------------- upstream faults
 
-def test_upstream_answering_404_is_source_gone(cloud, world):
+def verify_debian_with_fault(cloud, world, fault):
+    """``(url, entry)``: the Debian image verified while the mirror answers its file with ``fault``."""
     url = world.server.rewrite(world.infos['debian'].image_url)
-    world.server.set_fault(url, 'not_found')
+    world.server.set_fault(url, fault)
     try:
         rc, result = verify(cloud, world, images=[world.images['debian'].id])
     finally:
         world.server.clear_faults()
     assert rc == 0, result
-    assert result['images'][0]['status'] == 'source_gone' and result['images'][0]['reason'] == '%s answered HTTP 404 Not Found' % url
+    return url, result['images'][0]
+
+
+def test_upstream_answering_404_is_source_gone(cloud, world):
+    url, entry = verify_debian_with_fault(cloud, world, 'not_found')
+    assert entry['status'] == 'source_gone' and entry['reason'] == '%s answered HTTP 404 Not Found' % url
 
 
 def test_unreachable_host_is_source_gone(cloud, world):
@@ -293,14 +299,7 @@ def test_unreachable_host_is_source_gone(cloud, world):
 
 
 def test_other_bytes_at_the_url_are_unverifiable_not_a_mismatch(cloud, world):
-    url = world.server.rewrite(world.infos['debian'].image_url)
-    world.server.set_fault(url, 'corrupt')
-    try:
-        rc, result = verify(cloud, world, images=[world.images['debian'].id])
-    finally:
-        world.server.clear_faults()
-    assert rc == 0, result
-    entry = result['images'][0]
+    _url, entry = verify_debian_with_fault(cloud, world, 'corrupt')
     assert entry['status'] == 'unverifiable' and 'no longer matches the digest recorded at upload' in entry['reason']
     assert 'sha256 mismatch' in entry['reason']
 

@@ -162,7 +162,9 @@ def test_qcow2_with_a_backing_file_is_refused(cloud, provider, tmp_path):
 
 
 @pytest.mark.parametrize('role_vars, message', [
-    ({'upload_private_properties': {'visibility': 'public'}}, 'properties must not set visibility'),
+    # The rotation policy's check (image_upload validates its policy as image_rotate does).
+    ({'upload_private_properties': {'visibility': 'public'}}, 'may not set Glance attributes, reserved os_glance* keys '
+                                                              'or the managed identity: visibility'),
     ({'upload_private_disk_format': 'raw'}, 'was declared raw but its content is qcow2'),
     ({'image_checksum': 'sha256:1234'}, 'sha256 digest must have 64 hex characters'),
     ({'upload_private_provider': 'No Spaces'}, 'provider must be 1-63 characters'),

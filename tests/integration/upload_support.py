@@ -53,9 +53,10 @@ def scs_properties(distro='cirros', version='0.6'):
 
 def base_args(provider, filename=None, build=None, **extra):
     """Module arguments for one distinct identity (a random build id unless given)."""
-    args = dict(name='upload-test-%s' % provider, provider=provider, release_key='cirros-0.6',
+    policy = dict(provider=provider, release_key='cirros-0.6', name='CirrOS 0.6', properties=scs_properties())
+    args = dict(name='upload-test-%s' % provider, policy=policy,
                 build=build or uuid.uuid4().hex[:12], digest='sha256:' + hashlib.sha256(os.urandom(8)).hexdigest(),
-                disk_format='qcow2', min_disk=1, min_ram=128, properties=scs_properties(), wait_timeout=60)
+                disk_format='qcow2', min_disk=1, min_ram=128, wait_timeout=60)
     if filename:
         args['filename'] = filename
     args.update(extra)

@@ -427,6 +427,20 @@ def test_multihasher_verify():
         MultiHasher([])
     with pytest.raises(ChecksumError):
         MultiHasher(['crc32'])
+    with pytest.raises(ChecksumError):
+        MultiHasher(['shake_128'])  # needs a length
+
+
+def test_multihasher_of_file_with_glance_algorithms(tmp_path):
+    """Glance's os_hash_algo may be any fixed-length hashlib algorithm, beyond the vendors' set."""
+    path = tmp_path / 'data'
+    data = b'x' * (3 * (1 << 20) + 5)
+    path.write_bytes(data)
+    hasher = MultiHasher.of_file(path, ['md5', 'SHA-384', 'SHA3-256'])
+    assert hasher.size == len(data)
+    assert hasher.hexdigests() == {'md5': hashlib.md5(data).hexdigest(), 'sha384': hashlib.sha384(data).hexdigest(),
+                                   'sha3_256': hashlib.sha3_256(data).hexdigest()}
+    assert hasher.hexdigest('sha3-256') == hashlib.sha3_256(data).hexdigest()
 
 
 @settings(max_examples=200, deadline=None)

@@ -1,0 +1,152 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 cloudimages.openstack contributors
+# Apache License 2.0 (see LICENSES/Apache-2.0.txt or https://www.apache.org/licenses/LICENSE-2.0)
+# SPDX-License-Identifier: Apache-2.0
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # The rotation policy of one release (module_utils/_rotation.py POLICY_SPEC): the option of
+    # image_rotate and image_upload, and each release's rotate in release_status_info.
+    DOCUMENTATION = r"""
+options:
+  policy:
+    description:
+      - The rotation policy of one release group of managed images, the same dict for
+        M(cloudimages.openstack.image_upload), M(cloudimages.openstack.image_rotate) and
+        each release's C(rotate) in M(cloudimages.openstack.release_status_info), whose
+        RV(cloudimages.openstack.release_status_info#module:releases[].job) carries it ready to pass on.
+      - Checked as a whole before anything is written, whichever module gets it.
+    type: dict
+    required: true
+    suboptions:
+      provider:
+        description:
+          - Provider name; managed images carry the tag C(managed_by_<provider>).
+          - 1-63 characters of a-z, 0-9, C(_), C(.) or C(-).
+        type: str
+        required: true
+      release_key:
+        description:
+          - Release group, the value of the image property C(cloudimages_release), for example
+            C(ubuntu-24.04). Part of an upload's identity.
+        type: str
+        required: true
+      name:
+        description:
+          - Base name of the release, for example C(Ubuntu 24.04 Noble Numbat).
+        type: str
+        required: true
+      naming:
+        description:
+          - V(latest_suffix) names the newest C(<name> - Latest) and older ones C(<name> - <YYYY-MM-DD>).
+          - V(scs) names the newest C(<name>) and older ones C(<name> <YYYYMMDD>).
+          - The date is the image's first upload (Glance C(created_at), UTC) in V(latest_suffix) and its
+            build date (property C(image_build_date), as SCS-0102 asks; C(created_at) when it has none)
+            in V(scs).
+          - In both profiles older versions with C(os_purpose=generic) get C(oldgeneric), as the SCS
+            image standards expect (one public generic image per distribution, version and architecture).
+        type: str
+        choices: [latest_suffix, scs]
+        default: latest_suffix
+      name_templates:
+        description:
+          - Override the profile's templates. Placeholders C({name}), C({date}) (YYYY-MM-DD),
+            C({date_compact}) (YYYYMMDD) and C({build}) (C(cloudimages_build)).
+          - The latest template may use only C({name}); the dated one needs a date or the build.
+          - Two older images with the same dated name get C( (2)), C( (3)) by upload order.
+        type: dict
+        suboptions:
+          latest:
+            description: Template of the newest image's name.
+            type: str
+          dated:
+            description: Template of older images' names.
+            type: str
+      previous_visibility:
+        description:
+          - What older versions become. V(community) (usable by ID by everyone, not listed) or
+            V(hidden) (stays C(public) with C(os_hidden=true), out of image lists but usable by ID;
+            SCS recommends this).
+        type: str
+        choices: [community, hidden]
+        default: community
+      keep:
+        description:
+          - Number of newest versions never deleted, the latest included.
+          - Raised to N when O(policy.properties) sets C(uuid_validity=last-N); an image's own
+            C(uuid_validity) (C(last-N), a future date, C(forever), C(notice)) also keeps it.
+          - C(provided_until) is no reason to keep an old version, as it describes the release's
+            image series (its latest image), not each previous build.
+        type: int
+        default: 2
+      min_age_days:
+        description:
+          - Versions uploaded less than this many days ago are never deleted or deactivated.
+        type: int
+        default: 0
+      delete_unused:
+        description:
+          - Delete versions beyond retention that nothing uses. When false they are only reported.
+        type: bool
+        default: false
+      deactivate_expired:
+        description:
+          - With O(policy.delete_unused=false), deactivate versions beyond retention that nothing uses
+            (they can no longer be booted or downloaded, and can be reactivated).
+        type: bool
+        default: false
+      retired:
+        description:
+          - The release reached the end of its security support. No image is latest any more;
+            the last one gets O(policy.retired_state). Takes no candidate.
+        type: bool
+        default: false
+      retired_state:
+        description:
+          - End state of the last image of a retired release. V(community) keeps it usable by ID,
+            V(hidden) keeps it public but out of lists, V(delete_unused) deletes every version
+            once unused (ignoring O(policy.keep) and C(last-N), honouring dates,
+            O(policy.min_age_days) and C(protected)).
+        type: str
+        choices: [community, hidden, delete_unused]
+        default: community
+      properties:
+        description:
+          - Common properties every managed image of the group carries (not per build), for
+            example the SCS-0102 ones (C(architecture), C(os_distro), C(os_purpose),
+            C(replace_frequency), C(provided_until), C(uuid_validity), ...) and C(hw_*),
+            C(hypervisor_type).
+          - Set at upload, where they override what the upload's C(release) provides, and
+            reconciled by rotation in the same single PATCH as any rename.
+          - Values are stored as strings; booleans as C(true)/C(false). A null value leaves the
+            property out at upload and removes it at rotation.
+          - Glance attributes, C(os_glance*) and the identity properties are refused.
+        type: dict
+        default: {}
+      stale_after:
+        description:
+          - Seconds after its creation from which a managed image still uploading is an orphan of an
+            interrupted upload and is deleted (a killed one at once), by upload and rotation alike.
+            Must exceed the longest upload.
+        type: int
+        default: 21600
+      require_all_projects_usage:
+        description:
+          - Refuse to delete unless usage could be checked in every project (admin rights for
+            Nova and Cinder). When false, deletes rely on the caller's own projects and Glance's 409.
+        type: bool
+        default: true
+      usage_services:
+        description:
+          - The services whose servers or volumes can use an image in this cloud.
+          - When one of them has no endpoint in the catalog for the connection's region and
+            interface (a typo, or a service missing), usage is unknown and nothing is deleted or
+            deactivated; the plan says why. List only the services the cloud has, for example
+            C([volume]) for a cloud without Nova.
+        type: list
+        elements: str
+        choices: [compute, volume]
+        default: [compute, volume]
+"""
