@@ -60,7 +60,7 @@ options:
         No request is made.
       - V(rocky) takes C(variant) in O(options) (V(Base), default, or V(LVM)).
       - V(debian) takes C(codename) in O(options) for a release newer than the collection
-        (known up to 15, V(duke)): the directory of its cloud images, such as V(forky).
+        knows (up to 15, V(duke)), the directory of its cloud images, such as V(forky).
     type: str
     required: true
     choices: [ubuntu, ubuntu_minimal, debian, rocky, almalinux, fedora, fedora_coreos, flatcar, cirros, checksum_file,

@@ -62,8 +62,8 @@ def run_job(pipeline, job, project, env):
                               timeout=900, check=False)
         if proc.returncode:  # pytest.fail: the whole output, where an assert's would be cut
             failed = [text for text in proc.stdout.splitlines() if text.startswith(('fatal:', 'failed:'))]
-            pytest.fail('%s job: %s exited %d\n%s\n%s\n%s' % (job, line, proc.returncode, '\n'.join(failed),
-                                                                proc.stdout[-6000:], proc.stderr[-3000:]))
+            pytest.fail('%s job: %s exited %d\n%s\n%s\n%s' % (
+                job, line, proc.returncode, '\n'.join(failed), proc.stdout[-6000:], proc.stderr[-3000:]))
 
 
 @pytest.fixture
