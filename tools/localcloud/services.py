@@ -41,7 +41,7 @@ class Stack:  # pylint: disable=too-many-public-methods
     def __init__(self, layout, daemons, ports, venv, full, aborted):
         self.layout, self.daemons, self.ports, self.venv, self.full = layout, daemons, ports, venv, full
         self.aborted = aborted  # threading.Event set when another task failed
-        self.compute = configs.compute_driver() if full else None
+        self.compute = configs.stack_driver(layout, full)
 
     # -- helpers -------------------------------------------------------------------------------
     def env(self, **extra):
