@@ -3,7 +3,8 @@
 Day 1 publishes every release the two clouds carry; overnight the mirror's vendors release new
 builds; day 2 promotes them and turns the previous builds into community images named with the
 date of their first upload. The two clouds are the two Glance regions of a local OpenStack
-(RegionOne keeps qcow2 and boot-tests with Nova's fake driver, RegionTwo stores raw).
+(RegionOne keeps qcow2 and boot-tests every candidate for real, Nova's libvirt driver on QEMU/TCG;
+RegionTwo stores raw).
 Everything started here is stopped at the end, also on failure or Ctrl-C.
 """
 

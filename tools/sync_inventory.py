@@ -29,12 +29,15 @@ def write_inventory(path, mirror, server, provider, cache_dir, today, boot_test=
         'image_sync_trusted_fingerprints': [mirror.keyring.trusted_fingerprint],
         'image_sync_cache_dir': str(cache_dir),
         'image_sync_today': today.isoformat(),
-        'image_sync_boot_flavor': 'm1.boot',
+        'image_sync_boot_flavor': 'm1.tiny',  # image_sync_min_ram is 512
         'image_sync_boot_network': 'none',
         'windows_artifacts_url': 'https://artifacts.provider.test/windows',
         # Windows needs 2 GB of RAM (m1.small); the local cloud's largest flavor has a 20 GB disk.
         'windows_boot_flavor': 'm1.small',
         'windows_min_disk': 20,
+        # No UEFI here: this Nova always sets <loader secure=...> next to libvirt's firmware
+        # autoselection, which Debian 12's libvirt 9.0 refuses. The stand-ins start on SeaBIOS.
+        'windows_properties': {'hw_firmware_type': None},
     }
     if mirror.state.get('bootable'):
         # The stack boots for real: image_sync's own marker (login:), and the mirror's images print

@@ -248,7 +248,7 @@ plan:
   description: What was (or would be) booted.
   returned: always
   type: dict
-  sample: {image_id: 5b0b..., flavor_id: 2352..., flavor_name: m1.nano, networks: none}
+  sample: {image_id: 5b0b..., flavor_id: 2352..., flavor_name: m1.boot, networks: none}
 """
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule

@@ -99,9 +99,9 @@ class LocalCloud:
             return self
         if self.full and self.layout.marker('nova-db').exists():
             raise LocalCloudError(
-                '%s already held a full stack. Nova cannot restart on the same base directory (the fake virt '
-                'driver draws a new node UUID per process, nova-compute then refuses to start). Use a fresh '
-                'directory, or start it with --light.' % self.layout.base)
+                '%s already held a full stack. Nova cannot restart on the same base directory (its compute '
+                'node and databases are not reattached). Use a fresh directory, or start it with --light.'
+                % self.layout.base)
         try:
             self._plan_ports()
         except PortInUse as exc:
