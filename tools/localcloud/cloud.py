@@ -99,8 +99,8 @@ class LocalCloud:
             return self
         if self.full and self.layout.marker('nova-db').exists():
             raise LocalCloudError(
-                '%s already held a full stack. Nova cannot restart on the same base directory (its compute '
-                'node and databases are not reattached). Use a fresh directory, or start it with --light.'
+                '%s already held a full stack. A full stack is started on a fresh directory only (a restarted '
+                'fake-driver nova-compute refused its new node UUID; libvirt restarts were never tried). Use a fresh directory, or start it with --light.'
                 % self.layout.base)
         try:
             self._plan_ports()
