@@ -112,7 +112,7 @@ def test_poll_outcomes():
     states = iter(['BUILD', 'BUILD', 'ACTIVE'])
     assert poll(lambda: next(states), lambda s: s == 'ACTIVE', lambda s: s == 'ERROR', 10, 1, clock, clock.sleep) == ('done', 'ACTIVE')
     assert poll(lambda: 'ERROR', lambda s: s == 'ACTIVE', lambda s: s == 'ERROR', 10, 1, clock, clock.sleep) == ('failed', 'ERROR')
-    # A server stuck in BUILD (Nova's fake driver cannot produce one): polled until the deadline, then timeout.
+    # A server stuck in BUILD (the local cloud cannot produce one on demand): polled until the deadline, then timeout.
     clock, calls = Clock(), []
     outcome = poll(lambda: calls.append(clock()) or 'BUILD', lambda s: s == 'ACTIVE', lambda s: False, 5, 2, clock, clock.sleep)
     assert outcome == ('timeout', 'BUILD')
