@@ -269,7 +269,7 @@ class BootTest:
             return self.conn.compute.get_server_console_output(server.id, length=lines).get('output') or ''
         except exceptions.NotFoundException:
             if gone_fails:  # waiting on would only time out; not the image's fault
-                why = 'server %s was deleted during its boot test (another run took it for an orphan?)'
+                why = 'server %s was deleted during its boot test (by another run, as an orphan?)'
                 raise BootTestFailure(why % server.id, image_at_fault=False) from None
             return ''
         except exceptions.HttpException:
