@@ -35,9 +35,11 @@ def write_inventory(path, mirror, server, provider, cache_dir, today, boot_test=
         # Windows needs 2 GB of RAM (m1.small); the local cloud's largest flavor has a 20 GB disk.
         'windows_boot_flavor': 'm1.small',
         'windows_min_disk': 20,
-        # No UEFI here: this Nova always sets <loader secure=...> next to libvirt's firmware
-        # autoselection, which Debian 12's libvirt 9.0 refuses. The stand-ins start on SeaBIOS.
-        'windows_properties': {'hw_firmware_type': None},
+        # Two Windows properties the local hypervisor cannot honour, so the stand-ins start on SeaBIOS
+        # without them: UEFI (this Nova sets <loader secure=...> next to libvirt's firmware
+        # autoselection, which Debian 12's libvirt 9.0 refuses) and os_type=windows (its Hyper-V
+        # enlightenments: "kernel doesn't allow setting HyperV VP_INDEX" under TCG).
+        'windows_properties': {'hw_firmware_type': None, 'os_type': None},
     }
     if mirror.state.get('bootable'):
         # The stack boots for real: image_sync's own marker (login:), and the mirror's images print
