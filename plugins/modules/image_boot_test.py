@@ -63,8 +63,9 @@ options:
     default: []
   console_marker:
     description:
-      - Regular expression a line of the server's console log must match, for example
-        V(Cloud-init v\\. \\S+ finished) for cloud-init images.
+      - Regular expression a line of the server's console log must match, for example V(login:),
+        what Linux cloud images print on the serial console (the image_sync role's default), or
+        V(Cloud-init v\\. \\S+ finished) for cloud-init's final message.
       - Needs a hypervisor that records the console (libvirt does; Nova's fake driver returns a
         fixed text).
     type: str
