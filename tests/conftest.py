@@ -44,9 +44,11 @@ def upstream(tmp_path_factory):
     Tests that change it (advance, eol, faults in content) take a ``mirror.copy()``; transport
     faults set on ``server`` must be cleared by the test that sets them.
     """
+    from localcloud import boots  # pylint: disable=import-outside-toplevel
     from upstream_mirror import Mirror, MirrorServer  # pylint: disable=import-outside-toplevel
-    # Bootable images (~250 MB, slower to build) only where Nova can boot them: CLOUDIMAGES_COMPUTE=libvirt.
-    bootable = os.environ.get('CLOUDIMAGES_COMPUTE') == 'libvirt'
+    # Bootable images where the session's stack really boots: the stack decides (a reused one,
+    # CLOUDIMAGES_STACK_BASE, by its own configuration). Stand-ins only on an opt-in fake driver.
+    bootable = boots(os.environ.get('CLOUDIMAGES_STACK_BASE'), os.environ.get('CLOUDIMAGES_STACK', 'full'))
     mirror = Mirror(tmp_path_factory.mktemp('upstream') / 'mirror', bootable=bootable).build()
     try:
         with MirrorServer(mirror) as server:

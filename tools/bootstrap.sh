@@ -4,7 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(qemu-utils gnupg gpgv rsync shellcheck chromium curl)
+# The second line: what the test mirror's bootable images are built with (DEBS of
+# tools/upstream_mirror/bootable.py; the kernel and busybox are only downloaded). libvirt and QEMU
+# for the local cloud's real boots come from its own installer (tools/localcloud/install.py).
+packages=(qemu-utils gnupg gpgv rsync shellcheck chromium curl
+          mtools syslinux syslinux-common dosfstools)
 missing=()
 for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -3,7 +3,8 @@
 Day 1 publishes every release the two clouds carry; overnight the mirror's vendors release new
 builds; day 2 promotes them and turns the previous builds into community images named with the
 date of their first upload. The two clouds are the two Glance regions of a local OpenStack
-(RegionOne keeps qcow2 and boot-tests with Nova's fake driver, RegionTwo stores raw).
+(RegionOne keeps qcow2 and boot-tests every candidate for real, Nova's libvirt driver on QEMU/TCG;
+RegionTwo stores raw).
 Everything started here is stopped at the end, also on failure or Ctrl-C.
 """
 
@@ -18,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from localcloud import LocalCloud
+from localcloud import LocalCloud, boots
 from sync_inventory import write_inventory
 from upstream_mirror import Mirror, MirrorServer
 
@@ -38,10 +39,12 @@ def main():
     started = time.monotonic()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix='cloudimages-demo-'))
     say('working in %s' % workdir)
-    mirror = Mirror(workdir / 'mirror').build()
+    services = 'light' if args.light else 'full'
+    # Bootable images exactly when the stack boots them (localcloud decides: libvirt unless CLOUDIMAGES_COMPUTE=fake).
+    mirror = Mirror(workdir / 'mirror', bootable=boots(workdir / 'cloud', services)).build()
     say('upstream mirror built: %d releases of %d distributions' % (len(mirror.releases), len({d for d, r in mirror.releases})))
     try:
-        with MirrorServer(mirror) as server, LocalCloud(workdir / 'cloud', services='light' if args.light else 'full') as cloud:
+        with MirrorServer(mirror) as server, LocalCloud(workdir / 'cloud', services=services) as cloud:
             say('mirror serving at %s' % server.url)
             env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(workdir), ANSIBLE_NOCOLOR='1',
                        ANSIBLE_CALLBACK_RESULT_FORMAT='yaml', **cloud.env())

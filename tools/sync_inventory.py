@@ -29,16 +29,26 @@ def write_inventory(path, mirror, server, provider, cache_dir, today, boot_test=
         'image_sync_trusted_fingerprints': [mirror.keyring.trusted_fingerprint],
         'image_sync_cache_dir': str(cache_dir),
         'image_sync_today': today.isoformat(),
-        'image_sync_boot_flavor': 'm1.tiny',
+        'image_sync_boot_flavor': 'm1.tiny',  # image_sync_min_ram is 512
         'image_sync_boot_network': 'none',
         'windows_artifacts_url': 'https://artifacts.provider.test/windows',
-        # image_sync's SCS defaults without hypervisor_type=qemu: Nova's fake driver is hypervisor
-        # "fake", and the scheduler's ImagePropertiesFilter would find no host for a qemu image.
-        'image_sync_extra_properties': {'hypervisor_type': None},
         # Windows needs 2 GB of RAM (m1.small); the local cloud's largest flavor has a 20 GB disk.
         'windows_boot_flavor': 'm1.small',
         'windows_min_disk': 20,
+        # Two Windows properties the local hypervisor cannot honour, so the stand-ins start on SeaBIOS
+        # without them: UEFI (this Nova sets <loader secure=...> next to libvirt's firmware
+        # autoselection, which Debian 12's libvirt 9.0 refuses) and os_type=windows (its Hyper-V
+        # enlightenments: "kernel doesn't allow setting HyperV VP_INDEX" under TCG).
+        'windows_properties': {'hw_firmware_type': None, 'os_type': None},
     }
+    if mirror.state.get('bootable'):
+        # The stack boots for real: image_sync's own marker (login:), and the mirror's images print
+        # their build, so the build that booted must be the one uploaded.
+        common['image_sync_boot_check_build'] = True
+    else:
+        # Opt-in fake driver (CLOUDIMAGES_COMPUTE=fake): a fixed console, and it is hypervisor "fake",
+        # so ACTIVE alone and no hypervisor_type=qemu (the scheduler would find no host).
+        common.update(image_sync_boot_marker='', image_sync_extra_properties={'hypervisor_type': None})
     common.update(extra or {})
     one = dict({'region_name': 'RegionOne', 'cloudimages_distributions': ALL, 'image_sync_boot_test': boot_test}, **(region_one or {}))
     two = dict({'region_name': 'RegionTwo', 'cloudimages_distributions': REGION_TWO, 'image_sync_boot_test': False,

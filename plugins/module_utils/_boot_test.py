@@ -263,10 +263,15 @@ class BootTest:
                                   % (server.id, self.opts['timeout'], server.status, server.task_state), image_at_fault=True)
         return server
 
-    def console(self, server, lines=None):
+    def console(self, server, lines=None, gone_fails=False):
         from openstack import exceptions  # pylint: disable=import-outside-toplevel
         try:
             return self.conn.compute.get_server_console_output(server.id, length=lines).get('output') or ''
+        except exceptions.NotFoundException:
+            if gone_fails:  # waiting on would only time out; not the image's fault
+                why = 'server %s was deleted during its boot test (by another run, as an orphan?)'
+                raise BootTestFailure(why % server.id, image_at_fault=False) from None
+            return ''
         except exceptions.HttpException:
             return ''  # not yet available, or not in this state / on this hypervisor
 
@@ -277,7 +282,8 @@ class BootTest:
         def verdict(text):
             return judge_console(text, opts['console_marker'], fail_pattern, build)[0]
 
-        outcome, text = poll(lambda: self.console(server), lambda t: verdict(t) == 'pass',
+        outcome, text = poll(lambda: self.console(server, gone_fails=True),
+                             lambda t: verdict(t) == 'pass',
                              lambda t: verdict(t) == 'fail', opts['console_timeout'], CONSOLE_POLL,
                              self.clock, self.sleep)
         state, detail = judge_console(text, opts['console_marker'], fail_pattern, build)

@@ -63,8 +63,9 @@ options:
     default: []
   console_marker:
     description:
-      - Regular expression a line of the server's console log must match, for example
-        V(Cloud-init v\\. \\S+ finished) for cloud-init images.
+      - Regular expression a line of the server's console log must match, for example V(login:),
+        what Linux cloud images print on the serial console (the image_sync role's default), or
+        V(Cloud-init v\\. \\S+ finished) for cloud-init's final message.
       - Needs a hypervisor that records the console (libvirt does; Nova's fake driver returns a
         fixed text).
     type: str
@@ -248,7 +249,7 @@ plan:
   description: What was (or would be) booted.
   returned: always
   type: dict
-  sample: {image_id: 5b0b..., flavor_id: 2352..., flavor_name: m1.nano, networks: none}
+  sample: {image_id: 5b0b..., flavor_id: 2352..., flavor_name: m1.boot, networks: none}
 """
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule

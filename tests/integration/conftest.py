@@ -91,3 +91,16 @@ def localcloud(tmp_path_factory):
 @pytest.fixture(scope='session')
 def cloud(localcloud):  # pylint: disable=redefined-outer-name
     return Cloud(localcloud, 'full' if localcloud.full else 'light')
+
+
+@pytest.fixture(scope='session')
+def booting_cloud(cloud, upstream):  # pylint: disable=redefined-outer-name
+    """The cloud, whose servers really boot the mirror's bootable images (the default stack).
+
+    Tests that judge a real console skip on the opt-in fake driver (CLOUDIMAGES_COMPUTE=fake): its
+    console is a fixed text whatever the image.
+    """
+    if not cloud.stack.boots:
+        pytest.skip('Nova runs the %s driver: its servers do not boot (CLOUDIMAGES_COMPUTE=fake)' % cloud.stack.compute)
+    assert upstream.mirror.state.get('bootable'), 'the stack boots, so the mirror must serve bootable images'
+    return cloud

@@ -23,8 +23,9 @@ class PlaybookResult:
         return sum(host['changed'] for host in self.recap.values())
 
 
-def run_playbook(playbook, env=None, extra_vars=None, check=False, inventory=None, timeout=600, args=()):
-    """Run ``playbook`` (a collection FQCN, or a file in tests/integration/playbooks) and return its result.
+def playbook_command(playbook, env=None, extra_vars=None, check=False, inventory=None, args=()):
+    """``(argv, environment)`` of an ``ansible-playbook`` run of ``playbook`` (a collection FQCN, or a
+    file in tests/integration/playbooks).
 
     The inventory defaults to localhost with the test's own Python, which has openstacksdk;
     ANSIBLE_COLLECTIONS_PATH is set by tests/conftest.py to a farm holding this tree.
@@ -37,6 +38,11 @@ def run_playbook(playbook, env=None, extra_vars=None, check=False, inventory=Non
     if check:
         cmd += ['--check', '--diff']
     cmd += list(args)
-    run_env = dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_RETRY_FILES_ENABLED='0', **(env or {}))
+    return cmd, dict(os.environ, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0', ANSIBLE_RETRY_FILES_ENABLED='0', **(env or {}))
+
+
+def run_playbook(playbook, env=None, extra_vars=None, check=False, inventory=None, timeout=600, args=()):
+    """Run ``playbook`` (see playbook_command) and return its result."""
+    cmd, run_env = playbook_command(playbook, env, extra_vars, check, inventory, args)
     proc = subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=timeout, check=False)
     return PlaybookResult(proc)

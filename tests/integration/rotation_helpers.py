@@ -127,8 +127,9 @@ def created_date(image):
 
 
 def boot_server(conn, admin, image_id, name):
-    """A server of ``conn``'s project booted from ``image_id`` (fake virt driver, no network), ACTIVE."""
-    flavor = admin.compute.find_flavor('m1.nano')
+    """A server of ``conn``'s project booted from ``image_id`` (no network), ACTIVE: it holds the image
+    in use, whether or not the image's bytes boot an OS."""
+    flavor = admin.compute.find_flavor('m1.boot')
     server = conn.compute.create_server(name=name, image_id=image_id, flavor_id=flavor.id, networks='none')
     return conn.compute.wait_for_server(server, status='ACTIVE', failures=['ERROR'], wait=120)
 

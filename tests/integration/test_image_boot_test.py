@@ -1,10 +1,9 @@
-"""cloudimages.openstack.image_boot_test on the local Nova (fake driver), through ansible-playbook.
+"""cloudimages.openstack.image_boot_test on the local Nova (libvirt, QEMU/TCG), through ansible-playbook.
 
-Nova's fake driver boots instantly and its console log is a fixed text ("FAKE CONSOLE OUTPUT",
-"ANOTHER", "LAST LINE"): a real cloud-init marker needs a real hypervisor, so here the marker is
-found in that text or, for the failure path, never found. Its servers get no address, so the SSH
-banner check is exercised against a local listener (a stand-in for a guest's sshd) and, for the
-failure path, against a server without a network.
+Servers really boot the mirror's bootable Ubuntu 24.04 build: its console prints
+"cloudimages-boot: ubuntu 24.04 <build>" and a login prompt, and no cloud-init message. The servers
+have no network (Neutron runs without agents), so the SSH banner check is exercised against a local
+listener (a stand-in for a guest's sshd) and, for the failure path, against a server without an address.
 """
 
 from __future__ import annotations
@@ -16,14 +15,20 @@ import uuid
 import pytest
 
 from playbook_runner import run_playbook
-from small_qcow2 import delete_image, make_qcow2, retry_5xx, upload_private
+from small_qcow2 import delete_image, retry_5xx, upload_private
 
 pytestmark = pytest.mark.needs_nova
 
 
 @pytest.fixture(scope='module')
-def qcow2(tmp_path_factory):
-    return make_qcow2(tmp_path_factory.mktemp('boot'))
+def build(booting_cloud, upstream):  # pylint: disable=unused-argument
+    """The mirror's bootable Ubuntu 24.04 build (a real disk, about 12 MB)."""
+    return upstream.mirror.releases['ubuntu', '24.04']
+
+
+@pytest.fixture(scope='module')
+def qcow2(build):  # pylint: disable=redefined-outer-name
+    return build.local_path
 
 
 @pytest.fixture
@@ -86,9 +91,10 @@ def exists(cloud, image_id):
     return cloud.connect('demo').image.find_image(image_id, ignore_missing=True) is not None
 
 
-def test_good_image_passes_and_leaves_nothing(cloud, upload, prefix, ssh_listener):
+def test_good_image_passes_and_leaves_nothing(cloud, upload, prefix, ssh_listener, build):  # pylint: disable=redefined-outer-name
     image = upload()
-    result = run_playbook('image_boot_test.yml', env=cloud.env(), extra_vars={'image_id': image.id, 'prefix': prefix, 'ssh_port': ssh_listener})
+    result = run_playbook('image_boot_test.yml', env=cloud.env(), extra_vars={
+        'image_id': image.id, 'prefix': prefix, 'ssh_port': ssh_listener, 'build': build.version})
     assert result.rc == 0, result.output
     assert result.changed() == 0
     assert leftovers(cloud, prefix) == []
@@ -130,7 +136,7 @@ def test_leftover_servers_are_deleted_once_old(cloud, upload, prefix):
     image = upload()
     demo = cloud.connect('demo')
     # Someone's own server named with the prefix, even with the image id in it: no test metadata, so never an orphan.
-    flavor = demo.compute.find_flavor('m1.nano', ignore_missing=False)
+    flavor = demo.compute.find_flavor('m1.boot', ignore_missing=False)
     named_alike = demo.compute.create_server(name='%s%s-handmade' % (prefix, image.id), image_id=image.id,
                                              flavor_id=flavor.id, networks='none')
     demo.compute.wait_for_server(named_alike, wait=120)

@@ -124,8 +124,8 @@ def test_random_bytes_declared_qcow2_are_rejected(cloud, name, cleanup):  # pyli
 @pytest.mark.needs_nova
 def test_server_from_image_is_seen_by_admin(cloud, public_image, name, cleanup):  # pylint: disable=redefined-outer-name
     admin, demo = cloud.connect('admin'), cloud.connect('demo')
-    flavor = admin.compute.find_flavor('m1.nano')
-    assert (flavor.ram, flavor.vcpus, flavor.disk) == (64, 1, 1)
+    flavor = admin.compute.find_flavor('m1.boot')
+    assert (flavor.ram, flavor.vcpus, flavor.disk) == (256, 1, 1)
     server = demo.compute.create_server(name=name, image_id=public_image.id, flavor_id=flavor.id, networks='none')
     cleanup(lambda: demo.compute.wait_for_delete(demo.compute.delete_server(server.id) or server, wait=60))
     demo.compute.wait_for_server(server, status='ACTIVE', failures=['ERROR'], wait=120)

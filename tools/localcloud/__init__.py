@@ -4,6 +4,6 @@ The launcher itself uses only the standard library; the services and the bootstr
 separate cached virtualenv so their dependencies never leak into the collection's environment.
 """
 
-from .cloud import LocalCloud, LocalCloudError
+from .cloud import LocalCloud, LocalCloudError, boots
 
-__all__ = ['LocalCloud', 'LocalCloudError']
+__all__ = ['LocalCloud', 'LocalCloudError', 'boots']

@@ -19,6 +19,12 @@ INFRA = ('rabbitmq', 'epmd', 'mysql')  # stopped last, after everything that tal
 _REQUEST_LINE = re.compile(r'\] (?P<method>[A-Z]+) (?P<path>\S+) => generated .*? \(HTTP/[\d.]+ (?P<status>\d{3})\)')
 
 
+def boots(base=None, services='full'):
+    """Whether servers of the stack under base (a new stack when None) really boot: the one place
+    that says so, for the stack and for the test mirror (which then serves bootable images)."""
+    return configs.stack_driver(base and Layout(base), services == 'full') == 'libvirt'
+
+
 class LocalCloudError(RuntimeError):
     pass
 
@@ -41,6 +47,15 @@ class LocalCloud:
         self._t0 = time.monotonic()
 
     # -- public API ------------------------------------------------------------------------------
+    @property
+    def compute(self):
+        """'libvirt' (servers really boot), 'fake' (Nova's FakeDriver) or None (light: no Nova)."""
+        return configs.stack_driver(self.layout, self.full)
+
+    @property
+    def boots(self):
+        return boots(self.layout.base, self.mode)
+
     @property
     def clouds_yaml(self):
         return str(self.layout.clouds_yaml)
@@ -84,9 +99,9 @@ class LocalCloud:
             return self
         if self.full and self.layout.marker('nova-db').exists():
             raise LocalCloudError(
-                '%s already held a full stack. Nova cannot restart on the same base directory (the fake virt '
-                'driver draws a new node UUID per process, nova-compute then refuses to start). Use a fresh '
-                'directory, or start it with --light.' % self.layout.base)
+                '%s already held a full stack. A full stack is started on a fresh directory only (a restarted '
+                'fake-driver nova-compute refused its new node UUID; libvirt restarts were never tried). Use a fresh directory, or start it with --light.'
+                % self.layout.base)
         try:
             self._plan_ports()
         except PortInUse as exc:
@@ -195,7 +210,7 @@ class LocalCloud:
     def _install(self):
         log = self.layout.log / 'install.log'
         start = time.monotonic()
-        libvirt = self.full and configs.compute_driver() == 'libvirt'
+        libvirt = self.compute == 'libvirt'
         if install.ensure_debs(self.full, log, libvirt):
             self._say('Debian packages installed in %.1f s' % (time.monotonic() - start))
         start = time.monotonic()

@@ -170,15 +170,25 @@ def neutron(layout, ports, venv):
 
 
 def compute_driver():
-    """'libvirt' (QEMU/TCG, real boots) or 'fake' (nova's FakeDriver) from CLOUDIMAGES_COMPUTE.
-
-    Still 'fake' by default: the boot-test integration tests and the daily-sync tests are written
-    against the fake driver's fixed console; they move to real boots before the default does.
-    """
-    value = os.environ.get('CLOUDIMAGES_COMPUTE') or 'fake'
+    """The compute driver of a new full stack: 'libvirt' (QEMU/TCG, real boots; the default) or
+    'fake' (Nova's FakeDriver: ACTIVE for any bytes, a fixed console), from CLOUDIMAGES_COMPUTE."""
+    value = os.environ.get('CLOUDIMAGES_COMPUTE') or 'libvirt'
     if value not in ('libvirt', 'fake'):
         raise ValueError('CLOUDIMAGES_COMPUTE must be libvirt or fake, not %r' % value)
     return value
+
+
+def stack_driver(layout, full=True):
+    """What Nova runs in the stack under layout: an existing stack answers from its own nova.conf
+    (so a reused stack decides, whatever the caller's environment says), a new one from
+    compute_driver(); None without Nova (light)."""
+    if not full:
+        return None
+    try:
+        text = (layout.etc / 'nova' / 'nova.conf').read_text(encoding='utf-8')
+    except (AttributeError, FileNotFoundError):  # no layout, or not configured yet
+        return compute_driver()
+    return 'libvirt' if 'compute_driver = libvirt.' in text else 'fake'
 
 
 # The host paths libvirtd (as root) hard-codes; each stack's libvirtd and virtlogd see its own

@@ -21,11 +21,12 @@ REQUIREMENTS = ('keystone', 'glance', 'openstack-placement', 'neutron', 'nova', 
                 'openstacksdk', 'python-openstackclient')
 DEBS_LIGHT = ('qemu-utils',)
 DEBS_FULL = ('qemu-utils', 'mariadb-server', 'rabbitmq-server')
-# Only for CLOUDIMAGES_COMPUTE=libvirt: libvirt + QEMU (TCG) for nova-compute's libvirt driver (-system
-# creates the libvirt-qemu user the QEMU driver looks up even when qemu.conf says root); libvirt-python
-# is an sdist that compiles against libvirt-dev, added to the services venv when first needed.
+# For the libvirt driver (a full stack's default; not with CLOUDIMAGES_COMPUTE=fake): libvirt + QEMU
+# (TCG) for nova-compute (-system creates the libvirt-qemu user the QEMU driver looks up even when
+# qemu.conf says root); libvirt-python is an sdist that compiles against libvirt-dev and Python.h,
+# added to the services venv when first needed.
 DEBS_LIBVIRT = ('libvirt-daemon-system', 'libvirt-daemon-driver-qemu', 'qemu-system-x86', 'libvirt-dev', 'pkg-config',
-                'gcc')
+                'gcc', 'python3-dev')
 LIBVIRT_REQUIREMENTS = ('libvirt-python',)
 
 

@@ -41,7 +41,7 @@ class Stack:  # pylint: disable=too-many-public-methods
     def __init__(self, layout, daemons, ports, venv, full, aborted):
         self.layout, self.daemons, self.ports, self.venv, self.full = layout, daemons, ports, venv, full
         self.aborted = aborted  # threading.Event set when another task failed
-        self.compute = configs.compute_driver() if full else None
+        self.compute = configs.stack_driver(layout, full)
 
     # -- helpers -------------------------------------------------------------------------------
     def env(self, **extra):
@@ -165,8 +165,7 @@ class Stack:  # pylint: disable=too-many-public-methods
             'regions': list(configs.REGIONS), 'projects': ['service', 'demo', 'alt'], 'users': users,
             'services': services,
             # m1.boot: what a real (TCG) boot test needs for the mirror's tiny images.
-            'flavors': [{'name': 'm1.nano', 'ram': 64, 'vcpus': 1, 'disk': 1},
-                        {'name': 'm1.boot', 'ram': 256, 'vcpus': 1, 'disk': 1},
+            'flavors': [{'name': 'm1.boot', 'ram': 256, 'vcpus': 1, 'disk': 1},
                         {'name': 'm1.tiny', 'ram': 512, 'vcpus': 1, 'disk': 1},
                         {'name': 'm1.small', 'ram': 2048, 'vcpus': 1, 'disk': 20}],
             'discover_hosts': [self.bin('nova-manage'), '--config-file', str(self.layout.etc / 'nova' / 'nova.conf'),

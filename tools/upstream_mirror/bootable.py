@@ -95,7 +95,11 @@ def _download(debs, workdir):
     """The kernel .deb (the meta package's exact dependency) and busybox-static, kept in ``debs``."""
     os.makedirs(debs, exist_ok=True)
     if not glob.glob(os.path.join(debs, BUSYBOX + '_*.deb')):
-        _run(['apt-get', 'download', KERNEL_META, BUSYBOX], cwd=debs)
+        try:
+            _run(['apt-get', 'download', KERNEL_META, BUSYBOX], cwd=debs)
+        except RuntimeError:  # a fresh machine or container may have no package lists yet
+            _run(['apt-get', 'update', '-qq'])
+            _run(['apt-get', 'download', KERNEL_META, BUSYBOX], cwd=debs)
         meta = glob.glob(os.path.join(debs, KERNEL_META + '_*.deb'))[0]
         kernel_pkg = _run(['dpkg-deb', '-f', meta, 'Depends']).split(',')[0].split()[0]
         _run(['apt-get', 'download', kernel_pkg], cwd=debs)

@@ -5,6 +5,7 @@ import socket
 import threading
 
 import pytest
+from openstack import exceptions
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._boot_test import (
     BootTest, BootTestFailure, find_marker, judge_console, orphans, pick_address, poll, server_name, ssh_banner, tail)
@@ -74,7 +75,10 @@ class ConsoleCompute:
 
     def get_server_console_output(self, server_id, length=None):  # pylint: disable=unused-argument
         self.calls += 1
-        return {'output': self.texts[min(self.calls, len(self.texts)) - 1]}
+        text = self.texts[min(self.calls, len(self.texts)) - 1]
+        if isinstance(text, Exception):
+            raise text
+        return {'output': text}
 
 
 def boot_test(texts, **opts):
@@ -107,12 +111,25 @@ def test_wait_marker_checks_the_build_and_times_out():
     assert clock.now == 30
 
 
+def test_wait_marker_stops_when_the_server_is_deleted_meanwhile():
+    server = type('Server', (), {'id': 'srv'})()
+    # Not yet available (409) is waited for; gone (404) ends the test at once, the image is not blamed.
+    test, clock, compute = boot_test([exceptions.ConflictException('not ready'), '',
+                                      exceptions.NotFoundException('Instance srv could not be found')],
+                                     console_lines=5)
+    with pytest.raises(BootTestFailure, match='srv was deleted during its boot test') as exc:
+        test.wait_marker(server)
+    assert not exc.value.image_at_fault and compute.calls == 3 and clock.now < 300
+    # The console tail after a failure tolerates a deleted server.
+    assert test.console_tail(server) == []
+
+
 def test_poll_outcomes():
     clock = Clock()
     states = iter(['BUILD', 'BUILD', 'ACTIVE'])
     assert poll(lambda: next(states), lambda s: s == 'ACTIVE', lambda s: s == 'ERROR', 10, 1, clock, clock.sleep) == ('done', 'ACTIVE')
     assert poll(lambda: 'ERROR', lambda s: s == 'ACTIVE', lambda s: s == 'ERROR', 10, 1, clock, clock.sleep) == ('failed', 'ERROR')
-    # A server stuck in BUILD (Nova's fake driver cannot produce one): polled until the deadline, then timeout.
+    # A server stuck in BUILD (the local cloud cannot produce one on demand): polled until the deadline, then timeout.
     clock, calls = Clock(), []
     outcome = poll(lambda: calls.append(clock()) or 'BUILD', lambda s: s == 'ACTIVE', lambda s: False, 5, 2, clock, clock.sleep)
     assert outcome == ('timeout', 'BUILD')
