@@ -20,12 +20,6 @@ attributes:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
 """
 
-    # Empty: the cloudimages.openstack.openstack fragment sets these attributes now. Kept until
-    # image_boot_test, being rewritten on another branch, stops listing it.
-    CLOUD = r"""
-options: {}
-"""
-
     # Modules that read upstreams and the local cache (files, gpgv, qemu-img).
     POSIX = r"""
 options: {}

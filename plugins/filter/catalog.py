@@ -52,9 +52,9 @@ def csp_hash(text):
 
 def _pages():
     """The page lives beside the view it renders (module_utils/_catalog.py): plugins/filter holds plugins only."""
-    pages = Environment(loader=FileSystemLoader(os.path.join(os.path.dirname(os.path.abspath(_catalog.__file__)), 'templates')),
-                        autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                        keep_trailing_newline=True)
+    templates = os.path.join(os.path.dirname(os.path.abspath(_catalog.__file__)), 'templates')
+    pages = Environment(loader=FileSystemLoader(templates), autoescape=True, undefined=StrictUndefined,
+                        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     pages.filters['csp_hash'] = csp_hash
     return pages
 

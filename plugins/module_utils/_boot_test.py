@@ -144,13 +144,16 @@ def ssh_banner(host, port, timeout, clock=time.monotonic, sleep=time.sleep):
         except OSError as exc:
             last = str(exc) or type(exc).__name__
         if clock() >= deadline:
-            raise BootTestFailure('no SSH banner from %s:%d within %ds: %s' % (host, port, timeout, last), image_at_fault=True)
+            raise BootTestFailure('no SSH banner from %s:%d within %ds: %s' % (host, port, timeout, last),
+                                  image_at_fault=True)
         sleep(min(SSH_RETRY, max(0.0, deadline - clock())))
 
 
 def fault_text(server):
     fault = getattr(server, 'fault', None) or {}
-    return ('%s (code %s)' % (fault['message'].strip(), fault.get('code'))) if fault.get('message') else 'no fault recorded'
+    if not fault.get('message'):
+        return 'no fault recorded'
+    return '%s (code %s)' % (fault['message'].strip(), fault.get('code'))
 
 
 class BootTest:
@@ -171,7 +174,8 @@ class BootTest:
         try:
             image = self.conn.image.get_image(opts['image'])
         except exceptions.NotFoundException:
-            raise BootTestError('image %s not found (it must be an id visible to this project)' % opts['image']) from None
+            raise BootTestError('image %s not found (it must be an id visible to this project)'
+                                % opts['image']) from None
         if image.status != 'active':
             raise BootTestError('image %s is %s, not active: there is nothing to boot' % (image.id, image.status))
         flavor = self.conn.compute.find_flavor(opts['flavor'], ignore_missing=True)
@@ -225,7 +229,8 @@ class BootTest:
             result['passed'] = True
         except BootTestFailure as exc:
             failure = exc
-            result['reason'] = exc.reason if exc.image_at_fault else exc.reason + '; the image was kept: Nova never tried it'
+            kept = '' if exc.image_at_fault else '; the image was kept: Nova never tried it'
+            result['reason'] = exc.reason + kept
         finally:
             if server is not None:
                 result['console_tail'] = self.console_tail(server)
@@ -249,8 +254,8 @@ class BootTest:
         try:
             return self.conn.compute.create_server(**attrs)
         except exceptions.HttpException as exc:
-            raise BootTestFailure('Nova refused to boot image %s with flavor %s (HTTP %s): %s'
-                                  % (image.id, flavor.name, exc.status_code, exc.details or exc.message), image_at_fault=False) from None
+            raise BootTestFailure('Nova refused to boot image %s with flavor %s (HTTP %s): %s' % (
+                image.id, flavor.name, exc.status_code, exc.details or exc.message), image_at_fault=False) from None
 
     def wait_active(self, server, result):
         outcome, server = poll(lambda: self.conn.compute.get_server(server.id), lambda s: s.status == 'ACTIVE',
@@ -259,8 +264,8 @@ class BootTest:
         if outcome == 'failed':
             raise BootTestFailure('server %s went to ERROR: %s' % (server.id, fault_text(server)), image_at_fault=True)
         if outcome == 'timeout':
-            raise BootTestFailure('server %s was not ACTIVE after %ds (status %s, task state %s)'
-                                  % (server.id, self.opts['timeout'], server.status, server.task_state), image_at_fault=True)
+            raise BootTestFailure('server %s was not ACTIVE after %ds (status %s, task state %s)' % (
+                server.id, self.opts['timeout'], server.status, server.task_state), image_at_fault=True)
         return server
 
     def console(self, server, lines=None, gone_fails=False):
@@ -302,8 +307,8 @@ class BootTest:
             server = self.conn.compute.get_server(server.id)
             host = pick_address(server.addresses, ssh.get('address') or 'fixed')
             if host is None:
-                raise BootTestFailure('server %s has no %s address to check SSH on (addresses: %s)'
-                                      % (server.id, ssh.get('address') or 'fixed', server.addresses or 'none'), image_at_fault=True)
+                raise BootTestFailure('server %s has no %s address to check SSH on (addresses: %s)' % (
+                    server.id, ssh.get('address') or 'fixed', server.addresses or 'none'), image_at_fault=True)
         return ssh_banner(host, ssh.get('port') or 22, ssh.get('timeout') or 300, self.clock, self.sleep)
 
     def console_tail(self, server):
@@ -315,20 +320,22 @@ class BootTest:
         from openstack import exceptions  # pylint: disable=import-outside-toplevel
         try:
             self.conn.compute.delete_server(server_id, ignore_missing=True)
-            outcome, server = poll(lambda: self.conn.compute.find_server(server_id, ignore_missing=True), lambda s: s is None, lambda s: False,
+            outcome, server = poll(lambda: self.conn.compute.find_server(server_id, ignore_missing=True),
+                                   lambda s: s is None, lambda s: False,
                                    self.opts['timeout'], ACTIVE_POLL, self.clock, self.sleep)
         except exceptions.SDKException as exc:
             self.warnings.append('could not delete test server %s: %s' % (server_id, exc))
             return False
         if outcome != 'done':
-            self.warnings.append('test server %s is still there (status %s) after %ds; a later run deletes it as an orphan'
-                                 % (server_id, server.status, self.opts['timeout']))
+            self.warnings.append('test server %s is still there (status %s) after %ds; a later run '
+                                 'deletes it as an orphan' % (server_id, server.status, self.opts['timeout']))
             return False
         return True
 
     def delete_image(self, image):
         if image.owner != self.conn.current_project_id:
-            self.warnings.append('image %s failed its boot test but belongs to project %s, so it was not deleted' % (image.id, image.owner))
+            self.warnings.append('image %s failed its boot test but belongs to project %s, so it was '
+                                 'not deleted' % (image.id, image.owner))
             return False
         if image.visibility not in DELETABLE_VISIBILITIES or image.is_protected:
             self.warnings.append('image %s failed its boot test but is %s%s, so it was not deleted'

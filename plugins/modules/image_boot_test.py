@@ -144,12 +144,11 @@ options:
       - This project's test servers (named with O(server_name_prefix), with the test's metadata)
         that are older than this many seconds are leftovers of killed runs and are deleted at the start.
       - Defaults to the longest a run with these options can take
-        (2 * O(timeout), plus O(console_timeout) and O(ssh.timeout) when those checks are on), so a run in progress elsewhere
-        is never disturbed.
+        (2 * O(timeout), plus O(console_timeout) and O(ssh.timeout) when those checks are on),
+        so a run in progress elsewhere is never disturbed.
     type: int
 extends_documentation_fragment:
   - cloudimages.openstack.openstack
-  - cloudimages.openstack.attributes.cloud
   - cloudimages.openstack.attributes
 attributes:
   check_mode:
