@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -64,3 +66,28 @@ def server(upstream):
     upstream.server.reset_requests()
     yield upstream.server
     upstream.server.clear_faults()
+
+
+@pytest.fixture
+def ssh_listener():
+    """A real TCP server on 127.0.0.1 that sends ``state['banner']`` to each client, as a guest's
+    sshd sends its identification line first. Yields ``(port, state)``; stopped afterwards."""
+    sock = socket.create_server(('127.0.0.1', 0))
+    sock.settimeout(0.2)  # so the thread notices ``stop``
+    state = {'banner': b'SSH-2.0-OpenSSH_9.6\r\n'}
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                conn, _addr = sock.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.sendall(state['banner'])
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield sock.getsockname()[1], state
+    stop.set()
+    thread.join(5)
+    sock.close()

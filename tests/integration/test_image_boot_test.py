@@ -8,8 +8,6 @@ listener (a stand-in for a guest's sshd) and, for the failure path, against a se
 
 from __future__ import annotations
 
-import socket
-import threading
 import uuid
 
 import pytest
@@ -60,29 +58,6 @@ def flavors(cloud):
         admin.compute.delete_flavor(flavor.id, ignore_missing=True)
 
 
-@pytest.fixture
-def ssh_listener():
-    """A TCP listener on 127.0.0.1 that sends an SSH identification line, as sshd does first."""
-    sock = socket.create_server(('127.0.0.1', 0))
-    sock.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve():
-        while not stop.is_set():
-            try:
-                conn, _addr = sock.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                conn.sendall(b'SSH-2.0-cloudimages-test\r\n')
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield sock.getsockname()[1]
-    stop.set()
-    thread.join(5)
-    sock.close()
-
-
 def leftovers(cloud, prefix):
     return [s.id for s in cloud.connect('demo').compute.servers() if s.name.startswith(prefix)]
 
@@ -94,7 +69,7 @@ def exists(cloud, image_id):
 def test_good_image_passes_and_leaves_nothing(cloud, upload, prefix, ssh_listener, build):  # pylint: disable=redefined-outer-name
     image = upload()
     result = run_playbook('image_boot_test.yml', env=cloud.env(), extra_vars={
-        'image_id': image.id, 'prefix': prefix, 'ssh_port': ssh_listener, 'build': build.version})
+        'image_id': image.id, 'prefix': prefix, 'ssh_port': ssh_listener[0], 'build': build.version})
     assert result.rc == 0, result.output
     assert result.changed() == 0
     assert leftovers(cloud, prefix) == []

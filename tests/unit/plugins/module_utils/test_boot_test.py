@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import datetime
 import socket
-import threading
 
 import pytest
 from openstack import exceptions
@@ -145,37 +144,13 @@ def test_pick_address_prefers_ipv4_of_the_kind():
     assert pick_address({}, 'fixed') is None
 
 
-@pytest.fixture
-def listener():
-    """A real TCP server on 127.0.0.1 that sends ``banner`` to each client (a stand-in for a guest's sshd)."""
-    sock = socket.create_server(('127.0.0.1', 0))
-    sock.settimeout(0.2)  # so the thread notices ``stop``
-    state = {'banner': b'SSH-2.0-OpenSSH_9.6\r\n'}
-    stop = threading.Event()
-
-    def serve():
-        while not stop.is_set():
-            try:
-                conn, _addr = sock.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                conn.sendall(state['banner'])
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield sock.getsockname()[1], state
-    stop.set()
-    thread.join(5)
-    sock.close()
-
-
-def test_ssh_banner_is_read(listener):
-    port, _state = listener
+def test_ssh_banner_is_read(ssh_listener):
+    port, _state = ssh_listener
     assert ssh_banner('127.0.0.1', port, 5) == 'SSH-2.0-OpenSSH_9.6'
 
 
-def test_not_ssh_fails_after_timeout(listener):
-    port, state = listener
+def test_not_ssh_fails_after_timeout(ssh_listener):
+    port, state = ssh_listener
     state['banner'] = b'HTTP/1.1 400 Bad Request\r\n'
     clock = Clock()
     with pytest.raises(BootTestFailure, match="no SSH identification, got 'HTTP/1.1 400 Bad Request'") as info:
