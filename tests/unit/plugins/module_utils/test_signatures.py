@@ -66,7 +66,10 @@ class Keys:
 
 @pytest.fixture(scope='session')
 def keys(tmp_path_factory):
-    return Keys(tmp_path_factory.mktemp('gpg') / 'home')
+    made = Keys(tmp_path_factory.mktemp('gpg') / 'home')
+    yield made
+    # gpg started an agent for this home: stop it with the tests.
+    subprocess.run(['gpgconf', '--homedir', str(made.home), '--kill', 'gpg-agent'], check=False)
 
 
 @pytest.fixture(scope='session')
