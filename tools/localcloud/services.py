@@ -220,7 +220,8 @@ class Stack:  # pylint: disable=too-many-public-methods
         binds = ' && '.join('mkdir -p %s && mount --bind %s %s' % (target, root / key, target)
                             for key, target in configs.LIBVIRT_DIRS.items())
         conf = root / 'etc' / ('%s.conf' % name)
-        script = '%s && exec /usr/sbin/%s --config %s' % (binds, name, conf)
+        # The pid file too: its default, /run/<name>.pid, is one per host.
+        script = '%s && exec /usr/sbin/%s --config %s --pid-file %s' % (binds, name, conf, root / 'run' / (name + '.pid'))
         self.daemon(name, ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', script],
                     env=os.environ.copy())
         sock = root / 'run' / ('libvirt-sock' if name == 'libvirtd' else 'virtlogd-sock')
