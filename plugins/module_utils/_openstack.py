@@ -15,12 +15,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 try:
     import openstack
+    from keystoneauth1.exceptions import ConnectFailure
     from openstack import exceptions as sdk_exceptions
 except ImportError:
     openstack = None
@@ -98,13 +100,27 @@ def _identity_key(conn):
     return hashlib.sha256(json.dumps(named, sort_keys=True).encode()).hexdigest()
 
 
+LOGIN_ATTEMPTS = 3
+
+
+def login(conn, attempts=LOGIN_ATTEMPTS, sleep=time.sleep):
+    """Log in; a login can be repeated, so a connection Keystone refused or dropped (busy or
+    restarting) is tried again: one lost connection must not cost a cloud its daily run."""
+    for attempt in range(1, attempts):
+        try:
+            return conn.session.get_token()
+        except ConnectFailure:
+            sleep(2 * attempt)
+    return conn.authorize()  # the last try, with openstacksdk's error
+
+
 def export_auth_state(conn):
     """Log in (once) and return the session's state: keystoneauth's token and catalog, for reuse_auth_state.
 
     One token serves every module run of a cloud in a run (any region: the catalog has them all),
     which spares Keystone a login per module and Glance/Nova a token validation per module.
     """
-    conn.authorize()
+    login(conn)
     return json.dumps({'identity': _identity_key(conn), 'state': conn.session.auth.get_auth_state()})
 
 

@@ -2,7 +2,11 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import AUTH_ARGSPEC, connect_kwargs, public_cloud_values
+from keystoneauth1.exceptions import ConnectFailure
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import (
+    AUTH_ARGSPEC, connect_kwargs, login, public_cloud_values,
+)
 
 
 def params(**given):
@@ -58,3 +62,38 @@ def test_a_value_that_is_also_a_secret_stays_hidden():
 def test_a_cloud_name_is_no_secret():
     assert public_cloud_values(params(cloud='prod1'), AUTH_ARGSPEC) == {'prod1'}
     assert public_cloud_values(params(), AUTH_ARGSPEC) == set()
+
+
+class _Session:
+    def __init__(self, failures):
+        self.failures, self.calls = failures, 0
+
+    def get_token(self):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ConnectFailure('Remote end closed connection without response')
+        return 'token'
+
+
+class _Conn:
+    """openstacksdk's Connection as login sees it (a session, authorize): Keystone cannot be made
+    to drop a connection on demand, so the session stands in for it."""
+
+    def __init__(self, failures):
+        self.session = _Session(failures)
+
+    def authorize(self):
+        return self.session.get_token()
+
+
+def test_login_tries_a_dropped_connection_again():
+    conn, waits = _Conn(failures=2), []
+    assert login(conn, sleep=waits.append) == 'token'
+    assert conn.session.calls == 3 and waits == [2, 4]
+
+
+def test_login_gives_up_with_the_last_error():
+    conn = _Conn(failures=3)
+    with pytest.raises(ConnectFailure):
+        login(conn, sleep=lambda _s: None)
+    assert conn.session.calls == 3
