@@ -448,7 +448,7 @@ def hash_algorithm(name):
 class MultiHasher:
     """Feed data once, get several digests: ``MultiHasher(['md5', 'sha256']).update(chunk)``.
 
-    The one multi-digest helper: downloads, decompression, raw conversion and Glance checks.
+    The one multi-digest helper: downloads, the cache, decompression, raw conversion, Glance checks.
     """
 
     def __init__(self, algorithms):
@@ -459,14 +459,12 @@ class MultiHasher:
         self._hashes = {n: hashlib.new(n, usedforsecurity=False) for n in dict.fromkeys(names)}
         self.size = 0
 
-    @classmethod
-    def of_file(cls, path, algorithms, chunk_size=1 << 20):
-        """The hasher fed with the whole file at ``path`` (its ``size`` is the file's)."""
-        hasher = cls(algorithms)
+    def update_file(self, path, chunk_size=1 << 20):
+        """Feed the whole file at ``path``; returns the hasher."""
         with open(path, 'rb') as handle:
             for chunk in iter(lambda: handle.read(chunk_size), b''):
-                hasher.update(chunk)
-        return hasher
+                self.update(chunk)
+        return self
 
     @property
     def algorithms(self):

@@ -185,7 +185,7 @@ def convert_to_raw(src, dest, src_format, max_virtual_size, algorithms=STANDARD_
     equals Glance's ``checksum`` of the image converted on import.
     """
     info = inspect(src, expected_format=src_format, allowed_formats=allowed_formats, max_virtual_size=max_virtual_size)
-    MultiHasher(algorithms)  # an unknown algorithm fails before qemu-img runs
+    hasher = MultiHasher(algorithms)  # an unknown algorithm fails before qemu-img runs
     qemu_img = shutil.which('qemu-img')
     if qemu_img is None:
         raise ConversionError('qemu-img not found (Debian/Ubuntu package qemu-utils)')
@@ -195,8 +195,7 @@ def convert_to_raw(src, dest, src_format, max_virtual_size, algorithms=STANDARD_
     try:
         # Absolute paths: qemu would read a name starting with "json:" as a block-device spec.
         _run([qemu_img, 'convert', '-q', '-f', src_format, '-O', 'raw', os.path.abspath(src), part], timeout)
-        hasher = MultiHasher.of_file(part, algorithms)
-        size = hasher.size
+        size = hasher.update_file(part).size
         if size != info.virtual_size:
             raise ConversionError(f'qemu-img wrote {size} bytes, expected the virtual size {info.virtual_size}')
         os.replace(part, dest)

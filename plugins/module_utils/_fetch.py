@@ -76,10 +76,7 @@ class Cache:
             with open(path + '.json', encoding='utf-8') as handle:
                 json.load(handle)
             algorithm, hexdigest = key.split('-', 1)
-            hasher = MultiHasher(tuple(dict.fromkeys(STANDARD_DIGESTS + (algorithm,))))
-            with open(path, 'rb') as handle:
-                for chunk in iter(lambda: handle.read(CHUNK), b''):
-                    hasher.update(chunk)
+            hasher = MultiHasher(STANDARD_DIGESTS + (algorithm,)).update_file(path)
         except (OSError, ValueError):
             return None
         digests = hasher.hexdigests()
@@ -139,11 +136,7 @@ def _hash_existing(part, algorithms):
     previous attempt did (appended, or restarted from zero after the upstream file changed).
     """
     hasher = MultiHasher(algorithms)
-    if os.path.exists(part):
-        with open(part, 'rb') as handle:
-            for chunk in iter(lambda: handle.read(CHUNK), b''):
-                hasher.update(chunk)
-    return hasher
+    return hasher.update_file(part) if os.path.exists(part) else hasher
 
 
 def _discard(part):

@@ -119,4 +119,4 @@ class UpstreamCheck:
 
 def _hash_file(path, algorithm):
     """Glance may use another os_hash_algo than the sha512 the cache records."""
-    return MultiHasher.of_file(path, [algorithm]).hexdigest(algorithm)
+    return MultiHasher([algorithm]).update_file(path).hexdigest(algorithm)
