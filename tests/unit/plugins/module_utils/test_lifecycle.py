@@ -27,6 +27,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._en
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._checksum_dir import (
     AlmaLinux, ChecksumFile, Rocky,
 )
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._cirros import CirrOS
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._debian import Debian
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._fedora import Fedora, pick_release
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._ubuntu import Ubuntu, UbuntuMinimal
@@ -149,6 +150,12 @@ def test_rocky_catalog_is_the_majors_of_the_real_top_listing():
         ('10', 'Rocky Linux 10'), ('9', 'Rocky Linux 9'), ('8', 'Rocky Linux 8')]
     assert _lifecycle.available(catalog, {'10', '9'}, '2026-12-02') == []
     assert [item['title'] for item in _lifecycle.available(catalog, {'9'}, '2026-12-02')] == ['Rocky Linux 10']
+
+
+def test_cirros_catalog_is_the_series_of_the_real_version_file():
+    catalog = CirrOS('catalog').catalog(sample('cirros/version-released'))
+    assert [(item['release'], item['title']) for item in catalog] == [('0.6', 'CirrOS 0.6 (0.6.3)')]
+    assert _lifecycle.available(catalog, {'0.6'}, '2026-12-02') == []
 
 
 def test_rocky_and_almalinux_catalog_urls_and_hostile_entries():
