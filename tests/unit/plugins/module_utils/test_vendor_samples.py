@@ -102,9 +102,10 @@ CHECKSUM_FILES = [
 
 def test_every_real_checksum_file_is_listed():
     listed = {path for path, *_rest in CHECKSUM_FILES}
-    on_disk = {'%s/%s' % (vendor, name) for vendor in os.listdir(SAMPLES) if vendor != 'keys'
-               and os.path.isdir(os.path.join(SAMPLES, vendor)) for name in os.listdir(os.path.join(SAMPLES, vendor))
-               if not name.endswith(('.md', '.json', '.gpg', '.html')) and not name.startswith('version.txt')}
+    # Everything else is a checksum file: listings, JSON indexes and version files (version.txt, version-released).
+    vendors = [v for v in os.listdir(SAMPLES) if v != 'keys' and os.path.isdir(os.path.join(SAMPLES, v))]
+    on_disk = {'%s/%s' % (vendor, name) for vendor in vendors for name in os.listdir(os.path.join(SAMPLES, vendor))
+               if not name.endswith(('.md', '.json', '.gpg', '.html')) and not name.startswith('version')}
     assert on_disk == listed
 
 
