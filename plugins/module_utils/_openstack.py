@@ -192,8 +192,8 @@ class OpenStackModule:
             self.conn = openstack.connect(app_name='cloudimages.openstack', **connect_kwargs(self.params))
         except (ValueError, sdk_exceptions.SDKException) as exc:
             self.ansible.fail_json(msg='Cannot configure the OpenStack connection: %s' % exc)
-        if self.params['auth_state']:
-            reuse_auth_state(self.conn, self.params['auth_state'])
+        state = self.params['auth_state']
+        self.needs_login = not (state and reuse_auth_state(self.conn, state))
 
     def run(self):
         raise NotImplementedError
@@ -206,6 +206,8 @@ class OpenStackModule:
 
     def __call__(self):
         try:
+            if self.needs_login:
+                login(self.conn)  # now, with login's retries; openstacksdk's lazy login has none
             self.run()
         except sdk_exceptions.SDKException as exc:
             details = dict(msg=str(exc), exception=traceback.format_exc())

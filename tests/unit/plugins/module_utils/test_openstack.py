@@ -5,7 +5,7 @@ import pytest
 from keystoneauth1.exceptions import ConnectFailure
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import (
-    AUTH_ARGSPEC, connect_kwargs, login, public_cloud_values,
+    AUTH_ARGSPEC, OpenStackModule, connect_kwargs, login, public_cloud_values,
 )
 
 
@@ -97,3 +97,21 @@ def test_login_gives_up_with_the_last_error():
     with pytest.raises(ConnectFailure):
         login(conn, sleep=lambda _s: None)
     assert conn.session.calls == 3
+
+
+class _Module(OpenStackModule):
+    """A module past argument parsing: what __call__ does with the connection is under test."""
+
+    def __init__(self, conn, needs_login):  # pylint: disable=super-init-not-called
+        self.conn, self.needs_login, self.tokens_at_run = conn, needs_login, None
+
+    def run(self):
+        self.tokens_at_run = self.conn.session.calls
+
+
+@pytest.mark.parametrize('needs_login, logins', [(True, 1), (False, 0)])
+def test_a_module_logs_in_through_login_unless_it_reuses_a_state(needs_login, logins):
+    # Without a reusable auth_state the login is login()'s, with its retries, before run() starts.
+    module = _Module(_Conn(failures=0), needs_login)
+    module()
+    assert module.tokens_at_run == logins
