@@ -42,10 +42,11 @@ def _report_call(function, *args, **kwargs):
         raise AnsibleFilterError('%s: %s' % (function.__name__, exc)) from exc
 
 
-def sync_report(queue, cloud, statuses, results, now, check_mode=False, previous=None, available=None):
+def sync_report(queue, cloud, statuses, results, now, check_mode=False, previous=None, available=None,
+                not_in_data=None):
     """One record per queued release of this cloud's run (see _sync_report.build_report)."""
     return _report_call(_sync_report.build_report, cloud, queue, statuses, results, now, check_mode, previous,
-                        available)
+                        available, not_in_data)
 
 
 def sync_table(report, warn_days=90):

@@ -89,6 +89,31 @@ def stream_members(images, provider, prefix):
     return sorted(found, key=version_key, reverse=True)
 
 
+def not_in_data(images, provider, carried):
+    """``provider``'s managed images whose release key no queued release carries (``carried``: keys),
+    by key: ``[{'provider', 'release_key', 'images': [{'id', 'name', 'visibility'}], 'summary'}]``,
+    sorted; ``summary`` is the group in one line, as the run summary shows it.
+
+    A release dropped from the data (or a distribution dropped from a cloud) leaves its images
+    behind; nothing here acts on them: retiring needs the release's naming, which is data.
+    """
+    tag = _managed.managed_tag(provider)
+    found = {}
+    for image in images:
+        key = (image.get('properties') or {}).get(_managed.RELEASE)
+        if tag in (image.get('tags') or ()) and key not in carried:
+            entry = {name: image.get(name) for name in ('id', 'name', 'visibility')}
+            found.setdefault(key, []).append(entry)
+    groups = []
+    for key, images in sorted(found.items(), key=lambda item: str(item[0])):
+        names = sorted(str(image['name']) for image in images)
+        summary = '%s: %d image%s (%s); in no release of the data, left as they are' % (
+            key or 'no %s' % _managed.RELEASE, len(names), '' if len(names) == 1 else 's', ', '.join(names))
+        groups.append({'provider': provider, 'release_key': key, 'summary': summary,
+                       'images': sorted(images, key=lambda image: str(image['name']))})
+    return groups
+
+
 def available(catalog, carried, today, lts_only=False):
     """Entries of the vendor's ``catalog`` newer than every ``carried`` release and still supported."""
     newest = max((version_key(str(release)) for release in carried), default=None)

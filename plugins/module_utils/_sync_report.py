@@ -113,13 +113,15 @@ def _days(later, earlier):
     return None if later is None or earlier is None else round((later - earlier).total_seconds() / _DAY, 1)
 
 
-def build_report(cloud, queue, statuses, results, now, check_mode=False, previous=None, available=None):
+def build_report(cloud, queue, statuses, results, now, check_mode=False, previous=None, available=None,
+                 not_in_data=None):
     """``{'cloud', 'generated_at', 'check_mode', 'releases': [...]}`` of one cloud's run.
 
     ``queue``: image_sync's queued jobs (``rotate``, ``end_of_support``); ``statuses``: the
     ``releases`` of release_status_info; ``results``: image_sync_results of release.yml;
     ``previous``: the last status file of this cloud, whose ``last_success`` a failed release keeps;
-    ``available``: upstream releases this cloud does not carry (release_status_info's ``available``).
+    ``available``: upstream releases this cloud does not carry (release_status_info's ``available``);
+    ``not_in_data``: managed images of releases the data does not carry (its ``not_in_data``).
     """
     now = _when(now) if not isinstance(now, datetime.datetime) else now
     if now is None:
@@ -169,7 +171,7 @@ def build_report(cloud, queue, statuses, results, now, check_mode=False, previou
     announced = [{key: item.get(key) for key in ('source', 'release', 'title', 'support_eol')}
                  for item in available or ()]
     return {'cloud': cloud, 'generated_at': now.strftime('%Y-%m-%dT%H:%M:%SZ'), 'check_mode': bool(check_mode),
-            'releases': records, 'available_not_synced': announced}
+            'releases': records, 'available_not_synced': announced, 'not_in_data': list(not_in_data or ())}
 
 
 def _cell(value, suffix=''):
@@ -209,6 +211,10 @@ def render_table(report, warn_days=90):
     if announced:
         lines += ['available upstream, not synced (add to the data to publish):']
         lines += ['  %s' % (item.get('title') or '%s %s' % (item['source'], item['release'])) for item in announced]
+    leftovers = report.get('not_in_data') or ()
+    if leftovers:
+        lines += ['not in the data (to retire a release, keep it in the data with retired: true):']
+        lines += ['  %s' % group['summary'] for group in leftovers]
     return lines
 
 
@@ -253,6 +259,10 @@ def render_metrics(report):
               'does not carry.', '# TYPE cloudimages_upstream_release_available gauge']
     lines += ['cloudimages_upstream_release_available{cloud="%s",source="%s",release="%s"} 1' % (
         cloud, _label(item['source']), _label(item['release'])) for item in report.get('available_not_synced') or ()]
+    lines += ['# HELP cloudimages_images_not_in_data Managed images of a release key that no release of the data '
+              'carries.', '# TYPE cloudimages_images_not_in_data gauge']
+    lines += ['cloudimages_images_not_in_data{cloud="%s",release="%s"} %d' % (
+        cloud, _label(group['release_key']), len(group['images'])) for group in report.get('not_in_data') or ()]
     lines += ['# HELP cloudimages_sync_run_timestamp_seconds End of the last run for this cloud (Unix time).',
               '# TYPE cloudimages_sync_run_timestamp_seconds gauge',
               'cloudimages_sync_run_timestamp_seconds{cloud="%s"} %s'

@@ -71,6 +71,15 @@ options:
         releases, Fedora, the CirrOS series).
     type: bool
     default: false
+  not_in_data:
+    description:
+      - Report in RV(not_in_data) the managed images (of the providers of O(releases)) whose
+        release key no entry carries, such as the images of a release dropped from the data.
+      - Only meaningful when O(releases) is the cloud's whole catalog; the daily sync sets it on
+        runs without C(--tags). Nothing is done to those images; to retire a release, keep it in
+        the data with C(rotate.retired).
+    type: bool
+    default: false
 extends_documentation_fragment:
   - cloudimages.openstack.openstack
   - cloudimages.openstack.managed
@@ -194,6 +203,27 @@ available:
     reason:
       description: Why it is reported.
       type: str
+not_in_data:
+  description: With O(not_in_data), per release key, the managed images no entry of O(releases) carries.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    provider:
+      description: The provider whose tag the images carry.
+      type: str
+    release_key:
+      description: Their release key (C(cloudimages_release)); null for managed images without one.
+      type: str
+      sample: fedora-42
+    images:
+      description: C(id), C(name) and C(visibility) of each image.
+      type: list
+      elements: dict
+    summary:
+      description: The group in one line, as the daily sync's summary shows it (also a warning).
+      type: str
+      sample: "fedora-42: 2 images (Fedora 42 - 2026-11-02, Fedora 42 - Latest); in no release of the data, left as they are"
 catalog_errors:
   description: Vendor release lists that could not be read (stream releases fail, announcements are skipped).
   returned: always
@@ -236,7 +266,8 @@ def _validated(spec, params, what):
 
 class ReleaseStatusInfoModule(OpenStackModule):
     argument_spec = dict(releases=dict(type='list', elements='dict', required=True),
-                         today=dict(type='str'), announce=dict(type='bool', default=False), **OWNERS_SPEC)
+                         today=dict(type='str'), announce=dict(type='bool', default=False),
+                         not_in_data=dict(type='bool', default=False), **OWNERS_SPEC)
     module_kwargs = dict(supports_check_mode=True)
     requests = 0  # upstream requests made
     today = None  # ISO date end-of-life dates are compared with
@@ -313,8 +344,18 @@ class ReleaseStatusInfoModule(OpenStackModule):
                 for warning in found['warnings']:
                     self.ansible.warn('%s: %s' % (entries[index]['name'], warning))
         available = self._available(specs) if self.params['announce'] else []
+        leftovers = []
+        if self.params['not_in_data']:
+            carried = {}
+            for entry in entries:
+                carried.setdefault((entry['job'].get('rotate') or {}).get('provider'), set()).add(entry['key'])
+            for provider, images in sorted(listings.items()):
+                leftovers.extend(_lifecycle.not_in_data(images, provider, carried.get(provider, ())))
+        for group in leftovers:
+            self.ansible.warn(group['summary'])
         self.exit_json(changed=False, releases=entries, impostors=impostors, available=available,
-                       requests=self.requests, catalog_errors=sorted(set(self.catalog_errors.values())))
+                       not_in_data=leftovers, requests=self.requests,
+                       catalog_errors=sorted(set(self.catalog_errors.values())))
 
     def _catalog(self, discover):
         """The vendor's release list for ``discover`` (one conditional request per vendor and run), or None."""

@@ -6,6 +6,8 @@ no boot test: this is about which releases are synced, not how). The mirror star
 Ubuntu marks 24.04 unsupported in its streams (``eol``), and ``image_sync_today`` replays the day
 Fedora 43's end of support has passed. The run summary, the status file and the metrics are read
 back each day: a new release is announced until the data carries it, never published before.
+Last, the operator retires a release early (retired: true) and drops another from the data, whose
+images are then reported as not in the data and left alone.
 """
 
 from __future__ import annotations
@@ -44,19 +46,21 @@ def sync(cloud, tmp_path):
     provider = 'life' + uuid.uuid4().hex[:8]
     conn = cloud.connect('admin', 'RegionOne')
     with served(cloud, mirror, provider) as server:
-        def run(today, ubuntu, debian=('13',), rocky=('10',)):
-            """``debian``/``rocky``: the enabled releases; 14/11 among them is the operator's data change."""
+        def run(today, ubuntu, debian=('13',), rocky=('10',), retired=(), args=()):
+            """``debian``/``rocky``: the enabled releases; 14/11 among them is the operator's data change,
+            and so are the Debian releases in ``retired`` (retired: true in the data)."""
             one = {'cloudimages_distributions': ['ubuntu', 'fedora', 'debian', 'rocky'], 'image_sync_boot_test': False,
                    'ubuntu_enabled': ubuntu, 'debian_enabled': list(debian), 'rocky_enabled': list(rocky),
                    'image_sync_status_dir': str(tmp_path / 'status')}
             if '14' in debian:
-                one['debian_releases'] = [DEBIAN_14] + shipped('debian')
+                one['debian_releases'] = [dict(entry, retired=entry['release'] in retired)
+                                          for entry in [DEBIAN_14] + shipped('debian')]
             if '11' in rocky:
                 one['rocky_releases'] = [ROCKY_11] + shipped('rocky')
             inventory = write_inventory(tmp_path / 'inventory.json', mirror, server, provider, tmp_path / 'cache', today,
                                         region_one=one)
             result = run_playbook('cloudimages.openstack.daily_sync', env=cloud.env(), inventory=str(inventory), timeout=1200,
-                                  args=('--limit', 'region_one'))
+                                  args=('--limit', 'region_one') + tuple(args))
             assert result.rc == 0, result.output
             return summary(result, 'region_one')
 
@@ -154,3 +158,24 @@ def test_new_releases_and_end_of_life_over_days(sync):
     assert sorted(day['unchanged']) == ['Debian 13 Trixie', 'Debian 14 Forky', 'Fedora 44', 'Fedora 45',
                                         'Rocky Linux 10', 'Rocky Linux 11', 'Ubuntu 26.04 Resolute Raccoon']
     assert {image.visibility for image in sync.images()['fedora-43']} == {'community'}
+
+    # The operator takes Rocky Linux 10 out of this cloud's data and retires Debian 13 early
+    # (retired: true). Debian 13 is retired as for an ended release; Rocky Linux 10's images are
+    # reported as not in the data (summary, status file, metrics) and left exactly as they are.
+    before = {image.id: (image.name, image.visibility) for image in sync.images()['rocky-10']}
+    day = sync(datetime.date(2026, 12, 17), ['26.04', '24.04'], debian=('14', '13'), rocky=('11',), retired=('13',))
+    retired = dict(line.split(': ', 1) for line in day['retired'])
+    assert retired['Debian 13 Trixie'] == 'retired: true in the distribution data'
+    groups = sync.images()
+    assert latest(groups['debian-13']) == [] and {image.visibility for image in groups['debian-13']} == {'community'}
+    assert {image.id: (image.name, image.visibility) for image in groups['rocky-10']} == before
+    names = sorted(name for name, _visibility in before.values())
+    assert day['not_in_data'] == ['rocky-10: %d image%s (%s); in no release of the data, left as they are'
+                                  % (len(names), '' if len(names) == 1 else 's', ', '.join(names))]
+    report, metrics = sync.status()
+    assert [(group['release_key'], len(group['images'])) for group in report['not_in_data']] == [('rocky-10', len(names))]
+    assert 'cloudimages_images_not_in_data{cloud="region_one",release="rocky-10"} %d' % len(names) in metrics.splitlines()
+    # A run of some distributions (--tags) cannot know what the data carries: it reports nothing.
+    day = sync(datetime.date(2026, 12, 17), ['26.04', '24.04'], debian=('14', '13'), rocky=('11',), retired=('13',),
+               args=('--tags', 'debian', '--check'))
+    assert day['not_in_data'] == [] and 'Debian 13 Trixie' in ' '.join(day['retired'])

@@ -260,6 +260,20 @@ def test_stream_members_are_the_cloud_images_of_the_stream():
     assert _lifecycle.stream_members(images, 'p', 'fedora-') == ['44', '43']
 
 
+def test_not_in_data_groups_the_managed_images_of_keys_no_release_carries():
+    def image(ident, key, tags=('managed_by_p',)):
+        properties = {'cloudimages_release': key} if key else {}
+        return {'id': ident, 'name': 'Image %s' % ident, 'visibility': 'community', 'properties': properties,
+                'tags': list(tags)}
+    images = [image('b', 'rocky-9'), image('a', 'rocky-9'), image('c', 'debian-12'), image('d', None),
+              image('e', 'fedora-42', tags=('managed_by_other',))]
+    groups = _lifecycle.not_in_data(images, 'p', {'debian-12'})
+    assert [(g['release_key'], [i['id'] for i in g['images']]) for g in groups] == [(None, ['d']), ('rocky-9', ['a', 'b'])]
+    assert groups[1]['summary'] == 'rocky-9: 2 images (Image a, Image b); in no release of the data, left as they are'
+    assert groups[0]['summary'].startswith('no cloudimages_release: 1 image (Image d)')
+    assert _lifecycle.not_in_data(images, 'p', {'debian-12', 'rocky-9', None}) == []
+
+
 def test_available_lists_newer_supported_releases_only():
     catalog = [{'release': '26.04', 'lts': True, 'supported': True, 'support_eol': '2031-05-31'},
                {'release': '25.10', 'lts': False, 'supported': True, 'support_eol': '2026-07-09'},

@@ -149,3 +149,15 @@ def test_releases_available_upstream_are_in_the_status_table_and_metrics():
     assert 'cloudimages_upstream_release_available{cloud="prod1",source="ubuntu",release="26.04"} 1' in \
         render_metrics(report).splitlines()
     assert build_report('prod1', QUEUE, STATUSES, RESULTS, NOW)['available_not_synced'] == []
+
+
+def test_images_not_in_the_data_are_in_the_status_table_and_metrics():
+    group = {'provider': 'example', 'release_key': 'fedora-42', 'summary': 'fedora-42: 2 images (...); left',
+             'images': [{'id': 'a', 'name': 'Fedora 42 - Latest', 'visibility': 'public'},
+                        {'id': 'b', 'name': 'Fedora 42 - 2026-11-02', 'visibility': 'community'}]}
+    report = build_report('prod1', QUEUE, STATUSES, RESULTS, NOW, not_in_data=[group])
+    assert report['not_in_data'] == [group]
+    assert render_table(report)[-2:] == ['not in the data (to retire a release, keep it in the data with retired: true):',
+                                         '  fedora-42: 2 images (...); left']
+    assert 'cloudimages_images_not_in_data{cloud="prod1",release="fedora-42"} 2' in render_metrics(report).splitlines()
+    assert build_report('prod1', QUEUE, STATUSES, RESULTS, NOW)['not_in_data'] == []
