@@ -18,6 +18,7 @@ import contextlib
 import hmac
 import json
 import os
+import time
 from dataclasses import dataclass
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import (
@@ -84,7 +85,38 @@ class Cache:
             if discard:
                 self.remove(key)
             return None
+        if discard:  # not in check mode: the sidecar's mtime is the file's last use, which prune reads
+            os.utime(path + '.json')
         return CachedFile(path, hasher.size, digests, True)
+
+    def prune(self, max_age, now=None, dry_run=False, keep=()):
+        """Remove what was not used for ``max_age`` seconds, but the keys in ``keep``; return
+        ``(names, bytes)`` removed.
+
+        A cached file goes with its sidecars (its last use: the newest of their mtimes, which
+        ``lookup`` and ``store`` set), a partial transfer by its own mtime. Keyrings, discovery
+        state (the rollback guard's memory) and locks are no cache of files and stay. A file in
+        use was looked up moments ago, so an age of a day or more never removes it under a run.
+        """
+        cutoff = (time.time() if now is None else now) - max_age
+        groups = {}
+        for sub in ('files', 'partial'):
+            folder = os.path.join(self.root, sub)
+            for name in os.listdir(folder):
+                base = name.split('.', 1)[0] if sub == 'files' else name
+                groups.setdefault((sub, base), []).append(os.path.join(folder, name))
+        removed, freed = [], 0
+        for (sub, base), paths in sorted(groups.items()):
+            stats = [(path, os.lstat(path)) for path in paths if os.path.lexists(path)]
+            if base in keep or not stats or max(stat.st_mtime for _path, stat in stats) >= cutoff:
+                continue
+            removed.append('%s/%s' % (sub, base))
+            freed += sum(stat.st_size for _path, stat in stats)
+            for path, _stat in sorted(stats, key=lambda item: not item[0].endswith('.json')):  # sidecars first
+                if not dry_run:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(path)
+        return removed, freed
 
     def remove(self, key):
         for path in (self.path(key) + '.json', self.path(key)):  # the sidecar first: it marks completeness

@@ -475,6 +475,22 @@ def lookup(source, cache_dir, convert=False, limits=Limits()):
     return _result(download, image, info, raw, signer, [])
 
 
+def prune_cache(cache_dir, max_age_days, source, result, dry_run=False):
+    """``{'removed': [...], 'bytes': n}``: the cache's files not used for ``max_age_days`` days removed
+    (only named with ``dry_run``), never those of ``source`` and its ``result`` (which check mode's
+    read-only lookup did not mark as used). Without a cache there is nothing to prune."""
+    root = os.path.expanduser(cache_dir)
+    if not os.path.isdir(os.path.join(root, 'files')):
+        return {'removed': [], 'bytes': 0}
+    used = [result.get('path'), (result.get('raw') or {}).get('path')]
+    keep = {Cache.key(source.checksum)} | {os.path.basename(path) for path in used if path}
+    try:
+        removed, freed = _cache(root).prune(max_age_days * 86400, dry_run=dry_run, keep=keep)
+    except OSError as exc:
+        raise ImageFetchError('cannot prune the cache %s: %s' % (root, exc)) from None
+    return {'removed': removed, 'bytes': freed}
+
+
 def _cache(cache_dir):
     try:
         return Cache(os.path.expanduser(cache_dir))

@@ -111,6 +111,16 @@ options:
         a per-file lock, and files appear only complete (atomic rename).
     type: path
     default: ~/.cache/cloudimages
+  cache_max_age_days:
+    description:
+      - After its own work, remove from O(cache_dir) what was not used for this many days -
+        downloads, their expansions and raw conversions, and partial transfers left by killed runs.
+        A file's use is its last lookup by any module or cloud, so one in use is never removed.
+      - Keyrings, the discovery state (which remembers the newest verified build of each release)
+        and locks are kept. V(0) keeps everything.
+      - In check mode, the files are only named in RV(pruned).
+    type: int
+    default: 0
   max_size:
     description:
       - Largest download accepted, in bytes.
@@ -209,6 +219,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+pruned:
+  description:
+    - With O(cache_max_age_days), what was removed from the cache (in check mode, what would be) -
+      C(removed), names such as C(files/sha256-<hex>) or C(partial/<name>), and C(bytes) freed.
+  returned: success
+  type: dict
+  sample: {"removed": ["files/sha256-3556309da16293248e03d3f070368eecae7476f5aca5dd89f9a5115dd8f5eb83"], "bytes": 629145600}
 path:
   description: The verified, inspected image in the cache (expanded when the vendor compresses it).
   returned: success, and in check mode when cached
@@ -283,7 +300,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._diskimage i
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
     REQUESTS_IMPORT_ERROR, TRANSFER_DEADLINE, make_session)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._verified_image import (
-    ImageFetchError, Limits, Progress, lookup, obtain, resolve_source)
+    ImageFetchError, Limits, Progress, lookup, obtain, prune_cache, resolve_source)
 
 ARGUMENT_SPEC = dict(
     release=dict(type='dict'),
@@ -298,6 +315,7 @@ ARGUMENT_SPEC = dict(
     filename=dict(type='str'),
     convert_to_raw=dict(type='bool', default=False),
     cache_dir=dict(type='path', default='~/.cache/cloudimages'),
+    cache_max_age_days=dict(type='int', default=0),
     max_size=dict(type='int', default=20 * (1 << 30)),
     max_expanded_size=dict(type='int', default=64 * (1 << 30)),
     max_virtual_size=dict(type='int', default=128 * (1 << 30)),
@@ -327,8 +345,9 @@ def main():
     for name in ('max_size', 'max_expanded_size', 'max_virtual_size', 'timeout', 'transfer_deadline'):
         if params[name] <= 0:
             module.fail_json(msg='%s must be positive, got %d' % (name, params[name]))
-    if params['retries'] < 0:
-        module.fail_json(msg='retries must not be negative, got %d' % params['retries'])
+    for name in ('retries', 'cache_max_age_days'):
+        if params[name] < 0:
+            module.fail_json(msg='%s must not be negative, got %d' % (name, params[name]))
     limits = Limits(params['max_size'], params['max_expanded_size'], params['max_virtual_size'])
     try:
         url = pathlib.Path(os.path.abspath(params['path'])).as_uri() if params['path'] else params['url']
@@ -345,6 +364,11 @@ def main():
             result = obtain(source, params['cache_dir'], make_session(retries=params['retries']),
                             params['convert_to_raw'], limits, timeout=(params['timeout'], params['timeout']),
                             retries=params['retries'], deadline=params['transfer_deadline'], progress=progress)
+        result['pruned'] = {'removed': [], 'bytes': 0}
+        if params['cache_max_age_days']:
+            result['pruned'] = prune_cache(params['cache_dir'], params['cache_max_age_days'], source, result,
+                                           dry_run=module.check_mode)
+            result['changed'] = result['changed'] or bool(result['pruned']['removed'])
     except ImageFetchError as exc:
         module.fail_json(msg=str(exc))
     result.pop('made', None)

@@ -104,6 +104,21 @@ def test_every_compression_then_from_cache(upstream, server, tmp_path):
     assert not any(r['changed'] for r in cached) and [r['path'] for r in cached] == [r['path'] for r in results]
     assert 'cached' in checked.output  # --diff lists the cache entries
 
+    # Forty days later only Ubuntu is fetched again, with a cache age of 30 days: what Ubuntu uses is
+    # kept (its lookup is a use), FCOS's and Flatcar's downloads and expansions go (check mode names them).
+    files = tmp_path / 'cache' / 'files'
+    for name in os.listdir(files):
+        os.utime(files / name, (os.path.getmtime(files / name) - 40 * 86400,) * 2)
+    gone = sorted({'files/' + os.path.basename(path).split('.')[0] for r in results[1:]
+                   for path in (r['path'], os.path.join(files, 'sha256-' + r['upstream_digests']['sha256']))})
+    ubuntu_case = [dict(cases[0], cache_max_age_days=30)]
+    planned = fetch(tmp_path, ubuntu_case, check=True, tag='plan-prune')[1]
+    assert planned[0]['pruned']['removed'] == gone and all(os.path.exists(r['path']) for r in results)
+    pruned = fetch(tmp_path, ubuntu_case, tag='prune')[1]
+    assert pruned[0]['pruned']['removed'] == gone and pruned[0]['changed'] and pruned[0]['from_cache']
+    assert os.path.exists(ubuntu['path']) and os.path.exists(ubuntu['raw']['path'])
+    assert not any(os.path.exists(r['path']) for r in results[1:])
+
 
 def test_two_concurrent_runs_download_once(upstream, server, tmp_path):
     case = {'name': 'debian', 'release': release(upstream.mirror, server, 'debian', '12'), 'cache_dir': str(tmp_path / 'shared')}

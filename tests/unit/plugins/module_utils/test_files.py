@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
+import time
 
 import pytest
 
@@ -90,3 +92,52 @@ def test_a_symlinked_lock_file_is_refused_not_followed(tmp_path):
     assert victim.read_text() == 'untouched'
     with locked(str(tmp_path / 'cache' / 'locks' / 'other.lock')):
         assert os.path.isfile(tmp_path / 'cache' / 'locks' / 'other.lock')
+
+
+def _cached(cache, name, data, days_ago=0.0, now=1_800_000_000):
+    """A file stored as fetch stores it (download, sidecar, image record), last used ``days_ago``."""
+    part = cache.partial(name)
+    with open(part, 'wb') as handle:
+        handle.write(data)
+    cache.store(name, part, len(data), {}, 'https://example.invalid/' + name)
+    with open(cache.path(name) + '.image.json', 'w', encoding='utf-8') as handle:
+        handle.write('{}')
+    for path in (cache.path(name), cache.path(name) + '.json', cache.path(name) + '.image.json'):
+        os.utime(path, (now - days_ago * 86400,) * 2)
+
+
+def test_prune_removes_what_was_not_used_for_its_age_and_keeps_the_rest(tmp_path):
+    now = 1_800_000_000
+    cache = Cache(str(tmp_path / 'cache'))
+    _cached(cache, 'sha256-old', b'x' * 100, days_ago=40)
+    _cached(cache, 'sha256-recent', b'y' * 10, days_ago=3)
+    for name, days in (('sha256-killed.part', 31), ('sha256-running.part', 0)):
+        (tmp_path / 'cache' / 'partial' / name).write_bytes(b'z')
+        os.utime(tmp_path / 'cache' / 'partial' / name, (now - days * 86400,) * 2)
+    for kept in ('state/newest/ubuntu-24.04.json', 'keys/ubuntu.gpg'):  # not files of the cache
+        (tmp_path / 'cache' / kept).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / 'cache' / kept).write_text('{}')
+        os.utime(tmp_path / 'cache' / kept, (now - 400 * 86400,) * 2)
+    before = sorted(os.listdir(tmp_path / 'cache' / 'files'))
+    sidecar = os.path.getsize(cache.path('sha256-old') + '.json')
+
+    assert cache.prune(30 * 86400, now=now, dry_run=True) == (['files/sha256-old', 'partial/sha256-killed.part'],
+                                                              100 + 2 + sidecar + 1)
+    assert sorted(os.listdir(tmp_path / 'cache' / 'files')) == before  # a dry run removes nothing
+    removed, _freed = cache.prune(30 * 86400, now=now)
+    assert removed == ['files/sha256-old', 'partial/sha256-killed.part']
+    assert sorted(os.listdir(tmp_path / 'cache' / 'files')) == [
+        'sha256-recent', 'sha256-recent.image.json', 'sha256-recent.json']
+    assert os.listdir(tmp_path / 'cache' / 'partial') == ['sha256-running.part']
+    assert (tmp_path / 'cache' / 'state/newest/ubuntu-24.04.json').exists() and (tmp_path / 'cache/keys/ubuntu.gpg').exists()
+
+
+def test_a_lookup_is_a_use_and_keeps_an_old_file(tmp_path):
+    cache = Cache(str(tmp_path / 'cache'))
+    data = b'cloud image'
+    key = 'sha256-' + hashlib.sha256(data).hexdigest()
+    _cached(cache, key, data, days_ago=40, now=time.time())
+    assert cache.lookup(key, discard=False) is not None  # check mode: read-only, no use recorded
+    assert cache.prune(30 * 86400, dry_run=True)[0] == ['files/' + key]
+    assert cache.lookup(key) is not None
+    assert cache.prune(30 * 86400) == ([], 0) and os.path.exists(cache.path(key))
