@@ -96,26 +96,32 @@ class Cache:
         A cached file goes with its sidecars (its last use: the newest of their mtimes, which
         ``lookup`` and ``store`` set), a partial transfer by its own mtime. Keyrings, discovery
         state (the rollback guard's memory) and locks are no cache of files and stay. A file in
-        use was looked up moments ago, so an age of a day or more never removes it under a run.
+        use was looked up moments ago, so an age of a day or more never removes it under a run;
+        a key whose lock another run holds (a download resuming an old partial file) is skipped.
         """
         cutoff = (time.time() if now is None else now) - max_age
         groups = {}
         for sub in ('files', 'partial'):
             folder = os.path.join(self.root, sub)
             for name in os.listdir(folder):
-                base = name.split('.', 1)[0] if sub == 'files' else name
-                groups.setdefault((sub, base), []).append(os.path.join(folder, name))
+                groups.setdefault((sub, name.split('.', 1)[0]), []).append(os.path.join(folder, name))
         removed, freed = [], 0
-        for (sub, base), paths in sorted(groups.items()):
-            stats = [(path, os.lstat(path)) for path in paths if os.path.lexists(path)]
-            if base in keep or not stats or max(stat.st_mtime for _path, stat in stats) >= cutoff:
+        for (sub, key), paths in sorted(groups.items()):
+            stats = []
+            for path in paths:
+                with contextlib.suppress(FileNotFoundError):  # another run pruning beside this one
+                    stats.append((path, os.lstat(path)))
+            if key in keep or not stats or max(stat.st_mtime for _path, stat in stats) >= cutoff:
                 continue
-            removed.append('%s/%s' % (sub, base))
-            freed += sum(stat.st_size for _path, stat in stats)
-            for path, _stat in sorted(stats, key=lambda item: not item[0].endswith('.json')):  # sidecars first
-                if not dry_run:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(path)
+            with self.lock(key, wait=False) as free, self.image_lock(key, wait=False) as image_free:
+                if not (free and image_free):
+                    continue
+                removed.append('%s/%s' % (sub, key))
+                freed += sum(stat.st_size for _path, stat in stats)
+                for path, _stat in sorted(stats, key=lambda item: not item[0].endswith('.json')):  # sidecars first
+                    if not dry_run:
+                        with contextlib.suppress(FileNotFoundError):
+                            os.unlink(path)
         return removed, freed
 
     def remove(self, key):
@@ -123,8 +129,13 @@ class Cache:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
 
-    def lock(self, key):
-        return locked(os.path.join(self.root, 'locks', key + '.lock'))
+    def lock(self, key, wait=True):
+        """The lock of a download (held while it is fetched)."""
+        return locked(os.path.join(self.root, 'locks', key + '.lock'), wait)
+
+    def image_lock(self, key, wait=True):
+        """The lock of what is made from a download (signature check, expansion, inspection, raw)."""
+        return self.lock('image-' + key, wait)
 
     def store(self, key, source, size, digests, url):
         os.replace(source, self.path(key))

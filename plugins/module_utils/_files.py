@@ -68,14 +68,21 @@ def write_atomic(path, data):
 
 
 @contextlib.contextmanager
-def locked(path):
-    """Hold an exclusive lock on the file ``path``; a symlink there is refused, not followed."""
+def locked(path, wait=True):
+    """Hold an exclusive lock on the file ``path``; a symlink there is refused, not followed.
+
+    Yields True; without ``wait``, yields False at once (holding nothing) when another holds it.
+    """
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0), 0o600)
     except OSError as exc:
         raise UnsafeCacheError('cannot open the lock file %s (a symlink is refused): %s' % (path, exc)) from None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+        else:
+            yield True
     finally:
         os.close(fd)  # closing releases the lock

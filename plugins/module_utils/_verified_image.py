@@ -432,7 +432,7 @@ def obtain(source, cache_dir, session, convert=False, limits=Limits(), timeout=(
     ``changed`` in the result is true when this call added anything to the cache.
     """
     cache = _cache(cache_dir)
-    with cache.lock('image-' + Cache.key(source.checksum)):
+    with cache.image_lock(Cache.key(source.checksum)):
         run = _Run(source, cache, session, limits, timeout, (retries, backoff, deadline), progress)
         download = run.download()
         signer = run.signature(download)

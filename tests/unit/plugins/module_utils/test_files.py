@@ -121,11 +121,11 @@ def test_prune_removes_what_was_not_used_for_its_age_and_keeps_the_rest(tmp_path
     before = sorted(os.listdir(tmp_path / 'cache' / 'files'))
     sidecar = os.path.getsize(cache.path('sha256-old') + '.json')
 
-    assert cache.prune(30 * 86400, now=now, dry_run=True) == (['files/sha256-old', 'partial/sha256-killed.part'],
+    assert cache.prune(30 * 86400, now=now, dry_run=True) == (['files/sha256-old', 'partial/sha256-killed'],
                                                               100 + 2 + sidecar + 1)
     assert sorted(os.listdir(tmp_path / 'cache' / 'files')) == before  # a dry run removes nothing
     removed, _freed = cache.prune(30 * 86400, now=now)
-    assert removed == ['files/sha256-old', 'partial/sha256-killed.part']
+    assert removed == ['files/sha256-old', 'partial/sha256-killed']
     assert sorted(os.listdir(tmp_path / 'cache' / 'files')) == [
         'sha256-recent', 'sha256-recent.image.json', 'sha256-recent.json']
     assert os.listdir(tmp_path / 'cache' / 'partial') == ['sha256-running.part']
@@ -141,3 +141,15 @@ def test_a_lookup_is_a_use_and_keeps_an_old_file(tmp_path):
     assert cache.prune(30 * 86400, dry_run=True)[0] == ['files/' + key]
     assert cache.lookup(key) is not None
     assert cache.prune(30 * 86400) == ([], 0) and os.path.exists(cache.path(key))
+
+
+def test_prune_skips_a_key_another_run_holds(tmp_path):
+    # A run resuming a month-old partial download holds the download's lock: its file stays.
+    now = 1_800_000_000
+    cache = Cache(str(tmp_path / 'cache'))
+    _cached(cache, 'sha256-old', b'x', days_ago=40, now=now)
+    with cache.lock('sha256-old'):
+        assert cache.prune(30 * 86400, now=now) == ([], 0)
+    with cache.image_lock('sha256-old'):
+        assert cache.prune(30 * 86400, now=now) == ([], 0)
+    assert cache.prune(30 * 86400, now=now)[0] == ['files/sha256-old']
