@@ -22,7 +22,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 try:
     import openstack
-    from keystoneauth1.exceptions import ConnectFailure
+    from keystoneauth1.exceptions import ClientException, ConnectFailure
     from openstack import exceptions as sdk_exceptions
 except ImportError:
     openstack = None
@@ -111,6 +111,8 @@ def login(conn, attempts=LOGIN_ATTEMPTS, sleep=time.sleep):
             return conn.session.get_token()
         except ConnectFailure:
             sleep(2 * attempt)
+        except ClientException as exc:  # refused (wrong credentials...): final, in openstacksdk's words
+            raise sdk_exceptions.SDKException(str(exc)) from None
     return conn.authorize()  # the last try, with openstacksdk's error
 
 

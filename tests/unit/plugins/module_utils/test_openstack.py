@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from keystoneauth1.exceptions import ConnectFailure
+from keystoneauth1.exceptions import ConnectFailure, Unauthorized
+from openstack.exceptions import SDKException
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import (
     AUTH_ARGSPEC, OpenStackModule, connect_kwargs, login, public_cloud_values,
@@ -65,13 +66,13 @@ def test_a_cloud_name_is_no_secret():
 
 
 class _Session:
-    def __init__(self, failures):
-        self.failures, self.calls = failures, 0
+    def __init__(self, failures, error=ConnectFailure('Remote end closed connection without response')):
+        self.failures, self.error, self.calls = failures, error, 0
 
     def get_token(self):
         self.calls += 1
         if self.calls <= self.failures:
-            raise ConnectFailure('Remote end closed connection without response')
+            raise self.error
         return 'token'
 
 
@@ -97,6 +98,15 @@ def test_login_gives_up_with_the_last_error():
     with pytest.raises(ConnectFailure):
         login(conn, sleep=lambda _s: None)
     assert conn.session.calls == 3
+
+
+def test_a_refused_login_is_final_and_an_sdk_error():
+    # Wrong credentials are not retried, and fail the module cleanly (SDKException, as openstacksdk's own).
+    conn = _Conn(failures=3)
+    conn.session.error = Unauthorized('The request you have made requires authentication.')
+    with pytest.raises(SDKException, match='requires authentication'):
+        login(conn, sleep=lambda _s: None)
+    assert conn.session.calls == 1
 
 
 class _Module(OpenStackModule):
