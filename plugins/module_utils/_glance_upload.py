@@ -186,6 +186,28 @@ def verify(image, expected=None, sent=None):
     return problems
 
 
+def check_stores(method, stores, all_stores):
+    """``stores`` as a list; ValueError when ``method`` cannot put the data there.
+
+    A direct upload goes to one store (Glance's X-Image-Meta-Store); more need an import, which
+    Glance runs store by store and, with all_stores_must_succeed, activates only when every one
+    holds the data, so a candidate is never active in some stores only.
+    """
+    stores = list(stores or ())
+    if all_stores and stores:
+        raise ValueError('stores and all_stores exclude each other')
+    if method == 'direct' and (all_stores or len(stores) > 1):
+        raise ValueError('a direct upload goes to one store; use method glance-direct (or web-download) '
+                         'to import into several')
+    return stores
+
+
+def missing_stores(image, stores):
+    """The ``stores`` Glance does not list for ``image`` (its ``stores`` attribute, comma-separated)."""
+    held = {store.strip() for store in str(image.get('stores') or '').split(',')}
+    return [store for store in stores if store not in held]
+
+
 def import_failure(image):
     """Glance marks a failed import with the stores in os_glance_failed_import and reverts to queued."""
     failed = (image.get('properties') or {}).get('os_glance_failed_import')
@@ -262,18 +284,24 @@ class Glance:
     def create(self, body):
         return flatten(self._call('post', '/images', 'cannot create the image', json=body).json())
 
-    def put_file(self, image_id, reader):
+    def put_file(self, image_id, reader, store=None):
+        headers = {'Content-Type': 'application/octet-stream'}
+        if store:
+            headers['X-Image-Meta-Store'] = store
         self._call('put', '/images/%s/file' % image_id, 'upload to image %s failed' % image_id, data=reader,
-                   headers={'Content-Type': 'application/octet-stream'})
+                   headers=headers)
 
     def stage(self, image_id, reader):
         self._call('put', '/images/%s/stage' % image_id, 'staging data for image %s failed' % image_id, data=reader,
                    headers={'Content-Type': 'application/octet-stream'})
 
-    def start_import(self, image_id, method, uri=None):
+    def start_import(self, image_id, method, uri=None, stores=(), all_stores=False):
         body = {'method': {'name': method}}
         if uri:
             body['method']['uri'] = uri
+        if stores or all_stores:
+            body.update({'stores': list(stores)} if stores else {'all_stores': True})
+            body['all_stores_must_succeed'] = True
         self._call('post', '/images/%s/import' % image_id,
                    'Glance refused the %s import of image %s' % (method, image_id), json=body)
 
@@ -290,9 +318,10 @@ class Uploader:
 
     def __init__(self, glance, body, tag, identity, method='direct', filename=None, url=None, expected=None,
                  wait_timeout=1800, stale_after=_managed.STALE_AFTER, poll=2.0, sleep=time.sleep, clock=time.monotonic,
-                 now=utcnow):
+                 now=utcnow, stores=(), all_stores=False):
         if method not in METHODS:
             raise ValueError('method must be one of %s' % ', '.join(METHODS))
+        self.stores, self.all_stores = check_stores(method, stores, all_stores), all_stores
         self.glance, self.body, self.tag, self.identity = glance, body, tag, identity
         self.method, self.filename, self.url, self.expected = method, filename, url, expected or {}
         self.wait_timeout, self.stale_after, self.poll = wait_timeout, stale_after, poll
@@ -312,16 +341,18 @@ class Uploader:
         return (live[0] if live else None), orphans
 
     def _mismatched_candidate(self, image):
-        """Problems of an active, not yet promoted image of this identity whose bytes are not the expected ones.
+        """Problems of an active, not yet promoted image of this identity: bytes that are not the
+        expected ones, or a store it was asked for and is not in.
 
         Such an image was left by a killed run or by a web-download/glance-direct import that went on in
         Glance after its run was killed: nobody compared its bytes with the verified file. It is ours
         (list_identity lists our project only) and unpromoted, so replacing it breaks nothing.
         """
-        if (not self.expected or image['status'] != 'active'
-                or image.get('visibility') in _managed.PROMOTED_VISIBILITIES):
+        if image['status'] != 'active' or image.get('visibility') in _managed.PROMOTED_VISIBILITIES:
             return []
-        return verify(image, self.expected)
+        problems = verify(image, self.expected) if self.expected else []
+        missing = missing_stores(image, self.stores)
+        return problems + (['not in the store(s) %s' % ', '.join(missing)] if missing else [])
 
     def _replace(self, image):
         """Delete ``image`` when it is a mismatched candidate (the caller then uploads anew); True if so."""
@@ -330,7 +361,7 @@ class Uploader:
             return False
         self.glance.delete(image['id'])
         self.deleted.append(image['id'])
-        self.warnings.append('image %s of this build was not promoted yet and does not hold the verified bytes (%s): '
+        self.warnings.append('image %s of this build was not promoted yet and is not what this upload makes (%s): '
                              'deleted, uploading anew' % (image['id'], '; '.join(problems)))
         return True
 
@@ -393,6 +424,10 @@ class Uploader:
             problems = verify(image, self.expected, sent if self.method == 'direct' or not self.expected else None)
             if problems:
                 raise UploadError('hash mismatch for image %s: %s' % (mine['id'], '; '.join(problems)))
+            missing = missing_stores(image, self.stores)
+            if missing:
+                raise UploadError('image %s is active but Glance does not list it in the store(s) %s'
+                                  % (mine['id'], ', '.join(missing)))
             while True:
                 other = rival(image, self._live(), after_upload=True)
                 if other is None:
@@ -422,20 +457,20 @@ class Uploader:
 
     def _send(self, image_id):
         if self.method == 'web-download':
-            self.glance.start_import(image_id, 'web-download', self.url)
+            self.glance.start_import(image_id, 'web-download', self.url, self.stores, self.all_stores)
             return None
         size = os.path.getsize(self.filename)
         with open(self.filename, 'rb') as handle:
             reader = HashingReader(handle, size)
             if self.method == 'direct':
-                self.glance.put_file(image_id, reader)
+                self.glance.put_file(image_id, reader, self.stores[0] if self.stores else None)
             else:
                 self.glance.stage(image_id, reader)
         if reader.sent != size:
             raise UploadError('%s changed while uploading: sent %d bytes, expected %d'
                               % (self.filename, reader.sent, size))
         if self.method == 'glance-direct':
-            self.glance.start_import(image_id, 'glance-direct')
+            self.glance.start_import(image_id, 'glance-direct', stores=self.stores, all_stores=self.all_stores)
         return reader.digests()
 
     def _wait_active(self, image_id):

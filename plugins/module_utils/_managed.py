@@ -32,10 +32,10 @@ PROMOTED_VISIBILITIES = ('public', 'community')
 IMAGE_FIELDS = (
     'id', 'name', 'status', 'visibility', 'os_hidden', 'protected', 'tags', 'owner',
     'disk_format', 'container_format', 'size', 'virtual_size', 'min_disk', 'min_ram',
-    'checksum', 'os_hash_algo', 'os_hash_value', 'created_at', 'updated_at',
+    'checksum', 'os_hash_algo', 'os_hash_value', 'created_at', 'updated_at', 'stores',
 )
 # Glance's own keys (attributes, API links, store internals): never a property someone set.
-GLANCE_KEYS = frozenset(IMAGE_FIELDS) | {'file', 'schema', 'self', 'locations', 'location', 'direct_url', 'stores',
+GLANCE_KEYS = frozenset(IMAGE_FIELDS) | {'file', 'schema', 'self', 'locations', 'location', 'direct_url',
                                          'properties'}
 # The upload lifecycle. An image in progress belongs to a running upload until STALE_AFTER seconds
 # after its creation (one clock for every module); then, like a killed one, any run deletes it.

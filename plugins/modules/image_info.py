@@ -186,6 +186,10 @@ images:
       description: Last update time.
       type: str
       sample: "2026-11-23T08:00:00Z"
+    stores:
+      description: The stores of a multi-store Glance that hold the image, comma-separated; null otherwise.
+      type: str
+      sample: ceph-az1,ceph-az2
     properties:
       description:
         - Custom properties, for example C(os_distro), C(image_source), C(image_build_date).

@@ -72,6 +72,23 @@ options:
     type: str
     choices: [direct, glance-direct, web-download]
     default: direct
+  stores:
+    description:
+      - Stores of a multi-store Glance (its C(enabled_backends)) to put the image into; Glance's
+        default store when empty.
+      - V(direct) puts it into one store. The imports (V(glance-direct), V(web-download)) put it into
+        each, and Glance makes the image active only once every store holds it
+        (C(all_stores_must_succeed)); a failed store fails the upload, and the image is deleted.
+      - An unpromoted image of this build that is not in every store is replaced.
+    type: list
+    elements: str
+    default: []
+  all_stores:
+    description:
+      - Import into every store of a multi-store Glance, as O(stores) does for the named ones.
+        Needs V(glance-direct) or V(web-download).
+    type: bool
+    default: false
   filename:
     description:
       - Local file to upload, for V(direct) and V(glance-direct).
@@ -240,6 +257,8 @@ class ImageUploadModule(OpenStackModule):
         build=dict(type='str'),
         digest=dict(type='str'),
         method=dict(type='str', default='direct', choices=list(upload.METHODS)),
+        stores=dict(type='list', elements='str', default=[]),
+        all_stores=dict(type='bool', default=False),
         filename=dict(type='path'),
         url=dict(type='str'),
         disk_format=dict(type='str',
@@ -288,6 +307,7 @@ class ImageUploadModule(OpenStackModule):
             raise ValueError('invalid SCS-0102 metadata: %s' % '; '.join(problems))
         if p['timeout'] < 0:
             raise ValueError('timeout must not be negative')
+        upload.check_stores(p['method'], p['stores'], p['all_stores'])
         return body, tag, identity, upload.normalize_expected(p['expected_digests']), policy
 
     def run(self):
@@ -297,7 +317,8 @@ class ImageUploadModule(OpenStackModule):
         except ValueError as exc:  # PlanError too
             self.fail_json(msg=str(exc))
         uploader = upload.Uploader(upload.Glance(self.conn), body, tag, identity, p['method'], p['filename'], p['url'],
-                                   expected, p['timeout'], policy.stale_after)
+                                   expected, p['timeout'], policy.stale_after, stores=p['stores'],
+                                   all_stores=p['all_stores'])
         try:
             if self.check_mode:
                 existing, orphans = uploader.plan()

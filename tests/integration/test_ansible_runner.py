@@ -2,7 +2,8 @@
 
 A private data directory with the one-line project playbook importing
 cloudimages.openstack.daily_sync and an inventory for the local clouds (one distribution each,
-to keep it short); the command is the documented one.
+to keep it short); the command is the documented one. RegionOne's Glance has two stores, and its
+cloud asks for every image in both (image_sync_all_stores with a glance-direct import).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ def test_documented_ansible_runner_command(cloud, upstream, server, tmp_path):
     (private / 'project' / 'daily_sync.yml').write_text('---\n- ansible.builtin.import_playbook: cloudimages.openstack.daily_sync\n')
     provider = 'runner' + uuid.uuid4().hex[:8]
     write_inventory(private / 'inventory' / 'hosts.json', upstream.mirror, server, provider, tmp_path / 'cache', upstream.mirror.today,
-                    boot_test=False, region_one={'cloudimages_distributions': ['cirros']},
+                    boot_test=False, region_one={'cloudimages_distributions': ['cirros'], 'image_sync_method': 'glance-direct',
+                                                 'image_sync_all_stores': True},
                     region_two={'cloudimages_distributions': ['debian'], 'debian_enabled': ['13']})
     bin_dir = Path(sys.executable).parent  # ansible-runner finds ansible-playbook on PATH, as in an EE
     env = dict(os.environ, PATH='%s:%s' % (bin_dir, os.environ['PATH']), **cloud.env())
@@ -41,5 +43,7 @@ def test_documented_ansible_runner_command(cloud, upstream, server, tmp_path):
         for region, name in (('RegionOne', 'CirrOS 0.6 - Latest'), ('RegionTwo', 'Debian 13 Trixie - Latest')):
             images = managed_images(cloud.connect('admin', region), provider)
             assert [image.name for image in images] == [name], region
+        (cirros,) = managed_images(cloud.connect('admin', 'RegionOne'), provider)
+        assert sorted(cirros.properties['stores'].split(',')) == ['local', 'local2']  # openstacksdk has no attribute for it
     finally:
         delete_managed(cloud, provider)

@@ -103,6 +103,28 @@ def test_glance_direct_is_create_stage_import(cloud, provider, glance_proxy, tmp
     assert result['image']['os_hash_value'] == digests(path)['sha512']
 
 
+def test_stores_of_a_multi_store_glance(cloud, provider, tmp_path):
+    """RegionOne's Glance has two file stores (local, its default, and local2), as a cloud with a
+    Ceph cluster per availability zone has: the image is in each store asked for, or nowhere."""
+    path = make_qcow2(tmp_path)
+    rc, result = run_module(cloud, tmp_path, base_args(provider, path, cloud='admin', method='glance-direct', all_stores=True))
+    assert rc == 0, result
+    assert sorted(result['image']['stores'].split(',')) == ['local', 'local2']
+    assert result['image']['os_hash_value'] == digests(path)['sha512']
+
+    rc, result = run_module(cloud, tmp_path, base_args(provider, path, cloud='admin', stores=['local2']))
+    assert rc == 0 and result['image']['stores'] == 'local2', result
+
+    for args in (dict(method='glance-direct', stores=['local', 'nowhere']), dict(stores=['nowhere'])):
+        before = {image.id for image in identity_images(cloud.connect('admin', 'RegionOne'), provider)}
+        rc, result = run_module(cloud, tmp_path, base_args(provider, path, cloud='admin', **args))
+        assert rc == 1 and 'nowhere' in result['msg'] and 'deleted' in result['msg'], result
+        assert {image.id for image in identity_images(cloud.connect('admin', 'RegionOne'), provider)} == before
+
+    rc, result = run_module(cloud, tmp_path, base_args(provider, path, cloud='admin', stores=['local', 'local2']))
+    assert rc == 1 and 'a direct upload goes to one store' in result['msg'], result
+
+
 def test_region_two_stores_the_raw_upload(cloud, provider, tmp_path):
     raw = to_raw(make_qcow2(tmp_path))
     expected = digests(raw)

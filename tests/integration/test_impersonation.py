@@ -134,7 +134,7 @@ def test_impostors_are_never_touched_and_an_unverified_candidate_is_replaced(clo
         planted = plant_unverified_candidate(admin, tag, release)
         first = sync()
         assert first.rc == 0, first.output
-        assert 'image %s of this build was not promoted yet and does not hold the verified bytes' % planted in first.output
+        assert 'image %s of this build was not promoted yet and is not what this upload makes' % planted in first.output
         (latest,) = ours().values()
         assert latest.id != planted
         assert (latest.name, latest.visibility, latest.status) == (NAME + ' - Latest', 'public', 'active')

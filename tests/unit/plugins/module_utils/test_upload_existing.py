@@ -44,20 +44,21 @@ class FakeGlance:
         self.images['new'] = image
         return image
 
-    def put_file(self, image_id, reader):
+    def put_file(self, image_id, reader, store=None):
         data = b''.join(reader)
         self.images[image_id].update(status='active', os_hash_value=hashlib.sha512(data).hexdigest(),
-                                     checksum=hashlib.md5(data).hexdigest())
+                                     checksum=hashlib.md5(data).hexdigest(), stores=store or 'local')
 
     def delete(self, image_id):
         self.calls.append('delete %s' % image_id)
         self.images.pop(image_id, None)
 
 
-def uploader(glance, tmp_path):
+def uploader(glance, tmp_path, **options):
     path = tmp_path / 'image.qcow2'
     path.write_bytes(GOOD)
-    return up.Uploader(glance, {'name': 'x'}, TAG, IDENTITY, filename=str(path), expected=EXPECTED, poll=0, sleep=lambda s: None)
+    return up.Uploader(glance, {'name': 'x'}, TAG, IDENTITY, filename=str(path), expected=EXPECTED, poll=0,
+                       sleep=lambda s: None, **options)
 
 
 def test_private_image_with_other_bytes_is_deleted_and_uploaded_anew(tmp_path):
@@ -68,7 +69,7 @@ def test_private_image_with_other_bytes_is_deleted_and_uploaded_anew(tmp_path):
     assert glance.calls == ['delete left', 'create']
     assert result['created'] and result['deleted'] == ['left'] and result['image']['id'] == 'new'
     assert result['image']['os_hash_value'] == EXPECTED['sha512']
-    assert 'image left of this build was not promoted yet and does not hold the verified bytes' in run.warnings[0]
+    assert 'image left of this build was not promoted yet and is not what this upload makes' in run.warnings[0]
 
 
 @pytest.mark.parametrize('visibility', ['private', 'shared'])
@@ -91,3 +92,40 @@ def test_image_that_cannot_be_compared_is_an_error_not_a_candidate(tmp_path):
     with pytest.raises(up.UploadError, match='cannot verify image left'):
         uploader(glance, tmp_path).run()
     assert 'left' in glance.images
+
+
+def test_a_direct_upload_goes_into_the_store_asked_for(tmp_path):
+    result = uploader(FakeGlance(), tmp_path, stores=['edge']).run()
+    assert result['created'] and result['image']['stores'] == 'edge'
+
+
+def test_a_candidate_not_in_every_store_asked_for_is_replaced(tmp_path):
+    # Left by a run before the operator added a store: the right bytes, but not where they must be.
+    glance = FakeGlance(dict(record('left', GOOD), stores='local'))
+    assert uploader(glance, tmp_path, method='glance-direct', stores=['local', 'edge']).plan() == (None, ['left'])
+    assert uploader(glance, tmp_path, method='glance-direct', stores=['local']).plan()[0]['id'] == 'left'
+
+
+def test_a_store_glance_does_not_list_after_the_upload_fails_it_and_deletes_the_image(tmp_path):
+    class IgnoresStores(FakeGlance):
+        def put_file(self, image_id, reader, store=None):
+            super().put_file(image_id, reader)  # into the default store, whatever was asked
+    glance = IgnoresStores()
+    with pytest.raises(up.UploadError, match='does not list it in the store.s. edge'):
+        uploader(glance, tmp_path, stores=['edge']).run()
+    assert glance.calls == ['create', 'delete new'] and not glance.images
+
+
+@pytest.mark.parametrize('method, stores, all_stores, message', [
+    ('direct', ['a', 'b'], False, 'a direct upload goes to one store'),
+    ('direct', [], True, 'a direct upload goes to one store'),
+    ('glance-direct', ['a'], True, 'exclude each other'),
+])
+def test_stores_a_method_cannot_reach_are_refused(method, stores, all_stores, message):
+    with pytest.raises(ValueError, match=message):
+        up.check_stores(method, stores, all_stores)
+
+
+def test_missing_stores_reads_glances_comma_separated_list():
+    assert up.missing_stores({'stores': 'local,edge'}, ['edge', 'far']) == ['far']
+    assert up.missing_stores({}, ['edge']) == ['edge'] and up.missing_stores({'stores': 'x'}, []) == []

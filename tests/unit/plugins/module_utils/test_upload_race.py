@@ -83,7 +83,7 @@ class FakeGlance:
         self.world.images[record['id']] = record
         return self._flat(record)
 
-    def put_file(self, image_id, reader):
+    def put_file(self, image_id, reader, store=None):
         self.world.turn(self.who)
         data = b''.join(reader)
         record = self.world.images.get(image_id)
