@@ -118,10 +118,11 @@ class Cache:
                     continue
                 removed.append('%s/%s' % (sub, key))
                 freed += sum(stat.st_size for _path, stat in stats)
+                if dry_run:
+                    continue
                 for path, _stat in sorted(stats, key=lambda item: not item[0].endswith('.json')):  # sidecars first
-                    if not dry_run:
-                        with contextlib.suppress(FileNotFoundError):
-                            os.unlink(path)
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(path)
         return removed, freed
 
     def remove(self, key):

@@ -106,11 +106,11 @@ def not_in_data(images, provider, carried):
             found.setdefault(key, []).append(entry)
     groups = []
     for key, images in sorted(found.items(), key=lambda item: str(item[0])):
-        names = sorted(str(image['name']) for image in images)
+        images.sort(key=lambda image: str(image['name']))
+        names = [str(image['name']) for image in images]
         summary = '%s: %d image%s (%s); in no release of the data, left as they are' % (
             key or 'no %s' % _managed.RELEASE, len(names), '' if len(names) == 1 else 's', ', '.join(names))
-        groups.append({'provider': provider, 'release_key': key, 'summary': summary,
-                       'images': sorted(images, key=lambda image: str(image['name']))})
+        groups.append({'provider': provider, 'release_key': key, 'summary': summary, 'images': images})
     return groups
 
 

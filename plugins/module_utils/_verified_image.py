@@ -478,9 +478,9 @@ def lookup(source, cache_dir, convert=False, limits=Limits()):
 def prune_cache(cache_dir, max_age_days, source, result, dry_run=False):
     """``{'removed': [...], 'bytes': n}``: the cache's files not used for ``max_age_days`` days removed
     (only named with ``dry_run``), never those of ``source`` and its ``result`` (which check mode's
-    read-only lookup did not mark as used). Without a cache there is nothing to prune."""
+    read-only lookup did not mark as used). With an age of 0 or without a cache nothing is pruned."""
     root = os.path.expanduser(cache_dir)
-    if not os.path.isdir(os.path.join(root, 'files')):
+    if not max_age_days or not os.path.isdir(os.path.join(root, 'files')):
         return {'removed': [], 'bytes': 0}
     used = [result.get('path'), (result.get('raw') or {}).get('path')]
     keep = {Cache.key(source.checksum)} | {os.path.basename(path) for path in used if path}

@@ -364,11 +364,9 @@ def main():
             result = obtain(source, params['cache_dir'], make_session(retries=params['retries']),
                             params['convert_to_raw'], limits, timeout=(params['timeout'], params['timeout']),
                             retries=params['retries'], deadline=params['transfer_deadline'], progress=progress)
-        result['pruned'] = {'removed': [], 'bytes': 0}
-        if params['cache_max_age_days']:
-            result['pruned'] = prune_cache(params['cache_dir'], params['cache_max_age_days'], source, result,
-                                           dry_run=module.check_mode)
-            result['changed'] = result['changed'] or bool(result['pruned']['removed'])
+        result['pruned'] = prune_cache(params['cache_dir'], params['cache_max_age_days'], source, result,
+                                       dry_run=module.check_mode)
+        result['changed'] = result['changed'] or bool(result['pruned']['removed'])
     except ImageFetchError as exc:
         module.fail_json(msg=str(exc))
     result.pop('made', None)

@@ -307,18 +307,17 @@ class ImageUploadModule(OpenStackModule):
             raise ValueError('invalid SCS-0102 metadata: %s' % '; '.join(problems))
         if p['timeout'] < 0:
             raise ValueError('timeout must not be negative')
-        upload.check_stores(p['method'], p['stores'], p['all_stores'])
         return body, tag, identity, upload.normalize_expected(p['expected_digests']), policy
 
     def run(self):
         p = self.params
         try:
             body, tag, identity, expected, policy = self._prepare()
+            uploader = upload.Uploader(upload.Glance(self.conn), body, tag, identity, p['method'], p['filename'],
+                                       p['url'], expected, p['timeout'], policy.stale_after, stores=p['stores'],
+                                       all_stores=p['all_stores'])  # refuses stores the method cannot reach
         except ValueError as exc:  # PlanError too
             self.fail_json(msg=str(exc))
-        uploader = upload.Uploader(upload.Glance(self.conn), body, tag, identity, p['method'], p['filename'], p['url'],
-                                   expected, p['timeout'], policy.stale_after, stores=p['stores'],
-                                   all_stores=p['all_stores'])
         try:
             if self.check_mode:
                 existing, orphans = uploader.plan()
