@@ -28,6 +28,9 @@ DEFAULT_PREFIX = 'cloudimages-boot-test-'
 DELETABLE_VISIBILITIES = ('private', 'shared')
 ACTIVE_POLL = 1.0
 CONSOLE_POLL = 5.0
+# The console is read every second at first: a small image is often up within seconds, and a
+# coarse poll would add up to CONSOLE_POLL to every boot test.
+CONSOLE_QUICK = 20.0
 SSH_RETRY = 3.0
 DELETE_ATTEMPTS = 3
 
@@ -101,23 +104,25 @@ def judge_console(text, marker, fail_pattern=None, build=None):
     return 'pass', line
 
 
-def poll(fetch, done, failed, timeout, interval, clock=time.monotonic, sleep=time.sleep):
+def poll(fetch, done, failed, timeout, interval, clock=time.monotonic, sleep=time.sleep, quick=0.0):
     """Call ``fetch`` until ``done(obj)`` or ``failed(obj)`` or ``timeout`` seconds have passed.
 
     Returns ``(outcome, obj)`` with outcome ``done``, ``failed`` or ``timeout``; it always
-    fetches at least once, and once more at the deadline.
+    fetches at least once, and once more at the deadline. It waits ``interval`` seconds between
+    calls, but only one second during the first ``quick`` seconds.
     """
-    deadline = clock() + timeout
+    start = clock()
+    deadline = start + timeout
     while True:
         obj = fetch()
         if done(obj):
             return 'done', obj
         if failed(obj):
             return 'failed', obj
-        left = deadline - clock()
-        if left <= 0:
+        now = clock()
+        if now >= deadline:
             return 'timeout', obj
-        sleep(min(interval, left))
+        sleep(min(1.0 if now - start < quick else interval, deadline - now))
 
 
 def pick_address(addresses, kind):
@@ -290,7 +295,7 @@ class BootTest:
         outcome, text = poll(lambda: self.console(server, gone_fails=True),
                              lambda t: verdict(t) == 'pass',
                              lambda t: verdict(t) == 'fail', opts['console_timeout'], CONSOLE_POLL,
-                             self.clock, self.sleep)
+                             self.clock, self.sleep, quick=CONSOLE_QUICK)
         state, detail = judge_console(text, opts['console_marker'], fail_pattern, build)
         if state == 'fail':
             raise BootTestFailure('server %s did not boot: %s' % (server.id, detail), image_at_fault=True)

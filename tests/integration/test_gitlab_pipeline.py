@@ -88,9 +88,12 @@ def test_merge_request_plan_then_scheduled_sync(cloud, upstream, server, gitlab,
     project, home = tmp_path / 'project', tmp_path / 'home'
     project.mkdir()
     home.mkdir()
-    # The inventory of the GitOps repository: the local clouds, the mirror, nothing synced yet.
+    # The inventory of the GitOps repository: the local clouds, the mirror, nothing synced yet. Two
+    # releases: this test is about the pipeline (test_daily_sync.py syncs every distribution).
     provider = 'gitops' + uuid.uuid4().hex[:8]
-    write_inventory(project / 'inventory', upstream.mirror, server, provider, tmp_path / 'cache', upstream.mirror.today, boot_test=False)
+    write_inventory(project / 'inventory', upstream.mirror, server, provider, tmp_path / 'cache', upstream.mirror.today,
+                    boot_test=False, region_one={'cloudimages_distributions': ['cirros', 'debian'], 'debian_enabled': ['13']},
+                    region_two={'cloudimages_distributions': ['cirros']})
     env = {key: value for key, value in os.environ.items() if key != 'OS_CLIENT_CONFIG_FILE'}
     env.update(HOME=str(home), PATH='%s:%s' % (Path(sys.executable).parent, os.environ['PATH']), ANSIBLE_NOCOLOR='1',
                PLAN_BOT_TOKEN='secret-token', CI_API_V4_URL=gitlab, CI_PROJECT_ID='42', CI_PROJECT_DIR=str(project))

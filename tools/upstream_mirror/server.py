@@ -329,7 +329,9 @@ class MirrorServer:
             return list(self._log)
 
     def reset_requests(self):
-        with self._lock:
+        """Empty the log, once requests still being answered are in it (they belong before)."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._in_flight == 0, timeout=2)
             self._log.clear()
 
     def count(self, path_prefix='', method=None):

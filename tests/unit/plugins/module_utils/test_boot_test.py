@@ -133,6 +133,10 @@ def test_poll_outcomes():
     outcome = poll(lambda: calls.append(clock()) or 'BUILD', lambda s: s == 'ACTIVE', lambda s: False, 5, 2, clock, clock.sleep)
     assert outcome == ('timeout', 'BUILD')
     assert calls == [0.0, 2.0, 4.0, 5.0]  # the last look is at the deadline
+    # quick: every second at first (a small image is up in seconds), then the interval.
+    clock, calls = Clock(), []
+    poll(lambda: calls.append(clock()) or '', lambda s: False, lambda s: False, 14, 5, clock, clock.sleep, quick=3)
+    assert calls == [0.0, 1.0, 2.0, 3.0, 8.0, 13.0, 14.0]
 
 
 def test_pick_address_prefers_ipv4_of_the_kind():
