@@ -202,9 +202,14 @@ def check_stores(method, stores, all_stores):
     return stores
 
 
+def listed(value):
+    """The entries of a comma-separated Glance attribute (stores, os_glance_failed_import)."""
+    return {entry.strip() for entry in str(value or '').split(',')} - {''}
+
+
 def missing_stores(image, stores):
-    """The ``stores`` Glance does not list for ``image`` (its ``stores`` attribute, comma-separated)."""
-    held = {store.strip() for store in str(image.get('stores') or '').split(',')}
+    """The ``stores`` Glance does not list for ``image``."""
+    held = listed(image.get('stores'))
     return [store for store in stores if store not in held]
 
 
@@ -295,13 +300,19 @@ class Glance:
         self._call('put', '/images/%s/stage' % image_id, 'staging data for image %s failed' % image_id, data=reader,
                    headers={'Content-Type': 'application/octet-stream'})
 
-    def start_import(self, image_id, method, uri=None, stores=(), all_stores=False):
+    def store_ids(self):
+        """The stores of a multi-store Glance."""
+        what = 'cannot list the stores of Glance (stores and all_stores need a multi-store Glance)'
+        response = self._idempotent('get', '/info/stores', what, ok=(200,))
+        return [store['id'] for store in response.json().get('stores', [])]
+
+    def start_import(self, image_id, method, uri=None, stores=(), all_stores=False, must_succeed=True):
         body = {'method': {'name': method}}
         if uri:
             body['method']['uri'] = uri
         if stores or all_stores:
             body.update({'stores': list(stores)} if stores else {'all_stores': True})
-            body['all_stores_must_succeed'] = True
+            body['all_stores_must_succeed'] = must_succeed
         self._call('post', '/images/%s/import' % image_id,
                    'Glance refused the %s import of image %s' % (method, image_id), json=body)
 
@@ -312,7 +323,7 @@ class Glance:
 # --- the procedure ---------------------------------------------------------------------------
 
 class Uploader:
-    """``Uploader(glance, ...).run()`` -> dict(image, created, deleted); ``plan()`` for check mode."""
+    """``Uploader(glance, ...).run()`` -> dict(image, created, copied, deleted); ``plan()`` for check mode."""
 
     ATTEMPTS = 6   # lookups: each wait for or yield to another run costs one
 
@@ -327,6 +338,16 @@ class Uploader:
         self.wait_timeout, self.stale_after, self.poll = wait_timeout, stale_after, poll
         self.sleep, self.clock, self.now = sleep, clock, now
         self.deleted, self.warnings = [], []
+        self._known = None  # Glance's stores, listed once when needed
+
+    def known_stores(self):
+        if self._known is None:
+            self._known = self.glance.store_ids()
+        return self._known
+
+    def wanted_stores(self):
+        """The stores this build's image must be in: those named, or every store with all_stores."""
+        return self.known_stores() if self.all_stores else self.stores
 
     def _state(self):
         return classify(self.glance.list_identity(self.tag, self.identity), self.now(), self.stale_after)
@@ -351,7 +372,7 @@ class Uploader:
         if image['status'] != 'active' or image.get('visibility') in _managed.PROMOTED_VISIBILITIES:
             return []
         problems = verify(image, self.expected) if self.expected else []
-        missing = missing_stores(image, self.stores)
+        missing = missing_stores(image, self.wanted_stores())
         return problems + (['not in the store(s) %s' % ', '.join(missing)] if missing else [])
 
     def _replace(self, image):
@@ -382,7 +403,7 @@ class Uploader:
                 continue
             image = self._create_and_upload()
             if image is not None:
-                return dict(image=image, created=True, deleted=self.deleted)
+                return dict(image=image, created=True, copied=[], deleted=self.deleted)
         raise UploadError('gave up after %d attempts: other runs for %s kept failing or yielding'
                           % (self.ATTEMPTS, self.identity))
 
@@ -392,7 +413,54 @@ class Uploader:
             if problems:
                 raise UploadError('image %s of this build exists but does not match expected_digests (%s); '
                                   'not touching it' % (image['id'], '; '.join(problems)))
-        return dict(image=image, created=False, deleted=self.deleted)
+        # A candidate missing a store was replaced; a promoted image keeps its id: Glance copies it.
+        copied = self.missing_for(image)
+        if copied:
+            image = self._copy(image['id'], copied)
+        return dict(image=image, created=False, copied=copied, deleted=self.deleted)
+
+    def missing_for(self, image):
+        """The wanted stores an active image is not in (a store added to the cloud since its upload)."""
+        return missing_stores(image, self.wanted_stores()) if image and image['status'] == 'active' else []
+
+    def _copy(self, image_id, stores):
+        """Copy the active image into ``stores`` (Glance's copy-image: it stays active meanwhile)."""
+        unknown = [store for store in stores if store not in self.known_stores()]
+        if unknown:
+            raise UploadError('Glance has no store %s (its stores: %s)' % (', '.join(unknown), ', '.join(self._known)))
+        deadline, started = self.clock() + self.wait_timeout, False
+        while True:
+            image = self.glance.get(image_id)
+            if image is None or image['status'] != 'active':
+                raise UploadError('image %s became %s while Glance copied it into the store(s) %s'
+                                  % (image_id, image['status'] if image else 'deleted', ', '.join(stores)))
+            left = missing_stores(image, stores)
+            if not left:
+                return image
+            properties = image.get('properties') or {}
+            if not properties.get('os_glance_import_task'):  # no copy (or import) of any run going on
+                if started:
+                    failed = sorted(listed(properties.get('os_glance_failed_import')) & set(left))
+                    raise UploadError('Glance could not copy image %s into the store(s) %s; it is unchanged in %s'
+                                      % (image_id, ', '.join(failed or left), image.get('stores')))
+                started = self._start_copy(image_id, left)
+            if self.clock() >= deadline:
+                raise UploadError('image %s is still not in the store(s) %s after timeout=%ss'
+                                  % (image_id, ', '.join(left), self.wait_timeout))
+            self.sleep(self.poll)
+
+    def _start_copy(self, image_id, stores):
+        """True once Glance took the copy; False when another run's task holds the image (409)."""
+        try:
+            # Not all_stores_must_succeed: a store that fails keeps the copies that worked.
+            self.glance.start_import(image_id, 'copy-image', stores=stores, must_succeed=False)
+        except UploadError as exc:
+            if exc.status == 409:
+                return False
+            if exc.status == 403:
+                exc.args = ('%s (copy-image needs Glance\'s copy_image policy, admin by default)' % exc.args[0],)
+            raise
+        return True
 
     def _wait_other(self, image):
         """Wait until another run's image is done, failed, gone or stale; the caller looks again."""
@@ -424,7 +492,7 @@ class Uploader:
             problems = verify(image, self.expected, sent if self.method == 'direct' or not self.expected else None)
             if problems:
                 raise UploadError('hash mismatch for image %s: %s' % (mine['id'], '; '.join(problems)))
-            missing = missing_stores(image, self.stores)
+            missing = missing_stores(image, self.wanted_stores())
             if missing:
                 raise UploadError('image %s is active but Glance does not list it in the store(s) %s'
                                   % (mine['id'], ', '.join(missing)))

@@ -47,12 +47,14 @@ def flatten(raw):
 
     ``raw`` is ``Image.to_dict(computed=False, original_names=True)``. openstacksdk models some
     properties as attributes (os_distro, architecture, hw_*) and keeps the others in
-    ``properties``; unset attributes come back as None, which no Glance property can be.
+    ``properties``; unset attributes come back as None, which no Glance property can be. Glance
+    fields it has no attribute for (``stores``) are taken out of ``properties``.
     """
-    image = {field: raw.get(field) for field in _managed.IMAGE_FIELDS}
+    extra = raw.get('properties') or {}
+    image = {field: extra.get(field) if raw.get(field) is None else raw.get(field) for field in _managed.IMAGE_FIELDS}
     image['tags'] = sorted(raw.get('tags') or [])
     properties = {key: value for key, value in raw.items() if key not in _managed.GLANCE_KEYS and value is not None}
-    properties.update(raw.get('properties') or {})
+    properties.update((key, value) for key, value in extra.items() if key not in _managed.GLANCE_KEYS)
     image['properties'] = dict(sorted(properties.items()))
     return image
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import compare, describe, image_build
+from ansible_collections.cloudimages.openstack.plugins.module_utils._glance_upload import missing_stores
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import members, plan
 
 
@@ -29,12 +30,13 @@ def existing_build(images, policy, release):
     return max(found, key=lambda image: (image.get('created_at') or '', image['id'])) if found else None
 
 
-def assess(images, policy, release, now, usage=None):
-    """``{'settled', 'reason', 'existing', 'usage_needed', 'warnings'}`` of one release group among ``images``.
+def assess(images, policy, release, now, usage=None, stores=()):
+    """``{'settled', 'reason', 'existing', 'usage_needed', 'missing_stores', 'warnings'}`` of one release group.
 
     ``release`` is the discovered release dict, None for a retired release. The planner runs without
     a candidate, as release.yml would when nothing is uploaded; when it needs usage that ``usage``
-    does not give, the release is not settled and ``usage_needed`` says for which images.
+    does not give, the release is not settled and ``usage_needed`` says for which images. The
+    current build must be in every one of ``stores`` (image_upload copies it into those it lacks).
     """
     existing = rollback = None
     if not policy.retired:
@@ -44,6 +46,12 @@ def assess(images, policy, release, now, usage=None):
             return _status(False, 'build %s is not in this cloud yet' % release.get('version'))
         if rollback is None and existing.get('visibility') not in _managed.PROMOTED_VISIBILITIES:
             return _status(False, 'build %s is uploaded but not promoted yet' % release.get('version'), existing)
+        missing = missing_stores(existing, stores) if rollback is None else []
+        if missing:
+            status = _status(False, 'build %s is here but not in the store(s) %s' % (release.get('version'),
+                                                                                     ', '.join(missing)), existing)
+            status['missing_stores'] = missing
+            return status
     result = plan(images, policy, now, usage)
     if result.usage_needed:
         status = _status(False, 'usage of older images to check', existing)
@@ -76,4 +84,5 @@ def _rollback(images, policy, release, now):
 
 
 def _status(settled, reason, existing=None):
-    return {'settled': settled, 'reason': reason, 'existing': existing, 'usage_needed': [], 'warnings': []}
+    return {'settled': settled, 'reason': reason, 'existing': existing, 'usage_needed': [], 'missing_stores': [],
+            'warnings': []}

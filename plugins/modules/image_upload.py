@@ -79,7 +79,10 @@ options:
       - V(direct) puts it into one store. The imports (V(glance-direct), V(web-download)) put it into
         each, and Glance makes the image active only once every store holds it
         (C(all_stores_must_succeed)); a failed store fails the upload, and the image is deleted.
-      - An unpromoted image of this build that is not in every store is replaced.
+      - An unpromoted image of this build that is not in every store is replaced. A promoted one
+        (a store added since its upload) keeps its id and is copied into the stores it lacks with
+        Glance's C(copy-image) import, which Glance's C(copy_image) policy allows to admins by
+        default; it stays active meanwhile, and a store that fails is an error naming it.
     type: list
     elements: str
     default: []
@@ -228,6 +231,12 @@ image:
     tags: [managed_by_example, "os:ubuntu"]
     os_hash_algo: sha512
     properties: {cloudimages_release: ubuntu-24.04, cloudimages_build: "20261116", os_distro: ubuntu}
+copied:
+  description: The stores the existing image of this build was copied into (in check mode, would be).
+  returned: always
+  type: list
+  elements: str
+  sample: [az2]
 created:
   description: Whether this run created the image (in check mode, whether it would).
   returned: always
@@ -321,14 +330,15 @@ class ImageUploadModule(OpenStackModule):
         try:
             if self.check_mode:
                 existing, orphans = uploader.plan()
-                result = dict(image=existing or {}, created=existing is None, deleted=orphans)
+                result = dict(image=existing or {}, created=existing is None, deleted=orphans,
+                              copied=uploader.missing_for(existing))
             else:
                 result = uploader.run()
         except upload.UploadError as exc:
             self.fail_json(msg=str(exc), deleted=uploader.deleted)
         for warning in uploader.warnings:
             self.ansible.warn(warning)
-        result['changed'] = bool(result['created'] or result['deleted'])
+        result['changed'] = bool(result['created'] or result['deleted'] or result['copied'])
         if result['created'] and self.ansible._diff:
             result['diff'] = dict(before={}, after=body)
         self.exit_json(**result)

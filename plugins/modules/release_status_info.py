@@ -80,6 +80,20 @@ options:
         the data with C(rotate.retired).
     type: bool
     default: false
+  stores:
+    description:
+      - The stores of a multi-store Glance every current image must be in, as
+        O(cloudimages.openstack.image_upload#module:stores) puts new ones. A release whose current
+        build is missing one (a store added to the cloud) is not settled, so the daily sync has
+        M(cloudimages.openstack.image_upload) copy it there.
+    type: list
+    elements: str
+    default: []
+  all_stores:
+    description:
+      - Every store Glance lists (one request), as O(cloudimages.openstack.image_upload#module:all_stores).
+    type: bool
+    default: false
 extends_documentation_fragment:
   - cloudimages.openstack.openstack
   - cloudimages.openstack.managed
@@ -164,6 +178,10 @@ releases:
     existing:
       description: The managed image holding exactly that upstream build (Glance's attribute names), or null.
       type: dict
+    missing_stores:
+      description: The stores of O(stores) (or every store, with O(all_stores)) the promoted C(existing) image is not in.
+      type: list
+      elements: str
     warnings:
       description:
         - What the rotation planner would warn about, and a refused rollback.
@@ -240,6 +258,7 @@ from datetime import datetime, timezone
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _lifecycle
+from ansible_collections.cloudimages.openstack.plugins.module_utils._glance_upload import Glance, UploadError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import (
     list_impostors, list_managed, resolve_owners)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import OWNERS_SPEC
@@ -267,7 +286,9 @@ def _validated(spec, params, what):
 class ReleaseStatusInfoModule(OpenStackModule):
     argument_spec = dict(releases=dict(type='list', elements='dict', required=True),
                          today=dict(type='str'), announce=dict(type='bool', default=False),
-                         not_in_data=dict(type='bool', default=False), **OWNERS_SPEC)
+                         not_in_data=dict(type='bool', default=False),
+                         stores=dict(type='list', elements='str', default=[]),
+                         all_stores=dict(type='bool', default=False), **OWNERS_SPEC)
     module_kwargs = dict(supports_check_mode=True)
     requests = 0  # upstream requests made
     today = None  # ISO date end-of-life dates are compared with
@@ -278,7 +299,8 @@ class ReleaseStatusInfoModule(OpenStackModule):
         try:
             self.owners = resolve_owners(self.conn, self.params['owners'])
             self.today = today_of(self.params['today'])
-        except (ValueError, DiscoveryError) as exc:
+            stores = Glance(self.conn).store_ids() if self.params['all_stores'] else self.params['stores']
+        except (ValueError, DiscoveryError, UploadError) as exc:
             self.fail_json(msg=str(exc))
         self.catalogs, self.catalog_errors = {}, {}
         specs, streams = [], []
@@ -322,7 +344,8 @@ class ReleaseStatusInfoModule(OpenStackModule):
         now = datetime.now(timezone.utc)
 
         def status(index, usage=None):
-            return assess(listings[policies[index].provider], policies[index], entries[index]['release'], now, usage)
+            return assess(listings[policies[index].provider], policies[index], entries[index]['release'], now, usage,
+                          stores)
 
         statuses = {index: status(index) for index, policy in enumerate(policies) if policy}
         # The images the planner wants usage for, of every release, in one lookup per set of usage services.
@@ -339,6 +362,7 @@ class ReleaseStatusInfoModule(OpenStackModule):
             if entries[index]['retired']:
                 reason = '%s; %s' % (entries[index]['retired_reason'], reason)
             entries[index].update(settled=found['settled'], reason=reason, existing=found['existing'],
+                                  missing_stores=found['missing_stores'],
                                   warnings=found['warnings'])
             if found['settled']:  # nothing else runs for it today: say it here (image_rotate says it otherwise)
                 for warning in found['warnings']:
@@ -421,7 +445,7 @@ class ReleaseStatusInfoModule(OpenStackModule):
         rotate = rotate if isinstance(rotate, dict) else {}
         entry = {'key': rotate.get('release_key'), 'name': rotate.get('name'), 'retired': bool(rotate.get('retired')),
                  'retired_reason': None, 'end_of_life': None, 'settled': False, 'reason': None, 'error': None,
-                 'release': None, 'existing': None, 'warnings': [], 'job': spec}
+                 'release': None, 'existing': None, 'missing_stores': [], 'warnings': [], 'job': spec}
         try:
             if spec.get('stream_error'):
                 raise DiscoveryError(spec['stream_error'])

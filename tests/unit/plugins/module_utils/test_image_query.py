@@ -45,6 +45,13 @@ def test_flatten_keeps_base_fields_and_sorts():
     assert image['status'] is None
 
 
+def test_flatten_reads_stores_where_openstacksdk_keeps_it_and_where_glance_sends_it():
+    # openstacksdk's Image has no stores attribute: it lands in properties; Glance's JSON has it at the top.
+    sdk = {'id': 'i1', 'tags': [], 'properties': {'stores': 'local,edge', 'os_glance_failed_import': ''}}
+    assert flatten(sdk)['stores'] == 'local,edge' and flatten(sdk)['properties'] == {'os_glance_failed_import': ''}
+    assert flatten({'id': 'i1', 'stores': 'local'})['stores'] == 'local'
+
+
 def test_select_dedups_filters_and_sorts():
     images = [
         {'id': '2', 'name': 'b', 'tags': ['t'], 'properties': {}},

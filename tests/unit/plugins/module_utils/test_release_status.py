@@ -38,7 +38,7 @@ def settled_day():
 def test_new_upstream_build_is_not_settled():
     status = assess(settled_day(), policy(), {'version': '20261130', 'checksum': 'sha256:cc'}, NOW)
     assert status == {'settled': False, 'reason': 'build 20261130 is not in this cloud yet', 'existing': None,
-                      'usage_needed': [], 'warnings': []}
+                      'usage_needed': [], 'missing_stores': [], 'warnings': []}
 
 
 def test_empty_cloud_is_not_settled():
@@ -50,6 +50,15 @@ def test_latest_build_in_final_form_is_settled():
     status = assess(images, policy(), RELEASE_DICT, NOW)
     assert status['settled'] and status['reason'] == 'build 20261129 is here, nothing to change'
     assert status['existing']['id'] == images[1]['id']
+
+
+def test_latest_missing_a_store_of_the_cloud_is_not_settled():
+    images = settled_day()
+    images[1]['stores'] = 'az1'
+    status = assess(images, policy(), RELEASE_DICT, NOW, stores=['az1', 'az2'])
+    assert not status['settled'] and status['reason'] == 'build 20261129 is here but not in the store(s) az2'
+    assert status['existing']['id'] == images[1]['id'] and status['missing_stores'] == ['az2']  # image_upload copies it
+    assert assess(images, policy(), RELEASE_DICT, NOW, stores=['az1'])['settled']
 
 
 def test_uploaded_candidate_not_promoted_is_not_settled():
@@ -96,7 +105,7 @@ def test_retired_release_settles_once_retired():
     assert not status['settled'] and status['reason'] == 'rotation to do: demote'
     after = apply(images, plan(images, retired, NOW).actions)
     assert assess(after, retired, None, NOW) == {'settled': True, 'reason': 'retired, nothing to change', 'existing': None,
-                                                 'usage_needed': [], 'warnings': []}
+                                                 'usage_needed': [], 'missing_stores': [], 'warnings': []}
 
 
 def test_stale_upload_leftover_is_not_settled():

@@ -129,3 +129,80 @@ def test_stores_a_method_cannot_reach_are_refused(method, stores, all_stores, me
 def test_missing_stores_reads_glances_comma_separated_list():
     assert up.missing_stores({'stores': 'local,edge'}, ['edge', 'far']) == ['far']
     assert up.missing_stores({}, ['edge']) == ['edge'] and up.missing_stores({'stores': 'x'}, []) == []
+
+
+class CopyingGlance(FakeGlance):
+    """copy-image as Glance runs it: the API takes the import lock, the task copies (or fails) on
+    the next look, then drops the lock; the image stays active throughout."""
+
+    store_list = ['local', 'edge', 'far']
+
+    def __init__(self, *images, fail=(), busy=0):
+        super().__init__(*images)
+        self.fail, self.busy, self.pending = set(fail), busy, None
+
+    def store_ids(self):
+        self.calls.append('stores')
+        return list(self.store_list)
+
+    def start_import(self, image_id, method, uri=None, stores=(), all_stores=False, must_succeed=True):
+        self.calls.append('%s %s %s' % (method, ','.join(stores), must_succeed))
+        if self.images[image_id]['properties'].get('os_glance_import_task'):
+            error = up.UploadError('HTTP 409 Image has active task')
+            error.status = 409
+            raise error
+        self.images[image_id]['properties']['os_glance_import_task'] = 'task'
+        self.pending = (image_id, list(stores))
+
+    def get(self, image_id):
+        image = self.images[image_id]
+        properties = image['properties']
+        if self.busy:  # another run's task holds the image for this many looks
+            self.busy -= 1
+            properties['os_glance_import_task'] = 'theirs' if self.busy else ''
+        elif self.pending:
+            _id, stores = self.pending
+            done = [store for store in stores if store not in self.fail]
+            image['stores'] = ','.join([image['stores']] + done)
+            properties['os_glance_failed_import'] = ','.join(sorted(self.fail & set(stores)))
+            properties['os_glance_import_task'], self.pending = '', None
+        return image
+
+
+def test_a_promoted_image_missing_a_store_is_copied_there_and_keeps_its_id(tmp_path):
+    # The operator added the store "edge" after this Latest was uploaded into "local".
+    glance = CopyingGlance(dict(record('latest', GOOD, 'public'), stores='local'))
+    run = uploader(glance, tmp_path, method='glance-direct', stores=['local', 'edge'])
+    existing, orphans = run.plan()
+    assert existing['id'] == 'latest' and not orphans and run.missing_for(existing) == ['edge']  # check mode
+    result = run.run()
+    assert result['copied'] == ['edge'] and not result['created'] and result['image']['id'] == 'latest'
+    assert glance.images['latest']['stores'] == 'local,edge' and glance.images['latest']['status'] == 'active'
+    assert glance.calls == ['stores', 'copy-image edge False']  # a store is checked, then one import call
+    # Next run: nothing to copy.
+    again = uploader(glance, tmp_path, method='glance-direct', stores=['local', 'edge']).run()
+    assert again['copied'] == [] and glance.calls == ['stores', 'copy-image edge False']
+
+
+def test_all_stores_copies_into_every_store_glance_lists(tmp_path):
+    glance = CopyingGlance(dict(record('latest', GOOD, 'community'), stores='local'))
+    result = uploader(glance, tmp_path, method='glance-direct', all_stores=True).run()
+    assert result['copied'] == ['edge', 'far'] and glance.images['latest']['stores'] == 'local,edge,far'
+    assert glance.calls == ['stores', 'copy-image edge,far False']
+
+
+def test_a_copy_that_fails_names_the_store_and_leaves_the_image_as_it_was(tmp_path):
+    glance = CopyingGlance(dict(record('latest', GOOD, 'public'), stores='local'), fail={'far'})
+    with pytest.raises(up.UploadError, match=r'copy image latest into the store\(s\) far; it is unchanged in local,edge'):
+        uploader(glance, tmp_path, method='glance-direct', all_stores=True).run()
+    assert glance.images['latest']['status'] == 'active' and 'delete latest' not in glance.calls
+
+
+def test_a_copy_waits_for_another_runs_task_and_an_unknown_store_is_refused(tmp_path):
+    glance = CopyingGlance(dict(record('latest', GOOD, 'public'), stores='local'), busy=2)
+    assert uploader(glance, tmp_path, method='glance-direct', stores=['edge']).run()['copied'] == ['edge']
+    assert glance.calls == ['stores', 'copy-image edge False']  # started only once the other task was done
+    glance = CopyingGlance(dict(record('latest', GOOD, 'public'), stores='local'))
+    with pytest.raises(up.UploadError, match='Glance has no store moon .its stores: local, edge, far.'):
+        uploader(glance, tmp_path, method='glance-direct', stores=['moon']).run()
+    assert glance.calls == ['stores']
