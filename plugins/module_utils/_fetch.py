@@ -18,6 +18,7 @@ import contextlib
 import hmac
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 
@@ -28,7 +29,8 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._http import
     BACKOFF, CHUNK, RETRIES, TRANSFER_DEADLINE, Deadline, DeadlineError, TruncatedError, UpstreamError, body, get,
     retrying)
 
-# Digests of the bytes every later step needs: Glance's checksum (md5), os_hash_value (sha512), SCS (sha256).
+# The lock files of a cache key (Cache.lock, Cache.image_lock), which pruning removes with the key.
+LOCK_NAME = re.compile(r'^(?:image-)?(?P<key>[a-z0-9_]+-[0-9a-f]+)\.lock$')
 
 
 class FetchError(Exception):
@@ -94,10 +96,11 @@ class Cache:
         ``(names, bytes)`` removed.
 
         A cached file goes with its sidecars (its last use: the newest of their mtimes, which
-        ``lookup`` and ``store`` set), a partial transfer by its own mtime. Keyrings, discovery
-        state (the rollback guard's memory) and locks are no cache of files and stay. A file in
-        use was looked up moments ago, so an age of a day or more never removes it under a run;
-        a key whose lock another run holds (a download resuming an old partial file) is skipped.
+        ``lookup`` and ``store`` set), a partial transfer by its own mtime. Keyrings and discovery
+        state (the rollback guard's memory) are no cache of files and stay; the lock files of a
+        key go once nothing of it is left. A file in use was looked up moments ago, so an age of a
+        day or more never removes it under a run; a key whose lock another run holds (a download
+        resuming an old partial file) is skipped.
         """
         cutoff = (time.time() if now is None else now) - max_age
         groups = {}
@@ -123,7 +126,26 @@ class Cache:
                 for path, _stat in sorted(stats, key=lambda item: not item[0].endswith('.json')):  # sidecars first
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(path)
+        if not dry_run:
+            self._prune_locks(cutoff, keep)
         return removed, freed
+
+    def _prune_locks(self, cutoff, keep):
+        """Remove the old lock files of keys with nothing in files/ or partial/, each while holding it."""
+        present = {name.split('.', 1)[0] for sub in ('files', 'partial')
+                   for name in os.listdir(os.path.join(self.root, sub))}
+        folder = os.path.join(self.root, 'locks')
+        for name in os.listdir(folder):
+            match = LOCK_NAME.match(name)
+            if not match or match['key'] in present or match['key'] in keep:
+                continue
+            path = os.path.join(folder, name)
+            with contextlib.suppress(FileNotFoundError):
+                if os.lstat(path).st_mtime >= cutoff:
+                    continue
+                with locked(path, wait=False) as free:
+                    if free:
+                        os.unlink(path)  # a run waiting on it locks the file created next (_files.locked)
 
     def remove(self, key):
         for path in (self.path(key) + '.json', self.path(key)):  # the sidecar first: it marks completeness

@@ -72,17 +72,41 @@ def locked(path, wait=True):
     """Hold an exclusive lock on the file ``path``; a symlink there is refused, not followed.
 
     Yields True; without ``wait``, yields False at once (holding nothing) when another holds it.
+    The lock is the file: whoever holds it may remove it (pruning), so a locker that finds the
+    path gone or replaced once it got the lock locks the new file instead.
     """
+    fd = _acquire(path, wait)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0), 0o600)
-    except OSError as exc:
-        raise UnsafeCacheError('cannot open the lock file %s (a symlink is refused): %s' % (path, exc)) from None
-    try:
+        yield fd is not None
+    finally:
+        if fd is not None:
+            os.close(fd)  # closing releases the lock
+
+
+def _acquire(path, wait):
+    """A descriptor holding the lock of ``path``, or None when another holds it and not ``wait``."""
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0), 0o600)
+        except OSError as exc:
+            raise UnsafeCacheError('cannot open the lock file %s (a symlink is refused): %s' % (path, exc)) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
-            yield False
-        else:
-            yield True
-    finally:
-        os.close(fd)  # closing releases the lock
+            os.close(fd)
+            return None
+        except BaseException:
+            os.close(fd)
+            raise
+        if _same_file(fd, path):
+            return fd
+        os.close(fd)  # removed or replaced while we waited: lock what is there now
+
+
+def _same_file(fd, path):
+    try:
+        current = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (held.st_dev, held.st_ino) == (current.st_dev, current.st_ino)

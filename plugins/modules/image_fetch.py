@@ -116,8 +116,8 @@ options:
       - After its own work, remove from O(cache_dir) what was not used for this many days -
         downloads, their expansions and raw conversions, and partial transfers left by killed runs.
         A file's use is its last lookup by any module or cloud, so one in use is never removed.
-      - Keyrings, the discovery state (which remembers the newest verified build of each release)
-        and locks are kept. V(0) keeps everything.
+      - Keyrings and the discovery state (which remembers the newest verified build of each release)
+        are kept. The lock files of a download go with it, once no run holds them. V(0) keeps everything.
       - In check mode, the files are only named in RV(pruned).
     type: int
     default: 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import threading
 import time
 
 import pytest
@@ -153,3 +154,47 @@ def test_prune_skips_a_key_another_run_holds(tmp_path):
     with cache.image_lock('sha256-old'):
         assert cache.prune(30 * 86400, now=now) == ([], 0)
     assert cache.prune(30 * 86400, now=now)[0] == ['files/sha256-old']
+
+
+def test_prune_removes_the_lock_files_of_keys_with_nothing_left(tmp_path):
+    now = 1_800_000_000
+    cache = Cache(str(tmp_path / 'cache'))
+    locks = tmp_path / 'cache' / 'locks'
+    _cached(cache, 'sha256-01d', b'x', days_ago=40, now=now)
+    _cached(cache, 'sha256-0e1', b'y', days_ago=3, now=now)
+    for key in ('sha256-01d', 'sha256-0e1', 'sha256-dead'):  # dead: a download that failed long ago
+        with cache.lock(key), cache.image_lock(key):
+            pass
+    (locks / 'state-newest.lock').write_text('')  # the discovery state's lock, not a cache key's
+    for lock in locks.iterdir():
+        os.utime(lock, (now - 40 * 86400,) * 2)
+    cache.prune(30 * 86400, now=now, dry_run=True)
+    assert len(list(locks.iterdir())) == 7  # a dry run removes no lock file
+    assert cache.prune(30 * 86400, now=now)[0] == ['files/sha256-01d']
+    assert sorted(os.listdir(locks)) == ['image-sha256-0e1.lock', 'sha256-0e1.lock', 'state-newest.lock']
+
+
+def test_a_locker_waiting_on_a_removed_lock_file_locks_the_new_one(tmp_path):
+    # Pruning removes a lock file while holding it; a run that was waiting on that file must not
+    # then hold a lock nobody else sees, beside a run that locks the file created next.
+    path = str(tmp_path / 'sha256-ab.lock')
+    got = threading.Event()
+
+    def waiter():
+        with locked(path):
+            got.set()
+            release.wait(10)
+
+    release = threading.Event()
+    with locked(path):
+        thread = threading.Thread(target=waiter)
+        thread.start()
+        time.sleep(0.2)  # the waiter is blocked on the file
+        os.unlink(path)
+    assert got.wait(10)
+    with locked(path, wait=False) as free:
+        assert not free  # the waiter holds the lock of the file now at the path
+    release.set()
+    thread.join(10)
+    with locked(path, wait=False) as free:
+        assert free
