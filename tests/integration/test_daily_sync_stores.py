@@ -19,8 +19,8 @@ def test_a_store_added_later_gets_the_current_image_with_its_id(cloud, upstream,
     provider = 'stores' + uuid.uuid4().hex[:8]
     conn = cloud.connect('admin', 'RegionOne')
 
-    def sync(check=False, **region_one):
-        inventory = write_inventory(tmp_path / 'inventory.json', upstream.mirror, server, provider, tmp_path / 'cache',
+    def sync(check=False, cache='cache', **region_one):
+        inventory = write_inventory(tmp_path / 'inventory.json', upstream.mirror, server, provider, tmp_path / cache,
                                     upstream.mirror.today, boot_test=False, region_one=region_one)
         result = run_playbook('cloudimages.openstack.daily_sync', env=cloud.env(), inventory=str(inventory), check=check,
                               args=['--limit', 'region_one', '--tags', 'cirros'])
@@ -33,11 +33,13 @@ def test_a_store_added_later_gets_the_current_image_with_its_id(cloud, upstream,
         assert (latest.name, latest.properties['stores']) == ('CirrOS 0.6 - Latest', 'local')
 
         every_store = dict(image_sync_method='glance-direct', image_sync_all_stores=True)
-        plan, images = sync(check=True, **every_store)
         copy = 'copy "CirrOS 0.6 - Latest" into the store(s) local2'
-        (synced,) = summary(plan, 'region_one')['synced']
-        assert synced['changes'] == [copy], synced
-        assert [(image.id, image.properties['stores']) for image in images] == [(latest.id, 'local')]
+        # The plan, with the file cached (image_upload checks it) and without (another controller).
+        for cache in ('cache', 'empty-cache'):
+            plan, images = sync(check=True, cache=cache, **every_store)
+            (synced,) = summary(plan, 'region_one')['synced']
+            assert synced['changes'] == [copy], (cache, synced)
+            assert [(image.id, image.properties['stores']) for image in images] == [(latest.id, 'local')]
 
         result, images = sync(**every_store)
         (synced,) = summary(result, 'region_one')['synced']

@@ -118,7 +118,7 @@ def test_changed_upstream_restarts_instead_of_splicing(server, debian, cache):
 
 def test_concurrent_runs_download_once(server, debian, cache):
     info, url, expected = debian
-    server.set_fault(url, 'slow', rate=200000)
+    server.set_fault(url, 'slow', rate=2_000_000)  # seconds for a bootable image: the others wait on the lock
     results = []
     threads = [threading.Thread(target=lambda: results.append(fetch(session(), url, expected, Cache(cache.root), LIMIT))) for i in range(3)]
     for thread in threads:

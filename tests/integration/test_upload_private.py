@@ -127,6 +127,16 @@ def test_url_with_a_bare_sha512_checksum(cloud, provider, tmp_path, upstream):
     assert [i['id'] for i in glance_images(cloud, provider)] == [image['id']]
 
 
+def test_a_customer_upload_into_every_store_of_a_multi_store_glance(cloud, provider, tmp_path):
+    # RegionOne's Glance has two stores; a project member (demo) imports into both, as the image's owner.
+    path = make_qcow2(tmp_path)
+    result = upload(cloud, tmp_path, provider, path, 'sha256:' + sha256(path), upload_private_method='glance-direct',
+                    upload_private_all_stores=True)
+    assert result.rc == 0, result.output[-3000:]
+    [image] = glance_images(cloud, provider)
+    assert sorted(image['stores'].split(',')) == ['local', 'local2'] and image['os_hash_value'] == digests(path)['sha512']
+
+
 def test_raw_storing_region_gets_the_raw_conversion(cloud, provider, tmp_path):
     path = make_qcow2(tmp_path)
     raw = digests(to_raw(path))
