@@ -133,7 +133,12 @@ def test_missing_stores_reads_glances_comma_separated_list():
 
 class CopyingGlance(FakeGlance):
     """copy-image as Glance runs it: the API takes the import lock, the task copies (or fails) on
-    the next look, then drops the lock; the image stays active throughout."""
+    the next look, then drops the lock; the image stays active throughout.
+
+    tests/integration/test_daily_sync_stores.py copies for real; a failing store or another run's
+    task at the right moment cannot be had on demand from the local Glance (its file stores run as
+    root, which no permission stops), so they are played here.
+    """
 
     store_list = ['local', 'edge', 'far']
 
