@@ -54,15 +54,11 @@ def sync(cloud, upstream, tmp_path):
     provider = 'sync' + uuid.uuid4().hex[:8]
     conns = {region: cloud.connect('admin', region) for region in ('RegionOne', 'RegionTwo')}
     with served(cloud, mirror, provider) as server:
-        def run(today, check=False, **overrides):
+        def run(today, **overrides):
             inventory = write_inventory(tmp_path / 'inventory.json', mirror, server, provider, tmp_path / 'cache', today, **overrides)
-            return run_playbook('cloudimages.openstack.daily_sync', env=cloud.env(), inventory=str(inventory), check=check, timeout=1800)
+            return run_playbook('cloudimages.openstack.daily_sync', env=cloud.env(), inventory=str(inventory), timeout=1800)
         run.mirror, run.server, run.provider, run.conns = mirror, server, provider, conns
         yield run
-
-
-def latest(images):
-    return [image for image in images if image.visibility == 'public' and image.name.endswith(' - Latest')]
 
 
 def test_two_clouds_over_two_days(sync):
@@ -105,13 +101,9 @@ def test_two_clouds_over_two_days(sync):
     sync.mirror.advance()
     day2 = day1 + datetime.timedelta(days=1)
     # Day 1 booted every distribution's image for real; day 2 is about rotation, and boots across
-    # days (the new build must be the one that boots) are test_real_boot.py's.
+    # days (the new build must be the one that boots) are test_real_boot.py's. The plan of such a day
+    # in check mode, and that it changes nothing, is test_daily_sync_scs.py's.
     day2_one = dict(eol_cirros, image_sync_boot_test=False)
-    plan = sync(day2, check=True, region_one=day2_one)
-    assert plan.rc == 0, plan.output
-    assert {image.id for image in latest(managed_images(sync.conns['RegionOne'], sync.provider))} == \
-        {v for (region, key), v in day1_latest.items() if region == 'RegionOne'}, 'check mode changed something'
-
     result = sync(day2, region_one=day2_one)
     assert result.rc == 0, result.output
     day2_summary = summary(result, 'region_one')
