@@ -127,17 +127,16 @@ class Cache:
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(path)
         if not dry_run:
-            self._prune_locks(cutoff, keep)
+            left = {key for sub, key in groups if '%s/%s' % (sub, key) not in removed}
+            self._prune_locks(cutoff, left | set(keep))
         return removed, freed
 
-    def _prune_locks(self, cutoff, keep):
-        """Remove the old lock files of keys with nothing in files/ or partial/, each while holding it."""
-        present = {name.split('.', 1)[0] for sub in ('files', 'partial')
-                   for name in os.listdir(os.path.join(self.root, sub))}
+    def _prune_locks(self, cutoff, kept):
+        """Remove the old lock files of keys not in ``kept`` (nothing of them left), each while holding it."""
         folder = os.path.join(self.root, 'locks')
         for name in os.listdir(folder):
             match = LOCK_NAME.match(name)
-            if not match or match['key'] in present or match['key'] in keep:
+            if not match or match['key'] in kept:
                 continue
             path = os.path.join(folder, name)
             with contextlib.suppress(FileNotFoundError):

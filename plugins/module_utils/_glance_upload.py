@@ -372,7 +372,7 @@ class Uploader:
         if image['status'] != 'active' or image.get('visibility') in _managed.PROMOTED_VISIBILITIES:
             return []
         problems = verify(image, self.expected) if self.expected else []
-        missing = missing_stores(image, self.wanted_stores())
+        missing = self.missing_for(image)
         return problems + (['not in the store(s) %s' % ', '.join(missing)] if missing else [])
 
     def _replace(self, image):
@@ -425,9 +425,10 @@ class Uploader:
 
     def _copy(self, image_id, stores):
         """Copy the active image into ``stores`` (Glance's copy-image: it stays active meanwhile)."""
-        unknown = [store for store in stores if store not in self.known_stores()]
+        known = self.known_stores()
+        unknown = [store for store in stores if store not in known]
         if unknown:
-            raise UploadError('Glance has no store %s (its stores: %s)' % (', '.join(unknown), ', '.join(self._known)))
+            raise UploadError('Glance has no store %s (its stores: %s)' % (', '.join(unknown), ', '.join(known)))
         deadline, started = self.clock() + self.wait_timeout, False
         while True:
             image = self.glance.get(image_id)
@@ -492,7 +493,7 @@ class Uploader:
             problems = verify(image, self.expected, sent if self.method == 'direct' or not self.expected else None)
             if problems:
                 raise UploadError('hash mismatch for image %s: %s' % (mine['id'], '; '.join(problems)))
-            missing = missing_stores(image, self.wanted_stores())
+            missing = self.missing_for(image)
             if missing:
                 raise UploadError('image %s is active but Glance does not list it in the store(s) %s'
                                   % (mine['id'], ', '.join(missing)))
