@@ -9,7 +9,7 @@ Pure: the caller fetches the vendor's release list (``_engine.vendor_catalog``) 
 
 * ``end_of_life``: the vendor's own lifecycle data (Ubuntu's ``supported``/``support_eol``).
 * ``concrete``: one release of a stream entry (``release: current``): its own release key
-  ``<prefix><N>``, ``{release}`` replaced in its name and properties, its end of support from
+  ``release_key(family, N, arch)``, ``{release}`` replaced in its name and properties, its end of support from
   the stream's ``end_of_support`` map (a floor: retired once passed).
 * ``stream_members``: the releases of a stream the cloud still holds images of, so a release
   that leaves the stream is retired instead of forgotten.
@@ -44,24 +44,27 @@ def _fill(value, release):
     return value.replace(PLACEHOLDER, release) if isinstance(value, str) else value
 
 
-def key_prefix(spec):
-    """``fedora-`` of a stream entry whose ``rotate.release_key`` is ``fedora-current``."""
+def stream_key(spec):
+    """``(family, arch)`` of a stream entry whose ``rotate.release_key`` is
+    ``release_key(family, <stream>, arch)``, such as ``fedora-current-aarch64``."""
     stream = str(spec['discover']['release'])
+    arch = spec['discover'].get('arch') or 'x86_64'
     key = str((spec.get('rotate') or {}).get('release_key') or '')
-    if not key.endswith(stream) or key == stream:
-        raise ValueError('rotate.release_key of a %r release must end with it (such as fedora-%s), '
-                         'not %r' % (stream, stream, key))
-    return key[:-len(stream)]
+    suffix = _managed.release_key('', stream, arch)
+    if not key.endswith(suffix) or key == suffix:
+        raise ValueError('rotate.release_key of a %r release must be its key (such as %s), not %r'
+                         % (stream, _managed.release_key('fedora', stream, arch), key))
+    return key[:-len(suffix)], arch
 
 
 def concrete(spec, release, today, reason=None):
     """The entry ``spec`` (a stream) for its concrete ``release``; ``reason`` retires it."""
-    prefix = key_prefix(spec)
+    family, arch = stream_key(spec)
     found = copy.deepcopy(spec)
     floors = (spec.get('stream') or {}).get('end_of_support') or {}
     eos = str(floors.get(release) or '') or None
     rotate = found['rotate']
-    rotate['release_key'] = prefix + release
+    rotate['release_key'] = _managed.release_key(family, release, arch)
     rotate['name'] = _fill(rotate.get('name'), release)
     rotate['properties'] = {key: _fill(value, release) for key, value in (rotate.get('properties') or {}).items()}
     if eos:
@@ -77,9 +80,11 @@ def concrete(spec, release, today, reason=None):
     return found
 
 
-def stream_members(images, provider, prefix):
-    """Releases ``<prefix><N>`` (numeric N) of ``provider``'s managed images, newest first."""
-    pattern = re.compile(re.escape(prefix) + r'([0-9]+(?:\.[0-9]+)*)')
+def stream_members(images, provider, family, arch='x86_64'):
+    """Releases N (numeric) of ``provider``'s managed images keyed ``release_key(family, N, arch)``,
+    newest first."""
+    head, tail = _managed.release_key(family, '\n', arch).split('\n')
+    pattern = re.compile(re.escape(head) + r'([0-9]+(?:\.[0-9]+)*)' + re.escape(tail))
     tag = _managed.managed_tag(provider)
     found = set()
     for image in images:

@@ -257,7 +257,7 @@ from datetime import datetime, timezone
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _lifecycle
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _lifecycle, _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._glance_upload import Glance, UploadError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import (
     list_impostors, list_managed, resolve_owners)
@@ -329,13 +329,14 @@ class ReleaseStatusInfoModule(OpenStackModule):
             provider = spec['rotate'].get('provider')
             carried = {s['rotate']['release_key'] for s in specs}
             try:
-                prefix = _lifecycle.key_prefix(spec)
-                members = _lifecycle.stream_members(listing(provider), provider, prefix)
+                family, arch = _lifecycle.stream_key(spec)
+                members = _lifecycle.stream_members(listing(provider), provider, family, arch)
             except ValueError:
                 continue  # reported on the stream's own entries
             for release in members:
-                if prefix + release not in carried:
-                    why = '%s%s no longer follows %s' % (prefix, release, spec['discover']['release'])
+                key = _managed.release_key(family, release, arch)
+                if key not in carried:
+                    why = '%s no longer follows %s' % (key, spec['discover']['release'])
                     entry, policy = self._prepare(_lifecycle.concrete(spec, release, self.today, why))
                     entries.append(entry)
                     policies.append(policy)

@@ -248,8 +248,20 @@ def test_stream_release_gets_its_own_key_name_and_dates():
     old = _lifecycle.concrete(STREAM_SPEC, '44', '2027-06-02')
     assert old['rotate']['retired'] is True and old['retired_reason'] == 'end_of_support 2027-06-01 (distribution data) has passed'
     assert not _lifecycle.concrete(STREAM_SPEC, '44', '2027-06-01')['rotate'].get('retired')
-    with pytest.raises(ValueError, match='must end with it'):
-        _lifecycle.key_prefix(dict(STREAM_SPEC, rotate={'release_key': 'fedora'}))
+    with pytest.raises(ValueError, match='must be its key'):
+        _lifecycle.stream_key(dict(STREAM_SPEC, rotate={'release_key': 'fedora'}))
+
+
+def test_stream_of_another_architecture_keeps_its_arch_in_every_key():
+    spec = dict(STREAM_SPEC, discover={'source': 'fedora', 'release': 'current', 'arch': 'aarch64'},
+                rotate=dict(STREAM_SPEC['rotate'], release_key='fedora-current-aarch64'))
+    assert _lifecycle.stream_key(spec) == ('fedora', 'aarch64')
+    assert _lifecycle.concrete(spec, '45', '2026-12-02')['rotate']['release_key'] == 'fedora-45-aarch64'
+    with pytest.raises(ValueError, match='such as fedora-current-aarch64'):
+        _lifecycle.stream_key(dict(spec, rotate={'release_key': 'fedora-current'}))
+    images = [{'properties': {'cloudimages_release': key}, 'tags': ['managed_by_p']}
+              for key in ('fedora-44-aarch64', 'fedora-43', 'fedora-45-aarch64', 'fedora-44-aarch64-x')]
+    assert _lifecycle.stream_members(images, 'p', 'fedora', 'aarch64') == ['45', '44']
 
 
 def test_stream_members_are_the_cloud_images_of_the_stream():
@@ -257,7 +269,7 @@ def test_stream_members_are_the_cloud_images_of_the_stream():
         return {'properties': {'cloudimages_release': key}, 'tags': list(tags)}
     images = [image('fedora-43'), image('fedora-44'), image('fedora-44'), image('fedora-coreos-stable'),
               image('fedora-42', tags=('managed_by_other',)), image('fedora-current')]
-    assert _lifecycle.stream_members(images, 'p', 'fedora-') == ['44', '43']
+    assert _lifecycle.stream_members(images, 'p', 'fedora') == ['44', '43']
 
 
 def test_not_in_data_groups_the_managed_images_of_keys_no_release_carries():
