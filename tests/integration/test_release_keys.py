@@ -12,6 +12,7 @@ import json
 
 import pytest
 
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _lifecycle
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
 from playbook_runner import run_playbook
@@ -28,7 +29,7 @@ def test_daily_sync_key_is_upstream_release_key(tmp_path, arch):
     assert result.rc == 0, result.output
     queue = json.loads(queue_file.read_text())
     assert {job['rotate']['release_key'].split('-')[0] for job in queue} == set(DISTRIBUTIONS)
-    checked = 0
+    checked = streams = 0
     for job in queue:
         discover = job['discover']
         try:
@@ -38,4 +39,9 @@ def test_daily_sync_key_is_upstream_release_key(tmp_path, arch):
         assert source.key == job['rotate']['release_key'], job
         assert source.key.endswith('-aarch64') == (arch == 'aarch64')
         checked += 1
-    assert checked >= len(DISTRIBUTIONS)
+        if discover['release'] in getattr(SOURCES[discover['source']], 'streams', ()):  # Fedora's current: its releases too
+            found = _lifecycle.concrete(job, '45', '2026-12-07')
+            expanded = SOURCES[discover['source']]('45', discover['arch'], discover['options'])
+            assert found['rotate']['release_key'] == expanded.key, found
+            streams += 1
+    assert checked >= len(DISTRIBUTIONS) and streams
