@@ -39,7 +39,7 @@ def test_daily_sync_key_is_upstream_release_key(tmp_path, arch):
         assert source.key == job['rotate']['release_key'], job
         assert source.key.endswith('-aarch64') == (arch == 'aarch64')
         checked += 1
-        if discover['release'] in getattr(SOURCES[discover['source']], 'streams', ()):  # Fedora's current: its releases too
+        if discover['release'] in SOURCES[discover['source']].streams:  # Fedora's current: its releases too
             found = _lifecycle.concrete(job, '45', '2026-12-07')
             expanded = SOURCES[discover['source']]('45', discover['arch'], discover['options'])
             assert found['rotate']['release_key'] == expanded.key, found
