@@ -1,0 +1,172 @@
+"""The OIM mapping over OIM's own definition files (tests/data/oim, see its SOURCES.md) and the adoption planner."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed, _oim
+
+ROOT = Path(__file__).resolve().parents[4]
+DATA = ROOT / 'tests' / 'data' / 'oim' / 'images'
+ROLES = ('almalinux', 'cirros', 'debian', 'fedora', 'flatcar', 'rocky', 'ubuntu', 'ubuntu_minimal')
+OWNER = 'p-ours'
+
+
+def roles():
+    found = {}
+    for role in ROLES:
+        defaults = yaml.safe_load((ROOT / 'roles' / role / 'defaults' / 'main.yml').read_text())
+        found[role] = {'releases': defaults['%s_releases' % role],
+                       'signing_keys': defaults.get('%s_signing_keys' % role) or {}}
+    return found
+
+
+def oim_files():
+    return {path.name: yaml.safe_load(path.read_text()) for path in sorted(DATA.glob('*.yml'))}
+
+
+def test_every_oim_image_gets_a_mapping_or_a_reason():
+    files = oim_files()
+    assert len(files) == 12
+    result = _oim.mapping(files, roles(), include_disabled=True)
+    names = [image['name'] for document in files.values() for image in document['images']]
+    assert len(names) == 29 and sorted(entry['oim_name'] for entry in result['images']) == sorted(names)
+    for entry in result['images']:
+        assert entry['status'] in ('known', 'generic', 'refused'), entry
+        assert entry.get('key') or entry.get('reason'), entry
+    by_name = {entry['oim_name']: entry for entry in result['images']}
+    assert by_name['Ubuntu 24.04']['key'] == 'ubuntu-24.04'
+    assert 'pinned key' in by_name['Ubuntu 24.04']['gained']
+    assert by_name['Ubuntu 24.04 Minimal']['key'] == 'ubuntu_minimal-24.04'
+    assert by_name['Debian 12']['key'] == 'debian-12'
+    assert by_name['Rocky 9']['key'] == 'rocky-9'
+    assert by_name['AlmaLinux 9']['key'] == 'almalinux-9'
+    assert by_name['Cirros']['key'] == 'cirros-0.6'
+    assert by_name['Fedora 37']['key'] == 'fedora-37'
+    assert by_name['Flatcar Container Linux']['key'] == 'flatcar-stable'
+    # Not carried here: generic when a pinned artifact with a checksum can be fetched, else a reason.
+    assert by_name['openSUSE Leap 15.6']['status'] == 'generic'
+    assert by_name['Garden Linux']['status'] == 'refused' and 'archive' in by_name['Garden Linux']['reason']
+    assert by_name['Ubuntu 14.04']['status'] == 'refused' and 'no release 14.04' in by_name['Ubuntu 14.04']['reason']
+    # What stays OIM's is named.
+    assert any('password' in note for note in by_name['Cirros']['not_carried'])
+    assert any('multi: false' in note for note in by_name['Cirros']['not_carried'])
+    assert any('mirror_url' in note for note in by_name['Ubuntu 24.04']['not_carried'])
+
+
+def test_default_mapping_skips_disabled_and_keeps_the_operators_data():
+    result = _oim.mapping(oim_files(), roles())
+    by_name = {entry['oim_name']: entry for entry in result['images']}
+    assert by_name['Ubuntu 14.04']['status'] == 'disabled'
+    inventory = result['inventory']
+    assert inventory['cloudimages_distributions'] == [
+        'almalinux', 'generic', 'cirros', 'debian', 'rocky', 'ubuntu', 'ubuntu_minimal']
+    ubuntu = {entry['release']: entry for entry in inventory['ubuntu_releases']}
+    assert ubuntu['24.04']['name'] == 'Ubuntu 24.04' and ubuntu['24.04']['end_of_support'] == '2029-05-31'
+    props = inventory['image_sync_release_properties']['ubuntu-24.04']
+    assert props['uuid_validity'] == 'last-3' and props['hw_watchdog_action'] == 'reset'
+    assert props['image_description'] == 'Ubuntu 24.04' and props['image_original_user'] == 'ubuntu'
+    # The collection's identity is never an override.
+    assert not any(_managed.reserved(key) for p in inventory['image_sync_release_properties'].values() for key in p)
+    opensuse = inventory['generic_releases'][0]
+    assert opensuse['source'] == 'local_artifact' and opensuse['options']['checksum'].startswith('sha256:')
+
+
+def test_keep_oim_names_is_oims_naming():
+    inventory = _oim.mapping(oim_files(), roles(), keep_oim_names=True)['inventory']
+    assert inventory['image_sync_naming'] == 'scs'
+    assert inventory['image_sync_name_templates'] == {'latest': '{name}', 'dated': '{name} ({build})'}
+
+
+def test_enabled_definition_without_checksum_is_refused_by_name():
+    files = {'x.yml': {'images': [{'name': 'Thing', 'enable': True, 'format': 'qcow2', 'meta': {},
+                                   'versions': [{'version': '1', 'url': 'https://example.org/thing-1.qcow2'}]}]}}
+    entry = _oim.mapping(files, roles())['images'][0]
+    assert entry['status'] == 'refused' and 'no checksum' in entry['reason'] and entry['oim_name'] == 'Thing'
+
+
+def test_bad_files_are_refused_with_their_name():
+    with pytest.raises(_oim.OimError, match='broken.yml'):
+        _oim.mapping({'broken.yml': {'image': []}}, roles())
+
+
+# Adoption ------------------------------------------------------------------------------------------
+
+SHA = 'a' * 64
+SHA512 = 'b' * 128
+
+
+def entry(discovered=None, fetched=None):
+    files = {'u.yml': {'images': [{
+        'name': 'Ubuntu 24.04', 'shortname': 'ubuntu-24.04', 'enable': True, 'format': 'qcow2', 'login': 'ubuntu',
+        'multi': True, 'meta': {'uuid_validity': 'last-3'},
+        'versions': [{'version': '20261101', 'url': 'https://u/1.img', 'checksum': 'sha256:' + SHA},
+                     {'version': '20261102', 'url': 'https://u/2.img', 'checksum': 'sha256:' + 'c' * 64}]}]}}
+    mapped = _oim.mapping(files, roles())['images'][0]
+    return _oim.proofs(mapped, discovered, fetched)
+
+
+def image(image_id, version, sha512=SHA512, owner=OWNER, tags=(_oim.OIM_TAG,), **extra):
+    return dict({'id': image_id, 'name': 'Ubuntu 24.04 (%s)' % version, 'owner': owner, 'status': 'active',
+                 'tags': list(tags), 'os_hash_algo': 'sha512', 'os_hash_value': sha512, 'checksum': 'm' * 32,
+                 'properties': {'image_description': 'Ubuntu 24.04', 'internal_version': version}}, **extra)
+
+
+def fetched(sha512):
+    return {'20261101': {'upstream_digests': {'sha256': SHA}, 'digests': {'sha256': SHA, 'sha512': sha512}}}
+
+
+def test_adopts_only_proven_bytes():
+    mapped = entry(fetched=fetched(SHA512))
+    images = [image('one', '20261101'), image('two', '20261102'), image('evil', '20261101', sha512='e' * 128),
+              image('other', '20261101', owner='p-other'), image('plain', '20261101', tags=())]
+    plan = _oim.adoption(images, [mapped], 'cloudimages', (OWNER,))
+    assert [a['id'] for a in plan['adopt']] == ['one']
+    adopt = plan['adopt'][0]
+    assert adopt['properties'] == {_managed.RELEASE: 'ubuntu-24.04', _managed.BUILD: '20261101',
+                                   _managed.DIGEST: 'sha256:' + SHA, _managed.TRUST: 'operator-checksum'}
+    reasons = {u['id']: u['reason'] for u in plan['untouched']}
+    assert 'not downloaded' in reasons['two'] and 'algorithms' not in reasons['evil'] and 'not proven' in reasons['evil']
+    assert 'p-other' in reasons['other'] and 'plain' not in reasons
+
+
+def test_a_download_that_does_not_match_the_definition_proves_nothing():
+    mapped = entry(fetched={'20261101': {'upstream_digests': {'sha256': 'f' * 64}, 'digests': {'sha512': SHA512}}})
+    plan = _oim.adoption([image('one', '20261101')], [mapped], 'cloudimages', (OWNER,))
+    assert not plan['adopt'] and 'not proven' in plan['untouched'][0]['reason']
+
+
+def test_the_vendors_signed_digest_gives_the_trust_and_a_disagreement_proves_nothing():
+    release = {'version': '20261101', 'checksum': 'sha256:' + SHA, 'checksum_url': 'https://u/SHA256SUMS',
+               'signature': {'fingerprint': 'F' * 40}}
+    mapped = entry(discovered=release, fetched=fetched(SHA512))
+    adopt = _oim.adoption([image('one', '20261101')], [mapped], 'cloudimages', (OWNER,))['adopt'][0]
+    assert adopt['properties'][_managed.TRUST] == 'signed:' + 'F' * 40
+    release = dict(release, checksum='sha256:' + 'd' * 64)
+    mapped = entry(discovered=release, fetched=fetched(SHA512))
+    assert not _oim.adoption([image('one', '20261101')], [mapped], 'cloudimages', (OWNER,))['adopt']
+
+
+def test_adoption_is_idempotent():
+    mapped = entry(fetched=fetched(SHA512))
+    first = image('one', '20261101')
+    adopt = _oim.adoption([first], [mapped], 'cloudimages', (OWNER,))['adopt'][0]
+    done = copy.deepcopy(first)
+    done['tags'].append(adopt['tag'])
+    done['properties'].update(adopt['properties'])
+    again = _oim.adoption([done], [mapped], 'cloudimages', (OWNER,))
+    assert not again['adopt'] and again['adopted'][0]['id'] == 'one'
+
+
+def test_inactive_protected_and_unknown_images_stay_untouched():
+    mapped = entry(fetched=fetched(SHA512))
+    images = [image('q', '20261101', status='queued'), image('p', '20261101', protected=True),
+              dict(image('x', '20261101'), properties={'image_description': 'Talos', 'internal_version': '1'}),
+              image('latest', 'latest')]
+    reasons = {u['id']: u['reason'] for u in _oim.adoption(images, [mapped], 'cloudimages', (OWNER,))['untouched']}
+    assert 'queued' in reasons['q'] and 'protected' in reasons['p']
+    assert 'no OIM definition' in reasons['x'] and 'no pinned version' in reasons['latest']
