@@ -8,6 +8,7 @@ the local mirror: the entries, names and metadata are OIM's own.
 
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
 import subprocess
@@ -69,7 +70,7 @@ def pointed_at(definition, infos, server, algorithm):
             definition[key] = server.rewrite(definition[key])
     definition['versions'] = [{'version': info.version, 'url': server.rewrite(info.image_url),
                                'checksum': '%s:%s' % (algorithm, getattr(info, algorithm)),
-                               'build_date': info.build_date} for info in infos]
+                               'build_date': datetime.date.fromisoformat(info.build_date)} for info in infos]
     return definition
 
 

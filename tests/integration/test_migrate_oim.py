@@ -44,6 +44,15 @@ def test_migrate_from_oim_keeps_every_uuid(cloud, upstream, tmp_path):
     provider = 'oim' + uuid.uuid4().hex[:8]
     conn = cloud.connect('admin', 'RegionOne')
     venv = ensure_venv()
+    before = set(oim_images(conn))
+    try:
+        migrate(cloud, conn, mirror, provider, venv, tmp_path)
+    finally:  # everything OIM published or the test planted (the provider's images: served())
+        for image_id in set(oim_images(conn)) - before:
+            conn.image.delete_image(image_id, ignore_missing=True)
+
+
+def migrate(cloud, conn, mirror, provider, venv, tmp_path):
     with served(cloud, mirror, provider) as server:
         shipped = shipped_definitions(venv)
         ubuntu = mirror.history('ubuntu', '24.04')[-2:]
@@ -65,9 +74,11 @@ def test_migrate_from_oim_keeps_every_uuid(cloud, upstream, tmp_path):
         old_ubuntu = names['Ubuntu 24.04 (%s)' % ubuntu[0].version]
 
         # A planted image: OIM's tag and properties, other bytes.
+        other_bytes = tmp_path / 'planted.raw'
+        other_bytes.write_bytes(b'not the vendor bytes' * 100)
         planted = conn.image.create_image(
-            name='Ubuntu 24.04 (%s)' % ubuntu[0].version, disk_format='qcow2', container_format='bare',
-            data=b'not the vendor bytes' * 100, tags=[OIM_TAG], visibility='public', allow_duplicates=True,
+            name='Ubuntu 24.04 (%s)' % ubuntu[0].version, filename=str(other_bytes), disk_format='raw',
+            container_format='bare', tags=[OIM_TAG], visibility='public', allow_duplicates=True, wait=True,
             image_description='Ubuntu 24.04', internal_version=ubuntu[0].version)
         # A customer's server on the older OIM image.
         booted = None
@@ -101,7 +112,7 @@ def test_migrate_from_oim_keeps_every_uuid(cloud, upstream, tmp_path):
             'openSUSE Leap 15.6': 'generic-opensuse-leap-15.6'}
         assert any('password' in note for note in mapping['Cirros']['not_carried'])
         plan = debug_msg(check.output, 'The adoption (adopted now, already ours, untouched and why)')
-        assert sorted(a['id'] for a in plan['adopt']) == sorted(oim)
+        assert sorted(a['id'] for a in plan['adopt']) == sorted(oim), plan
         (refused,) = plan['untouched']
         assert refused['id'] == planted.id and 'not proven' in refused['reason']
         assert not managed_images(conn, provider)
@@ -151,5 +162,3 @@ def test_migrate_from_oim_keeps_every_uuid(cloud, upstream, tmp_path):
         if booted is not None:
             conn.compute.delete_server(booted)
             conn.compute.wait_for_delete(booted, wait=300)
-        for image_id in list(oim) + [planted.id]:
-            conn.image.delete_image(image_id, ignore_missing=True)
