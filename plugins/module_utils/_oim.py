@@ -165,7 +165,7 @@ def _generic(definition):
     if not re.match(r'https?://[^\s\\]+$', url):
         return None, 'version %s is %r: not an http(s) URL of a file (a local file needs options.path)' % (
             newest['version'], url)
-    lower = url.lower().split('?')[0]
+    lower = url.lower().split('?', maxsplit=1)[0]
     if lower.endswith(ARCHIVES):
         return None, ('version %s is an archive (%s): this collection uploads a disk image, unpack it and give '
                       'its digest' % (newest['version'], url.rsplit('/', 1)[-1]))

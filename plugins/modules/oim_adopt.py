@@ -17,7 +17,7 @@ description:
     C(cloudimages_trust)) with one PATCH each. Nothing is uploaded; no UUID changes; names,
     visibility and other properties stay as they are until the daily sync rotates the release.
   - An image is proven when Glance's C(os_hash_value) (or md5 C(checksum)) equals a digest vouched for
-    its version (C(internal_version)) in O(images): the definition's digest, or the digests of the
+    its version (C(internal_version)) in O(images) - the definition's digest, or the digests of the
     file downloaded and verified in this run (M(cloudimages.openstack.image_fetch)). Every other image
     with the tag is left untouched and listed with the reason.
   - Idempotent; each image is changed by one request, so a killed run leaves every image either

@@ -88,4 +88,3 @@ def run_oim(venv, env, images, *args):
     return subprocess.run([str(venv / 'bin' / 'openstack-image-manager'), '--cloud', 'admin', '--images', str(images)]
                           + list(args), env=dict(env, PYTHONPATH=''), capture_output=True, text=True, timeout=900,
                           check=False)
-

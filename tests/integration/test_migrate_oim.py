@@ -14,7 +14,6 @@ import datetime
 import json
 import uuid
 
-import pytest
 import yaml
 
 from oim_support import ensure_venv, pick, pointed_at, run_oim, shipped_definitions, write
@@ -106,7 +105,8 @@ def migrate(cloud, conn, mirror, provider, venv, tmp_path):
         check = run_playbook('cloudimages.openstack.migrate_oim', env=cloud.env(), inventory=inventory(day1),
                              extra_vars=migrate_vars, check=True, args=limit)
         assert check.rc == 0, check.output
-        mapping = {entry['oim_name']: entry for entry in debug_msg(check.output, 'The mapping (every OIM image, what it becomes or why not, what stays OIM\'s)')}
+        task = "The mapping (every OIM image, what it becomes or why not, what stays OIM's)"
+        mapping = {entry['oim_name']: entry for entry in debug_msg(check.output, task)}
         assert {name: entry.get('key') for name, entry in mapping.items()} == {
             'Ubuntu 24.04': 'ubuntu-24.04', 'Debian 12': 'debian-12', 'Cirros': 'cirros-0.6',
             'openSUSE Leap 15.6': 'generic-opensuse-leap-15.6'}
