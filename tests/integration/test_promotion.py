@@ -11,6 +11,7 @@ import time
 import pytest
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from playbook_runner import playbook_command
 from rotation_helpers import Group, tiny_qcow2
 from upload_support import base_args, delete_image, identity_images, module_command, module_env, result_of
 
@@ -83,30 +84,61 @@ def test_a_kill_between_demotion_and_promotion_leaves_a_valid_catalog_and_the_ne
     assert [image['id'] for image in named] == [new]
 
 
+def big_file(tmp_path, mib=384):
+    path = tmp_path / 'big.raw'
+    with open(path, 'wb') as handle:
+        for _ in range(mib):
+            handle.write(os.urandom(1 << 20))
+    return path
+
+
+def wait_for_status(conn, provider, status, present=True, timeout=120):
+    deadline = time.monotonic() + timeout
+    while bool([i for i in identity_images(conn, provider) if i.status == status]) != present:
+        assert time.monotonic() < deadline, 'no image of %s %s %s' % (provider, 'became' if present else 'left', status)
+        time.sleep(0.05)
+
+
+def test_killing_ansible_playbooks_process_group_stops_the_upload_it_runs(cloud, tmp_path):
+    """ansible-core runs the module in a session of its own: the kill does not reach it, the module notices."""
+    admin = cloud.connect('admin')
+    provider = 'cancel%s' % os.urandom(4).hex()
+    args = base_args(provider, str(big_file(tmp_path)))
+    cmd, env = playbook_command('image_upload_cancel.yml', env=module_env(cloud), extra_vars=dict(upload_args=args))
+    playbook = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for_status(admin, provider, 'saving')
+        os.killpg(playbook.pid, signal.SIGKILL)  # what an operator's kill -9 of the job does
+        killed = time.monotonic()
+        playbook.wait()
+        deadline = killed + 60
+        while identity_images(admin, provider):  # the cancelled module deletes the image it created
+            left = identity_images(admin, provider)
+            assert time.monotonic() < deadline, 'still there: %s' % [(i.id, i.status) for i in left]
+            assert [i.status for i in left] != ['active'], 'the module ran on and finished the upload'
+            time.sleep(0.1)
+        print('\nupload stopped and its image deleted %.1f s after the kill' % (time.monotonic() - killed))
+    finally:
+        if playbook.poll() is None:
+            os.killpg(playbook.pid, signal.SIGKILL)
+        for image in identity_images(admin, provider):
+            delete_image(admin, image.id)
+
+
 def test_a_killed_uploads_queued_candidate_is_replaced_by_an_immediate_rerun(cloud, tmp_path):
     """kill -9 of image_upload during its PUT leaves the candidate queued; the rerun does not wait for it."""
     admin = cloud.connect('admin')
-    path = tmp_path / 'big.raw'
-    with open(path, 'wb') as handle:
-        for _ in range(384):
-            handle.write(os.urandom(1 << 20))
+    path = big_file(tmp_path)
     provider = 'kill%s' % os.urandom(4).hex()
-    args = dict(base_args(provider, str(path)), disk_format='raw', min_disk=1, wait_timeout=120)
+    args = dict(base_args(provider, str(path), cloud='admin'), disk_format='raw', min_disk=1, wait_timeout=120)
     env = module_env(cloud)
     try:
         module = subprocess.Popen(module_command(tmp_path, args), env=env, stdout=subprocess.PIPE,
                                   stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 120
-        while not [i for i in identity_images(admin, provider) if i.status == 'saving']:
-            assert module.poll() is None, 'the upload ended before it could be killed: %s' % module.stdout.read()
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_for_status(admin, provider, 'saving')
         os.killpg(module.pid, signal.SIGKILL)
         module.wait()
-        deadline = time.monotonic() + 60
-        while [i for i in identity_images(admin, provider) if i.status == 'saving']:  # Glance notices the lost client
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        wait_for_status(admin, provider, 'saving', present=False, timeout=60)  # Glance notices the lost client
         left = identity_images(admin, provider)
         assert [i.status for i in left] == ['queued'] and left[0].properties.get(_managed.RUN)
         started = time.monotonic()
@@ -117,6 +149,7 @@ def test_a_killed_uploads_queued_candidate_is_replaced_by_an_immediate_rerun(clo
         assert rerun.returncode == 0, result
         assert result['created'] and result['deleted'] == [left[0].id]
         assert result['image']['status'] == 'active' and took < 120  # not the 120 s wait_timeout, nor 6 h
+        print('\nrerun replaced the queued candidate and uploaded in %.1f s' % took)
     finally:
         for image in identity_images(admin, provider):
             delete_image(admin, image.id)
