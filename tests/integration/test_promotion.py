@@ -55,7 +55,7 @@ def test_a_member_polling_many_promotions_never_sees_two_latest(cloud, group):
     poller.start()
     promotions = 12
     try:
-        for _ in range(promotions):
+        for _promotion in range(promotions):
             candidate = group.candidate()
             _result, outcomes = group.run(candidate=candidate, keep=1, delete_unused=True)
             assert outcomes[:2] == ['done', 'done']
@@ -87,7 +87,7 @@ def test_a_kill_between_demotion_and_promotion_leaves_a_valid_catalog_and_the_ne
 def big_file(tmp_path, mib=384):
     path = tmp_path / 'big.raw'
     with open(path, 'wb') as handle:
-        for _ in range(mib):
+        for _mib in range(mib):
             handle.write(os.urandom(1 << 20))
     return path
 

@@ -491,16 +491,16 @@ def test_no_kill_point_of_a_promotion_leaves_two_latest_and_every_one_converges(
     whole, result = run([older, old, cand], pol)
     assert [a['action'] for a in result.actions[:2]] == ['demote', 'promote']
     for killed_after in range(len(result.actions) + 1):
-        left, _ = run([older, old, cand], pol, limit=killed_after)
+        left = run([older, old, cand], pol, limit=killed_after)[0]
         assert len(latest_names(left, pol)) <= 1, killed_after
-        again, _ = run(left, pol)
+        again = run(left, pol)[0]
         assert sorted(again, key=lambda i: i['id']) == sorted(whole, key=lambda i: i['id'])
 
 
 def test_killed_between_demote_and_promote_leaves_one_or_no_latest_and_the_next_run_restores_one():
     old = image('2026-11-22T08:00:00Z', name=LATEST)
     cand = image('2026-11-23T08:00:00Z', visibility='private', name='candidate')
-    left, _ = run([old, cand], policy(candidate=cand['id']), limit=1)
+    left = run([old, cand], policy(candidate=cand['id']), limit=1)[0]
     assert latest_names(left, policy()) == []
     # The daily sync's rerun finds the candidate of the same build again and promotes it ...
     after, result = run(left, policy(candidate=cand['id']))
