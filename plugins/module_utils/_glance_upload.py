@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 import time
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums, _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums, _managed, _process
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import flatten, list_images
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import NO_RETRY, RETRY_IDEMPOTENT
 from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time, utcnow
@@ -141,14 +141,15 @@ def rank(image):
     return (parse_time(image['created_at']), image['id'])
 
 
-def classify(images, now, stale_after):
-    """Split images of one identity into done, in_progress (another live run) and orphans to delete."""
+def classify(images, now, stale_after, gone=None):
+    """Split images of one identity into done, in_progress (another live run) and orphans to delete
+    (``gone``: see _managed.stale)."""
     done, in_progress, orphans = [], [], []
     for image in images:
         status = image.get('status')
         if status in DONE:
             done.append(image)
-        elif _managed.stale(image, now, stale_after):
+        elif _managed.stale(image, now, stale_after, gone):
             orphans.append(image)
         elif status in IN_PROGRESS:
             in_progress.append(image)
@@ -329,7 +330,7 @@ class Uploader:
 
     def __init__(self, glance, body, tag, identity, method='direct', filename=None, url=None, expected=None,
                  wait_timeout=1800, stale_after=_managed.STALE_AFTER, poll=2.0, sleep=time.sleep, clock=time.monotonic,
-                 now=utcnow, stores=(), all_stores=False):
+                 now=utcnow, stores=(), all_stores=False, run_id=None, gone=_process.gone):
         if method not in METHODS:
             raise ValueError('method must be one of %s' % ', '.join(METHODS))
         self.stores, self.all_stores = check_stores(method, stores, all_stores), all_stores
@@ -337,6 +338,8 @@ class Uploader:
         self.method, self.filename, self.url, self.expected = method, filename, url, expected or {}
         self.wait_timeout, self.stale_after, self.poll = wait_timeout, stale_after, poll
         self.sleep, self.clock, self.now = sleep, clock, now
+        # Recorded on the image: a rerun on this controller replaces it at once if we die before the data.
+        self.run_id, self.gone = _process.run_id() if run_id is None else run_id, gone
         self.deleted, self.warnings = [], []
         self._known = None  # Glance's stores, listed once when needed
 
@@ -350,7 +353,7 @@ class Uploader:
         return self.known_stores() if self.all_stores else self.stores
 
     def _state(self):
-        return classify(self.glance.list_identity(self.tag, self.identity), self.now(), self.stale_after)
+        return classify(self.glance.list_identity(self.tag, self.identity), self.now(), self.stale_after, self.gone)
 
     def plan(self):
         """What run() would do, without writing: (the live image it would converge on or None, orphan ids)."""
@@ -470,7 +473,7 @@ class Uploader:
             current = self.glance.get(image['id'])
             if current is None or current['status'] not in IN_PROGRESS:
                 return
-            if classify([current], self.now(), self.stale_after)[2]:
+            if classify([current], self.now(), self.stale_after, self.gone)[2]:
                 return
             if self.clock() >= deadline:
                 raise UploadError(
@@ -482,7 +485,7 @@ class Uploader:
 
     def _create_and_upload(self):
         """Our image, active and verified; None when we yielded to another run's image."""
-        mine = self.glance.create(self.body)
+        mine = self.glance.create(dict(self.body, **{_managed.RUN: self.run_id}) if self.run_id else self.body)
         try:
             if rival(mine, self._live(), after_upload=False):
                 self.glance.delete(mine['id'])

@@ -26,6 +26,7 @@ RELEASE = 'cloudimages_release'    # release key, e.g. ubuntu-24.04
 BUILD = 'cloudimages_build'        # upstream version / build id, e.g. 20261116
 DIGEST = 'cloudimages_digest'      # <algorithm>:<hex> of the upstream file as published
 TRUST = 'cloudimages_trust'        # what vouches for the bytes: see trust()
+RUN = 'cloudimages_run'            # the uploading process (_process.run_id): proves a dead upload
 # Candidate (uploaded, not yet promoted) images are private; promoted ones public or community.
 PROMOTED_VISIBILITIES = ('public', 'community')
 # Glance's base attributes by their API names; every other key of an image is a custom property.
@@ -39,7 +40,10 @@ GLANCE_KEYS = frozenset(IMAGE_FIELDS) | {'file', 'schema', 'self', 'locations', 
                                          'properties'}
 # The upload lifecycle. An image in progress belongs to a running upload until STALE_AFTER seconds
 # after its creation (one clock for every module); then, like a killed one, any run deletes it.
+# At once when its uploader is provably gone in a status only the uploader moves on (not importing,
+# which Glance finishes by itself).
 IN_PROGRESS = ('queued', 'saving', 'uploading', 'importing')
+UPLOADER_DRIVEN = ('queued', 'saving', 'uploading')
 KILLED = ('killed',)
 DONE = ('active', 'deactivated')
 STALE_AFTER = 6 * 3600
@@ -66,7 +70,7 @@ def release_key(family, release, arch='x86_64'):
 
 def reserved(key):
     """A key no configured property may set: Glance's own keys, ``os_glance*`` and our identity."""
-    return key in GLANCE_KEYS or key in (RELEASE, BUILD, DIGEST) or str(key).startswith('os_glance')
+    return key in GLANCE_KEYS or key in (RELEASE, BUILD, DIGEST, RUN) or str(key).startswith('os_glance')
 
 
 _TRUE, _FALSE = ('true', 'yes', 'y', 'on', '1'), ('false', 'no', 'n', 'off', '0')
@@ -91,9 +95,13 @@ def same_value(current, wanted):
     return a == b
 
 
-def stale(image, now, stale_after=STALE_AFTER):
-    """A leftover of an interrupted upload: killed, or in progress ``stale_after`` seconds after creation."""
+def stale(image, now, stale_after=STALE_AFTER, gone=None):
+    """A leftover of an interrupted upload: killed, in progress ``stale_after`` seconds after creation,
+    or waiting for an uploader that ``gone(run id)`` says is no more."""
     if image.get('status') in KILLED:
+        return True
+    run = (image.get('properties') or {}).get(RUN)
+    if gone and run and image.get('status') in UPLOADER_DRIVEN and gone(run):
         return True
     created = parse_time(image.get('created_at'), 'created_at')
     return image.get('status') in IN_PROGRESS and (now - created).total_seconds() >= stale_after

@@ -19,6 +19,7 @@ import time
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible_collections.cloudimages.openstack.plugins.module_utils._process import NO_GUARD, Cancelled, Guard
 
 try:
     import openstack
@@ -181,6 +182,8 @@ class OpenStackModule:
 
     argument_spec = {}
     module_kwargs = {}
+    cancellable = False  # True: SIGTERM, SIGINT or a vanished controller cancel it (_process.Guard)
+    guard = NO_GUARD
 
     def __init__(self):
         spec = dict(AUTH_ARGSPEC, **self.argument_spec)
@@ -207,6 +210,8 @@ class OpenStackModule:
         self.ansible.fail_json(**kwargs)
 
     def __call__(self):
+        if self.cancellable:
+            self.guard = Guard().install()
         try:
             if self.needs_login:
                 login(self.conn)  # now, with login's retries; openstacksdk's lazy login has none
@@ -218,3 +223,5 @@ class OpenStackModule:
                 details['status_code'] = response.status_code
                 details['request_id'] = getattr(exc, 'request_id', None)
             self.fail_json(**details)
+        except Cancelled as exc:
+            self.fail_json(msg=str(exc))

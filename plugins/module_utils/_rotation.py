@@ -178,6 +178,38 @@ def patch_ops(image, desired):
     return ops
 
 
+def undo_ops(action):
+    """JSON-patch operations that give a patched image back what ``action`` changed (its ``before``)."""
+    ops = []
+    for op in action['patch']:
+        key = op['path'][1:].replace('~1', '/').replace('~0', '~')
+        if key in ('name', 'visibility', 'os_hidden'):
+            ops.append({'op': 'replace', 'path': op['path'], 'value': action['before'][key]})
+        elif action['before']['properties'].get(key) is None:
+            ops.append({'op': 'remove', 'path': op['path']})
+        else:
+            ops.append({'op': 'add', 'path': op['path'],
+                        'value': _managed.property_text(action['before']['properties'][key])})
+    return ops
+
+
+def pairs(actions):
+    """``actions`` in steps: the demotions of the previous latest with the promotion after them form
+    one step (see _order), every other action one of its own."""
+    steps, index = [], 0
+    while index < len(actions):
+        end = index
+        while end < len(actions) and actions[end]['action'] == 'demote':
+            end += 1
+        if end > index and end < len(actions) and actions[end]['action'] == 'promote':
+            steps.append(actions[index:end + 1])
+            index = end + 1
+        else:
+            steps.append(actions[index:index + 1])
+            index += 1
+    return steps
+
+
 def _after(image, ops):
     state = _state(image)
     props = {}
@@ -445,16 +477,21 @@ class _Fates:
         action = {'action': kind, 'id': image['id'], 'before': dict(_state(image), properties={
             key: (image.get('properties') or {}).get(key) for key in props}), 'after': dict(state, properties=props),
             'patch': ops, 'reason': _patch_reason(kind, policy, old)}
-        # The previous latest is demoted right after the promotion: never two Latest images for long.
+        # The previous latest is demoted right before the promotion (see _order).
         previous_latest = kind == 'demote' and image.get('name') == policy.naming.latest
         (self.demotions if previous_latest else self.patches).append(action)
 
 
 def _order(result, fates, group, candidate, policy, now):
-    """The actions in the order they are applied: promote, demote the previous latest, the other
-    patches, deactivations, deletions, cleanup of interrupted uploads, then what is kept and why."""
-    result.actions.extend(a for a in fates.patches if a['action'] == 'promote')
+    """The actions in the order they are applied: demote the previous latest, promote, the other
+    patches, deactivations, deletions, cleanup of interrupted uploads, then what is kept and why.
+
+    Demote first: Glance changes one image per request, so between the two a member sees either two
+    images with the latest name (which breaks lookups by name) or none for one request's time. None
+    it is: a run killed in between leaves a catalog without duplicates, whose plan promotes again.
+    """
     result.actions.extend(fates.demotions)
+    result.actions.extend(a for a in fates.patches if a['action'] == 'promote')
     result.actions.extend(a for a in fates.patches if a['action'] != 'promote')
     for image in fates.deactivations:
         result.actions.append({'action': 'deactivate', 'id': image['id'], 'before': _state(image),

@@ -18,7 +18,8 @@ import time
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import from_sdk, list_managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import RETRY_IDEMPOTENT
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import PATCH_ACTIONS
+from ansible_collections.cloudimages.openstack.plugins.module_utils._process import NO_GUARD
+from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import PATCH_ACTIONS, pairs, undo_ops
 from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import DEFAULT_SERVICES, in_use
 
 try:
@@ -108,42 +109,64 @@ def delete(conn, image_id):
     sdk_exceptions.raise_from_response(response)
 
 
-def execute(conn, actions, require_complete_usage=True, stop_after=None, usage_services=DEFAULT_SERVICES):
+def execute(conn, actions, require_complete_usage=True, stop_after=None, usage_services=DEFAULT_SERVICES,
+            guard=NO_GUARD):
     """Apply ``actions`` in order; return one outcome per action applied: ``done``, ``gone`` or ``refused: …``.
 
     Unknown usage (a service of ``usage_services`` without an endpoint) refuses every delete.
+    The demotion of the previous latest and the promotion after it are one step (``pairs``): a
+    cancel by ``guard`` waits for both, and when the promotion fails the demotion is undone, so the
+    catalog keeps its latest.
 
     ``stop_after`` applies only the first N actions (tests simulate a killed run with it).
     """
     outcomes = []
-    for index, action in enumerate(actions):
-        if stop_after is not None and index >= stop_after:
-            break
-        kind, image_id = action['action'], action['id']
-        outcome = 'done'
-        try:
-            if kind in PATCH_ACTIONS:
-                _patch_converging(conn, image_id, action['patch'])
-            elif kind in ('deactivate', 'delete'):
-                users = _users_now(conn, image_id, require_complete_usage, usage_services)
-                if users:
-                    outcome = 'refused: %s' % users
-                elif kind == 'deactivate':
-                    deactivate(conn, image_id)
-                else:
-                    delete(conn, image_id)
-            elif kind == 'cleanup':
-                delete(conn, image_id)
-            else:
-                outcome = 'nothing to do'
-        except sdk_exceptions.NotFoundException:
-            outcome = 'gone'
-        except sdk_exceptions.ConflictException as exc:
-            if kind in PATCH_ACTIONS:
+    for step in pairs(actions[:stop_after]):
+        with guard.pair():
+            first = len(outcomes)
+            try:
+                for action in step:
+                    outcomes.append(_apply(conn, action, require_complete_usage, usage_services))
+            except BaseException:
+                if len(step) > 1:
+                    _undo(conn, step[:len(outcomes) - first])
                 raise
-            outcome = 'refused: Glance answered 409 (in use or protected): %s' % (exc.details or exc)
-        outcomes.append(outcome)
+            if len(step) > 1 and outcomes[-1] == 'gone':  # the candidate was deleted meanwhile
+                _undo(conn, step[:-1])
+                outcomes[first:-1] = ['undone: the candidate to promote is gone'] * (len(step) - 1)
     return outcomes
+
+
+def _undo(conn, applied):
+    for action in reversed(applied):
+        _patch_converging(conn, action['id'], undo_ops(action))
+
+
+def _apply(conn, action, require_complete_usage, usage_services):
+    kind, image_id = action['action'], action['id']
+    outcome = 'done'
+    try:
+        if kind in PATCH_ACTIONS:
+            _patch_converging(conn, image_id, action['patch'])
+        elif kind in ('deactivate', 'delete'):
+            users = _users_now(conn, image_id, require_complete_usage, usage_services)
+            if users:
+                outcome = 'refused: %s' % users
+            elif kind == 'deactivate':
+                deactivate(conn, image_id)
+            else:
+                delete(conn, image_id)
+        elif kind == 'cleanup':
+            delete(conn, image_id)
+        else:
+            outcome = 'nothing to do'
+    except sdk_exceptions.NotFoundException:
+        outcome = 'gone'
+    except sdk_exceptions.ConflictException as exc:
+        if kind in PATCH_ACTIONS:
+            raise
+        outcome = 'refused: Glance answered 409 (in use or protected): %s' % (exc.details or exc)
+    return outcome
 
 
 def _users_now(conn, image_id, require_complete_usage, usage_services):

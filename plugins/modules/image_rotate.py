@@ -19,9 +19,12 @@ description:
     (C(<name> - Latest) by default); every older version gets a dated name
     (C(<name> - <YYYY-MM-DD of its first upload>)) and becomes C(community) or hidden.
   - Takes the release's rotation policy as one dict, O(policy).
-  - Given a O(candidate) (a private managed image, uploaded and checked), promotes it with ONE
-    PATCH (name, public, common properties), THEN demotes the previous latest with one PATCH.
-    The window with two latest images is one API round-trip and there is never none.
+  - Given a O(candidate) (a private managed image, uploaded and checked), demotes the previous
+    latest with ONE PATCH, THEN promotes the candidate with one PATCH (name, public, common
+    properties). There are never two latest images; the window without one is one API
+    round-trip. When the promotion fails, the demotion is undone.
+  - SIGTERM or SIGINT (an AWX cancel), or the end of the ansible-playbook that runs it, stops the
+    module once the demotion and promotion it is in are both done; the next run finishes the rest.
   - Older versions beyond the retention policy are deleted only when no Nova server (any
     project, any state, shelved and error included) and no Cinder volume uses them, and
     Glance does not refuse the delete. Without the rights to see every project, it refuses
@@ -247,6 +250,7 @@ class ImageRotateModule(OpenStackModule):
         **OWNERS_SPEC
     )
     module_kwargs = dict(supports_check_mode=True, mutually_exclusive=[('candidate', 'planned_candidate')])
+    cancellable = True
 
     def run(self):
         p, rotate = self.params, self.params['policy']
@@ -280,7 +284,7 @@ class ImageRotateModule(OpenStackModule):
         changed = result.changed
         if changed and not self.check_mode:
             outcomes = execute(self.conn, result.actions, policy.require_all_projects_usage,
-                               usage_services=policy.usage_services)
+                               usage_services=policy.usage_services, guard=self.guard)
             names = {image['id']: image.get('name') for image in images}
             for action, outcome in zip(result.actions, outcomes):
                 action['result'] = outcome

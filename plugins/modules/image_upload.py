@@ -30,6 +30,10 @@ description:
     an existing promoted image that differs is an error and is not touched.
   - An unfinished image of the identity younger than O(policy.stale_after) belongs to another run and is
     waited for; older unfinished and C(killed) ones are orphans of killed runs and are deleted.
+    The image records the uploading process in the property C(cloudimages_run), so a run on the same host
+    or container deletes a C(queued), C(saving) or C(uploading) image of a process that is gone at once.
+  - SIGTERM or SIGINT (an AWX cancel), or the end of the ansible-playbook that runs it, stops the upload
+    and deletes the image it created.
     Two runs at the same time never leave two active images; the later one deletes its own and
     returns the earlier one.
   - Glance writes per new image are create + PUT file for V(direct), create + import for
@@ -286,6 +290,7 @@ class ImageUploadModule(OpenStackModule):
         required_if=[('method', 'direct', ['filename']), ('method', 'glance-direct', ['filename']),
                      ('method', 'web-download', ['url', 'expected_digests'])],
     )
+    cancellable = True
 
     def _prepare(self):
         """Validate everything before the first request; return (body, tag, identity, expected, policy)."""

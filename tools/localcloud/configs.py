@@ -14,8 +14,10 @@ DB_USER, DB_PASSWORD = 'os', 'os-secret'
 DATABASES = ('placement', 'neutron', 'nova_api', 'nova_cell0', 'nova', 'cinder', 'glance', 'glance2')
 REGIONS = ('RegionOne', 'RegionTwo')
 
-CINDER_DRIVER = '''"""Cinder's shipped no-op LVM fake, but volumes are sparse files so create-from-image really converts."""
+CINDER_DRIVER = '''"""Cinder's shipped no-op LVM fake, but volumes are sparse files so create-from-image really converts,
+and Nova attaches them as loop devices on this host (os-brick's local connector), so servers boot from them."""
 import os
+import subprocess
 
 from cinder.tests import fake_driver
 
@@ -33,10 +35,30 @@ class FileBackedFakeDriver(fake_driver.FakeLoggingVolumeDriver):
             handle.truncate(int(volume['size']) * 1024 ** 3)
 
     def delete_volume(self, volume):
+        self._detach(volume)
         try:
             os.unlink(self._path(volume))
         except FileNotFoundError:
             pass
+
+    def _loops(self, volume):
+        listed = subprocess.run(['losetup', '--associated', self._path(volume)], capture_output=True, text=True)
+        return [line.split(':', 1)[0] for line in listed.stdout.splitlines() if line.strip()]
+
+    def _detach(self, volume):
+        for device in self._loops(volume):
+            subprocess.run(['losetup', '--detach', device], check=False)
+
+    def validate_connector(self, connector):
+        pass  # the local connector has no iSCSI initiator
+
+    def initialize_connection(self, volume, connector):
+        device = (self._loops(volume) or [subprocess.run(['losetup', '--find', '--show', self._path(volume)], check=True,
+                                                         capture_output=True, text=True).stdout.strip()])[0]
+        return {'driver_volume_type': 'local', 'data': {'device_path': device, 'access_mode': 'rw'}}
+
+    def terminate_connection(self, volume, connector, **kwargs):
+        self._detach(volume)
 '''
 
 
@@ -251,9 +273,12 @@ def nova(layout, ports, venv, driver='libvirt'):
         # TCG (/dev/kvm cannot run a BIOS boot here); the serial console goes to console.log.
         'libvirt': {'virt_type': 'qemu', 'cpu_mode': 'none',
                     'connection_uri': 'qemu+unix:///system?socket=%s' % libvirt_socket(layout)},
-        # No sudo and we are root: start privsep directly instead of "sudo nova-rootwrap".
+        # No sudo and we are root: start privsep directly instead of "sudo nova-rootwrap", also for
+        # os-brick's volume attachments (boot from volume).
         'nova_sys_admin': {'helper_command': '%s --config-file %s' % (venv / 'bin' / 'privsep-helper',
                                                                       etc / 'nova.conf')},
+        'privsep_osbrick': {'helper_command': '%s --config-file %s' % (venv / 'bin' / 'privsep-helper',
+                                                                       etc / 'nova.conf')},
     }))
 
 

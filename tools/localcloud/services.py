@@ -91,7 +91,9 @@ class Stack:  # pylint: disable=too-many-public-methods
         if env_var:
             argv += ['--env', '%s=%s' % (env_var, self.layout.etc / name.split('-')[0])]
         if name.startswith('glance'):
-            argv += ['--http-raw-body', '--http-chunked-input']
+            # Nova (snapshot, shelve) and Cinder upload through glanceclient in 1 MiB chunks, which
+            # uwsgi's default chunked-input-limit (1 MiB) refuses: "unable to receive chunked part".
+            argv += ['--http-raw-body', '--http-chunked-input', '--chunked-input-limit', str(8 << 20)]
         if name == 'cinder-api':  # cinder's WSGI entry point parses sys.argv
             argv += ['--pyargv', '--config-file %s' % (self.layout.etc / 'cinder' / 'cinder.conf')]
         self.daemons.spawn(name, argv, env=self.env())

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import same_value
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import Plan, PlanError, Policy, plan, patch_ops
+from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import (
+    Plan, PlanError, Policy, pairs, patch_ops, plan, undo_ops)
 from rotation_sim import OWNER, OWNERS, PROVIDER, RELEASE, TAG, apply, by_name, image
 
 NAME = 'Ubuntu 24.04 Noble Numbat'
@@ -48,12 +49,12 @@ def test_day1_candidate_becomes_latest_in_one_patch():
     assert by_name(after)[LATEST]['visibility'] == 'public'
 
 
-def test_day2_promote_then_demote_previous():
+def test_day2_demote_previous_then_promote():
     old = image('2026-11-22T08:00:00Z', name=LATEST)
     cand = image('2026-11-23T08:00:00Z', visibility='private', name='candidate')
     after, result = run([old, cand], policy(candidate=cand['id']))
-    assert changes(result) == [('promote', cand['id']), ('demote', old['id'])]
-    demote = result.actions[1]
+    assert changes(result) == [('demote', old['id']), ('promote', cand['id'])]
+    demote = result.actions[0]
     assert demote['patch'] == [{'op': 'replace', 'path': '/name', 'value': NAME + ' - 2026-11-22'},
                                {'op': 'replace', 'path': '/visibility', 'value': 'community'}]
     assert demote['before']['name'] == LATEST and demote['after']['name'] == NAME + ' - 2026-11-22'
@@ -223,7 +224,7 @@ def test_scs_profile_marks_old_generic_and_hides():
     cand = image('2026-11-23T08:00:00Z', visibility='private', os_purpose='generic')
     after, result = run([old, cand], policy(name=NAME, naming='scs', candidate=cand['id'], previous_visibility='hidden',
                                             properties={'os_purpose': 'generic'}))
-    assert changes(result) == [('promote', cand['id']), ('demote', old['id'])]
+    assert changes(result) == [('demote', old['id']), ('promote', cand['id'])]
     names = by_name(after)
     assert names[NAME]['id'] == cand['id'] and names[NAME]['properties']['os_purpose'] == 'generic'
     previous = names[NAME + ' 20261122']
@@ -282,7 +283,7 @@ def test_deactivated_image_never_becomes_latest():
     after, result = run([broken, good], policy())
     assert result.latest == good['id']
     assert by_name(after)[LATEST]['id'] == good['id']
-    assert changes(result) == [('promote', good['id']), ('demote', broken['id'])]
+    assert changes(result) == [('demote', broken['id']), ('promote', good['id'])]
 
 
 def test_protected_images_are_never_touched():
@@ -435,14 +436,14 @@ def test_an_explicit_owner_list_takes_every_listed_project():
     ours = image('2026-11-22T08:00:00Z', name=LATEST)
     second = image('2026-11-29T08:00:00Z', visibility='private', owner='proj-second')
     result = plan([ours, second], policy(candidate=second['id'], owners=['proj-provider', 'proj-second']), NOW)
-    assert result.latest == second['id'] and changes(result) == [('promote', second['id']), ('demote', ours['id'])]
+    assert result.latest == second['id'] and changes(result) == [('demote', ours['id']), ('promote', second['id'])]
 
 
 def test_latest_suffix_profile_marks_old_generic_too():
     old = image('2026-11-22T08:00:00Z', name=LATEST, os_purpose='generic')
     cand = image('2026-11-23T08:00:00Z', visibility='private', os_purpose='generic')
     after, result = run([old, cand], policy(candidate=cand['id'], properties={'os_purpose': 'generic'}))
-    assert changes(result) == [('promote', cand['id']), ('demote', old['id'])]
+    assert changes(result) == [('demote', old['id']), ('promote', cand['id'])]
     names = by_name(after)
     assert names[LATEST]['properties']['os_purpose'] == 'generic'
     previous = names[NAME + ' - 2026-11-22']
@@ -467,5 +468,64 @@ def test_planned_candidate_shows_the_whole_rotation_a_new_build_will_bring():
     assert stand_in['id'] == 'planned build 20261130' and stand_in['visibility'] == 'private'
     assert stand_in['properties']['image_build_date'] == '2026-11-29' and stand_in['properties']['os_purpose'] == 'generic'
     result = plan([current, stand_in], policy(candidate=stand_in['id'], properties={'os_purpose': 'generic'}), NOW)
-    assert changes(result) == [('promote', stand_in['id']), ('demote', current['id'])]
-    assert result.actions[0]['after']['name'] == LATEST and result.actions[1]['after']['properties'] == {'os_purpose': 'oldgeneric'}
+    assert changes(result) == [('demote', current['id']), ('promote', stand_in['id'])]
+    assert result.actions[1]['after']['name'] == LATEST and result.actions[0]['after']['properties'] == {'os_purpose': 'oldgeneric'}
+
+
+def latest_names(images, pol):
+    """Images a member can find by the latest name (every promoted one; a candidate is private)."""
+    return [i['id'] for i in images if i['name'] == pol.naming.latest and i['visibility'] != 'private']
+
+
+@pytest.mark.parametrize('pol_kwargs', [
+    dict(),
+    dict(keep=1, delete_unused=True),
+    dict(naming='scs', previous_visibility='hidden', properties={'os_purpose': 'generic'}),
+])
+def test_no_kill_point_of_a_promotion_leaves_two_latest_and_every_one_converges(pol_kwargs):
+    """Killed after any action: never two images with the latest name; the rerun ends where a whole run does."""
+    cand = image('2026-11-23T08:00:00Z', visibility='private', name='candidate', os_purpose='generic')
+    pol = policy(candidate=cand['id'], **pol_kwargs)
+    older = image('2026-11-20T08:00:00Z', name=NAME + ' - 2026-11-20', visibility='community', os_purpose='generic')
+    old = image('2026-11-22T08:00:00Z', name=pol.naming.latest, os_purpose='generic')
+    whole, result = run([older, old, cand], pol)
+    assert [a['action'] for a in result.actions[:2]] == ['demote', 'promote']
+    for killed_after in range(len(result.actions) + 1):
+        left = run([older, old, cand], pol, limit=killed_after)[0]
+        assert len(latest_names(left, pol)) <= 1, killed_after
+        again = run(left, pol)[0]
+        assert sorted(again, key=lambda i: i['id']) == sorted(whole, key=lambda i: i['id'])
+
+
+def test_killed_between_demote_and_promote_leaves_one_or_no_latest_and_the_next_run_restores_one():
+    old = image('2026-11-22T08:00:00Z', name=LATEST)
+    cand = image('2026-11-23T08:00:00Z', visibility='private', name='candidate')
+    left = run([old, cand], policy(candidate=cand['id']), limit=1)[0]
+    assert latest_names(left, policy()) == []
+    # The daily sync's rerun finds the candidate of the same build again and promotes it ...
+    after, result = run(left, policy(candidate=cand['id']))
+    assert changes(result) == [('promote', cand['id'])] and latest_names(after, policy()) == [cand['id']]
+    # ... and a rotation without it gives the latest name back to the newest promoted version.
+    after, result = run(left, policy())
+    assert changes(result) == [('promote', old['id'])] and latest_names(after, policy()) == [old['id']]
+
+
+def test_undo_ops_give_back_what_a_demotion_changed():
+    old = image('2026-11-22T08:00:00Z', name=LATEST, os_purpose='generic', legacy='1')
+    cand = image('2026-11-23T08:00:00Z', visibility='private', name='candidate')
+    pol = policy(candidate=cand['id'], properties={'os_purpose': 'generic', 'legacy': None, 'new': 'x'})
+    _after, result = run([old, cand], pol)
+    demote = result.actions[0]
+    assert demote['action'] == 'demote'
+    undone = apply(apply([old, cand], [demote]), [dict(demote, patch=undo_ops(demote))])
+    assert {i['id']: i for i in undone}[old['id']] == old
+
+
+def test_pairs_join_the_demotions_of_the_latest_with_the_promotion_after_them():
+    def acts(*kinds):
+        return [{'action': kind, 'id': str(n)} for n, kind in enumerate(kinds)]
+
+    steps = pairs(acts('demote', 'demote', 'promote', 'demote', 'rename', 'delete', 'keep'))
+    assert [[a['action'] for a in step] for step in steps] == [
+        ['demote', 'demote', 'promote'], ['demote'], ['rename'], ['delete'], ['keep']]
+    assert [len(step) for step in pairs(acts('promote', 'demote', 'reconcile'))] == [1, 1, 1]

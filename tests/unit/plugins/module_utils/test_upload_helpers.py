@@ -9,6 +9,7 @@ import io
 import pytest
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _glance_upload as up
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
 
 SHA256 = 'sha256:' + 'ab' * 32
 RELEASE = {'key': 'ubuntu-24.04', 'distro': 'ubuntu', 'release': '24.04', 'version': '20261116', 'build_date': '2026-11-16',
@@ -113,6 +114,22 @@ def test_classify_by_status_and_age():
     done, in_progress, orphans = up.classify(images, now, stale_after=3600)
     assert ([i['id'] for i in done], [i['id'] for i in in_progress], [i['id'] for i in orphans]) == (
         ['done', 'off'], ['fresh'], ['stale', 'dead'])
+
+
+def test_an_unfinished_image_whose_uploader_is_gone_is_an_orphan_at_once():
+    now = datetime.datetime(2026, 11, 23, 11, 0, tzinfo=datetime.timezone.utc)
+    young = '2026-11-23T10:59:00Z'
+
+    def run(image_id, status, uploader):
+        return dict(image(image_id, status, created=young), properties={_managed.RUN: uploader})
+
+    images = [run('dead-queued', 'queued', 'dead'), run('dead-saving', 'saving', 'dead'),
+              run('dead-importing', 'importing', 'dead'),  # Glance finishes an import by itself
+              run('live', 'queued', 'live'), image('unknown', 'queued', created=young)]
+    done, in_progress, orphans = up.classify(images, now, 3600, gone=lambda run_id: run_id == 'dead')
+    assert ([i['id'] for i in in_progress], [i['id'] for i in orphans]) == (
+        ['dead-importing', 'live', 'unknown'], ['dead-queued', 'dead-saving'])
+    assert not done
 
 
 def test_rival_rules():

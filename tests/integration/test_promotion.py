@@ -1,0 +1,155 @@
+"""Promotion against the real local Glance: never two Latest, kills between its steps, killed uploads."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from playbook_runner import playbook_command
+from rotation_helpers import Group, tiny_qcow2
+from upload_support import base_args, delete_image, identity_images, module_command, module_env, result_of
+
+
+@pytest.fixture
+def group(cloud, tmp_path):
+    made = Group(cloud, tiny_qcow2(tmp_path))
+    yield made
+    made.cleanup()
+
+
+class Poller(threading.Thread):
+    """A plain member asking Glance for the images named ``name`` as fast as it answers."""
+
+    def __init__(self, conn, name):
+        super().__init__(daemon=True)
+        self.conn, self.name, self.seen, self.done = conn, name, [], threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            started = time.monotonic()
+            found = self.conn.image.get('/images', params={'name': self.name}).json()['images']
+            self.seen.append((started, time.monotonic(), len(found)))
+
+    def gaps(self):
+        """Durations (s) without a latest: from the last answer with one to the first request that found one again."""
+        gaps, last_one = [], None
+        for started, answered, count in self.seen:
+            if count == 1 and last_one is not None and last_one[1] is not None:
+                gaps.append(started - last_one[0])
+            if count == 1:
+                last_one = (answered, None)
+            elif last_one is not None:
+                last_one = (last_one[0], started)
+        return gaps
+
+
+def test_a_member_polling_many_promotions_never_sees_two_latest(cloud, group):
+    group.run(candidate=group.candidate())
+    poller = Poller(cloud.connect('demo'), group.latest)
+    poller.start()
+    promotions = 12
+    try:
+        for _promotion in range(promotions):
+            candidate = group.candidate()
+            _result, outcomes = group.run(candidate=candidate, keep=1, delete_unused=True)
+            assert outcomes[:2] == ['done', 'done']
+    finally:
+        poller.done.set()
+        poller.join()
+    counts = [count for _s, _a, count in poller.seen]
+    assert max(counts) == 1, 'two images named %r at once' % group.latest
+    gaps = poller.gaps()
+    print('\n%d polls during %d promotions; %d seen without a latest; windows without: %s ms' % (
+        len(counts), promotions, counts.count(0), ', '.join('%.0f' % (gap * 1000) for gap in gaps)))
+
+
+def test_a_kill_between_demotion_and_promotion_leaves_a_valid_catalog_and_the_next_run_converges(cloud, group):
+    old = group.candidate()
+    group.run(candidate=old)
+    new = group.candidate()
+    _result, outcomes = group.run(candidate=new, stop_after=1)  # killed right after the first PATCH
+    assert outcomes == ['done']
+    member = cloud.connect('demo')
+    named = member.image.get('/images', params={'name': group.latest}).json()['images']
+    assert named == []  # no duplicate; the previous build is still there under its dated name
+    assert group.images()[old]['visibility'] == 'community'
+    _result, outcomes = group.run(candidate=new)
+    named = member.image.get('/images', params={'name': group.latest}).json()['images']
+    assert [image['id'] for image in named] == [new]
+
+
+def big_file(tmp_path, mib=384):
+    path = tmp_path / 'big.raw'
+    with open(path, 'wb') as handle:
+        for _mib in range(mib):
+            handle.write(os.urandom(1 << 20))
+    return path
+
+
+def wait_for_status(conn, provider, status, present=True, timeout=120):
+    deadline = time.monotonic() + timeout
+    while bool([i for i in identity_images(conn, provider) if i.status == status]) != present:
+        assert time.monotonic() < deadline, 'no image of %s %s %s' % (provider, 'became' if present else 'left', status)
+        time.sleep(0.05)
+
+
+def test_killing_ansible_playbooks_process_group_stops_the_upload_it_runs(cloud, tmp_path):
+    """ansible-core runs the module in a session of its own: the kill does not reach it, the module notices."""
+    admin = cloud.connect('admin')
+    provider = 'cancel%s' % os.urandom(4).hex()
+    args = base_args(provider, str(big_file(tmp_path)))
+    cmd, env = playbook_command('image_upload_cancel.yml', env=module_env(cloud), extra_vars=dict(upload_args=args))
+    playbook = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_for_status(admin, provider, 'saving')
+        os.killpg(playbook.pid, signal.SIGKILL)  # what an operator's kill -9 of the job does
+        killed = time.monotonic()
+        playbook.wait()
+        deadline = killed + 60
+        while identity_images(admin, provider):  # the cancelled module deletes the image it created
+            left = identity_images(admin, provider)
+            assert time.monotonic() < deadline, 'still there: %s' % [(i.id, i.status) for i in left]
+            assert [i.status for i in left] != ['active'], 'the module ran on and finished the upload'
+            time.sleep(0.1)
+        print('\nupload stopped and its image deleted %.1f s after the kill' % (time.monotonic() - killed))
+    finally:
+        if playbook.poll() is None:
+            os.killpg(playbook.pid, signal.SIGKILL)
+        for image in identity_images(admin, provider):
+            delete_image(admin, image.id)
+
+
+def test_a_killed_uploads_queued_candidate_is_replaced_by_an_immediate_rerun(cloud, tmp_path):
+    """kill -9 of image_upload during its PUT leaves the candidate queued; the rerun does not wait for it."""
+    admin = cloud.connect('admin')
+    path = big_file(tmp_path)
+    provider = 'kill%s' % os.urandom(4).hex()
+    args = dict(base_args(provider, str(path), cloud='admin'), disk_format='raw', min_disk=1, wait_timeout=120)
+    env = module_env(cloud)
+    try:
+        module = subprocess.Popen(module_command(tmp_path, args), env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for_status(admin, provider, 'saving')
+        os.killpg(module.pid, signal.SIGKILL)
+        module.wait()
+        wait_for_status(admin, provider, 'saving', present=False, timeout=60)  # Glance notices the lost client
+        left = identity_images(admin, provider)
+        assert [i.status for i in left] == ['queued'] and left[0].properties.get(_managed.RUN)
+        started = time.monotonic()
+        rerun = subprocess.run(module_command(tmp_path, args), env=env, capture_output=True, text=True, timeout=300,
+                               check=False)
+        took = time.monotonic() - started
+        result = result_of(rerun.stdout + '\n')
+        assert rerun.returncode == 0, result
+        assert result['created'] and result['deleted'] == [left[0].id]
+        assert result['image']['status'] == 'active' and took < 120  # not the 120 s wait_timeout, nor 6 h
+        print('\nrerun replaced the queued candidate and uploaded in %.1f s' % took)
+    finally:
+        for image in identity_images(admin, provider):
+            delete_image(admin, image.id)
