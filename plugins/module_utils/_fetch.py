@@ -26,8 +26,8 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums i
     STANDARD_DIGESTS, ChecksumError, MultiHasher)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._files import locked, private_dir, write_atomic
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
-    BACKOFF, CHUNK, RETRIES, TRANSFER_DEADLINE, Deadline, DeadlineError, TruncatedError, UpstreamError, body, get,
-    retrying)
+    BACKOFF, CHUNK, RETRIES, TRANSFER_DEADLINE, Deadline, DeadlineError, TruncatedError, UpstreamError, attempts,
+    body, check_framed, get, retrying)
 
 # The lock files of a cache key (Cache.lock, Cache.image_lock), which pruning removes with the key.
 LOCK_NAME = re.compile(r'^(?:image-)?(?P<key>[a-z0-9_]+-[0-9a-f]+)\.lock$')
@@ -228,8 +228,8 @@ def _download(session, url, part, algorithms, max_bytes, timeout, policy, progre
             _discard(part)
             raise FetchError('downloading %s failed: %s' % (url, exc)) from None
         kept = os.path.getsize(part) if os.path.exists(part) else 0
-        raise FetchError('downloading %s failed after %d attempts (%d bytes kept for the next run to resume): %s'
-                         % (url, exc.attempts, kept, exc)) from None
+        raise FetchError('downloading %s failed after %s (%d bytes kept for the next run to resume): %s'
+                         % (url, attempts(exc.attempts), kept, exc)) from None
 
 
 def _transfer(session, url, part, hasher, algorithms, max_bytes, timeout, deadline, progress):
@@ -256,6 +256,7 @@ def _transfer(session, url, part, hasher, algorithms, max_bytes, timeout, deadli
         if new_validator:
             write_atomic(part + '.validator', new_validator)
         expected_end = hasher.size + int(length) if length is not None else None
+        begun = hasher.size
         with open(part, mode) as out:
             for chunk in body(response, url, deadline, CHUNK):
                 if hasher.size + len(chunk) > max_bytes:
@@ -264,6 +265,7 @@ def _transfer(session, url, part, hasher, algorithms, max_bytes, timeout, deadli
                 hasher.update(chunk)
                 if progress:
                     progress(hasher.size, expected_end)
+        check_framed(response, hasher.size - begun, url)
         if expected_end is not None and hasher.size < expected_end:
             raise TruncatedError('%s ended after %d of %d bytes' % (url, hasher.size, expected_end))
     return hasher

@@ -15,6 +15,8 @@
 * Deadline: each transfer, all its attempts included, ends after ``transfer_deadline`` seconds
   (TRANSFER_DEADLINE), so a server dripping bytes cannot hold a release for hours; read
   timeouts alone never fire while bytes keep trickling in.
+* Counting: every request sent (the adapter's retries and each redirect hop included) adds one
+  to the session's ``sent`` (:func:`requests_sent`), so results report what the server saw.
 """
 
 from __future__ import annotations
@@ -74,19 +76,53 @@ def make_session(retries=RETRIES, backoff=BACKOFF):
         respect_retry_after_header=True, raise_on_status=False,
     )
     session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry)
+    retry.sent = _Sent()
+    adapter = _CountingAdapter(max_retries=retry)
     session.mount('http://', adapter)
     session.mount('https://', adapter)
     session.headers['User-Agent'] = USER_AGENT
     session.retries, session.backoff = retries, backoff  # for retrying(): one policy per session
+    session.sent = retry.sent
     # Checked before each redirect is followed: an https->http hop must not even be requested,
     # and an http->https or ->ftp hop would otherwise end in a TLS or adapter error, not this one.
     session.hooks['response'].append(_refuse_scheme_change)
     return session
 
 
+def requests_sent(session):
+    """How many requests ``session`` has sent so far (None for a session not made here)."""
+    sent = getattr(session, 'sent', None)
+    return sent.count if isinstance(sent, _Sent) else None
+
+
+class _Sent:
+    count = 0
+
+
+class _CountingAdapter(HTTPAdapter if REQUESTS_IMPORT_ERROR is None else object):
+    """Counts each send (one per redirect hop); the adapter's own retries count in _Retry."""
+
+    def send(self, request, *args, **kwargs):  # pylint: disable=arguments-differ
+        self.max_retries.sent.count += 1
+        return super().send(request, *args, **kwargs)  # pylint: disable=no-member
+
+
 class _Retry(Retry if REQUESTS_IMPORT_ERROR is None else object):
-    """urllib3's Retry, but a server's Retry-After cannot make us wait more than 30 s."""
+    """urllib3's Retry, but a server's Retry-After cannot make us wait more than 30 s; counts retries."""
+
+    sent = None  # the session's _Sent, handed on to each copy urllib3 makes
+
+    def new(self, **kw):
+        copy = super().new(**kw)  # pylint: disable=no-member
+        copy.sent = self.sent
+        return copy
+
+    def increment(self, *args, **kwargs):
+        copy = super().increment(*args, **kwargs)  # pylint: disable=no-member
+        # Raising (exhausted) means no retry follows: that last request was counted by its send.
+        if self.sent is not None:
+            self.sent.count += 1
+        return copy
 
     def get_retry_after(self, response):
         value = super().get_retry_after(response)  # pylint: disable=no-member
@@ -122,6 +158,23 @@ def as_upstream_error(exc, url):
                                  requests.exceptions.ContentDecodingError, Urllib3Error)) \
         or not isinstance(exc, requests.RequestException)  # a bare socket error (reset, timed out)
     return UpstreamError(_describe(exc), transient=transient)
+
+
+def attempts(count):
+    """``1 attempt``, ``3 attempts``."""
+    return '%d attempt%s' % (count, '' if count == 1 else 's')
+
+
+def check_framed(response, received, url):
+    """Refuse an empty body that nothing delimits: the connection was cut inside the headers.
+
+    http.client takes the end of the connection for the end of the headers, so headers cut
+    before ``Content-Length`` read as a complete response with an empty body.
+    """
+    if received or response.status_code not in (200, 206) or 'Content-Length' in response.headers \
+            or 'chunked' in response.headers.get('Transfer-Encoding', '').lower():
+        return
+    raise TruncatedError('%s: the connection ended inside the response headers (no Content-Length, no body)' % url)
 
 
 def _describe(exc):

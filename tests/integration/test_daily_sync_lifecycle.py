@@ -96,7 +96,7 @@ def test_new_releases_and_end_of_life_over_days(sync):
     assert report['available_not_synced'] == [] and 'cloudimages_upstream_release_available{' not in metrics
     groups = sync.images()
     assert set(groups) == {'ubuntu-24.04', 'fedora-44', 'fedora-43', 'debian-13', 'rocky-10'}
-    for number, until in (('44', '2027-06-01'), ('43', '2026-12-15')):
+    for number, until in (('44', '2027-06-01'), ('43', '2026-12-09')):
         (image,) = latest(groups['fedora-' + number])
         assert image.name == 'Fedora %s - Latest' % number
         assert (prop(image, 'os_version'), prop(image, 'provided_until')) == (number, until)
@@ -140,7 +140,7 @@ def test_new_releases_and_end_of_life_over_days(sync):
     for key in ('fedora-43', 'ubuntu-24.04'):
         assert latest(groups[key]) == [] and {image.visibility for image in groups[key]} == {'community'}, key
     retired = dict(line.split(': ', 1) for line in day['retired'])
-    assert retired['Fedora 43'] == 'end_of_support 2026-12-15 (distribution data) has passed'
+    assert retired['Fedora 43'] == 'end_of_support 2026-12-09 (distribution data) has passed'
     assert retired['Ubuntu 24.04 Noble Numbat'].startswith(
         'ubuntu 24.04 has reached its end of life: Ubuntu marks it unsupported (supported: false, support_eol 2026-11-17)')
     assert 'Fedora 43' not in day['unchanged'] and 'Ubuntu 24.04 Noble Numbat' not in day['unchanged']

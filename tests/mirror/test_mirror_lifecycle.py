@@ -190,7 +190,7 @@ def test_new_releases_appear_later(tmp_path):
         ubuntu26, fedora45 = mirror.releases['ubuntu', '26.04'], mirror.releases['fedora', '45']
         assert ubuntu26.version == '20261117' and '/releases/resolute/release-20261117/' in ubuntu26.image_url
         product = json.loads(read(index))['products']['com.ubuntu.cloud:server:26.04:amd64']
-        assert product['supported'] is True and product['support_eol'] == '2031-05-31'
+        assert product['supported'] is True and product['support_eol'] == '2031-05-29'
         assert product['release_codename'] == 'Resolute Raccoon' and list(product['versions']) == ['20261117']
         listed = json.loads(read(local(mirror, fedora45.index_url)))
         assert [e['version'] for e in listed if e['subvariant'] == 'Cloud_Base'] == ['46 Beta', '45', '44', '43']

@@ -11,6 +11,8 @@ Kinds and parameters (every kind also takes ``times``: how many matching request
 * ``redirect_loop``  302 to the same URL, forever
 * ``scheme_change``  302 to the same path with another scheme (``scheme='https'``)
 * ``truncate``  ``size=None`` (half the file): serve a shorter file, consistently (Content-Length agrees)
+* ``cut_headers``  ``after=None`` (half of them): send that many bytes of the response headers, then
+  cut the connection (a client must not read the rest as a complete, empty response)
 
 Content faults (wrong signing key, bad signature, bombs, ...) are ``Mirror.inject``'s.
 """
@@ -31,6 +33,7 @@ KINDS = {
     'redirect_loop': {},
     'scheme_change': {'scheme': 'https'},
     'truncate': {'size': None},
+    'cut_headers': {'after': None},
 }
 
 

@@ -90,6 +90,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         finally:
             owner.log(record)
 
+    def end_headers(self):
+        cut = getattr(self, 'cut_after', None)
+        if cut is None:
+            return super().end_headers()
+        self._headers_buffer.append(b'\r\n')
+        data = b''.join(self._headers_buffer)
+        self._headers_buffer = []
+        self.wfile.write(data[:len(data) // 2 if cut == 'half' else int(cut)])
+        self.wfile.flush()
+        self.connection.shutdown(socket.SHUT_RDWR)
+        raise ConnectionError('cut_headers fault')  # ends this request (_handle closes the connection)
+
     def _simple(self, record, status, body=b'', headers=None, head=False):
         record['status'] = status
         self.send_response(status)
@@ -109,8 +121,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _serve(self, path, head, record):
         owner = self.server.mirror_server
         fault = owner.faults.take(path)
+        self.cut_after = None
         if fault:
             record['fault'] = fault.kind
+            if fault.kind == 'cut_headers':
+                self.cut_after = 'half' if fault.params['after'] is None else fault.params['after']
             if fault.kind == 'not_found':
                 return self._simple(record, 404, head=head)
             if fault.kind == 'error':

@@ -24,7 +24,8 @@ import urllib.parse
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums, _managed, _signatures
 from ansible_collections.cloudimages.openstack.plugins.module_utils._files import write_atomic
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
-    BACKOFF, RETRIES, TRANSFER_DEADLINE, Deadline, UpstreamError, body, get, retrying)
+    BACKOFF, RETRIES, TRANSFER_DEADLINE, Deadline, UpstreamError, attempts, body, check_framed, get,
+    requests_sent, retrying)
 
 # Metadata documents are small; Ubuntu's products file, the largest, is a few MB.
 MAX_METADATA_BYTES = 64 * 1024 * 1024
@@ -216,7 +217,7 @@ class Context:
             if validators.get('last_modified'):
                 headers['If-Modified-Since'] = validators['last_modified']
         deadline = Deadline(self.deadline)
-        counted = []
+        counted, before = [], requests_sent(self.session)
 
         def attempt():
             with get(self.session, url, deadline, headers=headers, timeout=self.timeout) as response:
@@ -227,10 +228,13 @@ class Context:
             return retrying(attempt, url, deadline, getattr(self.session, 'retries', RETRIES),
                             getattr(self.session, 'backoff', BACKOFF))
         except UpstreamError as exc:
-            tries = ' (after %d attempts)' % exc.attempts if exc.attempts > 1 else ''
+            tries = ' (after %s)' % attempts(exc.attempts) if exc.attempts > 1 else ''
             raise DiscoveryError('%s %s: request failed%s: %s' % (what, url, tries, exc)) from None
         finally:
-            self.requests += sum(counted) or 1
+            # What the server saw: the adapter's retries and every redirect hop (a plain
+            # session, as in unit tests, counts hops only).
+            after = requests_sent(self.session)
+            self.requests += (after - before if after is not None else sum(counted)) or 1
 
     def _read(self, response, url, what, deadline):
         self.check_scheme(response.url)
@@ -246,6 +250,7 @@ class Context:
             data += chunk
             if len(data) > MAX_METADATA_BYTES:
                 raise DiscoveryError('%s %s is larger than %d bytes; refusing it' % (what, url, MAX_METADATA_BYTES))
+        check_framed(response, len(data), url)
         length = response.headers.get('Content-Length')
         if length is not None and not response.headers.get('Content-Encoding') and len(data) < int(length):
             raise UpstreamError('%s ended after %d of %s bytes' % (url, len(data), length), transient=True)

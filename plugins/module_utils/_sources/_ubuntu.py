@@ -19,7 +19,7 @@ import datetime
 import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    DiscoveryError, Source, catalog_entry, date_in, hint_of, same_digest, version_key,
+    DiscoveryError, EndOfLife, Source, catalog_entry, date_in, hint_of, same_digest, version_key,
 )
 
 HOST = 'https://cloud-images.ubuntu.com/'
@@ -58,6 +58,11 @@ def newest_version(products, release, arch, url):
     serials = [s for s, v in (product.get('versions') or {}).items() if SERIAL.fullmatch(s)
                and isinstance(v, dict) and isinstance((v.get('items') or {}).get('disk1.img'), dict)]
     if not serials:
+        life = lifecycle(product)
+        if life['supported'] is False:  # an old release (10.10) kept with tar.gz items only
+            raise EndOfLife(life['support_eol'] or True, 'Ubuntu %s has reached its end of life%s (%s says '
+                            '"supported": false)' % (release, ' on %s' % life['support_eol'] if life['support_eol']
+                                                     else '', url))
         raise DiscoveryError('%s: Ubuntu %s (%s) has no build with a disk1.img item' % (url, release, arch))
     serial = max(serials, key=version_key)
     return product, serial, product['versions'][serial]['items']['disk1.img']

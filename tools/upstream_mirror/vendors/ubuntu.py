@@ -14,7 +14,7 @@ from .. import checksums, signing
 from .base import TRAVERSAL_NAME, Vendor
 
 SERIES = {
-    '26.04': dict(codename='resolute', title='Resolute Raccoon', eol='2031-05-31', sums_order='hash'),
+    '26.04': dict(codename='resolute', title='Resolute Raccoon', eol='2031-05-29', sums_order='hash'),
     '24.04': dict(codename='noble', title='Noble Numbat', eol='2029-05-31', sums_order='hash'),
     '22.04': dict(codename='jammy', title='Jammy Jellyfish', eol='2027-06-01', sums_order='name'),
 }

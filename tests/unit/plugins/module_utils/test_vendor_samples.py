@@ -7,6 +7,9 @@ fingerprint of the role data is a real vendor key of the corpus.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
 import shutil
 import subprocess
@@ -18,9 +21,10 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils import _chec
 from ansible_collections.cloudimages.openstack.plugins.module_utils._signatures import (
     keyring_fingerprints, verify_clearsigned, verify_detached)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    Context, DiscoveryError, Response)
+    Context, DiscoveryError, EndOfLife, Response)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._checksum_dir import AlmaLinux, Rocky
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._fedora import FedoraCoreOS
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._ubuntu import newest_version
 
 ROOT = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..')
 SAMPLES = os.path.join(ROOT, 'tests', 'data', 'vendor_samples')
@@ -105,7 +109,7 @@ def test_every_real_checksum_file_is_listed():
     # Everything else is a checksum file: listings, JSON indexes and version files (version.txt, version-released).
     vendors = [v for v in os.listdir(SAMPLES) if v != 'keys' and os.path.isdir(os.path.join(SAMPLES, v))]
     on_disk = {'%s/%s' % (vendor, name) for vendor in vendors for name in os.listdir(os.path.join(SAMPLES, vendor))
-               if not name.endswith(('.md', '.json', '.gpg', '.html')) and not name.startswith('version')}
+               if not name.endswith(('.md', '.json', '.gpg', '.html', '.csv')) and not name.startswith('version')}
     assert on_disk == listed
 
 
@@ -212,8 +216,8 @@ def fedora_pins():
 
 # role -> {version: real key file of the corpus}
 PINNED = {
-    'fedora': {str(n): 'RPM-GPG-KEY-fedora-%d-primary' % n for n in range(42, 47)},
-    'fedora_coreos': {str(n): 'RPM-GPG-KEY-fedora-%d-primary' % n for n in range(43, 47)},
+    'fedora': {str(n): 'RPM-GPG-KEY-fedora-%d-primary' % n for n in range(42, 48)},
+    'fedora_coreos': {str(n): 'RPM-GPG-KEY-fedora-%d-primary' % n for n in range(43, 48)},
     'almalinux': {'9': 'RPM-GPG-KEY-AlmaLinux-9', '10': 'RPM-GPG-KEY-AlmaLinux-10'},
     'rocky': {'10': 'RPM-GPG-KEY-Rocky-10'},
     'ubuntu': {'*': 'ubuntu-cloudimage-keyring.asc'},
@@ -249,3 +253,48 @@ def test_the_cached_fedora_keyring_of_the_corpus_lacks_46_so_it_would_be_fetched
     fedora_gpg = keyring_fingerprints(os.path.join(KEYS, 'fedora.gpg'))
     assert {fedora_pins()[str(n)][0] for n in range(42, 46)} <= fedora_gpg
     assert fedora_pins()['46'][0] not in fedora_gpg   # Context.vendor_keyring: no pinned key -> fetch again
+
+
+# ---------------------------------------------------------------- end-of-support floors of the role data
+
+def role_defaults(role):
+    with open(os.path.join(ROOT, 'roles', role, 'defaults', 'main.yml'), encoding='utf-8') as handle:
+        return yaml.safe_load(handle)
+
+
+def vendor_dates(*parts, key):
+    """``{release: eol}`` of a vendor CSV of the corpus (ubuntu.csv's version is ``26.04 LTS``)."""
+    rows = csv.DictReader(io.StringIO(sample(*parts).decode()))
+    return {row[key].split()[0]: row['eol'] for row in rows}
+
+
+def floors():
+    """``(role, release, end_of_support)`` for every dated release of the Ubuntu and Fedora roles."""
+    for role in ('ubuntu', 'ubuntu_minimal'):
+        for item in role_defaults(role)['%s_releases' % role]:
+            yield role, item['release'], item['end_of_support']
+    for item in role_defaults('fedora')['fedora_releases']:
+        for release, date in (item.get('end_of_support_by_release') or {}).items():
+            yield 'fedora', release, date
+
+
+def test_no_end_of_support_floor_is_later_than_the_vendors_date():
+    ubuntu = vendor_dates('ubuntu', 'distro-info-ubuntu.csv', key='version')
+    fedora = vendor_dates('fedora', 'eol-dates.csv', key='release')
+    checked = []
+    for role, release, date in floors():
+        vendor = (fedora if role == 'fedora' else ubuntu).get(release)
+        if vendor:
+            checked.append((role, release))
+            assert date <= vendor, '%s %s: end_of_support %s is later than the vendor\'s %s' % (role, release, date, vendor)
+    # Every Ubuntu release of the data is in distro-info, and Fedora 43 (announced) is checked.
+    assert {('ubuntu', '26.04'), ('ubuntu_minimal', '22.04'), ('fedora', '43')} <= set(checked)
+    assert ubuntu['26.04'] == '2031-05-29' and fedora['43'] == '2026-12-09'
+
+
+def test_an_old_ubuntu_release_without_disk_images_is_its_end_of_life():
+    """The real stream keeps 10.10 (tar.gz items only, "supported": false): end of life, not a missing build."""
+    doc = json.loads(sample('ubuntu', 'released-download-2024-08-22.json'))
+    with pytest.raises(EndOfLife, match=r'Ubuntu 10\.10 has reached its end of life on 2012-04-10') as caught:
+        newest_version(doc, '10.10', 'amd64', 'stream')
+    assert caught.value.date == vendor_dates('ubuntu', 'distro-info-ubuntu.csv', key='version')['10.10']
