@@ -265,7 +265,7 @@ def _transfer(session, url, part, hasher, algorithms, max_bytes, timeout, deadli
                 hasher.update(chunk)
                 if progress:
                     progress(hasher.size, expected_end)
-        check_framed(response, hasher.size - begun, url)
+        check_framed(response, hasher.size - begun)
         if expected_end is not None and hasher.size < expected_end:
             raise TruncatedError('%s ended after %d of %d bytes' % (url, hasher.size, expected_end))
     return hasher

@@ -165,7 +165,7 @@ def attempts(count):
     return '%d attempt%s' % (count, '' if count == 1 else 's')
 
 
-def check_framed(response, received, url):
+def check_framed(response, received):
     """Refuse an empty body that nothing delimits: the connection was cut inside the headers.
 
     http.client takes the end of the connection for the end of the headers, so headers cut
@@ -174,7 +174,7 @@ def check_framed(response, received, url):
     if received or response.status_code not in (200, 206) or 'Content-Length' in response.headers \
             or 'chunked' in response.headers.get('Transfer-Encoding', '').lower():
         return
-    raise TruncatedError('%s: the connection ended inside the response headers (no Content-Length, no body)' % url)
+    raise TruncatedError('the connection ended inside the response headers (no Content-Length, no body)')
 
 
 def _describe(exc):

@@ -48,6 +48,17 @@ def test_download_once_then_from_cache(server, debian, cache):
     assert server.count() == 0
 
 
+def test_cut_headers_are_retried_not_taken_for_an_empty_file(server, debian, cache):
+    info, url, expected = debian
+    server.set_fault(url, 'cut_headers', times=1)
+    assert fetch(session(), url, expected, cache, LIMIT, backoff=0.01).digests['sha512'] == info.sha512
+    assert [entry['fault'] for entry in server.requests] == ['cut_headers', None]
+    server.set_fault(url, 'cut_headers')
+    with pytest.raises(FetchError, match=r'failed after 6 attempts \(0 bytes kept .*\): the connection ended '
+                                         r'inside the response headers'):
+        fetch(session(), url, expected, Cache(cache.root + '-2'), LIMIT, backoff=0.01)
+
+
 def test_dropped_connections_resume_with_range(server, debian, cache):
     info, url, expected = debian
     server.set_fault(url, 'drop', after=5000, times=2)

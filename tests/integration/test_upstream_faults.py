@@ -55,7 +55,7 @@ EXPECTED = {
         'drop': r'download failed: downloading ' + IMG + r' failed after 2 attempts \(\d+ bytes kept for the next run to '
                 r'resume\): Connection broken: IncompleteRead\(100 bytes read, \d+ more expected\)$',
         '5xx': r'download failed: GET ' + IMG + r' answered HTTP 503 Service Unavailable$',
-        'slow': r'download failed: downloading ' + IMG + r' failed after 1 attempts \(\d+ bytes kept for the next run to '
+        'slow': r'download failed: downloading ' + IMG + r' failed after 1 attempt \(\d+ bytes kept for the next run to '
                 r'resume\): not complete within the transfer deadline of 3 s \(transfer_deadline\)',
         'redirect_loop': r'download failed: downloading ' + IMG + r' failed: too many redirects \(a redirect loop\?\)',
         'scheme_change': r'download failed: downloading ' + IMG + r' failed: \S+ redirected to https://\S+, which changes '

@@ -509,3 +509,32 @@ def test_a_dropped_or_failed_document_is_retried(own, fault, params):
     for url in (info.checksum_url, info.checksum_signature_url):
         path = '/' + url.split('://', 1)[1]
         assert [entry['fault'] for entry in own.server.requests if entry['path'] == path] == [fault, None], url
+
+
+def test_cut_headers_are_a_short_transfer(own):
+    """Headers cut before Content-Length: retried, and never read as a complete empty document."""
+    info = own.mirror.releases['ubuntu', '24.04']
+    own.server.set_fault(info.checksum_url, 'cut_headers', times=1)
+    release, _unchanged, _count = own('ubuntu', '24.04')
+    path = '/' + info.checksum_url.split('://', 1)[1]
+    assert release['version'] == info.version
+    assert [entry['fault'] for entry in own.server.requests if entry['path'] == path] == ['cut_headers', None]
+    own.server.set_fault(info.checksum_url, 'cut_headers')
+    with pytest.raises(DiscoveryError, match=r'checksum file \S+/SHA256SUMS: request failed \(after 2 attempts\): '
+                                             r'the connection ended inside the response headers'):
+        own('ubuntu', '24.04', cache_dir=own.cache + '-2')
+
+
+def test_requests_count_what_the_server_saw(own):
+    """Retries inside the HTTP adapter and every redirect hop count, as the server's log does."""
+    info = own.mirror.releases['ubuntu', '24.04']
+    own.server.set_fault(info.checksum_url, 'error', status=503, times=1)  # the adapter retries it
+    own.server.reset_requests()
+    _release, _unchanged, count = own('ubuntu', '24.04')
+    assert count == own.server.count() == 4  # the stream, a 503 and SHA256SUMS, its signature
+    own.server.set_fault(info.checksum_url, 'redirect_loop')
+    own.server.reset_requests()
+    with pytest.raises(DiscoveryError, match='too many redirects') as caught:
+        own('ubuntu', '24.04', cache_dir=own.cache + '-2')
+    looped = own.server.count('/' + info.checksum_url.split('://', 1)[1])
+    assert looped == 31 and caught.value.requests == own.server.count() == looped + 1

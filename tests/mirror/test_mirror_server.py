@@ -181,6 +181,21 @@ def test_fault_redirect_loop_scheme_change_and_truncate(server, base_mirror):
     assert int(answer.headers['Content-Length']) == len(answer.content) == info.size // 2
 
 
+def test_fault_cut_headers(server, base_mirror):
+    """Half the header block, then the end of the connection: a plain client reads an empty 200."""
+    url = server.rewrite(base_mirror.releases['ubuntu', '24.04'].checksum_url)
+    server.set_fault(url, 'cut_headers', times=1)
+    path = url.split('/', 3)[3]
+    with socket.create_connection((server.host, server.port), timeout=10) as sock:
+        sock.sendall(('GET /%s HTTP/1.1\r\nHost: x\r\n\r\n' % path).encode())
+        received = b''.join(iter(lambda: sock.recv(4096), b''))
+    assert received.startswith(b'HTTP/1.1 200 OK\r\n') and b'\r\n\r\n' not in received
+    assert b'Content-Length' not in received and server.requests[-1]['fault'] == 'cut_headers'
+    server.set_fault(url, 'cut_headers', after=40)
+    answer = requests.get(url, timeout=10)
+    assert answer.status_code == 200 and answer.content == b'' and 'Content-Length' not in answer.headers
+
+
 def test_server_follows_mirror_changes_live(mirror):
     from upstream_mirror import MirrorServer  # pylint: disable=import-outside-toplevel
     with MirrorServer(mirror) as live:

@@ -250,7 +250,7 @@ class Context:
             data += chunk
             if len(data) > MAX_METADATA_BYTES:
                 raise DiscoveryError('%s %s is larger than %d bytes; refusing it' % (what, url, MAX_METADATA_BYTES))
-        check_framed(response, len(data), url)
+        check_framed(response, len(data))
         length = response.headers.get('Content-Length')
         if length is not None and not response.headers.get('Content-Encoding') and len(data) < int(length):
             raise UpstreamError('%s ended after %d of %s bytes' % (url, len(data), length), transient=True)

@@ -7,7 +7,8 @@ import requests
 import urllib3
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
-    Deadline, DeadlineError, TruncatedError, UpstreamError, as_upstream_error, make_session, retrying)
+    Deadline, DeadlineError, TruncatedError, UpstreamError, as_upstream_error, attempts, make_session, requests_sent,
+    retrying)
 from fake_clock import Clock
 
 URL = 'https://example.org/SHA256SUMS'
@@ -90,3 +91,12 @@ def test_session_carries_the_retry_policy():
     session = make_session(retries=2, backoff=0.1)
     retry = session.get_adapter('https://x').max_retries
     assert (session.retries, session.backoff, retry.total, retry.backoff_factor) == (2, 0.1, 2, 0.1)
+
+
+def test_attempts_are_counted_in_english():
+    assert (attempts(1), attempts(2)) == ('1 attempt', '2 attempts')
+
+
+def test_a_session_made_here_counts_what_it_sends():
+    """The count itself is checked against the mirror's request log (test_upstream_release)."""
+    assert requests_sent(make_session()) == 0 and requests_sent(requests.Session()) is None
