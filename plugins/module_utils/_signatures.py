@@ -12,6 +12,9 @@ Policy, failing closed:
 * the result is read from ``--status-fd`` lines: the run must exit 0, report at least one
   ``VALIDSIG``, and report none of BADSIG, ERRSIG, EXPSIG, EXPKEYSIG, REVKEYSIG, NO_PUBKEY,
   NODATA, BADARMOR or FAILURE;
+* an expired signing key (EXPKEYSIG) is refused unless the signature was made before the key
+  (and its primary key) expired, by the expiry the keyring's own self-signatures state
+  (OpenPGP semantics: a good signature stays good); that is accepted with a warning;
 * every valid signature must come from a pinned key. A pin matches the *primary* key
   fingerprint reported by VALIDSIG (so signing subkeys of a pinned key, e.g. Flatcar's yearly
   subkeys, are accepted) or the signing (sub)key fingerprint itself;
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import hashlib
 import os
 import shutil
@@ -214,10 +218,88 @@ def parse_status(text):
     return result
 
 
-def _check_status(status, pins, what):
-    """Apply the policy to parsed status lines; return the fingerprint that satisfied a pin."""
+def key_expiries(data):
+    """``{fingerprint: expiry (epoch seconds) or None}`` of the v4 keys and subkeys in binary keyring ``data``.
+
+    The expiry is the key's creation time plus the key expiration time of its newest self-signature
+    (a subkey's binding signature, a primary key's user id or direct-key signature).
+    """
+    keys, newest, current, primary, offset = {}, {}, None, None, 0
+    while offset < len(data):
+        parsed = _packet(data, offset)
+        if parsed is None:
+            break
+        tag, body, offset = parsed
+        if tag in (6, 14) and body[:1] == b'\x04':
+            current = hashlib.sha1(b'\x99' + len(body).to_bytes(2, 'big') + body).hexdigest().upper()
+            primary = current if tag == 6 else primary
+            keys[current] = (int.from_bytes(body[1:5], 'big'), None)
+        elif tag in (6, 14):
+            current = None  # v5/v6: no expiry read; an expired one stays refused
+        elif tag == 2 and current and len(body) > 6 and body[0] == 4:
+            wanted = (0x18,) if current != primary else (0x10, 0x11, 0x12, 0x13, 0x1F)
+            created, expires = _self_signature_times(body[6:6 + int.from_bytes(body[4:6], 'big')])
+            if body[1] in wanted and created is not None and created >= newest.get(current, -1):
+                newest[current] = created
+                keys[current] = (keys[current][0], expires)
+    return {key: (born + life if life else None) for key, (born, life) in keys.items()}
+
+
+def _self_signature_times(hashed):
+    """``(signature creation time, key expiration time or None)`` from v4 hashed subpackets."""
+    created = expires = None
+    pos = 0
+    while pos < len(hashed):
+        first = hashed[pos]
+        if first < 192:
+            length, pos = first, pos + 1
+        elif first < 255:
+            length, pos = ((first - 192) << 8) + hashed[pos + 1] + 192, pos + 2
+        else:
+            length, pos = int.from_bytes(hashed[pos + 1:pos + 5], 'big'), pos + 5
+        kind, value = hashed[pos] & 0x7F if pos < len(hashed) else None, hashed[pos + 1:pos + length]
+        if kind == 2 and len(value) == 4:
+            created = int.from_bytes(value, 'big')
+        elif kind == 9 and len(value) == 4:
+            expires = int.from_bytes(value, 'big')
+        pos += length
+    return created, expires
+
+
+def _made_before_expiry(status, expiries):
+    """The warning for good signatures all made before their expired keys expired, else None."""
+    notes = []
+    for args in (a for k, a in status if k == 'VALIDSIG'):
+        if len(args) < 10 or not args[2].isdigit():
+            return None
+        made = int(args[2])
+        ends = [expiries.get(args[0].upper()), expiries.get(args[9].upper())]
+        known = [end for end in ends if end is not None]
+        if args[0].upper() not in expiries or not known or any(made >= end for end in known):
+            return None
+        notes.append('made %s by key %s, which expired %s' % (_day(made), args[0].upper(), _day(min(known))))
+    return notes and ('a good signature %s: accepted, since it was made before the expiry (OpenPGP); '
+                      'the vendor signs new files with a newer key' % '; '.join(notes))
+
+
+def _day(epoch):
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
+
+
+def _check_status(status, pins, what, expiries=None, warnings=None):
+    """Apply the policy to parsed status lines; return the fingerprint that satisfied a pin.
+
+    ``expiries`` (:func:`key_expiries` of the keyring) lets a signature by an expired key pass
+    when it was made before the expiry; the warning then goes to the ``warnings`` list.
+    """
     failures = sorted(((k, a) for k, a in status if k in _FAILURE_STATUS),
                       key=lambda item: _FAILURE_STATUS.index(item[0]))
+    if failures and {k for k, _a in failures} == {'EXPKEYSIG'} and expiries:
+        note = _made_before_expiry(status, expiries)
+        if note:
+            failures = []
+            if warnings is not None:
+                warnings.append('%s: %s' % (what, note))
     if failures:
         keyword, args = failures[0]
         detail = {
@@ -263,12 +345,17 @@ def _run_gpgv(arguments, what, gpgv, timeout, workdir):
     return result
 
 
-def _verify(arguments, keyring_path, trusted_fingerprints, what, gpgv, timeout, workdir):
+def _verify(arguments, keyring_path, trusted_fingerprints, what, gpgv, timeout, workdir, warnings=None):
     pins = _pins(trusted_fingerprints)
     keyrings = _prepare_keyrings(keyring_path, workdir)
     result = _run_gpgv(keyrings + arguments, what, gpgv, timeout, workdir)
     status = parse_status(result.stdout.decode('utf-8', 'replace'))
-    fingerprint = _check_status(status, pins, what)
+    expiries = None
+    if any(keyword == 'EXPKEYSIG' for keyword, _args in status):
+        expiries = {}
+        for path in keyrings[1::2]:
+            expiries.update(key_expiries(_read(path, 'keyring')))
+    fingerprint = _check_status(status, pins, what, expiries, warnings)
     if result.returncode != 0:
         message = result.stderr.decode('utf-8', 'replace').strip().splitlines()
         last = message[-1] if message else 'no message'
@@ -277,11 +364,12 @@ def _verify(arguments, keyring_path, trusted_fingerprints, what, gpgv, timeout, 
 
 
 def verify_detached(data_path, signature_path, keyring_path, trusted_fingerprints, gpgv=None, timeout=DEFAULT_TIMEOUT,
-                    what=None):
+                    what=None, warnings=None):
     """Check a detached signature (armored or binary) over the file ``data_path``.
 
     ``keyring_path`` is one keyring file or a list of them (binary, keybox or armored).
-    ``what`` names the pair in messages (default: both paths).
+    ``what`` names the pair in messages (default: both paths); ``warnings`` (a list) receives
+    what was accepted with a warning (a signature made before its key expired).
     Returns the pinned fingerprint that signed; raises SignatureError otherwise.
     """
     what = what or f'signature {os.fsdecode(signature_path)!r} over {os.fsdecode(data_path)!r}'
@@ -290,10 +378,11 @@ def verify_detached(data_path, signature_path, keyring_path, trusted_fingerprint
             raise SignatureError(f'{what}: {kind} {os.fsdecode(path)!r} does not exist')
     with tempfile.TemporaryDirectory(prefix='cloudimages-gpgv-') as workdir:
         return _verify(['--', os.path.abspath(signature_path), os.path.abspath(data_path)],
-                       keyring_path, trusted_fingerprints, what, gpgv, timeout, workdir)
+                       keyring_path, trusted_fingerprints, what, gpgv, timeout, workdir, warnings)
 
 
-def verify_clearsigned(text_or_path, keyring_path, trusted_fingerprints, gpgv=None, timeout=DEFAULT_TIMEOUT):
+def verify_clearsigned(text_or_path, keyring_path, trusted_fingerprints, gpgv=None, timeout=DEFAULT_TIMEOUT,
+                       warnings=None):
     """Check an OpenPGP clearsigned message; return ``(fingerprint, body)``.
 
     ``text_or_path`` is the message as bytes, or as str when it contains a newline; a path
@@ -315,7 +404,7 @@ def verify_clearsigned(text_or_path, keyring_path, trusted_fingerprints, gpgv=No
         with open(signed, 'wb') as handle:
             handle.write(message)
         fingerprint = _verify(['--output', output, '--', signed], keyring_path, trusted_fingerprints, what, gpgv,
-                              timeout, workdir)
+                              timeout, workdir, warnings)
         body = _read(output, 'gpgv output')
     try:
         return fingerprint, body.decode('utf-8')

@@ -538,3 +538,19 @@ def test_requests_count_what_the_server_saw(own):
         own('ubuntu', '24.04', cache_dir=own.cache + '-2')
     looped = own.server.count('/' + info.checksum_url.split('://', 1)[1])
     assert looped == 31 and caught.value.requests == own.server.count() == looped + 1
+
+
+def test_flatcar_takes_the_format_flatcar_offers(own):
+    """Flatcar documents the uncompressed .img and may drop the .bz2: discovery takes what is published."""
+    info = own.mirror.releases['flatcar', 'stable']
+    for path in glob.glob(info.local_path + '*'):  # the .bz2 and its DIGESTS, DIGESTS.asc, sig
+        os.unlink(path)
+    result, _unchanged, _count = own('flatcar', 'stable')
+    assert (result['filename'], result['compression']) == ('flatcar_production_openstack_image.img', 'none')
+    assert result['url'] == own.server.rewrite(info.extra['uncompressed_url'])
+    assert result['checksum'].startswith('sha512:')
+    for path in glob.glob(info.local_path[:-len('.bz2')] + '*'):
+        os.unlink(path)
+    with pytest.raises(DiscoveryError, match=r'Flatcar stable %s offers none of the image formats this collection '
+                                             r'reads \(.*\.img\.bz2, .*\.img, .*\.img\.gz: ' % re.escape(info.version)):
+        own('flatcar', 'stable', cache_dir=own.cache + '-2')

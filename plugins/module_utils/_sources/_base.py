@@ -368,18 +368,20 @@ class Context:
         try:
             what = 'signature %s' % self.url(signature_url)
             return self._checked(source, trust, lambda keyring, pins: _signatures.verify_detached(
-                data_path, signature_path, keyring, pins, gpgv=self.gpgv, what=what))
+                data_path, signature_path, keyring, pins, gpgv=self.gpgv, what=what, warnings=self.warnings))
         except _signatures.SignatureError as exc:
             raise DiscoveryError(str(exc)) from None
 
     def verify_clearsigned(self, source, response, pin_key=None):
         """Check a clearsigned document; return ``(fingerprint, signed body text)``."""
-        trust = self.use_trust(source, pin_key)
+        trust, warnings = self.use_trust(source, pin_key), []
         try:
             return self._checked(source, trust, lambda keyring, pins: _signatures.verify_clearsigned(
-                response.body, keyring, pins, gpgv=self.gpgv))
+                response.body, keyring, pins, gpgv=self.gpgv, warnings=warnings))
         except _signatures.SignatureError as exc:
             raise DiscoveryError('%s: %s' % (response.url, exc)) from None
+        finally:
+            self.warnings.extend('%s: %s' % (response.url, warning) for warning in warnings)
 
 
 def keyring_file_name(source):

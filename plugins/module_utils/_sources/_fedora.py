@@ -35,6 +35,8 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._ba
 KEYRING_URL = 'https://fedoraproject.org/fedora.gpg'
 FCOS_HOST = 'https://builds.coreos.fedoraproject.org/'
 FCOS_ARTIFACT = re.compile(r'[A-Za-z0-9][A-Za-z0-9._-]*')
+# The stream's formats of a qcow2 artifact that we read, preferred first, with their compression.
+FCOS_FORMATS = {'qcow2.xz': 'xz', 'qcow2.gz': 'gz', 'qcow2': 'none'}
 IMAGE_NAME = re.compile(r'Fedora-Cloud-Base-Generic-(?P<version>[0-9]+-[0-9]+(?:\.[0-9]+)*)'
                         r'\.(?P<arch>[a-z0-9_]+)\.qcow2')
 
@@ -143,7 +145,6 @@ class FedoraCoreOS(Source):
     keyring_url = KEYRING_URL
     keyring_name = 'fedora.gpg'
     platform = 'openstack'
-    artifact_format = 'qcow2.xz'
 
     def check(self):
         if not re.fullmatch(r'[a-z][a-z0-9-]*', self.release):
@@ -156,11 +157,20 @@ class FedoraCoreOS(Source):
         doc = entry.json()
         try:
             artifact = doc['architectures'][self.vendor_arch]['artifacts'][self.platform]
-            disk = artifact['formats'][self.artifact_format]['disk']
+            offered = [name for name in artifact['formats'] if isinstance(name, str)]
             version = str(artifact['release'])
         except (KeyError, TypeError):
-            raise DiscoveryError('%s has no %s %s artifact for %s' % (
-                entry.url, self.platform, self.artifact_format, self.vendor_arch)) from None
+            raise DiscoveryError('%s has no %s artifact for %s' % (entry.url, self.platform, self.vendor_arch)) from None
+        known = [name for name in FCOS_FORMATS if name in offered]
+        if not known:  # e.g. qcow2.zst: refused by name rather than fetched and misread
+            raise DiscoveryError('%s offers the %s artifact for %s only as %s, a format this collection does not '
+                                 'read (it reads %s); refusing it' % (entry.url, self.platform, self.vendor_arch,
+                                                                     ', '.join(offered) or 'nothing',
+                                                                     ', '.join(FCOS_FORMATS)))
+        try:
+            disk = artifact['formats'][known[0]]['disk']
+        except (KeyError, TypeError):
+            raise DiscoveryError('%s has no %s disk for %s' % (entry.url, known[0], self.vendor_arch)) from None
         match = re.fullmatch(r'(?P<major>[0-9]+)\.(?P<date>[0-9]{8})\.[0-9]+\.[0-9]+', version)
         if not match:
             raise DiscoveryError('%s: unexpected release %r' % (entry.url, version))
@@ -180,12 +190,14 @@ class FedoraCoreOS(Source):
             raise DiscoveryError('%s: no usable sha256 for %s' % (entry.url, location))
         date = match['date']
         return {'version': version, 'major': match['major'], 'build_date': '%s-%s-%s' % (date[:4], date[4:6], date[6:]),
-                'location': location, 'signature': signature, 'hint': hint}
+                'location': location, 'signature': signature, 'hint': hint, 'compression': FCOS_FORMATS[known[0]]}
 
     def resolve(self, ctx, entry, candidate):
         # The stream is unsigned; the image's own signature is checked by image_fetch with this trust.
         ctx.use_trust(self, candidate['major'])
         algorithm, hexdigest = candidate['hint'].split(':', 1)
         checksum = Checksum(candidate['location'].rsplit('/', 1)[-1], algorithm, hexdigest)
-        return self.result(ctx, candidate['version'], candidate['build_date'], candidate['location'], checksum,
-                           self.entry_url(), image_signature_url=candidate['signature'])
+        result = self.result(ctx, candidate['version'], candidate['build_date'], candidate['location'], checksum,
+                             self.entry_url(), image_signature_url=candidate['signature'])
+        result['compression'] = candidate.get('compression', self.compression)  # a remembered older candidate: xz
+        return result

@@ -8,7 +8,9 @@
 ``<arch>-usr/current/version.txt`` names the newest version; the digest is read from the
 versioned directory's ``<image>.DIGESTS.asc`` (clearsigned DIGESTS, sha512 used), and image_fetch
 checks the detached ``<image>.sig`` over the image. The build date is version.txt's
-Last-Modified (versions carry no date).
+Last-Modified (versions carry no date). Flatcar publishes the image as ``.img.bz2`` and, documented
+since ~3602, as the uncompressed ``.img`` (and may drop the compressed files): the first of
+FORMATS whose DIGESTS.asc exists is taken, and a version with none of them is refused by name.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from __future__ import annotations
 import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    DiscoveryError, Source,
+    DiscoveryError, NotFoundError, Source,
 )
 
 IMAGE = 'flatcar_production_openstack_image.img'
+# (suffix, compression) in the order taken: the smaller download first.
+FORMATS = (('.bz2', 'bz2'), ('', 'none'), ('.gz', 'gz'))
 CHANNELS = ('stable', 'beta', 'alpha', 'lts')
 
 
@@ -59,11 +63,23 @@ class Flatcar(Source):
         return {'version': parse_version_txt(entry.text, entry.url), 'build_date': entry.modified_date}
 
     def resolve(self, ctx, entry, candidate):
-        name = IMAGE + '.bz2'
-        image_url = '%s%s/%s' % (self.base(), candidate['version'], name)
-        signed = ctx.get(image_url + '.DIGESTS.asc', what='checksum file')
+        directory = '%s%s/' % (self.base(), candidate['version'])
+        for suffix, compression in FORMATS:
+            name = IMAGE + suffix
+            try:
+                signed = ctx.get(directory + name + '.DIGESTS.asc', what='checksum file')
+                break
+            except NotFoundError:
+                continue
+        else:
+            raise DiscoveryError('Flatcar %s %s offers none of the image formats this collection reads (%s: no '
+                                 '.DIGESTS.asc in %s); refusing it' % (self.release, candidate['version'], ', '.join(
+                                     IMAGE + suffix for suffix, _compression in FORMATS), ctx.url(directory)))
+        image_url = directory + name
         fingerprint, body = ctx.verify_clearsigned(self, signed)
         checksum = ctx.find_checksum(body, name, signed.url, 'sha512')
-        return self.result(ctx, candidate['version'], candidate['build_date'], image_url, checksum,
-                           image_url + '.DIGESTS', 'clearsigned', image_url + '.DIGESTS.asc', fingerprint,
-                           image_signature_url=image_url + '.sig')
+        result = self.result(ctx, candidate['version'], candidate['build_date'], image_url, checksum,
+                             image_url + '.DIGESTS', 'clearsigned', image_url + '.DIGESTS.asc', fingerprint,
+                             image_signature_url=image_url + '.sig')
+        result['compression'] = compression
+        return result

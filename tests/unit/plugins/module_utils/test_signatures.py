@@ -168,10 +168,39 @@ def test_subkey_of_pinned_primary(keys, material):
         verify_detached(data, material['signed']['primary'], material['keyring'], [keys.trusted])
 
 
-def test_expired_key(keys, material):
-    data = material['signed']['expired'].with_suffix('')
-    with pytest.raises(SignatureError, match='expired.*EXPKEYSIG'):
-        verify_detached(data, material['signed']['expired'], material['keyring'], [keys.expired])
+def test_a_signature_made_before_its_key_expired_still_verifies_with_a_warning(keys, material):
+    """OpenPGP: a good signature stays good after its key expires (made 2020-01-01, key expired a day later)."""
+    data, warnings = material['signed']['expired'].with_suffix(''), []
+    assert verify_detached(data, material['signed']['expired'], material['keyring'], [keys.expired],
+                           warnings=warnings) == keys.expired
+    assert warnings == ['signature %r over %r: a good signature made 2020-01-01 00:00 UTC by key %s, which expired '
+                        '2020-01-02 00:00 UTC: accepted, since it was made before the expiry (OpenPGP); the vendor '
+                        'signs new files with a newer key' % (str(material['signed']['expired']), str(data), keys.expired)]
+
+
+def test_flatcar_like_subkey_expiry(keys, tmp_path):
+    """A pinned primary that never expires, signing subkeys that do (Flatcar's: 2027-03-08), on a faked clock.
+
+    Made before the subkey expired: verifies after the expiry, with a warning. Made after the
+    expiry the key's own self-signature states (set afterwards, as a vendor shortening a subkey's
+    life does): refused as before, EXPKEYSIG, which makes discovery fetch the keyring again.
+    """
+    primary = keys.generate('Rotating <rotating@example.test>', usage='cert', faked='20200101T000000!')
+    keys.gpg('--quick-add-key', primary, 'ed25519', 'sign', '2020-12-31', faked='20200101T000000!')
+    keys.gpg('--quick-add-key', primary, 'ed25519', 'sign', 'never', faked='20200101T000000!')
+    _primary, old, short = keys.fingerprints(primary)
+    data = tmp_path / 'DIGESTS'
+    data.write_text('0' * 64 + '  flatcar_production_openstack_image.img\n')
+    before = keys.sign(data, old + '!', faked='20200601T000000!')
+    after = Path(keys.sign(data, short + '!', armor=True, faked='20200601T000000!'))
+    keys.gpg('--quick-set-expire', primary, '2020-03-01', short, faked='20200102T000000!')
+    keyring = keys.export(tmp_path / 'keyring.gpg', primary)
+    warnings = []
+    assert verify_detached(data, before, keyring, [primary], warnings=warnings) == primary
+    assert len(warnings) == 1 and 'made 2020-06-01 00:00 UTC by key %s, which expired 2020-12-31' % old in warnings[0]
+    with pytest.raises(SignatureError, match=r'the signing key has expired .*\[EXPKEYSIG\]') as caught:
+        verify_detached(data, after, keyring, [primary], warnings=warnings)
+    assert caught.value.missing_key and len(warnings) == 1
 
 
 def test_revoked_key(keys, material):

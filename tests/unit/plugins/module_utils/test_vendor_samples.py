@@ -192,6 +192,27 @@ def test_real_fcos_streams_give_the_build(stream, arch, version, digest):
     pins = Context(None, signing_keys=role_keys('fedora_coreos')).pins(source, candidate['major'])
     assert pins == ['36F612DCF27F7D1A48A835E4DBFCF71C6D9F90A6'] and set(pins) <= keyring_fingerprints(
         os.path.join(KEYS, 'fedora.gpg'))
+    assert candidate['compression'] == 'xz'
+
+
+@pytest.mark.parametrize('formats, outcome', [
+    (['qcow2.zst'], 'only as qcow2.zst, a format this collection does not read'),  # the zstd discussion
+    (['qcow2.zst', 'qcow2'], 'none'),                                                # what is offered and read
+    (['qcow2.gz', 'qcow2.xz'], 'xz'),
+])
+def test_fcos_takes_a_format_the_stream_offers_or_refuses_by_name(formats, outcome):
+    """The real stable stream with its openstack formats renamed as Fedora CoreOS might publish them."""
+    doc = json.loads(sample('fcos', 'stable.json'))
+    artifact = doc['architectures']['x86_64']['artifacts']['openstack']
+    (disk,) = artifact['formats'].values()
+    artifact['formats'] = {name: disk for name in formats}
+    source = FedoraCoreOS('stable')
+    entry = Response(source.entry_url(), 200, json.dumps(doc).encode())
+    if outcome in ('none', 'xz'):
+        assert source.newest(Context(None), entry)['compression'] == outcome
+    else:
+        with pytest.raises(DiscoveryError, match=outcome):
+            source.newest(Context(None), entry)
 
 
 def test_real_2020_fcos_stream_is_read_and_its_major_has_no_pin():
