@@ -245,6 +245,29 @@ def key_expiries(data):
     return {key: (born + life if life else None) for key, (born, life) in keys.items()}
 
 
+def signature_created(data):
+    """Creation time (epoch seconds) of the first v4 signature in a detached signature (armored or binary), or None."""
+    if b'-----BEGIN PGP SIGNATURE-----' in data:
+        lines = data.decode('ascii', 'replace').replace('\r', '').split('\n')
+        start = lines.index('-----BEGIN PGP SIGNATURE-----') + 1 if '-----BEGIN PGP SIGNATURE-----' in lines else 0
+        chunk = []
+        for line in lines[start:]:
+            line = line.strip()
+            if line.startswith('-----END') or (line.startswith('=') and len(line) == 5):
+                break
+            if line and ':' not in line:
+                chunk.append(line)
+        try:
+            data = base64.b64decode(''.join(chunk), validate=True)
+        except (binascii.Error, ValueError):
+            return None
+    parsed = _packet(data, 0) if data else None
+    if not parsed or parsed[0] != 2 or len(parsed[1]) < 6 or parsed[1][0] != 4:
+        return None
+    body = parsed[1]
+    return _self_signature_times(body[6:6 + int.from_bytes(body[4:6], 'big')])[0]
+
+
 def _self_signature_times(hashed):
     """``(signature creation time, key expiration time or None)`` from v4 hashed subpackets."""
     created = expires = None

@@ -554,3 +554,24 @@ def test_flatcar_takes_the_format_flatcar_offers(own):
     with pytest.raises(DiscoveryError, match=r'Flatcar stable %s offers none of the image formats this collection '
                                              r'reads \(.*\.img\.bz2, .*\.img, .*\.img\.gz: ' % re.escape(info.version)):
         own('flatcar', 'stable', cache_dir=own.cache + '-2')
+
+
+def test_a_rocky_checksum_rebuilt_after_it_was_signed_says_so(own):
+    """Rocky 10 regenerates CHECKSUM and serves it with the older CHECKSUM.asc: a BAD signature, named as such."""
+    from ansible_collections.cloudimages.openstack.plugins.module_utils._signatures import (  # pylint: disable=import-outside-toplevel
+        signature_created)
+    info = own.mirror.releases['rocky', '10']
+    local = own.server.resolve(info.extra['dir_checksum_url'].split('://', 1)[1])
+    with open(own.server.resolve(info.checksum_signature_url.split('://', 1)[1]), 'rb') as handle:
+        signed = signature_created(handle.read())
+    assert signed
+    with open(local, 'a', encoding='utf-8') as handle:
+        handle.write('# rebuilt\n')
+    os.utime(local, (signed + 7200, signed + 7200))
+    with pytest.raises(DiscoveryError, match=r'BAD signature .*\[BADSIG\]; the file was rebuilt after it was signed '
+                                             r'\(signature made .*, file last modified .*\): the vendor changed it '
+                                             r'without signing it again'):
+        own('rocky', '10')
+    os.utime(local, (signed - 7200, signed - 7200))  # older than its signature: altered, nothing more is known
+    with pytest.raises(DiscoveryError, match=r'\[BADSIG\]$'):
+        own('rocky', '10', cache_dir=own.cache + '-2')

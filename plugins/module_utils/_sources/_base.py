@@ -356,8 +356,11 @@ class Context:
             handle.write(data)
         return path
 
-    def verify_detached(self, source, data, signature_url, pin_key=None):
-        """Fetch ``signature_url`` and check it over ``data``; return the signer fingerprint."""
+    def verify_detached(self, source, data, signature_url, pin_key=None, modified=None):
+        """Fetch ``signature_url`` and check it over ``data``; return the signer fingerprint.
+
+        ``modified``: the data's Last-Modified, to tell a file rebuilt after it was signed.
+        """
         trust = self.use_trust(source, pin_key)
         try:
             signature = self.get(signature_url, what='signature').body
@@ -370,7 +373,7 @@ class Context:
             return self._checked(source, trust, lambda keyring, pins: _signatures.verify_detached(
                 data_path, signature_path, keyring, pins, gpgv=self.gpgv, what=what, warnings=self.warnings))
         except _signatures.SignatureError as exc:
-            raise DiscoveryError(str(exc)) from None
+            raise DiscoveryError(str(exc) + _rebuilt_after_signing(exc, signature, modified)) from None
 
     def verify_clearsigned(self, source, response, pin_key=None):
         """Check a clearsigned document; return ``(fingerprint, signed body text)``."""
@@ -382,6 +385,21 @@ class Context:
             raise DiscoveryError('%s: %s' % (response.url, exc)) from None
         finally:
             self.warnings.extend('%s: %s' % (response.url, warning) for warning in warnings)
+
+
+def _rebuilt_after_signing(error, signature, modified):
+    """What a BAD signature means when the signed file is newer than its signature, else ''."""
+    signed = _signatures.signature_created(signature) if 'BADSIG' in error.keywords else None
+    try:
+        changed = email.utils.parsedate_to_datetime(modified).timestamp() if modified and signed else None
+    except (TypeError, ValueError):
+        changed = None
+    if changed is None or changed <= signed:
+        return ''
+    when = [datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
+            for t in (signed, changed)]
+    return ('; the file was rebuilt after it was signed (signature made %s, file last modified %s): the vendor '
+            'changed it without signing it again, so it is refused until the vendor re-signs it' % tuple(when))
 
 
 def keyring_file_name(source):

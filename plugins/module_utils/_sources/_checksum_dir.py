@@ -66,7 +66,7 @@ class ChecksumDir(Source):
         body, fingerprint, signature_url = entry.body, None, None
         if self.signature == 'detached':
             signature_url = self.directory() + self.signature_name
-            fingerprint = ctx.verify_detached(self, entry.body, signature_url, self.release)
+            fingerprint = ctx.verify_detached(self, entry.body, signature_url, self.release, entry.last_modified)
         elif self.signature == 'clearsigned':
             signature_url = self.entry_url()
             fingerprint, body = ctx.verify_clearsigned(self, entry, self.release)

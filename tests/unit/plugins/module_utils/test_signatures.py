@@ -9,7 +9,8 @@ import pytest
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import find
 from ansible_collections.cloudimages.openstack.plugins.module_utils._signatures import (
-    SignatureError, _check_status, dearmor, normalize_fingerprint, parse_status, verify_clearsigned, verify_detached,
+    SignatureError, _check_status, dearmor, normalize_fingerprint, parse_status, signature_created, verify_clearsigned,
+    verify_detached,
 )
 
 pytestmark = pytest.mark.skipif(not (shutil.which('gpg') and shutil.which('gpgv')), reason='needs gpg and gpgv')
@@ -415,3 +416,11 @@ def test_a_missing_or_expired_key_is_told_apart(status, missing):
     with pytest.raises(SignatureError) as caught:
         _check_status(parse_status(status), ['F88CFEDEFF29A5B4D9523864E25D9AED0593B34A'], 'DIGESTS.asc')
     assert caught.value.missing_key is missing
+
+
+def test_signature_created_reads_the_signature_packet(keys, material, tmp_path):
+    """Armored and binary detached signatures; the faked clock of the 'expired' one is 2020-01-01."""
+    assert signature_created(material['signed']['expired'].read_bytes()) == 1577836800
+    armored = keys.sign(copy_of(material['data'], tmp_path), keys.trusted, armor=True, faked='20300203T040506!')
+    assert signature_created(armored.read_bytes()) == 1896321906
+    assert signature_created(b'not a signature') is None
