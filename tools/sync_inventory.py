@@ -24,14 +24,11 @@ def write_inventory(path, mirror, server, provider, cache_dir, today, boot_test=
         'ansible_python_interpreter': sys.executable,
         'cloud': 'admin',
         'image_sync_provider': provider,
-        'image_sync_url_rewrites': {'https://': server.url + '/'},
-        'image_sync_keyring': mirror.keyring.trusted_keyring,
-        'image_sync_trusted_fingerprints': [mirror.keyring.trusted_fingerprint],
+        **mirror.sync_settings(server.url),  # also printed by `python -m upstream_mirror serve`
         'image_sync_cache_dir': str(cache_dir),
         'image_sync_today': today.isoformat(),
         'image_sync_boot_flavor': 'm1.tiny',  # image_sync_min_ram is 512
         'image_sync_boot_network': 'none',
-        'windows_artifacts_url': 'https://artifacts.provider.test/windows',
         # Windows needs 2 GB of RAM (m1.small); the local cloud's largest flavor has a 20 GB disk.
         'windows_boot_flavor': 'm1.small',
         'windows_min_disk': 20,

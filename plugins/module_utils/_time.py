@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timezone
 
 
 class TimeError(ValueError):
@@ -33,3 +33,19 @@ def parse_time(value, what='timestamp'):
 
 def utcnow():
     return datetime.now(timezone.utc)
+
+
+def run_now(today=None, clock=utcnow):
+    """UTC now (naive, as SCS build dates are read), or the end of ``today`` (YYYY-MM-DD) when that is later.
+
+    A run replayed on a later day moves the clock forward only: an earlier day never makes
+    today's builds look dated in the future.
+    """
+    now = clock().replace(tzinfo=None)
+    if not today:
+        return now
+    try:
+        end = datetime.combine(date.fromisoformat(str(today)), time(23, 59, 59))
+    except ValueError:
+        raise TimeError('today must be a date YYYY-MM-DD, not %r' % (today,)) from None
+    return max(now, end)

@@ -149,6 +149,12 @@ options:
         Given values are always checked.
     type: bool
     default: true
+  today:
+    description:
+      - The run's date (C(YYYY-MM-DD), UTC), as the image_sync role's C(image_sync_today). A build dated up to the end of
+        that day is not refused as dated in the future, so a run replayed on a later day (a mirror advanced past the
+        real clock) publishes that day's builds. It only moves the clock forward; without it, now.
+    type: str
 attributes:
   check_mode:
     support: full
@@ -260,6 +266,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack i
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _glance_upload as upload
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed, _scs
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import POLICY_SPEC, policy_from
+from ansible_collections.cloudimages.openstack.plugins.module_utils._time import run_now
 
 
 class ImageUploadModule(OpenStackModule):
@@ -283,6 +290,7 @@ class ImageUploadModule(OpenStackModule):
         expected_digests=dict(type='dict'),
         timeout=dict(type='int', default=1800, aliases=['wait_timeout']),
         scs_mandatory=dict(type='bool', default=True),
+        today=dict(type='str'),
     )
     module_kwargs = dict(
         supports_check_mode=True,
@@ -316,7 +324,7 @@ class ImageUploadModule(OpenStackModule):
         body = upload.build_create_body(p['name'], policy.provider, identity, disk_format, p['container_format'],
                                         p['min_disk'], p['min_ram'], properties, p['tags'])
         problems = _scs.validate({k: v for k, v in body.items() if k in properties}, p['min_disk'], p['min_ram'],
-                                 size, mandatory=p['scs_mandatory'])
+                                 size, mandatory=p['scs_mandatory'], now=run_now(p['today']))
         if problems:
             raise ValueError('invalid SCS-0102 metadata: %s' % '; '.join(problems))
         if p['timeout'] < 0:

@@ -8,6 +8,7 @@ import json
 import lzma
 import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -249,6 +250,34 @@ def test_cli_build_advance_catalog(tmp_path):
     versions = {(entry['distro'], entry['release']): entry['version'] for entry in catalog}
     assert versions['ubuntu', '24.04'] == '20260506' and ('debian', '11') not in versions
     assert versions['ubuntu-minimal', '26.04'] == '20260506'
+
+
+def test_cli_serve_prints_the_sync_settings_and_keeps_a_pid_file(mirror, tmp_path):
+    """What a newcomer needs to point a sync at the mirror, and a pid to stop it by."""
+    pid_file = tmp_path / 'mirror.pid'
+    command = [sys.executable, '-m', 'upstream_mirror', 'serve', mirror.root, '--port', '0', '--pid-file', str(pid_file)]
+    with subprocess.Popen(command, env=dict(os.environ, PYTHONPATH=TOOLS), stdout=subprocess.PIPE,
+                          universal_newlines=True) as process:
+        try:
+            first = process.stdout.readline()
+            assert process.stdout.readline().startswith('inventory settings')
+            lines = []
+            while not lines or lines[-1] != '}\n':
+                lines.append(process.stdout.readline())
+            settings = json.loads(''.join(lines))
+            assert int(pid_file.read_text()) == process.pid and 'pid %d in %s' % (process.pid, pid_file) in first
+            url = settings['image_sync_url_rewrites']['https://']
+            assert first.startswith('serving %s on %s<vendor host>/' % (mirror.root, url))
+            assert settings['image_sync_keyring'] == mirror.keyring.trusted_keyring
+            assert settings['image_sync_trusted_fingerprints'] == [mirror.keyring.trusted_fingerprint]
+            assert settings['image_sync_today'] == mirror.today.isoformat()
+            windows = mirror.releases['windows', '2022'].image_url
+            assert windows.startswith(settings['windows_artifacts_url'] + '/')
+            assert requests.get(windows.replace('https://', url), timeout=10).status_code == 200
+        finally:
+            os.kill(int(pid_file.read_text()), signal.SIGTERM)
+            assert process.wait(timeout=30) == 0
+    assert not pid_file.exists()
 
 
 def test_rewritten_files_get_newer_mtime_so_validators_change(mirror):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
+import signal
 import sys
 import time
 
@@ -30,6 +32,31 @@ def _release(text):
     return distro, release
 
 
+def _serve(args):
+    mirror = Mirror(args.dir)
+    if not os.path.exists(os.path.join(args.dir, 'state.json')):
+        mirror.build()  # a demo needs just one command
+    server = MirrorServer(args.dir, host=args.host, port=args.port)
+    server.bind()
+    pid_file = args.pid_file or os.path.join(args.dir, 'serve.pid')
+    with open(pid_file, 'w', encoding='utf-8') as handle:
+        handle.write('%d\n' % os.getpid())
+    signal.signal(signal.SIGTERM, lambda *_args: sys.exit(0))  # `kill $(cat serve.pid)` stops it cleanly
+    print('serving %s on %s/<vendor host>/... (pid %d in %s)' % (args.dir, server.url, os.getpid(), pid_file))
+    print('inventory settings for a sync from this mirror (signed by its test key):')
+    print(json.dumps(dict(mirror.sync_settings(server.url), image_sync_today=mirror.today.isoformat()), indent=2),
+          flush=True)
+    mirror.close()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(pid_file)
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='upstream_mirror', description=__doc__)
     commands = parser.add_subparsers(dest='command', required=True)
@@ -38,10 +65,12 @@ def main(argv=None):
     build.add_argument('--today', type=datetime.date.fromisoformat, help='simulated date of the newest builds')
     build.add_argument('--without', type=_release, action='append', default=[],
                        help='leave out a release (DISTRO-RELEASE, repeatable) to publish it later with advance --new-release')
-    serve = commands.add_parser('serve', help='serve DIR over HTTP until interrupted (builds it first if empty)')
+    serve = commands.add_parser('serve', help='serve DIR over HTTP until interrupted or sent SIGTERM (builds it first '
+                                              'if empty); prints the settings a sync needs and writes DIR/serve.pid')
     serve.add_argument('dir')
     serve.add_argument('--port', type=int, default=8080)
     serve.add_argument('--host', default='127.0.0.1')
+    serve.add_argument('--pid-file', help='where to write the process id (default: DIR/serve.pid)')
     advance = commands.add_parser('advance', help='publish one new build of every live release')
     advance.add_argument('dir')
     advance.add_argument('--days', type=int, default=1)
@@ -63,15 +92,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     if args.command == 'serve':
-        if not os.path.exists(os.path.join(args.dir, 'state.json')):
-            Mirror(args.dir).build().close()  # a demo needs just one command
-        server = MirrorServer(args.dir, host=args.host, port=args.port)
-        print('serving %s on http://%s:%d/<vendor host>/...' % (args.dir, args.host, args.port), flush=True)
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        return 0
+        return _serve(args)
 
     mirror = Mirror(args.dir, today=getattr(args, 'today', None))
     try:

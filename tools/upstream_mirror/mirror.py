@@ -47,6 +47,16 @@ class Mirror:
                 self._state = json.load(handle)
 
     # -- properties -------------------------------------------------------------------------------
+    def sync_settings(self, url):
+        """The inventory settings of a sync from this mirror served at ``url``: its test key, the
+        rewrite of every vendor host onto it, and the provider's Windows artifacts."""
+        return {
+            'image_sync_url_rewrites': {'https://': url + '/'},
+            'image_sync_keyring': self.keyring.trusted_keyring,
+            'image_sync_trusted_fingerprints': [self.keyring.trusted_fingerprint],
+            'windows_artifacts_url': 'https://%s/windows' % VENDORS['windows'].host,
+        }
+
     @property
     def www(self):
         return os.path.join(self.root, 'www')

@@ -274,11 +274,17 @@ class MirrorServer:
             self._httpd.server_close()
             self._httpd = None
 
+    def bind(self):
+        """Open the listening socket (port 0: any free one, then known in ``port``)."""
+        if self._httpd is None:
+            self._httpd = _ThreadingServer((self.host, self.port), Handler)
+            self._httpd.mirror_server = self
+            self.port = self._httpd.server_address[1]
+        return self
+
     def serve_forever(self):
         """Foreground serving for the CLI (Ctrl-C stops)."""
-        self._httpd = _ThreadingServer((self.host, self.port), Handler)
-        self._httpd.mirror_server = self
-        self.port = self._httpd.server_address[1]
+        self.bind()
         try:
             self._httpd.serve_forever()
         finally:
