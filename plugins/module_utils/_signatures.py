@@ -238,8 +238,9 @@ def key_expiries(data):
             current = None  # v5/v6: no expiry read; an expired one stays refused
         elif tag == 2 and current and len(body) > 6 and body[0] == 4:
             wanted = (0x18,) if current != primary else (0x10, 0x11, 0x12, 0x13, 0x1F)
-            created, expires = _self_signature_times(body[6:6 + int.from_bytes(body[4:6], 'big')])
-            if body[1] in wanted and created is not None and created >= newest.get(current, -1):
+            created, expires, issuers = _signature_subpackets(body)
+            by_primary = any(primary.endswith(issuer) for issuer in issuers)  # not a third party's certification
+            if body[1] in wanted and by_primary and created is not None and created >= newest.get(current, -1):
                 newest[current] = created
                 keys[current] = (keys[current][0], expires)
     return {key: (born + life if life else None) for key, (born, life) in keys.items()}
@@ -264,29 +265,39 @@ def signature_created(data):
     parsed = _packet(data, 0) if data else None
     if not parsed or parsed[0] != 2 or len(parsed[1]) < 6 or parsed[1][0] != 4:
         return None
-    body = parsed[1]
-    return _self_signature_times(body[6:6 + int.from_bytes(body[4:6], 'big')])[0]
+    return _signature_subpackets(parsed[1])[0]
 
 
-def _self_signature_times(hashed):
-    """``(signature creation time, key expiration time or None)`` from v4 hashed subpackets."""
+def _signature_subpackets(body):
+    """``(creation time, key expiration time, issuers)`` of a v4 signature packet body.
+
+    Times come from the hashed subpackets only; issuers (hex fingerprint or key id) from both.
+    """
+    hashed_end = 6 + int.from_bytes(body[4:6], 'big')
+    unhashed = body[hashed_end + 2:hashed_end + 2 + int.from_bytes(body[hashed_end:hashed_end + 2], 'big')]
     created = expires = None
-    pos = 0
-    while pos < len(hashed):
-        first = hashed[pos]
-        if first < 192:
-            length, pos = first, pos + 1
-        elif first < 255:
-            length, pos = ((first - 192) << 8) + hashed[pos + 1] + 192, pos + 2
-        else:
-            length, pos = int.from_bytes(hashed[pos + 1:pos + 5], 'big'), pos + 5
-        kind, value = hashed[pos] & 0x7F if pos < len(hashed) else None, hashed[pos + 1:pos + length]
-        if kind == 2 and len(value) == 4:
-            created = int.from_bytes(value, 'big')
-        elif kind == 9 and len(value) == 4:
-            expires = int.from_bytes(value, 'big')
-        pos += length
-    return created, expires
+    issuers = set()
+    for hashed, area in ((True, body[6:hashed_end]), (False, unhashed)):
+        pos = 0
+        while pos < len(area):
+            first = area[pos]
+            if first < 192:
+                length, pos = first, pos + 1
+            elif first < 255:
+                length, pos = ((first - 192) << 8) + area[pos + 1] + 192, pos + 2
+            else:
+                length, pos = int.from_bytes(area[pos + 1:pos + 5], 'big'), pos + 5
+            kind, value = area[pos] & 0x7F if pos < len(area) else None, area[pos + 1:pos + length]
+            if hashed and kind == 2 and len(value) == 4:
+                created = int.from_bytes(value, 'big')
+            elif hashed and kind == 9 and len(value) == 4:
+                expires = int.from_bytes(value, 'big')
+            elif kind == 16 and len(value) == 8:
+                issuers.add(value.hex().upper())
+            elif kind == 33 and len(value) == 21:
+                issuers.add(value[1:].hex().upper())
+            pos += max(length, 1)
+    return created, expires, issuers
 
 
 def _made_before_expiry(status, expiries):

@@ -19,7 +19,7 @@ import yaml
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums
 from ansible_collections.cloudimages.openstack.plugins.module_utils._signatures import (
-    keyring_fingerprints, verify_clearsigned, verify_detached)
+    dearmor, key_expiries, keyring_fingerprints, verify_clearsigned, verify_detached)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
     Context, DiscoveryError, EndOfLife, Response)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._checksum_dir import AlmaLinux, Rocky
@@ -319,3 +319,19 @@ def test_an_old_ubuntu_release_without_disk_images_is_its_end_of_life():
     with pytest.raises(EndOfLife, match=r'Ubuntu 10\.10 has reached its end of life on 2012-04-10') as caught:
         newest_version(doc, '10.10', 'amd64', 'stream')
     assert caught.value.date == vendor_dates('ubuntu', 'distro-info-ubuntu.csv', key='version')['10.10']
+
+
+@pytest.mark.skipif(not shutil.which('gpg'), reason='needs gpg')
+def test_key_expiries_of_the_real_flatcar_key_agree_with_gnupg(tmp_path):
+    """The expiry that lets an old good signature pass is read as GnuPG reads it: the current subkey ends 2027-03-08."""
+    path = tmp_path / 'Flatcar_Image_Signing_Key.asc'
+    shutil.copyfile(os.path.join(KEYS, 'Flatcar_Image_Signing_Key.asc'), path)
+    home = tmp_path / 'gnupg'
+    home.mkdir(mode=0o700)
+    out = subprocess.run(['gpg', '--homedir', str(home), '--show-keys', '--with-colons', '--with-subkey-fingerprints',
+                          str(path)], capture_output=True, text=True, check=True).stdout.splitlines()
+    gnupg = {out[i + 1].split(':')[9]: int(line.split(':')[6]) if line.split(':')[6] else None
+             for i, line in enumerate(out) if line.startswith(('pub:', 'sub:'))}
+    ours = key_expiries(dearmor(path.read_bytes()))
+    assert ours == gnupg and len(ours) == 10
+    assert max(value for value in ours.values() if value) == 1804528442  # 2027-03-08 UTC
