@@ -164,9 +164,9 @@ class FedoraCoreOS(Source):
         known = [name for name in FCOS_FORMATS if name in offered]
         if not known:  # e.g. qcow2.zst: refused by name rather than fetched and misread
             raise DiscoveryError('%s offers the %s artifact for %s only as %s, a format this collection does not '
-                                 'read (it reads %s); refusing it' % (entry.url, self.platform, self.vendor_arch,
-                                                                     ', '.join(offered) or 'nothing',
-                                                                     ', '.join(FCOS_FORMATS)))
+                                 'read (it reads %s); refusing it'
+                                 % (entry.url, self.platform, self.vendor_arch, ', '.join(offered) or 'nothing',
+                                    ', '.join(FCOS_FORMATS)))
         try:
             disk = artifact['formats'][known[0]]['disk']
         except (KeyError, TypeError):
