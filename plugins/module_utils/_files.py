@@ -85,9 +85,9 @@ def subdir(root, *names):
     return path
 
 
-def _share(fd, path):
+def _share(fd, path, write=True):
     """Give a file we made the read/write access of its folder's group (a group-shared cache: every uid uses it)."""
-    group = os.stat(os.path.dirname(path) or '.').st_mode & 0o060
+    group = os.stat(os.path.dirname(path) or '.').st_mode & (0o060 if write else 0o040)
     info = os.fstat(fd)
     if group and info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) & 0o060 != group:
         os.fchmod(fd, (stat.S_IMODE(info.st_mode) & 0o600) | group)
@@ -125,6 +125,22 @@ def share(path):
         os.close(fd)
 
 
+def read_own(path):
+    """The text of ``path`` when this user wrote it and only this user can change it, else None.
+
+    For what is kept as a verdict (discovery state) rather than proven on use: in a shared
+    cache another uid may have written the file; it is then not read (the caller checks anew).
+    """
+    try:
+        with open_regular(path, 'r', encoding='utf-8') as handle:
+            info = os.fstat(handle.fileno())
+            if info.st_uid != os.geteuid() or info.st_mode & 0o022:
+                return None
+            return handle.read()
+    except (OSError, UnsafeCacheError, UnicodeDecodeError):
+        return None
+
+
 def open_regular(path, mode='rb', **kwargs):
     """``open`` for a file in the cache through ``open_file`` (no symlink, no fifo); modes r, rb, ab, wb."""
     flags = {'r': os.O_RDONLY, 'rb': os.O_RDONLY, 'ab': os.O_WRONLY | os.O_CREAT | os.O_APPEND,
@@ -142,11 +158,14 @@ def temp_path(path, suffix='.tmp'):
     return tmp
 
 
-def write_atomic(path, data):
-    """Write ``data`` (str or bytes) to ``path``: readers see the old file or the whole new one."""
+def write_atomic(path, data, group_write=True):
+    """Write ``data`` (str or bytes) to ``path``: readers see the old file or the whole new one.
+
+    The file gets its folder's group access, without write access unless ``group_write``.
+    """
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or '.', prefix='.%s.' % os.path.basename(path), suffix='.tmp')
     try:
-        _share(fd, tmp)
+        _share(fd, tmp, group_write)
         with os.fdopen(fd, 'wb') as handle:
             handle.write(data.encode('utf-8') if isinstance(data, str) else data)
         os.replace(tmp, path)

@@ -37,7 +37,7 @@ import time
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import describe, release_older
 from ansible_collections.cloudimages.openstack.plugins.module_utils._files import (
-    UnsafeCacheError, cache_root, locked, subdir, write_atomic,
+    UnsafeCacheError, cache_root, locked, read_own, subdir, write_atomic,
 )
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
     RETRIES, TRANSFER_DEADLINE, make_session,
@@ -84,10 +84,9 @@ class StateStore:
     def _read(path):
         if not path:
             return None
-        try:
-            with open(path, encoding='utf-8') as handle:
-                return json.load(handle)
-        except (OSError, ValueError, RecursionError):
+        try:  # a verdict, not proven on use: only what this user wrote (a shared cache's other uids did not)
+            return json.loads(read_own(path) or 'null')
+        except (ValueError, RecursionError):
             return None
 
     def load(self):
@@ -127,7 +126,7 @@ class StateStore:
         if not self.writable:
             return
         subdir(self.root, *os.path.relpath(os.path.dirname(path), self.root).split(os.sep))
-        write_atomic(path, json.dumps(data, indent=1, sort_keys=True))
+        write_atomic(path, json.dumps(data, indent=1, sort_keys=True), group_write=False)
 
 
 # upstream_release's options; release_status_info checks each release's ``discover`` with them.
