@@ -239,6 +239,7 @@ def test_verify_with_the_attacked_cache_reports_the_mismatch(upstream, server, c
     result = check(image, result, step)
     assert result['status'] == 'mismatch' and result['differs'] == ['checksum', 'os_hash_value'], result
     assert result['expected']['checksum'] == first['raw']['digests']['md5']
+    assert any('sha256-%s as the raw form of' % planted['sha256'] in warning for warning in check.warnings)
 
 
 def test_cached_digests_are_computed_not_read_from_the_sidecar(upstream, server, cache_dir):
