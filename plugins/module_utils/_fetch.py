@@ -168,7 +168,7 @@ class Cache:
         return self.lock('image-' + key, wait)
 
     def store(self, key, source, size, digests, url):
-        share(source)
+        share(source, write=False)  # complete: the group reads it, only a new file (by rename) replaces it
         os.replace(source, self.path(key))
         with contextlib.suppress(FileNotFoundError):
             os.unlink(source + '.validator')

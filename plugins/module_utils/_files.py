@@ -18,6 +18,7 @@ symlinks, read-only (``flock`` needs no more), so a lock file another uid made l
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import stat
@@ -101,7 +102,7 @@ def open_file(path, flags=os.O_RDONLY, mode=0o600):
     try:
         fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, 'O_CLOEXEC', 0), mode)
     except OSError as exc:
-        if exc.errno == 40:  # ELOOP: a symlink
+        if exc.errno == errno.ELOOP:  # O_NOFOLLOW met a symlink
             raise UnsafeCacheError('%s in the cache is a symlink; refusing to follow it' % path) from None
         raise
     try:
@@ -116,11 +117,11 @@ def open_file(path, flags=os.O_RDONLY, mode=0o600):
     return fd
 
 
-def share(path):
-    """Give the file ``path`` we made its folder's group access (before it is renamed into ``files/``)."""
+def share(path, write=True):
+    """Give the file ``path`` we made its folder's group access (read-only unless ``write``)."""
     fd = open_file(path)
     try:
-        _share(fd, path)
+        _share(fd, path, write)
     finally:
         os.close(fd)
 

@@ -94,8 +94,9 @@ def test_a_group_writable_root_is_accepted_and_shared_with_the_group(tmp_path, m
     cache.store(key, part, len(data), {}, 'https://example.invalid/x')
     with cache.lock(key):
         pass
-    for path in (cache.path(key), cache.path(key) + '.json', root / 'locks' / (key + '.lock')):
+    for path in (cache.path(key) + '.json', root / 'locks' / (key + '.lock')):
         assert stat.S_IMODE(os.stat(path).st_mode) & 0o060 == 0o060, path
+    assert stat.S_IMODE(os.stat(cache.path(key)).st_mode) == 0o640  # complete: read by the group, never changed
 
 
 def test_a_private_root_keeps_private_files(tmp_path):
