@@ -197,7 +197,21 @@ def decompress(src, dest, compression, max_bytes, algorithms=STANDARD_DIGESTS, p
     return {'compressed': compressed.hexdigests(), 'expanded': expanded.hexdigests(), 'size': size}
 
 
+def digest_expansion(src, compression, max_bytes, algorithms=STANDARD_DIGESTS, progress=None):
+    """Hash what ``src`` expands to without writing it anywhere: the proof that a cached expansion
+    came from ``src``, at the cost of one decompression. Returns what :func:`decompress` returns."""
+    kind = normalize_compression(compression)
+    found = detect_compression(src)
+    if found != kind:
+        raise DecompressionError(f'{src} was declared {kind} but its content is {found or "not xz, bz2 or gzip"}')
+    compressed, expanded = MultiHasher(algorithms), MultiHasher(algorithms)
+    with open(src, 'rb') as source:
+        size = _expand(source, None, kind, max_bytes, (compressed, expanded), progress, None)
+    return {'compressed': compressed.hexdigests(), 'expanded': expanded.hexdigests(), 'size': size}
+
+
 def _expand(source, out, kind, max_bytes, digests, progress, head):
+    """Inflate ``source`` into ``out`` (None: hash only), hashing both sides; the expanded size."""
     compressed, expanded = digests
 
     def read():
@@ -210,7 +224,8 @@ def _expand(source, out, kind, max_bytes, digests, progress, head):
         if written + len(block) > cap:
             why = '' if cap == max_bytes else ' by the header of the expanded image'
             raise DecompressionError(f'{kind} expands to more than the allowed {cap} bytes{why}')
-        out.write(block)
+        if out is not None:
+            out.write(block)
         expanded.update(block)
         written += len(block)
         if head is not None and written >= HEAD_BYTES:

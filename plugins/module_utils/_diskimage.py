@@ -205,11 +205,23 @@ def convert_to_raw(src, dest, src_format, max_virtual_size, algorithms=STANDARD_
     return {'info': info, 'size': size, 'digests': hasher.hexdigests()}
 
 
+def same_disk(src, src_format, virtual_size, raw, timeout=QEMU_IMG_TIMEOUT):
+    """True when the raw file ``raw`` holds the disk of ``src`` (an inspected image of ``virtual_size``):
+    as large, and ``qemu-img compare`` finds no difference. The read-only proof of a cached conversion."""
+    if os.stat(raw).st_size != virtual_size:  # compare would take missing bytes at the end for zeros
+        return False
+    qemu_img = shutil.which('qemu-img')
+    if qemu_img is None:
+        raise ConversionError('qemu-img not found (Debian/Ubuntu package qemu-utils)')
+    argv = [qemu_img, 'compare', '-q', '-f', src_format, '-F', 'raw', os.path.abspath(src), os.path.abspath(raw)]
+    return _run(argv, timeout, ok=(0, 1)).returncode == 0  # 1: the images differ
+
+
 def _limit_resources():
     resource.setrlimit(resource.RLIMIT_AS, (QEMU_IMG_ADDRESS_SPACE, QEMU_IMG_ADDRESS_SPACE))
 
 
-def _run(argv, timeout):
+def _run(argv, timeout, ok=(0,)):
     try:
         result = subprocess.run(  # pylint: disable=subprocess-popen-preexec-fn
             argv, capture_output=True, text=True, timeout=timeout, check=False,
@@ -217,7 +229,7 @@ def _run(argv, timeout):
         )
     except subprocess.TimeoutExpired:
         raise ConversionError(f'{argv[1]} timed out after {timeout} s') from None
-    if result.returncode != 0:
+    if result.returncode not in ok:
         raise ConversionError(f'qemu-img {argv[1]} failed (exit {result.returncode}): {result.stderr.strip()}')
     return result
 

@@ -7,10 +7,14 @@
 
 The cache (``_fetch.Cache``) holds files keyed by digest. Besides the download it holds the
 expanded image (key: sha256 of the expanded bytes) and the raw conversion (key: sha256 of the
-raw bytes). What was derived from, and verified for, a download is recorded in its sidecar
-``files/<key>.image.json``: ``signers`` (pinned fingerprints that signed these bytes),
-``expanded`` and ``raw`` (cache keys). Trust comes only from that record, written last and
-atomically, so a run killed half-way leaves nothing another run would take as verified.
+raw bytes). What was derived from a download is recorded in its sidecar ``files/<key>.image.json``:
+``signature`` (the vendor's detached signature), ``expanded`` and ``raw`` (cache keys).
+That record only says where to look: the cache is untrusted storage (shared, or restored from
+elsewhere), so a derived file is used only once this run proved it came from the download, itself
+hashed against the vendor's digest in this run. An expansion is proven by expanding the download
+again into nothing but hashes, a raw conversion by ``qemu-img compare`` with the image it was
+converted from; both read only, so a conversion runs only when there is none to prove (a new build).
+A record pointing at other bytes is dropped, said in a warning, and the file is derived again.
 
 Rules for failures, so nothing half-made is left:
 
@@ -30,11 +34,13 @@ separate runs) wait for one download, one decompression and one conversion, then
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
 import re
 import stat
+import tempfile
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -42,9 +48,10 @@ from dataclasses import dataclass
 from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import (
     STANDARD_DIGESTS, Checksum, ChecksumError, MultiHasher, parse_digest)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._decompress import (
-    DecompressionError, compression_from_name, decompress, normalize_compression)
+    DecompressionError, compression_from_name, decompress, digest_expansion, normalize_compression)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._diskimage import (
-    DEFAULT_FORMATS, ConversionError, UnsafeImageError, convert_to_raw, expansion_cap, inspect, min_disk_gib)
+    DEFAULT_FORMATS, ConversionError, UnsafeImageError, convert_to_raw, expansion_cap, inspect, min_disk_gib,
+    same_disk)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import CHUNK, Cache, FetchError, fetch
 from ansible_collections.cloudimages.openstack.plugins.module_utils._files import (
     UnsafeCacheError, temp_path, write_atomic)
@@ -250,7 +257,7 @@ class _Run:
         self.progress = progress or Progress()
         self.key = Cache.key(source.checksum)
         self.meta = _read_json(self._meta_path())
-        self.made = []
+        self.made, self.warnings = [], []
 
     def _meta_path(self):
         return self.cache.path(self.key) + '.image.json'
@@ -283,26 +290,51 @@ class _Run:
         return got
 
     def signature(self, download):
-        """The pinned fingerprint that signed the download (None when the vendor signs no image file)."""
+        """The pinned fingerprint that signed the download (None when the vendor signs no image file).
+
+        The record keeps the signature, not a verdict: it is checked again over the proven bytes
+        in every run (``gpgv``, local), and fetched again when it does not verify.
+        """
         source = self.source
         if not source.image_signature_url:
             return None
-        for signer in self.meta.get('signers', ()):
-            if signer in source.fingerprints:
-                return signer  # this run's pins accept a signature already verified over these exact bytes
-        sig = temp_path(self.cache.partial(self.key), '.sig')
+        signer = self.cached_signer(download)
+        if signer:
+            return signer
+        fd, sig = tempfile.mkstemp(prefix='cloudimages-', suffix='.sig')
+        os.close(fd)
         try:
             self._get_signature(sig)
             signer = verify_detached(download.path, sig, source.keyring, list(source.fingerprints))
+            with open(sig, 'rb') as handle:
+                self.meta['signature'] = base64.b64encode(handle.read()).decode('ascii')
         except SignatureError as exc:
             self.forget()
             raise ImageFetchError('image signature %s: check failed, the download was removed from the cache: %s'
                                   % (source.image_signature_url, exc)) from None
         finally:
             _unlink(sig)
-        self.meta['signers'] = sorted(set(self.meta.get('signers', [])) | {signer})
+        self.meta.pop('signers', None)  # a verdict stored by earlier versions: never trusted
         self._save_meta()
         return signer
+
+    def cached_signer(self, download):
+        """The pinned signer of the signature the record keeps, checked now over ``download``; None without one."""
+        try:
+            data = base64.b64decode(self.meta.get('signature') or '', validate=True)
+        except (TypeError, ValueError):
+            return None
+        if not data:
+            return None
+        fd, sig = tempfile.mkstemp(prefix='cloudimages-', suffix='.sig')
+        try:
+            with os.fdopen(fd, 'wb') as handle:
+                handle.write(data)
+            return verify_detached(download.path, sig, self.source.keyring, list(self.source.fingerprints))
+        except SignatureError:
+            return None  # another signature than the vendor's, or other pins: fetched again
+        finally:
+            _unlink(sig)
 
     def _get_signature(self, dest):
         url = self.source.image_signature_url
@@ -338,7 +370,7 @@ class _Run:
             except ImageFetchError:
                 self.forget()
                 raise
-        found = self._derived('expanded')
+        found = self._derived('expanded', lambda found: self._expanded_from(download, found))
         if found:
             try:
                 return found, self.inspect(found.path)
@@ -386,7 +418,7 @@ class _Run:
     def raw(self, image, info):
         if info.format == 'raw':
             return {'path': image.path, 'size': image.size, 'digests': image.digests}
-        found = self._derived('raw')
+        found = self._derived('raw', lambda found: self._raw_of(image, info, found))
         if not found:
             tmp = temp_path(self.cache.partial(self.key), '.raw')
             self.progress.note('convert %s from %s to raw' % (image.path, info.format))
@@ -404,9 +436,40 @@ class _Run:
             self.made.append('convert')
         return {'path': found.path, 'size': found.size, 'digests': found.digests}
 
-    def _derived(self, what):
+    def _derived(self, what, proof):
+        """The cached file recorded as ``what`` (expanded, raw), once ``proof(file)`` showed it is derived from
+        this run's download; None when there is none to prove, or it is not (then the record is dropped)."""
         key = self.meta.get(what)
-        return self.cache.lookup(key, discard=not self.readonly) if isinstance(key, str) else None
+        found = self.cache.lookup(key, discard=not self.readonly) if isinstance(key, str) else None
+        if found is None or proof(found):
+            return found
+        self.warnings.append('the cache recorded %s as the %s form of %s, but it is not derived from these bytes '
+                             '(the cache was edited or damaged); %s' % (
+                                 found.path, what, self.cache.path(self.key),
+                                 'it is not used' if self.readonly else 'it was made again'))
+        if not self.readonly:
+            self.meta.pop(what)  # the file stays: under its own digest it may be what another record names
+            self._save_meta()
+        return None
+
+    def _expanded_from(self, download, found):
+        """Does the proven ``download`` expand to ``found``? One decompression, hashed, written nowhere."""
+        self.progress.note('prove %s against %s' % (found.path, download.path))
+        try:
+            got = digest_expansion(download.path, self.source.compression, found.size, ('sha256',),
+                                   self.progress.step('prove expansion'))
+        except DecompressionError:
+            return False  # more bytes than the cached file, or no longer what was expanded before
+        return (got['compressed']['sha256'] == download.digests['sha256'] and got['size'] == found.size
+                and got['expanded']['sha256'] == found.digests['sha256'])
+
+    def _raw_of(self, image, info, found):
+        """Is ``found`` the raw disk of the proven ``image``? ``qemu-img compare``, read-only."""
+        self.progress.note('prove %s against %s' % (found.path, image.path))
+        try:
+            return same_disk(image.path, info.format, info.virtual_size, found.path)
+        except (ConversionError, OSError) as exc:
+            raise ImageFetchError('cannot compare the cached raw %s with %s: %s' % (found.path, image.path, exc)) from None
 
     def _drop(self, what):
         key = self.meta.pop(what, None)
@@ -438,7 +501,7 @@ def obtain(source, cache_dir, session, convert=False, limits=Limits(), timeout=(
         signer = run.signature(download)
         image, info = run.image(download)
         raw = run.raw(image, info) if convert else None
-        return _result(download, image, info, raw, signer, run.made)
+        return dict(_result(download, image, info, raw, signer, run.made), **_warnings(cache, run))
 
 
 def lookup(source, cache_dir, convert=False, limits=Limits()):
@@ -456,10 +519,13 @@ def lookup(source, cache_dir, convert=False, limits=Limits()):
         return None
     signer = None
     if source.image_signature_url:
-        signer = next((s for s in run.meta.get('signers', ()) if s in source.fingerprints), None)
+        signer = run.cached_signer(download)
         if signer is None:
             return None
-    image = run._derived('expanded') if source.compression else download  # pylint: disable=protected-access
+    if source.compression:
+        image = run._derived('expanded', lambda found: run._expanded_from(download, found))  # pylint: disable=protected-access
+    else:
+        image = download
     if image is None:
         return None
     info = run.inspect(image.path)
@@ -468,11 +534,11 @@ def lookup(source, cache_dir, convert=False, limits=Limits()):
         if info.format == 'raw':
             raw = {'path': image.path, 'size': image.size, 'digests': image.digests}
         else:
-            found = run._derived('raw')  # pylint: disable=protected-access
+            found = run._derived('raw', lambda found: run._raw_of(image, info, found))  # pylint: disable=protected-access
             if found is None:
                 return None
             raw = {'path': found.path, 'size': found.size, 'digests': found.digests}
-    return _result(download, image, info, raw, signer, [])
+    return dict(_result(download, image, info, raw, signer, []), **_warnings(cache, run))
 
 
 def prune_cache(cache_dir, max_age_days, source, result, dry_run=False):
@@ -496,6 +562,12 @@ def _cache(cache_dir):
         return Cache(os.path.expanduser(cache_dir))
     except (UnsafeCacheError, OSError) as exc:
         raise ImageFetchError(str(exc)) from None
+
+
+def _warnings(cache, run):
+    """What the cache check and the proofs saw that a user should know, as Ansible's ``warnings`` (none: no key)."""
+    warnings = cache.warnings + run.warnings
+    return {'warnings': warnings} if warnings else {}
 
 
 def _result(download, image, info, raw, signer, made):

@@ -28,6 +28,7 @@ class UpstreamCheck:
         self.session, self.cache_dir, self.max_size = session, cache_dir, max_size
         self.timeout, self.retries, self.deadline = timeout, retries, deadline
         self.keyring, self.fingerprints = keyring, fingerprints
+        self.warnings = []  # what the cache's checks and proofs saw, for the module to show
 
     def __call__(self, image, result, step):
         """Download (or reuse) the upstream file of ``step`` and fill ``result`` with the comparison."""
@@ -50,6 +51,7 @@ class UpstreamCheck:
                     fetched['from_cache'] = False
         except ImageFetchError as exc:
             return _verify.outcome(result, 'error', str(exc))
+        self.warnings.extend(fetched.get('warnings', ()))
         result.update(from_cache=fetched['from_cache'], signer=fetched.get('signer'))
         stored = fetched['raw'] if step.convert_to_raw else fetched
         algo = _verify.actual(image)['os_hash_algo']

@@ -109,6 +109,10 @@ options:
     description:
       - Directory of the shared cache of verified files. Concurrent runs may share it. They wait on
         a per-file lock, and files appear only complete (atomic rename).
+      - The cache is untrusted storage. Every file in it is proven in the run that uses it (the
+        download against its digest, an expanded file by expanding the download again into hashes,
+        a raw file by C(qemu-img compare)), so a group-writable directory (an execution environment,
+        an C(fsGroup) volume) is fine. A symlinked directory is refused.
     type: path
     default: ~/.cache/cloudimages
   cache_max_age_days:

@@ -285,6 +285,8 @@ class ImageVerifyModule(OpenStackModule):
             if step is not None:
                 check(image, result, step)
             results.append(result)
+        for warning in dict.fromkeys(check.warnings):  # what the cache's proofs saw
+            self.ansible.warn(warning)
         changed, diff, failures = self._deactivate(results) if p['deactivate_mismatches'] else (False, None, [])
         output = dict(changed=changed, images=results, summary=_verify.summarize(results))
         if diff and self.ansible._diff:

@@ -326,6 +326,38 @@ def test_region_two_raw_is_the_seed_procedure(cloud, world):
     assert result['summary']['total'] == 2
 
 
+def test_a_cache_edited_to_name_planted_raw_bytes_is_no_evidence(cloud, world):
+    """The issue's attack on a raw-storing region: someone who can write the cache stores other bytes
+    under their own sha256 with a sidecar of the same shape and points the download's record at them.
+    An image holding those bytes (what the sync published before derived files were proven) is a
+    mismatch for image_verify run on that very cache."""
+    cirros = world.infos['cirros']
+    cache = world.work / 'cache-attacked'
+    genuine = world.images['cirros_raw'].id
+    rc, result = verify(cloud, world, region='RegionTwo', cache=cache, images=[genuine])
+    assert rc == 0 and result['images'][0]['status'] == 'match', result
+    files = cache / 'files'
+    record = files / ('sha256-%s.image.json' % cirros.sha256)
+    meta = json.loads(record.read_text())
+    data = bytearray((files / meta['raw']).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    planted = {a: sha(data, a) for a in ('md5', 'sha256', 'sha512')}
+    (files / ('sha256-' + planted['sha256'])).write_bytes(data)
+    sidecar = json.loads((files / (meta['raw'] + '.json')).read_text())
+    (files / ('sha256-%s.json' % planted['sha256'])).write_text(json.dumps(dict(sidecar, size=len(data), digests=planted)))
+    record.write_text(json.dumps(dict(meta, raw='sha256-' + planted['sha256'])))
+    bad = world.work / 'planted.raw'
+    bad.write_bytes(data)
+    published = create_managed(world.two, bad, world.tag, 'public', 'raw', **identity(cirros))
+    rc, result = verify(cloud, world, region='RegionTwo', cache=cache, images=[published.id, genuine])
+    assert rc == 0, result
+    entries = by_id(result)
+    assert entries[published.id]['status'] == 'mismatch' and entries[published.id]['differs'] == ['checksum', 'os_hash_value']
+    assert entries[published.id]['expected']['checksum'] == sha(world.cirros_raw.read_bytes(), 'md5') != planted['md5']
+    assert entries[genuine]['status'] == 'match'
+    assert 'as the raw form of' in json.dumps(result.get('warnings')), result  # a str, or a dict in newer ansible-core
+
+
 def test_refused_deactivation_fails_and_says_why(cloud, world):
     """Glance lets only admins deactivate: a member's run reports everything, then fails naming the image."""
     bad = world.images['debian_raw_bad'].id

@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import os
+import stat
 import threading
 from pathlib import Path
 
@@ -106,6 +108,28 @@ def test_vendor_catalog_is_one_conditional_request_per_run(corpus_server, tmp_pa
     params['checked_since'] = 4102444800.0  # a later run: one conditional request, 304
     again, requests = vendor_catalog(make_session(), params)
     assert (again, requests) == (first, 1)
+
+
+@pytest.mark.parametrize('change', ['group_writable', 'other_owner'])
+def test_a_state_file_another_user_could_have_written_is_not_reused(corpus_server, tmp_path, change):
+    # The state is a verdict (the verified release), not proven on use: in a shared cache it is
+    # reused only when this user wrote it and no one else can change it; else upstream is asked.
+    tmp_path.chmod(0o2775)  # an fsGroup volume
+    params = {key: spec.get('default') for key, spec in DISCOVER_SPEC.items()}
+    params.update(source='ubuntu', release='catalog', cache_dir=str(tmp_path), checked_since=1.0,
+                  url_rewrites={STREAM: corpus_server + 'ubuntu/released-download-2024-08-22.json'})
+    first, requests = vendor_catalog(make_session(), params)
+    (state,) = [path for path in (tmp_path / 'state').iterdir() if path.is_file()]
+    assert stat.S_IMODE(state.stat().st_mode) & 0o022 == 0  # written so the group cannot change it
+    if change == 'group_writable':
+        state.chmod(0o664)
+    elif os.geteuid() == 0:
+        os.chown(state, 12345, 0)
+    else:
+        pytest.skip('another owner needs root')
+    again, requests = vendor_catalog(make_session(), params)
+    assert (again, requests) == (first, 1)
+    assert vendor_catalog(make_session(), params) == (first, 0)  # its own state, written anew, is reused
 
 
 # -- Debian: the archive's dists/ listing; Rocky and AlmaLinux: their top directory -----------------------

@@ -5,6 +5,7 @@ Real HTTP (the upstream mirror fixture), real gpgv, real qemu-img; nothing is mo
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import http.server
@@ -18,9 +19,11 @@ import urllib.parse
 
 import pytest
 
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _verify
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import make_session
 from ansible_collections.cloudimages.openstack.plugins.module_utils._verified_image import (
     ImageFetchError, Limits, Progress, lookup, obtain, resolve_source)
+from ansible_collections.cloudimages.openstack.plugins.module_utils._verify_upstream import UpstreamCheck
 
 
 @pytest.fixture
@@ -108,6 +111,27 @@ def test_trust_comes_only_from_the_record(upstream, server, cache_dir):
     assert [entry['path'] for entry in server.requests] == [server.rewrite(info.image_signature_url).split(str(server.port), 1)[1]]
 
 
+@pytest.mark.parametrize('record', [
+    {'signers': ['9BCC2955B796106E59FB2E7910C2EC9A25BAB3F3']},  # a verdict, as earlier versions kept it
+    {'signature': base64.b64encode(b'-----BEGIN PGP SIGNATURE-----\nforged\n').decode()},
+])
+def test_a_signature_verdict_in_the_record_is_no_proof(upstream, server, cache_dir, record):
+    info = upstream.mirror.releases['flatcar', 'stable']
+    source = resolve_source(release(upstream.mirror, server, 'flatcar', 'stable'))
+    get(source, cache_dir)
+    path = os.path.join(cache_dir, 'files', 'sha256-%s.image.json' % info.sha256)
+    with open(path, encoding='utf-8') as handle:
+        meta = json.load(handle)
+    meta.pop('signature')
+    with open(path, 'w', encoding='utf-8') as handle:
+        json.dump(dict(meta, **record), handle)
+    assert lookup(source, cache_dir) is None
+    server.reset_requests()
+    again = get(source, cache_dir)
+    assert again['made'] == [] and again['signer'] == upstream.mirror.keyring.trusted_fingerprint
+    assert [entry['path'] for entry in server.requests] == [server.rewrite(info.image_signature_url).split(str(server.port), 1)[1]]
+
+
 def _plant(cache_dir, key, data, **image_meta):
     """What another user of a shared cache could leave: bytes under a trusted name, with forged sidecars."""
     folder = os.path.join(cache_dir, 'files')
@@ -146,6 +170,78 @@ def test_a_planted_expansion_under_a_false_name_is_not_used(upstream, server, ca
     assert again['made'] == ['expand'] and sha256(again['path']) == info.uncompressed_sha256 == again['digests']['sha256']
 
 
+def _plant_derived(cache_dir, genuine, what):
+    """The mapping-edit attack: bytes like the genuine ``what`` file of a download but for one byte,
+    stored under their own sha256 with a sidecar of the same shape, and the download's record
+    ``files/<key>.image.json`` edited to name them. Returns the planted file's digests."""
+    with open(genuine, 'rb') as handle:
+        data = bytearray(handle.read())
+    data[len(data) // 2] ^= 0xFF
+    planted = {a: hashlib.new(a, data).hexdigest() for a in ('md5', 'sha256', 'sha512')}
+    key = 'sha256-' + planted['sha256']
+    with open(os.path.join(cache_dir, 'files', key), 'wb') as handle:
+        handle.write(data)
+    with open(genuine + '.json', encoding='utf-8') as handle:
+        sidecar = json.load(handle)
+    with open(os.path.join(cache_dir, 'files', key + '.json'), 'w', encoding='utf-8') as handle:
+        json.dump(dict(sidecar, size=len(data), digests=planted), handle)
+    record = [name for name in os.listdir(os.path.join(cache_dir, 'files')) if name.endswith('.image.json')]
+    for name in record:
+        path = os.path.join(cache_dir, 'files', name)
+        with open(path, encoding='utf-8') as handle:
+            meta = json.load(handle)
+        if meta.get(what) == 'sha256-' + os.path.basename(genuine).split('-', 1)[1]:
+            with open(path, 'w', encoding='utf-8') as handle:
+                json.dump(dict(meta, **{what: key}), handle)
+    return planted
+
+
+def test_a_record_edited_to_name_a_planted_raw_is_never_used(upstream, server, cache_dir):
+    # The issue's attack: raw pointed at planted bytes got them published as the vendor's image.
+    source = resolve_source(release(upstream.mirror, server, 'cirros', '0.6'))
+    first = get(source, cache_dir, convert=True)
+    planted = _plant_derived(cache_dir, first['raw']['path'], 'raw')
+    assert lookup(source, cache_dir, convert=True) is None  # check mode does not take it either
+    again = get(source, cache_dir, convert=True)
+    assert again['made'] == ['convert'] and again['raw'] == first['raw']
+    assert sha256(again['raw']['path']) == first['raw']['digests']['sha256'] != planted['sha256']
+    (warning,) = again['warnings']
+    assert 'sha256-%s as the raw form of' % planted['sha256'] in warning and 'it was made again' in warning
+    assert get(source, cache_dir, convert=True)['made'] == []  # proven by comparison: no conversion
+
+
+def test_a_record_edited_to_name_a_planted_expansion_is_never_used(upstream, server, cache_dir):
+    info = upstream.mirror.releases['fedora-coreos', 'stable']
+    source = resolve_source(release(upstream.mirror, server, 'fedora-coreos', 'stable'))
+    first = get(source, cache_dir)
+    planted = _plant_derived(cache_dir, first['path'], 'expanded')
+    assert lookup(source, cache_dir) is None
+    again = get(source, cache_dir)
+    assert again['made'] == ['expand'] and again['digests']['sha256'] == info.uncompressed_sha256 != planted['sha256']
+    assert 'as the expanded form of' in again['warnings'][0]
+    assert get(source, cache_dir)['made'] == [] and lookup(source, cache_dir)['path'] == first['path']
+
+
+def test_verify_with_the_attacked_cache_reports_the_mismatch(upstream, server, cache_dir):
+    # An image published from planted raw bytes (as before this fix): image_verify, given the
+    # very cache that was attacked, compares with what the vendor's file converts to.
+    info = upstream.mirror.releases['cirros', '0.6']
+    source = resolve_source(release(upstream.mirror, server, 'cirros', '0.6'))
+    first = get(source, cache_dir, convert=True)
+    planted = _plant_derived(cache_dir, first['raw']['path'], 'raw')
+    image = {'id': 'i1', 'name': 'CirrOS 0.6 - Latest', 'visibility': 'public', 'status': 'active',
+             'disk_format': 'raw', 'checksum': planted['md5'], 'os_hash_algo': 'sha512',
+             'os_hash_value': planted['sha512'], 'properties': {
+                 'cloudimages_release': 'cirros-0.6', 'cloudimages_build': info.version,
+                 'cloudimages_digest': 'sha256:' + info.sha256, 'image_source': info.image_url}}
+    result, step = _verify.plan(image, rewrites={'https://': server.url + '/'})
+    check = UpstreamCheck(make_session(retries=1, backoff=0.01), cache_dir, 1 << 30, 30, 1)
+    result = check(image, result, step)
+    assert result['status'] == 'mismatch' and result['differs'] == ['checksum', 'os_hash_value'], result
+    assert result['expected']['checksum'] == first['raw']['digests']['md5']
+    assert any('sha256-%s as the raw form of' % planted['sha256'] in warning for warning in check.warnings)
+
+
 def test_cached_digests_are_computed_not_read_from_the_sidecar(upstream, server, cache_dir):
     info = upstream.mirror.releases['ubuntu', '24.04']
     source = resolve_source(release(upstream.mirror, server, 'ubuntu', '24.04'))
@@ -159,13 +255,15 @@ def test_cached_digests_are_computed_not_read_from_the_sidecar(upstream, server,
     assert get(source, cache_dir)['digests']['md5'] == info.md5
 
 
-def test_a_cache_writable_by_others_is_refused(upstream, server, tmp_path):
+def test_a_shared_cache_is_used_and_a_symlinked_one_refused(upstream, server, tmp_path):
+    source = resolve_source(release(upstream.mirror, server, 'ubuntu', '24.04'))
     shared = tmp_path / 'shared'
     shared.mkdir()
-    shared.chmod(0o777)
-    source = resolve_source(release(upstream.mirror, server, 'ubuntu', '24.04'))
-    with pytest.raises(ImageFetchError, match='writable by group or others'):
-        get(source, str(shared))
+    shared.chmod(0o2775)  # an fsGroup volume: every file in it is proven before use
+    assert get(source, str(shared))['made'] == ['download']
+    os.symlink(shared, tmp_path / 'link')
+    with pytest.raises(ImageFetchError, match='is a symlink to'):
+        get(source, str(tmp_path / 'link'))
 
 
 def test_gzip_from_a_plain_http_server(upstream, tmp_path, cache_dir):
