@@ -38,6 +38,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -460,8 +461,8 @@ class MultiHasher:
         self.size = 0
 
     def update_file(self, path, chunk_size=1 << 20):
-        """Feed the whole file at ``path``; returns the hasher."""
-        with open(path, 'rb') as handle:
+        """Feed the whole file at ``path`` (or an open binary file); returns the hasher."""
+        with (open(path, 'rb') if isinstance(path, (str, bytes, os.PathLike)) else path) as handle:
             for chunk in iter(lambda: handle.read(chunk_size), b''):
                 self.update(chunk)
         return self

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import (
     STANDARD_DIGESTS, ChecksumError, MultiHasher)
-from ansible_collections.cloudimages.openstack.plugins.module_utils._files import locked, private_dir, write_atomic
+from ansible_collections.cloudimages.openstack.plugins.module_utils._files import (
+    UnsafeCacheError, cache_root, locked, open_regular, share, subdir, write_atomic)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
     BACKOFF, CHUNK, RETRIES, TRANSFER_DEADLINE, Deadline, DeadlineError, TruncatedError, UpstreamError, body, get,
     retrying)
@@ -48,14 +49,16 @@ class CachedFile:
 class Cache:
     """``files/<algo>-<hex>`` plus a JSON sidecar; ``partial/`` for resumable transfers; ``locks/``.
 
-    The root must be private to this user (``_files.private_dir``): a file another user could
-    plant there would otherwise be taken as verified.
+    The cache is untrusted storage (``_files.cache_root``): it may be shared with a group or
+    restored from elsewhere, so a file is hashed again each time it is looked up. ``warnings``
+    says what the root check saw that a user should know.
     """
 
     def __init__(self, root):
-        self.root = private_dir(root)
+        self.warnings = cache_root(root)
+        self.root = root
         for sub in ('files', 'partial', 'locks'):
-            os.makedirs(os.path.join(root, sub), mode=0o700, exist_ok=True)
+            subdir(root, sub)
 
     @staticmethod
     def key(checksum):
@@ -76,10 +79,14 @@ class Cache:
         """
         path = self.path(key)
         try:
-            with open(path + '.json', encoding='utf-8') as handle:
+            with open_regular(path + '.json', 'r', encoding='utf-8') as handle:
                 json.load(handle)
             algorithm, hexdigest = key.split('-', 1)
-            hasher = MultiHasher(STANDARD_DIGESTS + (algorithm,)).update_file(path)
+            hasher = MultiHasher(STANDARD_DIGESTS + (algorithm,)).update_file(open_regular(path))
+        except UnsafeCacheError:  # a symlink or fifo is no cached file
+            if discard:
+                self.remove(key)
+            return None
         except (OSError, ValueError):
             return None
         digests = hasher.hexdigests()
@@ -88,7 +95,8 @@ class Cache:
                 self.remove(key)
             return None
         if discard:  # not in check mode: the sidecar's mtime is the file's last use, which prune reads
-            os.utime(path + '.json')
+            with contextlib.suppress(OSError):  # another uid's sidecar we may not touch: pruned a day early
+                os.utime(path + '.json', follow_symlinks=False)
         return CachedFile(path, hasher.size, digests, True)
 
     def prune(self, max_age, now=None, dry_run=False, keep=()):
@@ -160,6 +168,7 @@ class Cache:
         return self.lock('image-' + key, wait)
 
     def store(self, key, source, size, digests, url):
+        share(source)
         os.replace(source, self.path(key))
         with contextlib.suppress(FileNotFoundError):
             os.unlink(source + '.validator')
@@ -201,7 +210,13 @@ def _hash_existing(part, algorithms):
     previous attempt did (appended, or restarted from zero after the upstream file changed).
     """
     hasher = MultiHasher(algorithms)
-    return hasher.update_file(part) if os.path.exists(part) else hasher
+    try:
+        return hasher.update_file(open_regular(part))
+    except FileNotFoundError:
+        return hasher
+    except UnsafeCacheError:  # a symlink or fifo planted in partial/: never appended through
+        _discard(part)
+        return hasher
 
 
 def _discard(part):
@@ -256,7 +271,7 @@ def _transfer(session, url, part, hasher, algorithms, max_bytes, timeout, deadli
         if new_validator:
             write_atomic(part + '.validator', new_validator)
         expected_end = hasher.size + int(length) if length is not None else None
-        with open(part, mode) as out:
+        with open_regular(part, mode) as out:
             for chunk in body(response, url, deadline, CHUNK):
                 if hasher.size + len(chunk) > max_bytes:
                     raise FetchError('%s exceeds the limit of %d bytes' % (url, max_bytes))
@@ -280,7 +295,7 @@ def _range_start(response):
 
 def _read(path):
     try:
-        with open(path, encoding='utf-8') as handle:
+        with open_regular(path, 'r', encoding='utf-8') as handle:
             return handle.read().strip() or None
-    except FileNotFoundError:
+    except (FileNotFoundError, UnsafeCacheError):
         return None

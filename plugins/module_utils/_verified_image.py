@@ -438,7 +438,7 @@ def obtain(source, cache_dir, session, convert=False, limits=Limits(), timeout=(
         signer = run.signature(download)
         image, info = run.image(download)
         raw = run.raw(image, info) if convert else None
-        return _result(download, image, info, raw, signer, run.made)
+        return dict(_result(download, image, info, raw, signer, run.made), **_warnings(cache))
 
 
 def lookup(source, cache_dir, convert=False, limits=Limits()):
@@ -472,7 +472,7 @@ def lookup(source, cache_dir, convert=False, limits=Limits()):
             if found is None:
                 return None
             raw = {'path': found.path, 'size': found.size, 'digests': found.digests}
-    return _result(download, image, info, raw, signer, [])
+    return dict(_result(download, image, info, raw, signer, []), **_warnings(cache))
 
 
 def prune_cache(cache_dir, max_age_days, source, result, dry_run=False):
@@ -496,6 +496,11 @@ def _cache(cache_dir):
         return Cache(os.path.expanduser(cache_dir))
     except (UnsafeCacheError, OSError) as exc:
         raise ImageFetchError(str(exc)) from None
+
+
+def _warnings(cache):
+    """What the cache check saw that a user should know, as Ansible's ``warnings`` (none: no key)."""
+    return {'warnings': cache.warnings} if cache.warnings else {}
 
 
 def _result(download, image, info, raw, signer, made):

@@ -22,7 +22,7 @@ import time
 import urllib.parse
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums, _managed, _signatures
-from ansible_collections.cloudimages.openstack.plugins.module_utils._files import write_atomic
+from ansible_collections.cloudimages.openstack.plugins.module_utils._files import subdir, write_atomic
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
     BACKOFF, RETRIES, TRANSFER_DEADLINE, Deadline, UpstreamError, body, get, retrying)
 
@@ -329,7 +329,8 @@ class Context:
             raise
         self.refreshed.add(name)
         target = cached if cached and self.write_keys else temporary
-        os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+        if target == cached:  # the temporary one's folder exists (_workdir)
+            subdir(*os.path.split(self.key_cache))
         write_atomic(target, data)
         return target
 

@@ -37,7 +37,7 @@ import time
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import describe, release_older
 from ansible_collections.cloudimages.openstack.plugins.module_utils._files import (
-    UnsafeCacheError, locked, private_dir, write_atomic,
+    UnsafeCacheError, cache_root, locked, subdir, write_atomic,
 )
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
     RETRIES, TRANSFER_DEADLINE, make_session,
@@ -78,6 +78,7 @@ class StateStore:
         self.path = os.path.join(cache_dir, 'state', '%s-%s.json' % (stem, digest)) if cache_dir else None
         self.newest_path = os.path.join(cache_dir, 'state', 'newest', '%s.json' % stem) if cache_dir else None
         self.writable = writable and self.path is not None
+        self.root = cache_dir
 
     @staticmethod
     def _read(path):
@@ -101,8 +102,7 @@ class StateStore:
         if not self.writable:
             yield
             return
-        locks = os.path.join(os.path.dirname(os.path.dirname(self.path)), 'locks')
-        os.makedirs(locks, mode=0o700, exist_ok=True)
+        locks = subdir(os.path.dirname(os.path.dirname(self.path)), 'locks')
         with locked(os.path.join(locks, 'state-%s.lock' % os.path.basename(self.path))):
             yield
 
@@ -126,7 +126,7 @@ class StateStore:
     def _write(self, path, data):
         if not self.writable:
             return
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        subdir(self.root, *os.path.relpath(os.path.dirname(path), self.root).split(os.sep))
         write_atomic(path, json.dumps(data, indent=1, sort_keys=True))
 
 
@@ -263,8 +263,8 @@ def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trust
               'fingerprints': list(trusted_fingerprints or []), 'allow_unsigned': bool(allow_unsigned),
               'signing_keys': signing_keys or {}}
     if cache_dir:
-        try:  # the state there is trusted (it holds the verified release), so the root must be ours alone
-            private_dir(cache_dir, create=not check_mode)
+        try:  # no symlinked root: the state would be read and written elsewhere
+            cache_root(cache_dir, create=not check_mode)
         except (UnsafeCacheError, OSError) as exc:
             raise DiscoveryError(str(exc)) from None
     store = StateStore(cache_dir, source, config, writable=not check_mode)

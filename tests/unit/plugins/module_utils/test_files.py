@@ -1,18 +1,21 @@
-"""_files: the cache root is private, temporary names are unique, lock files are never symlinks."""
+"""_files: a shared cache root is accepted, links out of it are not; temporary names are unique, lock files are never symlinks."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import pathlib
+import shutil
 import stat
+import tempfile
 import threading
 import time
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import Cache
+from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import Cache, _hash_existing
 from ansible_collections.cloudimages.openstack.plugins.module_utils._files import (
-    UnsafeCacheError, locked, private_dir, temp_path, write_atomic)
+    UnsafeCacheError, locked, temp_path, write_atomic)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import discover
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
@@ -28,40 +31,168 @@ def test_cache_root_and_its_folders_are_created_0700(tmp_path):
         assert stat.S_IMODE(os.stat(tmp_path / 'cache' / sub).st_mode) == 0o700, sub
 
 
-@pytest.mark.parametrize('mode', [0o770, 0o707, 0o777])
-def test_a_root_writable_by_others_is_refused(tmp_path, mode):
-    root = tmp_path / 'shared'
+def _ee_dir(path, owner=0):
+    """The execution environment's cache folder: made by the image build, then ``chmod -R g+rwX``."""
+    path.mkdir(parents=True)
+    os.chown(path, owner, 0)
+    path.chmod(0o775)
+    return path
+
+
+def _as_user(uid, gid, work):
+    """Run ``work()`` in a child process as ``uid``:``gid`` (OpenShift's arbitrary uid with gid 0); its result."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        status = 1
+        try:
+            os.close(read)
+            os.setgroups([])
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
+            os.write(write, repr(work()).encode())
+            status = 0
+        except BaseException as exc:  # pylint: disable=broad-except
+            os.write(write, ('error: %r' % exc).encode())
+        finally:
+            os._exit(status)
+    os.close(write)
+    with os.fdopen(read, 'rb') as handle:
+        out = handle.read().decode()
+    os.waitpid(pid, 0)
+    return out
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason='other uids need root to play them')
+
+
+@pytest.fixture
+def shared_tmp():
+    """A folder other uids can reach (pytest's own is private to its user)."""
+    path = tempfile.mkdtemp(prefix='cloudimages-shared-')
+    os.chmod(path, 0o755)
+    yield pathlib.Path(path)
+    shutil.rmtree(path)
+
+
+@pytest.mark.parametrize('mode', [0o770, 0o775, 0o2775])
+def test_a_group_writable_root_is_accepted_and_shared_with_the_group(tmp_path, mode):
+    # An fsGroup volume (2775, setgid) or the EE's folder (775): accepted without a warning;
+    # what the cache makes there is usable by every uid of the group.
+    root = tmp_path / 'volume'
     root.mkdir()
     root.chmod(mode)
-    with pytest.raises(UnsafeCacheError, match='writable by group or others'):
-        Cache(str(root))
+    cache = Cache(str(root))
+    assert cache.warnings == []
+    for sub in ('files', 'partial', 'locks'):
+        assert stat.S_IMODE(os.stat(root / sub).st_mode) == 0o700 | (mode & 0o2070), sub
+    data = b'shared bytes'
+    key = 'sha256-' + hashlib.sha256(data).hexdigest()
+    part = temp_path(cache.partial(key))
+    with open(part, 'wb') as handle:
+        handle.write(data)
+    cache.store(key, part, len(data), {}, 'https://example.invalid/x')
+    with cache.lock(key):
+        pass
+    for path in (cache.path(key), cache.path(key) + '.json', root / 'locks' / (key + '.lock')):
+        assert stat.S_IMODE(os.stat(path).st_mode) & 0o060 == 0o060, path
 
 
-def test_a_root_owned_by_someone_else_is_refused(tmp_path):
-    if os.geteuid() == 0:
-        root = tmp_path / 'theirs'
-        root.mkdir(mode=0o755)
-        os.chown(root, 65534, 65534)
-    else:
-        root = '/usr'  # root's, mode 755
-    with pytest.raises(UnsafeCacheError, match='is owned by uid'):
-        private_dir(str(root))
+def test_a_private_root_keeps_private_files(tmp_path):
+    cache = Cache(str(tmp_path / 'cache'))
+    part = temp_path(cache.partial('sha256-ab'))
+    cache.store('sha256-ab', part, 0, {}, 'https://example.invalid/x')
+    assert stat.S_IMODE(os.stat(cache.path('sha256-ab')).st_mode) == 0o600
+
+
+def test_a_world_writable_root_is_accepted_with_a_warning_saying_what_was_seen(tmp_path):
+    root = tmp_path / 'open'
+    root.mkdir()
+    root.chmod(0o777)
+    (warning,) = Cache(str(root)).warnings
+    assert 'writable by every user' in warning and 'mode 777, owner uid %d' % os.geteuid() in warning
+
+
+@needs_root
+def test_the_ee_folder_owned_by_root_is_used_by_an_arbitrary_uid_with_gid_0(shared_tmp):
+    # OpenShift runs the EE as an arbitrary uid with gid 0 in a folder root made: uid 12345
+    # stores a file, uid 23456 finds it (hashed again), both lock the same lock file.
+    root = _ee_dir(shared_tmp / 'cloudimages')
+    data = b'an image'
+    key = 'sha256-' + hashlib.sha256(data).hexdigest()
+
+    def first():
+        cache = Cache(str(root))
+        part = temp_path(cache.partial(key))
+        with open(part, 'wb') as handle:
+            handle.write(data)
+        with cache.lock(key):
+            cache.store(key, part, len(data), {}, 'https://example.invalid/x')
+        return cache.warnings
+
+    def second():
+        cache = Cache(str(root))
+        with cache.lock(key), cache.image_lock(key):
+            found = cache.lookup(key)
+        return found.digests['sha256'] if found else None
+
+    assert _as_user(12345, 0, first) == '[]'
+    assert _as_user(23456, 0, second) == repr(key.split('-', 1)[1])
+    assert os.stat(cache_path := root / 'files' / key).st_uid == 12345, cache_path
+
+
+@needs_root
+def test_a_root_this_user_cannot_write_is_refused_saying_what_was_seen(shared_tmp):
+    root = _ee_dir(shared_tmp / 'theirs')
+    root.chmod(0o755)
+    out = _as_user(12345, 0, lambda: Cache(str(root)))
+    assert 'is not writable by this user (uid 12345, gids 0)' in out and 'mode 755, owner uid 0, gid 0' in out
 
 
 def test_a_symlinked_root_is_refused(tmp_path):
     (tmp_path / 'real').mkdir(mode=0o700)
     os.symlink(tmp_path / 'real', tmp_path / 'link')
-    with pytest.raises(UnsafeCacheError, match='not a directory'):
+    with pytest.raises(UnsafeCacheError, match='is a symlink to .*real, not a directory'):
         Cache(str(tmp_path / 'link'))
 
 
-def test_discovery_refuses_an_unsafe_cache_before_reading_its_state(tmp_path):
-    root = tmp_path / 'shared'
-    root.mkdir()
-    root.chmod(0o777)
+def test_a_symlinked_folder_in_the_root_is_refused(tmp_path):
+    (tmp_path / 'elsewhere').mkdir()
+    (tmp_path / 'cache').mkdir(mode=0o770)
+    os.symlink(tmp_path / 'elsewhere', tmp_path / 'cache' / 'files')
+    with pytest.raises(UnsafeCacheError, match='files in the cache is a symlink to .*elsewhere'):
+        Cache(str(tmp_path / 'cache'))
+    assert os.listdir(tmp_path / 'elsewhere') == []
+
+
+def test_a_cached_file_that_is_a_link_out_of_the_cache_is_never_used(tmp_path):
+    cache = Cache(str(tmp_path / 'cache'))
+    outside = tmp_path / 'outside'
+    outside.write_bytes(b'bytes outside the cache')
+    key = 'sha256-' + hashlib.sha256(outside.read_bytes()).hexdigest()
+    os.symlink(outside, cache.path(key))
+    (tmp_path / 'cache' / 'files' / (key + '.json')).write_text('{}')
+    assert cache.lookup(key) is None
+    assert not os.path.lexists(cache.path(key)) and outside.exists()  # the link went, not its target
+    os.mkfifo(cache.path(key))  # a fifo would block a reader forever
+    assert cache.lookup(key) is None
+
+
+def test_a_partial_download_that_is_a_link_is_not_appended_through(tmp_path):
+    cache = Cache(str(tmp_path / 'cache'))
+    victim = tmp_path / 'victim'
+    victim.write_bytes(b'abc')
+    os.symlink(victim, cache.partial('sha256-ab'))
+    assert _hash_existing(cache.partial('sha256-ab'), ('sha256',)).size == 0
+    assert not os.path.lexists(cache.partial('sha256-ab')) and victim.read_bytes() == b'abc'
+
+
+def test_discovery_refuses_a_symlinked_cache_before_reading_its_state(tmp_path):
+    (tmp_path / 'real').mkdir()
+    os.symlink(tmp_path / 'real', tmp_path / 'link')
     source = SOURCES['cirros']('0.6.3', 'x86_64', {})
-    with pytest.raises(DiscoveryError, match='writable by group or others'):
-        discover(None, source, cache_dir=str(root), allow_unsigned=True)
+    with pytest.raises(DiscoveryError, match='is a symlink'):
+        discover(None, source, cache_dir=str(tmp_path / 'link'), allow_unsigned=True)
 
 
 def test_write_atomic_never_writes_through_a_planted_temporary_name(tmp_path):

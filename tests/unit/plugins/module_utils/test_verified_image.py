@@ -159,13 +159,15 @@ def test_cached_digests_are_computed_not_read_from_the_sidecar(upstream, server,
     assert get(source, cache_dir)['digests']['md5'] == info.md5
 
 
-def test_a_cache_writable_by_others_is_refused(upstream, server, tmp_path):
+def test_a_shared_cache_is_used_and_a_symlinked_one_refused(upstream, server, tmp_path):
+    source = resolve_source(release(upstream.mirror, server, 'ubuntu', '24.04'))
     shared = tmp_path / 'shared'
     shared.mkdir()
-    shared.chmod(0o777)
-    source = resolve_source(release(upstream.mirror, server, 'ubuntu', '24.04'))
-    with pytest.raises(ImageFetchError, match='writable by group or others'):
-        get(source, str(shared))
+    shared.chmod(0o2775)  # an fsGroup volume: every file in it is proven before use
+    assert get(source, str(shared))['made'] == ['download']
+    os.symlink(shared, tmp_path / 'link')
+    with pytest.raises(ImageFetchError, match='is a symlink to'):
+        get(source, str(tmp_path / 'link'))
 
 
 def test_gzip_from_a_plain_http_server(upstream, tmp_path, cache_dir):
