@@ -156,7 +156,15 @@ def build(log=print, build_log=None):
         if proc.returncode:
             raise RuntimeError('ansible-builder build failed (exit %d); see %s' % (proc.returncode, build_log or 'its output'))
         times['ee'] = time.monotonic() - started
+    forget_older(tag)
     return tag, times
+
+
+def forget_older(tag):
+    """Untag the EEs of earlier trees (about 650 MB each); one a container still runs stays."""
+    listed = podman('images', '--format', '{{.Repository}}:{{.Tag}}', EE_REPO, capture_output=True, text=True).stdout
+    for old in set(listed.split()) - {tag}:
+        subprocess.run(['podman', 'rmi', old], env=env(), capture_output=True, check=False)
 
 
 def version(tool):
