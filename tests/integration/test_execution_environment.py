@@ -140,7 +140,7 @@ class Jobs:
 
     def finish(self, job):
         private, proc = job
-        output, _ = proc.communicate(timeout=1200)
+        output = proc.communicate(timeout=1200)[0]
         artifact = private / 'artifacts'  # where ansible-runner process puts what the worker streamed
         events = [json.loads(path.read_text()) for path in sorted((artifact / 'job_events').glob('*.json'))]
         stdout = (artifact / 'stdout').read_text() if (artifact / 'stdout').exists() else output
@@ -170,7 +170,7 @@ def outcome(stats, host):
 
 def test_daily_sync_in_the_execution_environment(cloud, upstream, ee_image, tmp_path):
     mirror = upstream.mirror.copy(tmp_path / 'mirror')  # advanced on day 3
-    provider, other = ('awx' + uuid.uuid4().hex[:8] for _ in range(2))
+    provider, other = 'awx' + uuid.uuid4().hex[:8], 'awx2' + uuid.uuid4().hex[:8]
     hosts = ['region_one', 'region_two']
     try:
         with served(cloud, mirror, provider) as server:

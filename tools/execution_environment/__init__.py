@@ -133,8 +133,8 @@ def build(log=print, build_log=None):
         (tmp / 'dist').mkdir()
         tarball, collection = collection_tarball(tmp / 'dist')
         args = build_args(base)
-        tag = '%s:%s' % (EE_REPO, digest(DEFINITION.read_bytes(), json.dumps(args, sort_keys=True), BUILD_CLI, collection,
-                                          version('ansible-builder')))
+        inputs = (DEFINITION.read_bytes(), json.dumps(args, sort_keys=True), BUILD_CLI, collection, version('ansible-builder'))
+        tag = '%s:%s' % (EE_REPO, digest(*inputs))
         if exists(tag):
             times['ee'] = 0.0
             return tag, times
