@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # tools/upstream_mirror/bootable.py; the kernel and busybox are only downloaded). libvirt and QEMU
 # for the local cloud's real boots come from its own installer (tools/localcloud/install.py).
 packages=(qemu-utils gnupg gpgv rsync shellcheck chromium curl
-          mtools syslinux syslinux-common dosfstools)
+          mtools syslinux syslinux-common dosfstools prometheus)
 missing=()
 for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

@@ -178,6 +178,10 @@ releases:
     existing:
       description: The managed image holding exactly that upstream build (Glance's attribute names), or null.
       type: dict
+    latest_since:
+      description:
+        - Upload time of the image published as C(Latest) now (also when discovery failed), or null.
+      type: str
     missing_stores:
       description: The stores of O(stores) (or every store, with O(all_stores)) the promoted C(existing) image is not in.
       type: list
@@ -263,7 +267,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query
     list_impostors, list_managed, resolve_owners)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import OWNERS_SPEC
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
-from ansible_collections.cloudimages.openstack.plugins.module_utils._release_status import assess
+from ansible_collections.cloudimages.openstack.plugins.module_utils._release_status import assess, current_latest
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import POLICY_SPEC, policy_from
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
     DiscoveryError, EndOfLife, version_key)
@@ -348,7 +352,13 @@ class ReleaseStatusInfoModule(OpenStackModule):
             return assess(listings[policies[index].provider], policies[index], entries[index]['release'], now, usage,
                           stores)
 
-        statuses = {index: status(index) for index, policy in enumerate(policies) if policy}
+        # A release whose discovery failed keeps its published Latest: only its age is looked up.
+        for index, policy in enumerate(policies):
+            if policy and entries[index]['error']:
+                entries[index]['latest_since'] = (current_latest(listings[policy.provider], policy, now)
+                                                  or {}).get('created_at')
+        statuses = {index: status(index) for index, policy in enumerate(policies)
+                    if policy and not entries[index]['error']}
         # The images the planner wants usage for, of every release, in one lookup per set of usage services.
         by_services = {}
         for index, found in statuses.items():
@@ -363,7 +373,7 @@ class ReleaseStatusInfoModule(OpenStackModule):
             if entries[index]['retired']:
                 reason = '%s; %s' % (entries[index]['retired_reason'], reason)
             entries[index].update(settled=found['settled'], reason=reason, existing=found['existing'],
-                                  missing_stores=found['missing_stores'],
+                                  missing_stores=found['missing_stores'], latest_since=found['latest_since'],
                                   warnings=found['warnings'])
             if found['settled']:  # nothing else runs for it today: say it here (image_rotate says it otherwise)
                 for warning in found['warnings']:
@@ -446,7 +456,9 @@ class ReleaseStatusInfoModule(OpenStackModule):
         rotate = rotate if isinstance(rotate, dict) else {}
         entry = {'key': rotate.get('release_key'), 'name': rotate.get('name'), 'retired': bool(rotate.get('retired')),
                  'retired_reason': None, 'end_of_life': None, 'settled': False, 'reason': None, 'error': None,
-                 'release': None, 'existing': None, 'missing_stores': [], 'warnings': [], 'job': spec}
+                 'release': None, 'existing': None, 'missing_stores': [], 'warnings': [], 'job': spec,
+                 'latest_since': None}
+        params = None
         try:
             if spec.get('stream_error'):
                 raise DiscoveryError(spec['stream_error'])
@@ -474,7 +486,10 @@ class ReleaseStatusInfoModule(OpenStackModule):
         except (ValueError, DiscoveryError, OSError) as exc:  # PlanError and NamingError are ValueErrors
             self.requests += getattr(exc, 'requests', 0)
             entry['error'] = entry['reason'] = str(exc)
-            return entry, None
+            try:  # its published images still have an age (the morning view, the metrics)
+                return entry, policy_from(params, self.owners) if params else None
+            except ValueError:
+                return entry, None
         return entry, policy
 
 
