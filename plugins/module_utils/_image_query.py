@@ -120,6 +120,17 @@ def list_managed(conn, provider, owners, release_key=None, visibility='all', hid
                    and (release_key is None or image['properties'].get(_managed.RELEASE) == release_key)])
 
 
+def list_squatters(conn, provider, owners, names):
+    """Warnings about images of other projects named like a managed release's Latest (one Glance
+    query for all ``names``: its ``in:`` operator; reporting only, nothing here is acted on)."""
+    names = sorted(set(names))
+    if not names:
+        return []
+    quoted = ','.join('"%s"' % name.replace('\\', '\\\\').replace('"', '\\"') for name in names)
+    found = list_images(conn, visibility='all', hidden='include', name='in:' + quoted)
+    return _managed.name_squatters(found, provider, _managed.check_owners(owners), names)
+
+
 def list_impostors(conn, provider, owners, release_key=None):
     """Warnings about images with our tag and another owner (a tag-only query, so only for reporting:
     nothing from here may be acted on or downloaded from)."""

@@ -198,6 +198,9 @@ impostors:
   description:
     - One line per image of another project that carries the tag of a provider of O(releases)
       (id, name, visibility, owner); such an image is ignored. Also emitted as warnings.
+    - And one per image that is not the provider's but carries the C(Latest) name of one of
+      O(releases) (say C(CirrOS 0.6 - Latest) without the tag, or of another project): users
+      looking up the image by name find it beside the provider's.
   returned: always
   type: list
   elements: str
@@ -264,7 +267,7 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _lifecycle, _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._glance_upload import Glance, UploadError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import (
-    list_impostors, list_managed, resolve_owners)
+    list_impostors, list_managed, list_squatters, resolve_owners)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import OWNERS_SPEC
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
 from ansible_collections.cloudimages.openstack.plugins.module_utils._release_status import assess, current_latest
@@ -344,6 +347,11 @@ class ReleaseStatusInfoModule(OpenStackModule):
                     entry, policy = self._prepare(_lifecycle.concrete(spec, release, self.today, why))
                     entries.append(entry)
                     policies.append(policy)
+        latest_names = {}
+        for policy in filter(None, policies):
+            latest_names.setdefault(policy.provider, set()).add(policy.naming.latest)
+        for provider, names in sorted(latest_names.items()):
+            impostors.extend(list_squatters(self.conn, provider, self.owners, names))
         for warning in impostors:
             self.ansible.warn(warning)
         now = datetime.now(timezone.utc)
