@@ -268,14 +268,14 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils import _life
 from ansible_collections.cloudimages.openstack.plugins.module_utils._glance_upload import Glance, UploadError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import (
     list_impostors, list_managed, list_squatters, resolve_owners)
-from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import OWNERS_SPEC
+from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import OWNERS_SPEC, PROMOTED_VISIBILITIES
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
 from ansible_collections.cloudimages.openstack.plugins.module_utils._release_status import assess, current_latest
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import POLICY_SPEC, policy_from
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
     DiscoveryError, EndOfLife, version_key)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import (
-    DISCOVER_SPEC, discover_from, session_for, today_of, vendor_catalog,
+    DISCOVER_SPEC, discover_from, remember_published, session_for, today_of, vendor_catalog,
 )
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
 from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import lookup
@@ -301,6 +301,7 @@ class ReleaseStatusInfoModule(OpenStackModule):
     today = None  # ISO date end-of-life dates are compared with
     owners = ()  # the projects whose images are the provider's
     catalogs = catalog_errors = None  # vendor release lists and their errors, by (source, arch)
+    discovered = None  # the discovery parameters of each entry, by id(entry)
 
     def run(self):
         try:
@@ -309,7 +310,7 @@ class ReleaseStatusInfoModule(OpenStackModule):
             stores = Glance(self.conn).store_ids() if self.params['all_stores'] else self.params['stores']
         except (ValueError, DiscoveryError, UploadError) as exc:
             self.fail_json(msg=str(exc))
-        self.catalogs, self.catalog_errors = {}, {}
+        self.catalogs, self.catalog_errors, self.discovered = {}, {}, {}
         specs, streams = [], []
         for spec in self.params['releases']:
             found = self._expand(spec)
@@ -383,6 +384,9 @@ class ReleaseStatusInfoModule(OpenStackModule):
             entries[index].update(settled=found['settled'], reason=reason, existing=found['existing'],
                                   missing_stores=found['missing_stores'], latest_since=found['latest_since'],
                                   warnings=found['warnings'])
+            existing = found['existing'] or {}
+            if existing.get('visibility') in PROMOTED_VISIBILITIES and id(entries[index]) in self.discovered:
+                remember_published(self.discovered[id(entries[index])], entries[index]['release'], self.check_mode)
             if found['settled']:  # nothing else runs for it today: say it here (image_rotate says it otherwise)
                 for warning in found['warnings']:
                     self.ansible.warn('%s: %s' % (entries[index]['name'], warning))
@@ -475,7 +479,10 @@ class ReleaseStatusInfoModule(OpenStackModule):
                 discover = _validated(DISCOVER_SPEC, spec.get('discover'), 'discover')
                 discover['today'] = discover['today'] or self.today
                 try:
-                    entry['release'], _unchanged, requests = discover_from(discover, check_mode=self.check_mode)
+                    # The rollback guard remembers only published builds (see below, and release.yml).
+                    entry['release'], _unchanged, requests = discover_from(discover, check_mode=self.check_mode,
+                                                                           remember=False)
+                    self.discovered[id(entry)] = discover
                     self.requests += requests
                 except EndOfLife as exc:
                     self.requests += exc.requests
