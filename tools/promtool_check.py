@@ -40,13 +40,13 @@ def samples(text):
         if line and not line.startswith('#'):
             match = _SAMPLE.match(line)
             assert match, line
-            name, _, labels = match['series'].partition('{')
+            name, labels = (match['series'] + '{').split('{', 2)[:2]
             found.append((name, dict(_LABEL.findall(labels)), float(match['value'])))
     return found
 
 
 def _series(text):
-    run = [value for name, _, value in samples(text) if name == 'cloudimages_sync_run_timestamp_seconds'][0]
+    run = [sample[2] for sample in samples(text) if sample[0] == 'cloudimages_sync_run_timestamp_seconds'][0]
     series = []
     for name, labels, value in samples(text):
         if name.endswith('_timestamp_seconds'):

@@ -36,8 +36,8 @@ options:
   image:
     description:
       - ID of the image to boot.
-      - Without it, only the settings are checked, before anything is uploaded: O(flavor) exists and
-        fits O(min_ram) and O(min_disk), O(network) exists. Nothing is booted or deleted, and
+      - Without it, only the settings are checked, before anything is uploaded (O(flavor) exists and
+        fits O(min_ram) and O(min_disk), O(network) exists). Nothing is booted or deleted, and
         leftover test servers are not looked for.
     type: str
   flavor:

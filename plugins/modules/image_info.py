@@ -25,7 +25,7 @@ options:
     type: str
   name:
     description:
-      - Exact image name. Names are not unique: any project may name an image C(Ubuntu 24.04 - Latest).
+      - Exact image name. Names are not unique, any project may name an image C(Ubuntu 24.04 - Latest).
         Without O(provider) and O(owner), a warning names each image found that another project owns.
     type: str
   tags:

@@ -199,8 +199,8 @@ impostors:
     - One line per image of another project that carries the tag of a provider of O(releases)
       (id, name, visibility, owner); such an image is ignored. Also emitted as warnings.
     - And one per image that is not the provider's but carries the C(Latest) name of one of
-      O(releases) (say C(CirrOS 0.6 - Latest) without the tag, or of another project): users
-      looking up the image by name find it beside the provider's.
+      O(releases) (say C(CirrOS 0.6 - Latest) without the tag, or of another project), which users
+      looking up the image by name find beside the provider's.
   returned: always
   type: list
   elements: str
