@@ -27,7 +27,7 @@ def write_inventory(path, mirror, server, provider, cache_dir, today, boot_test=
         **mirror.sync_settings(server.url),  # also printed by `python -m upstream_mirror serve`
         'image_sync_cache_dir': str(cache_dir),
         'image_sync_today': today.isoformat(),
-        'image_sync_boot_flavor': 'm1.tiny',  # image_sync_min_ram is 512
+        'image_sync_boot_flavor': 'm1.tiny',  # 512 MB: image_sync_min_ram's default (m1.boot's 256 is refused)
         'image_sync_boot_network': 'none',
         # Windows needs 2 GB of RAM (m1.small); the local cloud's largest flavor has a 20 GB disk.
         'windows_boot_flavor': 'm1.small',

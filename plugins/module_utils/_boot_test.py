@@ -36,7 +36,14 @@ DELETE_ATTEMPTS = 3
 
 
 class BootTestError(Exception):
-    """Bad configuration found before anything was created (unknown image, flavor, network)."""
+    """Bad configuration found before anything was created (unknown image, flavor, network).
+
+    ``setting``: the option at fault (flavor, min_ram, min_disk, network), for a caller that names
+    its own knob for it."""
+
+    def __init__(self, reason, setting=None):
+        super().__init__(reason)
+        self.setting = setting
 
 
 class BootTestFailure(Exception):
@@ -50,6 +57,19 @@ class BootTestFailure(Exception):
 
 # Set on every test server (value: the image id); an orphan must carry it.
 METADATA_KEY = 'cloudimages_boot_test'
+
+
+def flavor_too_small(flavor, min_ram, min_disk):
+    """``(setting, why)`` Nova would refuse ``flavor`` for an image with ``min_ram`` (MB) and
+    ``min_disk`` (GB); None if it fits. A flavor with disk 0 takes the image's size (no min_disk check).
+    """
+    if flavor.ram < min_ram:
+        return 'min_ram', 'flavor %r has %d MB of RAM, less than min_ram %d MB (Nova refuses such a boot)' % (
+            flavor.name, flavor.ram, min_ram)
+    if flavor.disk and flavor.disk < min_disk:
+        return 'min_disk', 'flavor %r has a %d GB disk, less than min_disk %d GB (Nova refuses such a boot)' % (
+            flavor.name, flavor.disk, min_disk)
+    return None
 
 
 def server_name(prefix, image_id):
@@ -183,18 +203,28 @@ class BootTest:
                                 % opts['image']) from None
         if image.status != 'active':
             raise BootTestError('image %s is %s, not active: there is nothing to boot' % (image.id, image.status))
+        return (image,) + self.resolve_settings()
+
+    def resolve_settings(self):
+        """``(flavor, networks)``: the flavor exists and fits min_ram/min_disk, the network exists."""
+        opts = self.opts
+        if not (opts['flavor'] or '').strip():
+            raise BootTestError('no flavor given', 'flavor')
         flavor = self.conn.compute.find_flavor(opts['flavor'], ignore_missing=True)
         if flavor is None:
-            raise BootTestError('flavor %r not found' % opts['flavor'])
+            raise BootTestError('flavor %r not found' % opts['flavor'], 'flavor')
+        too_small = flavor_too_small(flavor, opts.get('min_ram') or 0, opts.get('min_disk') or 0)
+        if too_small:
+            raise BootTestError(too_small[1], too_small[0])
         network = opts['network'] or 'auto'
         if network.lower() in ('auto', 'none'):
             networks = network.lower()
         else:
             found = self.conn.network.find_network(network, ignore_missing=True)
             if found is None:
-                raise BootTestError('network %r not found' % network)
+                raise BootTestError('network %r not found' % network, 'network')
             networks = [{'uuid': found.id}]
-        return image, flavor, networks
+        return flavor, networks
 
     def max_run_time(self):
         """What one run may take at most (boot, checks, deletion): an older server with our prefix is an orphan."""

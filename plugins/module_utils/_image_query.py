@@ -12,7 +12,11 @@ Everything but ``list_images``, ``resolve_owners``, ``list_managed`` and ``list_
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+
+_PROJECT_ID = re.compile(r'^[0-9a-f]{32}$')  # Keystone's project ids (uuid4 hex)
 
 # Glance's list hides os_hidden images unless asked, so "include" needs both lists.
 _HIDDEN_QUERIES = {'exclude': (False,), 'only': (True,), 'include': (False, True)}
@@ -78,9 +82,30 @@ def select(images, tags=None, properties=None):
 
 
 def resolve_owners(conn, owners=None):
-    """The projects whose tagged images are ours: ``owners`` when given, else the credentials' project."""
+    """The projects whose tagged images are ours: ``owners`` when given, else the credentials' project.
+
+    An owner that is not a project id (32 hex digits) is taken as a project name and resolved
+    through Keystone; ValueError when Keystone knows no such project, several (one per domain),
+    or refuses to say.
+    """
     owners = [owner for owner in owners or () if owner]
-    return _managed.check_owners(owners or [conn.current_project_id])
+    return _managed.check_owners([project_id(conn, owner) for owner in owners] or [conn.current_project_id])
+
+
+def project_id(conn, owner):
+    """``owner`` as a project id: itself when it is one, else the one project Keystone names so."""
+    if not isinstance(owner, str) or _PROJECT_ID.match(owner):
+        return owner
+    from openstack import exceptions  # pylint: disable=import-outside-toplevel
+    try:
+        found = [project.id for project in conn.identity.projects(name=owner)]
+    except exceptions.SDKException as exc:
+        raise ValueError('owners: %r is not a project id and Keystone did not resolve it as a project name (%s); '
+                         'give project ids' % (owner, exc)) from None
+    if len(found) != 1:
+        raise ValueError('owners: %r is not a project id and Keystone knows %s by that name; give project ids' % (
+            owner, 'no project' if not found else '%d projects (in different domains)' % len(found)))
+    return found[0]
 
 
 def list_managed(conn, provider, owners, release_key=None, visibility='all', hidden='include', **query):
@@ -93,6 +118,17 @@ def list_managed(conn, provider, owners, release_key=None, visibility='all', hid
              for image in list_images(conn, [tag], visibility=visibility, hidden=hidden, owner=owner, **query)]
     return select([image for image in found if _managed.is_managed(image, provider, owners)
                    and (release_key is None or image['properties'].get(_managed.RELEASE) == release_key)])
+
+
+def list_squatters(conn, provider, owners, names):
+    """Warnings about images of other projects named like a managed release's Latest (one Glance
+    query for all ``names``: its ``in:`` operator; reporting only, nothing here is acted on)."""
+    names = sorted(set(names))
+    if not names:
+        return []
+    quoted = ','.join('"%s"' % name.replace('\\', '\\\\').replace('"', '\\"') for name in names)
+    found = list_images(conn, visibility='all', hidden='include', name='in:' + quoted)
+    return _managed.name_squatters(found, provider, _managed.check_owners(owners), names)
 
 
 def list_impostors(conn, provider, owners, release_key=None):

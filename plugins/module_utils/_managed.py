@@ -152,6 +152,29 @@ def impostor_warning(image, provider):
                 ' and %s=%s' % (RELEASE, release) if release else ''))
 
 
+def name_squatters(images, provider, owners, names):
+    """Warnings about images named like a managed release's Latest (``names``) without our tag:
+    users looking for the provider's image by name find them beside it (community lists, an
+    accepting project's list). ``owners`` only names the provider's projects in the message."""
+    return ['image %s (%r, %s) of project %s carries the name of a managed release but is not this provider\'s '
+            '(tag %s and owner %s): users looking it up by name may take it for the provider\'s' % (
+                image.get('id'), image.get('name'), image.get('visibility'), image.get('owner'), managed_tag(provider),
+                ' or '.join(sorted(owners)))
+            # a tagged one of another project is an impostor, reported as such
+            for image in images if image.get('name') in names and not tagged(image, provider)]
+
+
+def owner_hints(images, name, project):
+    """A name is no identity: say which of ``images`` (found by ``name`` alone) other projects own."""
+    foreign = ['%s (%s, project %s)' % (image.get('id'), image.get('visibility'), image.get('owner'))
+               for image in images if image.get('owner') != project]
+    if not foreign:
+        return []
+    return ['%d image(s) named %r belong to other projects than yours: %s. Any project can give an image that name; '
+            "give provider (and owners) for a provider's managed images only, or owner" % (
+                len(foreign), name, ', '.join(foreign))]
+
+
 def trust(release):
     """What vouches for a release's bytes, as the TRUST property says it (one spelling, set at upload).
 

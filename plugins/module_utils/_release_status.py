@@ -30,18 +30,33 @@ def existing_build(images, policy, release):
     return max(found, key=lambda image: (image.get('created_at') or '', image['id'])) if found else None
 
 
+def current_latest(images, policy, now):
+    """The image the group publishes as Latest now (the planner's choice), or None."""
+    return {image['id']: image for image in images}.get(plan(images, policy, now).latest)
+
+
 def assess(images, policy, release, now, usage=None, stores=()):
-    """``{'settled', 'reason', 'existing', 'usage_needed', 'missing_stores', 'warnings'}`` of one release group.
+    """``{'settled', 'reason', 'existing', 'usage_needed', 'missing_stores', 'warnings', 'latest_since'}``.
+
+    Of one release group; ``latest_since`` is the upload time of its current Latest, which stays
+    published when today's build fails (the morning view's "Latest age").
 
     ``release`` is the discovered release dict, None for a retired release. The planner runs without
     a candidate, as release.yml would when nothing is uploaded; when it needs usage that ``usage``
     does not give, the release is not settled and ``usage_needed`` says for which images. The
     current build must be in every one of ``stores`` (image_upload copies it into those it lacks).
     """
+    latest = current_latest(images, policy, now)
+    status = _assess(images, policy, release, now, usage, stores, latest)
+    status['latest_since'] = (latest or {}).get('created_at')
+    return status
+
+
+def _assess(images, policy, release, now, usage, stores, latest):
     existing = rollback = None
     if not policy.retired:
         existing = existing_build(images, policy, release)
-        rollback = _rollback(images, policy, release, now)
+        rollback = _rollback(latest, release)
         if rollback is None and existing is None:
             return _status(False, 'build %s is not in this cloud yet' % release.get('version'))
         if rollback is None and existing.get('visibility') not in _managed.PROMOTED_VISIBILITIES:
@@ -69,14 +84,13 @@ def assess(images, policy, release, now, usage=None, stores=()):
     return status
 
 
-def _rollback(images, policy, release, now):
+def _rollback(latest, release):
     """Why ``release`` must not be uploaded: its build is older than the current latest's; else None.
 
     The planner would refuse to promote it (``_rotation._refuse_rollback``), so uploading it
     again every day would only cost a download and a boot test: such a release is settled, with
     a warning, until upstream publishes a build at least as new as the current latest.
     """
-    latest = {image['id']: image for image in images}.get(plan(images, policy, now).latest)
     if latest is None or compare(release.get('version'), release.get('build_date'), *image_build(latest)) >= 0:
         return None
     return 'upstream build %s is older than %s of the current latest %s: refusing a rollback, the latest stays' % (

@@ -28,6 +28,9 @@ class SharingError(Exception):
     """Bad input or a state the module refuses to act on; the message names the cause."""
 
 
+_IMAGE_ID = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')  # Glance's ids
+
+
 def looks_like_id(ref):
     return bool(_ID.match(ref))
 
@@ -148,27 +151,41 @@ def share(conn, image_ref, refs, state, exclusive, check, check_mode):
         visibility = 'shared' if make_shared else image.visibility
         after = {'visibility': visibility, 'members': member_list(conn, image.id) if visibility == 'shared' else []}
     return dict(changed=bool(add or remove or make_shared),
-                image={'id': image.id, 'name': image.name, 'visibility': after['visibility']},
+                image={'id': image.id, 'name': image.name, 'visibility': after['visibility'], 'owner': image.owner},
                 members=after['members'], added=add, removed=remove, warnings=warnings,
                 diff={'before': before, 'after': after})
 
 
-def set_member_status(conn, image_ref, status, check_mode):
-    """Member side: the caller's project accepts, rejects or resets a shared image."""
+def set_member_status(conn, image_ref, status, check_mode, owner=None):
+    """Member side: the caller's project accepts, rejects or resets a shared image.
+
+    ``owner``: the project id that must own the image; needed for an image given by name, since any
+    project can name an image so and share it.
+    """
     from openstack import exceptions  # pylint: disable=import-outside-toplevel
     project_id = conn.current_project_id
     image = None
     try:
         image = conn.image.get_image(image_ref)
     except exceptions.NotFoundException:
+        if _IMAGE_ID.match(image_ref):
+            raise SharingError('image %r not found: it does not exist or is not shared with project %s'
+                               % (image_ref, project_id)) from None
+        if not owner:
+            raise SharingError('image %r is not an image id: a name needs owner (the project id that owns the image), '
+                               'since any project can share an image of that name' % image_ref) from None
         # A pending image is not in the default list; look it up by name among all shared ones.
-        found = list(conn.image.images(name=image_ref, visibility='shared', member_status='all'))
+        found = list(conn.image.images(name=image_ref, visibility='shared', member_status='all', owner=owner))
         if len(found) > 1:
-            raise SharingError('%d shared images are named %r; give the image id' % (len(found), image_ref))
+            raise SharingError('%d shared images of project %s are named %r; give the image id'
+                               % (len(found), owner, image_ref))
         image = found[0] if found else None
     if image is None:
-        raise SharingError('image %r not found: it does not exist or is not shared with project %s'
-                           % (image_ref, project_id))
+        raise SharingError('image %r not found: it does not exist or is not shared with project %s%s'
+                           % (image_ref, project_id, ' by project %s' % owner if owner else ''))
+    if owner and image.owner != owner:
+        raise SharingError('image %s is owned by project %s, not by %s (owner): not accepted'
+                           % (image.id, image.owner, owner))
     if image.owner == project_id:
         raise SharingError('project %s owns image %s: member_status is set by a member project, not the owner'
                            % (project_id, image.id))
@@ -180,6 +197,7 @@ def set_member_status(conn, image_ref, status, check_mode):
     before = member.status
     if before != status and not check_mode:
         conn.image.update_member(project_id, image.id, status=status)
-    return dict(changed=before != status, image={'id': image.id, 'name': image.name, 'visibility': image.visibility},
+    return dict(changed=before != status, image={'id': image.id, 'name': image.name, 'visibility': image.visibility,
+                                                 'owner': image.owner},
                 member={'member_id': project_id, 'status': status}, warnings=[],
                 diff={'before': {'status': before}, 'after': {'status': status}})

@@ -140,8 +140,9 @@ def build_report(cloud, queue, statuses, results, now, check_mode=False, previou
         release = status.get('release') or {}
         existing = status.get('existing') or {}
         retired = bool(status.get('retired', rotate.get('retired')))
+        # The current Latest's upload (release_status_info), which a failed release keeps.
         record = {'key': key, 'name': name, 'build': release.get('version'), 'build_date': release.get('build_date'),
-                  'changes': [], 'failure': None, 'latest_since': existing.get('created_at')}
+                  'changes': [], 'failure': None, 'latest_since': status.get('latest_since') or existing.get('created_at')}
         if result and result.get('failed'):
             record.update(outcome='failed', failure=result['failed'])
         elif status.get('error') and not result:
@@ -222,15 +223,16 @@ def _label(value):
     return str(value).replace('\\', '\\\\').replace('"', '\\"').replace('\n', '\\n')
 
 
+# (metric, type, help, field of a record, seconds per unit of the field; None: a timestamp)
 METRICS = (
     ('cloudimages_sync_last_success_timestamp_seconds', 'gauge',
-     'Last run that synced or confirmed the release without failure (Unix time).', 'last_success'),
+     'Last run that synced or confirmed the release without failure (Unix time).', 'last_success', None),
     ('cloudimages_latest_age_seconds', 'gauge', 'Age of the image currently published as Latest (since its upload).',
-     'latest_age_days'),
+     'latest_age_days', _DAY),
     ('cloudimages_upstream_build_age_seconds', 'gauge', "Age of the vendor's newest build (since its build date).",
-     'upstream_build_age_days'),
+     'upstream_build_age_days', _DAY),
     ('cloudimages_end_of_support_seconds', 'gauge', 'Time left until the end of support (negative: past).',
-     'days_to_end_of_support'),
+     'days_to_end_of_support', _DAY),
 )
 
 
@@ -238,16 +240,13 @@ def render_metrics(report):
     """Prometheus text exposition of one cloud's report, for node_exporter's textfile collector."""
     lines = []
     cloud = _label(report['cloud'])
-    for metric, kind, text, field in METRICS:
+    for metric, kind, text, field, unit in METRICS:
         lines += ['# HELP %s %s' % (metric, text), '# TYPE %s %s' % (metric, kind)]
         for record in report['releases']:
             value = record.get(field)
             if value is None:
                 continue
-            if field == 'last_success':
-                value = _when(value).timestamp()
-            elif field.endswith('_days'):
-                value = value * _DAY
+            value = _when(value).timestamp() if unit is None else value * unit
             lines.append('%s{cloud="%s",release="%s",name="%s"} %s' % (
                 metric, cloud, _label(record['key']), _label(record['name']), repr(float(value))))
     lines += ['# HELP cloudimages_sync_failed 1 when the release failed in the last run.',

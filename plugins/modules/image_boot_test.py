@@ -36,13 +36,27 @@ options:
   image:
     description:
       - ID of the image to boot.
+      - Without it, only the settings are checked, before anything is uploaded (O(flavor) exists and
+        fits O(min_ram) and O(min_disk), O(network) exists). Nothing is booted or deleted, and
+        leftover test servers are not looked for.
     type: str
-    required: true
   flavor:
     description:
       - Flavor name or ID. Its disk must be at least the image's C(min_disk).
     type: str
     required: true
+  min_ram:
+    description:
+      - RAM (MB) the flavor must have at least, as the image's C(min_ram) will ask. Checked before
+        anything is created.
+    type: int
+    default: 0
+  min_disk:
+    description:
+      - Disk (GB) the flavor must have at least (a flavor with disk 0 takes the image's size).
+        Checked before anything is created.
+    type: int
+    default: 0
   network:
     description:
       - Network name or ID for the server's port.
@@ -178,6 +192,13 @@ EXAMPLES = r"""
       timeout: 300
   register: boot
 
+- name: Before uploading anything, check that the flavor exists and fits, and the network exists
+  cloudimages.openstack.image_boot_test:
+    cloud: prod1
+    flavor: m1.tiny
+    network: boot-test-net
+    min_ram: 512
+
 - name: Only check that Nova can start it (no network)
   cloudimages.openstack.image_boot_test:
     cloud: prod1
@@ -244,8 +265,13 @@ orphans_deleted:
   returned: always
   type: list
   elements: str
+setting:
+  description: On a bad setting found before anything was created, the option at fault (V(flavor), V(min_ram),
+    V(min_disk), V(network)).
+  returned: on such a failure
+  type: str
 plan:
-  description: What was (or would be) booted.
+  description: What was (or would be) booted; C(image_id) is null when only the settings were checked.
   returned: always
   type: dict
   sample: {image_id: 5b0b..., flavor_id: 2352..., flavor_name: m1.boot, networks: none}
@@ -258,8 +284,10 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._boot_test i
 
 class ImageBootTestModule(OpenStackModule):
     argument_spec = dict(
-        image=dict(type='str', required=True),
+        image=dict(type='str'),
         flavor=dict(type='str', required=True),
+        min_ram=dict(type='int', default=0),
+        min_disk=dict(type='int', default=0),
         network=dict(type='str', default='auto'),
         key_name=dict(type='str', no_log=False),
         security_groups=dict(type='list', elements='str', default=[]),
@@ -284,9 +312,14 @@ class ImageBootTestModule(OpenStackModule):
     def run(self):
         test = BootTest(self.conn, self.params)
         try:
+            if not self.params['image']:
+                flavor, networks = test.resolve_settings()
+                self.exit_json(changed=False, passed=None, reason=None, server=None, console_tail=[],
+                               console_match=None, ssh_banner=None, image_deleted=False, orphans_deleted=[],
+                               plan=dict(image_id=None, flavor_id=flavor.id, flavor_name=flavor.name, networks=networks))
             image, flavor, networks = test.resolve()
         except BootTestError as exc:
-            self.fail_json(msg=str(exc))
+            self.fail_json(msg=str(exc), setting=exc.setting)
         stale = test.find_orphans()
         plan = dict(image_id=image.id, flavor_id=flavor.id, flavor_name=flavor.name, networks=networks)
         if self.check_mode:

@@ -25,7 +25,8 @@ options:
     type: str
   name:
     description:
-      - Exact image name.
+      - Exact image name. Names are not unique, any project may name an image C(Ubuntu 24.04 - Latest).
+        Without O(provider) and O(owner), a warning names each image found that another project owns.
     type: str
   tags:
     description:
@@ -244,6 +245,9 @@ class ImageInfoModule(OpenStackModule):
             images = list_images(self.conn, params['tags'], params['properties'], name=params['name'],
                                  visibility=params['visibility'], status=params['status'], owner=params['owner'],
                                  hidden=params['hidden'])
+        if params['name'] and provider is None and params['owner'] is None:
+            for warning in _managed.owner_hints(images, params['name'], self.conn.current_project_id):
+                self.ansible.warn(warning)
         self.exit_json(changed=False, images=images)
 
 

@@ -28,10 +28,16 @@ options:
     description:
       - ID or name of the image.
       - On the owner side, the image must be owned by the caller's project.
-      - On the member side a name is looked up among all images shared with the project,
-        pending ones included.
+      - On the member side a name is looked up among all images O(owner) shared with the project,
+        pending ones included; a name needs O(owner).
     type: str
     required: true
+  owner:
+    description:
+      - Member side. ID of the project that must own O(image); the status is set only on an image it
+        owns. Needed when O(image) is a name (any project can name an image so and share it), checked
+        when it is an ID.
+    type: str
   members:
     description:
       - Project IDs or names (owner side).
@@ -103,10 +109,11 @@ EXAMPLES = r"""
     members: [partner-a, partner-b]
     exclusive: true
 
-- name: The receiving project accepts the image
+- name: The receiving project accepts the image, only from the project it expects
   cloudimages.openstack.image_share:
     cloud: partner-a
     image: 5b0b7c36-0e7f-4dc7-9b1c-0a6c1c5f3f0e
+    owner: 8d2b9a1c4e5f46a7b8c9d0e1f2a3b4c5
     member_status: accepted
 
 - name: Stop sharing with one project
@@ -119,11 +126,15 @@ EXAMPLES = r"""
 
 RETURN = r"""
 image:
-  description: The image acted on, its C(id), C(name) and C(visibility).
+  description: The image acted on, its C(id), C(name), C(visibility) and C(owner).
   returned: always
   type: dict
-  sample: {id: 5b0b7c36-0e7f-4dc7-9b1c-0a6c1c5f3f0e, name: Ubuntu 24.04 Noble Numbat - Latest, visibility: shared}
+  sample: {id: 5b0b7c36-0e7f-4dc7-9b1c-0a6c1c5f3f0e, name: Ubuntu 24.04 Noble Numbat - Latest, visibility: shared,
+           owner: 8d2b9a1c4e5f46a7b8c9d0e1f2a3b4c5}
   contains:
+    owner:
+      description: The project that owns the image.
+      type: str
     visibility:
       description: Visibility after the task (V(shared) once it has members).
       type: str
@@ -170,6 +181,7 @@ class ImageShareModule(OpenStackModule):
         exclusive=dict(type='bool', default=False),
         member_check=dict(type='str', default='auto', choices=['auto', 'strict', 'skip']),
         member_status=dict(type='str', choices=list(MEMBER_STATUSES)),
+        owner=dict(type='str'),
     )
     module_kwargs = dict(supports_check_mode=True)
 
@@ -180,8 +192,12 @@ class ImageShareModule(OpenStackModule):
                 if params['members'] or params['exclusive'] or params['state'] != 'present':
                     raise SharingError('member_status is the member side: it cannot be combined with members, '
                                        'exclusive or state=absent')
-                result = set_member_status(self.conn, params['image'], params['member_status'], self.check_mode)
+                result = set_member_status(self.conn, params['image'], params['member_status'], self.check_mode,
+                                           params['owner'])
             else:
+                if params['owner']:
+                    raise SharingError('owner is the member side (with member_status): the owner side acts on its '
+                                       'own images')
                 if params['exclusive'] and params['state'] == 'absent':
                     raise SharingError('exclusive applies to state=present only')
                 result = share(self.conn, params['image'], params['members'], params['state'], params['exclusive'],

@@ -178,6 +178,10 @@ releases:
     existing:
       description: The managed image holding exactly that upstream build (Glance's attribute names), or null.
       type: dict
+    latest_since:
+      description:
+        - Upload time of the image published as C(Latest) now (also when discovery failed), or null.
+      type: str
     missing_stores:
       description: The stores of O(stores) (or every store, with O(all_stores)) the promoted C(existing) image is not in.
       type: list
@@ -194,6 +198,9 @@ impostors:
   description:
     - One line per image of another project that carries the tag of a provider of O(releases)
       (id, name, visibility, owner); such an image is ignored. Also emitted as warnings.
+    - And one per image that is not the provider's but carries the C(Latest) name of one of
+      O(releases) (say C(CirrOS 0.6 - Latest) without the tag, or of another project), which users
+      looking up the image by name find beside the provider's.
   returned: always
   type: list
   elements: str
@@ -260,15 +267,15 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _lifecycle, _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._glance_upload import Glance, UploadError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import (
-    list_impostors, list_managed, resolve_owners)
-from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import OWNERS_SPEC
+    list_impostors, list_managed, list_squatters, resolve_owners)
+from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import OWNERS_SPEC, PROMOTED_VISIBILITIES
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
-from ansible_collections.cloudimages.openstack.plugins.module_utils._release_status import assess
+from ansible_collections.cloudimages.openstack.plugins.module_utils._release_status import assess, current_latest
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import POLICY_SPEC, policy_from
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
     DiscoveryError, EndOfLife, version_key)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import (
-    DISCOVER_SPEC, discover_from, session_for, today_of, vendor_catalog,
+    DISCOVER_SPEC, discover_from, remember_published, session_for, today_of, vendor_catalog,
 )
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
 from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import lookup
@@ -294,6 +301,7 @@ class ReleaseStatusInfoModule(OpenStackModule):
     today = None  # ISO date end-of-life dates are compared with
     owners = ()  # the projects whose images are the provider's
     catalogs = catalog_errors = None  # vendor release lists and their errors, by (source, arch)
+    discovered = None  # the discovery parameters of each entry, by id(entry)
 
     def run(self):
         try:
@@ -302,7 +310,7 @@ class ReleaseStatusInfoModule(OpenStackModule):
             stores = Glance(self.conn).store_ids() if self.params['all_stores'] else self.params['stores']
         except (ValueError, DiscoveryError, UploadError) as exc:
             self.fail_json(msg=str(exc))
-        self.catalogs, self.catalog_errors = {}, {}
+        self.catalogs, self.catalog_errors, self.discovered = {}, {}, {}
         specs, streams = [], []
         for spec in self.params['releases']:
             found = self._expand(spec)
@@ -340,6 +348,11 @@ class ReleaseStatusInfoModule(OpenStackModule):
                     entry, policy = self._prepare(_lifecycle.concrete(spec, release, self.today, why))
                     entries.append(entry)
                     policies.append(policy)
+        latest_names = {}
+        for policy in filter(None, policies):
+            latest_names.setdefault(policy.provider, set()).add(policy.naming.latest)
+        for provider, names in sorted(latest_names.items()):
+            impostors.extend(list_squatters(self.conn, provider, self.owners, names))
         for warning in impostors:
             self.ansible.warn(warning)
         now = datetime.now(timezone.utc)
@@ -348,7 +361,13 @@ class ReleaseStatusInfoModule(OpenStackModule):
             return assess(listings[policies[index].provider], policies[index], entries[index]['release'], now, usage,
                           stores)
 
-        statuses = {index: status(index) for index, policy in enumerate(policies) if policy}
+        # A release whose discovery failed keeps its published Latest: only its age is looked up.
+        for index, policy in enumerate(policies):
+            if policy and entries[index]['error']:
+                entries[index]['latest_since'] = (current_latest(listings[policy.provider], policy, now)
+                                                  or {}).get('created_at')
+        statuses = {index: status(index) for index, policy in enumerate(policies)
+                    if policy and not entries[index]['error']}
         # The images the planner wants usage for, of every release, in one lookup per set of usage services.
         by_services = {}
         for index, found in statuses.items():
@@ -363,8 +382,11 @@ class ReleaseStatusInfoModule(OpenStackModule):
             if entries[index]['retired']:
                 reason = '%s; %s' % (entries[index]['retired_reason'], reason)
             entries[index].update(settled=found['settled'], reason=reason, existing=found['existing'],
-                                  missing_stores=found['missing_stores'],
+                                  missing_stores=found['missing_stores'], latest_since=found['latest_since'],
                                   warnings=found['warnings'])
+            existing = found['existing'] or {}
+            if existing.get('visibility') in PROMOTED_VISIBILITIES and id(entries[index]) in self.discovered:
+                remember_published(self.discovered[id(entries[index])], entries[index]['release'], self.check_mode)
             if found['settled']:  # nothing else runs for it today: say it here (image_rotate says it otherwise)
                 for warning in found['warnings']:
                     self.ansible.warn('%s: %s' % (entries[index]['name'], warning))
@@ -446,7 +468,9 @@ class ReleaseStatusInfoModule(OpenStackModule):
         rotate = rotate if isinstance(rotate, dict) else {}
         entry = {'key': rotate.get('release_key'), 'name': rotate.get('name'), 'retired': bool(rotate.get('retired')),
                  'retired_reason': None, 'end_of_life': None, 'settled': False, 'reason': None, 'error': None,
-                 'release': None, 'existing': None, 'missing_stores': [], 'warnings': [], 'job': spec}
+                 'release': None, 'existing': None, 'missing_stores': [], 'warnings': [], 'job': spec,
+                 'latest_since': None}
+        params = None
         try:
             if spec.get('stream_error'):
                 raise DiscoveryError(spec['stream_error'])
@@ -455,7 +479,10 @@ class ReleaseStatusInfoModule(OpenStackModule):
                 discover = _validated(DISCOVER_SPEC, spec.get('discover'), 'discover')
                 discover['today'] = discover['today'] or self.today
                 try:
-                    entry['release'], _unchanged, requests = discover_from(discover, check_mode=self.check_mode)
+                    # The rollback guard remembers only published builds (see below, and release.yml).
+                    entry['release'], _unchanged, requests = discover_from(discover, check_mode=self.check_mode,
+                                                                           remember=False)
+                    self.discovered[id(entry)] = discover
                     self.requests += requests
                 except EndOfLife as exc:
                     self.requests += exc.requests
@@ -474,7 +501,10 @@ class ReleaseStatusInfoModule(OpenStackModule):
         except (ValueError, DiscoveryError, OSError) as exc:  # PlanError and NamingError are ValueErrors
             self.requests += getattr(exc, 'requests', 0)
             entry['error'] = entry['reason'] = str(exc)
-            return entry, None
+            try:  # its published images still have an age (the morning view, the metrics)
+                return entry, policy_from(params, self.owners) if params else None
+            except ValueError:
+                return entry, None
         return entry, policy
 
 

@@ -30,11 +30,11 @@ description:
   - A day without a new build costs one conditional request per release. The validators
     (ETag, Last-Modified) of the release's entry document and the last verified result are kept
     under O(cache_dir); a C(304 Not Modified) answer reuses that result.
-  - "Rollback guard. The newest build ever verified for each release is remembered under
-    O(cache_dir) (C(state/newest/)), whatever the other settings. A verified build older than it
-    (a replayed old index; old signed checksum files stay valid) fails the release with
-    C(upstream index went back from X to Y: refusing a rollback). If upstream really withdrew
-    the newer build, delete the file the message names."
+  - "Rollback guard. The newest build verified by this module (or given in O(published)) for each
+    release is remembered under O(cache_dir) (C(state/newest/)), whatever the other settings. A
+    verified build older than it (a replayed old index; old signed checksum files stay valid) fails
+    the release with C(upstream index went back from X to Y: refusing a rollback). If upstream
+    really withdrew the newer build, delete the file the message names."
   - Fedora CoreOS artifacts must be on C(https://builds.coreos.fedoraproject.org/), in the
     directory of the release the stream names (checked before O(url_rewrites) apply); the
     rewritten URL must be HTTPS or plain HTTP from a loopback host. The stream's major version
@@ -128,6 +128,13 @@ options:
       - Directory for the remembered state (C(state/)) and downloaded vendor keys (C(keys/)).
     type: path
     default: ~/.cache/cloudimages
+  published:
+    description:
+      - A C(release) this module returned, now published in a cloud (verified, uploaded, boot-tested,
+        promoted). Discovers nothing; remembers it for the rollback guard (C(state/newest/)) unless a
+        build at least as new is remembered. The daily sync calls this after each promotion, since its
+        own discovery (M(cloudimages.openstack.release_status_info)) remembers only published builds.
+    type: dict
   checked_since:
     description:
       - Reuse, without asking upstream, a result checked at or after this time (seconds since the
@@ -334,13 +341,20 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError, EndOfLife
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import DISCOVER_SPEC, discover_from
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import (
+    DISCOVER_SPEC, discover_from, remember_published)
 
 
 def main():
-    module = AnsibleModule(argument_spec=DISCOVER_SPEC, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=dict(DISCOVER_SPEC, published=dict(type='dict')), supports_check_mode=True)
     if REQUESTS_IMPORT_ERROR:
         module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+    if module.params['published'] is not None:
+        try:
+            changed = remember_published(module.params, module.params['published'], module.check_mode)
+        except (DiscoveryError, OSError) as exc:
+            module.fail_json(msg='upstream_release: %s' % exc, requests=0)
+        module.exit_json(changed=changed, release=module.params['published'], upstream_unchanged=True, requests=0)
     try:
         release, unchanged, count = discover_from(module.params, check_mode=module.check_mode)
         for warning in release.get('warnings') or ():

@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from playbook_runner import run_playbook
+from promtool_check import check_metrics, rules_fire
 from sync_inventory import write_inventory
 from sync_support import managed_images, served, summary
 
@@ -73,7 +74,9 @@ def sync(cloud, tmp_path):
         def status():
             """The morning view of the run: ``(status file, Prometheus textfile)`` of region_one."""
             base = tmp_path / 'status' / 'cloudimages_sync_region_one'
-            return json.loads(base.with_suffix('.json').read_text()), base.with_suffix('.prom').read_text()
+            metrics = base.with_suffix('.prom').read_text()
+            check_metrics(metrics)  # promtool's parser and linter
+            return json.loads(base.with_suffix('.json').read_text()), metrics
         run.mirror, run.images, run.status = mirror, images, status
         yield run
 
@@ -94,6 +97,9 @@ def test_new_releases_and_end_of_life_over_days(sync):
     assert day['available_not_synced'] == [] and day['retired'] == []
     report, metrics = sync.status()
     assert report['available_not_synced'] == [] and 'cloudimages_upstream_release_available{' not in metrics
+    # The documented alert rules on this run's series: Fedora 43 ends within 30 days, the others do not.
+    rules_fire(metrics, {'CloudImageEndOfSupportSoon': [
+        {'cloud': 'region_one', 'release': 'fedora-43', 'name': 'Fedora 43'}], 'CloudImageBehindUpstream': []})
     groups = sync.images()
     assert set(groups) == {'ubuntu-24.04', 'fedora-44', 'fedora-43', 'debian-13', 'rocky-10'}
     for number, until in (('44', '2027-06-01'), ('43', '2026-12-09')):
@@ -148,6 +154,9 @@ def test_new_releases_and_end_of_life_over_days(sync):
     assert day['available_not_synced'] == []
     report, metrics = sync.status()
     assert report['available_not_synced'] == [] and 'cloudimages_upstream_release_available{' not in metrics
+    # The documented alert rules on this run's series: Fedora 43 ends within 30 days, the others do not.
+    rules_fire(metrics, {'CloudImageEndOfSupportSoon': [
+        {'cloud': 'region_one', 'release': 'fedora-43', 'name': 'Fedora 43'}], 'CloudImageBehindUpstream': []})
 
     # Fedora drops 43 from releases.json at its end of life: it leaves "current", and its images in
     # the cloud keep it listed as retired, now for the vendor's reason. Nothing else changes.

@@ -42,7 +42,8 @@ def members(conn, image_id):
 def test_demo_shares_with_alt_and_alt_accepts(cloud, demo_image):
     alt = cloud.connect('alt')
     result = run_playbook('image_share.yml', env=cloud.env(),
-                          extra_vars={'image_id': demo_image.id, 'image_name': demo_image.name, 'alt_id': alt.current_project_id})
+                          extra_vars={'image_id': demo_image.id, 'image_name': demo_image.name, 'alt_id': alt.current_project_id,
+                                      'demo_id': demo_image.owner})
     assert result.rc == 0, result.output
     # Glance now: shared, no members left, and alt no longer sees it.
     demo = cloud.connect('demo')

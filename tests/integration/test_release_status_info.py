@@ -84,3 +84,25 @@ def test_from_empty_cloud_to_settled(cloud, group, server, tmp_path):
     changed['rotate']['properties'] = {'hw_disk_bus': 'scsi'}
     out = status(cloud, tmp_path, [changed])[0]
     assert (out['releases'][0]['settled'], out['releases'][0]['reason']) == (False, 'rotation to do: reconcile')
+
+
+def test_foreign_image_with_a_managed_name_is_named_in_a_warning(cloud, group, server, tmp_path):
+    """Another project's image named exactly like the release's Latest, without the tag: warned about,
+    never counted as the provider's (one Glance query for every Latest name, its in: operator)."""
+    demo = cloud.connect('demo')
+    squatter = demo.image.create_image(name=group.latest, visibility='community', disk_format='qcow2',
+                                       container_format='bare')
+    other = demo.image.create_image(name='%s, "quoted"' % group.latest, visibility='community', disk_format='qcow2',
+                                    container_format='bare')
+    try:
+        out = status(cloud, tmp_path, [cirros(group, server, tmp_path / 'cache')])[0]
+        warnings = [line for line in out['impostors'] if squatter.id in line]
+        assert warnings == ["image %s (%r, community) of project %s carries the name of a managed release but is not "
+                            "this provider's (tag managed_by_%s and owner %s): users looking it up by name may take it "
+                            "for the provider's" % (squatter.id, group.latest, demo.current_project_id, group.provider,
+                                                    group.admin.current_project_id)], out['impostors']
+        assert not [line for line in out['impostors'] if other.id in line]
+        assert out['releases'][0]['existing'] is None and out['releases'][0]['latest_since'] is None
+    finally:
+        demo.image.delete_image(squatter)
+        demo.image.delete_image(other)

@@ -15,7 +15,7 @@ import yaml
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import make_session
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError, EndOfLife
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import (
-    DISCOVER_SPEC, discover, discover_from, make_source,
+    DISCOVER_SPEC, discover, discover_from, make_source, remember_published,
 )
 from playbook_runner import run_playbook
 
@@ -417,6 +417,25 @@ def test_accepting_a_withdrawn_build_by_deleting_the_memory(replay):
         attacker('ubuntu', '24.04')
     os.remove(re.search(r'delete (\S+) to accept', str(caught.value)).group(1))
     assert attacker('ubuntu', '24.04')[0]['version'] == day1.releases['ubuntu', '24.04'].version
+
+
+def test_the_daily_sync_remembers_only_published_builds(replay):
+    """The vendor publishes day 2, which the sync refuses after verification (not published), then
+    withdraws it: the day-1 build comes back and is no rollback. Once day 2 is published
+    (remember_published, after promotion), going back is refused again."""
+    day1 = replay.snapshot()
+    first = replay('ubuntu', '24.04', remember=False)[0]
+    remember_published(PARAMS | {'cache_dir': replay.cache}, first)  # day 1 promoted
+    replay.mirror.advance(only=[('ubuntu', '24.04')])
+    second = replay('ubuntu', '24.04', remember=False)[0]  # verified, then refused: not remembered
+    withdrawn = replay.serve(day1)
+    assert withdrawn('ubuntu', '24.04', remember=False)[0]['version'] == first['version']
+    remember_published(PARAMS | {'cache_dir': replay.cache}, second)  # had day 2 been published
+    with pytest.raises(DiscoveryError, match='refusing a rollback'):
+        withdrawn('ubuntu', '24.04', remember=False)
+
+
+PARAMS = {'source': 'ubuntu', 'release': '24.04', 'arch': 'x86_64', 'options': {}}
 
 
 def rewrite_stream(mirror, change):

@@ -21,8 +21,11 @@ every setting that influences trust or URLs, so a changed keyring or rewrite nev
 result verified under other settings.
 
 Rollback guard: ``state/newest/<source>-<release>-<arch>.json`` (no config hash: a changed setting
-cannot reset it) remembers the newest build ever verified for the release; a verified result
-older than it (``_build_order``) fails the release instead of being returned.
+cannot reset it) remembers the newest build of the release; a verified result older than it
+(``_build_order``) fails the release instead of being returned. ``discover`` remembers every
+build it verifies; the daily sync passes ``remember=False`` and remembers only builds that passed
+everything up to publication (``remember_published``), so a build refused after verification
+(say, dated in the future) does not turn the vendor's withdrawal of it into a refused rollback.
 """
 
 from __future__ import annotations
@@ -108,11 +111,7 @@ class StateStore:
     def newest(self):
         """The newest build verified for this release under any settings: ``{version, build_date, checksum}``."""
         found = self._read(self.newest_path)
-        if isinstance(found, dict) and found.get('version'):
-            return found
-        state = self._read(self.path)  # remembered before the guard existed
-        result = state.get('result') if isinstance(state, dict) else None
-        return result if isinstance(result, dict) and result.get('version') else None
+        return found if isinstance(found, dict) and found.get('version') else None
 
     def save(self, entry_url, etag, last_modified, result):
         state = {'format': STATE_FORMAT, 'entry_url': entry_url, 'etag': etag, 'last_modified': last_modified,
@@ -174,7 +173,23 @@ def session_for(params):
     return make_session(retries=params['retries'])
 
 
-def discover_from(params, check_mode=False, session=None):
+def remember_published(params, release, check_mode=False):
+    """Remember ``release`` (a discovered release dict, now published in a cloud) as the newest
+    build of its release for the rollback guard, unless one at least as new is remembered.
+    ``params``: DISCOVER_SPEC parameters; True when the memory changed (or would)."""
+    if not params.get('cache_dir') or not isinstance(release, dict) or not release.get('version'):
+        return False
+    source = make_source(params['source'], release.get('release') or params['release'], params['arch'],
+                         params['options'])
+    store = StateStore(params['cache_dir'], source, {}, writable=not check_mode)
+    newest = store.newest()
+    if newest and not release_older(newest, release):
+        return False
+    store.save_newest(release)  # written atomically: a reader sees the old or the new record
+    return True
+
+
+def discover_from(params, check_mode=False, session=None, remember=True):
     """``discover`` with validated DISCOVER_SPEC parameters (a stream release expanded to its newest)."""
     session = session or session_for(params)
     source = make_source(params['source'], params['release'], params['arch'], params['options'])
@@ -187,7 +202,8 @@ def discover_from(params, check_mode=False, session=None):
             session, source, cache_dir=params['cache_dir'], rewrites=_rewrites(params), keyring=params['keyring'],
             trusted_fingerprints=params['trusted_fingerprints'], signing_keys=params['signing_keys'],
             allow_unsigned=params['allow_unsigned'], timeout=params['timeout'], check_mode=check_mode,
-            checked_since=params['checked_since'], today=params['today'], deadline=params['transfer_deadline'])
+            checked_since=params['checked_since'], today=params['today'], deadline=params['transfer_deadline'],
+            remember=remember)
     except DiscoveryError as exc:
         exc.requests += requests
         raise
@@ -246,8 +262,10 @@ def stream_releases(session, params, check_mode=False):
 
 def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trusted_fingerprints=None,
              allow_unsigned=False, timeout=30, check_mode=False, gpgv=None, checked_since=None, signing_keys=None,
-             deadline=TRANSFER_DEADLINE, today=None):
+             deadline=TRANSFER_DEADLINE, today=None, remember=True):
     """Return ``(release dict, upstream_unchanged, request count)``; raise DiscoveryError.
+
+    ``remember``: record a newly verified build in the rollback guard (else see remember_published).
 
     A result checked at or after ``checked_since`` (epoch seconds) is returned without asking
     upstream: the daily sync passes the start of its run, so the clouds of a run share one check.
@@ -276,7 +294,7 @@ def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trust
             return source.resolve(ctx, None, None), False, ctx.requests
         today = today_of(today)
         with store.lock():
-            return _discover(ctx, source, store, entry_url, checked_since, today)
+            return _discover(ctx, source, store, entry_url, checked_since, today, remember)
     except DiscoveryError as exc:
         exc.requests = ctx.requests
         raise
@@ -284,7 +302,7 @@ def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trust
         ctx.close()
 
 
-def _discover(ctx, source, store, entry_url, checked_since, today):
+def _discover(ctx, source, store, entry_url, checked_since, today, remember):
     state = store.load()
     newest = store.newest()
     if state and (state.get('entry_url') != ctx.url(entry_url) or (newest and release_older(state['result'], newest))):
@@ -324,5 +342,6 @@ def _discover(ctx, source, store, entry_url, checked_since, today):
                 describe(result['version'], result['build_date']), newest['version'], store.newest_path,
                 result['version']))
     store.save(ctx.url(entry_url), entry.etag, entry.last_modified, result)
-    store.save_newest(result)
+    if remember:
+        store.save_newest(result)
     return result, False, ctx.requests

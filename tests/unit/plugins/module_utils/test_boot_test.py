@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import datetime
 import socket
+from types import SimpleNamespace
 
 import pytest
 from openstack import exceptions
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._boot_test import (
-    BootTest, BootTestFailure, find_marker, judge_console, orphans, pick_address, poll, server_name, ssh_banner, tail)
+    BootTest, BootTestFailure, find_marker, flavor_too_small, judge_console, orphans, pick_address, poll, server_name, ssh_banner, tail)
 from fake_clock import Clock
 
 IMAGE = '5b0b7c36-0e7f-4dc7-9b1c-0a6c1c5f3f0e'
@@ -168,3 +169,13 @@ def test_closed_port_fails_with_the_socket_error():
     clock = Clock()
     with pytest.raises(BootTestFailure, match='no SSH banner from 127.0.0.1:%d within 3s: .*refused' % port):
         ssh_banner('127.0.0.1', port, 3, clock, clock.sleep)
+
+
+def test_flavor_too_small_names_what_nova_would_refuse():
+    boot = SimpleNamespace(name='m1.boot', ram=256, disk=1)
+    assert flavor_too_small(boot, 512, 0) == (
+        'min_ram', "flavor 'm1.boot' has 256 MB of RAM, less than min_ram 512 MB (Nova refuses such a boot)")
+    assert flavor_too_small(boot, 256, 20)[0] == 'min_disk'
+    assert flavor_too_small(boot, 256, 1) is None
+    # disk 0: the root disk takes the image's size, Nova checks no min_disk
+    assert flavor_too_small(SimpleNamespace(name='m1.any', ram=2048, disk=0), 2048, 32) is None

@@ -57,3 +57,23 @@ def test_owners_must_be_a_non_empty_list(owners):
 
 def test_owners_are_deduplicated():
     assert _managed.check_owners(['b', 'a', 'b']) == ('a', 'b')
+
+
+def test_owner_hints_name_the_images_of_other_projects():
+    images = [{'id': 'a', 'visibility': 'public', 'owner': 'mine'},
+              {'id': 'b', 'visibility': 'community', 'owner': 'other'}]
+    assert _managed.owner_hints(images, 'CirrOS 0.6 - Latest', 'mine') == [
+        "1 image(s) named 'CirrOS 0.6 - Latest' belong to other projects than yours: b (community, project other). "
+        "Any project can give an image that name; give provider (and owners) for a provider's managed images only, "
+        "or owner"]
+    assert _managed.owner_hints(images[:1], 'x', 'mine') == []
+
+
+def test_name_squatters_are_the_untagged_images_with_a_latest_name():
+    tag = _managed.managed_tag('p')
+    images = [{'id': 'ours', 'name': 'C - Latest', 'tags': [tag], 'owner': 'o', 'visibility': 'public'},
+              {'id': 'impostor', 'name': 'C - Latest', 'tags': [tag], 'owner': 'x', 'visibility': 'community'},
+              {'id': 'squat', 'name': 'C - Latest', 'tags': [], 'owner': 'x', 'visibility': 'community'},
+              {'id': 'other', 'name': 'D', 'tags': [], 'owner': 'x', 'visibility': 'public'}]
+    (warning,) = _managed.name_squatters(images, 'p', ('o',), {'C - Latest'})
+    assert warning.startswith("image squat ('C - Latest', community) of project x carries the name of a managed release")

@@ -37,8 +37,9 @@ def settled_day():
 
 def test_new_upstream_build_is_not_settled():
     status = assess(settled_day(), policy(), {'version': '20261130', 'checksum': 'sha256:cc'}, NOW)
+    # Yesterday's Latest stays published (and ages) until today's build is through.
     assert status == {'settled': False, 'reason': 'build 20261130 is not in this cloud yet', 'existing': None,
-                      'usage_needed': [], 'missing_stores': [], 'warnings': []}
+                      'usage_needed': [], 'missing_stores': [], 'warnings': [], 'latest_since': '2026-11-29T08:00:00Z'}
 
 
 def test_empty_cloud_is_not_settled():
@@ -105,7 +106,8 @@ def test_retired_release_settles_once_retired():
     assert not status['settled'] and status['reason'] == 'rotation to do: demote'
     after = apply(images, plan(images, retired, NOW).actions)
     assert assess(after, retired, None, NOW) == {'settled': True, 'reason': 'retired, nothing to change', 'existing': None,
-                                                 'usage_needed': [], 'missing_stores': [], 'warnings': []}
+                                                 'usage_needed': [], 'missing_stores': [], 'warnings': [],
+                                                 'latest_since': None}
 
 
 def test_stale_upload_leftover_is_not_settled():

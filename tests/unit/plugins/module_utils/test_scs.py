@@ -48,7 +48,7 @@ def test_conforming_metadata_has_no_problems():
     ('image_source', 'file:///tmp/x.img', 'image_source must be'),
     ('image_description', '', 'image_description must not be empty'),
     ('image_build_date', '16.11.2026', 'image_build_date must be'),
-    ('image_build_date', '2026-11-24', 'image_build_date 2026-11-24 is in the future'),
+    ('image_build_date', '2026-11-24 12:01', 'image_build_date 2026-11-24 12:01 is more than a day in the future'),
     ('image_original_user', '', 'image_original_user must not be empty'),
     ('hotfix_hours', '2h', 'hotfix_hours must be a whole number'),
     ('maintained_until', 'soon', 'maintained_until must be'),
@@ -71,6 +71,13 @@ def test_accepted_values(key, value):
     if key == 'hw_disk_bus':
         changes['hw_scsi_model'] = 'virtio-scsi'
     assert check(changes) == []
+
+
+def test_a_build_dated_up_to_a_day_ahead_of_utc_is_not_the_future():
+    """Vendors stamp their own time zone's date (NOW is 2026-11-23 12:00 UTC)."""
+    assert check({'image_build_date': '2026-11-24'}) == []
+    assert check({'image_build_date': '2026-11-24 12:00'}) == []
+    assert check({'image_build_date': '2026-11-25'})[0].startswith('image_build_date 2026-11-25 is more than a day')
 
 
 def test_missing_mandatory_properties_are_listed_together():

@@ -1,0 +1,32 @@
+"""The rollback guard's memory (state/newest/): what the daily sync remembers is only what it published."""
+
+from __future__ import annotations
+
+import json
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import remember_published
+
+
+def params(cache):
+    return {'source': 'ubuntu', 'release': '24.04', 'arch': 'x86_64', 'options': {}, 'cache_dir': str(cache)}
+
+
+def build(version, date):
+    return {'release': '24.04', 'version': version, 'build_date': date, 'checksum': 'sha256:' + version}
+
+
+def test_a_published_build_is_remembered_and_never_replaced_by_an_older_one(tmp_path):
+    memory = tmp_path / 'state' / 'newest' / 'ubuntu-24.04-x86_64.json'
+    assert remember_published(params(tmp_path), build('20261201', '2026-12-01'))
+    assert json.loads(memory.read_text())['version'] == '20261201'
+    assert not remember_published(params(tmp_path), build('20261130', '2026-11-30'))  # older: the newer stays
+    assert not remember_published(params(tmp_path), build('20261201', '2026-12-01'))  # the same
+    assert remember_published(params(tmp_path), build('20261202', '2026-12-02'))
+    assert json.loads(memory.read_text()) == {'version': '20261202', 'build_date': '2026-12-02',
+                                              'checksum': 'sha256:20261202'}
+
+
+def test_check_mode_and_no_cache_write_nothing(tmp_path):
+    assert remember_published(params(tmp_path), build('20261201', '2026-12-01'), check_mode=True)
+    assert not (tmp_path / 'state').exists()
+    assert not remember_published(dict(params(tmp_path), cache_dir=None), build('20261201', '2026-12-01'))
