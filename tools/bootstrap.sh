@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 # The second line: what the test mirror's bootable images are built with (DEBS of
 # tools/upstream_mirror/bootable.py; the kernel and busybox are only downloaded). libvirt and QEMU
 # for the local cloud's real boots come from its own installer (tools/localcloud/install.py).
-# The third: promtool (prometheus) for the metrics tests, and the execution environment's build and runs (tools/execution_environment).
+# promtool (prometheus) checks the metrics the sync writes; the third line builds and runs the
+# execution environment (tools/execution_environment).
 packages=(qemu-utils gnupg gpgv rsync shellcheck chromium curl
           mtools syslinux syslinux-common dosfstools prometheus
           podman runc mmdebstrap)
