@@ -66,6 +66,7 @@ def assess(images, policy, release, now, usage=None, stores=()):
     else:
         status = _status(True, 'build %s is here, nothing to change' % release.get('version'), existing)
     status['warnings'] = result.warnings + ([rollback] if rollback else [])
+    status['kept_in_use'] = result.kept_in_use()
     return status
 
 
@@ -85,4 +86,4 @@ def _rollback(images, policy, release, now):
 
 def _status(settled, reason, existing=None):
     return {'settled': settled, 'reason': reason, 'existing': existing, 'usage_needed': [], 'missing_stores': [],
-            'warnings': []}
+            'warnings': [], 'kept_in_use': None}

@@ -206,6 +206,11 @@ kept:
       description: Volumes using it (id, project_id, status; not their names), when that was the reason.
       type: list
       elements: dict
+kept_in_use:
+  description: How many old builds are kept because servers or volumes use them, and how many of each.
+  returned: always
+  type: dict
+  sample: {builds: 3, servers: 7, volumes: 2}
 usage:
   description: Whether the usage check covered every project, and why not.
   returned: always
@@ -297,6 +302,7 @@ class ImageRotateModule(OpenStackModule):
         for warning in warnings:
             self.ansible.warn(warning)
         self.exit_json(changed=changed, plan=out['plan'], latest=out['latest'], kept=out['kept'],
+                       kept_in_use=out['kept_in_use'],
                        warnings_list=warnings,
                        usage={'checked': usage is not None, 'complete': usage['complete'] if usage else None,
                               'reason': usage['reason'] if usage else None},

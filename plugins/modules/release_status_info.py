@@ -190,6 +190,11 @@ releases:
           warnings of settled releases are also emitted as Ansible warnings.
       type: list
       elements: str
+    kept_in_use:
+      description:
+        - How many old builds the rotation keeps only because servers or volumes use them, and how
+          many servers and volumes those are (C(builds), C(servers), C(volumes)); null when not planned.
+      type: dict
 impostors:
   description:
     - One line per image of another project that carries the tag of a provider of O(releases)
@@ -363,7 +368,7 @@ class ReleaseStatusInfoModule(OpenStackModule):
             if entries[index]['retired']:
                 reason = '%s; %s' % (entries[index]['retired_reason'], reason)
             entries[index].update(settled=found['settled'], reason=reason, existing=found['existing'],
-                                  missing_stores=found['missing_stores'],
+                                  missing_stores=found['missing_stores'], kept_in_use=found['kept_in_use'],
                                   warnings=found['warnings'])
             if found['settled']:  # nothing else runs for it today: say it here (image_rotate says it otherwise)
                 for warning in found['warnings']:
@@ -446,7 +451,8 @@ class ReleaseStatusInfoModule(OpenStackModule):
         rotate = rotate if isinstance(rotate, dict) else {}
         entry = {'key': rotate.get('release_key'), 'name': rotate.get('name'), 'retired': bool(rotate.get('retired')),
                  'retired_reason': None, 'end_of_life': None, 'settled': False, 'reason': None, 'error': None,
-                 'release': None, 'existing': None, 'missing_stores': [], 'warnings': [], 'job': spec}
+                 'release': None, 'existing': None, 'missing_stores': [], 'warnings': [], 'kept_in_use': None,
+                 'job': spec}
         try:
             if spec.get('stream_error'):
                 raise DiscoveryError(spec['stream_error'])

@@ -135,9 +135,13 @@ def boot_server(conn, admin, image_id, name):
 
 
 def delete_server(conn, server_id):
+    """Delete for good: the local cloud's Nova soft-deletes (reclaim_instance_interval), then forceDelete."""
     server = conn.compute.find_server(server_id, ignore_missing=True)
     if server is not None:
-        conn.compute.delete_server(server_id)
+        if server.status != 'SOFT_DELETED':
+            conn.compute.delete_server(server_id)
+            server = conn.compute.wait_for_status(server, 'SOFT_DELETED', failures=['ERROR'], wait=120)
+        conn.compute.delete_server(server_id, force=True)
         conn.compute.wait_for_delete(server, wait=120)
 
 
