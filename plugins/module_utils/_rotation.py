@@ -336,11 +336,12 @@ def _demoted_hours(image, now):
     """
     if _was_latest(image):
         return None
-    stamp = (image.get('properties') or {}).get(_managed.DEMOTED) or image.get('updated_at') or image.get('created_at')
-    try:
-        return (now - parse_time(stamp)).total_seconds() / 3600.0
-    except ValueError:
-        return None
+    for stamp in ((image.get('properties') or {}).get(_managed.DEMOTED), image.get('updated_at'), image.get('created_at')):
+        try:
+            return (now - parse_time(stamp)).total_seconds() / 3600.0
+        except ValueError:  # absent, or someone else's text: the next one
+            continue
+    return None
 
 
 def _was_latest(image):

@@ -50,6 +50,9 @@ def test_without_the_mark_updated_at_stands_in_and_a_restored_latest_loses_it():
     assert not deleted(run([latest, old], policy())[1])
     old['updated_at'] = '2026-11-20T06:00:00Z'
     assert deleted(run([latest, old], policy())[1]) == [old['id']]
+    # A mark that is no time (someone else's text) never keeps an image for ever.
+    old['properties'][DEMOTED] = 'yesterday'
+    assert deleted(run([latest, old], policy())[1]) == [old['id']]
     # The newest version back as the latest (the newer one was deleted by hand): the mark goes.
     back = image('2026-11-20T08:00:00Z', name=NAME + ' - 2026-11-20', visibility='community', **{DEMOTED: NOW})
     table, result = run([back], policy())
