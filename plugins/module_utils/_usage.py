@@ -117,6 +117,10 @@ def cinder_sees_all(conn):
     if response.status_code == 400 and 'Invalid filters' in response.text:
         return False
     sdk_exceptions.raise_from_response(response)
+    # Below 3.33 Cinder ignores the filter for everyone: that answer would prove nothing.
+    if not response.headers.get('OpenStack-API-Version', '').endswith(' 3.33'):
+        raise sdk_exceptions.SDKException('Cinder did not answer at microversion 3.33 (OpenStack-API-Version: %s)'
+                                          % response.headers.get('OpenStack-API-Version'))
     return True
 
 

@@ -44,6 +44,7 @@ class FakeConn:
         self.current_project_id = 'p1'
         self.nova_filters, self.nova_all, self.cinder_admin, self.fail = nova_filters, nova_all, cinder_admin, fail
         self.all_servers, self.all_volumes = list(servers), list(volumes)
+        self.cinder_version = 'volume 3.33'
         self.config = types.SimpleNamespace(region_name=region, get_interface=lambda: interface)
         self.compute = types.SimpleNamespace(servers=self._servers, get=self._nova_probe)
         self.block_storage = types.SimpleNamespace(volumes=self._volumes, get=self._cinder_probe)
@@ -74,6 +75,7 @@ class FakeConn:
     def _cinder_probe(self, path, microversion, raise_exc):
         assert 'all_tenants=1' in path and microversion == '3.33'
         return types.SimpleNamespace(status_code=200 if self.cinder_admin else 400,
+                                     headers={'OpenStack-API-Version': self.cinder_version},
                                      text='{}' if self.cinder_admin else 'Invalid filters project_id are found')
 
     def _delete(self, path, **_retry):
@@ -200,3 +202,10 @@ def test_users_in_flight_postpone_every_delete():
     # Once the copy is done the volume names the image: it is a user, and nothing waits any more.
     usage = lookup(FakeConn(BOTH, volumes=[volume('done', old['id'])]), [old['id']])
     assert not usage['pending'] and _users(usage, old['id']) == ['done']
+
+
+def test_a_cinder_that_ignores_the_microversion_proves_nothing():
+    conn = FakeConn(BOTH, volumes=[volume('theirs', 'img')])
+    conn.cinder_version = 'volume 3.0'
+    usage = lookup(conn, ['img'])
+    assert usage['unknown'] and 'microversion 3.33' in usage['reason']
