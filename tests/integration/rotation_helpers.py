@@ -137,10 +137,13 @@ def boot_server(conn, admin, image_id, name):
 def delete_server(conn, server_id):
     """Delete for good: the local cloud's Nova soft-deletes (reclaim_instance_interval), then forceDelete."""
     server = conn.compute.find_server(server_id, ignore_missing=True)
+    if server is not None and server.status != 'SOFT_DELETED':
+        conn.compute.delete_server(server_id)
+        deadline = time.monotonic() + 120  # gone (a server never scheduled) or soft-deleted
+        while server is not None and server.status != 'SOFT_DELETED' and time.monotonic() < deadline:
+            time.sleep(1)
+            server = conn.compute.find_server(server_id, ignore_missing=True)
     if server is not None:
-        if server.status != 'SOFT_DELETED':
-            conn.compute.delete_server(server_id)
-            server = conn.compute.wait_for_status(server, 'SOFT_DELETED', failures=['ERROR'], wait=120)
         conn.compute.delete_server(server_id, force=True)
         conn.compute.wait_for_delete(server, wait=120)
 
