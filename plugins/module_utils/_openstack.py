@@ -47,6 +47,7 @@ def bound_requests(conn):
     if conn.session.timeout is None:
         conn.session.timeout = float(API_TIMEOUT)
 
+
 # Names as in openstack.cloud's doc fragment (plugins/doc_fragments/openstack.py here).
 # cloud is no_log: as a dict it holds passwords and application-credential secrets. Ansible would then
 # hide every one of its values (a region, "public", the cloud's name) wherever it appears in a result;

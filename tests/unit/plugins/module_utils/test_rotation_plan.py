@@ -268,8 +268,7 @@ def test_retired_states():
     after = run(imgs, policy(retired=True, retired_state='hidden'))[0]
     assert by_name(after)[NAME + ' - 2026-11-29']['os_hidden'] is True
     assert by_name(after)[NAME + ' - 2026-11-01']['os_hidden'] is False
-    after, result = run(imgs, policy(retired=True, retired_state='delete_unused', keep=5,
-                                                    demoted_grace_hours=0))
+    after, result = run(imgs, policy(retired=True, retired_state='delete_unused', keep=5, demoted_grace_hours=0))
     assert after == [] and [a['action'] for a in result.actions] == ['demote', 'rename', 'delete', 'delete']
 
 
