@@ -174,28 +174,25 @@ def lookup(conn, image_ids, services=DEFAULT_SERVICES):
     """
     image_ids = list(image_ids)
     gaps, unknown = [], []
-    servers, volumes = [], []
     if not image_ids:
         return {'complete': True, 'unknown': False, 'reason': None, 'images': {}, 'pending': []}
-    for option, service, name, read in (('compute', 'compute', 'Nova', lambda: _servers(conn, image_ids, gaps)),
-                                        ('volume', 'block-storage', 'Cinder', lambda: _volumes(conn, gaps))):
+    readers = {'compute': ('compute', 'Nova', lambda: _servers(conn, image_ids, gaps)),
+               'volume': ('block-storage', 'Cinder', lambda: _volumes(conn, gaps))}
+    found = {'compute': [], 'volume': []}
+    for option, (service, name, read) in readers.items():
         if not conn.has_service(service):
             if option in services:
                 unknown.append(_missing(conn, option))
             continue
         try:
-            found = read()
+            found[option] = read()
         except (sdk_exceptions.SDKException, ClientException) as exc:
             unknown.append(_failed(name, exc))
-            continue
-        if option == 'compute':
-            servers = found
-        else:
-            volumes = found
     if unknown:
         gaps = ['usage unknown: ' + '; '.join(unknown)] + gaps
     return {'complete': not gaps, 'unknown': bool(unknown), 'reason': '; '.join(gaps) or None,
-            'images': group_usage(image_ids, servers, volumes), 'pending': in_flight(servers, volumes)}
+            'images': group_usage(image_ids, found['compute'], found['volume']),
+            'pending': in_flight(found['compute'], found['volume'])}
 
 
 def pending_text(pending):
