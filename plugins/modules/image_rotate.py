@@ -218,7 +218,9 @@ usage:
   sample:
     checked: true
     complete: false
-    reason: "Cinder does not treat this token as admin (policy rule context_is_admin) and would silently drop all_tenants; only this project's volumes were checked"
+    reason: >-
+      Cinder does not treat this token as admin (policy rule context_is_admin) and would
+      silently drop all_tenants; only this project's volumes were checked
 warnings_list:
   description:
     - Conditions worth a look (also emitted as Ansible warnings), among them every image of
