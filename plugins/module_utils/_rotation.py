@@ -336,7 +336,8 @@ def _demoted_hours(image, now):
     """
     if _was_latest(image):
         return None
-    for stamp in ((image.get('properties') or {}).get(_managed.DEMOTED), image.get('updated_at'), image.get('created_at')):
+    marked = (image.get('properties') or {}).get(_managed.DEMOTED)
+    for stamp in (marked, image.get('updated_at'), image.get('created_at')):
         try:
             return (now - parse_time(stamp)).total_seconds() / 3600.0
         except ValueError:  # absent, or someone else's text: the next one
