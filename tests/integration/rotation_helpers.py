@@ -77,6 +77,8 @@ class Group:
 
     def policy(self, **kwargs):
         kwargs.setdefault('owners', self.owners)
+        # Builds here are seconds apart: the grace period after demotion is test_usage_in_flight.py's.
+        kwargs.setdefault('demoted_grace_hours', 0)
         return Policy(self.provider, self.release_key, kwargs.pop('name', self.name), **kwargs)
 
     def run(self, conn=None, stop_after=None, now=None, **kwargs):
