@@ -141,7 +141,8 @@ def _servers(conn, image_ids, gaps):
     soft = {'status': 'SOFT_DELETED', 'deleted_only': True}
     if len(image_ids) == 1:
         soft['image'] = image_ids[0]
-    return servers + _each(conn, [soft], all_projects=True)
+    # Nova answers with hard-deleted servers (DELETED) too, whatever the status filter: gone for good.
+    return servers + [s for s in _each(conn, [soft], all_projects=True) if s.status == 'SOFT_DELETED']
 
 
 def _each(conn, queries, **common):

@@ -59,9 +59,11 @@ class FakeConn:
         if all_projects and not self.nova_all:
             raise sdk_exceptions.ForbiddenException('403')
         deleted_only = deleted_only and self.nova_filters  # dropped silently without allow_all_filters
-        found = [s for s in self.all_servers if (s.status == 'SOFT_DELETED') == bool(deleted_only)
+        found = [s for s in self.all_servers if (s.status in ('SOFT_DELETED', 'DELETED')) == bool(deleted_only)
                  and (all_projects or s.project_id == self.current_project_id)]
-        return iter([s for s in found if image in (None, (s.image or {}).get('id')) and status in (None, s.status)])
+        # As the real Nova: with deleted, hard-deleted servers come whatever the status filter says.
+        return iter([s for s in found if image in (None, (s.image or {}).get('id'))
+                     and status in (None, s.status, 'SOFT_DELETED' if deleted_only else None)])
 
     def _volumes(self, details, all_projects=False):
         seen = all_projects and self.cinder_admin
@@ -148,7 +150,8 @@ def _users(usage, image_id='img'):
 @pytest.mark.parametrize('ids', [['img'], ['img', 'other']])
 def test_every_user_nova_can_bring_back_counts(ids):
     servers = [server('active', 'img'), server('soft', 'img', 'SOFT_DELETED'), server('shelved', 'img', 'SHELVED_OFFLOADED'),
-               server('error', 'img', 'ERROR'), server('mine', 'img', project='p1'), server('else', 'other')]
+               server('error', 'img', 'ERROR'), server('mine', 'img', project='p1'), server('else', 'other'),
+               server('gone', 'img', 'DELETED')]
     usage = lookup(FakeConn(BOTH, servers=servers, volumes=[volume('vol', 'img')]), ids)
     assert usage['complete'] and not usage['pending']
     assert _users(usage) == ['active', 'error', 'mine', 'shelved', 'soft', 'vol']
