@@ -67,7 +67,9 @@ options:
     aliases: [key]
   api_timeout:
     description:
-      - Timeout in seconds for each API request.
+      - Timeout in seconds for each API request (without an answer for that long, the request
+        fails; repeatable requests are retried a few times).
+      - Without it, the C(api_timeout) of the cloud's C(clouds.yaml) entry, else 120.
     type: int
   timeout:
     description:

@@ -75,8 +75,9 @@ options:
       keep:
         description:
           - Number of newest versions never deleted, the latest included.
-          - Raised to N when O(policy.properties) sets C(uuid_validity=last-N); an image's own
-            C(uuid_validity) (C(last-N), a future date, C(forever), C(notice)) also keeps it.
+          - C(uuid_validity=last-N) in O(policy.properties) or on an image keeps the N newest too,
+            as do an image's own future date, C(forever) and C(notice); the reasons say which rule
+            kept an image (C(keep) or C(uuid_validity)).
           - C(provided_until) is no reason to keep an old version, as it describes the release's
             image series (its latest image), not each previous build.
         type: int
@@ -86,6 +87,18 @@ options:
           - Versions uploaded less than this many days ago are never deleted or deactivated.
         type: int
         default: 0
+      demoted_grace_hours:
+        description:
+          - Hours a version is kept after it stopped being the latest, whatever its age, so that
+            copies and boots started from it before (a volume still C(downloading) it, a server in
+            C(BUILD)), which show no image ID yet, finish first. The demotion writes the time into
+            the property C(cloudimages_demoted_at); without it (an older demotion) Glance's
+            C(updated_at) stands in.
+          - V(0) lets a version demoted in an earlier run go at once.
+          - Deletes also wait while any volume is C(creating)/C(downloading) or any server is in
+            C(BUILD) without an image ID.
+        type: int
+        default: 24
       delete_unused:
         description:
           - Delete versions beyond retention that nothing uses. When false they are only reported.

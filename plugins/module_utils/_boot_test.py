@@ -351,13 +351,24 @@ class BootTest:
 
     # -- cleanup -----------------------------------------------------------------------------
     def delete_server(self, server_id):
-        """Delete and wait until Nova has forgotten it; False (and a warning) if it lingers."""
+        """Delete and wait until Nova has forgotten it; False (and a warning) if it lingers.
+
+        A cloud with ``reclaim_instance_interval`` only soft-deletes: such a server would hold the
+        image in use until reclaimed, so it is force-deleted then.
+        """
         from openstack import exceptions  # pylint: disable=import-outside-toplevel
+
+        def find():
+            return self.conn.compute.find_server(server_id, ignore_missing=True)
+
         try:
             self.conn.compute.delete_server(server_id, ignore_missing=True)
-            outcome, server = poll(lambda: self.conn.compute.find_server(server_id, ignore_missing=True),
-                                   lambda s: s is None, lambda s: False,
+            outcome, server = poll(find, lambda s: s is None or s.status == 'SOFT_DELETED', lambda s: False,
                                    self.opts['timeout'], ACTIVE_POLL, self.clock, self.sleep)
+            if outcome == 'done' and server is not None:
+                self.conn.compute.delete_server(server_id, ignore_missing=True, force=True)
+                outcome, server = poll(find, lambda s: s is None, lambda s: False,
+                                       self.opts['timeout'], ACTIVE_POLL, self.clock, self.sleep)
         except exceptions.SDKException as exc:
             self.warnings.append('could not delete test server %s: %s' % (server_id, exc))
             return False

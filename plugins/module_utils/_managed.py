@@ -27,6 +27,7 @@ BUILD = 'cloudimages_build'        # upstream version / build id, e.g. 20261116
 DIGEST = 'cloudimages_digest'      # <algorithm>:<hex> of the upstream file as published
 TRUST = 'cloudimages_trust'        # what vouches for the bytes: see trust()
 RUN = 'cloudimages_run'            # the uploading process (_process.run_id): proves a dead upload
+DEMOTED = 'cloudimages_demoted_at'  # when the image stopped being the latest (UTC, ISO 8601)
 # Candidate (uploaded, not yet promoted) images are private; promoted ones public or community.
 PROMOTED_VISIBILITIES = ('public', 'community')
 # Glance's base attributes by their API names; every other key of an image is a custom property.
@@ -70,7 +71,7 @@ def release_key(family, release, arch='x86_64'):
 
 def reserved(key):
     """A key no configured property may set: Glance's own keys, ``os_glance*`` and our identity."""
-    return key in GLANCE_KEYS or key in (RELEASE, BUILD, DIGEST, RUN) or str(key).startswith('os_glance')
+    return key in GLANCE_KEYS or key in (RELEASE, BUILD, DIGEST, RUN, DEMOTED) or str(key).startswith('os_glance')
 
 
 _TRUE, _FALSE = ('true', 'yes', 'y', 'on', '1'), ('false', 'no', 'n', 'off', '0')

@@ -37,6 +37,16 @@ else:
 # or restarting service; a write (create, upload, PATCH) never is: it could happen twice.
 RETRY_IDEMPOTENT = dict(connect_retries=3, status_code_retries=3, retriable_status_codes=[500, 502, 503, 504])
 NO_RETRY = dict(connect_retries=0, status_code_retries=0)
+# The one timeout of an OpenStack request (seconds without an answer), unless api_timeout or clouds.yaml
+# sets one: a service that accepts connections but never answers fails that step, never the whole job.
+API_TIMEOUT = 120
+
+
+def bound_requests(conn):
+    """Give the session API_TIMEOUT when neither api_timeout nor clouds.yaml set a timeout."""
+    if conn.session.timeout is None:
+        conn.session.timeout = float(API_TIMEOUT)
+
 
 # Names as in openstack.cloud's doc fragment (plugins/doc_fragments/openstack.py here).
 # cloud is no_log: as a dict it holds passwords and application-credential secrets. Ansible would then
@@ -195,6 +205,7 @@ class OpenStackModule:
             self.ansible.fail_json(msg=missing_required_lib('openstacksdk'), exception=SDK_IMPORT_ERROR)
         try:
             self.conn = openstack.connect(app_name='cloudimages.openstack', **connect_kwargs(self.params))
+            bound_requests(self.conn)
         except (ValueError, sdk_exceptions.SDKException) as exc:
             self.ansible.fail_json(msg='Cannot configure the OpenStack connection: %s' % exc)
         state = self.params['auth_state']

@@ -36,7 +36,8 @@ def current_latest(images, policy, now):
 
 
 def assess(images, policy, release, now, usage=None, stores=()):
-    """``{'settled', 'reason', 'existing', 'usage_needed', 'missing_stores', 'warnings', 'latest_since'}``.
+    """``{'settled', 'reason', 'existing', 'usage_needed', 'missing_stores', 'warnings', 'latest_since',
+    'kept_in_use'}``.
 
     Of one release group; ``latest_since`` is the upload time of its current Latest, which stays
     published when today's build fails (the morning view's "Latest age").
@@ -81,6 +82,7 @@ def _assess(images, policy, release, now, usage, stores, latest):
     else:
         status = _status(True, 'build %s is here, nothing to change' % release.get('version'), existing)
     status['warnings'] = result.warnings + ([rollback] if rollback else [])
+    status['kept_in_use'] = result.kept_in_use()
     return status
 
 
@@ -99,4 +101,4 @@ def _rollback(latest, release):
 
 def _status(settled, reason, existing=None):
     return {'settled': settled, 'reason': reason, 'existing': existing, 'usage_needed': [], 'missing_stores': [],
-            'warnings': []}
+            'warnings': [], 'kept_in_use': None}

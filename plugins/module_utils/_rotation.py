@@ -26,13 +26,16 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils import _mana
 from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import compare, describe, image_build
 from ansible_collections.cloudimages.openstack.plugins.module_utils._naming import Naming, NamingError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time
-from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import DEFAULT_SERVICES
+from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import DEFAULT_SERVICES, pending_text
 
 PREVIOUS_VISIBILITIES = ('community', 'hidden')
 RETIRED_STATES = ('community', 'hidden', 'delete_unused')
 VERSION_STATUSES = ('active', 'deactivated')
 CANDIDATE_VISIBILITIES = ('private', 'shared')
 USAGE_SERVICES = DEFAULT_SERVICES  # services whose servers or volumes may use an image
+# An image stays this long after it stopped being the latest: copies and boots started from it
+# before then (a volume still downloading it, a server in BUILD) show no image id yet.
+DEMOTED_GRACE_HOURS = 24
 # Actions that are one JSON-patch PATCH of one image.
 PATCH_ACTIONS = ('promote', 'demote', 'hide', 'rename', 'reconcile')
 ACTIONS = PATCH_ACTIONS + ('deactivate', 'delete', 'cleanup', 'keep')
@@ -68,7 +71,8 @@ class Policy:
     def __init__(self, provider, release_key, name, naming='latest_suffix', name_templates=None, candidate=None,
                  previous_visibility='community', keep=2, min_age_days=0, delete_unused=False, deactivate_expired=False,
                  retired=False, retired_state='community', properties=None, stale_after=_managed.STALE_AFTER,
-                 require_all_projects_usage=True, usage_services=USAGE_SERVICES, owners=None):
+                 require_all_projects_usage=True, usage_services=USAGE_SERVICES, owners=None,
+                 demoted_grace_hours=DEMOTED_GRACE_HOURS):
         try:
             self.tag = _managed.managed_tag(provider)
             self.owners = _managed.check_owners(owners)
@@ -87,6 +91,7 @@ class Policy:
         self.previous_visibility = _check_choice('previous_visibility', previous_visibility, PREVIOUS_VISIBILITIES)
         self.keep = _check_int('keep', keep, 1)
         self.min_age_days = _check_int('min_age_days', min_age_days, 0)
+        self.demoted_grace_hours = _check_int('demoted_grace_hours', demoted_grace_hours, 0)
         self.delete_unused = _check_bool('delete_unused', delete_unused)
         self.deactivate_expired = _check_bool('deactivate_expired', deactivate_expired)
         self.retired = _check_bool('retired', retired)
@@ -112,8 +117,6 @@ class Policy:
         validity = properties.get('uuid_validity')
         if validity is not None:
             _validity_check(str(validity), 'properties.uuid_validity')
-        match = _LAST_N.match(str(validity or ''))
-        self.keep_effective = max(self.keep, int(match.group(1))) if match else self.keep
 
 
 # The one spec of a rotation policy (Policy's arguments but the candidate): the ``policy`` option of
@@ -127,6 +130,7 @@ POLICY_SPEC = dict(
     previous_visibility=dict(type='str', default='community', choices=list(PREVIOUS_VISIBILITIES)),
     keep=dict(type='int', default=2),
     min_age_days=dict(type='int', default=0),
+    demoted_grace_hours=dict(type='int', default=DEMOTED_GRACE_HOURS),
     delete_unused=dict(type='bool', default=False),
     deactivate_expired=dict(type='bool', default=False),
     retired=dict(type='bool', default=False),
@@ -245,9 +249,15 @@ class Plan:
                 after[action['id']] = dict(action['after'])
         return {'before': before, 'after': after}
 
+    def kept_in_use(self):
+        """``{'builds', 'servers', 'volumes'}``: how many old builds are kept because something uses them."""
+        used = [entry for entry in self.kept if entry['servers'] or entry['volumes']]
+        return {'builds': len(used), 'servers': len({s['id'] for e in used for s in e['servers']}),
+                'volumes': len({v['id'] for e in used for v in e['volumes']})}
+
     def as_dict(self):
         return {'plan': self.actions, 'latest': self.latest, 'kept': self.kept, 'warnings': self.warnings,
-                'changed': self.changed, 'diff': self.diff()}
+                'changed': self.changed, 'diff': self.diff(), 'kept_in_use': self.kept_in_use()}
 
 
 def _age_days(image, now):
@@ -289,27 +299,54 @@ def _validate_candidate(images, group, policy):
 
 
 def _promises(image, rank, now, policy, retiring):
-    """Reasons the image must stay whatever its usage (retention and SCS promises).
+    """Reasons the image must stay whatever its usage (retention and SCS promises), each naming its rule.
 
     ``provided_until`` is not one: it promises the image *series* (the release under its latest
-    name), not each old UUID, which keep/min age/``uuid_validity``/usage govern.
+    name), not each old UUID, which keep/min age/``uuid_validity``/usage govern. The configured
+    ``uuid_validity`` counts as much as the one the image carries (it is written there next).
     """
     reasons = []
     today = now.date()
-    if rank < policy.keep_effective and not retiring:
-        reasons.append('retention: one of the %d newest versions (keep)' % policy.keep_effective)
+    if rank < policy.keep and not retiring:
+        reasons.append('retention: one of the %d newest versions (keep)' % policy.keep)
     props = image.get('properties') or {}
-    validity = str(props.get('uuid_validity') or '')
-    match = _LAST_N.match(validity)
-    if match and rank < int(match.group(1)) and not retiring:
-        reasons.append('uuid_validity %s' % validity)
-    elif validity in ('forever', 'notice'):
-        reasons.append('uuid_validity %s' % validity)
-    elif _DATE.match(validity) and _parse_date(validity) and _parse_date(validity) >= today:
-        reasons.append('uuid_validity until %s' % validity)
+    for validity in sorted({str(v) for v in (props.get('uuid_validity'), policy.properties.get('uuid_validity'))
+                            if v is not None}):
+        match = _LAST_N.match(validity)
+        if match and rank < int(match.group(1)) and not retiring:
+            reasons.append('one of the %s newest versions (uuid_validity %s)' % (match.group(1), validity))
+        elif validity in ('forever', 'notice'):
+            reasons.append('uuid_validity %s' % validity)
+        elif _DATE.match(validity) and _parse_date(validity) and _parse_date(validity) >= today:
+            reasons.append('uuid_validity until %s' % validity)
     if _age_days(image, now) < policy.min_age_days:
         reasons.append('younger than min_age_days (%d)' % policy.min_age_days)
+    demoted = _demoted_hours(image, now)
+    if policy.demoted_grace_hours and (demoted is None or demoted < policy.demoted_grace_hours):
+        reasons.append('stopped being the latest %s; deletable %d h after (demoted_grace_hours)' % (
+            'in this run' if demoted is None else '%.0f h ago' % demoted, policy.demoted_grace_hours))
     return reasons
+
+
+def _demoted_hours(image, now):
+    """Hours since the image stopped being the latest, None while it still looks like it (demoted in this run).
+
+    Without the mark (demoted by an older release of this collection) Glance's ``updated_at`` stands
+    in: every PATCH moves it, so it is never earlier than the demotion.
+    """
+    if _was_latest(image):
+        return None
+    marked = (image.get('properties') or {}).get(_managed.DEMOTED)
+    for stamp in (marked, image.get('updated_at'), image.get('created_at')):
+        try:
+            return (now - parse_time(stamp)).total_seconds() / 3600.0
+        except ValueError:  # absent, or someone else's text: the next one
+            continue
+    return None
+
+
+def _was_latest(image):
+    return image.get('visibility') == 'public' and not image.get('os_hidden')
 
 
 def _parse_date(text):
@@ -319,11 +356,16 @@ def _parse_date(text):
         return None
 
 
-def _desired_properties(image, policy, old):
-    """Common properties to reconcile, plus the naming profile's marks for older versions."""
+def _desired_properties(image, policy, old, now):
+    """Common properties to reconcile, the naming profile's marks for older versions, and when the
+    latest is demoted, the time (``_managed.DEMOTED``, removed should it become the latest again)."""
     wanted = dict(policy.properties)
+    have = image.get('properties') or {}
+    if not old:
+        wanted[_managed.DEMOTED] = None
+    elif _was_latest(image) and not image.get('protected'):
+        wanted[_managed.DEMOTED] = now.strftime('%Y-%m-%dT%H:%M:%SZ')
     if old:
-        have = image.get('properties') or {}
         for key, (from_value, to_value) in policy.naming.old_properties.items():
             current = wanted.get(key, have.get(key))
             if current is not None and _managed.property_text(current) == from_value:
@@ -336,8 +378,7 @@ def _kind(image, desired, ops, policy, old):
         moved = any(op['path'] in ('/name', '/visibility', '/os_hidden') for op in ops)
         return 'promote' if moved else 'reconcile'
     paths = {op['path'] for op in ops}
-    was_latest = (image.get('name') == policy.naming.latest
-                  or (image.get('visibility') == 'public' and not image.get('os_hidden')))
+    was_latest = image.get('name') == policy.naming.latest or _was_latest(image)
     if '/visibility' in paths or (was_latest and paths & {'/name', '/os_hidden'}):
         return 'demote'
     if '/os_hidden' in paths and desired.get('os_hidden'):
@@ -387,7 +428,7 @@ def plan(images, policy, now, usage=None):
                 result.warnings.append('protected image %s still carries the latest name %r; unprotect it to let '
                                        'rotation rename it' % (image['id'], policy.naming.latest))
             continue
-        desired = _desired(image, rank, old, dated, policy)
+        desired = _desired(image, rank, old, dated, policy, now)
         image, reasons = _decide(image, rank, old, now, policy, usage, result, fates)
         fates.patch(image, desired, policy, old)
         if reasons:
@@ -420,7 +461,7 @@ def _classify(images, group, policy, result):
     return versions, latest, candidate
 
 
-def _desired(image, rank, old, dated, policy):
+def _desired(image, rank, old, dated, policy, now):
     """Name, visibility, os_hidden and properties a version should have."""
     if not old:
         desired = {'name': policy.naming.latest, 'visibility': 'public', 'os_hidden': False}
@@ -429,7 +470,7 @@ def _desired(image, rank, old, dated, policy):
         if policy.retired and rank == 0 and policy.retired_state != 'delete_unused':
             hide = policy.retired_state == 'hidden'
         desired = {'name': dated[image['id']], 'visibility': 'public' if hide else 'community', 'os_hidden': hide}
-    desired['properties'] = _desired_properties(image, policy, old)
+    desired['properties'] = _desired_properties(image, policy, old, now)
     return desired
 
 
@@ -445,12 +486,16 @@ def _decide(image, rank, old, now, policy, usage, result, fates):
     if usage is None or entry is None:
         result.usage_needed.append(image['id'])
         return image, ['usage not checked']
-    if usage.get('unknown'):
-        return image, ['usage unknown, refusing to delete: %s' % usage.get('reason')]
-    if not usage.get('complete') and policy.require_all_projects_usage:
-        return image, ['usage incomplete, refusing to delete: %s' % usage.get('reason')]
+    if usage.get('unknown') or (not usage.get('complete') and policy.require_all_projects_usage):
+        skipped = 'deletions skipped (the next run catches up): %s' % usage.get('reason')
+        if skipped not in result.warnings:
+            result.warnings.append(skipped)
+        return image, ['usage %s, refusing to delete: %s' % ('unknown' if usage.get('unknown') else 'incomplete',
+                                                             usage.get('reason'))]
     if entry.get('servers') or entry.get('volumes'):
         return dict(image, _users=entry), ['in use by %s' % _users_text(entry)]
+    if usage.get('pending'):
+        return image, [pending_text(usage['pending'])]
     if policy.delete_unused or retiring:
         # Renamed and demoted first all the same: if Glance refuses the delete (409),
         # the image must not keep the latest name or stay public.
@@ -467,6 +512,10 @@ class _Fates:
 
     def __init__(self):
         self.patches, self.demotions, self.deactivations, self.deletions, self.keeps = [], [], [], [], []
+        self.states = {}  # id -> state once patched: later actions name the image as it is then
+
+    def state(self, image):
+        return dict(self.states.get(image['id']) or _state(image))
 
     def patch(self, image, desired, policy, old):
         ops = patch_ops(image, desired)
@@ -474,6 +523,7 @@ class _Fates:
             return
         kind = _kind(image, desired, ops, policy, old)
         state, props = _after(image, ops)
+        self.states[image['id']] = state
         action = {'action': kind, 'id': image['id'], 'before': dict(_state(image), properties={
             key: (image.get('properties') or {}).get(key) for key in props}), 'after': dict(state, properties=props),
             'patch': ops, 'reason': _patch_reason(kind, policy, old)}
@@ -494,11 +544,11 @@ def _order(result, fates, group, candidate, policy, now):
     result.actions.extend(a for a in fates.patches if a['action'] == 'promote')
     result.actions.extend(a for a in fates.patches if a['action'] != 'promote')
     for image in fates.deactivations:
-        result.actions.append({'action': 'deactivate', 'id': image['id'], 'before': _state(image),
-                               'after': dict(_state(image), status='deactivated'), 'patch': [],
+        result.actions.append({'action': 'deactivate', 'id': image['id'], 'before': fates.state(image),
+                               'after': dict(fates.state(image), status='deactivated'), 'patch': [],
                                'reason': 'expired and unused; deactivate_expired is true and delete_unused false'})
     for image in fates.deletions:
-        result.actions.append({'action': 'delete', 'id': image['id'], 'before': _state(image), 'after': None,
+        result.actions.append({'action': 'delete', 'id': image['id'], 'before': fates.state(image), 'after': None,
                                'patch': [], 'reason': 'beyond retention, older than min_age_days, no promise, '
                                                       'no server or volume uses it'})
     keeps = list(fates.keeps)

@@ -20,7 +20,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack i
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._process import NO_GUARD
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import PATCH_ACTIONS, pairs, undo_ops
-from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import DEFAULT_SERVICES, in_use
+from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import DEFAULT_SERVICES, in_use, pending_text
 
 try:
     from openstack import exceptions as sdk_exceptions
@@ -178,4 +178,6 @@ def _users_now(conn, image_id, require_complete_usage, usage_services):
             ['server %s' % s['id'] for s in entry['servers']] + ['volume %s' % v['id'] for v in entry['volumes']])
     if usage['unknown'] or (require_complete_usage and not usage['complete']):
         return 'usage incomplete: %s' % usage['reason']
+    if usage['pending']:
+        return pending_text(usage['pending'])
     return ''

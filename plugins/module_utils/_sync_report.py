@@ -166,6 +166,7 @@ def build_report(cloud, queue, statuses, results, now, check_mode=False, previou
         record['days_to_end_of_support'] = None if eos is None else (eos.date() - now.date()).days
         record['latest_age_days'] = None if retired else _days(now, _when(record['latest_since']))
         record['upstream_build_age_days'] = _days(now, _when(record['build_date']))
+        record['kept_in_use'] = (result or {}).get('kept_in_use') or status.get('kept_in_use') or None
         ok = record['outcome'] != 'failed' and not check_mode
         record['last_success'] = now.strftime('%Y-%m-%dT%H:%M:%SZ') if ok else before.get(key, {}).get('last_success')
         records.append(record)
@@ -173,6 +174,16 @@ def build_report(cloud, queue, statuses, results, now, check_mode=False, previou
                  for item in available or ()]
     return {'cloud': cloud, 'generated_at': now.strftime('%Y-%m-%dT%H:%M:%SZ'), 'check_mode': bool(check_mode),
             'releases': records, 'available_not_synced': announced, 'not_in_data': list(not_in_data or ())}
+
+
+def _count(number, noun):
+    return '%d %s%s' % (number, noun, '' if number == 1 else 's')
+
+
+def kept_text(kept):
+    """``3 old builds kept: in use by 7 servers, 2 volumes``."""
+    users = [_count(kept[kind], kind[:-1]) for kind in ('servers', 'volumes') if kept.get(kind)]
+    return '%s kept: in use by %s' % (_count(kept['builds'], 'old build'), ', '.join(users))
 
 
 def _cell(value, suffix=''):
@@ -208,6 +219,10 @@ def render_table(report, warn_days=90):
             lines += ['%s:' % label] + [line(row) for row in groups[group]]
     failures = [record for record in report['releases'] if record['outcome'] == 'failed']
     lines += ['  %s: %s' % (record['name'], record['failure']) for record in failures]
+    kept = [record for record in report['releases'] if (record.get('kept_in_use') or {}).get('builds')]
+    if kept:
+        lines += ['kept because in use (deleted once unused):']
+        lines += ['  %s: %s' % (record['name'], kept_text(record['kept_in_use'])) for record in kept]
     announced = report.get('available_not_synced') or ()
     if announced:
         lines += ['available upstream, not synced (add to the data to publish):']

@@ -206,6 +206,11 @@ kept:
       description: Volumes using it (id, project_id, status; not their names), when that was the reason.
       type: list
       elements: dict
+kept_in_use:
+  description: How many old builds are kept because servers or volumes use them, and how many of each.
+  returned: always
+  type: dict
+  sample: {builds: 3, servers: 7, volumes: 2}
 usage:
   description: Whether the usage check covered every project, and why not.
   returned: always
@@ -213,7 +218,9 @@ usage:
   sample:
     checked: true
     complete: false
-    reason: "Nova refused to list the servers of all projects (403: needs the admin role)"
+    reason: >-
+      Cinder does not treat this token as admin (policy rule context_is_admin) and would
+      silently drop all_tenants; only this project's volumes were checked
 warnings_list:
   description:
     - Conditions worth a look (also emitted as Ansible warnings), among them every image of
@@ -297,6 +304,7 @@ class ImageRotateModule(OpenStackModule):
         for warning in warnings:
             self.ansible.warn(warning)
         self.exit_json(changed=changed, plan=out['plan'], latest=out['latest'], kept=out['kept'],
+                       kept_in_use=out['kept_in_use'],
                        warnings_list=warnings,
                        usage={'checked': usage is not None, 'complete': usage['complete'] if usage else None,
                               'reason': usage['reason'] if usage else None},

@@ -12,10 +12,12 @@ short_description: Which Nova servers and Cinder volumes use which Glance images
 version_added: 0.1.0
 description:
   - For each image, lists the Nova servers booted from it (every project, every state Nova
-    lists, shelved and error included) and the Cinder volumes created from it
-    (C(volume_image_metadata.image_id)).
-  - The answer is C(complete) only when the caller may list every project (the admin role
-    under the default policies); otherwise it covers the caller's project and says why.
+    lists, shelved and error included, and soft-deleted ones, which C(restore) brings back) and
+    the Cinder volumes created from it (C(volume_image_metadata.image_id)).
+  - The answer is C(complete) only when Nova and Cinder show that the caller sees every project
+    (Nova's C(os_compute_api:servers:allow_all_filters) and C(get_all_tenants) rules, Cinder's
+    C(context_is_admin)), whatever the role names; otherwise it covers the caller's project and
+    says why, naming the rule. A service that fails or times out makes it unknown.
   - This is the check M(cloudimages.openstack.image_rotate) runs before deleting.
 author:
   - cloudimages.openstack contributors (@cloudimages)

@@ -194,6 +194,11 @@ releases:
           warnings of settled releases are also emitted as Ansible warnings.
       type: list
       elements: str
+    kept_in_use:
+      description:
+        - How many old builds the rotation keeps only because servers or volumes use them, and how
+          many servers and volumes those are (C(builds), C(servers), C(volumes)); null when not planned.
+      type: dict
 impostors:
   description:
     - One line per image of another project that carries the tag of a provider of O(releases)
@@ -383,6 +388,7 @@ class ReleaseStatusInfoModule(OpenStackModule):
                 reason = '%s; %s' % (entries[index]['retired_reason'], reason)
             entries[index].update(settled=found['settled'], reason=reason, existing=found['existing'],
                                   missing_stores=found['missing_stores'], latest_since=found['latest_since'],
+                                  kept_in_use=found['kept_in_use'],
                                   warnings=found['warnings'])
             existing = found['existing'] or {}
             if existing.get('visibility') in PROMOTED_VISIBILITIES and id(entries[index]) in self.discovered:
@@ -469,7 +475,7 @@ class ReleaseStatusInfoModule(OpenStackModule):
         entry = {'key': rotate.get('release_key'), 'name': rotate.get('name'), 'retired': bool(rotate.get('retired')),
                  'retired_reason': None, 'end_of_life': None, 'settled': False, 'reason': None, 'error': None,
                  'release': None, 'existing': None, 'missing_stores': [], 'warnings': [], 'job': spec,
-                 'latest_since': None}
+                 'latest_since': None, 'kept_in_use': None}
         params = None
         try:
             if spec.get('stream_error'):

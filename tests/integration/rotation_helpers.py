@@ -77,6 +77,8 @@ class Group:
 
     def policy(self, **kwargs):
         kwargs.setdefault('owners', self.owners)
+        # Builds here are seconds apart: the grace period after demotion is test_usage_in_flight.py's.
+        kwargs.setdefault('demoted_grace_hours', 0)
         return Policy(self.provider, self.release_key, kwargs.pop('name', self.name), **kwargs)
 
     def run(self, conn=None, stop_after=None, now=None, **kwargs):
@@ -135,9 +137,16 @@ def boot_server(conn, admin, image_id, name):
 
 
 def delete_server(conn, server_id):
+    """Delete for good: the local cloud's Nova soft-deletes (reclaim_instance_interval), then forceDelete."""
     server = conn.compute.find_server(server_id, ignore_missing=True)
-    if server is not None:
+    if server is not None and server.status != 'SOFT_DELETED':
         conn.compute.delete_server(server_id)
+        deadline = time.monotonic() + 120  # gone (a server never scheduled) or soft-deleted
+        while server is not None and server.status != 'SOFT_DELETED' and time.monotonic() < deadline:
+            time.sleep(1)
+            server = conn.compute.find_server(server_id, ignore_missing=True)
+    if server is not None:
+        conn.compute.delete_server(server_id, force=True)
         conn.compute.wait_for_delete(server, wait=120)
 
 

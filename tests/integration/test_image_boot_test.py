@@ -13,6 +13,7 @@ import uuid
 import pytest
 
 from playbook_runner import run_playbook
+from rotation_helpers import delete_server
 from small_qcow2 import delete_image, retry_5xx, upload_private
 
 pytestmark = pytest.mark.needs_nova
@@ -121,5 +122,5 @@ def test_leftover_servers_are_deleted_once_old(cloud, upload, prefix):
         assert leftovers(cloud, prefix) == [named_alike.id]
     finally:
         for server_id in leftovers(cloud, prefix):
-            demo.compute.wait_for_delete(demo.compute.delete_server(server_id) or demo.compute.get_server(server_id), wait=60)
+            delete_server(demo, server_id)
     assert exists(cloud, image.id)

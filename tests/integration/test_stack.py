@@ -11,6 +11,7 @@ import time
 import uuid
 
 import pytest
+from rotation_helpers import delete_server
 
 
 def digest(path, algo):
@@ -127,7 +128,7 @@ def test_server_from_image_is_seen_by_admin(cloud, public_image, name, cleanup):
     flavor = admin.compute.find_flavor('m1.boot')
     assert (flavor.ram, flavor.vcpus, flavor.disk) == (256, 1, 1)
     server = demo.compute.create_server(name=name, image_id=public_image.id, flavor_id=flavor.id, networks='none')
-    cleanup(lambda: demo.compute.wait_for_delete(demo.compute.delete_server(server.id) or server, wait=60))
+    cleanup(lambda: delete_server(demo, server.id))
     demo.compute.wait_for_server(server, status='ACTIVE', failures=['ERROR'], wait=120)
     found = [s.id for s in admin.compute.servers(all_projects=True, image=public_image.id)]
     assert found == [server.id]

@@ -253,6 +253,9 @@ def nova(layout, ports, venv, driver='libvirt'):
             'periodic_fuzzy_delay': 0,
             # A test cloud has nothing worth a 60 s graceful drain; keeps stop() short.
             'graceful_shutdown_timeout': 2,
+            # Soft delete as on many production clouds: a deleted server is SOFT_DELETED (restorable,
+            # still using its image) for an hour; tests that delete for good force-delete.
+            'reclaim_instance_interval': 3600,
         },
         'api': {'auth_strategy': 'keystone'},
         'wsgi': {'api_paste_config': etc / 'api-paste.ini'},

@@ -125,3 +125,38 @@ def test_a_module_logs_in_through_login_unless_it_reuses_a_state(needs_login, lo
     module = _Module(_Conn(failures=0), needs_login)
     module()
     assert module.tokens_at_run == logins
+
+
+def _silent_listener():
+    """A loopback socket that accepts connections (the kernel's backlog) and never answers, like a stopped nova-api."""
+    import socket
+    listener = socket.socket()
+    listener.bind(('127.0.0.1', 0))
+    listener.listen(8)
+    return listener
+
+
+@pytest.mark.parametrize('configured, expected', [(None, 1.0), (0.5, 0.5)])
+def test_every_request_has_a_timeout(monkeypatch, configured, expected):
+    import time
+
+    import openstack
+    from keystoneauth1.exceptions import ConnectTimeout
+
+    from ansible_collections.cloudimages.openstack.plugins.module_utils import _openstack
+
+    monkeypatch.setattr(_openstack, 'API_TIMEOUT', 1)
+    listener = _silent_listener()
+    try:
+        url = 'http://127.0.0.1:%d/' % listener.getsockname()[1]
+        extra = {} if configured is None else {'api_timeout': configured}
+        conn = openstack.connect(auth_type='none', auth={'endpoint': url}, load_yaml_config=False, load_envvars=False,
+                                 **extra)
+        _openstack.bound_requests(conn)
+        assert conn.session.timeout == expected
+        start = time.monotonic()
+        with pytest.raises(ConnectTimeout):
+            conn.session.get(url, connect_retries=0)
+        assert time.monotonic() - start < expected + 5
+    finally:
+        listener.close()

@@ -39,7 +39,8 @@ def test_new_upstream_build_is_not_settled():
     status = assess(settled_day(), policy(), {'version': '20261130', 'checksum': 'sha256:cc'}, NOW)
     # Yesterday's Latest stays published (and ages) until today's build is through.
     assert status == {'settled': False, 'reason': 'build 20261130 is not in this cloud yet', 'existing': None,
-                      'usage_needed': [], 'missing_stores': [], 'warnings': [], 'latest_since': '2026-11-29T08:00:00Z'}
+                      'usage_needed': [], 'missing_stores': [], 'warnings': [], 'latest_since': '2026-11-29T08:00:00Z',
+                      'kept_in_use': None}
 
 
 def test_empty_cloud_is_not_settled():
@@ -107,7 +108,8 @@ def test_retired_release_settles_once_retired():
     after = apply(images, plan(images, retired, NOW).actions)
     assert assess(after, retired, None, NOW) == {'settled': True, 'reason': 'retired, nothing to change', 'existing': None,
                                                  'usage_needed': [], 'missing_stores': [], 'warnings': [],
-                                                 'latest_since': None}
+                                                 'latest_since': None,
+                                                 'kept_in_use': {'builds': 0, 'servers': 0, 'volumes': 0}}
 
 
 def test_stale_upload_leftover_is_not_settled():
@@ -181,3 +183,15 @@ def test_another_projects_images_do_not_unsettle_a_settled_release():
               for v in ('public', 'community', 'private')]
     status = assess(settled_day() + forged, policy(), RELEASE_DICT, NOW)
     assert status['settled'] and status['warnings'] == []
+
+
+def test_builds_kept_in_use_are_counted_for_the_morning_view():
+    images = [build('2026-10-%02dT08:00:00Z' % d, 'sha256:%02d' % d, name=NAME + ' - 2026-10-%02d' % d,
+                    visibility='community') for d in (1, 2, 3)] + settled_day()
+    ids = [i['id'] for i in images]
+    usage = unused(ids)
+    usage['images'][ids[0]]['servers'] = [{'id': 's1', 'project_id': 'p', 'status': 'SOFT_DELETED'},
+                                          {'id': 's2', 'project_id': 'p', 'status': 'ACTIVE'}]
+    usage['images'][ids[1]]['volumes'] = [{'id': 'v1', 'project_id': 'p', 'status': 'in-use'}]
+    status = assess(images, policy(keep=2, delete_unused=True, demoted_grace_hours=0), RELEASE_DICT, NOW, usage)
+    assert status['kept_in_use'] == {'builds': 2, 'servers': 2, 'volumes': 1}

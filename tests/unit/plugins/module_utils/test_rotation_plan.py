@@ -56,7 +56,8 @@ def test_day2_demote_previous_then_promote():
     assert changes(result) == [('demote', old['id']), ('promote', cand['id'])]
     demote = result.actions[0]
     assert demote['patch'] == [{'op': 'replace', 'path': '/name', 'value': NAME + ' - 2026-11-22'},
-                               {'op': 'replace', 'path': '/visibility', 'value': 'community'}]
+                               {'op': 'replace', 'path': '/visibility', 'value': 'community'},
+                               {'op': 'add', 'path': '/cloudimages_demoted_at', 'value': NOW}]
     assert demote['before']['name'] == LATEST and demote['after']['name'] == NAME + ' - 2026-11-22'
     names = by_name(after)
     assert names[LATEST]['id'] == cand['id']
@@ -193,10 +194,11 @@ def test_incomplete_usage_refuses_deletes_but_still_renames():
     latest = image('2026-11-29T08:00:00Z', name=LATEST)
     old = image('2026-10-01T08:00:00Z', name=LATEST)
     usage = {'complete': False, 'reason': 'Nova refused all_projects (403)', 'images': {old['id']: {'servers': [], 'volumes': []}}}
-    result = plan([latest, old], policy(keep=1, delete_unused=True), NOW, usage)
+    result = plan([latest, old], policy(keep=1, delete_unused=True, demoted_grace_hours=0), NOW, usage)
     assert changes(result) == [('demote', old['id'])]
     assert result.kept[-1]['reasons'] == ['usage incomplete, refusing to delete: Nova refused all_projects (403)']
-    result = plan([latest, old], policy(keep=1, delete_unused=True, require_all_projects_usage=False), NOW, usage)
+    result = plan([latest, old], policy(keep=1, delete_unused=True, require_all_projects_usage=False,
+                                        demoted_grace_hours=0), NOW, usage)
     assert changes(result) == [('demote', old['id']), ('delete', old['id'])]
 
 
@@ -237,9 +239,10 @@ def test_changed_common_properties_fold_into_the_rename_patch():
     result = plan([old, cand], policy(candidate=cand['id'], properties={'hw_disk_bus': 'scsi', 'legacy': None}), NOW)
     demote = [a for a in result.actions if a['id'] == old['id'] and a['action'] != 'keep']
     assert len(demote) == 1
-    assert {op['path'] for op in demote[0]['patch']} == {'/name', '/visibility', '/hw_disk_bus', '/legacy'}
-    assert demote[0]['after']['properties'] == {'hw_disk_bus': 'scsi', 'legacy': None}
-    assert demote[0]['before']['properties'] == {'hw_disk_bus': 'virtio', 'legacy': '1'}
+    assert {op['path'] for op in demote[0]['patch']} == {'/name', '/visibility', '/hw_disk_bus', '/legacy',
+                                                         '/cloudimages_demoted_at'}
+    assert demote[0]['after']['properties'] == {'hw_disk_bus': 'scsi', 'legacy': None, 'cloudimages_demoted_at': NOW}
+    assert demote[0]['before']['properties'] == {'hw_disk_bus': 'virtio', 'legacy': '1', 'cloudimages_demoted_at': None}
 
 
 def test_reconcile_only():
@@ -265,7 +268,7 @@ def test_retired_states():
     after = run(imgs, policy(retired=True, retired_state='hidden'))[0]
     assert by_name(after)[NAME + ' - 2026-11-29']['os_hidden'] is True
     assert by_name(after)[NAME + ' - 2026-11-01']['os_hidden'] is False
-    after, result = run(imgs, policy(retired=True, retired_state='delete_unused', keep=5))
+    after, result = run(imgs, policy(retired=True, retired_state='delete_unused', keep=5, demoted_grace_hours=0))
     assert after == [] and [a['action'] for a in result.actions] == ['demote', 'rename', 'delete', 'delete']
 
 
@@ -469,7 +472,8 @@ def test_planned_candidate_shows_the_whole_rotation_a_new_build_will_bring():
     assert stand_in['properties']['image_build_date'] == '2026-11-29' and stand_in['properties']['os_purpose'] == 'generic'
     result = plan([current, stand_in], policy(candidate=stand_in['id'], properties={'os_purpose': 'generic'}), NOW)
     assert changes(result) == [('demote', current['id']), ('promote', stand_in['id'])]
-    assert result.actions[1]['after']['name'] == LATEST and result.actions[0]['after']['properties'] == {'os_purpose': 'oldgeneric'}
+    assert result.actions[1]['after']['name'] == LATEST and result.actions[0]['after']['properties'] == {
+        'os_purpose': 'oldgeneric', 'cloudimages_demoted_at': NOW}
 
 
 def latest_names(images, pol):

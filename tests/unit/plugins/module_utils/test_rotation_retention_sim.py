@@ -29,7 +29,8 @@ def _usage(ids, users):
 
 @pytest.mark.parametrize('keep, min_age_days', [(1, 0), (2, 0), (3, 7)])
 def test_180_daily_builds_keep_only_keep_plus_in_use(keep, min_age_days):
-    policy_args = dict(keep=keep, min_age_days=min_age_days, delete_unused=True, owners=[OWNER],
+    # demoted_grace_hours=0: the grace period is test_rotation_grace.py's.
+    policy_args = dict(keep=keep, min_age_days=min_age_days, delete_unused=True, owners=[OWNER], demoted_grace_hours=0,
                        properties={'provided_until': '2032-05-31', 'uuid_validity': 'none'})
     table, users = [], {}
     for day in range(DAYS):

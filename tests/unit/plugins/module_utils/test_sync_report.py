@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sync_report import (
-    ReportError, build_report, change_lines, compression_of, description, render_metrics, render_table)
+    ReportError, build_report, change_lines, compression_of, description, kept_text, render_metrics, render_table)
 
 
 def test_boot_tested_or_not_is_said_as_it_is():
@@ -161,3 +161,18 @@ def test_images_not_in_the_data_are_in_the_status_table_and_metrics():
                                          '  fedora-42: 2 images (...); left']
     assert 'cloudimages_images_not_in_data{cloud="prod1",release="fedora-42"} 2' in render_metrics(report).splitlines()
     assert build_report('prod1', QUEUE, STATUSES, RESULTS, NOW)['not_in_data'] == []
+
+
+def test_builds_kept_in_use_are_counted_per_release_in_the_status_file_and_the_table():
+    statuses = [dict(STATUSES[0], kept_in_use={'builds': 3, 'servers': 7, 'volumes': 2})] + STATUSES[1:]
+    results = [dict(RESULTS[0], kept_in_use={'builds': 1, 'servers': 0, 'volumes': 1})] + RESULTS[1:]
+    report = build_report('prod1', QUEUE, statuses, results, NOW)
+    records = {record['key']: record for record in report['releases']}
+    assert records['debian-13']['kept_in_use'] == {'builds': 3, 'servers': 7, 'volumes': 2}
+    assert records['debian-11']['kept_in_use'] is None
+    lines = render_table(report)
+    at = lines.index('kept because in use (deleted once unused):')
+    assert lines[at + 1:at + 3] == ['  Debian 13: 3 old builds kept: in use by 7 servers, 2 volumes',
+                                    '  Debian 12: 1 old build kept: in use by 1 volume']
+    assert kept_text({'builds': 1, 'servers': 1, 'volumes': 0}) == '1 old build kept: in use by 1 server'
+    assert not any('kept because' in line for line in render_table(build_report('prod1', QUEUE, STATUSES, RESULTS, NOW)))
