@@ -9,13 +9,11 @@ raw and carries four.
 from __future__ import annotations
 
 import datetime
-import uuid
 
 import pytest
 
-from playbook_runner import run_playbook
-from sync_support import managed_images, served, summary
-from sync_inventory import ALL, REGION_TWO, write_inventory
+from sync_support import summary
+from sync_inventory import ALL, REGION_TWO
 
 pytestmark = pytest.mark.needs_nova
 
@@ -40,28 +38,8 @@ def expected_releases(distributions, only=None):
     return {'%s-%s' % (d, r): name for d in distributions for r, name in ROLE_RELEASES[d] if not only or d not in only or r in only[d]}
 
 
-def by_release(images):
-    groups = {}
-    for image in images:
-        groups.setdefault(image.properties.get('cloudimages_release'), []).append(image)
-    return groups
-
-
-@pytest.fixture()
-def sync(cloud, upstream, tmp_path):
-    """A private mirror (this test advances it) and a function running the daily sync for a day."""
-    mirror = upstream.mirror.copy(tmp_path / 'mirror')
-    provider = 'sync' + uuid.uuid4().hex[:8]
-    conns = {region: cloud.connect('admin', region) for region in ('RegionOne', 'RegionTwo')}
-    with served(cloud, mirror, provider) as server:
-        def run(today, **overrides):
-            inventory = write_inventory(tmp_path / 'inventory.json', mirror, server, provider, tmp_path / 'cache', today, **overrides)
-            return run_playbook('cloudimages.openstack.daily_sync', env=cloud.env(), inventory=str(inventory), timeout=1800)
-        run.mirror, run.server, run.provider, run.conns = mirror, server, provider, conns
-        yield run
-
-
-def test_two_clouds_over_two_days(sync):
+def test_two_clouds_over_two_days(daily_sync):
+    sync = daily_sync('sync', mirror='copy', boot_test=True)  # this test advances its mirror
     day1 = sync.mirror.today
     # CirrOS's support "ends" on day 1 in RegionOne: retired on day 2.
     eol_cirros = dict(NARROW, cirros_releases=[
@@ -77,7 +55,7 @@ def test_two_clouds_over_two_days(sync):
 
     day1_latest = {}
     for region, distributions in (('RegionOne', ALL), ('RegionTwo', REGION_TWO)):
-        groups = by_release(managed_images(sync.conns[region], sync.provider))
+        groups = sync.by_release(region)
         expected = expected_releases(distributions, only={'ubuntu': ['24.04']} if region == 'RegionTwo' else None)
         assert set(groups) == set(expected), region
         for key, name in expected.items():
@@ -88,7 +66,7 @@ def test_two_clouds_over_two_days(sync):
             if region == 'RegionTwo':
                 assert image.disk_format == 'raw'
             day1_latest[region, key] = image.id
-    assert 'debian-11' not in by_release(managed_images(sync.conns['RegionOne'], sync.provider))
+    assert 'debian-11' not in sync.by_release('RegionOne')
 
     # Same day again: nothing to do, and no release leaves the fast path (release_status_info).
     again = sync(day1, region_one=eol_cirros)
@@ -111,7 +89,7 @@ def test_two_clouds_over_two_days(sync):
                                                'Debian 11 Bullseye: end_of_support 2026-08-31 (distribution data) has passed']
     assert 'CirrOS 0.6' not in day2_summary['unchanged']
     for region in ('RegionOne', 'RegionTwo'):
-        groups = by_release(managed_images(sync.conns[region], sync.provider))
+        groups = sync.by_release(region)
         for (where, key), old_id in day1_latest.items():
             if where != region:
                 continue

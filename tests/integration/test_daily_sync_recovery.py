@@ -10,41 +10,26 @@ check sees "uploaded but not promoted" and promotes that very image.
 
 from __future__ import annotations
 
-import uuid
 
-from playbook_runner import run_playbook
-from sync_inventory import write_inventory
-from sync_support import delete_managed, managed_images
+def test_candidate_left_by_a_stopped_run_is_promoted_next_time(daily_sync):
+    sync = daily_sync('resume', limit='region_two', tags='cirros')
 
+    def created(result):
+        """Whether image_upload created an image: its task status (Glance's request log is shared with
+        the other tests on the shared stack, so counting its POSTs is not ours alone)."""
+        return 'Upload as a private candidate | CirrOS 0.6] ***\nchanged: [region_two]' in result.output
 
-def test_candidate_left_by_a_stopped_run_is_promoted_next_time(cloud, upstream, server, tmp_path):
-    provider = 'resume' + uuid.uuid4().hex[:8]
-    conn = cloud.connect('admin', 'RegionTwo')
+    stopped = sync(region_two={'image_sync_boot_test': True, 'image_sync_boot_flavor': 'm1.tiny'})
+    assert stopped.rc != 0 and 'Boot test the candidate | CirrOS 0.6' in stopped.output, stopped.output
+    (candidate,) = sync.images('RegionTwo')
+    assert (candidate.visibility, candidate.status, created(stopped)) == ('private', 'active', True)
 
-    def sync(**region_two):
-        inventory = write_inventory(tmp_path / 'inventory.json', upstream.mirror, server, provider, tmp_path / 'cache',
-                                    upstream.mirror.today, boot_test=False, region_two=region_two)
-        result = run_playbook('cloudimages.openstack.daily_sync', env=cloud.env(), inventory=str(inventory),
-                              args=['--limit', 'region_two', '--tags', 'cirros'])
-        # Whether image_upload created an image: its task status (Glance's request log is shared with the
-        # other tests on the shared stack, so counting its POSTs is not ours alone).
-        creates = [1] if 'Upload as a private candidate | CirrOS 0.6] ***\nchanged: [region_two]' in result.output else []
-        return result, creates, managed_images(conn, provider)
+    resumed = sync.ok()
+    # The candidate's bytes are checked again against the verified file (a cache hit), then it is promoted.
+    assert not created(resumed) and 'Fetch, verify and inspect | CirrOS 0.6] ***\nok: [region_two]' in resumed.output
+    assert 'Upload as a private candidate | CirrOS 0.6] ***\nok: [region_two]' in resumed.output
+    images = sync.images('RegionTwo')
+    assert [(image.id, image.name, image.visibility) for image in images] == [(candidate.id, 'CirrOS 0.6 - Latest', 'public')]
 
-    try:
-        stopped, creates, images = sync(image_sync_boot_test=True, image_sync_boot_flavor='m1.tiny')
-        assert stopped.rc != 0 and 'Boot test the candidate | CirrOS 0.6' in stopped.output, stopped.output
-        (candidate,) = images
-        assert (candidate.visibility, candidate.status, len(creates)) == ('private', 'active', 1)
-
-        resumed, creates, images = sync()
-        assert resumed.rc == 0, resumed.output
-        # The candidate's bytes are checked again against the verified file (a cache hit), then it is promoted.
-        assert creates == [] and 'Fetch, verify and inspect | CirrOS 0.6] ***\nok: [region_two]' in resumed.output
-        assert 'Upload as a private candidate | CirrOS 0.6] ***\nok: [region_two]' in resumed.output
-        assert [(image.id, image.name, image.visibility) for image in images] == [(candidate.id, 'CirrOS 0.6 - Latest', 'public')]
-
-        again = sync()[0]
-        assert again.rc == 0 and again.changed() == 0, again.output
-    finally:
-        delete_managed(cloud, provider)
+    again = sync.ok()
+    assert again.changed() == 0, again.output
