@@ -3,15 +3,24 @@ of a provider in the local clouds, their removal, the run summary."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import uuid
+from pathlib import Path
+
+import yaml
 
 from playbook_runner import run_playbook
 from sync_inventory import write_inventory
 
 REGIONS = ('RegionOne', 'RegionTwo')
+ROLES = Path(__file__).resolve().parents[2] / 'roles'
+
+
+def shipped(role):
+    """The releases a distribution role ships (its defaults), as an operator's inventory would extend them."""
+    with open(ROLES / role / 'defaults' / 'main.yml', encoding='utf-8') as handle:
+        return yaml.safe_load(handle)['%s_releases' % role]
 
 
 def managed_images(conn, provider):
@@ -29,19 +38,6 @@ def delete_managed(cloud, provider):
         conn = cloud.connect('admin', region)
         for image in managed_images(conn, provider):
             conn.image.delete_image(image, ignore_missing=True)
-
-
-@contextlib.contextmanager
-def served(cloud, mirror, provider):
-    """Serve ``mirror`` (a test's own, tools/upstream_mirror) for one test; afterwards remove every
-    image of ``provider`` in both regions and the mirror. Yields the MirrorServer."""
-    from upstream_mirror import MirrorServer  # pylint: disable=import-outside-toplevel
-    try:
-        with MirrorServer(mirror) as server:
-            yield server
-    finally:
-        delete_managed(cloud, provider)
-        mirror.close()
 
 
 def summary(result, host):

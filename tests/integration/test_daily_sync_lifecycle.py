@@ -13,24 +13,14 @@ images are then reported as not in the data and left alone.
 from __future__ import annotations
 
 import datetime
-from pathlib import Path
 
-import yaml
+from sync_support import shipped, summary
 
-from sync_support import summary
-
-ROLES = Path(__file__).resolve().parents[2] / 'roles'
 # What an operator adds to the data to publish the announced releases.
 DEBIAN_14 = {'release': '14', 'name': 'Debian 14 Forky', 'scs_name': 'Debian 14', 'os_distro': 'debian',
              'os_version': '14', 'end_of_support': '2031-06-30'}
 ROCKY_11 = {'release': '11', 'name': 'Rocky Linux 11', 'scs_name': 'Rocky Linux 11', 'os_distro': 'rocky',
             'os_version': '11', 'end_of_support': '2036-05-31'}
-
-
-def shipped(role):
-    """The releases a role ships (its defaults), as an operator's inventory would extend them."""
-    with open(ROLES / role / 'defaults' / 'main.yml', encoding='utf-8') as handle:
-        return yaml.safe_load(handle)['%s_releases' % role]
 
 
 class Days:
