@@ -107,8 +107,7 @@ def plant_unverified_candidate(admin, tag, release):
     return image.id
 
 
-def test_impostors_are_never_touched_and_an_unverified_candidate_is_replaced(daily_sync, cloud, upstream, server, canary,
-                                                                            tmp_path):
+def test_impostors_are_never_touched_and_an_unverified_candidate_is_replaced(daily_sync, cloud, upstream, server, canary, tmp_path):
     # (Glance's request log cannot tell our creates from other tests' on the shared stack: the
     # images of the provider's project are counted instead.)
     sync = daily_sync('imp', limit='region_one', tags='cirros')
