@@ -213,7 +213,7 @@ def session_for(params):
 def discover_from(params, check_mode=False, session=None, documents=None):
     """``discover`` with validated DISCOVER_SPEC parameters (a stream release expanded to its newest);
     ``documents``: the run's Documents, shared by its releases."""
-    session = session or session_for(params)
+    session, documents = session or session_for(params), documents or Documents()
     source = make_source(params['source'], params['release'], params['arch'], params['options'])
     requests = 0
     if source.streams and params['release'] in source.streams:
