@@ -12,12 +12,16 @@ Targets (issues 6, 12): no-op ≤ 15 s, ≤ 1 upstream request per release, ≤ 
 per cloud (the services' token validations are counted apart). Boot tests are off (no Nova in the
 light cloud; a no-op run boots nothing anyway).
 
-    PYTHONPATH=tools .venv/bin/python benchmarks/daily_sync.py [--workdir DIR]
+    PYTHONPATH=tools .venv/bin/python benchmarks/daily_sync.py [--workdir DIR] [--stack DIR] [--smoke]
+
+--stack DIR uses a local cloud already running there (left running; its images of this run removed).
+--smoke (CI): two distributions, so CI proves in about a minute that the benchmark still runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -26,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +46,9 @@ GLANCES = ('glance', 'glance2')
 # 2026-11-23 on this kind of machine. Another run, another load: the ratio is indicative only.
 PREVIOUS_NOOP_SECONDS = 6.7
 SUMMARY = re.compile(r'"unchanged": \[(?P<names>[^\]]*)\]')
+# --smoke: a catalog small enough for CI, still two clouds plus RegionOne under another tag.
+SMOKE = {'region_one': {'cloudimages_distributions': ['cirros', 'debian'], 'debian_enabled': ['13']},
+         'region_two': {'cloudimages_distributions': ['cirros']}}
 
 
 def run(env, inventory, *args):
@@ -59,28 +67,52 @@ def measure(label, cloud, server, action):
     glance_before = {name: len(cloud.api_requests(name)) for name in GLANCES}
     keystone_before = len(cloud.api_requests('keystone'))
     runs = action()
-    upstream = len(server.requests)
+    log = server.requests
+    upstream = len(log)
+    asked = {}
+    for entry in log:
+        asked[entry['path']] = asked.get(entry['path'], 0) + 1
     glance = sum(len(cloud.api_requests(name)) - glance_before[name] for name in GLANCES)
     keystone = cloud.api_requests('keystone')[keystone_before:]
     validations = sum(1 for method, path, _status in keystone if method == 'GET' and path.startswith('/v3/auth/tokens'))
     logins = sum(1 for method, path, _status in keystone if method == 'POST' and path.startswith('/v3/auth/tokens'))
     return {'label': label, 'seconds': round(sum(seconds for seconds, _up_to_date in runs), 1), 'upstream_requests': upstream,
             'glance_requests': glance, 'keystone_requests': len(keystone) - validations, 'logins': logins,
-            'validations': validations, 'up_to_date': sum(up_to_date for _seconds, up_to_date in runs)}
+            'validations': validations, 'up_to_date': sum(up_to_date for _seconds, up_to_date in runs),
+            'repeated': sorted(path for path, count in asked.items() if count > 1),
+            'full': sorted({entry['path'] for entry in log if entry['status'] == 200})}
+
+
+def remove_images(cloud, providers):
+    """Remove the images this run published in a stack it did not start (--stack)."""
+    from openstack import config as occ, connection  # pylint: disable=import-outside-toplevel
+    config = occ.OpenStackConfig(config_files=[cloud.clouds_yaml], load_envvars=False)
+    for region in ('RegionOne', 'RegionTwo'):
+        conn = connection.Connection(config=config.get_one(cloud='admin', region_name=region))
+        for provider in providers:
+            for visibility in ('public', 'community', 'private', 'shared'):
+                for image in conn.image.images(tag=['managed_by_' + provider], visibility=visibility):
+                    conn.image.delete_image(image, ignore_missing=True)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--workdir', help='keep everything here (default: a temp dir, removed)')
+    parser.add_argument('--stack', help='a local cloud already running in this directory (default: a light one started here)')
+    parser.add_argument('--services', choices=('full', 'light'), default='light', help="the --stack's services")
+    parser.add_argument('--smoke', action='store_true', help='two distributions only: proves the benchmark runs (CI)')
     args = parser.parse_args()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix='cloudimages-bench-'))
     mirror = Mirror(workdir / 'mirror').build()
+    provider = 'bench' + uuid.uuid4().hex[:8] if args.stack else 'bench'
+    stack = LocalCloud(args.stack or workdir / 'cloud', services=args.services if args.stack else 'light')
     try:
-        with MirrorServer(mirror) as server, LocalCloud(workdir / 'cloud', services='light') as cloud:
-            inventory = write_inventory(workdir / 'inventory.json', mirror, server, 'bench', workdir / 'cache', mirror.today, boot_test=False)
+        with MirrorServer(mirror) as server, (contextlib.nullcontext(stack.start()) if args.stack else stack) as cloud:
+            inventory = write_inventory(workdir / 'inventory.json', mirror, server, provider, workdir / 'cache', mirror.today,
+                                        boot_test=False, **(SMOKE if args.smoke else {}))
             content = json.loads(inventory.read_text())
             hosts = content['clouds']['hosts']
-            hosts['region_one_again'] = dict(hosts['region_one'], image_sync_provider='bench-again')
+            hosts['region_one_again'] = dict(hosts['region_one'], image_sync_provider=provider + '-again')
             inventory.write_text(json.dumps(content), encoding='utf-8')
             env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections_path(workdir), **cloud.env())
             # Publishing writes to Glance; the two clouds on RegionOne's SQLite database would fail
@@ -93,6 +125,8 @@ def main():
             releases = len([name for name in os.listdir(workdir / 'cache' / 'state') if name.endswith('.json')])
     finally:
         mirror.close()
+        if args.stack:
+            remove_images(stack, (provider, provider + '-again'))
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
     print('clouds: %d, distinct upstream releases: %d, release syncs found up to date in the no-op run: %d'
@@ -101,6 +135,9 @@ def main():
         print('%-28s %6.1f s  upstream requests %4d  glance requests %4d' % (row['label'], row['seconds'], row['upstream_requests'], row['glance_requests']))
         print('%-28s keystone requests per cloud %.1f (logins %.1f), token validations by services %d'
               % ('', row['keystone_requests'] / len(hosts), row['logins'] / len(hosts), row['validations']))
+        if row is not first:  # a no-op day: every upstream document once, conditional
+            print('%-28s upstream documents asked more than once: %s; answered in full (200): %s'
+                  % ('', ', '.join(row['repeated']) or 'none', ', '.join(row['full']) or 'none'))
     print('no-op parallel / one-at-a-time: %.2fx wall time' % (parallel['seconds'] / serial['seconds']))
     print('no-op parallel / previous figure (%.1f s, before one login per cloud): %.2fx'
           % (PREVIOUS_NOOP_SECONDS, parallel['seconds'] / PREVIOUS_NOOP_SECONDS))

@@ -13,7 +13,7 @@ Prints, from one run on this machine:
 Files are served by the upstream mirror's server (tools/upstream_mirror, its ``slow`` fault
 limits the rate) on 127.0.0.1 from a temp dir, which is deleted at the end. Each fetch runs in
 a child process that reports its own wall time and peak RSS (getrusage RUSAGE_SELF).
-Usage: ``.venv/bin/python benchmarks/fetch.py [--small-mib 1024] [--large-mib 4096] [--link-mib-s 100]``.
+Usage: ``.venv/bin/python benchmarks/fetch.py [--small-mib 1024] [--large-mib 4096] [--link-mib-s 100] [--smoke]``.
 """
 
 from __future__ import annotations
@@ -113,7 +113,10 @@ def main():
     parser.add_argument('--small-mib', type=int, default=1024)
     parser.add_argument('--large-mib', type=int, default=4096)
     parser.add_argument('--link-mib-s', type=int, default=100)
+    parser.add_argument('--smoke', action='store_true', help='16 and 32 MiB: proves the benchmark runs (CI)')
     args = parser.parse_args()
+    if args.smoke:
+        args.small_mib, args.large_mib = 16, 32
     curl = shutil.which('curl')
     with tempfile.TemporaryDirectory(prefix='cloudimages-bench-') as tmp:
         tmp = Path(tmp)

@@ -280,7 +280,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation im
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
     DiscoveryError, EndOfLife, version_key)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import (
-    DISCOVER_SPEC, discover_from, remember_published, session_for, today_of, vendor_catalog,
+    DISCOVER_SPEC, Documents, discover_from, remember_published, session_for, today_of, vendor_catalog,
 )
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
 from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import lookup
@@ -307,6 +307,7 @@ class ReleaseStatusInfoModule(OpenStackModule):
     owners = ()  # the projects whose images are the provider's
     catalogs = catalog_errors = None  # vendor release lists and their errors, by (source, arch)
     discovered = None  # the discovery parameters of each entry, by id(entry)
+    documents = None  # upstream entry documents of this run, each asked once (Documents)
 
     def run(self):
         try:
@@ -315,7 +316,7 @@ class ReleaseStatusInfoModule(OpenStackModule):
             stores = Glance(self.conn).store_ids() if self.params['all_stores'] else self.params['stores']
         except (ValueError, DiscoveryError, UploadError) as exc:
             self.fail_json(msg=str(exc))
-        self.catalogs, self.catalog_errors, self.discovered = {}, {}, {}
+        self.catalogs, self.catalog_errors, self.discovered, self.documents = {}, {}, {}, Documents()
         specs, streams = [], []
         for spec in self.params['releases']:
             found = self._expand(spec)
@@ -417,7 +418,8 @@ class ReleaseStatusInfoModule(OpenStackModule):
             self.catalogs[key] = None
             try:
                 params = _validated(DISCOVER_SPEC, dict(discover, release='catalog'), 'discover')
-                self.catalogs[key], requests = vendor_catalog(session_for(params), params, check_mode=self.check_mode)
+                self.catalogs[key], requests = vendor_catalog(session_for(params), params, check_mode=self.check_mode,
+                                                              documents=self.documents)
                 self.requests += requests
             except (ValueError, DiscoveryError, OSError) as exc:
                 self.requests += getattr(exc, 'requests', 0)
@@ -487,7 +489,7 @@ class ReleaseStatusInfoModule(OpenStackModule):
                 try:
                     # The rollback guard remembers only published builds (see below, and release.yml).
                     entry['release'], _unchanged, requests = discover_from(discover, check_mode=self.check_mode,
-                                                                           remember=False)
+                                                                           remember=False, documents=self.documents)
                     self.discovered[id(entry)] = discover
                     self.requests += requests
                 except EndOfLife as exc:

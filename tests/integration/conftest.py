@@ -9,6 +9,7 @@ temp dir and stopped at the end of the session, whatever happened.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 
 import pytest
@@ -104,3 +105,27 @@ def booting_cloud(cloud, upstream):  # pylint: disable=redefined-outer-name
         pytest.skip('Nova runs the %s driver: its servers do not boot (CLOUDIMAGES_COMPUTE=fake)' % cloud.stack.compute)
     assert upstream.mirror.state.get('bootable'), 'the stack boots, so the mirror must serve bootable images'
     return cloud
+
+
+@pytest.fixture
+def daily_sync(cloud, server, upstream, tmp_path):  # pylint: disable=redefined-outer-name
+    """Makes the test's DailySync (tests/integration/sync_support.py): ``daily_sync(prefix, mirror=None, **defaults)``.
+
+    ``mirror``: None for the session's shared mirror (a test that does not change it), ``'copy'`` for
+    a private copy of it (a test that advances it or injects faults), or a Mirror the test built; a
+    private one is served for the test and closed after it. The provider's images are removed after
+    the test in both regions, whatever happened.
+    """
+    from sync_support import DailySync  # pylint: disable=import-outside-toplevel
+    from upstream_mirror import MirrorServer  # pylint: disable=import-outside-toplevel
+    with contextlib.ExitStack() as cleanup:
+        def make(prefix, mirror=None, **defaults):
+            served = server
+            if mirror is not None:
+                mirror = upstream.mirror.copy(tmp_path / 'mirror') if mirror == 'copy' else mirror
+                cleanup.callback(mirror.close)
+                served = cleanup.enter_context(MirrorServer(mirror))
+            sync = DailySync(cloud, mirror or upstream.mirror, served, tmp_path, prefix, **defaults)
+            cleanup.callback(sync.close)
+            return sync
+        yield make

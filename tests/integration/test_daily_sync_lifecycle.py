@@ -13,19 +13,10 @@ images are then reported as not in the data and left alone.
 from __future__ import annotations
 
 import datetime
-import json
-import uuid
-from pathlib import Path
 
-import pytest
-import yaml
+from promtool_check import rules_fire
+from sync_support import shipped, summary
 
-from playbook_runner import run_playbook
-from promtool_check import check_metrics, rules_fire
-from sync_inventory import write_inventory
-from sync_support import managed_images, served, summary
-
-ROLES = Path(__file__).resolve().parents[2] / 'roles'
 # What an operator adds to the data to publish the announced releases.
 DEBIAN_14 = {'release': '14', 'name': 'Debian 14 Forky', 'scs_name': 'Debian 14', 'os_distro': 'debian',
              'os_version': '14', 'end_of_support': '2031-06-30'}
@@ -33,52 +24,33 @@ ROCKY_11 = {'release': '11', 'name': 'Rocky Linux 11', 'scs_name': 'Rocky Linux 
             'os_version': '11', 'end_of_support': '2036-05-31'}
 
 
-def shipped(role):
-    """The releases a role ships (its defaults), as an operator's inventory would extend them."""
-    with open(ROLES / role / 'defaults' / 'main.yml', encoding='utf-8') as handle:
-        return yaml.safe_load(handle)['%s_releases' % role]
+class Days:
+    """The daily sync of region_one over vendor time (a DailySync), its images by release and its morning view."""
 
+    def __init__(self, daily_sync, tmp_path):
+        from upstream_mirror import Mirror  # pylint: disable=import-outside-toplevel
+        # Fedora 45, Debian 14 and Rocky Linux 11 are upcoming in the mirror; Ubuntu 26.04 is left out.
+        self.daily = daily_sync('life', mirror=Mirror(tmp_path / 'mirror').build(without=[('ubuntu', '26.04')]),
+                                limit='region_one', timeout=1200)
+        self.mirror, self.status = self.daily.mirror, self.daily.status
 
-@pytest.fixture()
-def sync(cloud, tmp_path):
-    from upstream_mirror import Mirror  # pylint: disable=import-outside-toplevel
-    # Fedora 45, Debian 14 and Rocky Linux 11 are upcoming in the mirror; Ubuntu 26.04 is left out.
-    mirror = Mirror(tmp_path / 'mirror').build(without=[('ubuntu', '26.04')])
-    provider = 'life' + uuid.uuid4().hex[:8]
-    conn = cloud.connect('admin', 'RegionOne')
-    with served(cloud, mirror, provider) as server:
-        def run(today, ubuntu, debian=('13',), rocky=('10',), retired=(), args=()):
-            """``debian``/``rocky``: the enabled releases; 14/11 among them is the operator's data change,
-            and so are the Debian releases in ``retired`` (retired: true in the data)."""
-            one = {'cloudimages_distributions': ['ubuntu', 'fedora', 'debian', 'rocky'], 'image_sync_boot_test': False,
-                   'ubuntu_enabled': ubuntu, 'debian_enabled': list(debian), 'rocky_enabled': list(rocky),
-                   'image_sync_status_dir': str(tmp_path / 'status')}
-            if '14' in debian:
-                one['debian_releases'] = [dict(entry, retired=entry['release'] in retired)
-                                          for entry in [DEBIAN_14] + shipped('debian')]
-            if '11' in rocky:
-                one['rocky_releases'] = [ROCKY_11] + shipped('rocky')
-            inventory = write_inventory(tmp_path / 'inventory.json', mirror, server, provider, tmp_path / 'cache', today,
-                                        region_one=one)
-            result = run_playbook('cloudimages.openstack.daily_sync', env=cloud.env(), inventory=str(inventory), timeout=1200,
-                                  args=('--limit', 'region_one') + tuple(args))
-            assert result.rc == 0, result.output
-            return summary(result, 'region_one')
+    def __call__(self, today, ubuntu, debian=('13',), rocky=('10',), retired=(), args=()):
+        """``debian``/``rocky``: the enabled releases; 14/11 among them is the operator's data change,
+        and so are the Debian releases in ``retired`` (retired: true in the data)."""
+        one = {'cloudimages_distributions': ['ubuntu', 'fedora', 'debian', 'rocky'], 'image_sync_boot_test': False,
+               'ubuntu_enabled': ubuntu, 'debian_enabled': list(debian), 'rocky_enabled': list(rocky),
+               'image_sync_status_dir': str(self.daily.status_dir)}
+        if '14' in debian:
+            one['debian_releases'] = [dict(entry, retired=entry['release'] in retired)
+                                      for entry in [DEBIAN_14] + shipped('debian')]
+        if '11' in rocky:
+            one['rocky_releases'] = [ROCKY_11] + shipped('rocky')
+        result = self.daily(today, region_one=one, args=args)
+        assert result.rc == 0, result.output
+        return summary(result, 'region_one')
 
-        def images():
-            groups = {}
-            for image in managed_images(conn, provider):
-                groups.setdefault(image.properties['cloudimages_release'], []).append(image)
-            return groups
-
-        def status():
-            """The morning view of the run: ``(status file, Prometheus textfile)`` of region_one."""
-            base = tmp_path / 'status' / 'cloudimages_sync_region_one'
-            metrics = base.with_suffix('.prom').read_text()
-            check_metrics(metrics)  # promtool's parser and linter
-            return json.loads(base.with_suffix('.json').read_text()), metrics
-        run.mirror, run.images, run.status = mirror, images, status
-        yield run
+    def images(self):
+        return self.daily.by_release()
 
 
 def prop(image, key):
@@ -90,7 +62,8 @@ def latest(group):
     return [image for image in group if image.visibility == 'public' and image.name.endswith(' - Latest')]
 
 
-def test_new_releases_and_end_of_life_over_days(sync):
+def test_new_releases_and_end_of_life_over_days(daily_sync, tmp_path):
+    sync = Days(daily_sync, tmp_path)
     day1 = sync.mirror.today
     # Day 1: Fedora "current" is 44 and 43 (both listed by Fedora), each under its own name and key.
     day = sync(day1, ['24.04'])

@@ -11,14 +11,9 @@ from __future__ import annotations
 import json
 import re
 import time
-import uuid
-
-import pytest
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import from_sdk
-from playbook_runner import run_playbook
-from sync_inventory import write_inventory
-from sync_support import managed_images, served, summaries
+from sync_support import summaries
 
 # SCS-0104 (Tests/iaas/scs-0104-v1-images-v5.yaml and the checker's hard-coded Debian 13):
 # standard name -> accepted image_source prefixes.
@@ -32,37 +27,28 @@ FLATCAR = 'Flatcar Container Linux stable'
 NEWER = 'Ubuntu 26.04'  # not (yet) a standard image of SCS-0104, named the same way
 
 
-@pytest.fixture()
-def sync(cloud, upstream, tmp_path):
-    """A private mirror (this test advances it) and a function running the daily sync for a day."""
-    mirror = upstream.mirror.copy(tmp_path / 'mirror')
-    provider = 'scs' + uuid.uuid4().hex[:8]
-    with served(cloud, mirror, provider) as server:
-        def run(today, check=False):
-            region_one = {'cloudimages_distributions': ['debian'], 'image_sync_base_name': 'scs',
-                          'image_sync_status_dir': str(tmp_path / 'status')}
-            region_two = {
-                'cloudimages_distributions': ['ubuntu', 'debian', 'flatcar'], 'ubuntu_enabled': [],
-                'image_sync_naming': 'scs', 'image_sync_status_dir': str(tmp_path / 'status'),
-                # One property per cloud, per distribution and per release; the defaults stay.
-                'image_sync_extra_properties': {'hypervisor_type': None, 'hotfix_hours': 24},
-                'debian_properties': {'replace_frequency': 'monthly'},
-                'image_sync_release_properties': {'ubuntu-22.04': {'uuid_validity': 'last-5'}},
-            }
-            inventory = write_inventory(tmp_path / 'inventory.json', mirror, server, provider, tmp_path / 'cache', today,
-                                        boot_test=False, region_one=region_one, region_two=region_two)
-            return run_playbook('cloudimages.openstack.daily_sync', env=cloud.env(), inventory=str(inventory), check=check,
-                                timeout=1200)
-        run.mirror, run.provider, run.status = mirror, provider, tmp_path / 'status'
-        run.conns = {region: cloud.connect('admin', region) for region in ('RegionOne', 'RegionTwo')}
-        yield run
+def scs_sync(daily_sync, tmp_path):
+    """Two clouds, no boot tests: RegionTwo with the naming profile scs, RegionOne latest_suffix with SCS base names."""
+    status = str(tmp_path / 'status')  # the DailySync's status_dir
+    return daily_sync('scs', mirror='copy', timeout=1200,  # this test advances its mirror
+                      region_one={'cloudimages_distributions': ['debian'], 'image_sync_base_name': 'scs',
+                                  'image_sync_status_dir': status},
+                      region_two={
+                          'cloudimages_distributions': ['ubuntu', 'debian', 'flatcar'], 'ubuntu_enabled': [],
+                          'image_sync_naming': 'scs', 'image_sync_status_dir': status,
+                          # One property per cloud, per distribution and per release; the defaults stay.
+                          'image_sync_extra_properties': {'hypervisor_type': None, 'hotfix_hours': 24},
+                          'debian_properties': {'replace_frequency': 'monthly'},
+                          'image_sync_release_properties': {'ubuntu-22.04': {'uuid_validity': 'last-5'}},
+                      })
 
 
 def images_by_name(sync, region):
-    return {image.name: image for image in managed_images(sync.conns[region], sync.provider)}
+    return {image.name: image for image in sync.images(region)}
 
 
-def test_scs_profile_standard_names_sources_properties_and_dated_names(sync):
+def test_scs_profile_standard_names_sources_properties_and_dated_names(daily_sync, tmp_path):
+    sync = scs_sync(daily_sync, tmp_path)
     day1 = sync.mirror.today
     result = sync(day1)
     assert result.rc == 0, result.output
@@ -98,7 +84,7 @@ def test_scs_profile_standard_names_sources_properties_and_dated_names(sync):
                for host, summary in summaries(plan.output).items()}
     assert all(planned['region_two'][name][0].startswith('upload ') for name in SCS_0104), planned
 
-    status_day1 = json.loads((sync.status / 'cloudimages_sync_region_two.json').read_text())
+    status_day1 = json.loads((sync.status_dir / 'cloudimages_sync_region_two.json').read_text())
     assert status_day1['check_mode'] is False, 'check mode wrote the status file'
 
     result = sync(day2)
@@ -138,7 +124,7 @@ def check_morning_view(sync, output, status_day1):
     assert re.search(r'"retired \(end of support passed\):",\s+"Debian 11 +- +retired +- +ended \d+ d ago"', table), table
     assert 'FAILED' not in table
 
-    status = json.loads((sync.status / 'cloudimages_sync_region_two.json').read_text())
+    status = json.loads((sync.status_dir / 'cloudimages_sync_region_two.json').read_text())
     records = {record['name']: record for record in status['releases']}
     assert set(records) == set(SCS_0104) | {FLATCAR, NEWER, 'Debian 11'}
     assert records['Debian 11']['outcome'] == 'retired'
@@ -146,12 +132,12 @@ def check_morning_view(sync, output, status_day1):
         record = records[name]
         assert record['outcome'] == 'updated' and record['last_success'] == status['generated_at'], record
         assert 0 <= record['latest_age_days'] < 1 and record['build'] != day1_builds[name], (record, day1_builds)
-    metrics = (sync.status / 'cloudimages_sync_region_two.prom').read_text()
+    metrics = (sync.status_dir / 'cloudimages_sync_region_two.prom').read_text()
     samples = dict(line.rsplit(' ', 1) for line in metrics.splitlines() if line and not line.startswith('#'))
     assert samples['cloudimages_sync_failed{cloud="region_two",release="debian-12",name="Debian 12"}'] == '0'
     last = float(samples['cloudimages_sync_last_success_timestamp_seconds{cloud="region_two",release="debian-12",name="Debian 12"}'])
     assert abs(last - time.time()) < 900
     assert float(samples['cloudimages_latest_age_seconds{cloud="region_two",release="ubuntu-24.04",name="Ubuntu 24.04"}']) < 900
     assert float(samples['cloudimages_end_of_support_seconds{cloud="region_two",release="debian-11",name="Debian 11"}']) < 0
-    assert (sync.status / 'cloudimages_sync_region_one.prom').is_file()
-    assert not [path.name for path in sync.status.iterdir() if path.suffix not in ('.json', '.prom')]
+    assert (sync.status_dir / 'cloudimages_sync_region_one.prom').is_file()
+    assert not [path.name for path in sync.status_dir.iterdir() if path.suffix not in ('.json', '.prom')]

@@ -18,14 +18,12 @@ import hashlib
 import http.server
 import json
 import threading
-import uuid
 
 import pytest
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
 from playbook_runner import run_playbook
-from sync_inventory import write_inventory
-from sync_support import delete_managed, managed_images
+from sync_support import managed_images
 
 RELEASE_KEY = 'cirros-0.6'
 NAME = 'CirrOS 0.6'
@@ -109,20 +107,16 @@ def plant_unverified_candidate(admin, tag, release):
     return image.id
 
 
-def test_impostors_are_never_touched_and_an_unverified_candidate_is_replaced(cloud, upstream, server, canary, tmp_path):
-    provider = 'imp' + uuid.uuid4().hex[:8]
+def test_impostors_are_never_touched_and_an_unverified_candidate_is_replaced(daily_sync, cloud, upstream, server, canary, tmp_path):
+    # (Glance's request log cannot tell our creates from other tests' on the shared stack: the
+    # images of the provider's project are counted instead.)
+    sync = daily_sync('imp', limit='region_one', tags='cirros')
+    provider = sync.provider
     tag = _managed.managed_tag(provider)
     admin, alt = cloud.connect('admin'), cloud.connect('alt')
     canary_url, canary_requests = canary
     forged = {}
-    inventory = write_inventory(tmp_path / 'inventory.json', upstream.mirror, server, provider, tmp_path / 'cache',
-                                upstream.mirror.today, boot_test=False)
-
-    def sync():
-        # (Glance's request log cannot tell our creates from other tests' on the shared stack: the
-        # images of the provider's project are counted instead.)
-        return run_playbook('cloudimages.openstack.daily_sync', env=cloud.env(), inventory=str(inventory),
-                            args=['--limit', 'region_one', '--tags', 'cirros'])
+    inventory = sync.inventory()
 
     def ours():
         return {image.id: image for image in managed_images(admin, provider) if image.owner == admin.current_project_id}
@@ -195,4 +189,3 @@ def test_impostors_are_never_touched_and_an_unverified_candidate_is_replaced(clo
     finally:
         for image_id in forged.values():
             alt.image.delete_image(image_id, ignore_missing=True)
-        delete_managed(cloud, provider)

@@ -64,82 +64,69 @@ def test_unbootable_build_is_refused_with_the_console_tail(booting_cloud, upstre
         mirror.close()
 
 
-def test_two_days_unbootable_refused_killed_run_converges(booting_cloud, upstream, tmp_path):
+def test_two_days_unbootable_refused_killed_run_converges(booting_cloud, daily_sync):
     """Daily sync of Ubuntu 24.04 with real boots. Day 1's build panics: refused, Latest unchanged.
     Day 2's run is SIGKILLed (its whole process group) while the candidate's test server boots; the
     next run deletes the orphan server, tests the candidate again and promotes it."""
-    from upstream_mirror import MirrorServer  # pylint: disable=import-outside-toplevel
-    from sync_inventory import write_inventory  # pylint: disable=import-outside-toplevel
-    from sync_support import delete_managed, managed_images  # pylint: disable=import-outside-toplevel
-    mirror = upstream.mirror.copy(tmp_path / 'mirror')
-    provider = 'realboot' + uuid.uuid4().hex[:8]
-    conn = booting_cloud.connect('admin')
-    with MirrorServer(mirror) as server:
-        def inventory(**region_one):
-            # image_sync's default marker (login:) and the inventory's build check, nothing set here.
-            return str(write_inventory(
-                tmp_path / 'inventory.json', mirror, server, provider, tmp_path / 'cache', mirror.today,
-                region_one=dict({'cloudimages_distributions': ['ubuntu'], 'ubuntu_enabled': ['24.04']}, **region_one)))
+    # image_sync's default marker (login:) and the inventory's build check, nothing set here.
+    ubuntu = {'cloudimages_distributions': ['ubuntu'], 'ubuntu_enabled': ['24.04']}
+    sync = daily_sync('realboot', mirror='copy', boot_test=True, limit='region_one', region_one=ubuntu)
+    mirror, conn = sync.mirror, booting_cloud.connect('admin')
 
-        def sync(**region_one):
-            return run_playbook('cloudimages.openstack.daily_sync', env=booting_cloud.env(), timeout=1800,
-                                inventory=inventory(**region_one), args=['--limit', 'region_one'])
+    def latest():
+        return {(i.id, i.name, i.visibility) for i in sync.images() if i.name.endswith('- Latest')}
 
-        def latest():
-            return {(i.id, i.name, i.visibility) for i in managed_images(conn, provider) if i.name.endswith('- Latest')}
+    def test_servers(image_id):
+        return [s for s in conn.compute.servers() if image_id in s.name and s.name.startswith('cloudimages-boot-test-')]
 
-        def test_servers(image_id):
-            return [s for s in conn.compute.servers() if image_id in s.name and s.name.startswith('cloudimages-boot-test-')]
+    try:
+        first = sync()
+        assert first.rc == 0, first.output
+        day0 = latest()
+        assert len(day0) == 1 and next(iter(day0))[2] == 'public', day0
+
+        mirror.advance(only=[('ubuntu', '24.04')])
+        bad = mirror.inject('ubuntu', '24.04', 'unbootable')
+        refused = sync()
+        # The release fails, the run says which and why; the candidate is gone and Latest unchanged.
+        assert 'Ubuntu 24.04 Noble Numbat' in refused.output and 'Kernel panic' in refused.output, refused.output
+        assert latest() == day0
+        assert all(i.visibility != 'private' for i in sync.images())
+
+        mirror.advance(only=[('ubuntu', '24.04')])
+        good = mirror.releases['ubuntu', '24.04']
+        assert good.version != bad.version and not good.faults
+        argv, env = playbook_command('cloudimages.openstack.daily_sync', env=booting_cloud.env(),
+                                     inventory=str(sync.inventory()), args=['--limit', 'region_one'])
+        with open(sync.workdir / 'killed.log', 'wb') as log:
+            proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,  # pylint: disable=consider-using-with
+                                    start_new_session=True)
         try:
-            first = sync()
-            assert first.rc == 0, first.output
-            day0 = latest()
-            assert len(day0) == 1 and next(iter(day0))[2] == 'public', day0
-
-            mirror.advance(only=[('ubuntu', '24.04')])
-            bad = mirror.inject('ubuntu', '24.04', 'unbootable')
-            refused = sync()
-            # The release fails, the run says which and why; the candidate is gone and Latest unchanged.
-            assert 'Ubuntu 24.04 Noble Numbat' in refused.output and 'Kernel panic' in refused.output, refused.output
-            assert latest() == day0
-            assert all(i.visibility != 'private' for i in managed_images(conn, provider))
-
-            mirror.advance(only=[('ubuntu', '24.04')])
-            good = mirror.releases['ubuntu', '24.04']
-            assert good.version != bad.version and not good.faults
-            argv, env = playbook_command('cloudimages.openstack.daily_sync', env=booting_cloud.env(),
-                                         inventory=inventory(), args=['--limit', 'region_one'])
-            with open(tmp_path / 'killed.log', 'wb') as log:
-                proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,  # pylint: disable=consider-using-with
-                                        start_new_session=True)
-            try:
-                deadline, booting = time.monotonic() + 600, []
-                while not booting and proc.poll() is None and time.monotonic() < deadline:
-                    time.sleep(0.5)
-                    candidates = [i for i in managed_images(conn, provider) if i.visibility == 'private']
-                    booting = [s for i in candidates for s in test_servers(i.id)]
-            finally:
-                os.killpg(proc.pid, signal.SIGKILL)  # ansible-playbook, its workers and the module
-                proc.wait(60)
-            assert booting, (tmp_path / 'killed.log').read_text()
-            (orphan,) = booting
-            (candidate,) = [i for i in managed_images(conn, provider) if i.visibility == 'private']
-            # Killed mid-test: the server and the private candidate are left, Latest is untouched.
-            assert conn.compute.find_server(orphan.id, ignore_missing=True) is not None
-            assert latest() == day0
-
-            # The next run (a day later, in production: older than any run can take; here orphan_age 1 s).
-            resumed = sync(image_sync_boot_orphan_age=1)
-            assert resumed.rc == 0, resumed.output
-            assert conn.compute.find_server(orphan.id, ignore_missing=True) is None
-            assert test_servers(candidate.id) == []
-            assert 'Boot test the candidate | Ubuntu 24.04 Noble Numbat' in resumed.output
-            ((latest_id, _name, visibility),) = latest()
-            assert (latest_id, visibility) == (candidate.id, 'public')
-            assert conn.image.get_image(latest_id).properties['cloudimages_build'] == good.version
+            deadline, booting = time.monotonic() + 600, []
+            while not booting and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.5)
+                candidates = [i for i in sync.images() if i.visibility == 'private']
+                booting = [s for i in candidates for s in test_servers(i.id)]
         finally:
-            for leftover in test_servers(''):
-                if any(i.id in leftover.name for i in managed_images(conn, provider)):
-                    conn.compute.delete_server(leftover.id, ignore_missing=True)
-            delete_managed(booting_cloud, provider)
-            mirror.close()
+            os.killpg(proc.pid, signal.SIGKILL)  # ansible-playbook, its workers and the module
+            proc.wait(60)
+        assert booting, (sync.workdir / 'killed.log').read_text()
+        (orphan,) = booting
+        (candidate,) = [i for i in sync.images() if i.visibility == 'private']
+        # Killed mid-test: the server and the private candidate are left, Latest is untouched.
+        assert conn.compute.find_server(orphan.id, ignore_missing=True) is not None
+        assert latest() == day0
+
+        # The next run (a day later, in production: older than any run can take; here orphan_age 1 s).
+        resumed = sync(region_one=dict(ubuntu, image_sync_boot_orphan_age=1))
+        assert resumed.rc == 0, resumed.output
+        assert conn.compute.find_server(orphan.id, ignore_missing=True) is None
+        assert test_servers(candidate.id) == []
+        assert 'Boot test the candidate | Ubuntu 24.04 Noble Numbat' in resumed.output
+        ((latest_id, _name, visibility),) = latest()
+        assert (latest_id, visibility) == (candidate.id, 'public')
+        assert conn.image.get_image(latest_id).properties['cloudimages_build'] == good.version
+    finally:
+        for leftover in test_servers(''):
+            if any(i.id in leftover.name for i in sync.images()):
+                conn.compute.delete_server(leftover.id, ignore_missing=True)

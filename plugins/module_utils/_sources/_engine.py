@@ -14,7 +14,9 @@ that too (a shared index such as Fedora's releases.json changes when another rel
 End of life as the vendor says it (Ubuntu's ``supported``/``support_eol``, a release Fedora no
 longer lists) raises EndOfLife, also from a remembered result once its date has passed.
 The vendor's list of releases (``vendor_catalog``) is one more conditional request per vendor
-and run; it expands streams such as Fedora ``current`` and tells which releases are new.
+and run; it expands streams such as Fedora ``current`` and tells which releases are new. Where
+that list is also the releases' entry document (Ubuntu's streams, Fedora's releases.json, CirrOS's
+``version/released``), a run's ``Documents`` asks for it once.
 
 State lives in ``<cache_dir>/state/<source>-<release>-<arch>-<config hash>.json``: the hash covers
 every setting that influences trust or URLs, so a changed keyring or rewrite never reuses a
@@ -47,7 +49,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._http import
 )
 from ansible_collections.cloudimages.openstack.plugins.module_utils._lifecycle import end_of_life
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    Context, DiscoveryError, EndOfLife, NotFoundError,
+    Context, DiscoveryError, EndOfLife, NotFoundError, Response,
 )
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
 
@@ -72,6 +74,40 @@ def _keyring_digest(path):
             return hashlib.sha256(handle.read()).hexdigest()
     except OSError as exc:
         raise DiscoveryError('cannot read keyring %s: %s' % (path, exc.strerror or exc)) from None
+
+
+class Documents:
+    """The entry documents of one run (a status check over many releases): each URL asked once.
+
+    A 304 proves the validators sent current, a 200 gives the body and its validators; a later
+    reader with those validators gets the 304, with others (or none) the body, without another
+    request. Only within one process and run: across runs the state's validators do this.
+    """
+
+    def __init__(self):
+        self._known = {}  # rewritten URL -> (validators now current, Response with the body or None)
+
+    def get(self, ctx, canonical, validators=None, what='document'):
+        url = ctx.url(canonical)
+        current, full = self._known.get(url, (None, None))
+        wanted = _validators(validators)
+        if current is not None and any(wanted.values()) and wanted == current:
+            ctx.check_scheme(url)
+            return Response(url, 304, etag=current['etag'], last_modified=current['last_modified'])
+        if full is not None:
+            ctx.check_scheme(full.url)
+            return full
+        response = ctx.get(canonical, validators, what)
+        if response.status == 304:
+            self._known[url] = (_validators({'etag': response.etag or wanted.get('etag'),
+                                             'last_modified': response.last_modified or wanted.get('last_modified')}), None)
+        else:
+            self._known[url] = (_validators({'etag': response.etag, 'last_modified': response.last_modified}), response)
+        return response
+
+
+def _validators(found):
+    return {'etag': (found or {}).get('etag'), 'last_modified': (found or {}).get('last_modified')}
 
 
 class StateStore:
@@ -189,13 +225,14 @@ def remember_published(params, release, check_mode=False):
     return True
 
 
-def discover_from(params, check_mode=False, session=None, remember=True):
-    """``discover`` with validated DISCOVER_SPEC parameters (a stream release expanded to its newest)."""
-    session = session or session_for(params)
+def discover_from(params, check_mode=False, session=None, remember=True, documents=None):
+    """``discover`` with validated DISCOVER_SPEC parameters (a stream release expanded to its newest);
+    ``documents``: the run's Documents, shared by its releases."""
+    session, documents = session or session_for(params), documents or Documents()
     source = make_source(params['source'], params['release'], params['arch'], params['options'])
     requests = 0
     if source.streams and params['release'] in source.streams:
-        releases, requests = stream_releases(session, params, check_mode)
+        releases, requests = stream_releases(session, params, check_mode, documents)
         source = make_source(params['source'], releases[0], params['arch'], params['options'])
     try:
         release, unchanged, count = discover(
@@ -203,7 +240,7 @@ def discover_from(params, check_mode=False, session=None, remember=True):
             trusted_fingerprints=params['trusted_fingerprints'], signing_keys=params['signing_keys'],
             allow_unsigned=params['allow_unsigned'], timeout=params['timeout'], check_mode=check_mode,
             checked_since=params['checked_since'], today=params['today'], deadline=params['transfer_deadline'],
-            remember=remember)
+            remember=remember, documents=documents)
     except DiscoveryError as exc:
         exc.requests += requests
         raise
@@ -214,11 +251,12 @@ def _rewrites(params):
     return {str(k): str(v) for k, v in params['url_rewrites'].items()}
 
 
-def vendor_catalog(session, params, check_mode=False):
+def vendor_catalog(session, params, check_mode=False, documents=None):
     """``(releases, requests)``: what the vendor of ``params['source']`` lists (Source.catalog), or None.
 
     One conditional request, remembered like a release's discovery (``checked_since`` included):
-    a run asks each vendor once, however many releases and clouds it syncs.
+    a run asks each vendor once, however many releases and clouds it syncs; ``documents`` (this
+    run's Documents) shares the request with the releases whose entry is the same document.
     """
     source = SOURCES[params['source']]('catalog', params['arch'])  # no release to check()
     url = source.catalog_url()
@@ -233,7 +271,7 @@ def vendor_catalog(session, params, check_mode=False):
             if state and params['checked_since'] is not None and state.get('checked_at', 0) >= params['checked_since']:
                 return state['result']['releases'], ctx.requests
             validators = {'etag': state.get('etag'), 'last_modified': state.get('last_modified')} if state else None
-            entry = ctx.get(url, validators, what='%s release list' % source.name)
+            entry = (documents or Documents()).get(ctx, url, validators, what='%s release list' % source.name)
             if entry.status == 304 and state:
                 releases = state['result']['releases']
             else:
@@ -248,10 +286,10 @@ def vendor_catalog(session, params, check_mode=False):
         ctx.close()
 
 
-def stream_releases(session, params, check_mode=False):
+def stream_releases(session, params, check_mode=False, documents=None):
     """``(releases, requests)``: the concrete releases a stream release (Fedora ``current``) stands for."""
     source = make_source(params['source'], params['release'], params['arch'], params['options'])
-    catalog, requests = vendor_catalog(session, params, check_mode)
+    catalog, requests = vendor_catalog(session, params, check_mode, documents)
     releases = source.stream(catalog or [])
     if not releases:
         error = DiscoveryError('%s %s: the vendor lists no release to follow' % (source.name, params['release']))
@@ -262,7 +300,7 @@ def stream_releases(session, params, check_mode=False):
 
 def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trusted_fingerprints=None,
              allow_unsigned=False, timeout=30, check_mode=False, gpgv=None, checked_since=None, signing_keys=None,
-             deadline=TRANSFER_DEADLINE, today=None, remember=True):
+             deadline=TRANSFER_DEADLINE, today=None, remember=True, documents=None):
     """Return ``(release dict, upstream_unchanged, request count)``; raise DiscoveryError.
 
     ``remember``: record a newly verified build in the rollback guard (else see remember_published).
@@ -294,7 +332,8 @@ def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trust
             return source.resolve(ctx, None, None), False, ctx.requests
         today = today_of(today)
         with store.lock():
-            return _discover(ctx, source, store, entry_url, checked_since, today, remember)
+            return _discover(ctx, source, store, entry_url, checked_since, today, remember,
+                             documents or Documents())
     except DiscoveryError as exc:
         exc.requests = ctx.requests
         raise
@@ -302,7 +341,7 @@ def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trust
         ctx.close()
 
 
-def _discover(ctx, source, store, entry_url, checked_since, today, remember):
+def _discover(ctx, source, store, entry_url, checked_since, today, remember, documents):
     state = store.load()
     newest = store.newest()
     if state and (state.get('entry_url') != ctx.url(entry_url) or (newest and release_older(state['result'], newest))):
@@ -312,7 +351,7 @@ def _discover(ctx, source, store, entry_url, checked_since, today, remember):
         return state['result'], True, ctx.requests
     validators = {'etag': state.get('etag'), 'last_modified': state.get('last_modified')} if state else None
     try:
-        entry = ctx.get(entry_url, validators, what='%s index' % source.label())
+        entry = documents.get(ctx, entry_url, validators, what='%s index' % source.label())
     except NotFoundError as exc:
         raise DiscoveryError('%s: %s; the release is unknown or has reached its end of life'
                              % (source.label(), exc)) from None

@@ -24,7 +24,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._ba
     Context, DiscoveryError, EndOfLife, Response,
 )
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import (
-    DISCOVER_SPEC, discover, vendor_catalog,
+    DISCOVER_SPEC, Documents, discover, vendor_catalog,
 )
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._checksum_dir import (
     AlmaLinux, ChecksumFile, Rocky,
@@ -130,6 +130,22 @@ def test_a_state_file_another_user_could_have_written_is_not_reused(corpus_serve
     again, requests = vendor_catalog(make_session(), params)
     assert (again, requests) == (first, 1)
     assert vendor_catalog(make_session(), params) == (first, 0)  # its own state, written anew, is reused
+
+
+def test_the_streams_file_once_per_run_for_the_catalog_and_every_release(corpus_server, tmp_path):
+    """Ubuntu's streams file is the vendor list and every release's entry: a run's Documents asks once."""
+    params = {key: spec.get('default') for key, spec in DISCOVER_SPEC.items()}
+    params.update(source='ubuntu', release='catalog', cache_dir=str(tmp_path),
+                  url_rewrites={STREAM: corpus_server + 'ubuntu/released-download-2024-08-22.json'})
+    for day, asked in ((1, 1), (2, 1)):  # day 2: one conditional request (304) for all three readers
+        documents, requests = Documents(), 0
+        for release in ('20.10', '23.10'):  # both ended: discovery needs only the entry
+            with pytest.raises(EndOfLife) as caught:
+                discover(make_session(), Ubuntu(release), cache_dir=str(tmp_path), rewrites=params['url_rewrites'],
+                         today='2024-08-22', documents=documents)
+            requests += caught.value.requests
+        catalog, count = vendor_catalog(make_session(), params, documents=documents)
+        assert catalog[0]['release'] == '24.04' and requests + count == asked, day
 
 
 # -- Debian: the archive's dists/ listing; Rocky and AlmaLinux: their top directory -----------------------
