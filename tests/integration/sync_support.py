@@ -3,6 +3,7 @@ of a provider in the local clouds, their removal, the run summary."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import uuid
@@ -39,6 +40,19 @@ def delete_managed(cloud, provider):
         conn = cloud.connect('admin', region)
         for image in managed_images(conn, provider):
             conn.image.delete_image(image, ignore_missing=True)
+
+
+@contextlib.contextmanager
+def served(cloud, mirror, provider):
+    """Serve ``mirror`` (a test's own, tools/upstream_mirror) for one test; afterwards remove every
+    image of ``provider`` in both regions and the mirror. Yields the MirrorServer."""
+    from upstream_mirror import MirrorServer  # pylint: disable=import-outside-toplevel
+    try:
+        with MirrorServer(mirror) as server:
+            yield server
+    finally:
+        delete_managed(cloud, provider)
+        mirror.close()
 
 
 def summary(result, host):
