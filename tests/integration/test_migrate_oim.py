@@ -18,6 +18,7 @@ import yaml
 
 from oim_support import ensure_venv, pick, pointed_at, run_oim, shipped_definitions, write
 from playbook_runner import run_playbook
+from rotation_helpers import delete_server
 from sync_support import managed_images, served, summary
 from sync_inventory import write_inventory
 
@@ -160,5 +161,4 @@ def migrate(cloud, conn, mirror, provider, venv, tmp_path):
         assert conn.image.get_image(planted.id).tags == [OIM_TAG]
         assert len(by_key['generic-opensuse-leap-15.6']) == 1  # a pinned artifact: nothing new
         if booted is not None:
-            conn.compute.delete_server(booted)
-            conn.compute.wait_for_delete(booted, wait=300)
+            delete_server(conn, booted.id)  # the local cloud soft-deletes: forced

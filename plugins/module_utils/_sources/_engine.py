@@ -112,6 +112,11 @@ def _validators(found):
 
 class StateStore:
     def __init__(self, cache_dir, source, config, writable=True):
+        if cache_dir:
+            try:  # no symlinked root: the state would be read and written elsewhere
+                cache_root(cache_dir, create=writable)
+            except (UnsafeCacheError, OSError) as exc:
+                raise DiscoveryError(str(exc)) from None
         digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
         stem = re.sub(r'[^A-Za-z0-9._-]+', '_', '%s-%s-%s' % (source.name, source.release, source.arch))
         self.path = os.path.join(cache_dir, 'state', '%s-%s.json' % (stem, digest)) if cache_dir else None
@@ -317,11 +322,6 @@ def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trust
               'rewrites': rewrites or {}, 'keyring': keyring, 'keyring_sha256': _keyring_digest(keyring),
               'fingerprints': list(trusted_fingerprints or []), 'allow_unsigned': bool(allow_unsigned),
               'signing_keys': signing_keys or {}}
-    if cache_dir:
-        try:  # no symlinked root: the state would be read and written elsewhere
-            cache_root(cache_dir, create=not check_mode)
-        except (UnsafeCacheError, OSError) as exc:
-            raise DiscoveryError(str(exc)) from None
     store = StateStore(cache_dir, source, config, writable=not check_mode)
     ctx = Context(session, rewrites, timeout, require_https=source.signed is False, keyring=keyring,
                   fingerprints=trusted_fingerprints, key_cache=os.path.join(cache_dir, 'keys') if cache_dir else None,

@@ -110,6 +110,16 @@ def test_vendor_catalog_is_one_conditional_request_per_run(corpus_server, tmp_pa
     assert (again, requests) == (first, 1)
 
 
+def test_vendor_catalog_of_a_first_run_creates_the_cache(corpus_server, tmp_path):
+    # Fedora's current is expanded before any release is discovered: the catalog comes first.
+    params = {key: spec.get('default') for key, spec in DISCOVER_SPEC.items()}
+    params.update(source='ubuntu', release='catalog', cache_dir=str(tmp_path / 'new' / 'cache'),
+                  url_rewrites={STREAM: corpus_server + 'ubuntu/released-download-2024-08-22.json'})
+    releases, requests = vendor_catalog(make_session(), params)
+    assert requests == 1 and releases[0]['release'] == '24.04'
+    assert stat.S_IMODE((tmp_path / 'new' / 'cache').stat().st_mode) == 0o700
+
+
 @pytest.mark.parametrize('change', ['group_writable', 'other_owner'])
 def test_a_state_file_another_user_could_have_written_is_not_reused(corpus_server, tmp_path, change):
     # The state is a verdict (the verified release), not proven on use: in a shared cache it is
