@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import COMPRESSIONS
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
 
@@ -84,7 +85,8 @@ def change_lines(actions):
             moves.append(str(after.get('visibility')))
         if bool(after.get('os_hidden')) != bool(before.get('os_hidden')):
             moves.append('hidden' if after.get('os_hidden') else 'listed')
-        changed = after.get('properties') or {}
+        # The demotion's time mark is implied by "demote", and a plan's clock is not the run's.
+        changed = {key: value for key, value in (after.get('properties') or {}).items() if key != _managed.DEMOTED}
         if changed:
             moves.append('properties %s' % ', '.join('%s=%s' % (key, changed[key]) for key in sorted(changed)))
         lines.append('%s %s -> %s (%s)' % (kind, _quoted(name), '; '.join(moves), action.get('reason')))

@@ -95,11 +95,12 @@ def test_scs_profile_standard_names_sources_properties_and_dated_names(daily_syn
     assert done == planned
     new = from_sdk(images_by_name(sync, 'RegionTwo')['Debian 12'])['properties']['cloudimages_build']
     old_build = two['Debian 12'].properties['image_build_date'][:10].replace('-', '')
+    # The previous latest is demoted first: never two images with the latest name (_rotation._order).
     assert planned['region_two']['Debian 12'] == [
         'upload "Debian 12 (candidate %s)"' % new,
-        'promote "Debian 12 (candidate %s)" -> name "Debian 12"; public (newest active version: \'Debian 12\', public)' % new,
         'demote "Debian 12" -> name "Debian 12 %s"; community; properties os_purpose=oldgeneric '
-        '(previous version: dated name, community)' % old_build]
+        '(previous version: dated name, community)' % old_build,
+        'promote "Debian 12 (candidate %s)" -> name "Debian 12"; public (newest active version: \'Debian 12\', public)' % new]
     two_after = images_by_name(sync, 'RegionTwo')
     for name in SCS_0104:
         old = two[name]

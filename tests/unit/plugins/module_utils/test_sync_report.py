@@ -53,10 +53,12 @@ def test_change_lines_name_images_and_leave_out_keeps():
          'after': {'name': 'D', 'visibility': 'public', 'os_hidden': False, 'properties': {}}},
         {'action': 'demote', 'id': 'x', 'reason': 'previous version: dated name, hidden',
          'before': {'name': 'D', 'visibility': 'public', 'os_hidden': False},
-         'after': {'name': 'D 20261116', 'visibility': 'public', 'os_hidden': True, 'properties': {'os_purpose': 'oldgeneric'}}},
+         'after': {'name': 'D 20261116', 'visibility': 'public', 'os_hidden': True,
+                   'properties': {'os_purpose': 'oldgeneric', 'cloudimages_demoted_at': '2026-12-07T16:45:25Z'}}},
         {'action': 'keep', 'id': 'y', 'reason': 'latest', 'before': {'name': 'E'}, 'after': {'name': 'E'}},
         {'action': 'delete', 'id': 'z', 'reason': 'beyond retention', 'before': {'name': 'D 20261001'}, 'after': None},
     ]
+    # The demotion's time mark is left out: a check-mode plan words it as the run does.
     assert change_lines(actions) == [
         'promote "D (candidate 2)" -> name "D"; public (newest active version: \'D\', public)',
         'demote "D" -> name "D 20261116"; hidden; properties os_purpose=oldgeneric (previous version: dated name, hidden)',
