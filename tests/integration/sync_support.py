@@ -91,7 +91,7 @@ class DailySync:
     def __init__(self, cloud, mirror, server, workdir, prefix, **defaults):
         self.cloud, self.mirror, self.server, self.workdir = cloud, mirror, server, workdir
         self.provider = prefix + uuid.uuid4().hex[:8]
-        self.defaults = dict(RUN_OPTIONS, boot_test=False, **defaults)
+        self.defaults = dict(RUN_OPTIONS, **dict({'boot_test': False}, **defaults))
         self._conns = {}
 
     def _split(self, overrides):

@@ -83,7 +83,7 @@ def migrate(cloud, conn, mirror, provider, venv, tmp_path):
         # A customer's server on the older OIM image.
         booted = None
         if cloud.full:
-            flavor = conn.compute.find_flavor('m1.tiny')
+            flavor = conn.compute.find_flavor('m1.small')  # OIM's min_disk for Ubuntu is 8 GB
             booted = conn.compute.create_server(name='oim-user', image_id=old_ubuntu, flavor_id=flavor.id,
                                                 networks='none')
             conn.compute.wait_for_server(booted, wait=600)
