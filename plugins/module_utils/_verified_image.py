@@ -370,7 +370,7 @@ class _Run:
             except ImageFetchError:
                 self.forget()
                 raise
-        found = self._derived('expanded', lambda found: self._expanded_from(download, found))
+        found = self.proven_expanded(download)
         if found:
             try:
                 return found, self.inspect(found.path)
@@ -418,7 +418,7 @@ class _Run:
     def raw(self, image, info):
         if info.format == 'raw':
             return {'path': image.path, 'size': image.size, 'digests': image.digests}
-        found = self._derived('raw', lambda found: self._raw_of(image, info, found))
+        found = self.proven_raw(image, info)
         if not found:
             tmp = temp_path(self.cache.partial(self.key), '.raw')
             self.progress.note('convert %s from %s to raw' % (image.path, info.format))
@@ -435,6 +435,14 @@ class _Run:
             self._save_meta()
             self.made.append('convert')
         return {'path': found.path, 'size': found.size, 'digests': found.digests}
+
+    def proven_expanded(self, download):
+        """The recorded expansion of ``download``, once proven (``_expanded_from``); else None."""
+        return self._derived('expanded', lambda found: self._expanded_from(download, found))
+
+    def proven_raw(self, image, info):
+        """The recorded raw conversion of ``image``, once proven (``_raw_of``); else None."""
+        return self._derived('raw', lambda found: self._raw_of(image, info, found))
 
     def _derived(self, what, proof):
         """The cached file recorded as ``what`` (expanded, raw), once ``proof(file)`` showed it is derived from
@@ -469,7 +477,8 @@ class _Run:
         try:
             return same_disk(image.path, info.format, info.virtual_size, found.path)
         except (ConversionError, OSError) as exc:
-            raise ImageFetchError('cannot compare the cached raw %s with %s: %s' % (found.path, image.path, exc)) from None
+            raise ImageFetchError('cannot compare the cached raw %s with %s: %s'
+                                  % (found.path, image.path, exc)) from None
 
     def _drop(self, what):
         key = self.meta.pop(what, None)
@@ -522,10 +531,7 @@ def lookup(source, cache_dir, convert=False, limits=Limits()):
         signer = run.cached_signer(download)
         if signer is None:
             return None
-    if source.compression:
-        image = run._derived('expanded', lambda found: run._expanded_from(download, found))  # pylint: disable=protected-access
-    else:
-        image = download
+    image = run.proven_expanded(download) if source.compression else download
     if image is None:
         return None
     info = run.inspect(image.path)
@@ -534,7 +540,7 @@ def lookup(source, cache_dir, convert=False, limits=Limits()):
         if info.format == 'raw':
             raw = {'path': image.path, 'size': image.size, 'digests': image.digests}
         else:
-            found = run._derived('raw', lambda found: run._raw_of(image, info, found))  # pylint: disable=protected-access
+            found = run.proven_raw(image, info)
             if found is None:
                 return None
             raw = {'path': found.path, 'size': found.size, 'digests': found.digests}
