@@ -144,7 +144,8 @@ def build_report(cloud, queue, statuses, results, now, check_mode=False, previou
         retired = bool(status.get('retired', rotate.get('retired')))
         # The current Latest's upload (release_status_info), which a failed release keeps.
         record = {'key': key, 'name': name, 'build': release.get('version'), 'build_date': release.get('build_date'),
-                  'changes': [], 'failure': None, 'latest_since': status.get('latest_since') or existing.get('created_at')}
+                  'changes': [], 'failure': None,
+                  'latest_since': status.get('latest_since') or existing.get('created_at')}
         if result and result.get('failed'):
             record.update(outcome='failed', failure=result['failed'])
         elif status.get('error') and not result:

@@ -316,7 +316,8 @@ class ImageBootTestModule(OpenStackModule):
                 flavor, networks = test.resolve_settings()
                 self.exit_json(changed=False, passed=None, reason=None, server=None, console_tail=[],
                                console_match=None, ssh_banner=None, image_deleted=False, orphans_deleted=[],
-                               plan=dict(image_id=None, flavor_id=flavor.id, flavor_name=flavor.name, networks=networks))
+                               plan=dict(image_id=None, flavor_id=flavor.id, flavor_name=flavor.name,
+                                         networks=networks))
             image, flavor, networks = test.resolve()
         except BootTestError as exc:
             self.fail_json(msg=str(exc), setting=exc.setting)

@@ -99,8 +99,9 @@ class Documents:
             return full
         response = ctx.get(canonical, validators, what)
         if response.status == 304:
-            self._known[url] = (_validators({'etag': response.etag or wanted.get('etag'),
-                                             'last_modified': response.last_modified or wanted.get('last_modified')}), None)
+            kept = {'etag': response.etag or wanted.get('etag'),
+                    'last_modified': response.last_modified or wanted.get('last_modified')}
+            self._known[url] = (_validators(kept), None)
         else:
             self._known[url] = (_validators({'etag': response.etag, 'last_modified': response.last_modified}), response)
         return response

@@ -160,7 +160,8 @@ class FedoraCoreOS(Source):
             offered = [name for name in artifact['formats'] if isinstance(name, str)]
             version = str(artifact['release'])
         except (KeyError, TypeError):
-            raise DiscoveryError('%s has no %s artifact for %s' % (entry.url, self.platform, self.vendor_arch)) from None
+            raise DiscoveryError('%s has no %s artifact for %s'
+                                 % (entry.url, self.platform, self.vendor_arch)) from None
         known = [name for name in FCOS_FORMATS if name in offered]
         if not known:  # e.g. qcow2.zst: refused by name rather than fetched and misread
             raise DiscoveryError('%s offers the %s artifact for %s only as %s, a format this collection does not '
