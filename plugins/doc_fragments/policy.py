@@ -162,4 +162,22 @@ options:
         elements: str
         choices: [compute, volume]
         default: [compute, volume]
+      accept_withdrawal:
+        description:
+          - The operator accepts that the vendor withdrew build O(policy.accept_withdrawal.withdrawn) and went
+            back to O(policy.accept_withdrawal.back_to) (as upstream_release's option of the same name).
+          - While the latest holds the withdrawn build, the newest active image of C(back_to) is the latest
+            (the existing previous version promoted again, or a candidate); the withdrawn image becomes a
+            previous version, kept and deleted by the usual rules. Any other older candidate is still refused.
+          - No effect once the latest holds another build (upstream moved past the withdrawn one); remove it then.
+        type: dict
+        suboptions:
+          withdrawn:
+            description: The build (C(cloudimages_build)) the vendor withdrew.
+            type: str
+            required: true
+          back_to:
+            description: The older build the vendor went back to.
+            type: str
+            required: true
 """

@@ -62,3 +62,32 @@ def image_build(image):
 
 def describe(version, build_date):
     return '%s (%s)' % (version, build_date) if build_date else str(version)
+
+
+# An operator's acceptance of one vendor withdrawal (``accept_withdrawal`` of a release: upstream
+# discovery's and the rotation policy's option). Pinned to both builds: it lets the release go
+# back from ``withdrawn`` to ``back_to`` and to nothing else, so it cannot accept a later rollback.
+WITHDRAWAL_SPEC = dict(type='dict', options=dict(withdrawn=dict(type='str', required=True),
+                                                 back_to=dict(type='str', required=True)))
+
+
+def check_withdrawal(value):
+    """``{'withdrawn', 'back_to'}`` (strings) or None; ValueError naming the option."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(str(value.get(key) or '').strip() for key in ('withdrawn', 'back_to')):
+        raise ValueError('accept_withdrawal must be {withdrawn: <build>, back_to: <build>}, not %r' % (value,))
+    found = {key: str(value[key]).strip() for key in ('withdrawn', 'back_to')}
+    if found['withdrawn'] == found['back_to'] or compare(found['back_to'], None, found['withdrawn'], None) > 0:
+        raise ValueError('accept_withdrawal: back_to %s must be an older build than withdrawn %s'
+                         % (found['back_to'], found['withdrawn']))
+    return found
+
+
+def withdrawal_accepts(withdrawal, newer, older):
+    """The operator accepted going back from build version ``newer`` to ``older`` (exactly these two)."""
+    return bool(withdrawal) and str(newer) == withdrawal['withdrawn'] and str(older) == withdrawal['back_to']
+
+
+def withdrawal_text(withdrawal):
+    return 'accept_withdrawal: the vendor withdrew %s, back to %s' % (withdrawal['withdrawn'], withdrawal['back_to'])

@@ -17,7 +17,9 @@ Pure: the caller lists the images, discovers the release and looks up usage.
 from __future__ import annotations
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
-from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import compare, describe, image_build
+from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import (
+    compare, describe, image_build, withdrawal_accepts,
+)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._glance_upload import missing_stores
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import members, plan
 
@@ -57,7 +59,7 @@ def _assess(images, policy, release, now, usage, stores, latest):
     existing = rollback = None
     if not policy.retired:
         existing = existing_build(images, policy, release)
-        rollback = _rollback(latest, release)
+        rollback = _rollback(latest, release, policy)
         if rollback is None and existing is None:
             return _status(False, 'build %s is not in this cloud yet' % release.get('version'))
         if rollback is None and existing.get('visibility') not in _managed.PROMOTED_VISIBILITIES:
@@ -86,14 +88,18 @@ def _assess(images, policy, release, now, usage, stores, latest):
     return status
 
 
-def _rollback(latest, release):
+def _rollback(latest, release, policy):
     """Why ``release`` must not be uploaded: its build is older than the current latest's; else None.
 
     The planner would refuse to promote it (``_rotation._refuse_rollback``), so uploading it
     again every day would only cost a download and a boot test: such a release is settled, with
-    a warning, until upstream publishes a build at least as new as the current latest.
+    a warning, until upstream publishes a build at least as new as the current latest. Unless the
+    operator accepted exactly this step back (``policy.accept_withdrawal``): then the planner
+    promotes the older build's image (``_rotation._withdrawn``), uploaded first if the cloud has none.
     """
     if latest is None or compare(release.get('version'), release.get('build_date'), *image_build(latest)) >= 0:
+        return None
+    if withdrawal_accepts(policy.accept_withdrawal, image_build(latest)[0], release.get('version')):
         return None
     return 'upstream build %s is older than %s of the current latest %s: refusing a rollback, the latest stays' % (
         describe(release.get('version'), release.get('build_date')), describe(*image_build(latest)), latest['id'])

@@ -23,7 +23,9 @@ import re
 from datetime import date
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
-from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import compare, describe, image_build
+from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import (
+    WITHDRAWAL_SPEC, check_withdrawal, compare, describe, image_build, withdrawal_accepts,
+)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._naming import Naming, NamingError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time
 from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import DEFAULT_SERVICES, pending_text
@@ -72,7 +74,7 @@ class Policy:
                  previous_visibility='community', keep=2, min_age_days=0, delete_unused=False, deactivate_expired=False,
                  retired=False, retired_state='community', properties=None, stale_after=_managed.STALE_AFTER,
                  require_all_projects_usage=True, usage_services=USAGE_SERVICES, owners=None,
-                 demoted_grace_hours=DEMOTED_GRACE_HOURS):
+                 demoted_grace_hours=DEMOTED_GRACE_HOURS, accept_withdrawal=None):
         try:
             self.tag = _managed.managed_tag(provider)
             self.owners = _managed.check_owners(owners)
@@ -92,6 +94,10 @@ class Policy:
         self.keep = _check_int('keep', keep, 1)
         self.min_age_days = _check_int('min_age_days', min_age_days, 0)
         self.demoted_grace_hours = _check_int('demoted_grace_hours', demoted_grace_hours, 0)
+        try:
+            self.accept_withdrawal = check_withdrawal(accept_withdrawal)
+        except ValueError as exc:
+            raise PlanError(str(exc)) from None
         self.delete_unused = _check_bool('delete_unused', delete_unused)
         self.deactivate_expired = _check_bool('deactivate_expired', deactivate_expired)
         self.retired = _check_bool('retired', retired)
@@ -139,6 +145,7 @@ POLICY_SPEC = dict(
     stale_after=dict(type='int', default=_managed.STALE_AFTER),
     require_all_projects_usage=dict(type='bool', default=True),
     usage_services=dict(type='list', elements='str', choices=list(USAGE_SERVICES), default=list(USAGE_SERVICES)),
+    accept_withdrawal=WITHDRAWAL_SPEC,
 )
 
 
@@ -448,6 +455,7 @@ def _classify(images, group, policy, result):
     latest = None
     if not policy.retired:
         latest = next((image for image in versions if image.get('status') == 'active'), None)
+        latest = _withdrawn(latest, versions, policy) or latest
     if candidate is not None and latest is not candidate and candidate.get('visibility') in CANDIDATE_VISIBILITIES:
         # Promoting it would only make it a previous version (or delete it at once): leave it.
         result.warnings.append('candidate %s is older than the current latest %s (created_at); not promoted'
@@ -455,7 +463,7 @@ def _classify(images, group, policy, result):
         versions.remove(candidate)
         candidate = None
     if candidate is not None and latest is candidate and candidate.get('visibility') in CANDIDATE_VISIBILITIES:
-        latest = _refuse_rollback(candidate, versions, result) or latest
+        latest = _refuse_rollback(candidate, versions, result, policy) or latest
         candidate = candidate if latest is candidate else None
     result.latest = latest['id'] if latest else None
     return versions, latest, candidate
@@ -570,7 +578,26 @@ def _order(result, fates, group, candidate, policy, now):
                                'patch': [], 'reason': '; '.join(reasons)})
 
 
-def _refuse_rollback(candidate, versions, result):
+def _withdrawn(latest, versions, policy):
+    """The newest active version holding ``policy.accept_withdrawal``'s ``back_to`` when the
+    ``latest`` holds its ``withdrawn`` build (then first in ``versions``: the latest, whatever its
+    upload time), else None.
+
+    The vendor went back to an older build: its image (a new candidate, or the existing previous
+    version, promoted again) becomes the latest; the withdrawn one becomes a previous version,
+    retained and deleted by the usual rules.
+    """
+    if latest is None or not policy.accept_withdrawal:
+        return None
+    back = next((image for image in versions if image.get('status') == 'active'
+                 and withdrawal_accepts(policy.accept_withdrawal, image_build(latest)[0], image_build(image)[0])), None)
+    if back is not None:
+        versions.remove(back)
+        versions.insert(0, back)
+    return back
+
+
+def _refuse_rollback(candidate, versions, result, policy):
     """The current latest when ``candidate`` holds an older build than it (then dropped from ``versions``).
 
     Discovery's own memory may be empty (a fresh controller): Glance's Latest is the memory that
@@ -578,6 +605,8 @@ def _refuse_rollback(candidate, versions, result):
     """
     current = next((image for image in versions if image is not candidate and image.get('status') == 'active'), None)
     if current is None or compare(*image_build(candidate), *image_build(current)) >= 0:
+        return None
+    if withdrawal_accepts(policy.accept_withdrawal, image_build(current)[0], image_build(candidate)[0]):
         return None
     result.warnings.append(
         'candidate %s holds build %s, older than %s of the current latest %s: not promoted, the upstream index went '

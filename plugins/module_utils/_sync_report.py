@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import compare
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import COMPRESSIONS
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
 
@@ -170,6 +171,7 @@ def build_report(cloud, queue, statuses, results, now, check_mode=False, previou
         record['latest_age_days'] = None if retired else _days(now, _when(record['latest_since']))
         record['upstream_build_age_days'] = _days(now, _when(record['build_date']))
         record['kept_in_use'] = (result or {}).get('kept_in_use') or status.get('kept_in_use') or None
+        record['accept_withdrawal'] = rotate.get('accept_withdrawal') or None
         ok = record['outcome'] != 'failed' and not check_mode
         record['last_success'] = now.strftime('%Y-%m-%dT%H:%M:%SZ') if ok else before.get(key, {}).get('last_success')
         records.append(record)
@@ -226,6 +228,10 @@ def render_table(report, warn_days=90):
     if kept:
         lines += ['kept because in use (deleted once unused):']
         lines += ['  %s: %s' % (record['name'], kept_text(record['kept_in_use'])) for record in kept]
+    accepted = [record for record in report['releases'] if record.get('accept_withdrawal')]
+    if accepted:
+        lines += ['vendor withdrawals accepted (image_sync_accept_withdrawal):']
+        lines += ['  %s: %s' % (record['name'], withdrawal_line(record)) for record in accepted]
     announced = report.get('available_not_synced') or ()
     if announced:
         lines += ['available upstream, not synced (add to the data to publish):']
@@ -235,6 +241,15 @@ def render_table(report, warn_days=90):
         lines += ['not in the data (to retire a release, keep it in the data with retired: true):']
         lines += ['  %s' % group['summary'] for group in leftovers]
     return lines
+
+
+def withdrawal_line(record):
+    """``back from 20261207 to 20261206``, and whether upstream is past the withdrawn build."""
+    accepted = record['accept_withdrawal']
+    text = 'back from %s to %s' % (accepted.get('withdrawn'), accepted.get('back_to'))
+    if record.get('build') and compare(record['build'], None, accepted.get('withdrawn'), None) > 0:
+        text += '; upstream is past it (%s): remove the entry' % record['build']
+    return text
 
 
 def _label(value):

@@ -34,7 +34,7 @@ description:
     release is remembered under O(cache_dir) (C(state/newest/)), whatever the other settings. A
     verified build older than it (a replayed old index; old signed checksum files stay valid) fails
     the release with C(upstream index went back from X to Y: refusing a rollback). If upstream
-    really withdrew the newer build, delete the file the message names."
+    really withdrew the newer build, accept that step back with O(accept_withdrawal)."
   - Fedora CoreOS artifacts must be on C(https://builds.coreos.fedoraproject.org/), in the
     directory of the release the stream names (checked before O(url_rewrites) apply); the
     rewritten URL must be HTTPS or plain HTTP from a loopback host. The stream's major version
@@ -135,6 +135,23 @@ options:
         build at least as new is remembered. The daily sync calls this after each promotion, since its
         own discovery (M(cloudimages.openstack.release_status_info)) remembers only published builds.
     type: dict
+  accept_withdrawal:
+    description:
+      - The operator accepts that the vendor withdrew build O(accept_withdrawal.withdrawn) (the newest
+        remembered) and went back to O(accept_withdrawal.back_to) - exactly that step back, and only
+        while the memory holds the withdrawn build; any other older build is still a refused rollback.
+      - The memory keeps the withdrawn build, so keep the option until upstream publishes a newer build
+        than it (it has no effect from then on). The rollback error names both builds.
+    type: dict
+    suboptions:
+      withdrawn:
+        description: The build (RV(release.version)) the vendor withdrew.
+        type: str
+        required: true
+      back_to:
+        description: The older build the vendor went back to.
+        type: str
+        required: true
   checked_since:
     description:
       - Reuse, without asking upstream, a result checked at or after this time (seconds since the

@@ -75,7 +75,7 @@ def test_new_releases_and_end_of_life_over_days(daily_sync, tmp_path):
         {'cloud': 'region_one', 'release': 'fedora-43', 'name': 'Fedora 43'}], 'CloudImageBehindUpstream': []})
     groups = sync.images()
     assert set(groups) == {'ubuntu-24.04', 'fedora-44', 'fedora-43', 'debian-13', 'rocky-10'}
-    for number, until in (('44', '2027-06-01'), ('43', '2026-12-09')):
+    for number, until in (('44', '2027-06-02'), ('43', '2026-12-09')):
         (image,) = latest(groups['fedora-' + number])
         assert image.name == 'Fedora %s - Latest' % number
         assert (prop(image, 'os_version'), prop(image, 'provided_until')) == (number, until)

@@ -5,9 +5,13 @@ instead (an attacker's mirror, or the network, replaying old but validly signed 
 With the controller's discovery memory the release fails with a clear message; on a fresh
 controller (empty cache) release_status_info sees that the build is older than Glance's Latest
 and settles the release with a warning: nothing is downloaded, uploaded or promoted.
+Then the vendor is taken at its word (issue 22): it withdrew day 2, and the operator accepts exactly
+that step back (image_sync_accept_withdrawal); day 1 becomes Latest through the normal path.
 """
 
 from __future__ import annotations
+
+import json
 
 NAME = 'Ubuntu 24.04 Noble Numbat'
 
@@ -18,8 +22,8 @@ def test_replayed_day1_index_never_demotes_latest(daily_sync, tmp_path):
     mirror = daily.mirror
     day1 = mirror.copy(str(tmp_path / 'day1'))
 
-    def sync(server, source, cache):
-        result = daily(mirror=source, server=server, cache=cache)
+    def sync(server, source, cache, **overrides):
+        result = daily(mirror=source, server=server, cache=cache, **overrides)
         # Not Glance's request log (other tests may share the stack): did the whole path (release.yml) run?
         entered = 'Fetch, verify and inspect | %s' % NAME in result.output
         return result, entered, {image.id: image for image in daily.images('RegionTwo')}
@@ -73,5 +77,20 @@ def test_replayed_day1_index_never_demotes_latest(daily_sync, tmp_path):
             again, entered, images = sync(replayed, day1, 'fresh-cache')
             assert again.rc == 0 and not entered and again.changed() == 0, again.output
             assert 'refusing a rollback, the latest stays' in again.output and latest(images).id == current.id
+            # The vendor really withdrew day 2: the operator accepts that step back, on the controller
+            # that remembers day 2. Discovery takes day 1, its candidate is checked and promoted, and
+            # day 2 becomes a previous version (rotation's rules: nothing in use is deleted).
+            old, new = day1.releases['ubuntu', '24.04'].version, current.properties['cloudimages_build']
+            accept = {'image_sync_accept_withdrawal': {'ubuntu-24.04': {'withdrawn': new, 'back_to': old}}}
+            accepted, entered, images = sync(replayed, day1, 'cache', extra=accept)
+            assert accepted.rc == 0 and entered, accepted.output
+            assert latest(images).id == candidate.id and latest(images).visibility == 'public'
+            assert images[current.id].visibility == 'community' and images[current.id].name != NAME + ' - Latest'
+            assert '%s: back from %s to %s' % (NAME, new, old) in accepted.output  # the morning view
+            memory = daily.workdir / 'cache' / 'state' / 'newest' / 'ubuntu-24.04-x86_64.json'
+            assert json.loads(memory.read_text())['version'] == new  # so no other step back is accepted
+            settled, entered, images = sync(replayed, day1, 'cache', extra=accept)
+            assert settled.rc == 0 and not entered and settled.changed() == 0, settled.output
+            assert latest(images).id == candidate.id and 'refusing a rollback' not in settled.output
     finally:
         day1.close()

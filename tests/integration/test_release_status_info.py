@@ -80,6 +80,11 @@ def test_from_empty_cloud_to_settled(cloud, group, server, tmp_path):
     out = status(cloud, tmp_path, releases[:1], check=True)[0]
     assert out['releases'][0]['settled'], out['releases'][0]
     assert out['releases'][0]['existing']['name'] == group.latest
+    uploaded = out['releases'][0]['existing']['created_at']
+    assert out['releases'][0]['latest_since'] == uploaded
+    # Discovery fails (a series upstream lacks): the published Latest keeps its age (issue 22).
+    out = status(cloud, tmp_path, [cirros(group, server, tmp_path / 'cache', release='9.9')])[0]
+    assert out['releases'][0]['error'] and out['releases'][0]['latest_since'] == uploaded, out['releases'][0]
     changed = cirros(group, server, tmp_path / 'cache')
     changed['rotate']['properties'] = {'hw_disk_bus': 'scsi'}
     out = status(cloud, tmp_path, [changed])[0]

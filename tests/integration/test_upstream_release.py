@@ -12,6 +12,7 @@ import time
 import pytest
 import yaml
 
+from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import check_withdrawal
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import make_session
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError, EndOfLife
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import (
@@ -407,16 +408,29 @@ def test_replayed_old_index_is_a_refused_rollback(replay, tmp_path, source, rele
     assert replay.serve(day1, cache=str(tmp_path / 'fresh'))(source, release)[0]['version'] == old['version']
 
 
-def test_accepting_a_withdrawn_build_by_deleting_the_memory(replay):
-    day1 = replay.snapshot()
-    replay('ubuntu', '24.04')
+def test_accepting_a_withdrawn_build_takes_the_operator_s_pinned_override(replay):
+    """The vendor withdrew day 2 and serves day 1 again: refused, until the operator accepts
+    exactly that step back (accept_withdrawal). The memory keeps day 2, so the override accepts
+    no other step back, and nothing older than day 1."""
+    day0 = replay.snapshot()
     replay.mirror.advance(only=[('ubuntu', '24.04')])
-    replay('ubuntu', '24.04')
-    attacker = replay.serve(day1)
-    with pytest.raises(DiscoveryError, match='delete (.*newest/ubuntu-24.04-x86_64.json) to accept') as caught:
-        attacker('ubuntu', '24.04')
-    os.remove(re.search(r'delete (\S+) to accept', str(caught.value)).group(1))
-    assert attacker('ubuntu', '24.04')[0]['version'] == day1.releases['ubuntu', '24.04'].version
+    day1 = replay.snapshot()
+    older = replay.serve(day0)('ubuntu', '24.04')[0]['version']
+    back_to = replay('ubuntu', '24.04')[0]['version']
+    replay.mirror.advance(only=[('ubuntu', '24.04')])
+    withdrawn = replay('ubuntu', '24.04')[0]['version']
+    vendor = replay.serve(day1)
+    with pytest.raises(DiscoveryError, match=r'upstream withdrew %s: only then accept it with accept_withdrawal '
+                                             r'\{withdrawn: %s, back_to: %s\}' % (withdrawn, withdrawn, back_to)):
+        vendor('ubuntu', '24.04')
+    accept = check_withdrawal({'withdrawn': withdrawn, 'back_to': back_to})
+    with pytest.raises(DiscoveryError, match='refusing a rollback'):  # pinned to the build it goes back to
+        vendor('ubuntu', '24.04', withdrawal=check_withdrawal({'withdrawn': withdrawn, 'back_to': older}))
+    assert vendor('ubuntu', '24.04', withdrawal=accept)[0]['version'] == back_to
+    with pytest.raises(DiscoveryError, match='went back from %s' % withdrawn):  # the memory still holds day 2
+        vendor('ubuntu', '24.04')
+    with pytest.raises(DiscoveryError, match='refusing a rollback'):  # and day 0 stays a rollback
+        replay.serve(day0)('ubuntu', '24.04', withdrawal=accept)
 
 
 def test_the_daily_sync_remembers_only_published_builds(replay):

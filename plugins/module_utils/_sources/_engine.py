@@ -28,6 +28,9 @@ cannot reset it) remembers the newest build of the release; a verified result ol
 build it verifies; the daily sync passes ``remember=False`` and remembers only builds that passed
 everything up to publication (``remember_published``), so a build refused after verification
 (say, dated in the future) does not turn the vendor's withdrawal of it into a refused rollback.
+A published build the vendor withdrew is gone back from only with the operator's
+``accept_withdrawal`` (``{withdrawn, back_to}``: exactly that step back, while the memory holds
+``withdrawn``; the memory keeps it, so the option stays until upstream is past it).
 """
 
 from __future__ import annotations
@@ -40,7 +43,9 @@ import os
 import re
 import time
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import describe, release_older
+from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import (
+    WITHDRAWAL_SPEC, check_withdrawal, describe, release_older, withdrawal_accepts,
+)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._files import (
     UnsafeCacheError, cache_root, locked, read_own, subdir, write_atomic,
 )
@@ -187,6 +192,7 @@ DISCOVER_SPEC = dict(
     transfer_deadline=dict(type='int', default=TRANSFER_DEADLINE),
     retries=dict(type='int', default=RETRIES),
     today=dict(type='str'),
+    accept_withdrawal=WITHDRAWAL_SPEC,
 )
 
 
@@ -235,6 +241,10 @@ def discover_from(params, check_mode=False, session=None, remember=True, documen
     """``discover`` with validated DISCOVER_SPEC parameters (a stream release expanded to its newest);
     ``documents``: the run's Documents, shared by its releases."""
     session, documents = session or session_for(params), documents or Documents()
+    try:
+        withdrawal = check_withdrawal(params.get('accept_withdrawal'))
+    except ValueError as exc:
+        raise DiscoveryError(str(exc)) from None
     source = make_source(params['source'], params['release'], params['arch'], params['options'])
     requests = 0
     if source.streams and params['release'] in source.streams:
@@ -246,7 +256,7 @@ def discover_from(params, check_mode=False, session=None, remember=True, documen
             trusted_fingerprints=params['trusted_fingerprints'], signing_keys=params['signing_keys'],
             allow_unsigned=params['allow_unsigned'], timeout=params['timeout'], check_mode=check_mode,
             checked_since=params['checked_since'], today=params['today'], deadline=params['transfer_deadline'],
-            remember=remember, documents=documents)
+            remember=remember, documents=documents, withdrawal=withdrawal)
     except DiscoveryError as exc:
         exc.requests += requests
         raise
@@ -306,10 +316,11 @@ def stream_releases(session, params, check_mode=False, documents=None):
 
 def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trusted_fingerprints=None,
              allow_unsigned=False, timeout=30, check_mode=False, gpgv=None, checked_since=None, signing_keys=None,
-             deadline=TRANSFER_DEADLINE, today=None, remember=True, documents=None):
+             deadline=TRANSFER_DEADLINE, today=None, remember=True, documents=None, withdrawal=None):
     """Return ``(release dict, upstream_unchanged, request count)``; raise DiscoveryError.
 
     ``remember``: record a newly verified build in the rollback guard (else see remember_published).
+    ``withdrawal``: the operator's accepted step back (check_withdrawal), else every step back fails.
 
     A result checked at or after ``checked_since`` (epoch seconds) is returned without asking
     upstream: the daily sync passes the start of its run, so the clouds of a run share one check.
@@ -334,7 +345,7 @@ def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trust
         today = today_of(today)
         with store.lock():
             return _discover(ctx, source, store, entry_url, checked_since, today, remember,
-                             documents or Documents())
+                             documents or Documents(), withdrawal)
     except DiscoveryError as exc:
         exc.requests = ctx.requests
         raise
@@ -342,10 +353,16 @@ def discover(session, source, cache_dir=None, rewrites=None, keyring=None, trust
         ctx.close()
 
 
-def _discover(ctx, source, store, entry_url, checked_since, today, remember, documents):
+def _went_back(result, newest, withdrawal):
+    """``result`` is older than the remembered ``newest``, and not the step back the operator accepted."""
+    return bool(newest) and release_older(result, newest) and not withdrawal_accepts(
+        withdrawal, newest['version'], result.get('version'))
+
+
+def _discover(ctx, source, store, entry_url, checked_since, today, remember, documents, withdrawal):
     state = store.load()
     newest = store.newest()
-    if state and (state.get('entry_url') != ctx.url(entry_url) or (newest and release_older(state['result'], newest))):
+    if state and (state.get('entry_url') != ctx.url(entry_url) or _went_back(state['result'], newest, withdrawal)):
         state = None  # other URLs, or remembered under other settings before a newer build: never reused
     if state and checked_since is not None and state.get('checked_at', 0) >= checked_since:
         _check_life(source, state['result'], today)
@@ -374,14 +391,15 @@ def _discover(ctx, source, store, entry_url, checked_since, today, remember, doc
     result = source.resolve(ctx, entry, candidate)
     # Fail rather than quietly keep the remembered build: a replayed index (or a build upstream
     # withdrew) is news a human must see, other releases go on, and the planner keeps Latest.
-    if newest and release_older(result, newest):
+    if _went_back(result, newest, withdrawal):
         raise DiscoveryError(
             '%s: upstream index went back from %s to %s: refusing a rollback (an old index replayed by a mirror or '
-            'the network, or upstream withdrew %s: only then delete %s to accept %s)' % (
+            'the network; or upstream withdrew %s: only then accept it with accept_withdrawal {withdrawn: %s, '
+            'back_to: %s} for this release, image_sync_accept_withdrawal in the daily sync)' % (
                 source.label(), describe(newest['version'], newest.get('build_date')),
-                describe(result['version'], result['build_date']), newest['version'], store.newest_path,
+                describe(result['version'], result['build_date']), newest['version'], newest['version'],
                 result['version']))
     store.save(ctx.url(entry_url), entry.etag, entry.last_modified, result)
-    if remember:
+    if remember and not (newest and release_older(result, newest)):  # an accepted step back keeps the memory
         store.save_newest(result)
     return result, False, ctx.requests

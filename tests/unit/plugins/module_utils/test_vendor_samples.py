@@ -299,18 +299,27 @@ def floors():
             yield 'fedora', release, date
 
 
+def fedora_dates():
+    """``{release: eol}`` of endoflife.date's Fedora page (its YAML front matter, Fedora's schedule dates)."""
+    front = sample('fedora', 'endoflife-date-fedora.md').decode().split('---\n')[1]
+    return {str(item['releaseCycle']): str(item['eol']) for item in yaml.safe_load(front)['releases']}
+
+
 def test_no_end_of_support_floor_is_later_than_the_vendors_date():
     ubuntu = vendor_dates('ubuntu', 'distro-info-ubuntu.csv', key='version')
-    fedora = vendor_dates('fedora', 'eol-dates.csv', key='release')
+    fedora = fedora_dates()
     checked = []
     for role, release, date in floors():
         vendor = (fedora if role == 'fedora' else ubuntu).get(release)
         if vendor:
             checked.append((role, release))
             assert date <= vendor, '%s %s: end_of_support %s is later than the vendor\'s %s' % (role, release, date, vendor)
-    # Every Ubuntu release of the data is in distro-info, and Fedora 43 (announced) is checked.
-    assert {('ubuntu', '26.04'), ('ubuntu_minimal', '22.04'), ('fedora', '43')} <= set(checked)
-    assert ubuntu['26.04'] == '2031-05-29' and fedora['43'] == '2026-12-09'
+    # Every Ubuntu release of the data is in distro-info; every Fedora release of the data is in the
+    # schedule copy but those newer than its newest (45: released after that copy, an unverified floor).
+    assert {('ubuntu', '26.04'), ('ubuntu_minimal', '22.04'), ('fedora', '43'), ('fedora', '44')} <= set(checked)
+    unchecked = {release for role, release, _date in floors() if role == 'fedora' and (role, release) not in checked}
+    assert all(int(release) > max(map(int, fedora)) for release in unchecked), unchecked
+    assert ubuntu['26.04'] == '2031-05-29' and fedora['43'] == '2026-12-09' and fedora['44'] == '2027-06-02'
 
 
 def test_an_old_ubuntu_release_without_disk_images_is_its_end_of_life():
