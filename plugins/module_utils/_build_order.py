@@ -87,7 +87,3 @@ def check_withdrawal(value):
 def withdrawal_accepts(withdrawal, newer, older):
     """The operator accepted going back from build version ``newer`` to ``older`` (exactly these two)."""
     return bool(withdrawal) and str(newer) == withdrawal['withdrawn'] and str(older) == withdrawal['back_to']
-
-
-def withdrawal_text(withdrawal):
-    return 'accept_withdrawal: the vendor withdrew %s, back to %s' % (withdrawal['withdrawn'], withdrawal['back_to'])
