@@ -104,6 +104,23 @@ options:
     description:
       - URL Glance downloads from, for V(web-download).
     type: str
+  staging_dir:
+    description:
+      - With V(web-download) and O(filename), put the file into this directory, which a web server
+        serves at O(staging_url), and let Glance import it from there: a cloud of many regions then
+        gets each build from the controller once, not once per region.
+      - The file is named by its sha256 and disk format; one already there with its name and size
+        is reused (another region's run put it there). The directory is untrusted storage: the
+        stored image is checked against O(expected_digests) as for any upload, stays private and is
+        deleted when it does not match, and a failed import removes the staged file so the next
+        run puts it anew.
+    type: path
+  staging_url:
+    description:
+      - The URL at which a web server serves O(staging_dir) to Glance (C(http://) or C(https://));
+        Glance's C(web-download) import filtering (C([import_filtering_opts])) must allow its host
+        and port.
+    type: str
   disk_format:
     description:
       - Disk format of the data Glance stores. Defaults to the O(release) C(disk_format).
@@ -211,6 +228,22 @@ EXAMPLES = r"""
     min_disk: "{{ fetched.min_disk }}"
     min_ram: 512
 
+- name: Every region imports the verified file from the operator's web server
+  cloudimages.openstack.image_upload:
+    cloud: prod1
+    region_name: "{{ item }}"
+    name: "Ubuntu 24.04 (candidate {{ release.version }})"
+    policy: "{{ ubuntu_2404_policy }}"
+    release: "{{ release }}"
+    method: web-download
+    filename: "{{ fetched.path }}"
+    staging_dir: /srv/www/images
+    staging_url: https://images.example.com/
+    expected_digests: "{{ fetched.digests }}"
+    min_disk: "{{ fetched.min_disk }}"
+    min_ram: 512
+  loop: [RegionOne, RegionTwo]
+
 - name: Let Glance pull the file from the mirror
   cloudimages.openstack.image_upload:
     cloud: prod3
@@ -251,6 +284,13 @@ created:
   description: Whether this run created the image (in check mode, whether it would).
   returned: always
   type: bool
+staged:
+  description:
+    - With O(staging_dir), the URL Glance imported from and the bytes this run wrote into the
+      staging directory (0 when the file was there already).
+  returned: when O(staging_dir) is set
+  type: dict
+  sample: {url: "https://images.example.com/5f3c...e1.qcow2", bytes: 0}
 deleted:
   description:
     - IDs of orphaned images of this build (left by killed runs) that were, or in check mode would be,
@@ -264,7 +304,7 @@ import os
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _glance_upload as upload
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed, _scs
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed, _scs, _staging
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import POLICY_SPEC, policy_from
 from ansible_collections.cloudimages.openstack.plugins.module_utils._time import run_now
 
@@ -281,6 +321,8 @@ class ImageUploadModule(OpenStackModule):
         all_stores=dict(type='bool', default=False),
         filename=dict(type='path'),
         url=dict(type='str'),
+        staging_dir=dict(type='path'),
+        staging_url=dict(type='str'),
         disk_format=dict(type='str',
                          choices=['ami', 'ari', 'aki', 'vhd', 'vhdx', 'vmdk', 'raw', 'qcow2', 'vdi', 'iso', 'ploop']),
         container_format=dict(type='str', default='bare'),
@@ -294,9 +336,12 @@ class ImageUploadModule(OpenStackModule):
     )
     module_kwargs = dict(
         supports_check_mode=True,
-        mutually_exclusive=[('filename', 'url')],
+        mutually_exclusive=[('filename', 'url'), ('staging_dir', 'url')],
+        required_together=[('staging_dir', 'staging_url')],
+        required_by={'staging_dir': ('filename', 'expected_digests')},
         required_if=[('method', 'direct', ['filename']), ('method', 'glance-direct', ['filename']),
-                     ('method', 'web-download', ['url', 'expected_digests'])],
+                     ('method', 'web-download', ['url', 'staging_dir'], True),
+                     ('method', 'web-download', ['expected_digests'])],
     )
     cancellable = True
 
@@ -331,12 +376,26 @@ class ImageUploadModule(OpenStackModule):
             raise ValueError('timeout must not be negative')
         return body, tag, identity, upload.normalize_expected(p['expected_digests']), policy
 
+    def _staged(self, body, expected):
+        """With staging_dir: {name, url, bytes} of the file in the staging directory (put there by run())."""
+        p = self.params
+        if not p['staging_dir']:
+            return None
+        if p['method'] != 'web-download':
+            raise ValueError('staging_dir is for method web-download (Glance imports the staged file)')
+        if not os.path.isdir(p['staging_dir']):
+            raise ValueError('staging_dir %s is not a directory' % p['staging_dir'])
+        name = _staging.staged_name(expected.get('sha256'), body['disk_format'])
+        return dict(name=name, url=_staging.url_of(p['staging_url'], name), bytes=0)
+
     def run(self):
         p = self.params
         try:
             body, tag, identity, expected, policy = self._prepare()
-            uploader = upload.Uploader(upload.Glance(self.conn), body, tag, identity, p['method'], p['filename'],
-                                       p['url'], expected, p['timeout'], policy.stale_after, stores=p['stores'],
+            staged = self._staged(body, expected)
+            uploader = upload.Uploader(upload.Glance(self.conn), body, tag, identity, p['method'],
+                                       None if staged else p['filename'], staged['url'] if staged else p['url'],
+                                       expected, p['timeout'], policy.stale_after, stores=p['stores'],
                                        all_stores=p['all_stores'])  # refuses stores the method cannot reach
         except ValueError as exc:  # PlanError too
             self.fail_json(msg=str(exc))
@@ -346,9 +405,15 @@ class ImageUploadModule(OpenStackModule):
                 result = dict(image=existing or {}, created=existing is None, deleted=orphans,
                               copied=uploader.missing_for(existing))
             else:
+                if staged:  # a stat when another region's run put it there already
+                    staged['bytes'] = _staging.put(p['filename'], p['staging_dir'], staged['name'])
                 result = uploader.run()
-        except upload.UploadError as exc:
+        except (upload.UploadError, OSError) as exc:  # OSError: writing into staging_dir
+            if staged and not self.check_mode:
+                _staging.discard(p['staging_dir'], staged['name'])
             self.fail_json(msg=str(exc), deleted=uploader.deleted)
+        if staged:
+            result['staged'] = dict(url=staged['url'], bytes=staged['bytes'])
         for warning in uploader.warnings:
             self.ansible.warn(warning)
         result['changed'] = bool(result['created'] or result['deleted'] or result['copied'])

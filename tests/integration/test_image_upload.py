@@ -8,6 +8,7 @@ proxy counts the requests Glance receives.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import socket
@@ -19,8 +20,8 @@ import pytest
 
 from playbook_runner import run_playbook
 from upload_proxy import GlanceProxy
-from upload_support import (base_args, cloud_dict, delete_image, digests, identity_images, make_qcow2, module_command, module_env,
-                            result_of, run_module, to_raw)
+from upload_support import (StagingServer, base_args, cloud_dict, delete_image, digests, identity_images, make_qcow2,
+                            module_command, module_env, result_of, run_module, to_raw)
 
 FILE = r'^/v2/images/[0-9a-f-]+/file$'
 
@@ -178,6 +179,46 @@ def test_web_download_from_the_mirror(cloud, provider, glance_proxy, upstream, t
         'image_source': info.image_url, 'image_build_date': info.build_date, 'image_original_user': 'cirros', 'os_version': '0.6'}
     assert image['properties']['cloudimages_trust'] == 'tls-only'  # CirrOS signs nothing: HTTPS alone vouches for it
     assert upstream.server.count(info.image_url) >= 1, 'Glance fetched from the mirror'
+
+
+def test_web_download_staging_puts_once_and_proves_the_hash(cloud, provider, glance_proxy, tmp_path):
+    """Staging: the file goes into the web server's directory once; Glance imports it from there.
+
+    The staging directory is untrusted: a file planted there under the build's name (same size,
+    other bytes) is imported, refused by the hash check, deleted with the image, never visible.
+    """
+    stage = tmp_path / 'stage'
+    stage.mkdir()
+    path = make_qcow2(tmp_path)
+    with open(path, 'rb') as handle:
+        local = dict(digests(path), sha256=hashlib.sha256(handle.read()).hexdigest())
+    staged = '%s/%s.qcow2' % (stage, local['sha256'])
+    with StagingServer(stage) as web:
+        def upload(**extra):
+            args = base_args(provider, path, cloud=proxied(cloud, glance_proxy), method='web-download',
+                             staging_dir=str(stage), staging_url=web.url, expected_digests=local, **extra)
+            return run_module(cloud, tmp_path, args)
+
+        rc, first = upload()
+        assert rc == 0, first
+        assert first['staged'] == {'url': web.url + os.path.basename(staged), 'bytes': os.path.getsize(path)}
+        image = first['image']
+        assert (image['os_hash_value'], image['checksum'], image['visibility']) == (local['sha512'], local['md5'], 'private')
+        assert [(m, p.rsplit('/', 1)[-1]) for m, p in glance_proxy.writes()] == [('POST', 'images'), ('POST', 'import')]
+        rc, other_region = upload()  # another region's run (here another build of the same bytes): reused
+        assert rc == 0 and other_region['staged']['bytes'] == 0, other_region
+
+        with open(staged, 'r+b') as handle:  # tampered where it is served, same size
+            handle.seek(0x8000)
+            handle.write(b'tampered')
+        build = uuid.uuid4().hex[:12]
+        rc, refused = upload(build=build)
+        assert rc == 1, refused
+        assert 'hash mismatch' in refused['msg'] and 'deleted' in refused['msg'], refused['msg']
+        assert not identity_images(cloud.connect(), provider, build)
+        assert not os.path.exists(staged), 'the refused file is removed, the next run puts it anew'
+        rc, again = upload(build=build)
+        assert rc == 0 and again['staged']['bytes'] == os.path.getsize(path), again
 
 
 @pytest.mark.parametrize('kind', ['error', 'drop'])

@@ -124,3 +124,26 @@ def identity_images(conn, provider, build=None):
             if build is None or image.properties.get('cloudimages_build') == build:
                 found[image.id] = image
     return list(found.values())
+
+
+class StagingServer:
+    """The operator's web server for web-download staging: a directory served on 127.0.0.1."""
+
+    def __init__(self, directory):
+        import functools  # pylint: disable=import-outside-toplevel
+        import http.server  # pylint: disable=import-outside-toplevel
+        import threading  # pylint: disable=import-outside-toplevel
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
+        handler.log_message = lambda *args: None
+        self.directory = directory
+        self._server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+        self.url = 'http://127.0.0.1:%d/' % self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._server.shutdown()
+        self._server.server_close()

@@ -14,6 +14,9 @@ def main(argv=None):
     start.add_argument('--light', action='store_true', help='Keystone + Glance only (no MariaDB/RabbitMQ)')
     start.add_argument('--keep-on-fail', action='store_true', help='leave services running if start fails')
     start.add_argument('--port-base', type=int, default=None, help='first of 11 consecutive ports (default: auto)')
+    more = sub.add_parser('regions', help='regions 3..TOTAL on a running stack, a light Glance each')
+    more.add_argument('base')
+    more.add_argument('total', type=int)
     for name, text in (('stop', 'stop every process of the stack'), ('status', 'processes, RSS and API health')):
         sub.add_parser(name, help=text).add_argument('base')
     args = parser.parse_args(argv)
@@ -23,6 +26,9 @@ def main(argv=None):
                                keep_on_fail=args.keep_on_fail)
             cloud.start()
             print('export OS_CLIENT_CONFIG_FILE=%s' % cloud.clouds_yaml)
+        elif args.command == 'regions':
+            for region, url in LocalCloud(args.base).add_regions(args.total).items():
+                print('%s %s' % (region, url))
         elif args.command == 'stop':
             LocalCloud(args.base).stop()
         else:

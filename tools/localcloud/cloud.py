@@ -6,7 +6,7 @@ import sys
 import threading
 import time
 
-from . import configs, install
+from . import configs, install, regions
 from .layout import LIGHT_SERVICES, PORT_NAMES, Layout
 from .ports import PortInUse, auto_base, check_free, plan
 from .process import Daemons, StepFailed
@@ -84,6 +84,10 @@ class LocalCloud:
         if not path.exists():
             return []
         return [(m['method'], m['path'], int(m['status'])) for m in _REQUEST_LINE.finditer(path.read_text(encoding='utf-8', errors='replace'))]
+
+    def add_regions(self, total):
+        """Regions 3..total, each a light Glance of its own (see regions.py): {region: Glance URL}."""
+        return regions.add(self, total)
 
     def __enter__(self):
         return self.start()

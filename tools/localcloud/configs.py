@@ -350,7 +350,7 @@ def rabbit_env(layout, ports):
     }
 
 
-def clouds_yaml(layout, ports):
+def clouds_yaml(layout, ports, regions=REGIONS):
     """clouds.yaml by hand (YAML emitter is not stdlib); regions list so region_name selects RegionTwo."""
     projects = {'admin': 'admin', 'demo': 'demo', 'alt': 'alt', 'demo-reader': 'demo'}
     lines = ['clouds:']
@@ -364,7 +364,7 @@ def clouds_yaml(layout, ports):
             '      project_name: %s' % project,
             '      user_domain_name: Default',
             '      project_domain_name: Default',
-            '    regions: [%s]' % ', '.join(REGIONS),
+            '    regions: [%s]' % ', '.join(regions),
             '    identity_api_version: 3',
             '    interface: public',
         ]

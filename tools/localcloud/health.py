@@ -29,7 +29,7 @@ CHECKS = {
 
 def probe(service, port, timeout=3.0):
     """True if the port serves this service's version document."""
-    path, predicate = CHECKS[service]
+    path, predicate = CHECKS.get(service) or CHECKS[service.rstrip('0123456789')]  # glance3, ...: a glance
     conn = http.client.HTTPConnection('127.0.0.1', port, timeout=timeout)
     try:
         conn.request('GET', path, headers={'Accept': 'application/json'})

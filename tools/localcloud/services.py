@@ -35,6 +35,13 @@ UWSGI_SERVICES = {  # daemon name -> (health check / port name, wsgi module, con
 }
 
 
+def uwsgi_service(name):
+    """UWSGI_SERVICES' entry; the Glance of a further region (glance3, ...: regions.py) is one more glance."""
+    if name not in UWSGI_SERVICES and name.startswith('glance'):
+        return (name,) + UWSGI_SERVICES['glance'][1:]
+    return UWSGI_SERVICES[name]
+
+
 class Stack:  # pylint: disable=too-many-public-methods
     """One stack's services, bound to its layout, port plan and services venv."""
 
@@ -81,7 +88,7 @@ class Stack:  # pylint: disable=too-many-public-methods
         wait_until(name, checked, self.daemons, procs=procs, timeout=timeout)
 
     def uwsgi(self, name):
-        check, module, env_var = UWSGI_SERVICES[name]
+        check, module, env_var = uwsgi_service(name)
         argv = [self.bin('uwsgi'), '--http-socket', '127.0.0.1:%d' % self.ports[check],
                 # python-requests reuses connections; uwsgi's http-socket then resets the 2nd request.
                 '--add-header', 'Connection: close',
@@ -106,10 +113,10 @@ class Stack:  # pylint: disable=too-many-public-methods
             log = self.daemons.logfile(name)
             raise StepFailed('%s exited at start-up; tail of %s:\n%s' % (name, log, tail(log)))
 
-    def bootstrap(self, phase, watch):
+    def bootstrap(self, phase, watch, config=None):
         """Run bootstrap.py; fail fast with the right log if a watched daemon dies meanwhile."""
         log = self.layout.log / ('bootstrap-%s.log' % phase)
-        argv = [self.bin('python'), str(BOOTSTRAP), str(self.layout.etc / 'bootstrap.json'), phase]
+        argv = [self.bin('python'), str(BOOTSTRAP), str(config or self.layout.etc / 'bootstrap.json'), phase]
         with open(log, 'ab') as handle:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=handle,  # pylint: disable=consider-using-with
                                     stderr=subprocess.STDOUT, env=self.env())
