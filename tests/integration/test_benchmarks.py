@@ -25,7 +25,8 @@ def smoke(name, *args, env=None, timeout=900):
 
 
 def test_every_benchmark_has_a_smoke_run_here():
-    assert {path.name for path in BENCHMARKS.glob('*.py')} == {'boot.py', 'daily_sync.py', 'fetch.py', 'rotate.py'}
+    assert {path.name for path in BENCHMARKS.glob('*.py')} == {'boot.py', 'daily_sync.py', 'fetch.py', 'peer.py',
+                                                                  'regions.py', 'rotate.py'}
 
 
 def test_rotate():
@@ -41,6 +42,16 @@ def test_daily_sync(cloud):
     out = smoke('daily_sync.py', '--stack', str(cloud.stack.layout.base), '--services', cloud.mode)
     # Three clouds (the third is RegionOne under another tag) found up to date on the no-op day.
     assert 'release syncs found up to date in the no-op run: 5' in out, out
+
+
+def test_peer(cloud):
+    out = smoke('peer.py', '--stack', str(cloud.stack.layout.base))
+    assert 'no-op     OIM ' in out and 'load average (1 min) during the runs' in out, out
+
+
+def test_regions(cloud):
+    out = smoke('regions.py', '--stack', str(cloud.stack.layout.base))
+    assert 'new builds, 1 region(s): controller egress' in out, out
 
 
 @pytest.mark.needs_nova

@@ -133,8 +133,8 @@ class StagingServer:
         import functools  # pylint: disable=import-outside-toplevel
         import http.server  # pylint: disable=import-outside-toplevel
         import threading  # pylint: disable=import-outside-toplevel
-        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
-        handler.log_message = lambda *args: None
+        quiet = type('Quiet', (http.server.SimpleHTTPRequestHandler,), {'log_message': lambda *args: None})
+        handler = functools.partial(quiet, directory=str(directory))
         self.directory = directory
         self._server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
         self.url = 'http://127.0.0.1:%d/' % self._server.server_address[1]
