@@ -216,12 +216,13 @@ def measure(cloud, mirror, server, workdir, count, catalog):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--regions', default='1,5,10,20', help='region counts, comma-separated')
+    parser.add_argument('--distributions', default='cirros,debian', help='the catalog (Debian: 13 only)')
     parser.add_argument('--workdir', help='keep everything here (default: a temp dir, removed)')
     parser.add_argument('--stack', help='a local cloud already running in this directory (default: a light one started here)')
     parser.add_argument('--smoke', action='store_true', help='one region, CirrOS only: proves the benchmark runs (CI)')
     args = parser.parse_args()
     counts = [1] if args.smoke else [int(n) for n in args.regions.split(',')]
-    catalog = SMOKE_CATALOG if args.smoke else CATALOG
+    catalog = SMOKE_CATALOG if args.smoke else dict(CATALOG, cloudimages_distributions=args.distributions.split(','))
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix='cloudimages-regions-'))
     mirror = Mirror(workdir / 'mirror').build()
     stack = LocalCloud(args.stack or workdir / 'cloud', services='light')
