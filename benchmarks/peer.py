@@ -69,7 +69,9 @@ def timed(argv, env):
     seconds = time.monotonic() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode:
-        sys.exit('%s failed (rc %d):\n%s%s' % (argv[0], proc.returncode, proc.stdout[-4000:], proc.stderr[-4000:]))
+        errors = [line for line in (proc.stdout + proc.stderr).splitlines() if 'ERROR' in line or 'rror:' in line]
+        sys.exit('%s failed (rc %d):\n%s\n...\n%s' % (argv[0], proc.returncode, '\n'.join(errors[:20]),
+                                                     proc.stderr[-3000:] + proc.stdout[-3000:]))
     return seconds, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
@@ -89,6 +91,7 @@ class Contenders:
 
     def fresh(self):
         """New tags (and a new download cache): the next runs start from an empty cloud."""
+        self.remove_images()  # OIM finds its images by name too: the previous pair's are in the way
         suffix = uuid.uuid4().hex[:8]
         self.provider, self.cache = 'peer' + suffix, self.workdir / ('cache-' + suffix)
         self.oim_tags = {name: 'managed_by_peer%s_%d' % (suffix, index) for index, name in enumerate(self.names[1:])}

@@ -239,6 +239,7 @@ def main():
                 rows += measure(cloud, mirror, server, workdir, count, catalog)
                 print('%d region(s) measured; load average %s' % (count, ' '.join('%.2f' % v for v in os.getloadavg())),
                       flush=True)
+                report(rows)
     finally:
         mirror.close()
         if not args.workdir:
