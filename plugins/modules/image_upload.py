@@ -107,10 +107,10 @@ options:
   staging_dir:
     description:
       - With V(web-download) and O(filename), put the file into this directory, which a web server
-        serves at O(staging_url), and let Glance import it from there: a cloud of many regions then
+        serves at O(staging_url), and let Glance import it from there; a cloud of many regions then
         gets each build from the controller once, not once per region.
       - The file is named by its sha256 and disk format; one already there with its name and size
-        is reused (another region's run put it there). The directory is untrusted storage: the
+        is reused (another region's run put it there). The directory is untrusted storage; the
         stored image is checked against O(expected_digests) as for any upload, stays private and is
         deleted when it does not match, and a failed import removes the staged file so the next
         run puts it anew.
