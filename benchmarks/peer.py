@@ -71,7 +71,7 @@ def timed(argv, env):
     if proc.returncode:
         errors = [line for line in (proc.stdout + proc.stderr).splitlines() if 'ERROR' in line or 'rror:' in line]
         sys.exit('%s failed (rc %d):\n%s\n...\n%s' % (argv[0], proc.returncode, '\n'.join(errors[:20]),
-                                                     proc.stderr[-3000:] + proc.stdout[-3000:]))
+                                                      proc.stderr[-3000:] + proc.stdout[-3000:]))
     return seconds, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 

@@ -25,8 +25,8 @@ def smoke(name, *args, env=None, timeout=900):
 
 
 def test_every_benchmark_has_a_smoke_run_here():
-    assert {path.name for path in BENCHMARKS.glob('*.py')} == {'boot.py', 'daily_sync.py', 'fetch.py', 'peer.py',
-                                                                  'regions.py', 'rotate.py'}
+    assert {path.name for path in BENCHMARKS.glob('*.py')} == {
+        'boot.py', 'daily_sync.py', 'fetch.py', 'peer.py', 'regions.py', 'rotate.py'}
 
 
 def test_rotate():
