@@ -167,7 +167,8 @@ def test_fedora_tree(base_mirror, version):
     assert sums[info.file_name] == (info.sha256, info.size)
     entries = json.loads(read(local(base_mirror, info.index_url)))
     assert isinstance(entries, list)
-    mine = [entry for entry in entries if entry['version'] == version and entry['subvariant'] == 'Cloud_Base']
+    mine = [entry for entry in entries if entry['version'] == version and entry['subvariant'] == 'Cloud_Base'
+            and entry['arch'] == 'x86_64']
     assert mine == [{'version': version, 'arch': 'x86_64', 'link': info.image_url, 'variant': 'Cloud', 'subvariant': 'Cloud_Base',
                      'sha256': info.sha256, 'size': str(info.size)}]
     assert any(entry['version'].endswith(' Beta') for entry in entries)

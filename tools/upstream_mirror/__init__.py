@@ -25,6 +25,10 @@ Python API::
     # kernel/initramfs base is built once per machine (apt-get download, cached with its .debs).
     info = mirror.releases['ubuntu', '24.04']     # ReleaseInfo: version, image_url, pointer_url,
                                                    # checksum_url, *_signature_url, sha256/sha512/md5, ...
+    mirror.releases_of('aarch64')                 # the same for aarch64 (every vendor but Windows, in its
+                                                   # layout: arm64, arm64-usr...); mirror.release(d, r, 'aarch64'),
+                                                   # mirror.history(d, r, 'aarch64'); ReleaseInfo.arch says which.
+                                                   # aarch64 disks are stand-ins until bootable.ARCHES lists it.
     mirror.keyring.trusted_keyring                # exported public key (binary; .public_key(armored=True))
     mirror.keyring.trusted_fingerprint            # and .untrusted_fingerprint / .untrusted_keyring
     mirror.advance()                              # +1 day, every live release publishes a new build

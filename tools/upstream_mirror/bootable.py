@@ -26,6 +26,8 @@ import shutil
 import subprocess
 import tempfile
 
+# Architectures with a bootable disk; the vendors' images of other arches are stand-ins (vendors/base.py).
+ARCHES = ('x86_64',)
 KERNEL_META = 'linux-image-cloud-amd64'
 BUSYBOX = 'busybox-static'
 DISK_MIB = 16  # the vendors' default virtual size; kernel + initramfs + ldlinux need ~15.3 MB

@@ -36,6 +36,7 @@ class ReleaseInfo:
     uncompressed_size: int | None = None
     uncompressed_sha256: str | None = None
     virtual_size: int | None = None
+    arch: str = 'x86_64'          # the collection's name (the vendor may spell it arm64, arm64-usr)
     faults: dict = dataclasses.field(default_factory=dict)
     extra: dict = dataclasses.field(default_factory=dict)
 

@@ -22,6 +22,7 @@ from . import images
 from .context import Context
 from .signing import Keyring
 from .vendors import REDIRECTS, VENDORS
+from .vendors.base import ARCHES
 
 DEFAULT_TODAY = datetime.date(2026, 11, 16)
 # Builds created by build(), in days before "today"; the middle one starts a new minor
@@ -267,7 +268,7 @@ class Mirror:
         ctx.save()
         self._write_json('redirects.json', REDIRECTS)
         self._write_json('state.json', self.state)
-        self._write_json('catalog.json', [info.to_dict() for info in self._describe(ctx).values()])
+        self._write_json('catalog.json', [info.to_dict() for arch in ARCHES for info in self._describe(ctx, arch).values()])
 
     def _write_json(self, name, obj):
         tmp = os.path.join(self.root, name + '.tmp')
@@ -276,22 +277,27 @@ class Mirror:
         os.replace(tmp, os.path.join(self.root, name))
 
     # -- catalog ----------------------------------------------------------------------------------
-    def _describe(self, ctx):
-        return {key: VENDORS[key[0]].describe(ctx, key[1], builds[-1]) for key, builds in self._live().items()}
+    def _describe(self, ctx, arch='x86_64'):
+        return {key: VENDORS[key[0]].describe(ctx, key[1], builds[-1], arch) for key, builds in self._live().items()
+                if arch in VENDORS[key[0]].arches}
 
     @property
     def releases(self):
-        """``{(distro, release): ReleaseInfo}`` for every live release's newest build."""
+        """``{(distro, release): ReleaseInfo}`` for every live release's newest x86_64 build."""
         return self._describe(self._context())
 
-    def release(self, distro, release):
-        return self.releases[(distro, release)]
+    def releases_of(self, arch):
+        """``releases`` of another architecture (``aarch64``); vendors that build none for it are left out."""
+        return self._describe(self._context(), arch)
 
-    def history(self, distro, release):
+    def release(self, distro, release, arch='x86_64'):
+        return self.releases_of(arch)[(distro, release)]
+
+    def history(self, distro, release, arch='x86_64'):
         """ReleaseInfo of every build still published (oldest first); only the newest has a pointer_url."""
         ctx = self._context()
         builds = self._entry(distro, release)['builds']
-        infos = [VENDORS[distro].describe(ctx, release, build) for build in builds]
+        infos = [VENDORS[distro].describe(ctx, release, build, arch) for build in builds]
         for info in infos[:-1]:
             info.pointer_url = None
         return infos

@@ -25,17 +25,17 @@ class AlmaLinux(FlatDir):
     upcoming = ('11',)  # advance(new_releases=[(distro, '11')]): a new major appears
     minor_parent = ('almalinux',)
 
-    def current_dir(self, ctx, release):
-        return ctx.path(self.host, 'almalinux', release, 'cloud', 'x86_64', 'images')
+    def current_dir(self, ctx, release, arch='x86_64'):
+        return ctx.path(self.host, 'almalinux', release, 'cloud', arch, 'images')
 
-    def vault_dir(self, ctx, release, build):
-        return ctx.path('vault.almalinux.org', '%s.%d' % (release, build['minor']), 'cloud', 'x86_64', 'images')
+    def vault_dir(self, ctx, release, build, arch='x86_64'):
+        return ctx.path('vault.almalinux.org', '%s.%d' % (release, build['minor']), 'cloud', arch, 'images')
 
-    def versioned_name(self, release, build, variant):
-        return 'AlmaLinux-%s-GenericCloud-%s.x86_64.qcow2' % (release, build['version'])
+    def versioned_name(self, release, build, variant, arch='x86_64'):
+        return 'AlmaLinux-%s-GenericCloud-%s.%s.qcow2' % (release, build['version'], arch)
 
-    def alias_names(self, release, variant):
-        return ['AlmaLinux-%s-GenericCloud-latest.x86_64.qcow2' % release]
+    def alias_names(self, release, variant, arch='x86_64'):
+        return ['AlmaLinux-%s-GenericCloud-latest.%s.qcow2' % (release, arch)]
 
     def next_build(self, ctx, release, previous, day, bump=False):
         minor = previous['minor'] + (1 if bump else 0) if previous else FIRST_MINOR[release]
@@ -59,10 +59,10 @@ class AlmaLinux(FlatDir):
         ctx.write(path, checksums.gnu(entries), self.newest_mtime(directory, names))
         ctx.sign(path, path + '.asc', signing.DETACHED_ARMORED, self.signature_fault(ctx, release, builds[-1]))
 
-    def describe(self, ctx, release, build):
-        directory = os.path.dirname(self.image_path(ctx, release, build))
-        return self.describe_flat(ctx, release, build, checksum_url=ctx.url(os.path.join(directory, 'CHECKSUM')),
+    def describe(self, ctx, release, build, arch='x86_64'):
+        directory = os.path.dirname(self.image_path(ctx, release, build, arch))
+        return self.describe_flat(ctx, release, build, arch, checksum_url=ctx.url(os.path.join(directory, 'CHECKSUM')),
                                   checksum_signature_url=ctx.url(os.path.join(directory, 'CHECKSUM.asc')),
                                   signature_kind=signing.DETACHED_ARMORED,
                                   extra={'minor': '%s.%d' % (release, build['minor']),
-                                         'release_url': self.release_url(ctx, release, build)})
+                                         'release_url': self.release_url(ctx, release, build, arch)})

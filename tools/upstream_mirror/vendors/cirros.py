@@ -14,7 +14,6 @@ from .. import checksums
 from .base import MIB, TRAVERSAL_NAME, Vendor
 
 FIRST_PATCH = {'0.6': 1}
-ARCHES = ('x86_64', 'aarch64')
 GITHUB_PREFIX = 'github.com/cirros-dev/cirros/releases/download/'
 OBJECTS_PREFIX = 'objects.githubusercontent.com/github-production-release-asset-2e65be/cirros-dev/cirros/'
 
@@ -38,8 +37,8 @@ class CirrOS(Vendor):
     def image_name(build, arch='x86_64'):
         return 'cirros-%s-%s-disk.img' % (build['version'], arch)
 
-    def image_path(self, ctx, release, build):
-        return os.path.join(self.build_dir(ctx, release, build), self.image_name(build))
+    def image_path(self, ctx, release, build, arch='x86_64'):
+        return os.path.join(self.build_dir(ctx, release, build), self.image_name(build, self.spell(arch)))
 
     def objects_dir(self, ctx, build):
         return os.path.join(ctx.www, OBJECTS_PREFIX, build['version'])
@@ -49,9 +48,9 @@ class CirrOS(Vendor):
         return self.make_build(day, '%s.%d' % (release, patch), patch=patch)
 
     def write_build(self, ctx, release, build):
-        for arch in ARCHES:
-            path = os.path.join(self.build_dir(ctx, release, build), self.image_name(build, arch))
-            ctx.write(path, self.qcow2(ctx, release, build, arch), build['published'])
+        for arch in self.arches:
+            ctx.write(self.image_path(ctx, release, build, arch), self.qcow2(ctx, release, build, arch=arch),
+                      build['published'])
 
     def drop_build(self, ctx, release, build):
         ctx.remove(self.build_dir(ctx, release, build))
@@ -60,7 +59,7 @@ class CirrOS(Vendor):
     def publish(self, ctx, release, builds):
         for build in builds:
             directory = self.build_dir(ctx, release, build)
-            names = [self.image_name(build, arch) for arch in ARCHES]
+            names = [self.image_name(build, self.spell(arch)) for arch in self.arches]
             for algo, sums in (('sha256', 'SHA256SUMS'), ('md5', 'MD5SUMS')):
                 entries = [(ctx.digest(os.path.join(directory, name), algo), name) for name in names]
                 if self.checksum_fault(ctx, release, build):
@@ -76,9 +75,9 @@ class CirrOS(Vendor):
             self.drop_build(ctx, release, build)
         ctx.remove(ctx.path(self.host, 'version'))
 
-    def describe(self, ctx, release, build):
-        path = self.image_path(ctx, release, build)
-        return self.info(ctx, release, build, path, checksum_url=ctx.url(os.path.join(os.path.dirname(path), 'SHA256SUMS')),
+    def describe(self, ctx, release, build, arch='x86_64'):
+        path = self.image_path(ctx, release, build, arch)
+        return self.info(ctx, release, build, path, arch, checksum_url=ctx.url(os.path.join(os.path.dirname(path), 'SHA256SUMS')),
                          index_url=ctx.url(ctx.path(self.host, 'version', 'released')),
                          extra={'github_url': 'https://%s%s/%s' % (GITHUB_PREFIX, build['version'], os.path.basename(path)),
                                 'md5sums_url': ctx.url(os.path.join(os.path.dirname(path), 'MD5SUMS'))})

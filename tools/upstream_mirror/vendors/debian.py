@@ -26,7 +26,6 @@ CODENAMES = {'14': 'forky', '13': 'trixie', '12': 'bookworm', '11': 'bullseye'}
 POINTS = {'14': '14.0', '13': '13.5', '12': '12.14', '11': '11.11'}  # Debian<point>/ in dists/
 TESTING = {'13': 'forky', '14': 'duke'}  # the codename in testing while the key is the newest stable
 SUITES = ('stable', 'oldstable', 'oldoldstable')
-ARCHES = ('amd64', 'arm64')
 FIRST_BUILD_NUMBER = 2391
 
 
@@ -38,6 +37,7 @@ class Debian(Vendor):
     signed = False
     retention = 3
     upcoming = ('14',)
+    arch_names = {'x86_64': 'amd64', 'aarch64': 'arm64'}
 
     def release_root(self, ctx, release):
         return ctx.path(self.host, 'images', 'cloud', CODENAMES[release])
@@ -50,8 +50,9 @@ class Debian(Vendor):
         name = 'debian-%s-genericcloud-%s' % (release, arch)
         return '%s-%s' % (name, version) if version else name
 
-    def image_path(self, ctx, release, build):
-        return os.path.join(self.build_dir(ctx, release, build), self.stem(release, 'amd64', build['version']) + '.qcow2')
+    def image_path(self, ctx, release, build, arch='x86_64'):
+        return os.path.join(self.build_dir(ctx, release, build),
+                            self.stem(release, self.spell(arch), build['version']) + '.qcow2')
 
     def next_build(self, ctx, release, previous, day, bump=False):
         counters = ctx.state['counters']
@@ -62,14 +63,15 @@ class Debian(Vendor):
     def write_build(self, ctx, release, build):
         directory = self.build_dir(ctx, release, build)
         raw = {}
-        for arch in ARCHES:
-            ctx.write(os.path.join(directory, self.stem(release, arch, build['version']) + '.qcow2'),
-                      self.qcow2(ctx, release, build, arch), build['published'])
-            if self.boots(build, arch):
-                raw[arch] = ctx.images.bootable_raw_sha512(self.boot_id(release, build),
-                                                           self.boot_fault(ctx, release, build), self.virtual_size)
+        for arch in self.arches:
+            ctx.write(self.image_path(ctx, release, build, arch), self.qcow2(ctx, release, build, arch=arch),
+                      build['published'])
+            if self.boots(build, arch=arch):
+                raw[self.spell(arch)] = ctx.images.bootable_raw_sha512(
+                    self.boot_id(release, build), self.boot_fault(ctx, release, build), self.virtual_size)
             else:
-                raw[arch] = ctx.images.raw_sha512(self.label(release, build, arch), self.virtual_size)
+                raw[self.spell(arch)] = ctx.images.raw_sha512(self.label(release, build, arch=arch),
+                                                              self.virtual_size)
         build['raw_sha512'] = raw  # kept in state: hashing the 16 MiB guest disk on every publish is wasteful
 
     def build_json(self, ctx, release, build, arch):
@@ -109,7 +111,7 @@ class Debian(Vendor):
     def publish(self, ctx, release, builds):
         for build in builds:
             directory = self.build_dir(ctx, release, build)
-            for arch in ARCHES:
+            for arch in map(self.spell, self.arches):
                 path = os.path.join(directory, self.stem(release, arch, build['version']) + '.json')
                 ctx.write_json(path, self.build_json(ctx, release, build, arch), build['published'], indent=4)
             self.write_sums(ctx, release, build, directory)
@@ -117,7 +119,7 @@ class Debian(Vendor):
         latest = os.path.join(self.release_root(ctx, release), 'latest')
         source = self.build_dir(ctx, release, newest)
         wanted = set()
-        for arch in ARCHES:
+        for arch in map(self.spell, self.arches):
             for ext in ('qcow2', 'json'):
                 alias = self.stem(release, arch) + '.' + ext
                 ctx.link(os.path.join(source, self.stem(release, arch, newest['version']) + '.' + ext), os.path.join(latest, alias))
@@ -153,12 +155,13 @@ class Debian(Vendor):
             if release in live:
                 ctx.symlink(codename, os.path.join(dists, 'Debian' + POINTS[release]))
 
-    def describe(self, ctx, release, build):
-        path = self.image_path(ctx, release, build)
+    def describe(self, ctx, release, build, arch='x86_64'):
+        path = self.image_path(ctx, release, build, arch)
         latest = os.path.join(self.release_root(ctx, release), 'latest')
+        stem = self.stem(release, self.spell(arch))
         return self.info(
-            ctx, release, build, path,
-            pointer_url=ctx.url(os.path.join(latest, self.stem(release, 'amd64') + '.qcow2')),
+            ctx, release, build, path, arch,
+            pointer_url=ctx.url(os.path.join(latest, stem + '.qcow2')),
             checksum_url=ctx.url(os.path.join(os.path.dirname(path), 'SHA512SUMS')),
-            index_url=ctx.url(os.path.join(latest, self.stem(release, 'amd64') + '.json')),
+            index_url=ctx.url(os.path.join(latest, stem + '.json')),
             extra={'codename': CODENAMES[release], 'json_url': ctx.url(path[:-len('.qcow2')] + '.json')})

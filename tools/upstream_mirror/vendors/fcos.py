@@ -1,7 +1,7 @@
 """Fedora CoreOS stable stream on builds.coreos.fedoraproject.org (reference section 4).
 
 ``/streams/stable.json`` names the newest release; the OpenStack artifact is
-``/prod/streams/stable/builds/<rel>/x86_64/fedora-coreos-<rel>-openstack.x86_64.qcow2.xz`` with a
+``/prod/streams/stable/builds/<rel>/<arch>/fedora-coreos-<rel>-openstack.<arch>.qcow2.xz`` with a
 detached binary ``.sig``. Hashes live only in the JSON (``sha256`` of the xz and
 ``uncompressed-sha256`` of the qcow2). Releases are ``<fedora>.<YYYYMMDD>.3.<respin>``.
 """
@@ -12,7 +12,7 @@ import os
 
 from .. import signing
 from ..context import iso
-from .base import Vendor
+from .base import Vendor, uncompressed_of
 
 FEDORA_MAJOR = 44
 
@@ -27,12 +27,12 @@ class FedoraCoreOS(Vendor):
     def release_root(self, ctx, release):
         return ctx.path(self.host, 'prod', 'streams', release)
 
-    def build_dir(self, ctx, release, build):
-        return os.path.join(self.release_root(ctx, release), 'builds', build['version'], 'x86_64')
+    def build_dir(self, ctx, release, build, arch='x86_64'):
+        return os.path.join(self.release_root(ctx, release), 'builds', build['version'], arch)
 
-    def image_path(self, ctx, release, build):
-        name = 'fedora-coreos-%s-openstack.x86_64.qcow2.xz' % build['version']
-        return os.path.join(self.build_dir(ctx, release, build), name)
+    def image_path(self, ctx, release, build, arch='x86_64'):
+        name = 'fedora-coreos-%s-openstack.%s.qcow2.xz' % (build['version'], arch)
+        return os.path.join(self.build_dir(ctx, release, build, arch), name)
 
     def drop_build(self, ctx, release, build):
         ctx.remove(os.path.dirname(self.build_dir(ctx, release, build)))
@@ -45,21 +45,20 @@ class FedoraCoreOS(Vendor):
         return self.make_build(day, '%s.%d' % (stem, respin))
 
     def write_build(self, ctx, release, build):
-        self.put_payload(ctx, release, build, None)  # None: the bootable disk, compressed from cached streams
+        for arch in self.arches:  # None: the bootable disk, compressed from cached streams (a stand-in elsewhere)
+            self.put_payload(ctx, release, build, None, arch=arch)
 
     def publish(self, ctx, release, builds):
         for build in builds:
-            path = self.image_path(ctx, release, build)
-            ctx.sign(path, path + '.sig', signing.DETACHED_BINARY, self.signature_fault(ctx, release, build))
+            for arch in self.arches:
+                path = self.image_path(ctx, release, build, arch)
+                ctx.sign(path, path + '.sig', signing.DETACHED_BINARY, self.signature_fault(ctx, release, build))
         build = builds[-1]
-        path = self.image_path(ctx, release, build)
-        disk = {'location': ctx.url(path), 'signature': ctx.url(path + '.sig'), 'sha256': ctx.digest(path),
-                'uncompressed-sha256': build['uncompressed']['sha256']}
         stream = {'stream': release,
                   'metadata': {'last-modified': iso(build['published']), 'generator': 'fedora-coreos-stream-generator v0.4.0'},
-                  'architectures': {'x86_64': {'artifacts': {'openstack': {
-                      'release': build['version'], 'formats': {'qcow2.xz': {'disk': disk}}}},
-                      'images': {}}}}
+                  'architectures': {arch: {'artifacts': {'openstack': {
+                      'release': build['version'], 'formats': {'qcow2.xz': {'disk': self.disk(ctx, release, build, arch)}}}},
+                      'images': {}} for arch in self.arches}}
         ctx.write_json(ctx.path(self.host, 'streams', '%s.json' % release), stream, build['published'])
         releases = {'stream': release, 'metadata': {'last-modified': iso(build['published'])},
                     'releases': [{'version': b['version'], 'metadata': ctx.url(os.path.join(
@@ -70,11 +69,16 @@ class FedoraCoreOS(Vendor):
         ctx.remove(self.release_root(ctx, release))
         ctx.remove(ctx.path(self.host, 'streams', '%s.json' % release))
 
-    def describe(self, ctx, release, build):
-        path = self.image_path(ctx, release, build)
-        info = self.info(ctx, release, build, path, image_signature_url=ctx.url(path + '.sig'),
+    def disk(self, ctx, release, build, arch):
+        path = self.image_path(ctx, release, build, arch)
+        return {'location': ctx.url(path), 'signature': ctx.url(path + '.sig'), 'sha256': ctx.digest(path),
+                'uncompressed-sha256': uncompressed_of(build, arch)['sha256']}
+
+    def describe(self, ctx, release, build, arch='x86_64'):
+        path = self.image_path(ctx, release, build, arch)
+        info = self.info(ctx, release, build, path, arch, image_signature_url=ctx.url(path + '.sig'),
                          signature_kind=signing.DETACHED_BINARY,
                          index_url=ctx.url(ctx.path(self.host, 'streams', '%s.json' % release)))
-        info.uncompressed_sha256 = build['uncompressed']['sha256']
-        info.uncompressed_size = build['uncompressed']['size']
+        info.uncompressed_sha256 = uncompressed_of(build, arch)['sha256']
+        info.uncompressed_size = uncompressed_of(build, arch)['size']
         return info

@@ -20,16 +20,17 @@ class Windows(FlatDir):
     releases = {'2022': 'datacenter-gui', '2025': 'datacenter-gui'}
     signed = False
     bootable = False  # Windows artifacts are non-booting stand-ins (docs/operations.md)
+    arches = ('x86_64',)  # the provider's pipeline builds no aarch64 artifact (roles/windows data says so)
     hour = (22, 10)
     virtual_size = 64 * MIB
 
-    def current_dir(self, ctx, release):
+    def current_dir(self, ctx, release, arch='x86_64'):
         return ctx.path(self.host, 'windows', release)
 
-    def versioned_name(self, release, build, variant):
+    def versioned_name(self, release, build, variant, arch='x86_64'):
         return 'windows-server-%s-%s-%s.qcow2' % (release, self.releases[release], build['version'])
 
-    def alias_names(self, release, variant):
+    def alias_names(self, release, variant, arch='x86_64'):
         return ['windows-server-%s-%s.qcow2' % (release, self.releases[release])]
 
     def next_build(self, ctx, release, previous, day, bump=False):
@@ -42,6 +43,6 @@ class Windows(FlatDir):
             entries.append((entries[0][0], TRAVERSAL_NAME))
         ctx.write(os.path.join(directory, 'SHA256SUMS'), checksums.gnu(entries), self.newest_mtime(directory, names))
 
-    def describe(self, ctx, release, build):
+    def describe(self, ctx, release, build, arch='x86_64'):
         directory = self.current_dir(ctx, release)
         return self.describe_flat(ctx, release, build, checksum_url=ctx.url(os.path.join(directory, 'SHA256SUMS')))

@@ -33,19 +33,19 @@ class Rocky(FlatDir):
     def signs(self, release):
         return release in SIGNED
 
-    def current_dir(self, ctx, release):
-        return ctx.path(self.host, 'pub', 'rocky', release, 'images', 'x86_64')
+    def current_dir(self, ctx, release, arch='x86_64'):
+        return ctx.path(self.host, 'pub', 'rocky', release, 'images', arch)
 
-    def vault_dir(self, ctx, release, build):
-        return ctx.path(self.host, 'vault', 'rocky', '%s.%d' % (release, build['minor']), 'images', 'x86_64')
+    def vault_dir(self, ctx, release, build, arch='x86_64'):
+        return ctx.path(self.host, 'vault', 'rocky', '%s.%d' % (release, build['minor']), 'images', arch)
 
-    def versioned_name(self, release, build, variant):
-        return 'Rocky-%s-GenericCloud-%s-%s.x86_64.qcow2' % (release, variant, build['version'])
+    def versioned_name(self, release, build, variant, arch='x86_64'):
+        return 'Rocky-%s-GenericCloud-%s-%s.%s.qcow2' % (release, variant, build['version'], arch)
 
-    def alias_names(self, release, variant):
-        names = ['Rocky-%s-GenericCloud-%s.latest.x86_64.qcow2' % (release, variant)]
+    def alias_names(self, release, variant, arch='x86_64'):
+        names = ['Rocky-%s-GenericCloud-%s.latest.%s.qcow2' % (release, variant, arch)]
         if release == '9' and variant == 'Base':
-            names.append('Rocky-9-GenericCloud.latest.x86_64.qcow2')  # legacy alias, same bytes
+            names.append('Rocky-9-GenericCloud.latest.%s.qcow2' % arch)  # legacy alias, same bytes
         return names
 
     def next_build(self, ctx, release, previous, day, bump=False):
@@ -58,7 +58,8 @@ class Rocky(FlatDir):
 
     def write_checksums(self, ctx, release, directory, builds):
         names = [name for name in self.files_in(directory) if name.endswith('.qcow2')]
-        poisoned = {name for build in builds if self.checksum_fault(ctx, release, build) for name in self.build_files(release, build)}
+        poisoned = {name for build in builds if self.checksum_fault(ctx, release, build)
+                    for arch in self.arches for name in self.build_files(release, build, arch)}
         entries = []
         for name in names:
             path = os.path.join(directory, name)
@@ -79,12 +80,12 @@ class Rocky(FlatDir):
         if os.path.isdir(os.path.join(pub, release)):
             ctx.remove(os.path.join(pub, release))
 
-    def describe(self, ctx, release, build):
-        path = self.image_path(ctx, release, build)
+    def describe(self, ctx, release, build, arch='x86_64'):
+        path = self.image_path(ctx, release, build, arch)
         dir_checksum = os.path.join(os.path.dirname(path), 'CHECKSUM')
         signed = {'checksum_signature_url': ctx.url(dir_checksum + '.asc'),
                   'signature_kind': signing.DETACHED_ARMORED} if release in SIGNED else {}
-        return self.describe_flat(ctx, release, build, checksum_url=ctx.url(path + '.CHECKSUM'), **signed,
+        return self.describe_flat(ctx, release, build, arch, checksum_url=ctx.url(path + '.CHECKSUM'), **signed,
                                   extra={'dir_checksum_url': ctx.url(dir_checksum),
                                          'minor': '%s.%d' % (release, build['minor']),
-                                         'release_url': self.release_url(ctx, release, build)})
+                                         'release_url': self.release_url(ctx, release, build, arch)})

@@ -18,7 +18,6 @@ SERIES = {
     '24.04': dict(codename='noble', title='Noble Numbat', eol='2029-05-31', sums_order='hash'),
     '22.04': dict(codename='jammy', title='Jammy Jellyfish', eol='2027-06-01', sums_order='name'),
 }
-ARCHES = ('amd64', 'arm64')
 
 
 def rfc2822(timestamp):
@@ -33,6 +32,7 @@ class Ubuntu(Vendor):
     tree = 'releases'
     flavor = 'server'
     retention = 4
+    arch_names = {'x86_64': 'amd64', 'aarch64': 'arm64'}
 
     # -- naming -------------------------------------------------------------------------------
     def file_name(self, release, arch='amd64', ext='img'):
@@ -44,8 +44,8 @@ class Ubuntu(Vendor):
     def build_dir(self, ctx, release, build):
         return os.path.join(self.release_root(ctx, release), 'release-%s' % build['version'])
 
-    def image_path(self, ctx, release, build):
-        return os.path.join(self.build_dir(ctx, release, build), self.file_name(release))
+    def image_path(self, ctx, release, build, arch='x86_64'):
+        return os.path.join(self.build_dir(ctx, release, build), self.file_name(release, self.spell(arch)))
 
     def stream_path(self, release, build, name):
         """Item ``path`` relative to the stream's mirror root (``/releases/`` has a ``server/`` alias)."""
@@ -63,8 +63,9 @@ class Ubuntu(Vendor):
     def write_build(self, ctx, release, build):
         directory = self.build_dir(ctx, release, build)
         stamp = build['published']
-        for arch in ARCHES:
-            ctx.write(os.path.join(directory, self.file_name(release, arch)), self.qcow2(ctx, release, build, arch), stamp)
+        for arch in self.arches:
+            ctx.write(self.image_path(ctx, release, build, arch), self.qcow2(ctx, release, build, arch=arch), stamp)
+            arch = self.spell(arch)
             manifest = ''.join('%s\t%s\n' % (pkg, ver) for pkg, ver in (
                 ('adduser', '3.137ubuntu1'), ('cloud-init', '25.2-0ubuntu1~%s' % release),
                 ('linux-image-virtual:%s' % arch, build['version']), ('openssh-server', '1:9.6p1-3ubuntu13')))
@@ -105,7 +106,7 @@ class Ubuntu(Vendor):
         newest = 0
         for release, builds in sorted(list(live.items()) + list((ended or {}).items())):
             meta = SERIES[release]
-            for arch in ARCHES:
+            for arch in map(self.spell, self.arches):
                 versions = {}
                 for build in builds:
                     directory = self.build_dir(ctx, release, build)
@@ -139,19 +140,19 @@ class Ubuntu(Vendor):
             ctx.write_json(path, obj, newest)
             ctx.sign(path, path[:-len('.json')] + '.sjson', signing.CLEARSIGNED)
 
-    def describe(self, ctx, release, build):
-        path = self.image_path(ctx, release, build)
+    def describe(self, ctx, release, build, arch='x86_64'):
+        path = self.image_path(ctx, release, build, arch)
         directory = os.path.dirname(path)
         root = self.release_root(ctx, release)
         return self.info(
-            ctx, release, build, path,
+            ctx, release, build, path, arch,
             pointer_url=ctx.url(os.path.join(root, 'release', os.path.basename(path))),
             checksum_url=ctx.url(os.path.join(directory, 'SHA256SUMS')),
             checksum_signature_url=ctx.url(os.path.join(directory, 'SHA256SUMS.gpg')),
             signature_kind=signing.DETACHED_ARMORED,
             index_url=ctx.url(ctx.path(self.host, self.tree, 'streams', 'v1', 'com.ubuntu.cloud:released:download.json')),
             extra={'build_info_url': ctx.url(os.path.join(root, 'release', 'unpacked', 'build-info.txt')),
-                   'product': 'com.ubuntu.cloud:%s:%s:amd64' % (self.flavor, release), 'codename': SERIES[release]['codename']})
+                   'product': 'com.ubuntu.cloud:%s:%s:%s' % (self.flavor, release, self.spell(arch)), 'codename': SERIES[release]['codename']})
 
 
 class UbuntuMinimal(Ubuntu):
