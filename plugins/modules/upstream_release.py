@@ -52,11 +52,13 @@ options:
         whole image file name, the version in a group named C(version) or group 1; the highest
         version wins, compared version-aware), and optionally C(signature) (V(none), V(detached)
         with C(signature_file), default the checksum file name plus C(.asc), or V(clearsigned)),
-        C(distro), C(login_user), C(disk_format), C(compression), C(image_source).
+        C(distro), C(login_user), C(disk_format), C(compression), C(image_source), and
+        C(architectures) (the architectures the provider builds it for, such as V([x86_64])).
       - V(local_artifact) is a provider-built image; O(options) give C(path) or C(url),
         C(checksum) (C(sha256:<hex>)), C(version), and optionally C(build_date) (default the
         date in the version, or the file's modification date), C(filename), C(distro),
-        C(login_user), C(disk_format), C(compression), C(image_source) (default C(private)).
+        C(login_user), C(disk_format), C(compression), C(image_source) (default C(private)),
+        C(architectures) as for V(checksum_file).
         No request is made.
       - V(rocky) takes C(variant) in O(options) (V(Base), default, or V(LVM)).
       - V(debian) takes C(codename) in O(options) for a release newer than the collection
@@ -76,8 +78,12 @@ options:
     required: true
   arch:
     description:
-      - Architecture, mapped to the vendor's name (V(amd64) for Ubuntu and Debian, V(amd64-usr)
-        for Flatcar).
+      - Architecture, mapped to the vendor's name (V(amd64) and V(arm64) for Ubuntu and Debian,
+        the boards V(amd64-usr) and V(arm64-usr) for Flatcar) by one table,
+        C(module_utils/_sources/_arches.py).
+      - A vendor that builds no image for it, a release the vendor lists for other architectures
+        only, or a provider artifact whose O(options) C(architectures) leaves it out fails with a
+        message that says so.
     type: str
     default: x86_64
     choices: [x86_64, aarch64, ppc64le, s390x]

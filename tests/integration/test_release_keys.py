@@ -3,7 +3,9 @@
 image_verify matches releases by that key, so a drift silently skipped its vendor checks
 (``ubuntu_minimal-24.04`` written, ``ubuntu-minimal-24.04`` discovered). The queue comes from the
 real distribution roles run by ansible-playbook; the key from the very source classes
-upstream_release runs. No cloud and no network: nothing is discovered.
+upstream_release runs. No cloud and no network. A stream (Fedora ``current``) is also expanded
+end to end, for both architectures: upstream_release discovers its newest release from the local
+mirror and returns the key the queue's expansion (``_lifecycle.concrete``) gives that release.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import pytest
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _lifecycle
+from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import release_key
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
 from playbook_runner import run_playbook
@@ -21,13 +24,22 @@ DISTRIBUTIONS = ['ubuntu', 'ubuntu_minimal', 'debian', 'rocky', 'almalinux', 'fe
                  'cirros', 'windows']
 
 
+@pytest.fixture(scope='module')
+def queues(tmp_path_factory):
+    """The queue of every distribution per architecture, each built once by ansible-playbook."""
+    found = {}
+    for arch in ('x86_64', 'aarch64'):
+        queue_file = tmp_path_factory.mktemp('queue') / 'queue.json'
+        result = run_playbook('release_keys.yml', extra_vars={
+            'distributions': DISTRIBUTIONS, 'queue_file': str(queue_file), 'image_sync_arch': arch})
+        assert result.rc == 0, result.output
+        found[arch] = json.loads(queue_file.read_text())
+    return found
+
+
 @pytest.mark.parametrize('arch', ['x86_64', 'aarch64'])
-def test_daily_sync_key_is_upstream_release_key(tmp_path, arch):
-    queue_file = tmp_path / 'queue.json'
-    result = run_playbook('release_keys.yml', extra_vars={
-        'distributions': DISTRIBUTIONS, 'queue_file': str(queue_file), 'image_sync_arch': arch})
-    assert result.rc == 0, result.output
-    queue = json.loads(queue_file.read_text())
+def test_daily_sync_key_is_upstream_release_key(queues, arch):
+    queue = queues[arch]
     assert {job['rotate']['release_key'].split('-')[0] for job in queue} == set(DISTRIBUTIONS)
     checked = streams = 0
     for job in queue:
@@ -45,3 +57,23 @@ def test_daily_sync_key_is_upstream_release_key(tmp_path, arch):
             assert found['rotate']['release_key'] == expanded.key, found
             streams += 1
     assert checked >= len(DISTRIBUTIONS) and streams
+
+
+def test_streams_expand_through_the_module_for_both_architectures(queues, tmp_path, upstream, server):
+    jobs = [job for queue in queues.values() for job in queue
+            if job['discover']['release'] in SOURCES[job['discover']['source']].streams]
+    assert sorted(job['rotate']['release_key'] for job in jobs) == ['fedora-current', 'fedora-current-aarch64']
+    out_file = tmp_path / 'found.json'
+    result = run_playbook('release_keys_streams.yml', extra_vars={
+        'jobs': [job['discover'] for job in jobs], 'rewrites': {'https://': server.url + '/'},
+        'keyring': upstream.mirror.keyring.trusted_keyring, 'fingerprint': upstream.mirror.keyring.trusted_fingerprint,
+        'cache': str(tmp_path / 'cache'), 'out_file': str(out_file)})
+    assert result.rc == 0, result.output
+    found = json.loads(out_file.read_text())
+    for job, release in zip(jobs, found):
+        arch = job['discover']['arch']
+        info = upstream.mirror.release('fedora', release['release'], arch)
+        assert (release['release'], release['version']) == ('44', info.version)
+        assert release['url'] == server.rewrite(info.image_url) and release['filename'] == info.file_name
+        assert release['key'] == _lifecycle.concrete(job, release['release'], '2026-11-16')['rotate']['release_key']
+        assert release['key'] == release_key('fedora', '44', arch)

@@ -14,6 +14,7 @@ import yaml
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import check_withdrawal
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import make_session
+from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import release_key
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError, EndOfLife
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import (
     DISCOVER_SPEC, discover, discover_from, make_source, remember_published,
@@ -35,6 +36,11 @@ VENDORS = [
     ('fedora', '43', 'fedora'), ('fedora', '44', 'fedora'),
     ('fedora_coreos', 'stable', 'fedora-coreos'), ('flatcar', 'stable', 'flatcar'), ('cirros', '0.6', 'cirros'),
 ]
+# One release per vendor and tree: its aarch64 build, from the vendor's aarch64 layout.
+AARCH64 = [('ubuntu', '24.04', 'ubuntu'), ('ubuntu_minimal', '24.04', 'ubuntu-minimal'), ('debian', '13', 'debian'),
+           ('rocky', '9', 'rocky'), ('rocky', '10', 'rocky'), ('almalinux', '9', 'almalinux'),
+           ('almalinux', '10', 'almalinux'), ('fedora', '44', 'fedora'), ('fedora_coreos', 'stable', 'fedora-coreos'),
+           ('flatcar', 'stable', 'flatcar'), ('cirros', '0.6', 'cirros')]
 WINDOWS_PATTERN = r'windows-server-2022-datacenter-gui-([0-9]{8})\.qcow2'
 
 
@@ -53,13 +59,13 @@ class Runner:
     def rewrites(self):
         return {'https://': self.server.url + '/'}
 
-    def __call__(self, source, release, options=None, **kwargs):
+    def __call__(self, source, release, options=None, arch='x86_64', **kwargs):
         kwargs.setdefault('rewrites', self.rewrites)
         kwargs.setdefault('keyring', self.keyring)
         kwargs.setdefault('trusted_fingerprints', self.fingerprints)
         kwargs.setdefault('allow_unsigned', True)
         kwargs.setdefault('cache_dir', self.cache)
-        return discover(make_session(retries=1, backoff=0.01), make_source(source, release, options=options), **kwargs)
+        return discover(make_session(retries=1, backoff=0.01), make_source(source, release, arch, options), **kwargs)
 
     def windows_options(self, release='2022'):
         info = self.mirror.releases['windows', release]
@@ -100,12 +106,12 @@ def assert_matches(release, info, server):
         assert release['image_signature_url'] == server.rewrite(info.image_signature_url)
 
 
-def check_vendor(run, source, release, distro):
-    info = run.mirror.releases[distro, release]
-    result, unchanged, requests = run(source, release)
+def check_vendor(run, source, release, distro, arch='x86_64'):
+    info = run.mirror.release(distro, release, arch)
+    result, unchanged, requests = run(source, release, arch=arch)
     assert_matches(result, info, run.server)
     assert not unchanged and requests >= 1
-    assert result['key'] == '%s-%s' % (source, release) and result['distro'] == distro
+    assert result['key'] == release_key(source, release, arch) and result['distro'] == distro
     if info.signature_kind:
         assert result['trust'] == {'keyring': run.keyring, 'fingerprints': run.fingerprints}
         if info.checksum_signature_url:
@@ -123,6 +129,31 @@ def check_vendor(run, source, release, distro):
 def test_every_vendor_layout(run, source, release, distro):
     result = check_vendor(run, source, release, distro)
     assert result['login_user'] in ('ubuntu', 'debian', 'rocky', 'almalinux', 'fedora', 'core', 'cirros')
+
+
+@pytest.mark.parametrize('source,release,distro', AARCH64, ids=['%s-%s' % v[:2] for v in AARCH64])
+def test_every_vendor_layout_aarch64(run, source, release, distro):
+    result = check_vendor(run, source, release, distro, 'aarch64')
+    x86_64 = run(source, release)[0]
+    assert result['version'] == x86_64['version'] and result['checksum'] != x86_64['checksum']
+    assert result['key'] == x86_64['key'] + '-aarch64'
+
+
+def test_aarch64_missing_and_streams(run):
+    """Fedora's current stream follows the aarch64 releases.json entries; a provider artifact built for
+    x86_64 only (options.architectures, the Windows role data) is refused for aarch64 before any request."""
+    params = {key: spec.get('default') for key, spec in DISCOVER_SPEC.items()}
+    params.update(source='fedora', release='current', arch='aarch64', url_rewrites=run.rewrites, keyring=run.keyring,
+                  trusted_fingerprints=run.fingerprints, cache_dir=run.cache)
+    result, _unchanged, _requests = discover_from(params)
+    assert (result['release'], result['key']) == ('44', 'fedora-44-aarch64')
+    assert result['url'] == run.server.rewrite(run.mirror.release('fedora', '44', 'aarch64').image_url)
+    options = dict(run.windows_options(), architectures=['x86_64'])
+    assert run('checksum_file', '2022', options)[0]['key'] == 'windows-2022'
+    run.server.reset_requests()
+    with pytest.raises(DiscoveryError, match='builds it for x86_64 only .options.architectures., not for aarch64'):
+        run('checksum_file', '2022', options, arch='aarch64')
+    assert run.server.count() == 0
 
 
 def test_windows_by_checksum_file_and_local_artifact(run):
@@ -331,7 +362,8 @@ def test_unknown_release_and_arch(run):
         run('debian', '99')
     with pytest.raises(DiscoveryError, match='no pinned signing key for 2022; add its fingerprint to signing_keys'):
         run('checksum_file', '2022', dict(run.windows_options(), signature='detached'), trusted_fingerprints=None)
-    with pytest.raises(DiscoveryError, match='no images for architecture s390x'):
+    with pytest.raises(DiscoveryError, match='ubuntu publishes no images for architecture s390x .it builds x86_64, '
+                                             'aarch64.'):
         make_source('ubuntu', '24.04', 's390x')
     with pytest.raises(DiscoveryError, match=r'options\.pattern'):
         run('checksum_file', '1', {'url': 'https://example.test/'})

@@ -20,7 +20,8 @@ URLS = ('image_url', 'pointer_url', 'checksum_url', 'checksum_signature_url', 'i
 
 
 def local(mirror, url):
-    return os.path.join(mirror.www, url.split('://', 1)[1].replace('download.fedoraproject.org', 'dl.fedoraproject.org', 1))
+    path = url.split('://', 1)[1].replace('download.fedoraproject.org', 'dl.fedoraproject.org', 1)
+    return os.path.join(mirror.www, path)
 
 
 def test_every_release_but_windows_has_an_aarch64_build_in_the_vendor_layout(base_mirror):
@@ -51,7 +52,8 @@ def test_aarch64_signatures_verify_with_the_test_key(base_mirror):
             if read(signature).startswith('-----BEGIN PGP SIGNED MESSAGE-----'):  # Fedora, Flatcar's DIGESTS.asc
                 assert gpgv(keyring, signature), key
             else:  # Rocky signs the directory's CHECKSUM
-                assert gpgv(keyring, signature, local(base_mirror, info.extra.get('dir_checksum_url', info.checksum_url))), key
+                signed = info.extra.get('dir_checksum_url', info.checksum_url)
+                assert gpgv(keyring, signature, local(base_mirror, signed)), key
 
 
 def test_aarch64_indexes(base_mirror):
@@ -59,11 +61,12 @@ def test_aarch64_indexes(base_mirror):
     ubuntu = arm['ubuntu', '24.04']
     streams = json.loads(read(local(base_mirror, ubuntu.index_url)))['products']
     product = streams['com.ubuntu.cloud:server:24.04:arm64']
-    assert product['arch'] == 'arm64' and product['versions'][ubuntu.version]['items']['disk1.img']['sha256'] == ubuntu.sha256
+    assert product['arch'] == 'arm64'
+    assert product['versions'][ubuntu.version]['items']['disk1.img']['sha256'] == ubuntu.sha256
     fedora = arm['fedora', '44']
     entries = json.loads(read(local(base_mirror, fedora.index_url)))
-    assert {'version': '44', 'arch': 'aarch64', 'link': fedora.image_url, 'variant': 'Cloud', 'subvariant': 'Cloud_Base',
-            'sha256': fedora.sha256, 'size': str(fedora.size)} in entries
+    assert {'version': '44', 'arch': 'aarch64', 'link': fedora.image_url, 'variant': 'Cloud',
+            'subvariant': 'Cloud_Base', 'sha256': fedora.sha256, 'size': str(fedora.size)} in entries
     assert 'Fedora-Cloud-Base-Generic-44' in clearsigned_body(read(local(base_mirror, fedora.checksum_url)))
     fcos = arm['fedora-coreos', 'stable']
     disk = json.loads(read(local(base_mirror, fcos.index_url)))['architectures']['aarch64']['artifacts']['openstack']
@@ -86,4 +89,5 @@ def test_aarch64_moves_with_x86_64(mirror):
         ['vault', 'rocky', '9.6', 'images', 'aarch64']] * 2 + [['pub', 'rocky', '9', 'images', 'aarch64']]
     mirror.eol('fedora', '43')
     assert ('fedora', '43') not in mirror.releases_of('aarch64')
-    assert not os.path.exists(os.path.join(mirror.www, 'dl.fedoraproject.org', 'pub', 'fedora', 'linux', 'releases', '43'))
+    assert not os.path.exists(os.path.join(mirror.www, 'dl.fedoraproject.org', 'pub', 'fedora', 'linux',
+                                           'releases', '43'))

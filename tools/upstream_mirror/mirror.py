@@ -268,7 +268,8 @@ class Mirror:
         ctx.save()
         self._write_json('redirects.json', REDIRECTS)
         self._write_json('state.json', self.state)
-        self._write_json('catalog.json', [info.to_dict() for arch in ARCHES for info in self._describe(ctx, arch).values()])
+        self._write_json('catalog.json', [info.to_dict() for arch in ARCHES
+                                          for info in self._describe(ctx, arch).values()])
 
     def _write_json(self, name, obj):
         tmp = os.path.join(self.root, name + '.tmp')

@@ -23,6 +23,7 @@ import urllib.parse
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums, _managed, _signatures
 from ansible_collections.cloudimages.openstack.plugins.module_utils._files import subdir, write_atomic
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._arches import SPELLINGS, spelling
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
     BACKOFF, RETRIES, TRANSFER_DEADLINE, Deadline, UpstreamError, attempts, body, check_framed, get,
     requests_sent, retrying)
@@ -434,16 +435,27 @@ class Source:
     compression = 'none'
     keyring_url = None
     keyring_name = None
-    arches = {'x86_64': 'x86_64', 'aarch64': 'aarch64'}
 
     def __init__(self, release, arch='x86_64', options=None):
         self.release = str(release)
         self.arch = arch
         self.options = dict(options or {})
-        if arch not in self.arches:
-            raise DiscoveryError('%s has no images for architecture %s (known: %s)'
-                                 % (self.name, arch, ', '.join(sorted(self.arches))))
-        self.vendor_arch = self.arches[arch]
+        self.vendor_arch = spelling(self.name, arch)
+        if self.vendor_arch is None:
+            raise DiscoveryError('%s publishes no images for architecture %s (it builds %s)'
+                                 % (self.name, arch, ', '.join(SPELLINGS.get(self.name, ()))))
+
+    def built_for(self):
+        """Refuse an arch the provider's ``options.architectures`` leaves out (checksum_file, local_artifact)."""
+        built = self.options.get('architectures')
+        if built is None:
+            return
+        built = [built] if isinstance(built, str) else list(built)
+        if self.arch not in built:
+            raise DiscoveryError('%s %s: the provider builds it for %s only (options.architectures), not for %s; '
+                                 'leave %s out of its architectures' % (
+                                     self.options.get('distro') or self.name, self.release,
+                                     ', '.join(map(str, built)) or 'no architecture', self.arch, self.arch))
 
     # -- per vendor --------------------------------------------------------------------------------
     def entry_url(self):

@@ -211,7 +211,6 @@ class ChecksumFile(ChecksumDir):
     """Anything else: ``options`` give the directory URL, checksum file name and a file-name regex."""
 
     name = 'checksum_file'
-    arches = {'x86_64': 'x86_64', 'aarch64': 'aarch64', 'ppc64le': 'ppc64le', 's390x': 's390x'}
 
     def __init__(self, release, arch='x86_64', options=None):
         super().__init__(release, arch, options)
@@ -245,9 +244,10 @@ class ChecksumFile(ChecksumDir):
         if self.compression not in COMPRESSIONS:
             raise DiscoveryError('checksum_file: options.compression must be one of %s' % ', '.join(COMPRESSIONS))
         unknown = set(opts) - {'url', 'checksum_file', 'pattern', 'signature', 'signature_file', 'distro',
-                               'login_user', 'disk_format', 'compression', 'image_source'}
+                               'login_user', 'disk_format', 'compression', 'image_source', 'architectures'}
         if unknown:
             raise DiscoveryError('checksum_file: unknown options %s' % ', '.join(sorted(unknown)))
+        self.built_for()
 
     def directory(self):
         url = str(self.options['url'])

@@ -64,7 +64,6 @@ class Debian(Source):
     distro = 'debian'
     signed = False
     login_user = 'debian'
-    arches = {'x86_64': 'amd64', 'aarch64': 'arm64'}
 
     def codename(self):
         """The cloud tree's directory; ``options.codename`` names a release newer than this code."""

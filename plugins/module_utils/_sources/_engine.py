@@ -53,6 +53,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._http import
     RETRIES, TRANSFER_DEADLINE, make_session,
 )
 from ansible_collections.cloudimages.openstack.plugins.module_utils._lifecycle import end_of_life
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._arches import ARCHITECTURES
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
     Context, DiscoveryError, EndOfLife, NotFoundError, Response,
 )
@@ -179,7 +180,7 @@ class StateStore:
 DISCOVER_SPEC = dict(
     source=dict(type='str', required=True, choices=sorted(SOURCES)),
     release=dict(type='str', required=True),
-    arch=dict(type='str', default='x86_64', choices=['x86_64', 'aarch64', 'ppc64le', 's390x']),
+    arch=dict(type='str', default='x86_64', choices=list(ARCHITECTURES)),
     options=dict(type='dict', default={}),
     url_rewrites=dict(type='dict', default={}),
     keyring=dict(type='path'),
@@ -371,8 +372,9 @@ def _discover(ctx, source, store, entry_url, checked_since, today, remember, doc
     try:
         entry = documents.get(ctx, entry_url, validators, what='%s index' % source.label())
     except NotFoundError as exc:
-        raise DiscoveryError('%s: %s; the release is unknown or has reached its end of life'
-                             % (source.label(), exc)) from None
+        built = '' if source.arch == 'x86_64' else ', or is not built for %s' % source.arch
+        raise DiscoveryError('%s: %s; the release is unknown or has reached its end of life%s'
+                             % (source.label(), exc, built)) from None
     if entry.status == 304 and state:
         store.save(ctx.url(entry_url), state.get('etag'), state.get('last_modified'), state['result'])
         _check_life(source, state['result'], today)

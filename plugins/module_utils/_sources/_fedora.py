@@ -65,6 +65,11 @@ def pick_release(entries, release, arch, url, subvariant='Cloud_Base'):
     if not found and listed and release.isdigit() and int(release) < int(listed[-1]):
         raise EndOfLife(True, 'Fedora %s is no longer in %s, which lists %s: Fedora removes a release '
                         'at its end of life' % (release, url, ', '.join(listed)))
+    others = sorted({str(e.get('arch')) for e in entries if isinstance(e, dict) and str(e.get('version')) == release
+                     and e.get('subvariant') == subvariant and str(e.get('link', '')).endswith('.qcow2')} - {arch})
+    if not found and others:
+        raise DiscoveryError('Fedora %s is not built for %s: %s lists its %s qcow2 for %s only'
+                             % (release, arch, url, subvariant, ', '.join(others)))
     if not found:
         raise DiscoveryError('Fedora %s (%s) is not in %s: the release has reached its end of life or '
                              'is not released yet' % (release, arch, url))

@@ -47,7 +47,6 @@ class Flatcar(Source):
     compression = 'bz2'
     keyring_url = 'https://www.flatcar.org/security/image-signing-key/Flatcar_Image_Signing_Key.asc'
     keyring_name = 'Flatcar_Image_Signing_Key.asc'
-    arches = {'x86_64': 'amd64-usr', 'aarch64': 'arm64-usr'}
 
     def check(self):
         if self.release not in CHANNELS:

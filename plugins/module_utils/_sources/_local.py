@@ -23,7 +23,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._ba
 )
 
 KNOWN = {'path', 'url', 'checksum', 'version', 'build_date', 'filename', 'distro', 'login_user', 'disk_format',
-         'compression', 'image_source'}
+         'compression', 'image_source', 'architectures'}
 
 
 def parse_checksum(value, name):
@@ -38,7 +38,6 @@ def parse_checksum(value, name):
 class LocalArtifact(Source):
     name = 'local_artifact'
     signed = None   # nothing fetched: the operator's checksum is the trust anchor
-    arches = {'x86_64': 'x86_64', 'aarch64': 'aarch64', 'ppc64le': 'ppc64le', 's390x': 's390x'}
 
     def __init__(self, release, arch='x86_64', options=None):
         super().__init__(release, arch, options)
@@ -53,6 +52,7 @@ class LocalArtifact(Source):
         unknown = set(opts) - KNOWN
         if unknown:
             raise DiscoveryError('local_artifact: unknown options %s' % ', '.join(sorted(unknown)))
+        self.built_for()
         if bool(opts.get('path')) == bool(opts.get('url')):
             raise DiscoveryError('local_artifact: give exactly one of options.path and options.url')
         if opts.get('url') and urllib.parse.urlsplit(str(opts['url'])).scheme not in ('http', 'https'):

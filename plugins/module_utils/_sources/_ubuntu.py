@@ -49,6 +49,11 @@ def newest_version(products, release, arch, url):
         raise DiscoveryError('%s is not a simplestreams products document' % url)
     matches = [p for p in products['products'].values()
                if isinstance(p, dict) and str(p.get('version')) == release and p.get('arch') == arch]
+    others = sorted({str(p.get('arch')) for p in products['products'].values()
+                     if isinstance(p, dict) and str(p.get('version')) == release} - {arch})
+    if not matches and others:  # 12.04: amd64, armhf and i386 only
+        raise DiscoveryError('Ubuntu %s is not built for %s: %s lists it for %s only'
+                             % (release, arch, url, ', '.join(others)))
     if not matches:
         raise DiscoveryError('Ubuntu %s (%s) is not in %s: the release has reached its end of life or does not exist'
                              % (release, arch, url))
@@ -76,7 +81,6 @@ class Ubuntu(Source):
     login_user = 'ubuntu'
     keyring_url = 'https://keyserver.ubuntu.com/pks/lookup?op=get&search=0x' + UEC_KEY
     keyring_name = 'ubuntu-cloudimage-keyring.asc'
-    arches = {'x86_64': 'amd64', 'aarch64': 'arm64'}
 
     def entry_url(self):
         return HOST + self.tree + 'streams/v1/com.ubuntu.cloud:released:download.json'

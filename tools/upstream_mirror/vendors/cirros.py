@@ -77,7 +77,8 @@ class CirrOS(Vendor):
 
     def describe(self, ctx, release, build, arch='x86_64'):
         path = self.image_path(ctx, release, build, arch)
-        return self.info(ctx, release, build, path, arch, checksum_url=ctx.url(os.path.join(os.path.dirname(path), 'SHA256SUMS')),
+        return self.info(ctx, release, build, path, arch,
+                         checksum_url=ctx.url(os.path.join(os.path.dirname(path), 'SHA256SUMS')),
                          index_url=ctx.url(ctx.path(self.host, 'version', 'released')),
                          extra={'github_url': 'https://%s%s/%s' % (GITHUB_PREFIX, build['version'], os.path.basename(path)),
                                 'md5sums_url': ctx.url(os.path.join(os.path.dirname(path), 'MD5SUMS'))})

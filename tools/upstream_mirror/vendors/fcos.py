@@ -57,7 +57,8 @@ class FedoraCoreOS(Vendor):
         stream = {'stream': release,
                   'metadata': {'last-modified': iso(build['published']), 'generator': 'fedora-coreos-stream-generator v0.4.0'},
                   'architectures': {arch: {'artifacts': {'openstack': {
-                      'release': build['version'], 'formats': {'qcow2.xz': {'disk': self.disk(ctx, release, build, arch)}}}},
+                      'release': build['version'],
+                      'formats': {'qcow2.xz': {'disk': self.disk(ctx, release, build, arch)}}}},
                       'images': {}} for arch in self.arches}}
         ctx.write_json(ctx.path(self.host, 'streams', '%s.json' % release), stream, build['published'])
         releases = {'stream': release, 'metadata': {'last-modified': iso(build['published'])},

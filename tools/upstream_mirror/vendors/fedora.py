@@ -90,7 +90,8 @@ class Fedora(Vendor):
             newest = max(newest, build['published'])
             for arch in self.arches:
                 for variant, subvariant in VARIANTS:
-                    path = os.path.join(self.build_dir(ctx, release, build, arch), self.image_name(build, variant, arch))
+                    path = os.path.join(self.build_dir(ctx, release, build, arch),
+                                        self.image_name(build, variant, arch))
                     entries.append({'version': release, 'arch': arch, 'link': self.redirector_url(ctx, path),
                                     'variant': 'Cloud', 'subvariant': subvariant, 'sha256': ctx.digest(path),
                                     'size': str(ctx.size(path))})
@@ -99,7 +100,8 @@ class Fedora(Vendor):
             beta = str(max(int(release) for release in live) + 1)
             entries[:0] = [{'version': '%s Beta' % beta, 'arch': arch, 'variant': 'Cloud', 'subvariant': 'Cloud_Base',
                             'link': 'https://%s/pub/fedora/linux/releases/test/%s_Beta/Cloud/%s/images/'
-                                    'Fedora-Cloud-Base-Generic-%s_Beta-1.2.%s.qcow2' % (REDIRECTOR, beta, arch, beta, arch),
+                                    'Fedora-Cloud-Base-Generic-%s_Beta-1.2.%s.qcow2'
+                                    % (REDIRECTOR, beta, arch, beta, arch),
                             'sha256': '0' * 64, 'size': '1'} for arch in self.arches]
         ctx.write_json(ctx.path('fedoraproject.org', 'releases.json'), entries, newest or 0, indent=None)
 

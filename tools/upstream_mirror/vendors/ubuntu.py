@@ -152,7 +152,8 @@ class Ubuntu(Vendor):
             signature_kind=signing.DETACHED_ARMORED,
             index_url=ctx.url(ctx.path(self.host, self.tree, 'streams', 'v1', 'com.ubuntu.cloud:released:download.json')),
             extra={'build_info_url': ctx.url(os.path.join(root, 'release', 'unpacked', 'build-info.txt')),
-                   'product': 'com.ubuntu.cloud:%s:%s:%s' % (self.flavor, release, self.spell(arch)), 'codename': SERIES[release]['codename']})
+                   'product': 'com.ubuntu.cloud:%s:%s:%s' % (self.flavor, release, self.spell(arch)),
+                   'codename': SERIES[release]['codename']})
 
 
 class UbuntuMinimal(Ubuntu):
