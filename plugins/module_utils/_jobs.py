@@ -1,0 +1,174 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 cloudimages.openstack contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The daily sync's queue: one job per release of a cloud, every setting resolved.
+
+Pure: the distribution data and the cloud's ``image_sync_*`` knobs (without the prefix) in,
+the jobs release_status_info and roles/image_sync/tasks/release.yml consume out. The action
+plugin ``release_jobs`` reads both from the play's variables.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible.module_utils.parsing.convert_bool import boolean
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+
+# The data every distribution role carries, as <distribution>_<option>: one spec for all of them.
+DISTRIBUTION_SPEC = {
+    'releases': {'type': 'list', 'elements': 'dict', 'required': True},
+    'enabled': {'type': 'list', 'elements': 'str', 'default': []},
+    'properties': {'type': 'dict', 'default': {}},
+    'signing_keys': {'type': 'dict', 'default': {}},
+    'allow_unsigned': {'type': 'bool', 'default': False},
+    # The vendor's source class (module_utils/_sources); default: the distribution's name.
+    'source': {'type': 'str'},
+    # Settings every release of the distribution starts from (e.g. Windows' min_ram, boot_marker).
+    'release_defaults': {'type': 'dict', 'default': {}},
+}
+
+# The image_sync_* knobs the jobs carry.
+KNOBS = (
+    'provider', 'arch', 'url_rewrites', 'cache_dir', 'keyring', 'trusted_fingerprints',
+    'min_ram', 'boot_test', 'boot_flavor', 'boot_marker', 'store_raw', 'naming', 'base_name',
+    'name_templates', 'previous_visibility', 'keep', 'min_age_days', 'demoted_grace_hours',
+    'delete_unused', 'usage_services', 'transfer_deadline', 'retired_state', 'properties',
+    'extra_properties', 'release_properties', 'accept_withdrawal', 'today', 'run_started')
+
+_DATE = re.compile(r'^\d{4}-\d{2}-\d{2}$')
+
+
+class JobError(ValueError):
+    """Distribution data that cannot make a job."""
+
+
+def combine(base, over):
+    """Ansible's ``combine(recursive=true)``: dicts merge key by key, anything else is replaced."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            value = combine(merged[key], value)
+        merged[key] = value
+    return merged
+
+
+def selected(distribution, run_tags, skip_tags):
+    """Whether --tags/--skip-tags keep a distribution (tagged with its role's short name)."""
+    tag = distribution.split('.')[-1]
+    if tag in skip_tags or 'all' in skip_tags:
+        return False
+    return 'all' in run_tags or tag in run_tags
+
+
+def release_data(family, data):
+    """The releases of one distribution's data (see DISTRIBUTION_SPEC), each merged over its defaults."""
+    defaults = combine(data.get('release_defaults') or {}, {
+        'source': data.get('source') or family,
+        'allow_unsigned': boolean(data.get('allow_unsigned') or False),
+        'properties': data.get('properties') or {},
+        'signing_keys': data.get('signing_keys') or {},
+    })
+    enabled = [str(name) for name in data.get('enabled') or []]
+    releases = []
+    for spec in data['releases']:
+        for field in ('release', 'name'):
+            if not spec.get(field):
+                raise JobError('%s_releases: an entry has no %s: %r' % (family, field, spec))
+        if enabled and str(spec['release']) not in enabled:
+            continue
+        releases.append((spec, combine(defaults, spec)))
+    return releases
+
+
+def base_name(spec, knobs):
+    """The release's name before the naming profile's suffix: display or SCS standard name."""
+    base = knobs['base_name'] or ('scs' if knobs['naming'] == 'scs' else 'display')
+    return spec.get('scs_name') or spec['name'] if base == 'scs' else spec['name']
+
+
+def retired(spec, today):
+    """Retired by the data (retired: true) or past its end of support."""
+    end = str(spec.get('end_of_support') or 'none')
+    return boolean(spec.get('retired') or False) or bool(_DATE.match(end)) and end < today
+
+
+def build(family, spec, release, knobs, describe):
+    """The job of one release (``release`` merged over the distribution's defaults).
+
+    ``describe(release, boot_test)`` words the image_description (module_utils/_sync_report).
+    """
+    arch = str(release.get('arch') or knobs['arch'])
+    key = _managed.release_key(family, str(release['release']), arch)
+    boot_test = boolean(release.get('boot_test', knobs['boot_test']))
+    # The operator's acceptance of one vendor withdrawal, for discovery and rotation alike.
+    withdrawal = (knobs.get('accept_withdrawal') or {}).get(key)
+    common = {
+        'os_distro': spec.get('os_distro'),
+        'os_version': spec.get('os_version'),
+        'provided_until': spec.get('end_of_support') or 'none',
+        'image_description': spec['description'] if 'description' in spec else describe(release, boot_test),
+    }
+    properties = dict(knobs['properties'])
+    for layer in (common, knobs['extra_properties'], release.get('properties') or {},
+                  knobs['release_properties'].get(key) or {}):
+        properties.update(layer)
+    return {
+        'min_ram': int(release.get('min_ram', knobs['min_ram'])),
+        # Words the retirement reason; a stream release (current) has its dates per release in stream.
+        'end_of_support': spec.get('end_of_support'),
+        'retired_reason': 'retired: true in the distribution data' if boolean(spec.get('retired') or False) else '',
+        'stream': {'end_of_support': spec.get('end_of_support_by_release') or {}},
+        # A floor for min_disk (GiB) over what the image's virtual size needs, e.g. Windows' 32.
+        'min_disk': int(release.get('min_disk') or 0),
+        'boot_test': boot_test,
+        'boot_flavor': release.get('boot_flavor') or knobs['boot_flavor'],
+        # An empty boot_marker (a release's own, e.g. Windows') means ACTIVE alone.
+        'boot_marker': release.get('boot_marker', knobs['boot_marker']),
+        'discover': {
+            'source': release['source'],
+            'release': release['release'],
+            'arch': arch,
+            'options': release.get('options') or {},
+            'url_rewrites': knobs['url_rewrites'],
+            'allow_unsigned': boolean(release.get('allow_unsigned') or False),
+            'keyring': release.get('keyring') or knobs['keyring'] or None,
+            'trusted_fingerprints': release.get('trusted_fingerprints') or knobs['trusted_fingerprints'] or None,
+            'signing_keys': release.get('signing_keys') or {},
+            'cache_dir': knobs['cache_dir'],
+            'transfer_deadline': knobs['transfer_deadline'],
+            'checked_since': knobs['run_started'],
+            'accept_withdrawal': withdrawal,
+        },
+        # image_upload's and image_rotate's policy as is: the properties are set at upload and
+        # reconciled on every managed image of the release when the configuration changes.
+        'rotate': {
+            'provider': knobs['provider'],
+            'release_key': key,
+            'name': base_name(spec, knobs),
+            'naming': knobs['naming'],
+            'name_templates': knobs['name_templates'],
+            'previous_visibility': knobs['previous_visibility'],
+            'keep': knobs['keep'],
+            'min_age_days': knobs['min_age_days'],
+            'demoted_grace_hours': knobs['demoted_grace_hours'],
+            'delete_unused': knobs['delete_unused'],
+            'usage_services': knobs['usage_services'],
+            'retired': retired(spec, knobs['today']),
+            'retired_state': knobs['retired_state'],
+            'accept_withdrawal': withdrawal,
+            'properties': properties,
+        },
+    }
+
+
+def queue(distributions, knobs, describe):
+    """Every job of a cloud: ``distributions`` maps each family to its data, in the cloud's order."""
+    jobs = []
+    for family, data in distributions.items():
+        for spec, release in release_data(family, data):
+            jobs.append(build(family, spec, release, knobs, describe))
+    return jobs
