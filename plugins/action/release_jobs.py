@@ -52,8 +52,9 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
-        dummy, args = self.validate_argument_spec({'distributions': {'type': 'list', 'elements': 'str', 'required': True}})
-        base = {**self._defaults("image_sync"), **task_vars}
+        _checked, args = self.validate_argument_spec(
+            {'distributions': {'type': 'list', 'elements': 'str', 'required': True}})
+        base = {**self._defaults('image_sync'), **task_vars}
         read = self._reader(base)
         knobs = {knob: read('image_sync_' + knob) for knob in _jobs.KNOBS if 'image_sync_' + knob in base}
         knobs.setdefault('run_started', None)

@@ -37,13 +37,15 @@ def test_one_release_makes_the_job_release_status_info_reads():
         'allow_unsigned': False, 'keyring': None, 'trusted_fingerprints': None, 'signing_keys': {},
         'cache_dir': '/c', 'transfer_deadline': 1800, 'checked_since': None, 'accept_withdrawal': None}
     assert (job['min_ram'], job['min_disk'], job['boot_test'], job['boot_flavor']) == (512, 0, True, 'f1')
-    assert job['rotate']['properties'] == {'architecture': 'x86_64', 'a': 1, 'os_distro': 'debian', 'os_version': '13',
-                                           'provided_until': '2030-06-30', 'image_description': 'about Debian 13 Trixie'}
+    assert job['rotate']['properties'] == {
+        'architecture': 'x86_64', 'a': 1, 'os_distro': 'debian', 'os_version': '13',
+        'provided_until': '2030-06-30', 'image_description': 'about Debian 13 Trixie'}
     assert not job['rotate']['retired'] and job['retired_reason'] == '' and described == [('Debian 13 Trixie', True)]
 
 
 def test_properties_merge_from_the_least_to_the_most_specific():
-    data = {'debian': {'releases': [release(properties={'b': 'release', 'c': 'release'})], 'properties': {'a': 'dist', 'b': 'dist'}}}
+    data = {'debian': {'releases': [release(properties={'b': 'release', 'c': 'release'})],
+                       'properties': {'a': 'dist', 'b': 'dist'}}}
     (job,), _ = jobs(data, extra_properties={'a': 'cloud', 'd': 'cloud'},
                      release_properties={'debian-13': {'c': 'key', 'e': None}})
     props = job['rotate']['properties']
@@ -51,10 +53,11 @@ def test_properties_merge_from_the_least_to_the_most_specific():
 
 
 def test_release_defaults_and_distribution_data_merge_under_each_release():
+    windows = release(release='2025', name='W', signing_keys={'2025': ['B']}, min_ram=4096, description='mine')
     data = {'windows': {'source': 'checksum_file', 'allow_unsigned': 'true', 'signing_keys': {'*': ['A']},
-                        'release_defaults': {'min_ram': '2048', 'boot_marker': '', 'properties': {'os_type': 'windows'}},
-                        'properties': {'x': 1}, 'releases': [release(release='2025', name='W', signing_keys={'2025': ['B']},
-                                                                     min_ram=4096, description='mine')]}}
+                        'release_defaults': {'min_ram': '2048', 'boot_marker': '',
+                                             'properties': {'os_type': 'windows'}},
+                        'properties': {'x': 1}, 'releases': [windows]}}
     (job,), described = jobs(data)
     assert job['discover']['source'] == 'checksum_file' and job['discover']['allow_unsigned'] is True
     assert job['discover']['signing_keys'] == {'*': ['A'], '2025': ['B']}
@@ -70,8 +73,9 @@ def test_enabled_narrows_the_releases_by_name_as_text():
 
 
 def test_the_key_carries_the_architecture_through_release_key():
-    (cloud, own), _ = jobs({'fedora': {'releases': [release(release='current', name='F'),
-                                                    release(release='44', name='F44', arch='aarch64')]}}, arch='ppc64le')
+    data = {'fedora': {'releases': [release(release='current', name='F'),
+                                    release(release='44', name='F44', arch='aarch64')]}}
+    (cloud, own), _ = jobs(data, arch='ppc64le')
     assert cloud['rotate']['release_key'] == 'fedora-current-ppc64le' and cloud['discover']['arch'] == 'ppc64le'
     assert own['rotate']['release_key'] == 'fedora-44-aarch64'
 
