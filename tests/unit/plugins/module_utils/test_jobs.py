@@ -20,17 +20,18 @@ def release(**over):
                  'os_version': '13', 'end_of_support': '2030-06-30'}, **over)
 
 
-def jobs(data, **knobs):
-    described = []
-
+def jobs(data, described=None, **knobs):
+    """The jobs of ``data``; ``described`` collects each (name, boot_test) the description was asked for."""
     def describe(merged, boot_test):
-        described.append((merged['name'], boot_test))
+        if described is not None:
+            described.append((merged['name'], boot_test))
         return 'about %s' % merged['name']
-    return _jobs.queue(data, dict(KNOBS, **knobs), describe), described
+    return _jobs.queue(data, dict(KNOBS, **knobs), describe)
 
 
 def test_one_release_makes_the_job_release_status_info_reads():
-    (job,), described = jobs({'debian': {'releases': [release()]}})
+    described = []
+    (job,) = jobs({'debian': {'releases': [release()]}}, described)
     assert job['rotate']['release_key'] == 'debian-13' and job['rotate']['name'] == 'Debian 13 Trixie'
     assert job['discover'] == {
         'source': 'debian', 'release': '13', 'arch': 'x86_64', 'options': {}, 'url_rewrites': {},
@@ -46,7 +47,7 @@ def test_one_release_makes_the_job_release_status_info_reads():
 def test_properties_merge_from_the_least_to_the_most_specific():
     data = {'debian': {'releases': [release(properties={'b': 'release', 'c': 'release'})],
                        'properties': {'a': 'dist', 'b': 'dist'}}}
-    (job,), _ = jobs(data, extra_properties={'a': 'cloud', 'd': 'cloud'},
+    (job,) = jobs(data, extra_properties={'a': 'cloud', 'd': 'cloud'},
                      release_properties={'debian-13': {'c': 'key', 'e': None}})
     props = job['rotate']['properties']
     assert (props['a'], props['b'], props['c'], props['d'], props['e']) == ('dist', 'release', 'key', 'cloud', None)
@@ -58,7 +59,8 @@ def test_release_defaults_and_distribution_data_merge_under_each_release():
                         'release_defaults': {'min_ram': '2048', 'boot_marker': '',
                                              'properties': {'os_type': 'windows'}},
                         'properties': {'x': 1}, 'releases': [windows]}}
-    (job,), described = jobs(data)
+    described = []
+    (job,) = jobs(data, described)
     assert job['discover']['source'] == 'checksum_file' and job['discover']['allow_unsigned'] is True
     assert job['discover']['signing_keys'] == {'*': ['A'], '2025': ['B']}
     assert (job['min_ram'], job['boot_marker']) == (4096, '')
@@ -68,14 +70,14 @@ def test_release_defaults_and_distribution_data_merge_under_each_release():
 
 def test_enabled_narrows_the_releases_by_name_as_text():
     data = {'debian': {'enabled': [12], 'releases': [release(), release(release=12, name='Debian 12')]}}
-    (job,), _ = jobs(data)
+    (job,) = jobs(data)
     assert job['rotate']['release_key'] == 'debian-12'
 
 
 def test_the_key_carries_the_architecture_through_release_key():
     data = {'fedora': {'releases': [release(release='current', name='F'),
                                     release(release='44', name='F44', arch='aarch64')]}}
-    (cloud, own), _ = jobs(data, arch='ppc64le')
+    (cloud, own) = jobs(data, arch='ppc64le')
     assert cloud['rotate']['release_key'] == 'fedora-current-ppc64le' and cloud['discover']['arch'] == 'ppc64le'
     assert own['rotate']['release_key'] == 'fedora-44-aarch64'
 
@@ -84,12 +86,12 @@ def test_the_key_carries_the_architecture_through_release_key():
     ('latest_suffix', '', 'Debian 13 Trixie'), ('scs', '', 'Debian 13'),
     ('latest_suffix', 'scs', 'Debian 13'), ('scs', 'display', 'Debian 13 Trixie')])
 def test_the_base_name_follows_the_naming_profile(naming, base, name):
-    (job,), _ = jobs({'debian': {'releases': [release()]}}, naming=naming, base_name=base)
+    (job,) = jobs({'debian': {'releases': [release()]}}, naming=naming, base_name=base)
     assert job['rotate']['name'] == name
 
 
 def test_scs_name_falls_back_to_the_display_name():
-    (job,), _ = jobs({'generic': {'releases': [release(scs_name=None)]}}, naming='scs')
+    (job,) = jobs({'generic': {'releases': [release(scs_name=None)]}}, naming='scs')
     assert job['rotate']['name'] == 'Debian 13 Trixie'
 
 
@@ -97,13 +99,13 @@ def test_scs_name_falls_back_to_the_display_name():
     ({'end_of_support': '2026-12-06'}, True, ''), ({'end_of_support': '2026-12-07'}, False, ''),
     ({'end_of_support': 'none'}, False, ''), ({'retired': 'yes'}, True, 'retired: true in the distribution data')])
 def test_retired_by_the_data_or_past_its_end_of_support(over, retired, reason):
-    (job,), _ = jobs({'debian': {'releases': [release(**over)]}})
+    (job,) = jobs({'debian': {'releases': [release(**over)]}})
     assert (job['rotate']['retired'], job['retired_reason']) == (retired, reason)
 
 
 def test_a_stream_carries_its_dates_per_release():
     spec = release(release='current', end_of_support='none', end_of_support_by_release={'44': '2026-12-01'})
-    (job,), _ = jobs({'fedora': {'releases': [spec]}})
+    (job,) = jobs({'fedora': {'releases': [spec]}})
     assert job['stream'] == {'end_of_support': {'44': '2026-12-01'}} and job['end_of_support'] == 'none'
 
 
