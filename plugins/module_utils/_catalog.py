@@ -282,11 +282,12 @@ def render_markdown(model):
     for cloud in model['clouds']:
         out += ['## Cloud %s' % md(cloud['name']), '', '### Current public images', '']
         if cloud['current']:
-            out.append(_md_row(['Name', 'Distribution', 'Version', 'Build', 'Build date', 'Uploaded', 'Source',
-                                'Checksums', 'End of support']))
-            out.append(_md_row(['---'] * 9))
+            out.append(_md_row(['Name', 'Distribution', 'Version', 'Architecture', 'Build', 'Build date', 'Uploaded',
+                                'Source', 'Checksums', 'End of support']))
+            out.append(_md_row(['---'] * 10))
             for e in cloud['current']:
-                out.append(_md_row([md(e['name']), md(e['distribution']), md(e['version']), md(e['build']),
+                out.append(_md_row([md(e['name']), md(e['distribution']), md(e['version']), md(e['architecture']),
+                                    md(e['build']),
                                     md(e['build_date']), md(e['uploaded']), _md_link(e['source']),
                                     _md_digests(e['checksums']), md(e['provided_until'])]))
         else:

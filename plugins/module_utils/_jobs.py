@@ -33,12 +33,15 @@ DISTRIBUTION_SPEC = {
 
 # The image_sync_* knobs the jobs carry.
 KNOBS = (
-    'provider', 'arch', 'url_rewrites', 'cache_dir', 'keyring', 'trusted_fingerprints',
+    'provider', 'architectures', 'arch_name', 'arch_properties', 'boot_architectures',
+    'url_rewrites', 'cache_dir', 'keyring', 'trusted_fingerprints',
     'min_ram', 'boot_test', 'boot_flavor', 'boot_marker', 'store_raw', 'naming', 'base_name',
     'name_templates', 'previous_visibility', 'keep', 'min_age_days', 'demoted_grace_hours',
     'delete_unused', 'usage_services', 'transfer_deadline', 'retired_state', 'properties',
     'extra_properties', 'release_properties', 'accept_withdrawal', 'today', 'run_started')
 
+# SCS-0104's standard names mean this architecture: its images keep the plain names.
+NAMED_ARCH = 'x86_64'
 _DATE = re.compile(r'^\d{4}-\d{2}-\d{2}$')
 
 
@@ -84,10 +87,26 @@ def release_data(family, data):
     return releases
 
 
-def base_name(spec, knobs):
-    """The release's name before the naming profile's suffix: display or SCS standard name."""
+def architectures(release, knobs):
+    """The architectures of a release: its own (``architectures``, or one ``arch``), else the cloud's."""
+    chosen = release.get('architectures') or ([release['arch']] if release.get('arch') else knobs['architectures'])
+    chosen = [str(arch) for arch in chosen]
+    if not chosen or len(set(chosen)) != len(chosen):
+        raise JobError('%s: architectures must be distinct and at least one, not %r' % (release['name'], chosen))
+    return chosen
+
+
+def base_name(spec, knobs, arch=NAMED_ARCH):
+    """The release's name before the naming profile's suffix: display or SCS standard name, and
+    for another architecture than x86_64 the ``arch_name`` template over it (``{name} ({arch})``)."""
     base = knobs['base_name'] or ('scs' if knobs['naming'] == 'scs' else 'display')
-    return spec.get('scs_name') or spec['name'] if base == 'scs' else spec['name']
+    name = spec.get('scs_name') or spec['name'] if base == 'scs' else spec['name']
+    if arch == NAMED_ARCH:
+        return name
+    if '{arch}' not in knobs['arch_name']:  # two architectures would share one name
+        raise JobError('image_sync_arch_name must hold {arch}, not %r' % knobs['arch_name'])
+    # Not str.format: a stream's name keeps its own {release}.
+    return knobs['arch_name'].replace('{name}', name).replace('{arch}', arch)
 
 
 def retired(spec, today):
@@ -96,25 +115,26 @@ def retired(spec, today):
     return boolean(spec.get('retired') or False) or bool(_DATE.match(end)) and end < today
 
 
-def build(family, spec, release, knobs, describe):
-    """The job of one release (``release`` merged over the distribution's defaults).
+def build(family, spec, release, knobs, describe, arch=NAMED_ARCH):
+    """The job of one release and architecture (``release`` merged over the distribution's defaults).
 
     ``describe(release, boot_test)`` words the image_description (module_utils/_sync_report).
     """
-    arch = str(release.get('arch') or knobs['arch'])
     key = _managed.release_key(family, str(release['release']), arch)
-    boot_test = boolean(release.get('boot_test', knobs['boot_test']))
+    boot_test = boolean(release.get('boot_test', knobs['boot_test'])) and (
+        not knobs['boot_architectures'] or arch in knobs['boot_architectures'])
     # The operator's acceptance of one vendor withdrawal, for discovery and rotation alike.
     withdrawal = (knobs.get('accept_withdrawal') or {}).get(key)
     common = {
+        'architecture': arch,
         'os_distro': spec.get('os_distro'),
         'os_version': spec.get('os_version'),
         'provided_until': spec.get('end_of_support') or 'none',
         'image_description': spec['description'] if 'description' in spec else describe(release, boot_test),
     }
     properties = dict(knobs['properties'])
-    for layer in (common, knobs['extra_properties'], release.get('properties') or {},
-                  knobs['release_properties'].get(key) or {}):
+    for layer in (knobs['arch_properties'].get(arch) or {}, common, knobs['extra_properties'],
+                  release.get('properties') or {}, knobs['release_properties'].get(key) or {}):
         properties.update(layer)
     return {
         'min_ram': int(release.get('min_ram', knobs['min_ram'])),
@@ -148,7 +168,7 @@ def build(family, spec, release, knobs, describe):
         'rotate': {
             'provider': knobs['provider'],
             'release_key': key,
-            'name': base_name(spec, knobs),
+            'name': base_name(spec, knobs, arch),
             'naming': knobs['naming'],
             'name_templates': knobs['name_templates'],
             'previous_visibility': knobs['previous_visibility'],
@@ -166,9 +186,11 @@ def build(family, spec, release, knobs, describe):
 
 
 def queue(distributions, knobs, describe):
-    """Every job of a cloud: ``distributions`` maps each family to its data, in the cloud's order."""
+    """Every job of a cloud, one per release and architecture: ``distributions`` maps each family to
+    its data, in the cloud's order."""
     jobs = []
     for family, data in distributions.items():
         for spec, release in release_data(family, data):
-            jobs.append(build(family, spec, release, knobs, describe))
+            jobs.extend(build(family, spec, release, knobs, describe, arch)
+                        for arch in architectures(release, knobs))
     return jobs

@@ -144,7 +144,8 @@ def build_report(cloud, queue, statuses, results, now, check_mode=False, previou
         existing = status.get('existing') or {}
         retired = bool(status.get('retired', rotate.get('retired')))
         # The current Latest's upload (release_status_info), which a failed release keeps.
-        record = {'key': key, 'name': name, 'build': release.get('version'), 'build_date': release.get('build_date'),
+        record = {'key': key, 'name': name, 'architecture': (job.get('discover') or {}).get('arch') or 'x86_64',
+                  'build': release.get('version'), 'build_date': release.get('build_date'),
                   'changes': [], 'failure': None,
                   'latest_since': status.get('latest_since') or existing.get('created_at')}
         if result and result.get('failed'):
@@ -197,7 +198,9 @@ def _cell(value, suffix=''):
 
 def render_table(report, warn_days=90):
     """The compact per-cloud table: working releases first, then retired, then failed ones apart."""
-    header = ('release', 'build', 'what happened', 'Latest age', 'end of support')
+    # The architecture has a column once a cloud carries more than one.
+    arch = len({record.get('architecture', 'x86_64') for record in report['releases']}) > 1
+    header = ('release',) + ('arch',) * arch + ('build', 'what happened', 'Latest age', 'end of support')
     groups = {'ok': [], 'retired': [], 'failed': []}
     for record in report['releases']:
         happened = record['outcome']
@@ -207,11 +210,12 @@ def render_table(report, warn_days=90):
         eos_text = '-' if eos is None else ('%d d' % eos if eos >= 0 else 'ended %d d ago' % -eos)
         if eos is not None and 0 <= eos <= warn_days:
             eos_text += ' (soon)'
-        row = (record['name'], _cell(record['build']), happened, _cell(record['latest_age_days'], ' d'), eos_text)
+        row = ((record['name'],) + (record.get('architecture'),) * arch
+               + (_cell(record['build']), happened, _cell(record['latest_age_days'], ' d'), eos_text))
         group = 'failed' if record['outcome'] == 'failed' else 'retired' if record['outcome'] == 'retired' else 'ok'
         groups[group].append(row)
     table = [header] + [r for grouped in groups.values() for r in grouped]
-    widths = [max(len(str(r[i])) for r in table) for i in range(5)]
+    widths = [max(len(str(r[i])) for r in table) for i in range(len(header))]
 
     def line(row):
         return '  '.join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
@@ -269,6 +273,11 @@ METRICS = (
 )
 
 
+def _release_labels(cloud, record):
+    return 'cloud="%s",release="%s",name="%s",architecture="%s"' % (
+        cloud, _label(record['key']), _label(record['name']), _label(record.get('architecture', 'x86_64')))
+
+
 def render_metrics(report):
     """Prometheus text exposition of one cloud's report, for node_exporter's textfile collector."""
     lines = []
@@ -280,13 +289,11 @@ def render_metrics(report):
             if value is None:
                 continue
             value = _when(value).timestamp() if unit is None else value * unit
-            lines.append('%s{cloud="%s",release="%s",name="%s"} %s' % (
-                metric, cloud, _label(record['key']), _label(record['name']), repr(float(value))))
+            lines.append('%s{%s} %s' % (metric, _release_labels(cloud, record), repr(float(value))))
     lines += ['# HELP cloudimages_sync_failed 1 when the release failed in the last run.',
               '# TYPE cloudimages_sync_failed gauge']
-    lines += ['cloudimages_sync_failed{cloud="%s",release="%s",name="%s"} %d' % (
-        cloud, _label(record['key']), _label(record['name']), record['outcome'] == 'failed')
-        for record in report['releases']]
+    lines += ['cloudimages_sync_failed{%s} %d' % (_release_labels(cloud, record), record['outcome'] == 'failed')
+              for record in report['releases']]
     lines += ['# HELP cloudimages_upstream_release_available 1 per upstream release the vendor lists and this cloud '
               'does not carry.', '# TYPE cloudimages_upstream_release_available gauge']
     lines += ['cloudimages_upstream_release_available{cloud="%s",source="%s",release="%s"} 1' % (

@@ -102,7 +102,8 @@ def base_result(image):
     return {
         'id': image['id'], 'name': image.get('name'), 'visibility': image.get('visibility'),
         'image_status': image.get('status'), 'disk_format': image.get('disk_format'),
-        'release_key': props.get(_managed.RELEASE), 'build': props.get(_managed.BUILD),
+        'release_key': props.get(_managed.RELEASE), 'architecture': props.get('architecture'),
+        'build': props.get(_managed.BUILD),
         'image_source': props.get('image_source'), 'source': None,
         'status': None, 'reason': '', 'differs': [], 'expected': {}, 'actual': actual(image),
         'from_cache': None, 'signer': None, 'deactivated': False,

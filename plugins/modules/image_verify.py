@@ -188,6 +188,9 @@ images:
     release_key:
       description: Property C(cloudimages_release).
       type: str
+    architecture:
+      description: Property C(architecture) (SCS), e.g. C(x86_64) or C(aarch64).
+      type: str
     build:
       description: Property C(cloudimages_build).
       type: str

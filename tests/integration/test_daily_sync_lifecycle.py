@@ -72,7 +72,8 @@ def test_new_releases_and_end_of_life_over_days(daily_sync, tmp_path):
     assert report['available_not_synced'] == [] and 'cloudimages_upstream_release_available{' not in metrics
     # The documented alert rules on this run's series: Fedora 43 ends within 30 days, the others do not.
     rules_fire(metrics, {'CloudImageEndOfSupportSoon': [
-        {'cloud': 'region_one', 'release': 'fedora-43', 'name': 'Fedora 43'}], 'CloudImageBehindUpstream': []})
+        {'cloud': 'region_one', 'release': 'fedora-43', 'name': 'Fedora 43', 'architecture': 'x86_64'}],
+        'CloudImageBehindUpstream': []})
     groups = sync.images()
     assert set(groups) == {'ubuntu-24.04', 'fedora-44', 'fedora-43', 'debian-13', 'rocky-10'}
     for number, until in (('44', '2027-06-02'), ('43', '2026-12-09')):
@@ -129,7 +130,8 @@ def test_new_releases_and_end_of_life_over_days(daily_sync, tmp_path):
     assert report['available_not_synced'] == [] and 'cloudimages_upstream_release_available{' not in metrics
     # The documented alert rules on this run's series: Fedora 43 ends within 30 days, the others do not.
     rules_fire(metrics, {'CloudImageEndOfSupportSoon': [
-        {'cloud': 'region_one', 'release': 'fedora-43', 'name': 'Fedora 43'}], 'CloudImageBehindUpstream': []})
+        {'cloud': 'region_one', 'release': 'fedora-43', 'name': 'Fedora 43', 'architecture': 'x86_64'}],
+        'CloudImageBehindUpstream': []})
 
     # Fedora drops 43 from releases.json at its end of life: it leaves "current", and its images in
     # the cloud keep it listed as retired, now for the vendor's reason. Nothing else changes.

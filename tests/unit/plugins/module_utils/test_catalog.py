@@ -233,7 +233,7 @@ def test_no_value_escapes_its_cell(name, source, build):
     assert parser.tags.count('script') == 1 and not [a for a in parser.attrs if a[1].startswith('on')]
     assert all(value.startswith(('#', 'http://', 'https://')) for tag, attr, value in parser.attrs if attr == 'href')
     row = [line for line in render_markdown(model).splitlines() if line.startswith('| ') and 'md5' in line][0]
-    assert len(re.findall(r'(?<!\\) \| ', row.replace('\\\\', ''))) == 8      # nine cells, whatever the values
+    assert len(re.findall(r'(?<!\\) \| ', row.replace('\\\\', ''))) == 9      # ten cells, whatever the values
     assert md(name).count('\n') == 0
 
 

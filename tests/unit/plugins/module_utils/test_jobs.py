@@ -7,7 +7,8 @@ import pytest
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _jobs
 
 KNOBS = {
-    'provider': 'p', 'arch': 'x86_64', 'url_rewrites': {}, 'cache_dir': '/c', 'keyring': '', 'trusted_fingerprints': [],
+    'provider': 'p', 'architectures': ['x86_64'], 'arch_name': '{name} ({arch})', 'arch_properties': {},
+    'boot_architectures': [], 'url_rewrites': {}, 'cache_dir': '/c', 'keyring': '', 'trusted_fingerprints': [],
     'min_ram': 512, 'boot_test': True, 'boot_flavor': 'f1', 'boot_marker': 'login:', 'store_raw': False,
     'naming': 'latest_suffix', 'base_name': '', 'name_templates': {}, 'previous_visibility': 'community', 'keep': 3,
     'min_age_days': 7, 'demoted_grace_hours': 24, 'delete_unused': True, 'usage_services': ['compute'],
@@ -74,12 +75,44 @@ def test_enabled_narrows_the_releases_by_name_as_text():
     assert job['rotate']['release_key'] == 'debian-12'
 
 
-def test_the_key_carries_the_architecture_through_release_key():
-    data = {'fedora': {'releases': [release(release='current', name='F'),
-                                    release(release='44', name='F44', arch='aarch64')]}}
-    (cloud, own) = jobs(data, arch='ppc64le')
-    assert cloud['rotate']['release_key'] == 'fedora-current-ppc64le' and cloud['discover']['arch'] == 'ppc64le'
-    assert own['rotate']['release_key'] == 'fedora-44-aarch64'
+def test_one_job_per_release_and_architecture_each_its_own_key_name_property_and_discovery():
+    current = release(release='current', name='Fedora {release}', scs_name='Fedora {release}')
+    data = {'fedora': {'releases': [current, release(release='44', name='F44', arch='riscv64')]}}
+    described = []
+    found = jobs(data, described, architectures=['x86_64', 'aarch64'], boot_architectures=['x86_64'],
+                            arch_properties={'aarch64': {'hw_firmware_type': 'uefi', 'architecture': 'no'}})
+    keys = [job['rotate']['release_key'] for job in found]
+    assert keys == ['fedora-current', 'fedora-current-aarch64', 'fedora-44-riscv64']
+    assert [job['discover']['arch'] for job in found] == ['x86_64', 'aarch64', 'riscv64']
+    # x86_64 keeps SCS-0104's names; a stream's {release} stays for its expansion.
+    assert [job['rotate']['name'] for job in found] == [
+        'Fedora {release}', 'Fedora {release} (aarch64)', 'F44 (riscv64)']
+    props = [job['rotate']['properties'] for job in found]
+    assert [p['architecture'] for p in props] == ['x86_64', 'aarch64', 'riscv64']
+    assert 'hw_firmware_type' not in props[0] and props[1]['hw_firmware_type'] == 'uefi'
+    assert [job['boot_test'] for job in found] == [True, False, False]
+    assert [boot for _name, boot in described] == [True, False, False]
+
+
+def test_the_scs_profile_names_each_architecture_apart():
+    (x86, arm) = jobs({'debian': {'releases': [release()]}}, naming='scs',
+                         architectures=['x86_64', 'aarch64'], arch_name='{name} {arch}')
+    assert (x86['rotate']['name'], arm['rotate']['name']) == ('Debian 13', 'Debian 13 aarch64')
+
+
+def test_a_release_s_own_architectures_win_over_the_cloud_s():
+    found = jobs({'cirros': {'releases': [release(architectures=['aarch64'])]}},
+                    architectures=['x86_64', 'aarch64'])
+    assert [job['rotate']['release_key'] for job in found] == ['cirros-13-aarch64']
+
+
+@pytest.mark.parametrize('knobs, message', [
+    ({'architectures': ['x86_64', 'x86_64']}, 'architectures must be distinct'),
+    ({'architectures': []}, 'at least one'),
+    ({'architectures': ['aarch64'], 'arch_name': '{name} arm'}, 'must hold {arch}')])
+def test_architecture_settings_that_cannot_work_are_refused(knobs, message):
+    with pytest.raises(_jobs.JobError, match=message):
+        jobs({'debian': {'releases': [release()]}}, **knobs)
 
 
 @pytest.mark.parametrize('naming, base, name', [

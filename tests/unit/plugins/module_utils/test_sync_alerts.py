@@ -44,7 +44,7 @@ def report():
 
 
 def labels(key, name):
-    return {'cloud': 'prod1', 'release': key, 'name': name}
+    return {'cloud': 'prod1', 'release': key, 'name': name, 'architecture': 'x86_64'}
 
 
 def test_metrics_pass_promtool_and_are_in_seconds():

@@ -125,8 +125,10 @@ def test_metrics_are_valid_text_exposition():
     text = render_metrics(build_report('prod"1', QUEUE, STATUSES, RESULTS, NOW))
     assert text.endswith('\n')
     samples = [line for line in text.splitlines() if not line.startswith('#')]
-    assert 'cloudimages_sync_failed{cloud="prod\\"1",release="cirros-0.6",name="CirrOS 0.6"} 1' in samples
-    assert 'cloudimages_latest_age_seconds{cloud="prod\\"1",release="debian-13",name="Debian 13"} 86400.0' in samples
+    assert ('cloudimages_sync_failed{cloud="prod\\"1",release="cirros-0.6",name="CirrOS 0.6",'
+            'architecture="x86_64"} 1') in samples
+    assert ('cloudimages_latest_age_seconds{cloud="prod\\"1",release="debian-13",name="Debian 13",'
+            'architecture="x86_64"} 86400.0') in samples
     last = [line for line in samples if line.startswith('cloudimages_sync_last_success_timestamp_seconds')]
     assert len(last) == 3 and all(line.endswith(' 1796191200.0') for line in last)  # the failed cirros has no previous success
     for line in samples:
@@ -178,3 +180,17 @@ def test_builds_kept_in_use_are_counted_per_release_in_the_status_file_and_the_t
                                     '  Debian 12: 1 old build kept: in use by 1 volume']
     assert kept_text({'builds': 1, 'servers': 1, 'volumes': 0}) == '1 old build kept: in use by 1 server'
     assert not any('kept because' in line for line in render_table(build_report('prod1', QUEUE, STATUSES, RESULTS, NOW)))
+
+
+def test_two_architectures_are_apart_in_the_status_file_the_table_and_the_metrics():
+    arm = {'rotate': {'release_key': 'debian-13-aarch64', 'name': 'Debian 13 (aarch64)', 'retired': False},
+           'discover': {'arch': 'aarch64'}, 'end_of_support': '2030-06-30'}
+    status = dict(STATUSES[0], key='debian-13-aarch64')
+    report = build_report('prod1', QUEUE[:1] + [arm], STATUSES[:1] + [status], [], NOW)
+    assert [(r['key'], r['architecture']) for r in report['releases']] == [
+        ('debian-13', 'x86_64'), ('debian-13-aarch64', 'aarch64')]
+    lines = render_table(report)
+    assert lines[1].split()[:3] == ['release', 'arch', 'build']
+    assert lines[2].split()[2:4] == ['x86_64', '20261201-1'] and lines[3].split()[3:5] == ['aarch64', '20261201-1']
+    assert ('cloudimages_latest_age_seconds{cloud="prod1",release="debian-13-aarch64",name="Debian 13 (aarch64)",'
+            'architecture="aarch64"} 86400.0') in render_metrics(report).splitlines()
