@@ -93,6 +93,9 @@ def architectures(release, knobs):
     chosen = [str(arch) for arch in chosen]
     if not chosen or len(set(chosen)) != len(chosen):
         raise JobError('%s: architectures must be distinct and at least one, not %r' % (release['name'], chosen))
+    if len(chosen) > 1 and '{arch}' not in knobs['arch_name']:  # two architectures would share one name
+        raise JobError('image_sync_arch_name must hold {arch} for %s of %s, not %r'
+                       % (release['name'], ', '.join(chosen), knobs['arch_name']))
     return chosen
 
 
@@ -103,8 +106,6 @@ def base_name(spec, knobs, arch=NAMED_ARCH):
     name = spec.get('scs_name') or spec['name'] if base == 'scs' else spec['name']
     if arch == NAMED_ARCH:
         return name
-    if '{arch}' not in knobs['arch_name']:  # two architectures would share one name
-        raise JobError('image_sync_arch_name must hold {arch}, not %r' % knobs['arch_name'])
     # Not str.format: a stream's name keeps its own {release}.
     return knobs['arch_name'].replace('{name}', name).replace('{arch}', arch)
 

@@ -109,7 +109,7 @@ def test_a_release_s_own_architectures_win_over_the_cloud_s():
 @pytest.mark.parametrize('knobs, message', [
     ({'architectures': ['x86_64', 'x86_64']}, 'architectures must be distinct'),
     ({'architectures': []}, 'at least one'),
-    ({'architectures': ['aarch64'], 'arch_name': '{name} arm'}, 'must hold {arch}')])
+    ({'architectures': ['x86_64', 'aarch64'], 'arch_name': '{name} arm'}, 'must hold {arch}')])
 def test_architecture_settings_that_cannot_work_are_refused(knobs, message):
     with pytest.raises(_jobs.JobError, match=message):
         jobs({'debian': {'releases': [release()]}}, **knobs)
@@ -162,3 +162,8 @@ def test_an_accepted_withdrawal_reaches_discovery_and_rotation_of_its_key_only()
                     accept_withdrawal={'debian-12': taken})
     assert one['discover']['accept_withdrawal'] is None and one['rotate']['accept_withdrawal'] is None
     assert two['discover']['accept_withdrawal'] == two['rotate']['accept_withdrawal'] == taken
+
+
+def test_a_cloud_of_one_other_architecture_can_keep_its_names():
+    (job,) = jobs({'debian': {'releases': [release()]}}, architectures=['aarch64'], arch_name='{name}')
+    assert (job['rotate']['name'], job['rotate']['release_key']) == ('Debian 13 Trixie', 'debian-13-aarch64')
