@@ -38,9 +38,13 @@ from __future__ import annotations
 import contextlib
 import datetime
 import hashlib
+import hmac
 import json
 import os
 import re
+import secrets
+import stat
+import tempfile
 import time
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import (
@@ -117,6 +121,71 @@ def _validators(found):
     return {'etag': (found or {}).get('etag'), 'last_modified': (found or {}).get('last_modified')}
 
 
+_STATE_KEYS = {}
+
+
+def state_key_path():
+    """Where the key that authenticates discovery state is kept: outside the cache, in this user's
+    XDG state directory (``$XDG_STATE_HOME/cloudimages/state.key``, by default under ``~/.local/state``)."""
+    base = os.environ.get('XDG_STATE_HOME') or os.path.join(os.path.expanduser('~'), '.local', 'state')
+    return os.path.join(base, 'cloudimages', 'state.key')
+
+
+def state_key(cache_dir):
+    """The key of this user's discovery state (bytes), made on first use; None when none can be kept
+    apart from the cache (then no state is ever reused: every run asks upstream and verifies anew).
+
+    The cache is untrusted storage: a CI cache restored from elsewhere (files of this very uid), a
+    shared volume. Its state records are verdicts reused without asking upstream (a release checked
+    this run, a 304), so one is reused only when this key authenticates it: written by a run that
+    held the key. A restored or copied cache is then a hint only; the key is never in it.
+    """
+    path = state_key_path()
+    if path in _STATE_KEYS:
+        return _STATE_KEYS[path]
+    key = None
+    try:
+        real, root = os.path.realpath(path), os.path.realpath(cache_dir)
+        if os.path.commonpath([real, root]) != root:  # a key inside the cache would travel with it
+            key = _read_key(path)
+            if key is None:
+                key = _make_key(path)
+    except (OSError, ValueError):
+        key = None
+    _STATE_KEYS[path] = key
+    return key
+
+
+def _read_key(path):
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    with os.fdopen(fd, 'rb') as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+            raise OSError('%s: not a private file of this user' % path)
+        key = handle.read().strip()
+    if len(key) < 32:
+        raise OSError('%s: too short' % path)
+    return key
+
+
+def _make_key(path):
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix='.state.key.')
+    try:
+        with os.fdopen(fd, 'wb') as handle:
+            handle.write(secrets.token_hex(32).encode())
+        try:
+            os.link(tmp, path)  # never replaces a key another run made at the same time: then use that one
+        except FileExistsError:
+            pass
+    finally:
+        os.unlink(tmp)
+    return _read_key(path)
+
+
 class StateStore:
     def __init__(self, cache_dir, source, config, writable=True):
         if cache_dir:
@@ -130,15 +199,27 @@ class StateStore:
         self.newest_path = os.path.join(cache_dir, 'state', 'newest', '%s.json' % stem) if cache_dir else None
         self.writable = writable and self.path is not None
         self.root = cache_dir
+        self.key = state_key(cache_dir) if cache_dir else None
 
-    @staticmethod
-    def _read(path):
-        if not path:
+    def _mac(self, path, data):
+        """The record's MAC under this user's state key, bound to its place in the cache."""
+        name = os.path.relpath(path, self.root).replace(os.sep, '/')
+        return hmac.new(self.key, json.dumps([name, data], sort_keys=True).encode(), hashlib.sha256).hexdigest()
+
+    def _read(self, path):
+        """The record at ``path`` when a run holding this user's state key wrote it there, else None."""
+        if not path or self.key is None:
             return None
         try:  # a verdict, not proven on use: only what this user wrote (a shared cache's other uids did not)
-            return json.loads(read_own(path) or 'null')
+            data = json.loads(read_own(path) or 'null')
         except (ValueError, RecursionError):
             return None
+        if not isinstance(data, dict):
+            return None
+        mac = data.pop('mac', None)  # a restored or planted record (no MAC, or another key's) is not reused
+        if not isinstance(mac, str) or not hmac.compare_digest(mac, self._mac(path, data)):
+            return None
+        return data
 
     def load(self):
         state = self._read(self.path)
@@ -172,7 +253,10 @@ class StateStore:
     def _write(self, path, data):
         if not self.writable:
             return
+        if self.key is None:  # it could never be reused
+            return
         subdir(self.root, *os.path.relpath(os.path.dirname(path), self.root).split(os.sep))
+        data = dict(data, mac=self._mac(path, data))
         write_atomic(path, json.dumps(data, indent=1, sort_keys=True), group_write=False)
 
 

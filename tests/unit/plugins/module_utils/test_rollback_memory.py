@@ -19,10 +19,11 @@ def test_a_published_build_is_remembered_and_never_replaced_by_an_older_one(tmp_
     memory = tmp_path / 'state' / 'newest' / 'ubuntu-24.04-x86_64.json'
     assert remember_published(params(tmp_path), build('20261201', '2026-12-01'))
     assert json.loads(memory.read_text())['version'] == '20261201'
+    assert set(json.loads(memory.read_text())) == {'version', 'build_date', 'checksum', 'mac'}  # see test_state_key.py
     assert not remember_published(params(tmp_path), build('20261130', '2026-11-30'))  # older: the newer stays
     assert not remember_published(params(tmp_path), build('20261201', '2026-12-01'))  # the same
     assert remember_published(params(tmp_path), build('20261202', '2026-12-02'))
-    assert json.loads(memory.read_text()) == {'version': '20261202', 'build_date': '2026-12-02',
+    assert {key: value for key, value in json.loads(memory.read_text()).items() if key != 'mac'} == {'version': '20261202', 'build_date': '2026-12-02',
                                               'checksum': 'sha256:20261202'}
 
 
