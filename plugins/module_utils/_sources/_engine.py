@@ -141,19 +141,18 @@ def state_key(cache_dir):
     held the key. A restored or copied cache is then a hint only; the key is never in it.
     """
     path = state_key_path()
-    if path in _STATE_KEYS:
-        return _STATE_KEYS[path]
-    key = None
-    try:
-        real, root = os.path.realpath(path), os.path.realpath(cache_dir)
-        if os.path.commonpath([real, root]) != root:  # a key inside the cache would travel with it
-            key = _read_key(path)
-            if key is None:
-                key = _make_key(path)
-    except (OSError, ValueError):
+    real, root = os.path.realpath(path), os.path.realpath(cache_dir)
+    if (real, root) not in _STATE_KEYS:
         key = None
-    _STATE_KEYS[path] = key
-    return key
+        try:
+            if os.path.commonpath([real, root]) != root:  # a key inside the cache would travel with it
+                key = _read_key(path)
+                if key is None:
+                    key = _make_key(path)
+        except (OSError, ValueError):
+            key = None
+        _STATE_KEYS[real, root] = key
+    return _STATE_KEYS[real, root]
 
 
 def _read_key(path):
