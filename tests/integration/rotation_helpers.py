@@ -133,7 +133,7 @@ def boot_server(conn, admin, image_id, name):
     in use, whether or not the image's bytes boot an OS."""
     flavor = admin.compute.find_flavor('m1.boot')
     server = conn.compute.create_server(name=name, image_id=image_id, flavor_id=flavor.id, networks='none')
-    return conn.compute.wait_for_server(server, status='ACTIVE', failures=['ERROR'], wait=120, interval=1)
+    return conn.compute.wait_for_server(server, status='ACTIVE', failures=['ERROR'], wait=120)
 
 
 def delete_server(conn, server_id):
@@ -147,16 +147,16 @@ def delete_server(conn, server_id):
             server = conn.compute.find_server(server_id, ignore_missing=True)
     if server is not None:
         conn.compute.delete_server(server_id, force=True)
-        conn.compute.wait_for_delete(server, wait=120, interval=1)
+        conn.compute.wait_for_delete(server, wait=120)
 
 
 def make_volume(conn, image_id, name):
     volume = conn.block_storage.create_volume(name=name, size=1, image_id=image_id)
-    return conn.block_storage.wait_for_status(volume, status='available', failures=['error'], wait=120, interval=1)
+    return conn.block_storage.wait_for_status(volume, status='available', failures=['error'], wait=120)
 
 
 def delete_volume(conn, volume_id):
     volume = conn.block_storage.find_volume(volume_id, ignore_missing=True)
     if volume is not None:
         conn.block_storage.delete_volume(volume_id)
-        conn.block_storage.wait_for_delete(volume, wait=120, interval=1)
+        conn.block_storage.wait_for_delete(volume, wait=120)

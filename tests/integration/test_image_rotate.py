@@ -247,7 +247,7 @@ def resources(cloud):
 @pytest.mark.needs_nova
 @pytest.mark.needs_cinder
 def test_multi_day_simulation_with_servers_and_volumes(cloud, group, resources):  # pylint: disable=redefined-outer-name
-    """Day 1 promote, day 2 rotate; a server and a volume keep the old image past retention; freed, it goes."""
+    """Day 1 promote, day 2 rotate; a (shelved) server and a volume keep the old image past retention; freed, it goes."""
     admin, demo = group.admin, cloud.connect('demo')
     day1 = group.candidate()
     group.run(candidate=day1, keep=2, delete_unused=True)
@@ -259,14 +259,11 @@ def test_multi_day_simulation_with_servers_and_volumes(cloud, group, resources):
     assert latest_holders(group) == [day2]
     assert (images[day1]['name'], images[day1]['visibility']) == ('%s - %s' % (group.name, created_date(images[day1])), 'community')
 
-    # A customer pinned the previous image by UUID: a server and a volume in the demo project (made at once).
-    flavor = admin.compute.find_flavor('m1.boot')
-    server = demo.compute.create_server(name='rotate-%s' % group.provider, image_id=day1, flavor_id=flavor.id, networks='none')
+    # A customer pinned the previous image by UUID: a server and a volume in the demo project.
+    server = boot_server(demo, admin, day1, 'rotate-%s' % group.provider)
     resources['servers'].append(server.id)
-    volume = demo.block_storage.create_volume(name='rotate-%s' % group.provider, size=1, image_id=day1)
+    volume = make_volume(demo, day1, 'rotate-%s' % group.provider)
     resources['volumes'].append(volume.id)
-    server = demo.compute.wait_for_server(server, status='ACTIVE', failures=['ERROR'], wait=120, interval=1)
-    volume = demo.block_storage.wait_for_status(volume, status='available', failures=['error'], wait=120, interval=1)
 
     # Day 3: retention says keep only the latest; usage says no.
     result, outcomes = group.run(keep=1, delete_unused=True)
@@ -276,12 +273,13 @@ def test_multi_day_simulation_with_servers_and_volumes(cloud, group, resources):
     assert [v['id'] for v in kept['volumes']] == [volume.id]
     assert day1 in group.images()
 
-    # The volume is gone, the server still holds it. (A shelved-offloaded server, a snapshot and a server
-    # booted from a volume hold it too: tests/integration/test_real_flows.py.)
+    # A shelved (offloaded) server still needs its image to unshelve.
+    demo.compute.shelve_server(server)
+    demo.compute.wait_for_server(server, status='SHELVED_OFFLOADED', failures=['ERROR'], wait=120)
     delete_volume(demo, volume.id)
     result, outcomes = group.run(keep=1, delete_unused=True)
     kept = {k['id']: k for k in result.kept}[day1]
-    assert [s['id'] for s in kept['servers']] == [server.id] and kept['volumes'] == []
+    assert kept['servers'][0]['status'] == 'SHELVED_OFFLOADED' and kept['volumes'] == []
     assert day1 in group.images()
 
     # Freed: the next run deletes it.

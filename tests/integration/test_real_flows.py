@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from rotation_helpers import Group, delete_server, delete_volume
+from rotation_helpers import Group, boot_server, delete_server, delete_volume, make_volume
 
 pytestmark = [pytest.mark.needs_nova, pytest.mark.needs_cinder]
 
@@ -27,7 +27,7 @@ def boot_from_volume(conn, admin, volume_id, name):
     server = conn.compute.create_server(name=name, flavor_id=flavor.id, networks='none', block_device_mapping=[
         {'boot_index': 0, 'uuid': volume_id, 'source_type': 'volume', 'destination_type': 'volume',
          'delete_on_termination': False}])
-    return conn.compute.wait_for_server(server, status='ACTIVE', failures=['ERROR'], wait=180, interval=1)
+    return conn.compute.wait_for_server(server, status='ACTIVE', failures=['ERROR'], wait=180)
 
 
 def test_shelved_snapshotted_and_volume_booted_servers_keep_their_image_until_the_last_is_gone(cloud, tmp_path):
@@ -38,23 +38,19 @@ def test_shelved_snapshotted_and_volume_booted_servers_keep_their_image_until_th
         old = group.candidate()
         group.run(candidate=old)
         group.run(candidate=group.candidate())
-        # The three users are independent: their Nova and Cinder work overlaps (each is waited for).
-        flavor = admin.compute.find_flavor('m1.boot')
-        shelved, snapped = (demo.compute.create_server(name='%s-%s' % (what, group.provider), image_id=old,
-                                                       flavor_id=flavor.id, networks='none') for what in ('shelve', 'snap'))
-        servers += [shelved.id, snapped.id]
-        volume = demo.block_storage.create_volume(name='bfv-%s' % group.provider, size=1, image_id=old)
-        volumes.append(volume.id)
-        shelved, snapped = (demo.compute.wait_for_server(server, status='ACTIVE', failures=['ERROR'], wait=120, interval=1)
-                            for server in (shelved, snapped))
+        shelved = boot_server(demo, admin, old, 'shelve-%s' % group.provider)
+        servers.append(shelved.id)
         demo.compute.shelve_server(shelved)
-        snapshot = demo.compute.create_server_image(snapped, 'snapshot-%s' % group.provider)
+        demo.compute.wait_for_server(shelved, status='SHELVED_OFFLOADED', failures=['ERROR'], wait=300)
+        snapped = boot_server(demo, admin, old, 'snap-%s' % group.provider)
+        servers.append(snapped.id)
+        snapshot = demo.compute.create_server_image(snapped, 'snapshot-%s' % group.provider, wait=True, timeout=300)
         snapshots.append(snapshot.id)
-        demo.block_storage.wait_for_status(volume, status='available', failures=['error'], wait=120, interval=1)
+        assert demo.image.get_image(snapshot.id).status == 'active'
+        volume = make_volume(demo, old, 'bfv-%s' % group.provider)
+        volumes.append(volume.id)
         booted = boot_from_volume(demo, admin, volume.id, 'bfv-%s' % group.provider)
         servers.append(booted.id)
-        demo.compute.wait_for_server(shelved, status='SHELVED_OFFLOADED', failures=['ERROR'], wait=300, interval=1)
-        demo.image.wait_for_status(snapshot, status='active', failures=['killed', 'deleted'], wait=300, interval=1)
 
         for user in ('shelved', 'snapshotted', 'volume-booted'):
             result, _outcomes = group.run(keep=1, delete_unused=True)
