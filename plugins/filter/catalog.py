@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Filters that build and render the image catalog; the logic is in module_utils/_catalog.py,
-the HTML page in module_utils/templates/catalog_html.j2, an autoescaped Jinja2 template.
+"""Filters that build and render the image catalog; the logic is in plugin_utils/_catalog.py,
+the HTML page in plugin_utils/templates/catalog_html.j2, an autoescaped Jinja2 template.
 
 Documentation: catalog_model.yml, catalog_markdown.yml, catalog_html.yml next to this file.
 """
@@ -19,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _catalog
+from ansible_collections.cloudimages.openstack.plugins.plugin_utils import _catalog
 
 
 def _wrap(function):
@@ -51,7 +51,7 @@ def csp_hash(text):
 
 
 def _pages():
-    """The page lives beside the view it renders (module_utils/_catalog.py): plugins/filter holds plugins only."""
+    """The page lives beside the view it renders (plugin_utils/_catalog.py): plugins/filter holds plugins only."""
     templates = os.path.join(os.path.dirname(os.path.abspath(_catalog.__file__)), 'templates')
     pages = Environment(loader=FileSystemLoader(templates), autoescape=True, undefined=StrictUndefined,
                         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)

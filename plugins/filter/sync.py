@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Filters of the daily sync (roles/image_sync); the logic is in module_utils/_sync_report.py.
+"""Filters of the daily sync (roles/image_sync); the logic is in plugin_utils/_sync_report.py.
 
 Documentation: sync_*.yml next to this file.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _sync_report
+from ansible_collections.cloudimages.openstack.plugins.plugin_utils import _sync_report
 
 
 def sync_description(spec, boot_tested, store_raw=False):

@@ -24,6 +24,7 @@ import urllib.parse
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums, _managed, _signatures
 from ansible_collections.cloudimages.openstack.plugins.module_utils._files import subdir, write_atomic
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._arches import SPELLINGS, spelling
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._names import COMPRESSIONS
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
     BACKOFF, RETRIES, TRANSFER_DEADLINE, Deadline, UpstreamError, attempts, body, check_framed, get,
     requests_sent, retrying)
@@ -32,7 +33,6 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._http import
 MAX_METADATA_BYTES = 64 * 1024 * 1024
 # A cached vendor keyring older than this is fetched again (vendors add keys and subkeys).
 KEYRING_MAX_AGE = 7 * 24 * 3600
-COMPRESSIONS = ('none', 'xz', 'bz2', 'gz')
 
 
 class DiscoveryError(Exception):

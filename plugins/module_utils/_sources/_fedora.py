@@ -31,6 +31,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._ba
     DiscoveryError, EndOfLife, Source, catalog_entry, dir_of, hint_of, same_digest,
     secure_transport,
 )
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._names import COMPRESSION
 
 KEYRING_URL = 'https://fedoraproject.org/fedora.gpg'
 FCOS_HOST = 'https://builds.coreos.fedoraproject.org/'
@@ -146,7 +147,7 @@ class FedoraCoreOS(Source):
     name = 'fedora_coreos'
     distro = 'fedora-coreos'
     login_user = 'core'
-    compression = 'xz'
+    compression = COMPRESSION['fedora_coreos']
     keyring_url = KEYRING_URL
     keyring_name = 'fedora.gpg'
     platform = 'openstack'

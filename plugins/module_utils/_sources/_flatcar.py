@@ -20,6 +20,7 @@ import re
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
     DiscoveryError, NotFoundError, Source,
 )
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._names import COMPRESSION
 
 IMAGE = 'flatcar_production_openstack_image.img'
 # (suffix, compression) in the order taken: the smaller download first.
@@ -44,7 +45,7 @@ class Flatcar(Source):
     name = 'flatcar'
     distro = 'flatcar'
     login_user = 'core'
-    compression = 'bz2'
+    compression = COMPRESSION['flatcar']
     keyring_url = 'https://www.flatcar.org/security/image-signing-key/Flatcar_Image_Signing_Key.asc'
     keyring_name = 'Flatcar_Image_Signing_Key.asc'
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from ansible_collections.cloudimages.openstack.plugins.filter.catalog import catalog_html as render_html, csp_hash
-from ansible_collections.cloudimages.openstack.plugins.module_utils._catalog import (
+from ansible_collections.cloudimages.openstack.plugins.plugin_utils._catalog import (
     IN_USE, RETENTION, UNKNOWN, CatalogError, build_model, day, md, natural_key, render_markdown,
 )
 
@@ -238,7 +238,7 @@ def test_no_value_escapes_its_cell(name, source, build):
 
 
 def test_ages_and_end_of_support_warnings():
-    from ansible_collections.cloudimages.openstack.plugins.module_utils._catalog import ages  # pylint: disable=import-outside-toplevel
+    from ansible_collections.cloudimages.openstack.plugins.plugin_utils._catalog import ages  # pylint: disable=import-outside-toplevel
     soon = image('s', 'Soon - Latest', release='debian-11', created='2026-09-01T08:00:00Z', provided_until='2026-12-31')
     past = image('p', 'Past - Latest', release='debian-10', created='2026-11-01T08:00:00Z', provided_until='2026-11-30')
     model = build_model({'c': [soon, past, image('u', 'Ubuntu - Latest', created='2026-11-30T08:00:00Z')]})

@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sync_report import build_report, render_metrics
+from ansible_collections.cloudimages.openstack.plugins.plugin_utils._sync_report import build_report, render_metrics
 from promtool_check import check_metrics, rules_fire, samples
 
 pytestmark = pytest.mark.skipif(not shutil.which('promtool'), reason='needs promtool (Debian package prometheus)')

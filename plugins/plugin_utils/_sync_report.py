@@ -17,8 +17,8 @@ import datetime
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import compare
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import COMPRESSIONS
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._names import (
+    COMPRESSION, COMPRESSIONS, NAMES)
 
 _DECOMPRESS = {'xz': 'xz -dk', 'bz2': 'bzip2 -dk', 'gz': 'gzip -dk'}
 
@@ -32,10 +32,10 @@ def compression_of(source, options=None):
     options = options or {}
     if options.get('compression'):
         value = str(options['compression'])
-    elif source in SOURCES:
-        value = SOURCES[source].compression
+    elif source in NAMES:
+        value = COMPRESSION.get(source, 'none')
     else:
-        raise ReportError('unknown source %r; known: %s' % (source, ', '.join(sorted(SOURCES))))
+        raise ReportError('unknown source %r; known: %s' % (source, ', '.join(sorted(NAMES))))
     if value not in COMPRESSIONS:
         raise ReportError('compression must be one of %s, not %r' % (', '.join(COMPRESSIONS), value))
     return value
