@@ -21,6 +21,7 @@ import socket
 import time
 import uuid
 
+from ansible_collections.cloudimages.openstack.plugins.module_utils._glance import Glance, GlanceError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time, utcnow
 
 DEFAULT_PREFIX = 'cloudimages-boot-test-'
@@ -387,27 +388,25 @@ class BootTest:
             self.warnings.append('image %s failed its boot test but is %s%s, so it was not deleted'
                                  % (image.id, image.visibility, ' and protected' if image.is_protected else ''))
             return False
-        from openstack import exceptions  # pylint: disable=import-outside-toplevel
+        glance = Glance(self.conn)
         for attempt in range(DELETE_ATTEMPTS):
             try:
-                self.conn.image.delete_image(image.id, ignore_missing=True)
+                glance.delete(image.id)
                 return True
-            except exceptions.HttpException as exc:
+            except GlanceError as exc:
                 # A 5xx may still have deleted it (then a retry answers 400 or 404): ask Glance.
                 if self.image_gone(image.id):
                     return True
                 # A 5xx is worth another try (DELETE is idempotent); anything else, or the last one, is reported.
-                if (exc.status_code or 0) < 500 or attempt == DELETE_ATTEMPTS - 1:
+                if (exc.status or 0) < 500 or attempt == DELETE_ATTEMPTS - 1:
                     self.warnings.append('image %s failed its boot test but could not be deleted: %s' % (image.id, exc))
                     return False
                 self.sleep(2.0 * (attempt + 1))
         return False
 
     def image_gone(self, image_id):
-        from openstack import exceptions  # pylint: disable=import-outside-toplevel
         try:
-            return self.conn.image.get_image(image_id).status in ('deleted', 'pending_delete')
-        except exceptions.NotFoundException:
-            return True
-        except exceptions.HttpException:
+            image = Glance(self.conn).get(image_id)
+        except GlanceError:
             return False
+        return image is None or image['status'] in ('deleted', 'pending_delete')

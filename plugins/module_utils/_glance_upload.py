@@ -30,8 +30,8 @@ import os
 import time
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums, _managed, _process
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import flatten, list_images
-from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import NO_RETRY, RETRY_IDEMPOTENT
+from ansible_collections.cloudimages.openstack.plugins.module_utils._glance import GlanceError, listed, missing_stores
+from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import flatten
 from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time, utcnow
 
 METHODS = ('direct', 'glance-direct', 'web-download')
@@ -41,10 +41,8 @@ SENT_ALGORITHMS = ('md5', 'sha256', 'sha512')
 CHUNK = 1 << 20
 
 
-class UploadError(Exception):
-    """A failure with a message meant for the operator; ``status`` is Glance's HTTP status if any."""
-
-    status = None
+class UploadError(GlanceError):
+    """A failure of the procedure, with a message meant for the operator."""
 
 
 # --- pure helpers ---------------------------------------------------------------------------
@@ -203,17 +201,6 @@ def check_stores(method, stores, all_stores):
     return stores
 
 
-def listed(value):
-    """The entries of a comma-separated Glance attribute (stores, os_glance_failed_import)."""
-    return {entry.strip() for entry in str(value or '').split(',')} - {''}
-
-
-def missing_stores(image, stores):
-    """The ``stores`` Glance does not list for ``image``."""
-    held = listed(image.get('stores'))
-    return [store for store in stores if store not in held]
-
-
 def import_failure(image):
     """Glance marks a failed import with the stores in os_glance_failed_import and reverts to queued."""
     failed = (image.get('properties') or {}).get('os_glance_failed_import')
@@ -249,76 +236,6 @@ class HashingReader:
 
     def digests(self):
         return self._hasher.hexdigests()
-
-
-# --- Glance calls ----------------------------------------------------------------------------
-
-class Glance:
-    """The few Glance v2 calls we make, by REST, so every write is exactly one request."""
-
-    def __init__(self, conn):
-        self.conn = conn
-        self.project_id = conn.current_project_id
-
-    def _idempotent(self, method, path, what, ok):
-        return self._call(method, path, what, ok=ok, **RETRY_IDEMPOTENT)
-
-    def _call(self, method, path, what, ok=(200, 201, 202, 204), **kwargs):
-        if method not in ('get', 'delete'):
-            # A retried create may duplicate the image, a retried PUT has no body left to send.
-            kwargs.update(NO_RETRY)
-        try:
-            response = getattr(self.conn.image, method)(path, raise_exc=False, **kwargs)
-        except Exception as exc:  # keystoneauth connection errors: say what was being done
-            raise UploadError('%s: %s: %s' % (what, type(exc).__name__, exc)) from exc
-        if response.status_code not in ok:
-            text = ' '.join((response.text or '').split())[:400]
-            error = UploadError('%s: HTTP %s %s' % (what, response.status_code, text))
-            error.status = response.status_code
-            raise error
-        return response
-
-    def list_identity(self, tag, identity):
-        """Our project's images carrying the tag and identity properties, every visibility, hidden too."""
-        found = list_images(self.conn, [tag], identity, visibility='all', owner=self.project_id, hidden='include')
-        return sorted(found, key=rank)
-
-    def get(self, image_id):
-        response = self._idempotent('get', '/images/%s' % image_id, 'cannot read image %s' % image_id, ok=(200, 404))
-        return None if response.status_code == 404 else flatten(response.json())
-
-    def create(self, body):
-        return flatten(self._call('post', '/images', 'cannot create the image', json=body).json())
-
-    def put_file(self, image_id, reader, store=None):
-        headers = {'Content-Type': 'application/octet-stream'}
-        if store:
-            headers['X-Image-Meta-Store'] = store
-        self._call('put', '/images/%s/file' % image_id, 'upload to image %s failed' % image_id, data=reader,
-                   headers=headers)
-
-    def stage(self, image_id, reader):
-        self._call('put', '/images/%s/stage' % image_id, 'staging data for image %s failed' % image_id, data=reader,
-                   headers={'Content-Type': 'application/octet-stream'})
-
-    def store_ids(self):
-        """The stores of a multi-store Glance."""
-        what = 'cannot list the stores of Glance (stores and all_stores need a multi-store Glance)'
-        response = self._idempotent('get', '/info/stores', what, ok=(200,))
-        return [store['id'] for store in response.json().get('stores', [])]
-
-    def start_import(self, image_id, method, uri=None, stores=(), all_stores=False, must_succeed=True):
-        body = {'method': {'name': method}}
-        if uri:
-            body['method']['uri'] = uri
-        if stores or all_stores:
-            body.update({'stores': list(stores)} if stores else {'all_stores': True})
-            body['all_stores_must_succeed'] = must_succeed
-        self._call('post', '/images/%s/import' % image_id,
-                   'Glance refused the %s import of image %s' % (method, image_id), json=body)
-
-    def delete(self, image_id):
-        self._idempotent('delete', '/images/%s' % image_id, 'cannot delete image %s' % image_id, ok=(204, 404))
 
 
 # --- the procedure ---------------------------------------------------------------------------
@@ -458,7 +375,7 @@ class Uploader:
         try:
             # Not all_stores_must_succeed: a store that fails keeps the copies that worked.
             self.glance.start_import(image_id, 'copy-image', stores=stores, must_succeed=False)
-        except UploadError as exc:
+        except GlanceError as exc:
             if exc.status == 409:
                 return False
             if exc.status == 403:
@@ -520,11 +437,11 @@ class Uploader:
     def _undo(self, image_id, exc):
         try:
             self.glance.delete(image_id)
-        except UploadError as cleanup:
-            if isinstance(exc, UploadError):
+        except GlanceError as cleanup:
+            if isinstance(exc, GlanceError):
                 exc.args = ('%s; deleting image %s also failed: %s' % (exc.args[0], image_id, cleanup),)
             return
-        if isinstance(exc, UploadError):
+        if isinstance(exc, GlanceError):
             exc.args = ('%s (image %s deleted)' % (exc.args[0], image_id),)
 
     def _send(self, image_id):

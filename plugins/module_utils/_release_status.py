@@ -20,7 +20,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils import _mana
 from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import (
     compare, describe, image_build, withdrawal_accepts,
 )
-from ansible_collections.cloudimages.openstack.plugins.module_utils._glance_upload import missing_stores
+from ansible_collections.cloudimages.openstack.plugins.module_utils._glance import missing_stores
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import members, plan
 
 

@@ -8,26 +8,19 @@
 Each rename/visibility/property change of one image is ONE ``PATCH /v2/images/{id}`` with the
 plan's JSON-patch operations, so the new latest is complete (name, public, properties) the
 moment it appears. Deletes re-check usage right before the DELETE and treat Glance's 409 as
-"in use"; a 404 means another run got there first.
+"in use"; a 404 means another run got there first. Glance's calls are ``_glance.Glance``'s.
 """
 
 from __future__ import annotations
 
 import time
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import from_sdk, list_managed
-from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import RETRY_IDEMPOTENT
+from ansible_collections.cloudimages.openstack.plugins.module_utils._glance import Glance, GlanceError
+from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import list_managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._process import NO_GUARD
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import PATCH_ACTIONS, pairs, undo_ops
 from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import DEFAULT_SERVICES, in_use, pending_text
-
-try:
-    from openstack import exceptions as sdk_exceptions
-except ImportError:  # the module reports the missing SDK
-    sdk_exceptions = None
-
-PATCH_CONTENT_TYPE = 'application/openstack-images-v2.1-json-patch'
 
 
 def list_group(conn, provider, release_key, owners, extra_ids=()):
@@ -37,20 +30,13 @@ def list_group(conn, provider, release_key, owners, extra_ids=()):
     """
     images = list_managed(conn, provider, owners, release_key)
     seen = {image['id'] for image in images}
+    glance = Glance(conn)
     for image_id in extra_ids:
         if image_id and image_id not in seen:
-            found = conn.image.find_image(image_id, ignore_missing=True)
-            if found is not None and found.id == image_id:
-                images.append(from_sdk(found))
+            found = glance.get(image_id)
+            if found is not None:
+                images.append(found)
     return images
-
-
-def patch_image(conn, image_id, ops):
-    """One PATCH with ``ops``; SDK exceptions on errors."""
-    response = conn.image.patch('/images/%s' % image_id, json=ops, headers={'Content-Type': PATCH_CONTENT_TYPE},
-                                raise_exc=False)
-    sdk_exceptions.raise_from_response(response)
-    return response
 
 
 def _refit(ops, image):
@@ -75,38 +61,25 @@ def _refit(ops, image):
     return fitted
 
 
-def _server_error(exc):
-    return not isinstance(exc, sdk_exceptions.ConflictException) and (getattr(exc, 'status_code', None) or 0) >= 500
-
-
-def _patch_converging(conn, image_id, ops):
+def _patch_converging(glance, image_id, ops):
     """PATCH; after a 409 or 5xx, re-read the image and send what is still needed (twice at most)."""
     for attempt in range(3):
         try:
-            patch_image(conn, image_id, ops)
+            glance.patch(image_id, ops)
             return
-        except (sdk_exceptions.ConflictException, sdk_exceptions.HttpException) as exc:
-            if attempt == 2 or not (isinstance(exc, sdk_exceptions.ConflictException) or _server_error(exc)):
+        except GlanceError as exc:
+            if attempt == 2 or not (exc.status == 409 or (exc.status or 0) >= 500):
                 raise
             time.sleep(attempt)
-            remaining = _refit(ops, from_sdk(conn.image.get_image(image_id)))
-            if remaining == ops and isinstance(exc, sdk_exceptions.ConflictException):
+            current = glance.get(image_id)
+            if current is None:
+                raise GlanceError('image %s is gone' % image_id, 404) from exc
+            remaining = _refit(ops, current)
+            if remaining == ops and exc.status == 409:
                 raise
             if not remaining:
                 return
             ops = remaining
-
-
-def deactivate(conn, image_id):
-    """Not conn.image.deactivate_image: openstacksdk ignores the response, so a refusal (403) would pass as done."""
-    response = conn.image.post('/images/%s/actions/deactivate' % image_id, raise_exc=False, **RETRY_IDEMPOTENT)
-    sdk_exceptions.raise_from_response(response)
-
-
-def delete(conn, image_id):
-    """DELETE, repeatable (retried like every idempotent request); a 404 raises NotFoundException."""
-    response = conn.image.delete('/images/%s' % image_id, raise_exc=False, **RETRY_IDEMPOTENT)
-    sdk_exceptions.raise_from_response(response)
 
 
 def execute(conn, actions, require_complete_usage=True, stop_after=None, usage_services=DEFAULT_SERVICES,
@@ -120,52 +93,53 @@ def execute(conn, actions, require_complete_usage=True, stop_after=None, usage_s
 
     ``stop_after`` applies only the first N actions (tests simulate a killed run with it).
     """
-    outcomes = []
+    glance, outcomes = Glance(conn), []
     for step in pairs(actions[:stop_after]):
         with guard.pair():
             first = len(outcomes)
             try:
                 for action in step:
-                    outcomes.append(_apply(conn, action, require_complete_usage, usage_services))
+                    outcomes.append(_apply(glance, action, require_complete_usage, usage_services))
             except BaseException:
                 if len(step) > 1:
-                    _undo(conn, step[:len(outcomes) - first])
+                    _undo(glance, step[:len(outcomes) - first])
                 raise
             if len(step) > 1 and outcomes[-1] == 'gone':  # the candidate was deleted meanwhile
-                _undo(conn, step[:-1])
+                _undo(glance, step[:-1])
                 outcomes[first:-1] = ['undone: the candidate to promote is gone'] * (len(step) - 1)
     return outcomes
 
 
-def _undo(conn, applied):
+def _undo(glance, applied):
     for action in reversed(applied):
-        _patch_converging(conn, action['id'], undo_ops(action))
+        _patch_converging(glance, action['id'], undo_ops(action))
 
 
-def _apply(conn, action, require_complete_usage, usage_services):
+def _apply(glance, action, require_complete_usage, usage_services):
     kind, image_id = action['action'], action['id']
     outcome = 'done'
     try:
         if kind in PATCH_ACTIONS:
-            _patch_converging(conn, image_id, action['patch'])
+            _patch_converging(glance, image_id, action['patch'])
         elif kind in ('deactivate', 'delete'):
-            users = _users_now(conn, image_id, require_complete_usage, usage_services)
+            users = _users_now(glance.conn, image_id, require_complete_usage, usage_services)
             if users:
                 outcome = 'refused: %s' % users
             elif kind == 'deactivate':
-                deactivate(conn, image_id)
-            else:
-                delete(conn, image_id)
+                glance.deactivate(image_id)
+            elif not glance.delete(image_id):
+                outcome = 'gone'
         elif kind == 'cleanup':
-            delete(conn, image_id)
+            outcome = 'done' if glance.delete(image_id) else 'gone'
         else:
             outcome = 'nothing to do'
-    except sdk_exceptions.NotFoundException:
-        outcome = 'gone'
-    except sdk_exceptions.ConflictException as exc:
-        if kind in PATCH_ACTIONS:
+    except GlanceError as exc:
+        if exc.status == 404:
+            outcome = 'gone'
+        elif exc.status == 409 and kind not in PATCH_ACTIONS:
+            outcome = 'refused: Glance answered 409 (in use or protected): %s' % exc
+        else:
             raise
-        outcome = 'refused: Glance answered 409 (in use or protected): %s' % (exc.details or exc)
     return outcome
 
 

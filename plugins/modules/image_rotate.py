@@ -236,6 +236,7 @@ diff:
 
 from datetime import datetime, timezone
 
+from ansible_collections.cloudimages.openstack.plugins.module_utils._glance import GlanceError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._glance_upload import planned_image
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import list_impostors, resolve_owners
 from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import OWNERS_SPEC
@@ -290,8 +291,11 @@ class ImageRotateModule(OpenStackModule):
         out = result.as_dict()
         changed = result.changed
         if changed and not self.check_mode:
-            outcomes = execute(self.conn, result.actions, policy.require_all_projects_usage,
-                               usage_services=policy.usage_services, guard=self.guard)
+            try:
+                outcomes = execute(self.conn, result.actions, policy.require_all_projects_usage,
+                                   usage_services=policy.usage_services, guard=self.guard)
+            except GlanceError as exc:
+                self.fail_json(msg=str(exc), status_code=exc.status)
             names = {image['id']: image.get('name') for image in images}
             for action, outcome in zip(result.actions, outcomes):
                 action['result'] = outcome

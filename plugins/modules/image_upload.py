@@ -304,6 +304,7 @@ import os
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _glance_upload as upload
+from ansible_collections.cloudimages.openstack.plugins.module_utils._glance import Glance, GlanceError
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed, _scs, _staging
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import POLICY_SPEC, policy_from
 from ansible_collections.cloudimages.openstack.plugins.module_utils._time import run_now
@@ -393,7 +394,7 @@ class ImageUploadModule(OpenStackModule):
         try:
             body, tag, identity, expected, policy = self._prepare()
             staged = self._staged(body, expected)
-            uploader = upload.Uploader(upload.Glance(self.conn), body, tag, identity, p['method'],
+            uploader = upload.Uploader(Glance(self.conn), body, tag, identity, p['method'],
                                        None if staged else p['filename'], staged['url'] if staged else p['url'],
                                        expected, p['timeout'], policy.stale_after, stores=p['stores'],
                                        all_stores=p['all_stores'])  # refuses stores the method cannot reach
@@ -408,7 +409,7 @@ class ImageUploadModule(OpenStackModule):
                 if staged:  # a stat when another region's run put it there already
                     staged['bytes'] = _staging.put(p['filename'], p['staging_dir'], staged['name'])
                 result = uploader.run()
-        except (upload.UploadError, OSError) as exc:  # OSError: writing into staging_dir
+        except (GlanceError, OSError) as exc:  # UploadError too; OSError: writing into staging_dir
             if staged and not self.check_mode:
                 _staging.discard(p['staging_dir'], staged['name'])
             self.fail_json(msg=str(exc), deleted=uploader.deleted)

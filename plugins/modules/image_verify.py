@@ -235,8 +235,8 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._http import
     REQUESTS_IMPORT_ERROR, TRANSFER_DEADLINE, make_session)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import (
     list_impostors, list_managed, resolve_owners)
+from ansible_collections.cloudimages.openstack.plugins.module_utils._glance import Glance, GlanceError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule, sdk_exceptions
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation_apply import deactivate
 from ansible_collections.cloudimages.openstack.plugins.module_utils._verify_upstream import UpstreamCheck
 
 
@@ -309,7 +309,7 @@ class ImageVerifyModule(OpenStackModule):
             if not self.check_mode:
                 try:
                     self._deactivate_one(result['id'])
-                except sdk_exceptions.SDKException as exc:
+                except (sdk_exceptions.SDKException, GlanceError) as exc:
                     result['reason'] += '; deactivation failed: %s' % exc
                     failures.append('%s (%s): %s' % (result['name'], result['id'], exc))
                     continue
@@ -321,7 +321,7 @@ class ImageVerifyModule(OpenStackModule):
         return bool(before), diff, failures
 
     def _deactivate_one(self, image_id):
-        deactivate(self.conn, image_id)
+        Glance(self.conn).deactivate(image_id)
 
 
 def main():

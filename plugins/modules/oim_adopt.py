@@ -84,10 +84,10 @@ adopted:
 """
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed, _oim
+from ansible_collections.cloudimages.openstack.plugins.module_utils._glance import Glance, GlanceError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import list_images, resolve_owners
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import json_pointer
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation_apply import patch_image
 
 
 def adopt_ops(image, adoption):
@@ -123,7 +123,10 @@ class OimAdoptModule(OpenStackModule):
             after[image['id']] = {'tags': sorted(set(image['tags']) | {adoption['tag']}),
                                   'properties': adoption['properties']}
             if not self.check_mode:
-                patch_image(self.conn, image['id'], adopt_ops(image, adoption))
+                try:
+                    Glance(self.conn).patch(image['id'], adopt_ops(image, adoption))
+                except GlanceError as exc:
+                    self.fail_json(msg=str(exc), status_code=exc.status)
         output = dict(changed=bool(result['adopt']), **result)
         if self.ansible._diff:
             output['diff'] = {'before': before, 'after': after}

@@ -270,7 +270,7 @@ from datetime import datetime, timezone
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _lifecycle, _managed
-from ansible_collections.cloudimages.openstack.plugins.module_utils._glance_upload import Glance, UploadError
+from ansible_collections.cloudimages.openstack.plugins.module_utils._glance import Glance, GlanceError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import (
     list_impostors, list_managed, list_squatters, resolve_owners)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import OWNERS_SPEC, PROMOTED_VISIBILITIES
@@ -314,7 +314,7 @@ class ReleaseStatusInfoModule(OpenStackModule):
             self.owners = resolve_owners(self.conn, self.params['owners'])
             self.today = today_of(self.params['today'])
             stores = Glance(self.conn).store_ids() if self.params['all_stores'] else self.params['stores']
-        except (ValueError, DiscoveryError, UploadError) as exc:
+        except (ValueError, DiscoveryError, GlanceError) as exc:
             self.fail_json(msg=str(exc))
         self.catalogs, self.catalog_errors, self.discovered, self.documents = {}, {}, {}, Documents()
         specs, streams = [], []

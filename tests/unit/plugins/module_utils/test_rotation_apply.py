@@ -4,9 +4,8 @@ import os
 import signal
 
 import pytest
-from openstack import exceptions as sdk_exceptions
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _rotation_apply
+from ansible_collections.cloudimages.openstack.plugins.module_utils._glance import Glance, GlanceError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._process import Cancelled, Guard
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import Policy, plan
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation_apply import _refit, execute
@@ -41,7 +40,7 @@ class _Glance:
     def __init__(self, images, fail=None, error=None):
         self.table, self.fail, self.error, self.calls = {i['id']: i for i in images}, fail, error, []
 
-    def patch(self, _conn, image_id, ops):
+    def patch(self, image_id, ops):
         self.calls.append(image_id)
         if image_id == self.fail:
             raise self.error
@@ -56,15 +55,15 @@ def _promotion():
 
 
 @pytest.mark.parametrize('error, outcome', [
-    (sdk_exceptions.HttpException('403 Forbidden'), None),
-    (sdk_exceptions.NotFoundException('404'), 'gone'),
+    (GlanceError('HTTP 403 Forbidden', 403), None),
+    (GlanceError('HTTP 404 Not Found', 404), 'gone'),
 ])
 def test_a_failed_promotion_undoes_the_demotion_before_it(monkeypatch, error, outcome):
     old, cand, actions = _promotion()
     glance = _Glance([old, cand], fail=cand['id'], error=error)
-    monkeypatch.setattr(_rotation_apply, 'patch_image', glance.patch)
+    monkeypatch.setattr(Glance, 'patch', lambda _client, image_id, ops: glance.patch(image_id, ops))
     if outcome is None:
-        with pytest.raises(sdk_exceptions.HttpException):
+        with pytest.raises(GlanceError, match='403'):
             execute(None, actions)
     else:
         assert execute(None, actions)[:2] == ['undone: the candidate to promote is gone', 'gone']
@@ -76,12 +75,12 @@ def test_a_signal_between_demotion_and_promotion_waits_for_the_promotion(monkeyp
     old, cand, actions = _promotion()
     glance = _Glance([old, cand])
 
-    def patch_then_signal(conn, image_id, ops):
-        glance.patch(conn, image_id, ops)
+    def patch_then_signal(_client, image_id, ops):
+        glance.patch(image_id, ops)
         if image_id == old['id']:
             os.kill(os.getpid(), signal.SIGTERM)  # AWX cancels the job right after the demotion
 
-    monkeypatch.setattr(_rotation_apply, 'patch_image', patch_then_signal)
+    monkeypatch.setattr(Glance, 'patch', patch_then_signal)
     handlers = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         guard = Guard().install(watch=False)

@@ -12,6 +12,7 @@ import hashlib
 import pytest
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _glance_upload as up
+from ansible_collections.cloudimages.openstack.plugins.module_utils._glance import missing_stores
 
 TAG = 'managed_by_example'
 IDENTITY = {'cloudimages_release': 'r', 'cloudimages_build': '1', 'cloudimages_digest': 'sha256:' + '0' * 64}
@@ -127,8 +128,8 @@ def test_stores_a_method_cannot_reach_are_refused(method, stores, all_stores, me
 
 
 def test_missing_stores_reads_glances_comma_separated_list():
-    assert up.missing_stores({'stores': 'local,edge'}, ['edge', 'far']) == ['far']
-    assert up.missing_stores({}, ['edge']) == ['edge'] and up.missing_stores({'stores': 'x'}, []) == []
+    assert missing_stores({'stores': 'local,edge'}, ['edge', 'far']) == ['far']
+    assert missing_stores({}, ['edge']) == ['edge'] and missing_stores({'stores': 'x'}, []) == []
 
 
 class CopyingGlance(FakeGlance):
