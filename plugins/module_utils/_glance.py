@@ -53,12 +53,14 @@ class Glance:
             raise GlanceError('%s: %s: %s' % (what, type(exc).__name__, exc)) from exc
         if response.status_code not in ok:
             text = ' '.join((response.text or '').split())[:400]
-            raise GlanceError('%s: HTTP %s %s' % (what, response.status_code, text), response.status_code)
+            status = response.status_code
+            raise GlanceError('%s: HTTP %s %s' % (what, status, text), status)
         return response
 
     def list_identity(self, tag, identity):
         """Our project's images carrying the tag and identity properties, every visibility, hidden too."""
-        return list_images(self.conn, [tag], identity, visibility='all', owner=self.conn.current_project_id, hidden='include')
+        return list_images(self.conn, [tag], identity, visibility='all', owner=self.conn.current_project_id,
+                           hidden='include')
 
     def get(self, image_id):
         """The image, or None when Glance does not know it."""

@@ -267,32 +267,13 @@ requests:
 
 from datetime import datetime, timezone
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _lifecycle, _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._glance import Glance, GlanceError
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import (
-    list_impostors, list_managed, list_squatters, resolve_owners)
-from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import OWNERS_SPEC, PROMOTED_VISIBILITIES
+from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import resolve_owners
+from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import OWNERS_SPEC
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
-from ansible_collections.cloudimages.openstack.plugins.module_utils._release_status import assess, current_latest
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import POLICY_SPEC, policy_from
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    DiscoveryError, EndOfLife, version_key)
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import (
-    DISCOVER_SPEC, Documents, discover_from, remember_published, session_for, today_of, vendor_catalog,
-)
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
-from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import lookup
-
-
-def _validated(spec, params, what):
-    if not isinstance(params, dict):
-        raise ValueError('%s must be a dict of options, not %r' % (what, params))
-    result = ArgumentSpecValidator(spec).validate(params)
-    if result.error_messages:
-        raise ValueError('%s: %s' % (what, '; '.join(result.error_messages)))
-    return result.validated_parameters
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import today_of
+from ansible_collections.cloudimages.openstack.plugins.module_utils._status_check import StatusCheck
 
 
 class ReleaseStatusInfoModule(OpenStackModule):
@@ -302,218 +283,20 @@ class ReleaseStatusInfoModule(OpenStackModule):
                          stores=dict(type='list', elements='str', default=[]),
                          all_stores=dict(type='bool', default=False), **OWNERS_SPEC)
     module_kwargs = dict(supports_check_mode=True)
-    requests = 0  # upstream requests made
-    today = None  # ISO date end-of-life dates are compared with
-    owners = ()  # the projects whose images are the provider's
-    catalogs = catalog_errors = None  # vendor release lists and their errors, by (source, arch)
-    discovered = None  # the discovery parameters of each entry, by id(entry)
-    documents = None  # upstream entry documents of this run, each asked once (Documents)
 
     def run(self):
+        p = self.params
         try:
-            self.owners = resolve_owners(self.conn, self.params['owners'])
-            self.today = today_of(self.params['today'])
-            stores = Glance(self.conn).store_ids() if self.params['all_stores'] else self.params['stores']
+            owners = resolve_owners(self.conn, p['owners'])
+            today = today_of(p['today'])
+            stores = Glance(self.conn).store_ids() if p['all_stores'] else p['stores']
         except (ValueError, DiscoveryError, GlanceError) as exc:
             self.fail_json(msg=str(exc))
-        self.catalogs, self.catalog_errors, self.discovered, self.documents = {}, {}, {}, Documents()
-        specs, streams = [], []
-        for spec in self.params['releases']:
-            found = self._expand(spec)
-            specs.extend(found)
-            if found and found[0].get('follows'):
-                streams.append(spec)
-        entries, policies = [], []
-        for spec in specs:
-            entry, policy = self._prepare(spec)
-            entries.append(entry)
-            policies.append(policy)
-        listings, impostors = {}, []
-
-        def listing(provider):
-            if provider not in listings:
-                listings[provider] = list_managed(self.conn, provider, self.owners)
-                impostors.extend(list_impostors(self.conn, provider, self.owners))
-            return listings[provider]
-
-        for policy in filter(None, policies):
-            listing(policy.provider)
-        # A release that left its stream (Fedora 43 once 45 is out) is retired, not forgotten.
-        for spec in streams:
-            provider = spec['rotate'].get('provider')
-            carried = {s['rotate']['release_key'] for s in specs}
-            try:
-                family, arch = _lifecycle.stream_key(spec)
-                members = _lifecycle.stream_members(listing(provider), provider, family, arch)
-            except ValueError:
-                continue  # reported on the stream's own entries
-            for release in members:
-                key = _managed.release_key(family, release, arch)
-                if key not in carried:
-                    why = '%s no longer follows %s' % (key, spec['discover']['release'])
-                    entry, policy = self._prepare(_lifecycle.concrete(spec, release, self.today, why))
-                    entries.append(entry)
-                    policies.append(policy)
-        latest_names = {}
-        for policy in filter(None, policies):
-            latest_names.setdefault(policy.provider, set()).add(policy.naming.latest)
-        for provider, names in sorted(latest_names.items()):
-            impostors.extend(list_squatters(self.conn, provider, self.owners, names))
-        for warning in impostors:
+        status = StatusCheck(self.conn, owners, today, self.check_mode)
+        result = status.check(p['releases'], datetime.now(timezone.utc), stores, p['announce'], p['not_in_data'])
+        for warning in status.warnings:
             self.ansible.warn(warning)
-        now = datetime.now(timezone.utc)
-
-        def status(index, usage=None):
-            return assess(listings[policies[index].provider], policies[index], entries[index]['release'], now, usage,
-                          stores)
-
-        # A release whose discovery failed keeps its published Latest: only its age is looked up.
-        for index, policy in enumerate(policies):
-            if policy and entries[index]['error']:
-                entries[index]['latest_since'] = (current_latest(listings[policy.provider], policy, now)
-                                                  or {}).get('created_at')
-        statuses = {index: status(index) for index, policy in enumerate(policies)
-                    if policy and not entries[index]['error']}
-        # The images the planner wants usage for, of every release, in one lookup per set of usage services.
-        by_services = {}
-        for index, found in statuses.items():
-            if found['usage_needed']:
-                by_services.setdefault(policies[index].usage_services, []).append(index)
-        for services, indexes in by_services.items():
-            wanted = sorted({image_id for i in indexes for image_id in statuses[i]['usage_needed']})
-            usage = lookup(self.conn, wanted, services)
-            statuses.update({index: status(index, usage) for index in indexes})
-        for index, found in statuses.items():
-            reason = found['reason']
-            if entries[index]['retired']:
-                reason = '%s; %s' % (entries[index]['retired_reason'], reason)
-            entries[index].update(settled=found['settled'], reason=reason, existing=found['existing'],
-                                  missing_stores=found['missing_stores'], latest_since=found['latest_since'],
-                                  kept_in_use=found['kept_in_use'],
-                                  warnings=found['warnings'])
-            existing = found['existing'] or {}
-            if existing.get('visibility') in PROMOTED_VISIBILITIES and id(entries[index]) in self.discovered:
-                remember_published(self.discovered[id(entries[index])], entries[index]['release'], self.check_mode)
-            if found['settled']:  # nothing else runs for it today: say it here (image_rotate says it otherwise)
-                for warning in found['warnings']:
-                    self.ansible.warn('%s: %s' % (entries[index]['name'], warning))
-        available = self._available(specs) if self.params['announce'] else []
-        leftovers = []
-        if self.params['not_in_data']:
-            carried = {}
-            for entry in entries:
-                carried.setdefault((entry['job'].get('rotate') or {}).get('provider'), set()).add(entry['key'])
-            for provider, images in sorted(listings.items()):
-                leftovers.extend(_lifecycle.not_in_data(images, provider, carried.get(provider, ())))
-        for group in leftovers:
-            self.ansible.warn(group['summary'])
-        self.exit_json(changed=False, releases=entries, impostors=impostors, available=available,
-                       not_in_data=leftovers, requests=self.requests,
-                       catalog_errors=sorted(set(self.catalog_errors.values())))
-
-    def _catalog(self, discover):
-        """The vendor's release list for ``discover`` (one conditional request per vendor and run), or None."""
-        key = (discover.get('source'), discover.get('arch') or 'x86_64')
-        if key not in self.catalogs:
-            self.catalogs[key] = None
-            try:
-                params = _validated(DISCOVER_SPEC, dict(discover, release='catalog'), 'discover')
-                self.catalogs[key], requests = vendor_catalog(session_for(params), params, check_mode=self.check_mode,
-                                                              documents=self.documents)
-                self.requests += requests
-            except (ValueError, DiscoveryError, OSError) as exc:
-                self.requests += getattr(exc, 'requests', 0)
-                self.catalog_errors[key] = str(exc)
-        if self.catalogs[key] is None and key in self.catalog_errors:
-            raise DiscoveryError(self.catalog_errors[key])
-        return self.catalogs[key]
-
-    def _expand(self, spec):
-        """``[spec]``, or the concrete releases of a stream entry (``release: current``)."""
-        discover = spec.get('discover') if isinstance(spec, dict) else None
-        rotate = spec.get('rotate') if isinstance(spec, dict) else None
-        if not isinstance(discover, dict) or not isinstance(rotate, dict) or rotate.get('retired'):
-            return [spec]
-        source = SOURCES.get(discover.get('source'))
-        if source is None or str(discover.get('release')) not in source.streams:
-            return [spec]
-        try:
-            follower = source(discover['release'], discover.get('arch') or 'x86_64')
-            releases = follower.stream(self._catalog(discover) or [])
-            if not releases:
-                raise DiscoveryError('%s %s: the vendor lists no release to follow'
-                                     % (discover['source'], discover['release']))
-            return [_lifecycle.concrete(spec, release, self.today) for release in releases]
-        except (ValueError, DiscoveryError) as exc:
-            return [dict(spec, stream_error=str(exc))]
-
-    def _available(self, specs):
-        """Releases the vendors list that this run carries none of (newer than every carried one)."""
-        carried = {}
-        for spec in specs:
-            discover = spec.get('discover') if isinstance(spec, dict) else None
-            if isinstance(discover, dict) and discover.get('source') in SOURCES:
-                carried.setdefault(discover['source'], (discover, set()))[1].add(str(discover.get('release')))
-        found = []
-        for name, (discover, releases) in sorted(carried.items()):
-            if not SOURCES[name]('catalog').catalog_url():
-                continue
-            try:
-                catalog = self._catalog(discover)
-            except DiscoveryError:
-                continue  # in catalog_errors
-            lts_only = name in ('ubuntu', 'ubuntu_minimal')
-            for item in _lifecycle.available(catalog, releases, self.today, lts_only=lts_only):
-                found.append({'source': name, 'release': item['release'], 'title': item.get('title'),
-                              'support_eol': item.get('support_eol'),
-                              'reason': 'listed by the vendor, newer than %s carried here; add it to the data to '
-                                        'publish it' % ', '.join(sorted(releases, key=version_key))})
-        return found
-
-    def _prepare(self, spec):
-        """``(entry to return, policy or None)``; discovery happens here, an error goes in the entry."""
-        rotate = spec.get('rotate') if isinstance(spec, dict) else None
-        rotate = rotate if isinstance(rotate, dict) else {}
-        entry = {'key': rotate.get('release_key'), 'name': rotate.get('name'), 'retired': bool(rotate.get('retired')),
-                 'retired_reason': None, 'end_of_life': None, 'settled': False, 'reason': None, 'error': None,
-                 'release': None, 'existing': None, 'missing_stores': [], 'warnings': [], 'job': spec,
-                 'latest_since': None, 'kept_in_use': None}
-        params = None
-        try:
-            if spec.get('stream_error'):
-                raise DiscoveryError(spec['stream_error'])
-            params = _validated(POLICY_SPEC, rotate, 'rotate')
-            if not params['retired']:
-                discover = _validated(DISCOVER_SPEC, spec.get('discover'), 'discover')
-                discover['today'] = discover['today'] or self.today
-                try:
-                    # The rollback guard remembers only published builds (see below, and release.yml).
-                    entry['release'], _unchanged, requests = discover_from(discover, check_mode=self.check_mode,
-                                                                           remember=False, documents=self.documents)
-                    self.discovered[id(entry)] = discover
-                    self.requests += requests
-                except EndOfLife as exc:
-                    self.requests += exc.requests
-                    params['retired'] = True
-                    entry.update(end_of_life=exc.date, retired_reason=exc.reason)
-            elif spec.get('retired_reason'):
-                entry['retired_reason'] = spec['retired_reason']
-            else:
-                eos = spec.get('end_of_support')
-                entry['retired_reason'] = ('end_of_support %s (distribution data) has passed' % eos if eos
-                                           else 'retired in the data (rotate.retired)')
-            policy = policy_from(params, self.owners)
-            entry['retired'] = policy.retired
-            if policy.retired and spec.get('rotate'):
-                entry['job'] = dict(spec, rotate=dict(spec['rotate'], retired=True))
-        except (ValueError, DiscoveryError, OSError) as exc:  # PlanError and NamingError are ValueErrors
-            self.requests += getattr(exc, 'requests', 0)
-            entry['error'] = entry['reason'] = str(exc)
-            try:  # its published images still have an age (the morning view, the metrics)
-                return entry, policy_from(params, self.owners) if params else None
-            except ValueError:
-                return entry, None
-        return entry, policy
+        self.exit_json(changed=False, **result)
 
 
 def main():

@@ -470,6 +470,8 @@ class Source:
     # -- what the vendor lists (optional) -------------------------------------------------------------
     # Release names that follow the vendor (``current``), expanded by ``stream``.
     streams = ()
+    # Announce only long-term releases of the catalog (``_lifecycle.available``).
+    announce_lts_only = False
 
     def catalog_url(self):
         """The document listing every release (Ubuntu's streams, Fedora's releases.json...), or None."""

@@ -81,6 +81,7 @@ class Ubuntu(Source):
     login_user = 'ubuntu'
     keyring_url = 'https://keyserver.ubuntu.com/pks/lookup?op=get&search=0x' + UEC_KEY
     keyring_name = 'ubuntu-cloudimage-keyring.asc'
+    announce_lts_only = True
 
     def entry_url(self):
         return HOST + self.tree + 'streams/v1/com.ubuntu.cloud:released:download.json'
