@@ -243,9 +243,9 @@ class StatusCheck:
         return leftovers
 
     # -- the run -------------------------------------------------------------------------------------
-    def assess(self, releases, now, stores=()):
+    def judge(self, releases, now, stores=()):
         """Judge every assessable release; usage in one lookup per set of usage services."""
-        def judge(release, usage=None):
+        def verdict(release, usage=None):
             return assess(self.listing(release.provider), release.policy, release.entry['release'], now, usage,
                           stores)
 
@@ -254,7 +254,7 @@ class StatusCheck:
             if release.policy is not None and release.entry['error']:
                 latest = current_latest(self.listing(release.provider), release.policy, now)
                 release.entry['latest_since'] = (latest or {}).get('created_at')
-        verdicts = [(release, judge(release)) for release in releases if release.assessable]
+        verdicts = [(release, verdict(release)) for release in releases if release.assessable]
         by_services = {}
         for release, found in verdicts:
             if found['usage_needed']:
@@ -263,7 +263,7 @@ class StatusCheck:
         for services, waiting in by_services.items():
             wanted = sorted({image_id for _release, found in waiting for image_id in found['usage_needed']})
             usage = lookup(self.conn, wanted, services)
-            again.update((id(release), judge(release, usage)) for release, _found in waiting)
+            again.update((id(release), verdict(release, usage)) for release, _found in waiting)
         for release, found in verdicts:
             release.settle(again.get(id(release), found))
 
@@ -287,7 +287,7 @@ class StatusCheck:
         for provider, names in sorted(latest_names.items()):
             self.impostors.extend(list_squatters(self.conn, provider, self.owners, names))
         self.warnings.extend(self.impostors)
-        self.assess(releases, now, stores)
+        self.judge(releases, now, stores)
         for release in releases:
             if release.published:
                 remember_published(release.discover, release.entry['release'], self.check_mode)

@@ -24,7 +24,6 @@ import urllib.parse
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums, _managed, _signatures
 from ansible_collections.cloudimages.openstack.plugins.module_utils._files import subdir, write_atomic
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._arches import SPELLINGS, spelling
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._names import COMPRESSIONS
 from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
     BACKOFF, RETRIES, TRANSFER_DEADLINE, Deadline, UpstreamError, attempts, body, check_framed, get,
     requests_sent, retrying)

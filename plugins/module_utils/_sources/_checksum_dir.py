@@ -20,9 +20,10 @@ from __future__ import annotations
 import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    COMPRESSIONS, DiscoveryError, Source, catalog_entry, date_in, listing_names, newest_match,
+    DiscoveryError, Source, catalog_entry, date_in, listing_names, newest_match,
     same_digest, select_checksum,
 )
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._names import COMPRESSIONS
 
 
 def pick(entries, pattern, what):

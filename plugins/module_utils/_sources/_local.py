@@ -19,8 +19,9 @@ import urllib.parse
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
-    COMPRESSIONS, DiscoveryError, Source, date_in,
+    DiscoveryError, Source, date_in,
 )
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._names import COMPRESSIONS
 
 KNOWN = {'path', 'url', 'checksum', 'version', 'build_date', 'filename', 'distro', 'login_user', 'disk_format',
          'compression', 'image_source', 'architectures'}

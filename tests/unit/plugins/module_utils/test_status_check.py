@@ -46,7 +46,7 @@ class World:
         return {'complete': True, 'unknown': False, 'reason': None, 'pending': [],
                 'images': {i: {'servers': [], 'volumes': []} for i in image_ids}}
 
-    def discover_from(self, params, check_mode=False, remember=True, documents=None):
+    def discover_from(self, params, remember=True, documents=None, **_options):
         assert not remember  # only published builds are remembered
         self.documents.add(id(documents))
         if params['release'] in self.end_of_life:
@@ -57,7 +57,7 @@ class World:
                    'checksum': 'sha256:%s' % params['release']}
         return release, False, 1
 
-    def vendor_catalog(self, _session, _params, check_mode=False, documents=None):
+    def vendor_catalog(self, _session, _params, documents=None, **_options):
         self.catalog_calls += 1
         self.documents.add(id(documents))
         return self.catalog, 1
