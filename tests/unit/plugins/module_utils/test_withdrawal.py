@@ -11,7 +11,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order
 from ansible_collections.cloudimages.openstack.plugins.module_utils._release_status import assess
 from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import (
     POLICY_SPEC, PlanError, Policy, plan, policy_from)
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sync_report import build_report, render_table
+from ansible_collections.cloudimages.openstack.plugins.plugin_utils._sync_report import build_report, render_table
 from rotation_sim import OWNERS, PROVIDER, RELEASE, apply, image
 
 NAME = 'Ubuntu 24.04 Noble Numbat'
