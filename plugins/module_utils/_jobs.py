@@ -119,7 +119,7 @@ def retired(spec, today):
 def build(family, spec, release, knobs, describe, arch=NAMED_ARCH):
     """The job of one release and architecture (``release`` merged over the distribution's defaults).
 
-    ``describe(release, boot_test)`` words the image_description (module_utils/_sync_report).
+    ``describe(release, boot_test)`` words the image_description (plugin_utils/_sync_report).
     """
     key = _managed.release_key(family, str(release['release']), arch)
     boot_test = boolean(release.get('boot_test', knobs['boot_test'])) and (
