@@ -5,12 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The second line: what the test mirror's bootable images are built with (DEBS of
-# tools/upstream_mirror/bootable.py; the kernel and busybox are only downloaded). libvirt and QEMU
-# for the local cloud's real boots come from its own installer (tools/localcloud/install.py).
+# tools/upstream_mirror/bootable.py and bootable_aarch64.py: grub-common's grub-mkimage; the kernels,
+# busybox and GRUB's arm64 modules are only downloaded). libvirt and QEMU for the local cloud's real
+# boots, qemu-system-arm and the aarch64 UEFI firmware included, come from its own installer
+# (tools/localcloud/install.py).
 # promtool (prometheus) checks the metrics the sync writes; the third line builds and runs the
 # execution environment (tools/execution_environment).
 packages=(qemu-utils gnupg gpgv rsync shellcheck chromium curl
-          mtools syslinux syslinux-common dosfstools prometheus
+          mtools syslinux syslinux-common dosfstools grub-common prometheus
           podman runc mmdebstrap)
 missing=()
 for pkg in "${packages[@]}"; do

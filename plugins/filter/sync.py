@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _boot_test
 from ansible_collections.cloudimages.openstack.plugins.plugin_utils import _sync_report
 
 
-def sync_description(spec, boot_tested, store_raw=False):
+def sync_description(spec, boot_tested, store_raw=False, arch='x86_64', boot_architectures=None):
     """image_description of one queued release spec (name, source, options, description_note)."""
     if not isinstance(spec, dict) or not spec.get('name') or not spec.get('source'):
         raise AnsibleFilterError('sync_description takes a release with name and source, not %r' % (spec,))
@@ -23,9 +24,17 @@ def sync_description(spec, boot_tested, store_raw=False):
     try:
         return _sync_report.description(
             spec['name'], bool(boot_tested), _sync_report.compression_of(spec['source'], options), bool(store_raw),
-            provider_built=options.get('image_source') == 'private', note=spec.get('description_note') or '')
+            provider_built=options.get('image_source') == 'private', note=spec.get('description_note') or '',
+            arch=arch, boot_architectures=boot_architectures)
     except _sync_report.ReportError as exc:
         raise AnsibleFilterError(str(exc)) from exc
+
+
+def arch_properties(arch):
+    """The image properties Nova needs to boot an image of ``arch`` (module_utils/_boot_test)."""
+    if not isinstance(arch, str) or not arch:
+        raise AnsibleFilterError('arch_properties takes an architecture name, not %r' % (arch,))
+    return _boot_test.arch_properties(arch)
 
 
 def sync_changes(plan):
@@ -61,5 +70,6 @@ def sync_metrics(report):
 
 class FilterModule:
     def filters(self):
-        return {'sync_description': sync_description, 'sync_changes': sync_changes, 'sync_report': sync_report,
+        return {'arch_properties': arch_properties, 'sync_description': sync_description,
+                'sync_changes': sync_changes, 'sync_report': sync_report,
                 'sync_table': sync_table, 'sync_metrics': sync_metrics}

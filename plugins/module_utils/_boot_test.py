@@ -22,6 +22,7 @@ import time
 import uuid
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._glance import Glance, GlanceError
+from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import from_sdk
 from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time, utcnow
 
 DEFAULT_PREFIX = 'cloudimages-boot-test-'
@@ -58,6 +59,29 @@ class BootTestFailure(Exception):
 
 # Set on every test server (value: the image id); an orphan must carry it.
 METADATA_KEY = 'cloudimages_boot_test'
+DEFAULT_ARCH = 'x86_64'
+# What Nova needs on an image to boot it as its architecture, emulated (QEMU TCG) where the compute
+# host's differs; Glance's ``architecture`` is Nova's hw_architecture. An aarch64 guest has no
+# BIOS and no PC machine: UEFI on QEMU's virt machine.
+ARCH_PROPERTIES = {'aarch64': {'hw_firmware_type': 'uefi', 'hw_machine_type': 'virt'}}
+
+
+def arch_properties(arch):
+    """The image properties a boot as ``arch`` needs (the sync sets them at upload)."""
+    return dict(ARCH_PROPERTIES.get(arch, {}), architecture=arch)
+
+
+def arch_mismatch(properties, arch=None):
+    """``(arch, why)``: the architecture an image with ``properties`` is tested as (``arch``, else
+    its own, else x86_64) and why Nova would not boot it so (None when it would)."""
+    arch = arch or properties.get('architecture') or DEFAULT_ARCH
+    wanted = arch_properties(arch)
+    if arch == DEFAULT_ARCH and 'architecture' not in properties:
+        del wanted['architecture']  # an image without one boots as the host's
+    wrong = ['%s=%s' % item for item in sorted(wanted.items()) if str(properties.get(item[0])) != item[1]]
+    if not wrong:
+        return arch, None
+    return arch, 'Nova boots it as %s only with the image properties %s' % (arch, ', '.join(wrong))
 
 
 def flavor_too_small(flavor, min_ram, min_disk):
@@ -191,6 +215,7 @@ class BootTest:
         self.clock = clock
         self.sleep = sleep
         self.warnings = []
+        self.arch = opts.get('architecture') or DEFAULT_ARCH  # resolve() reads the image's
 
     # -- before anything is created --------------------------------------------------------
     def resolve(self):
@@ -204,6 +229,10 @@ class BootTest:
                                 % opts['image']) from None
         if image.status != 'active':
             raise BootTestError('image %s is %s, not active: there is nothing to boot' % (image.id, image.status))
+        arch, why = arch_mismatch(from_sdk(image)['properties'], opts.get('architecture'))
+        if why:
+            raise BootTestError('image %s: %s' % (image.id, why), 'architecture')
+        self.arch = arch
         return (image,) + self.resolve_settings()
 
     def resolve_settings(self):
@@ -249,7 +278,7 @@ class BootTest:
         opts = self.opts
         started = self.clock()
         result = dict(passed=False, reason=None, server=None, console_tail=[], console_match=None, ssh_banner=None,
-                      image_deleted=False, orphans_deleted=[])
+                      image_deleted=False, orphans_deleted=[], architecture=self.arch)
         for orphan in stale:
             self.delete_server(orphan['id'])
             result['orphans_deleted'].append(orphan['id'])

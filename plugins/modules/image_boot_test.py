@@ -57,6 +57,15 @@ options:
         Checked before anything is created.
     type: int
     default: 0
+  architecture:
+    description:
+      - The architecture the image is tested as, for example V(aarch64). Defaults to the image's
+        C(architecture) property (V(x86_64) without one).
+      - The image must carry what Nova needs to boot that architecture, emulated where the compute
+        host's differs (QEMU TCG): C(architecture), and for V(aarch64) C(hw_firmware_type=uefi) and
+        C(hw_machine_type=virt). One that lacks them fails before anything is created
+        (RV(setting) V(architecture)): Nova would boot it as a PC.
+    type: str
   network:
     description:
       - Network name or ID for the server's port.
@@ -252,6 +261,12 @@ ssh_banner:
   returned: always
   type: str
   sample: SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13
+architecture:
+  description: The architecture the image was (or would be) booted as; RV(passed) says whether it was
+    boot-tested on it.
+  returned: always
+  type: str
+  sample: aarch64
 duration:
   description: Seconds the test took, cleanup included.
   returned: when not in check mode
@@ -267,7 +282,7 @@ orphans_deleted:
   elements: str
 setting:
   description: On a bad setting found before anything was created, the option at fault (V(flavor), V(min_ram),
-    V(min_disk), V(network)).
+    V(min_disk), V(network), V(architecture)).
   returned: on such a failure
   type: str
 plan:
@@ -288,6 +303,7 @@ class ImageBootTestModule(OpenStackModule):
         flavor=dict(type='str', required=True),
         min_ram=dict(type='int', default=0),
         min_disk=dict(type='int', default=0),
+        architecture=dict(type='str'),
         network=dict(type='str', default='auto'),
         key_name=dict(type='str', no_log=False),
         security_groups=dict(type='list', elements='str', default=[]),
@@ -314,7 +330,7 @@ class ImageBootTestModule(OpenStackModule):
         try:
             if not self.params['image']:
                 flavor, networks = test.resolve_settings()
-                self.exit_json(changed=False, passed=None, reason=None, server=None, console_tail=[],
+                self.exit_json(changed=False, passed=None, reason=None, server=None, console_tail=[], architecture=None,
                                console_match=None, ssh_banner=None, image_deleted=False, orphans_deleted=[],
                                plan=dict(image_id=None, flavor_id=flavor.id, flavor_name=flavor.name,
                                          networks=networks))
@@ -325,7 +341,7 @@ class ImageBootTestModule(OpenStackModule):
         plan = dict(image_id=image.id, flavor_id=flavor.id, flavor_name=flavor.name, networks=networks)
         if self.check_mode:
             result = dict(passed=None, reason=None, server=None, console_tail=[], console_match=None, ssh_banner=None,
-                          image_deleted=False, orphans_deleted=[s['id'] for s in stale])
+                          image_deleted=False, orphans_deleted=[s['id'] for s in stale], architecture=test.arch)
         else:
             result = test.run(image, flavor, networks, stale)
         for warning in test.warnings:

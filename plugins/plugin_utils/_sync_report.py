@@ -41,12 +41,24 @@ def compression_of(source, options=None):
     return value
 
 
-def description(name, boot_tested, compression='none', store_raw=False, provider_built=False, note=''):
+def boot_tested(boot_test, arch='x86_64', boot_architectures=None):
+    """``(tested, why not)``: a cloud boot-tests only the architectures it can boot
+    (``boot_architectures``, None: any)."""
+    if not boot_test:
+        return False, 'boot tests are off'
+    if boot_architectures is not None and arch not in boot_architectures:
+        return False, 'this cloud does not boot %s images' % arch
+    return True, None
+
+
+def description(name, boot_test, compression='none', store_raw=False, provider_built=False, note='',
+                arch='x86_64', boot_architectures=None):
     """The image_description of release ``name`` as this cloud's sync makes its images."""
     origin = ('built by the provider, checked against the provider\'s checksum' if provider_built
               else 'unmodified upstream image, checked against the vendor\'s checksum (and signature where signed)')
-    tested = ('boot-tested in this cloud before publication' if boot_tested
-              else 'not boot-tested in this cloud (boot tests are off)')
+    tested, why_not = boot_tested(boot_test, arch, boot_architectures)
+    tested = ('boot-tested in this cloud as %s before publication' % arch if tested
+              else 'not boot-tested in this cloud as %s (%s)' % (arch, why_not))
     text = '%s: %s; %s.' % (name, origin, tested)
     if compression not in COMPRESSIONS:
         raise ReportError('compression must be one of %s, not %r' % (', '.join(COMPRESSIONS), compression))

@@ -1,5 +1,6 @@
 """image_boot_test and the daily sync judging real boots: Nova's libvirt driver (QEMU/TCG) and the
-mirror's bootable images. The passing boot with its marker and build is in test_image_boot_test.py.
+mirror's bootable images. The passing boot with its marker and build is in test_image_boot_test.py;
+the suite's one aarch64 boot (emulated, UEFI) is here.
 
 On the opt-in fake driver (CLOUDIMAGES_COMPUTE=fake) these tests are skipped (booting_cloud): its
 console never shows a kernel.
@@ -9,13 +10,16 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import signal
 import subprocess
 import time
 import uuid
 
 import pytest
+import yaml
 
+from ansible_collections.cloudimages.openstack.plugins.module_utils._boot_test import arch_properties
 from playbook_runner import playbook_command, run_playbook
 from small_qcow2 import delete_image, upload_private
 
@@ -32,6 +36,36 @@ def boot_test(cloud, image, build, tmp_path, expect_failure=False):
     leftovers = [s.id for s in cloud.connect('demo').compute.servers() if s.name.startswith(prefix)]
     assert leftovers == []  # the server is deleted whatever the outcome
     return json.loads(out.read_text())
+
+
+def qemu_log(cloud, server_id):
+    """libvirt's log of the server's QEMU (kept after the domain is gone): its command line."""
+    logs = pathlib.Path(cloud.stack.layout.data, 'libvirt', 'log', 'qemu').glob('*.log')
+    (text,) = [t for t in (p.read_text(errors='replace') for p in logs) if '-uuid %s' % server_id in t]
+    return text
+
+
+def test_aarch64_image_boots_emulated_under_uefi(booting_cloud, tmp_path):
+    """The aarch64 disk (Debian's arm64 kernel, GRUB arm64-efi) with the properties the sync gives an
+    aarch64 image boots on this x86_64 host: Nova runs qemu-system-aarch64 (TCG) on the virt machine
+    with UEFI firmware, and the console shows the build. The suite's only aarch64 boot (slow under TCG)."""
+    from upstream_mirror.bootable_aarch64 import BootBaseAarch64  # pylint: disable=import-outside-toplevel
+    disk = tmp_path / 'aarch64.qcow2'
+    disk.write_bytes(BootBaseAarch64().ensure().qcow2('ubuntu/24.04/20261207'))
+    defaults = yaml.safe_load(pathlib.Path(__file__).parents[2].joinpath(
+        'roles', 'image_sync', 'defaults', 'main.yml').read_text())['image_sync_properties']
+    demo = booting_cloud.connect('demo')
+    image = upload_private(demo, disk, 'test-realboot-aarch64', **dict(defaults, **arch_properties('aarch64')))
+    try:
+        boot = boot_test(booting_cloud, image, '20261207', tmp_path)
+    finally:
+        delete_image(demo, image.id)
+    print('aarch64 boot test: %.1f s' % boot['duration'])
+    assert boot['passed'] and boot['architecture'] == 'aarch64', boot
+    assert any('cloudimages-boot: ubuntu 24.04 20261207' in line for line in boot['console_tail']), boot
+    qemu = qemu_log(booting_cloud, boot['server']['id'])
+    assert 'qemu-system-aarch64' in qemu and 'cortex-a57' in qemu and '-machine virt' in qemu, qemu[:2000]
+    assert 'AAVMF_CODE' in qemu  # UEFI firmware from the descriptors in /usr/share/qemu/firmware
 
 
 def test_another_build_does_not_pass(booting_cloud, upstream, tmp_path):

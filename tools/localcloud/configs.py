@@ -62,6 +62,31 @@ class FileBackedFakeDriver(fake_driver.FakeLoggingVolumeDriver):
 '''
 
 
+# nova-compute, started through this module: Nova 34 writes <loader secure="no"/> beside libvirt's
+# firmware autoselection (<os firmware="efi">), which libvirt 9.0 (Debian 12) refuses for every UEFI
+# guest ("loader attribute 'secure' cannot be specified when firmware autoselection is enabled"; 9.2
+# accepts it). The <firmware><feature name="secure-boot"> Nova writes too says the same, so the
+# attribute is dropped, as Nova itself does for TDX guests. Nothing else changes.
+NOVA_COMPUTE = '''"""nova-compute with the UEFI loader shim of tools/localcloud/configs.py."""
+import sys
+
+from nova.cmd import compute  # first: nova.cmd monkey-patches eventlet
+from nova.virt.libvirt import config
+
+_format_os = config.LibvirtConfigGuest._format_os
+
+
+def _without_loader_secure(self, root):
+    if self.os_firmware == 'efi':
+        self.os_loader_secure = None
+    return _format_os(self, root)
+
+
+config.LibvirtConfigGuest._format_os = _without_loader_secure
+sys.exit(compute.main())
+'''
+
+
 def ini(sections):
     out = []
     for section, values in sections.items():
@@ -238,6 +263,7 @@ def libvirt(layout):
 
 def nova(layout, ports, venv, driver='libvirt'):
     etc, data = layout.etc / 'nova', layout.data / 'nova'
+    write(layout.base / 'pylib' / 'localcloud_nova_compute.py', NOVA_COMPUTE)
     (data / 'instances').mkdir(parents=True, exist_ok=True)
     etc.mkdir(parents=True, exist_ok=True)
     shutil.copy(venv / 'etc' / 'nova' / 'api-paste.ini', etc / 'api-paste.ini')

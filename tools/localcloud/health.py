@@ -73,3 +73,15 @@ def wait_until(name, check, daemons, procs=(), timeout=120.0, interval=0.25, log
 
 def _more(logs):
     return ''.join('\n--- tail of %s:\n%s' % (log, tail(log, 20)) for log in logs)
+
+
+def amqp_greeting(port, timeout=1.0):
+    """RabbitMQ answers an AMQP 0-9-1 header with Connection.Start, which names the product. Its
+    listeners open when the broker has booted. (rabbitmqctl wait was the check, but under load its
+    Erlang CLI alone took over 100 s to start.)"""
+    try:
+        with socket.create_connection(('127.0.0.1', port), timeout=timeout) as sock:
+            sock.sendall(b'AMQP\x00\x00\x09\x01')
+            return b'RabbitMQ' in sock.recv(1024)
+    except OSError:
+        return False

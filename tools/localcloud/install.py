@@ -24,9 +24,10 @@ DEBS_FULL = ('qemu-utils', 'mariadb-server', 'rabbitmq-server')
 # For the libvirt driver (a full stack's default; not with CLOUDIMAGES_COMPUTE=fake): libvirt + QEMU
 # (TCG) for nova-compute (-system creates the libvirt-qemu user the QEMU driver looks up even when
 # qemu.conf says root); libvirt-python is an sdist that compiles against libvirt-dev and Python.h,
-# added to the services venv when first needed.
+# added to the services venv when first needed. qemu-system-arm and its UEFI firmware (AAVMF, with the
+# descriptors libvirt picks firmware from) let Nova emulate aarch64 guests (libvirt lists them then).
 DEBS_LIBVIRT = ('libvirt-daemon-system', 'libvirt-daemon-driver-qemu', 'qemu-system-x86', 'libvirt-dev', 'pkg-config',
-                'gcc', 'python3-dev')
+                'gcc', 'python3-dev', 'qemu-system-arm', 'qemu-efi-aarch64')
 LIBVIRT_REQUIREMENTS = ('libvirt-python',)
 
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from . import configs
-from .health import mysql_greeting, probe, wait_until
+from .health import amqp_greeting, mysql_greeting, probe, wait_until
 from .process import StepFailed, alive, run, tail
 
 RABBIT_BIN = Path('/usr/lib/rabbitmq/bin')
@@ -196,7 +196,7 @@ class Stack:  # pylint: disable=too-many-public-methods
             return tasks
         nova_conf = ['--config-file', str(self.layout.etc / 'nova' / 'nova.conf')]
         cinder_conf = ['--config-file', str(self.layout.etc / 'cinder' / 'cinder.conf')]
-        cinder_env = self.env(PYTHONPATH=str(self.layout.base / 'pylib'))
+        pylib_env = self.env(PYTHONPATH=str(self.layout.base / 'pylib'))
         libvirt = ()
         if self.compute == 'libvirt':
             libvirt = ('libvirtd',)
@@ -211,12 +211,13 @@ class Stack:  # pylint: disable=too-many-public-methods
             ('nova-scheduler', ('nova-db', 'rabbitmq'), lambda: self.daemon('nova-scheduler', [self.bin('nova-scheduler')] + nova_conf)),
             # compute registers its resource provider in placement at start-up: needs placement + its user.
             ('nova-compute', ('nova-db', 'rabbitmq', 'placement', 'identity') + libvirt,
-             lambda: self.daemon('nova-compute', [self.bin('nova-compute')] + nova_conf)),
+             lambda: self.daemon('nova-compute', [self.bin('python'), '-m', 'localcloud_nova_compute'] + nova_conf,
+                                 pylib_env)),
             ('cinder-db', ('mysql',), self.cinder_db), ('cinder-api', ('cinder-db',), lambda: self.uwsgi('cinder-api')),
             ('cinder-scheduler', ('cinder-db', 'rabbitmq'),
-             lambda: self.daemon('cinder-scheduler', [self.bin('cinder-scheduler')] + cinder_conf, cinder_env)),
+             lambda: self.daemon('cinder-scheduler', [self.bin('cinder-scheduler')] + cinder_conf, pylib_env)),
             ('cinder-volume', ('cinder-db', 'rabbitmq'),
-             lambda: self.daemon('cinder-volume', [self.bin('cinder-volume')] + cinder_conf, cinder_env)),
+             lambda: self.daemon('cinder-volume', [self.bin('cinder-volume')] + cinder_conf, pylib_env)),
             ('compute-bootstrap', ('identity', 'glance', 'neutron', 'nova-api', 'nova-conductor', 'nova-scheduler',
                                    'nova-compute', 'cinder-api', 'cinder-scheduler', 'cinder-volume'),
              lambda: self.bootstrap('compute', ['nova-api', 'nova-conductor', 'nova-scheduler', 'nova-compute', 'neutron',
@@ -294,19 +295,7 @@ class Stack:  # pylint: disable=too-many-public-methods
         # Own epmd, started first, so Erlang does not daemonize one we could not stop by pid.
         self.daemon('epmd', ['epmd', '-address', '127.0.0.1', '-port', str(self.ports['epmd'])], env)
         self.daemons.spawn('rabbitmq', [str(RABBIT_BIN / 'rabbitmq-server')], env=env)
-        node = env['RABBITMQ_NODENAME']
-        argv = [str(RABBIT_BIN / 'rabbitmqctl'), '-n', node, 'wait', '--timeout', '90', env['RABBITMQ_PID_FILE']]
-        proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,  # pylint: disable=consider-using-with
-                                stderr=subprocess.DEVNULL)
-        try:
-            self.wait('rabbitmq', lambda: proc.poll() is not None, ['rabbitmq'], timeout=100)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
-        if proc.returncode:
-            log = self.daemons.logfile('rabbitmq')
-            raise StepFailed('rabbitmq did not start; tail of %s:\n%s' % (log, tail(log)))
+        self.wait('rabbitmq', lambda: amqp_greeting(self.ports['rabbit']), ['rabbitmq'], timeout=100)
 
     def stop_rabbitmq(self):
         entry = self.daemons.read('rabbitmq')

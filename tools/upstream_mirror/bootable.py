@@ -93,6 +93,17 @@ def config(boot, host='cloudimage', fault=''):
     return (text + '#' + ' ' * (CFG_SIZE - len(text) - 2) + '\n').encode()
 
 
+def initramfs(busybox):
+    """The gzipped initramfs: the static busybox at path ``busybox`` and INIT as /init."""
+    with open(busybox, 'rb') as handle:
+        busybox_bytes = handle.read()
+    return gzip.compress(_cpio_newc([
+        ('bin', 0o40755, b''), ('dev', 0o40755, b''), ('proc', 0o40755, b''),
+        ('dev/console', 0o20600, b'', (5, 1)),  # init's stdout; no devtmpfs in an initramfs
+        ('bin/busybox', 0o100755, busybox_bytes), ('bin/sh', 0o120777, b'busybox'),
+        ('init', 0o100755, INIT.encode())]), 6)
+
+
 def _download(debs, workdir):
     """The kernel .deb (the meta package's exact dependency) and busybox-static, kept in ``debs``."""
     os.makedirs(debs, exist_ok=True)
@@ -112,11 +123,17 @@ def _download(debs, workdir):
 
 
 class BootBase:
-    """The cached bootable disk (raw + qcow2) and where its syslinux.cfg lives in each."""
+    """The cached bootable disk (raw + qcow2) and where its syslinux.cfg lives in each.
+
+    A subclass for another architecture (bootable_aarch64.py) sets ``name``, ``config`` (a
+    fixed-size boot loader file holding PLACEHOLDER) and ``_build``; the rest is shared."""
+
+    name = 'bootable-v%d' % BASE_VERSION
+    config = staticmethod(config)
 
     def __init__(self, root=None):
         root = root or cache_root()
-        self.dir = os.path.join(root, 'bootable-v%d' % BASE_VERSION)
+        self.dir = os.path.join(root, self.name)
         self.debs = os.path.join(root, 'debs')
         self.raw_path = os.path.join(self.dir, 'disk.raw')
         self.qcow2_path = os.path.join(self.dir, 'disk.qcow2')
@@ -132,13 +149,7 @@ class BootBase:
         tmp = tempfile.mkdtemp(prefix='bootable-', dir=os.path.dirname(self.dir))
         try:
             vmlinuz, busybox = _download(self.debs, tmp)
-            with open(busybox, 'rb') as handle:
-                busybox_bytes = handle.read()
-            initrd = gzip.compress(_cpio_newc([
-                ('bin', 0o40755, b''), ('dev', 0o40755, b''), ('proc', 0o40755, b''),
-                ('dev/console', 0o20600, b'', (5, 1)),  # init's stdout; no devtmpfs in an initramfs
-                ('bin/busybox', 0o100755, busybox_bytes), ('bin/sh', 0o120777, b'busybox'),
-                ('init', 0o100755, INIT.encode())]), 6)
+            initrd = initramfs(busybox)
             files = os.path.join(tmp, 'files')
             os.makedirs(files)
             cfg = os.path.join(files, 'syslinux.cfg')
@@ -174,10 +185,10 @@ class BootBase:
             path = self.raw_path if kind == 'raw' else self._qcow2_sized(virtual_size)
             with open(path, 'rb') as handle:
                 blob = handle.read()
-            needle = config(PLACEHOLDER.split('=', 1)[1])
+            needle = self.config(PLACEHOLDER.split('=', 1)[1])
             offset = blob.find(needle)
             if offset < 0 or blob.find(needle, offset + 1) >= 0:
-                raise RuntimeError('%s: syslinux.cfg not found exactly once' % path)
+                raise RuntimeError('%s: the boot config is not found exactly once' % path)
             self._cache[key] = (blob, offset)
         return self._cache[key]
 
@@ -196,7 +207,7 @@ class BootBase:
 
     def qcow2(self, boot, fault='', virtual_size=DISK_MIB << 20):
         blob, offset = self._blob('qcow2', virtual_size)
-        return blob[:offset] + config(boot, fault=fault) + blob[offset + CFG_SIZE:]
+        return blob[:offset] + self.config(boot, fault=fault) + blob[offset + CFG_SIZE:]
 
     def raw_sha512(self, boot, fault='', virtual_size=DISK_MIB << 20):
         """sha512 of the guest disk: the base raw disk, this build's config, zeros up to virtual_size."""
@@ -204,7 +215,7 @@ class BootBase:
         if 'head' not in self._cache:  # the part before the config is the same for every build
             self._cache['head'] = hashlib.sha512(memoryview(blob)[:offset])
         digest = self._cache['head'].copy()
-        digest.update(config(boot, fault=fault))
+        digest.update(self.config(boot, fault=fault))
         digest.update(memoryview(blob)[offset + CFG_SIZE:])
         zeros, remaining = bytes(1 << 20), virtual_size - len(blob)
         while remaining > 0:
@@ -227,6 +238,6 @@ class BootBase:
                 os.replace(tmp, path)
             with open(path, 'rb') as handle:
                 parts.append(handle.read())
-        cfg = config(boot, fault=fault)
+        cfg = self.config(boot, fault=fault)
         qcow2 = blob[:offset] + cfg + blob[offset + CFG_SIZE:]
         return parts[0] + compress(cfg) + parts[1], {'sha256': hashlib.sha256(qcow2).hexdigest(), 'size': len(qcow2)}

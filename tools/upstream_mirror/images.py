@@ -16,11 +16,13 @@ import os
 import subprocess
 import tempfile
 
-from . import bootable
+from . import bootable, bootable_aarch64
 
 CLUSTER = 4096
 MARKER = 0xA5
 MIB = 1 << 20
+# The bootable disk of each architecture (bootable.py, bootable_aarch64.py).
+BOOT_BASES = {'x86_64': bootable.BootBase, 'aarch64': bootable_aarch64.BootBaseAarch64}
 
 
 def _run(args, cwd=None):
@@ -50,26 +52,25 @@ class ImageFactory:
     def __init__(self, cache_dir):
         self.cache_dir = cache_dir
         self._templates = {}
-        self._boot = None
+        self._boots = {}
 
-    @property
-    def boot(self):
-        """The machine-wide cached bootable base (see bootable.py), built on first use."""
-        if self._boot is None:
-            self._boot = bootable.BootBase().ensure()
-        return self._boot
+    def boot(self, arch='x86_64'):
+        """The machine-wide cached bootable base of ``arch`` (see BOOT_BASES), built on first use."""
+        if arch not in self._boots:
+            self._boots[arch] = BOOT_BASES[arch]().ensure()
+        return self._boots[arch]
 
-    def bootable_qcow2(self, boot, fault='', virtual_size=16 * MIB):
+    def bootable_qcow2(self, boot, fault='', virtual_size=16 * MIB, arch='x86_64'):
         """A qcow2 that boots and prints ``cloudimages-boot: <boot with / as spaces>`` and ``login:``;
         fault='panic': same disk, but its /init exits and the kernel panics."""
-        return self.boot.qcow2(boot, fault, virtual_size)
+        return self.boot(arch).qcow2(boot, fault, virtual_size)
 
-    def bootable_raw_sha512(self, boot, fault='', virtual_size=16 * MIB):
-        return self.boot.raw_sha512(boot, fault, virtual_size)
+    def bootable_raw_sha512(self, boot, fault='', virtual_size=16 * MIB, arch='x86_64'):
+        return self.boot(arch).raw_sha512(boot, fault, virtual_size)
 
-    def bootable_compressed(self, kind, boot, fault='', virtual_size=16 * MIB):
+    def bootable_compressed(self, kind, boot, fault='', virtual_size=16 * MIB, arch='x86_64'):
         """(compressed qcow2, {'sha256', 'size'} of the qcow2) for the xz/bz2 vendors."""
-        return self.boot.compressed(kind, FAST_COMPRESSORS[kind], boot, fault, virtual_size)
+        return self.boot(arch).compressed(kind, FAST_COMPRESSORS[kind], boot, fault, virtual_size)
 
     def _template(self, virtual_size):
         if virtual_size in self._templates:

@@ -8,7 +8,8 @@ import pytest
 from openstack import exceptions
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._boot_test import (
-    BootTest, BootTestFailure, find_marker, flavor_too_small, judge_console, orphans, pick_address, poll, server_name, ssh_banner, tail)
+    BootTest, BootTestFailure, arch_mismatch, arch_properties, find_marker, flavor_too_small, judge_console, orphans,
+    pick_address, poll, server_name, ssh_banner, tail)
 from fake_clock import Clock
 
 IMAGE = '5b0b7c36-0e7f-4dc7-9b1c-0a6c1c5f3f0e'
@@ -179,3 +180,17 @@ def test_flavor_too_small_names_what_nova_would_refuse():
     assert flavor_too_small(boot, 256, 1) is None
     # disk 0: the root disk takes the image's size, Nova checks no min_disk
     assert flavor_too_small(SimpleNamespace(name='m1.any', ram=2048, disk=0), 2048, 32) is None
+
+
+def test_an_aarch64_image_needs_uefi_on_the_virt_machine():
+    good = dict(architecture='aarch64', hw_firmware_type='uefi', hw_machine_type='virt')
+    assert arch_properties('aarch64') == good and arch_properties('x86_64') == {'architecture': 'x86_64'}
+    assert arch_mismatch(good) == ('aarch64', None)
+    arch, why = arch_mismatch(dict(good, hw_firmware_type='bios'))
+    assert arch == 'aarch64' and why == 'Nova boots it as aarch64 only with the image properties hw_firmware_type=uefi'
+    # Tested as aarch64, an image that says nothing (Nova would boot it as the host's, a PC) is refused.
+    assert 'architecture=aarch64, hw_firmware_type=uefi, hw_machine_type=virt' in arch_mismatch({}, 'aarch64')[1]
+    # An x86_64 image without the property boots as the host's; one that says another arch does not.
+    assert arch_mismatch({}) == ('x86_64', None)
+    assert arch_mismatch(good, 'x86_64')[1] == \
+        'Nova boots it as x86_64 only with the image properties architecture=x86_64'

@@ -10,11 +10,20 @@ from ansible_collections.cloudimages.openstack.plugins.plugin_utils._sync_report
 
 
 def test_boot_tested_or_not_is_said_as_it_is():
-    assert 'boot-tested in this cloud before publication' in description('Debian 12', True)
+    assert 'boot-tested in this cloud as x86_64 before publication' in description('Debian 12', True)
     text = description('Debian 12', False)
-    assert 'not boot-tested in this cloud' in text and 'boot-tested in this cloud before' not in text
+    assert 'not boot-tested in this cloud as x86_64 (boot tests are off)' in text and 'before publication' not in text
     assert text.startswith('Debian 12: unmodified upstream image')
     assert 'compressed' not in text
+
+
+def test_an_architecture_this_cloud_does_not_boot_is_never_called_boot_tested():
+    arm = description('Debian 12 (aarch64)', True, arch='aarch64', boot_architectures=['x86_64'])
+    assert 'not boot-tested in this cloud as aarch64 (this cloud does not boot aarch64 images)' in arm
+    assert 'before publication' not in arm
+    assert 'as aarch64 before publication' in description('Debian 12', True, arch='aarch64',
+                                                           boot_architectures=['x86_64', 'aarch64'])
+    assert 'boot tests are off' in description('Debian 12', False, arch='aarch64', boot_architectures=['aarch64'])
 
 
 @pytest.mark.parametrize('source, options, expected', [
