@@ -95,3 +95,24 @@ def test_good_build_boots_and_unbootable_build_panics(bootable, tmp_path):
         assert not mirror.releases['ubuntu', '24.04'].faults
     finally:
         mirror.close()
+
+
+def test_aarch64_disk_is_a_uefi_disk_whose_builds_differ_only_in_grub_cfg(tmp_path):
+    """The aarch64 base (bootable_aarch64.py) without booting it: the suite's one aarch64 boot is
+    Nova's, in tests/integration/test_real_boot.py."""
+    missing = [tool for tool in ('qemu-img', 'mcopy', 'mkfs.vfat', 'grub-mkimage', 'apt-get') if not shutil.which(tool)]
+    if missing:
+        pytest.skip('needs %s' % ', '.join(missing))
+    from upstream_mirror.bootable_aarch64 import BootBaseAarch64  # pylint: disable=import-outside-toplevel
+    base = BootBaseAarch64().ensure()
+    good, bad = base.qcow2('debian/12/20261116'), base.qcow2('debian/12/20261116', fault='panic')
+    assert len(good) == len(bad) and sum(a != b for a, b in zip(good, bad)) <= 512
+    assert b'console=ttyAMA0 quiet panic=0 cloudimages.boot=debian/12/20261116 ' in good
+    disk = tmp_path / 'disk.qcow2'
+    disk.write_bytes(good)
+    raw = tmp_path / 'disk.raw'
+    subprocess.run(['qemu-img', 'convert', '-f', 'qcow2', '-O', 'raw', str(disk), str(raw)], check=True)
+    assert hashlib.sha512(raw.read_bytes()).hexdigest() == base.raw_sha512('debian/12/20261116')
+    # UEFI boots the removable-media path without a boot entry; GRUB reads its config beside it.
+    listing = subprocess.run(['mdir', '-b', '-i', str(raw), '::EFI/BOOT'], check=True, capture_output=True, text=True)
+    assert sorted(line.rsplit('/', 1)[-1] for line in listing.stdout.split()) == ['BOOTAA64.EFI', 'grub.cfg']

@@ -22,7 +22,9 @@ Python API::
     # printing "cloudimages-boot: <distro> <release> <build>" and "login:" on ttyS0), ~16 MB each;
     # history builds, other arches/variants and Windows stay tiny stand-ins. 253 MB; built in 45 s on
     # 2 cores at load 15 (stand-ins only, Mirror(..., bootable=False): 10 s, 3 MB, same load). The
-    # kernel/initramfs base is built once per machine (apt-get download, cached with its .debs).
+    # kernel/initramfs base is built once per machine (apt-get download, cached with its .debs). The
+    # aarch64 base (bootable_aarch64.py: arm64 kernel, GRUB arm64-efi, UEFI) is built on first use:
+    # ImageFactory.bootable_qcow2(..., arch='aarch64').
     info = mirror.releases['ubuntu', '24.04']     # ReleaseInfo: version, image_url, pointer_url,
                                                    # checksum_url, *_signature_url, sha256/sha512/md5, ...
     mirror.releases_of('aarch64')                 # the same for aarch64 (every vendor but Windows, in its
