@@ -126,7 +126,7 @@ class BootBase:
     """The cached bootable disk (raw + qcow2) and where its syslinux.cfg lives in each.
 
     A subclass for another architecture (bootable_aarch64.py) sets ``name``, ``config`` (a
-    fixed-size boot loader file holding PLACEHOLDER) and ``_build``; the rest is shared."""
+    fixed-size boot loader file holding PLACEHOLDER) and ``_make_raw``; the rest is shared."""
 
     name = 'bootable-v%d' % BASE_VERSION
     config = staticmethod(config)
@@ -146,29 +146,13 @@ class BootBase:
 
     def _build(self):
         os.makedirs(os.path.dirname(self.dir), exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix='bootable-', dir=os.path.dirname(self.dir))
+        tmp = tempfile.mkdtemp(prefix=self.name + '-', dir=os.path.dirname(self.dir))
         try:
-            vmlinuz, busybox = _download(self.debs, tmp)
-            initrd = initramfs(busybox)
-            files = os.path.join(tmp, 'files')
-            os.makedirs(files)
-            cfg = os.path.join(files, 'syslinux.cfg')
-            with open(cfg, 'wb') as handle:
-                handle.write(config(PLACEHOLDER.split('=', 1)[1]))
-            with open(os.path.join(files, 'initrd.gz'), 'wb') as handle:
-                handle.write(initrd)
-            shutil.copy(vmlinuz, os.path.join(files, 'vmlinuz'))
-            raw = os.path.join(tmp, 'disk.raw')
-            _run(['mkfs.vfat', '-C', '-n', 'CLOUDIMG', raw, str(DISK_MIB * 1024)])
-            # syslinux.cfg first: it lands in the first data clusters, contiguous.
-            for name in ('syslinux.cfg', 'initrd.gz', 'vmlinuz'):
-                _run(['mcopy', '-i', raw, os.path.join(files, name), '::' + name])
-            _run(['syslinux', '--install', raw])
-            _run(['qemu-img', 'convert', '-q', '-f', 'raw', '-O', 'qcow2', raw, os.path.join(tmp, 'disk.qcow2')])
+            raw = self._make_raw(tmp)
             final = os.path.join(tmp, 'final')
             os.makedirs(final)
+            _run(['qemu-img', 'convert', '-q', '-f', 'raw', '-O', 'qcow2', raw, os.path.join(final, 'disk.qcow2')])
             os.rename(raw, os.path.join(final, 'disk.raw'))
-            os.rename(os.path.join(tmp, 'disk.qcow2'), os.path.join(final, 'disk.qcow2'))
             try:
                 os.rename(final, self.dir)
             except OSError:
@@ -176,6 +160,24 @@ class BootBase:
                     raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+    def _make_raw(self, tmp):
+        """The raw disk with the PLACEHOLDER config, made in ``tmp``; returns its path."""
+        vmlinuz, busybox = _download(self.debs, tmp)
+        files = os.path.join(tmp, 'files')
+        os.makedirs(files)
+        with open(os.path.join(files, 'syslinux.cfg'), 'wb') as handle:
+            handle.write(config(PLACEHOLDER.split('=', 1)[1]))
+        with open(os.path.join(files, 'initrd.gz'), 'wb') as handle:
+            handle.write(initramfs(busybox))
+        shutil.copy(vmlinuz, os.path.join(files, 'vmlinuz'))
+        raw = os.path.join(tmp, 'disk.raw')
+        _run(['mkfs.vfat', '-C', '-n', 'CLOUDIMG', raw, str(DISK_MIB * 1024)])
+        # syslinux.cfg first: it lands in the first data clusters, contiguous.
+        for name in ('syslinux.cfg', 'initrd.gz', 'vmlinuz'):
+            _run(['mcopy', '-i', raw, os.path.join(files, name), '::' + name])
+        _run(['syslinux', '--install', raw])
+        return raw
 
     def _blob(self, kind, virtual_size):
         """(bytes, offset of syslinux.cfg) of the raw or qcow2 disk grown to virtual_size (cached)."""

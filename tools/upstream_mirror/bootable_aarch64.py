@@ -19,8 +19,6 @@ from __future__ import annotations
 import glob
 import gzip
 import os
-import shutil
-import tempfile
 
 from . import bootable
 
@@ -80,39 +78,24 @@ class BootBaseAarch64(bootable.BootBase):
         super().__init__(root)
         self.debs = os.path.join(root or bootable.cache_root(), 'debs-arm64')
 
-    def _build(self):
-        os.makedirs(os.path.dirname(self.dir), exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix='bootable-%s-' % ARCH, dir=os.path.dirname(self.dir))
-        try:
-            vmlinuz, busybox, grub = _download(self.debs, tmp)
-            files = os.path.join(tmp, 'files')
-            os.makedirs(files)
-            with open(os.path.join(files, 'grub.cfg'), 'wb') as handle:
-                handle.write(config(bootable.PLACEHOLDER.split('=', 1)[1]))
-            with open(os.path.join(files, 'initrd.gz'), 'wb') as handle:
-                handle.write(bootable.initramfs(busybox))
-            with open(vmlinuz, 'rb') as source, open(os.path.join(files, 'vmlinuz'), 'wb') as handle:
-                handle.write(gzip.compress(source.read(), 6, mtime=0))
-            efi = os.path.join(files, 'BOOTAA64.EFI')
-            bootable._run(['grub-mkimage', '-O', 'arm64-efi', '-d', grub, '-p', '/' + EFI_DIR, '-o', efi]
-                          + list(GRUB_MODULES))
-            raw = os.path.join(tmp, 'disk.raw')
-            bootable._run(['mkfs.vfat', '-C', '-n', 'CLOUDIMG', raw, str(bootable.DISK_MIB * 1024)])
-            bootable._run(['mmd', '-i', raw, '::EFI', '::' + EFI_DIR])
-            # grub.cfg first: it lands in the first data clusters, contiguous.
-            for name, target in (('grub.cfg', EFI_DIR + '/grub.cfg'), ('BOOTAA64.EFI', EFI_DIR + '/BOOTAA64.EFI'),
-                                 ('initrd.gz', 'initrd.gz'), ('vmlinuz', 'vmlinuz')):
-                bootable._run(['mcopy', '-i', raw, os.path.join(files, name), '::' + target])
-            qcow2 = os.path.join(tmp, 'disk.qcow2')
-            bootable._run(['qemu-img', 'convert', '-q', '-f', 'raw', '-O', 'qcow2', raw, qcow2])
-            final = os.path.join(tmp, 'final')
-            os.makedirs(final)
-            os.rename(raw, os.path.join(final, 'disk.raw'))
-            os.rename(qcow2, os.path.join(final, 'disk.qcow2'))
-            try:
-                os.rename(final, self.dir)
-            except OSError:
-                if not os.path.exists(self.qcow2_path):  # lost a race only if the winner is complete
-                    raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+    def _make_raw(self, tmp):
+        vmlinuz, busybox, grub = _download(self.debs, tmp)
+        files = os.path.join(tmp, 'files')
+        os.makedirs(files)
+        with open(os.path.join(files, 'grub.cfg'), 'wb') as handle:
+            handle.write(config(bootable.PLACEHOLDER.split('=', 1)[1]))
+        with open(os.path.join(files, 'initrd.gz'), 'wb') as handle:
+            handle.write(bootable.initramfs(busybox))
+        with open(vmlinuz, 'rb') as source, open(os.path.join(files, 'vmlinuz'), 'wb') as handle:
+            handle.write(gzip.compress(source.read(), 6, mtime=0))
+        efi = os.path.join(files, 'BOOTAA64.EFI')
+        bootable._run(['grub-mkimage', '-O', 'arm64-efi', '-d', grub, '-p', '/' + EFI_DIR, '-o', efi]
+                      + list(GRUB_MODULES))
+        raw = os.path.join(tmp, 'disk.raw')
+        bootable._run(['mkfs.vfat', '-C', '-n', 'CLOUDIMG', raw, str(bootable.DISK_MIB * 1024)])
+        bootable._run(['mmd', '-i', raw, '::EFI', '::' + EFI_DIR])
+        # grub.cfg first: it lands in the first data clusters, contiguous.
+        for name, target in (('grub.cfg', EFI_DIR + '/grub.cfg'), ('BOOTAA64.EFI', EFI_DIR + '/BOOTAA64.EFI'),
+                             ('initrd.gz', 'initrd.gz'), ('vmlinuz', 'vmlinuz')):
+            bootable._run(['mcopy', '-i', raw, os.path.join(files, name), '::' + target])
+        return raw
