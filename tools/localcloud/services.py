@@ -301,8 +301,11 @@ class Stack:  # pylint: disable=too-many-public-methods
         entry = self.daemons.read('rabbitmq')
         if entry and alive(*entry):
             env = dict(os.environ, **configs.rabbit_env(self.layout, self.ports))
-            subprocess.run([str(RABBIT_BIN / 'rabbitmqctl'), '-n', env['RABBITMQ_NODENAME'], 'stop'], env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60, check=False)
+            try:
+                subprocess.run([str(RABBIT_BIN / 'rabbitmqctl'), '-n', env['RABBITMQ_NODENAME'], 'stop'], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60, check=False)
+            except subprocess.TimeoutExpired:  # the CLI is slow to start under load; SIGTERM stops it too
+                pass
         self.daemons.stop('rabbitmq')
 
     def placement_db(self):
