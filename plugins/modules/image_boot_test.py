@@ -62,9 +62,9 @@ options:
       - The architecture the image is tested as, for example V(aarch64). Defaults to the image's
         C(architecture) property (V(x86_64) without one).
       - The image must carry what Nova needs to boot that architecture, emulated where the compute
-        host's differs (QEMU TCG): C(architecture), and for V(aarch64) C(hw_firmware_type=uefi) and
+        host's differs (QEMU TCG) - C(architecture), and for V(aarch64) C(hw_firmware_type=uefi) and
         C(hw_machine_type=virt). One that lacks them fails before anything is created
-        (RV(setting) V(architecture)): Nova would boot it as a PC.
+        (RV(setting) V(architecture)), since Nova would boot it as a PC.
     type: str
   network:
     description:
