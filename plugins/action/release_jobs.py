@@ -61,8 +61,9 @@ class ActionModule(ActionBase):
         run_tags = task_vars.get('ansible_run_tags') or ['all']
         skip_tags = task_vars.get('ansible_skip_tags') or []
 
-        def describe(release, boot_test):
-            return sync_description(release, boot_test, store_raw=boolean(knobs['store_raw']))
+        def describe(release, boot_test, arch):
+            return sync_description(release, boot_test, store_raw=boolean(knobs['store_raw']), arch=arch,
+                                    boot_architectures=knobs['boot_architectures'] or None)
 
         try:
             distributions = {}

@@ -16,7 +16,7 @@ import re
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _boot_test, _managed
 
 # The data every distribution role carries, as <distribution>_<option>: one spec for all of them.
 DISTRIBUTION_SPEC = {
@@ -119,11 +119,11 @@ def retired(spec, today):
 def build(family, spec, release, knobs, describe, arch=NAMED_ARCH):
     """The job of one release and architecture (``release`` merged over the distribution's defaults).
 
-    ``describe(release, boot_test)`` words the image_description (plugin_utils/_sync_report).
+    ``describe(release, boot_test, arch)`` words the image_description (plugin_utils/_sync_report).
     """
     key = _managed.release_key(family, str(release['release']), arch)
-    boot_test = boolean(release.get('boot_test', knobs['boot_test'])) and (
-        not knobs['boot_architectures'] or arch in knobs['boot_architectures'])
+    wanted = boolean(release.get('boot_test', knobs['boot_test']))
+    boot_test = wanted and (not knobs['boot_architectures'] or arch in knobs['boot_architectures'])
     # The operator's acceptance of one vendor withdrawal, for discovery and rotation alike.
     withdrawal = (knobs.get('accept_withdrawal') or {}).get(key)
     common = {
@@ -131,10 +131,11 @@ def build(family, spec, release, knobs, describe, arch=NAMED_ARCH):
         'os_distro': spec.get('os_distro'),
         'os_version': spec.get('os_version'),
         'provided_until': spec.get('end_of_support') or 'none',
-        'image_description': spec['description'] if 'description' in spec else describe(release, boot_test),
+        'image_description': spec['description'] if 'description' in spec else describe(release, wanted, arch),
     }
     properties = dict(knobs['properties'])
-    for layer in (knobs['arch_properties'].get(arch) or {}, common, knobs['extra_properties'],
+    # What Nova needs to boot the architecture (_boot_test), unless this cloud says otherwise.
+    for layer in (knobs['arch_properties'].get(arch) or _boot_test.arch_properties(arch), common, knobs['extra_properties'],
                   release.get('properties') or {}, knobs['release_properties'].get(key) or {}):
         properties.update(layer)
     return {

@@ -22,10 +22,10 @@ def release(**over):
 
 
 def jobs(data, described=None, **knobs):
-    """The jobs of ``data``; ``described`` collects each (name, boot_test) the description was asked for."""
-    def describe(merged, boot_test):
+    """The jobs of ``data``; ``described`` collects each (name, boot_test, arch) the description was asked for."""
+    def describe(merged, boot_test, arch):
         if described is not None:
-            described.append((merged['name'], boot_test))
+            described.append((merged['name'], boot_test, arch))
         return 'about %s' % merged['name']
     return _jobs.queue(data, dict(KNOBS, **knobs), describe)
 
@@ -42,7 +42,7 @@ def test_one_release_makes_the_job_release_status_info_reads():
     assert job['rotate']['properties'] == {
         'architecture': 'x86_64', 'a': 1, 'os_distro': 'debian', 'os_version': '13',
         'provided_until': '2030-06-30', 'image_description': 'about Debian 13 Trixie'}
-    assert not job['rotate']['retired'] and job['retired_reason'] == '' and described == [('Debian 13 Trixie', True)]
+    assert not job['rotate']['retired'] and job['retired_reason'] == '' and described == [('Debian 13 Trixie', True, 'x86_64')]
 
 
 def test_properties_merge_from_the_least_to_the_most_specific():
@@ -91,7 +91,9 @@ def test_one_job_per_release_and_architecture_each_its_own_key_name_property_and
     assert [p['architecture'] for p in props] == ['x86_64', 'aarch64', 'riscv64']
     assert 'hw_firmware_type' not in props[0] and props[1]['hw_firmware_type'] == 'uefi'
     assert [job['boot_test'] for job in found] == [True, False, False]
-    assert [boot for _name, boot in described] == [True, False, False]
+    # The description hears the release's wish and the architecture: it says why aarch64 was not tested.
+    assert [(boot, arch) for _name, boot, arch in described] == [
+        (True, 'x86_64'), (True, 'aarch64'), (True, 'riscv64')]
 
 
 def test_the_scs_profile_names_each_architecture_apart():
