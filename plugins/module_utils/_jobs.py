@@ -135,7 +135,8 @@ def build(family, spec, release, knobs, describe, arch=NAMED_ARCH):
     }
     properties = dict(knobs['properties'])
     # What Nova needs to boot the architecture (_boot_test), unless this cloud says otherwise.
-    for layer in (knobs['arch_properties'].get(arch) or _boot_test.arch_properties(arch), common, knobs['extra_properties'],
+    nova = knobs['arch_properties'].get(arch) or _boot_test.arch_properties(arch)
+    for layer in (nova, common, knobs['extra_properties'],
                   release.get('properties') or {}, knobs['release_properties'].get(key) or {}):
         properties.update(layer)
     return {

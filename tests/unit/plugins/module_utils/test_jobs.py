@@ -42,7 +42,8 @@ def test_one_release_makes_the_job_release_status_info_reads():
     assert job['rotate']['properties'] == {
         'architecture': 'x86_64', 'a': 1, 'os_distro': 'debian', 'os_version': '13',
         'provided_until': '2030-06-30', 'image_description': 'about Debian 13 Trixie'}
-    assert not job['rotate']['retired'] and job['retired_reason'] == '' and described == [('Debian 13 Trixie', True, 'x86_64')]
+    assert not job['rotate']['retired'] and job['retired_reason'] == ''
+    assert described == [('Debian 13 Trixie', True, 'x86_64')]
 
 
 def test_properties_merge_from_the_least_to_the_most_specific():
