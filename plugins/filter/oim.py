@@ -22,19 +22,19 @@ def _call(function, *args, **kwargs):
         raise AnsibleFilterError('%s: %s' % (function.__name__, exc)) from exc
 
 
-def oim_mapping(files, roles, keep_oim_names=False):
+def oim_mapping(files, roles, keep_oim_names=False, operator=None):
     """What each OIM image becomes, and the inventory data (see _oim.mapping)."""
-    return _call(_oim.mapping, files, roles, keep_oim_names=bool(keep_oim_names))
+    return _call(_oim.mapping, files, roles, keep_oim_names=bool(keep_oim_names), operator=operator or {})
 
 
-def oim_to_fetch(images, mapped, owners, oim_tag=_oim.OIM_TAG):
+def oim_to_fetch(images, mapped, owners, oim_tag=_oim.OIM_TAG, rewrites=None):
     """The versions to download to prove OIM's images (see _oim.to_fetch)."""
-    return _call(_oim.to_fetch, images, mapped, _call(_managed.check_owners, owners), oim_tag)
+    return _call(_oim.to_fetch, images, mapped, _call(_managed.check_owners, owners), oim_tag, rewrites or {})
 
 
-def oim_proofs(mapped, fetched=None):
+def oim_proofs(mapped, fetched=None, discovered=None):
     """The mapped images with the digests that vouch for each version (see _oim.with_proofs)."""
-    return _call(_oim.with_proofs, mapped, fetched or [])
+    return _call(_oim.with_proofs, mapped, fetched or [], discovered or [])
 
 
 class FilterModule:

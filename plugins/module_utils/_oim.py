@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import rewrite
 
 OIM_TAG = 'managed_by_osism'
 VERSION = 'internal_version'
@@ -83,9 +84,9 @@ def not_carried(definition, known=True):
         notes.append('multi: false (every version named "<name> <version>"): the newest takes the latest name here')
     if definition.get('latest_url') and known:
         notes.append('latest_url/latest_checksum_url: replaced by this collection\'s discovery and verification')
-    elif definition.get('latest_url'):
-        notes.append('latest_url/latest_checksum_url: not followed; the newest pinned version is synced (a new '
-                     'build is a new options.url/checksum/version in generic_releases)')
+    elif definition.get('latest_url') and _latest(definition)[0] is None:
+        notes.append('latest_url/latest_checksum_url: not followed (%s); the newest pinned version is synced (a '
+                     'new build is a new options.url/checksum/version in generic_releases)' % _latest(definition)[1])
     for version in definition.get('versions') or ():
         if version.get('mirror_url'):
             notes.append('mirror_url: map upstream prefixes to the mirror with image_sync_url_rewrites')
@@ -153,8 +154,61 @@ def _gained(role, roles):
     return 'the vendor\'s checksum (unsigned upstream, HTTPS) and the image bytes hashed before upload'
 
 
+HEREBE = re.compile(r'HEREBE(.+)DRAGONS')
+
+
+def _latest(definition):
+    """checksum_file options following OIM's ``latest_url`` + ``latest_checksum_url``: (options, None) or
+    (None, why not). A fixed file name (``...-latest.qcow2``) is versioned by the checksum file's
+    Last-Modified date, as OIM versions it; OIM's ``HEREBE<regex>DRAGONS`` marks the version in a name."""
+    url, sums = str(definition.get('latest_url') or ''), str(definition.get('latest_checksum_url') or '')
+    if not url or not sums:
+        return None, 'latest_url needs latest_checksum_url'
+    if not re.match(r'https?://[^\s]+$', url) or not re.match(r'https?://[^\s\\]+$', sums):
+        return None, 'latest_url and latest_checksum_url must be http(s) URLs'
+    directory, name = url.rsplit('/', 1)
+    sums_directory, sums_name = sums.rsplit('/', 1)
+    if directory != sums_directory:
+        return None, 'the checksum file is not in the directory of latest_url'
+    lower = name.lower()
+    if lower.endswith(ARCHIVES):
+        return None, 'latest_url is an archive'
+    marked = HEREBE.search(name)
+    if marked:
+        before, after = re.escape(name[:marked.start()]), re.escape(name[marked.end():])
+        pattern = '%s(?P<version>%s)%s' % (before, marked.group(1), after)
+    else:
+        pattern = re.escape(name)
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return None, 'latest_url\'s HEREBE...DRAGONS is not a valid regex: %s' % exc
+    options = {'url': directory + '/', 'checksum_file': sums_name, 'pattern': pattern, 'signature': 'none',
+               'distro': slug(definition), 'disk_format': definition.get('format', 'qcow2'),
+               'compression': next((c for ext, c in COMPRESSION.items() if lower.endswith(ext)), 'none')}
+    if not marked:
+        options['version_from'] = 'last_modified'
+    if definition.get('login'):
+        options['login_user'] = definition['login']
+    return options, None
+
+
 def _generic(definition):
-    """A generic release entry from the newest pinned version; (entry, None) or (None, reason)."""
+    """A generic release entry: following ``latest_url`` (source checksum_file, trust tls-only), else the
+    newest pinned version (local_artifact, trust operator-checksum); (entry, None) or (None, reason)."""
+    meta = definition.get('meta') or {}
+    until = str(meta.get('provided_until') or 'none')
+    latest, _why = _latest(definition)
+    if latest is not None:
+        entry = {'release': slug(definition), 'name': definition['name'], 'scs_name': definition['name'],
+                 'os_distro': str(meta.get('os_distro') or slug(definition)),
+                 'os_version': str(meta.get('os_version') or slug(definition)),
+                 'end_of_support': until if re.match(r'^[0-9]{4}-[0-9]{2}-[0-9]{2}$', until) else 'none',
+                 'source': 'checksum_file', 'options': latest}
+        for key in ('min_disk', 'min_ram'):
+            if definition.get(key):
+                entry[key] = int(definition[key])
+        return entry, None
     versions = [v for v in _sorted_versions(definition) if v.get('url')]
     if not versions:
         return None, 'no version with a url'
@@ -170,8 +224,6 @@ def _generic(definition):
         return None, ('version %s is an archive (%s): this collection uploads a disk image, unpack it and give '
                       'its digest' % (newest['version'], url.rsplit('/', 1)[-1]))
     compression = next((c for ext, c in COMPRESSION.items() if lower.endswith(ext)), 'none')
-    meta = definition.get('meta') or {}
-    until = str(meta.get('provided_until') or 'none')
     options = {'url': url, 'checksum': str(newest['checksum']), 'version': str(newest['version']),
                'distro': slug(definition), 'disk_format': definition.get('format', 'qcow2'),
                'compression': compression, 'image_source': url}
@@ -206,14 +258,46 @@ def read(files):
     return definitions
 
 
-def mapping(files, roles, keep_oim_names=False, include_disabled=False):
+def _discover(role, role_data, role_entry):
+    """upstream_release's options for a release (role defaults, then the release entry's own settings)."""
+    spec = {'source': role_data.get('source') or role, 'release': str(role_entry['release']),
+            'allow_unsigned': bool(role_data.get('allow_unsigned')),
+            'signing_keys': role_data.get('signing_keys') or {}}
+    for key in ('source', 'options', 'arch', 'allow_unsigned', 'signing_keys'):
+        if role_entry.get(key) is not None:
+            spec[key] = role_entry[key]
+    return spec
+
+
+def _merge_release(releases, entry):
+    """``releases`` (the operator's list) with ``entry`` replacing the entry of its release, or added."""
+    merged, found = [], False
+    for release in releases or ():
+        if str(release.get('release')) == str(entry['release']):
+            merged.append(dict(release, **entry))
+            found = True
+        else:
+            merged.append(release)
+    return merged if found else merged + [entry]
+
+
+def mapping(files, roles, keep_oim_names=False, include_disabled=False, operator=None):
     """What each OIM image becomes, and the inventory data that carries it.
 
-    ``roles``: ``{role: {'releases': [...], 'signing_keys': {...}}}`` from the distribution roles'
-    defaults. Returns ``{'images': [...], 'inventory': {...}}``; every image has ``status`` known,
+    ``roles``: ``{role: {'releases': [...], 'enabled': [...], 'properties': {...}, 'signing_keys': {...},
+    'allow_unsigned': bool, 'overridden': bool}}``: the operator's ``<role>_*`` inventory variables over the
+    roles' defaults (``overridden``: ``releases`` is the operator's).
+    ``operator``: the operator's ``cloudimages_distributions``, ``image_sync_release_properties`` and
+    ``image_sync_properties``/``image_sync_extra_properties``: the inventory written keeps them (the
+    operator's releases, enabled releases and properties stay; OIM's override a property only where the
+    operator set none). Returns ``{'images': [...], 'inventory': {...}}``; every image has ``status`` known,
     generic, disabled or refused, and a ``reason`` unless it maps.
     """
-    images, inventory = [], {'cloudimages_distributions': [], 'image_sync_release_properties': {}}
+    operator = operator or {}
+    release_props = dict(operator.get('image_sync_release_properties') or {})
+    images = []
+    inventory = {'cloudimages_distributions': list(operator.get('cloudimages_distributions') or []),
+                 'image_sync_release_properties': release_props}
     for definition in read(files):
         role, release = _known(definition)
         entry = _base(definition, role, release)
@@ -222,8 +306,8 @@ def mapping(files, roles, keep_oim_names=False, include_disabled=False):
             entry.update(status='disabled', reason='enable: false in OIM (it does not publish it either)')
             continue
         if role:
-            role_entry = next((r for r in (roles.get(role) or {}).get('releases') or ()
-                               if str(r.get('release')) == release), None)
+            role_data = roles.get(role) or {}
+            role_entry = next((r for r in role_data.get('releases') or () if str(r.get('release')) == release), None)
             if role_entry is None and role == 'fedora':
                 role_entry = {'release': release, 'name': 'Fedora %s' % release, 'os_distro': 'fedora',
                               'os_version': release}
@@ -232,21 +316,36 @@ def mapping(files, roles, keep_oim_names=False, include_disabled=False):
                              % (role, release, role))
                 continue
             key = _managed.release_key(role, release)
-            entry.update(status='known', key=key, gained=_gained(role, roles))
-            inventory.setdefault('%s_releases' % role, []).append(_release_entry(definition, role_entry))
+            entry.update(status='known', key=key, gained=_gained(role, roles),
+                         discover=_discover(role, role_data, role_entry))
+            release_entry = _release_entry(definition, role_entry)
         else:
-            generic, reason = _generic(definition)
-            if generic is None:
+            role_data = roles.get('generic') or {}
+            release_entry, reason = _generic(definition)
+            if release_entry is None:
                 entry.update(status='refused', reason=reason)
                 continue
-            role, key = 'generic', _managed.release_key('generic', generic['release'])
-            entry.update(status='generic', role=role, release=generic['release'], key=key,
-                         trust='operator-checksum', gained='the digest of the definition is checked on the bytes '
-                         'before upload (OIM\'s web-download checks none)')
-            inventory.setdefault('generic_releases', []).append(generic)
+            role, key = 'generic', _managed.release_key('generic', release_entry['release'])
+            entry.update(status='generic', role=role, release=release_entry['release'], key=key)
+            if release_entry['source'] == 'checksum_file':
+                entry.update(trust='tls-only', discover=_discover('generic', dict(role_data, allow_unsigned=True),
+                                                                  release_entry),
+                             gained='latest_url followed: each new build found in %s is hashed against it before '
+                             'upload (tls-only: nothing signs it)' % release_entry['options']['checksum_file'])
+            else:
+                entry.update(trust='operator-checksum', gained='the digest of the definition is checked on the bytes '
+                             'before upload (OIM\'s web-download checks none)')
+        enabled = inventory.get('%s_enabled' % role, [str(r) for r in role_data.get('enabled') or ()])
+        enabled = inventory['%s_enabled' % role] = sorted(set(enabled) | {str(release_entry['release'])})
+        # The operator's own list stays whole; from the role's defaults only the enabled releases are copied.
+        releases = inventory.get('%s_releases' % role, [
+            r for r in role_data.get('releases') or () if role_data.get('overridden') or str(r.get('release')) in enabled])
+        inventory['%s_releases' % role] = _merge_release(releases, release_entry)
         if role not in inventory['cloudimages_distributions']:
             inventory['cloudimages_distributions'].append(role)
-        inventory['image_sync_release_properties'][key] = entry['properties']
+        entry['operator_properties'] = _operator_properties(entry, role_data, operator, release_props.get(key))
+        release_props[key] = dict({k: v for k, v in entry['properties'].items()
+                                   if k not in entry['operator_properties']}, **(release_props.get(key) or {}))
     keys = [e['key'] for e in images if e.get('key')]
     for key in sorted({k for k in keys if keys.count(k) > 1}):
         raise OimError('several OIM images map to the release %s: %s' % (
@@ -259,6 +358,15 @@ def mapping(files, roles, keep_oim_names=False, include_disabled=False):
         inventory.update(image_sync_naming='scs', image_sync_base_name='scs',
                          image_sync_name_templates={'latest': '{name}', 'dated': '{name}%s({build})' % separator})
     return {'images': images, 'inventory': inventory}
+
+
+def _operator_properties(entry, role_data, operator, release_own):
+    """The properties of ``entry``'s OIM overrides that the operator's inventory sets already (theirs win)."""
+    theirs = {}
+    for source in (operator.get('image_sync_properties'), operator.get('image_sync_extra_properties'),
+                   role_data.get('properties'), release_own):
+        theirs.update(source or {})
+    return sorted(key for key in entry['properties'] if key in theirs)
 
 
 def _digest_of(checksum):
@@ -355,9 +463,10 @@ def _refusal(image, props, by_name, known, owners):
     return None
 
 
-def to_fetch(images, entries, owners, oim_tag=OIM_TAG):
+def to_fetch(images, entries, owners, oim_tag=OIM_TAG, rewrites=None):
     """The versions whose file must be downloaded to prove an OIM image: Glance hashed it with another
-    algorithm than the definition's digest. ``[{'oim_name', 'version', 'url', 'checksum'}]``, once each."""
+    algorithm than the definition's digest. ``[{'oim_name', 'version', 'url', 'checksum'}]``, once each;
+    ``url`` rewritten by ``rewrites`` (image_sync_url_rewrites: a mirror of the vendors' hosts)."""
     by_name = {e['oim_name']: e for e in entries if e.get('key')}
     wanted = {}
     for image in images:
@@ -368,20 +477,26 @@ def to_fetch(images, entries, owners, oim_tag=OIM_TAG):
         version = next(v for v in entry['versions'] if v['version'] == str(props[VERSION]))
         if version.get('checksum') and version.get('url') and not _comparable(image, [version['checksum']]):
             wanted[(entry['oim_name'], version['version'])] = {
-                'oim_name': entry['oim_name'], 'version': version['version'], 'url': version['url'],
+                'oim_name': entry['oim_name'], 'version': version['version'], 'url': rewrite(version['url'], rewrites),
                 'checksum': version['checksum']}
     return [wanted[key] for key in sorted(wanted)]
 
 
-def with_proofs(entries, fetched=()):
-    """``proofs`` of every mapped entry; ``fetched``: image_fetch results, each with ``item`` (a to_fetch entry)."""
-    by_entry = {}
+def with_proofs(entries, fetched=(), discovered=()):
+    """``proofs`` of every mapped entry; ``fetched``: image_fetch results, each with ``item`` (a to_fetch
+    entry); ``discovered``: upstream_release results, each with ``item`` (a mapped entry) and ``release``
+    (the vendor's newest build, its checksum verified in this run: signed or over TLS)."""
+    by_entry, releases = {}, {}
     for result in fetched or ():
         item = result.get('item') or {}
         if not result.get('failed') and item.get('oim_name'):
             by_entry.setdefault(item['oim_name'], {})[str(item['version'])] = result
-    return [proofs(dict(entry, versions=[dict(v) for v in entry['versions']]), None, by_entry.get(entry['oim_name']))
-            if entry.get('key') else entry for entry in entries]
+    for result in discovered or ():
+        item = result.get('item') or {}
+        if not result.get('failed') and item.get('oim_name') and result.get('release'):
+            releases[item['oim_name']] = result['release']
+    return [proofs(dict(entry, versions=[dict(v) for v in entry['versions']]), releases.get(entry['oim_name']),
+                   by_entry.get(entry['oim_name'])) if entry.get('key') else entry for entry in entries]
 
 
 def proofs(entry, discovered=None, fetched=None):

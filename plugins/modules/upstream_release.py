@@ -52,8 +52,11 @@ options:
         whole image file name, the version in a group named C(version) or group 1; the highest
         version wins, compared version-aware), and optionally C(signature) (V(none), V(detached)
         with C(signature_file), default the checksum file name plus C(.asc), or V(clearsigned)),
-        C(distro), C(login_user), C(disk_format), C(compression), C(image_source), and
-        C(architectures) (the architectures the provider builds it for, such as V([x86_64])).
+        C(distro), C(login_user), C(disk_format), C(compression), C(image_source),
+        C(architectures) (the architectures the provider builds it for, such as V([x86_64])), and
+        C(version_from) (V(name), default, or V(last_modified), which versions a fixed file name such as
+        C(...-latest.qcow2) C(YYYYMMDD) by the checksum file's Last-Modified date, as
+        openstack-image-manager versions its C(latest_url)).
       - V(local_artifact) is a provider-built image; O(options) give C(path) or C(url),
         C(checksum) (C(sha256:<hex>)), C(version), and optionally C(build_date) (default the
         date in the version, or the file's modification date), C(filename), C(distro),

@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime
 import os
 import shutil
+import signal
 import subprocess
+from pathlib import Path
 
 import yaml
 
@@ -88,3 +90,29 @@ def run_oim(venv, env, images, *args):
     return subprocess.run([str(venv / 'bin' / 'openstack-image-manager'), '--cloud', 'admin', '--images', str(images)]
                           + list(args), env=dict(env, PYTHONPATH=''), capture_output=True, text=True, timeout=900,
                           check=False)
+
+
+def kill_tree(pid):
+    """SIGKILL ``pid``'s process group and each of its descendants by id: ansible-core runs a module in a
+    session of its own, which the group's kill does not reach (an operator's kill -9 of the whole job)."""
+    children = {}
+    for stat in Path('/proc').glob('[0-9]*/stat'):
+        try:
+            fields = stat.read_text(encoding='utf-8', errors='replace').rsplit(')', 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, ()))
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    for current in found:
+        try:
+            os.kill(current, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

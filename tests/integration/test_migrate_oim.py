@@ -2,27 +2,36 @@
 
 The real OIM (PyPI, its own venv) publishes a small catalog from its own definition files, pointed
 at the local mirror: Ubuntu 24.04 (two versions), Debian 12, CirrOS and openSUSE Leap 15.6 (not a
-distribution of this collection: a generic release; its bytes are a provider artifact of the
-mirror). On the full stack a server boots from the older Ubuntu image (the light stack has no Nova:
+distribution of this collection: a generic release following OIM's latest_url and
+latest_checksum_url; on the mirror they name Debian 13's latest/ file, whose bytes change with every
+build). On the full stack a server boots from the older Ubuntu image (the light stack has no Nova:
 there the daily sync finds usage unknown and deletes nothing). Then playbooks/migrate_oim.yml
-(check mode, then for real, then again), then the daily sync for two days, with OIM's names kept.
+(check mode; a run SIGKILLed between two adoptions; the run that finishes them; again), then the
+daily sync for two days, with OIM's names kept. The inventory carries operator overrides the
+migration must keep.
 """
 
 from __future__ import annotations
 
 import datetime
 import json
+import re
+import subprocess
+import time
 import uuid
 
 import yaml
 
-from oim_support import ensure_venv, pick, pointed_at, run_oim, shipped_definitions, write
-from playbook_runner import run_playbook
+from oim_support import ensure_venv, kill_tree, pick, pointed_at, run_oim, shipped_definitions, write
+from playbook_runner import playbook_command, run_playbook
 from rotation_helpers import delete_server
 from sync_support import managed_images, served, summary
 from sync_inventory import write_inventory
+from upload_proxy import GlanceProxy
+from upload_support import cloud_dict
 
 OIM_TAG = 'managed_by_osism'
+ADOPTION = 'The adoption (adopted now, already ours, untouched and why)'
 
 
 def oim_images(conn):
@@ -56,12 +65,17 @@ def migrate(cloud, conn, mirror, provider, venv, tmp_path):
     with served(cloud, mirror, provider) as server:
         shipped = shipped_definitions(venv)
         ubuntu = mirror.history('ubuntu', '24.04')[-2:]
+        # The generic image follows a fixed "latest" name and its checksum file, as OIM's latest_url does:
+        # versioned YYYYMMDD by the checksum file's Last-Modified (the build's publish time on the mirror).
+        trixie = mirror.releases['debian', '13']
+        opensuse = pointed_at(pick(shipped, 'opensuse.yml', 'openSUSE Leap 15.6'), [trixie], server, 'sha512')
+        opensuse['versions'][0]['version'] = trixie.published[:10].replace('-', '')
+        opensuse.update(latest_url=trixie.pointer_url, latest_checksum_url=trixie.pointer_url.rsplit('/', 1)[0] + '/SHA512SUMS')
         catalog = [
             pointed_at(pick(shipped, 'ubuntu.yml', 'Ubuntu 24.04'), ubuntu, server, 'sha256'),
             pointed_at(pick(shipped, 'debian.yml', 'Debian 12'), mirror.history('debian', '12')[-1:], server, 'sha512'),
             pointed_at(pick(shipped, 'cirros.yml', 'Cirros'), mirror.history('cirros', '0.6')[-1:], server, 'sha256'),
-            pointed_at(pick(shipped, 'opensuse.yml', 'openSUSE Leap 15.6'), mirror.history('windows', '2025')[-1:],
-                       server, 'sha256'),
+            opensuse,
         ]
         definitions = write(tmp_path / 'oim-images', catalog)
         published = run_oim(venv, cloud.env(), definitions)
@@ -92,9 +106,14 @@ def migrate(cloud, conn, mirror, provider, venv, tmp_path):
         inventory_dir = tmp_path / 'host_vars'
         inventory_dir.mkdir()
 
+        # The operator's overrides of the roles (inventory variables): the migration reads and keeps them.
+        operator = {'cloudimages_distributions': [],  # new to this collection (write_inventory's default: all)
+                    'ubuntu_enabled': ['26.04'], 'debian_properties': {'hw_watchdog_action': 'none'},
+                    'image_sync_release_properties': {'debian-12': {'replace_frequency': 'monthly'}}}
+
         def inventory(today, extra=None):
             one = dict({'image_sync_boot_test': False, 'image_sync_min_age_days': 0, 'image_sync_keep': 1},
-                       **(extra or {}))
+                       **dict(operator, **(extra or {})))
             return str(write_inventory(tmp_path / 'inventory.json', mirror, server, provider, tmp_path / 'cache',
                                        today, region_one=one))
 
@@ -112,25 +131,55 @@ def migrate(cloud, conn, mirror, provider, venv, tmp_path):
             'Ubuntu 24.04': 'ubuntu-24.04', 'Debian 12': 'debian-12', 'Cirros': 'cirros-0.6',
             'openSUSE Leap 15.6': 'generic-opensuse-leap-15.6'}
         assert any('password' in note for note in mapping['Cirros']['not_carried'])
-        plan = debug_msg(check.output, 'The adoption (adopted now, already ours, untouched and why)')
+        assert mapping['openSUSE Leap 15.6']['trust'] == 'tls-only'
+        assert {'hw_watchdog_action', 'replace_frequency'} <= set(mapping['Debian 12']['operator_properties'])
+        plan = debug_msg(check.output, ADOPTION)
         assert sorted(a['id'] for a in plan['adopt']) == sorted(oim), plan
         (refused,) = plan['untouched']
         assert refused['id'] == planted.id and 'not proven' in refused['reason']
         assert not managed_images(conn, provider)
 
+        # Killed between two adoptions (Glance holds every PATCH after the first; kill -9 of the whole job):
+        # each image changes in one request, so each is adopted whole or left as OIM left it.
+        first, rest = plan['adopt'][0]['id'], [a['id'] for a in plan['adopt'][1:]]
+        killed_run(cloud, inventory(day1), migrate_vars, limit, rest, tmp_path)
+        (adopted,) = managed_images(conn, provider)
+        assert adopted.id == first and sorted(adopted.tags) == sorted(oim[first].tags + ['managed_by_' + provider])
+        assert {key for key in adopted.properties if key.startswith('cloudimages_')} >= {
+            'cloudimages_release', 'cloudimages_build', 'cloudimages_digest', 'cloudimages_trust'}
+        for image_id in rest:
+            left = conn.image.get_image(image_id)
+            assert (left.tags, left.name, left.properties) == (oim[image_id].tags, oim[image_id].name,
+                                                               oim[image_id].properties), image_id
+            assert not [key for key in left.properties if key.startswith('cloudimages_')], left.properties
+
         result = run_playbook('cloudimages.openstack.migrate_oim', env=cloud.env(), inventory=inventory(day1),
                               extra_vars=migrate_vars, args=limit)
         assert result.rc == 0, result.output
+        resumed = debug_msg(result.output, ADOPTION)
+        assert sorted(a['id'] for a in resumed['adopt']) == sorted(rest), resumed
+        assert [a['id'] for a in resumed['already_adopted']] == [first], resumed
         adopted = {image.id: image for image in managed_images(conn, provider)}
         assert set(adopted) == set(oim)
         assert planted.id not in adopted
+        # The vendor's newest builds, verified in this run, vouch with their trust; the older Ubuntu
+        # build only with the definition's digest.
+        trust = {oim[image_id].name: image.properties['cloudimages_trust'] for image_id, image in adopted.items()}
+        assert re.fullmatch('signed:[0-9A-F]{40}', trust['Ubuntu 24.04']), trust
+        assert trust == {'Ubuntu 24.04': trust['Ubuntu 24.04'], 'Ubuntu 24.04 (%s)' % ubuntu[0].version: 'operator-checksum',
+                         'Debian 12': 'tls-only', 'Cirros %s' % cirros_version: 'tls-only',
+                         'openSUSE Leap 15.6': 'tls-only'}
         again = run_playbook('cloudimages.openstack.migrate_oim', env=cloud.env(), inventory=inventory(day1),
                              extra_vars=migrate_vars, args=limit)
-        assert again.rc == 0 and debug_msg(again.output, 'The adoption (adopted now, already ours, untouched and why)')[
-            'adopt'] == [], again.output
+        assert again.rc == 0 and debug_msg(again.output, ADOPTION)['adopt'] == [], again.output
 
         # The daily sync over the committed inventory: day 1 needs no upload.
         carried = yaml.safe_load((inventory_dir / 'region_one.yml').read_text())
+        # The operator's settings are kept: their enabled release, their properties over OIM's.
+        assert carried['ubuntu_enabled'] == ['24.04', '26.04']
+        assert carried['image_sync_release_properties']['debian-12']['replace_frequency'] == 'monthly'
+        assert 'hw_watchdog_action' not in carried['image_sync_release_properties']['debian-12']
+        carried['ubuntu_enabled'] = ['24.04']  # the mirror's 26.04 is not needed here
         day = run_playbook('cloudimages.openstack.daily_sync', env=cloud.env(), inventory=inventory(day1, carried),
                            args=limit, timeout=1800)
         assert day.rc == 0, day.output
@@ -138,6 +187,8 @@ def migrate(cloud, conn, mirror, provider, venv, tmp_path):
         assert set(images) == set(oim), summary(day, 'region_one')
         assert images[names['Ubuntu 24.04']].name == 'Ubuntu 24.04'
         assert images[old_ubuntu].name == 'Ubuntu 24.04 (%s)' % ubuntu[0].version
+        debian = images[names['Debian 12']].properties
+        assert debian['replace_frequency'] == 'monthly' and debian['hw_watchdog_action'] == 'none'
 
         # Day 2: every vendor has a new build; Latest moves, no OIM UUID in use disappears.
         mirror.advance()
@@ -149,16 +200,45 @@ def migrate(cloud, conn, mirror, provider, venv, tmp_path):
         by_key = {}
         for image in images.values():
             by_key.setdefault(image.properties['cloudimages_release'], []).append(image)
-        for key in ('ubuntu-24.04', 'debian-12', 'cirros-0.6'):
+        for key in ('ubuntu-24.04', 'debian-12', 'cirros-0.6', 'generic-opensuse-leap-15.6'):
             builds = [image.properties['cloudimages_build'] for image in by_key[key]]
             assert len(builds) == len(set(builds)), (key, builds)  # no build uploaded twice
         latest = {image.name: image.id for image in images.values()}
         assert latest['Ubuntu 24.04'] in new and latest['Debian 12'] in new
         assert images[names['Ubuntu 24.04']].name == 'Ubuntu 24.04 (%s)' % ubuntu[1].version
         assert old_ubuntu in images  # in use (or usage unknown on the light stack): kept
+        if not cloud.full:
+            assert set(oim) <= set(images)  # usage unknown: no OIM UUID is deleted
         if booted is not None:
             assert conn.compute.get_server(booted.id).image['id'] == old_ubuntu
         assert conn.image.get_image(planted.id).tags == [OIM_TAG]
-        assert len(by_key['generic-opensuse-leap-15.6']) == 1  # a pinned artifact: nothing new
+        # The generic release followed latest_url: the new build behind the same name is its new Latest.
+        new_opensuse = latest['openSUSE Leap 15.6']
+        assert new_opensuse in new and images[new_opensuse].properties['cloudimages_trust'] == 'tls-only'
+        assert images[new_opensuse].properties['cloudimages_digest'] == 'sha512:' + mirror.releases['debian', '13'].sha512
+        assert images[names['openSUSE Leap 15.6']].name == 'openSUSE Leap 15.6 (%s)' % opensuse['versions'][0]['version']
         if booted is not None:
             delete_server(conn, booted.id)  # the local cloud soft-deletes: forced
+
+
+def killed_run(cloud, inventory, migrate_vars, limit, held, tmp_path):
+    """Run the migration with Glance behind a proxy that holds every PATCH of ``held``; SIGKILL the job
+    (ansible-playbook, its workers and the module) once the first is held."""
+    held_paths = '/v2/images/(%s)' % '|'.join(held)
+    with GlanceProxy(cloud.endpoints['RegionOne']['image']) as proxy:
+        proxy.fail('PATCH', held_paths, 'hang')
+        proxied = cloud_dict(cloud.clouds_yaml, 'admin', 'RegionOne', image_endpoint=proxy.url)
+        argv, env = playbook_command('cloudimages.openstack.migrate_oim', env=cloud.env(), inventory=inventory,
+                                     extra_vars=dict(migrate_vars, cloud=proxied), args=limit)
+        with open(tmp_path / 'killed.log', 'wb') as log:
+            proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,  # pylint: disable=consider-using-with
+                                    start_new_session=True)
+        try:
+            deadline = time.monotonic() + 600
+            while not proxy.count('PATCH', held_paths) and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            kill_tree(proc.pid)
+            proc.wait(60)
+        assert proxy.count('PATCH', held_paths) == 1, (tmp_path / 'killed.log').read_text()
+        assert proxy.count('PATCH') == 2, proxy.writes()  # the first adoption went through

@@ -58,8 +58,13 @@ class ChecksumDir(Source):
     def entry_url(self):
         return self.directory() + self.checksum_name
 
+    def build_version(self, entry, version):  # pylint: disable=unused-argument
+        """The build's version: the file name's (``pick``); a source may derive it otherwise."""
+        return version
+
     def newest(self, ctx, entry):
         checksum, version = pick(ctx.parse_checksums(entry.body, entry.url), self.pattern(), entry.url)
+        version = self.build_version(entry, version)
         hint = '%s:%s' % (checksum.algorithm, checksum.hexdigest)
         return {'version': version, 'filename': checksum.name, 'hint': hint}
 
@@ -72,6 +77,7 @@ class ChecksumDir(Source):
             signature_url = self.entry_url()
             fingerprint, body = ctx.verify_clearsigned(self, entry, self.release)
         checksum, version = pick(ctx.parse_checksums(body, entry.url), self.pattern(), entry.url)
+        version = self.build_version(entry, version)
         if version != candidate['version']:
             raise DiscoveryError('%s: the signed content names %s, the unsigned parse %s'
                                  % (entry.url, version, candidate['version']))
@@ -244,8 +250,11 @@ class ChecksumFile(ChecksumDir):
             raise DiscoveryError('checksum_file: options.signature must be none, detached or clearsigned')
         if self.compression not in COMPRESSIONS:
             raise DiscoveryError('checksum_file: options.compression must be one of %s' % ', '.join(COMPRESSIONS))
+        if str(opts.get('version_from') or 'name') not in ('name', 'last_modified'):
+            raise DiscoveryError('checksum_file: options.version_from must be name or last_modified')
         unknown = set(opts) - {'url', 'checksum_file', 'pattern', 'signature', 'signature_file', 'distro',
-                               'login_user', 'disk_format', 'compression', 'image_source', 'architectures'}
+                               'login_user', 'disk_format', 'compression', 'image_source', 'architectures',
+                               'version_from'}
         if unknown:
             raise DiscoveryError('checksum_file: unknown options %s' % ', '.join(sorted(unknown)))
         self.built_for()
@@ -256,6 +265,17 @@ class ChecksumFile(ChecksumDir):
 
     def pattern(self):
         return self.options['pattern']
+
+    def build_version(self, entry, version):
+        """``version_from: last_modified``: a file name without a version (``...-latest.qcow2``, OIM's
+        ``latest_url``) is versioned by the checksum file's Last-Modified date, ``YYYYMMDD``, as
+        openstack-image-manager versions it; one build a day."""
+        if str(self.options.get('version_from') or 'name') != 'last_modified':
+            return version
+        if not entry.modified_date:
+            raise DiscoveryError('%s: no Last-Modified date to version the build by (version_from: last_modified)'
+                                 % entry.url)
+        return entry.modified_date.replace('-', '')
 
     def image_source(self, name, version):  # pylint: disable=unused-argument
         return self.options.get('image_source')

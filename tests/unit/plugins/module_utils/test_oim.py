@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
@@ -72,8 +73,73 @@ def test_default_mapping_skips_disabled_and_keeps_the_operators_data():
     assert props['image_description'] == 'Ubuntu 24.04' and props['image_original_user'] == 'ubuntu'
     # The collection's identity is never an override.
     assert not any(_managed.reserved(key) for p in inventory['image_sync_release_properties'].values() for key in p)
-    opensuse = inventory['generic_releases'][0]
+    generic = {entry['release']: entry for entry in inventory['generic_releases']}
+    opensuse = generic['opensuse-leap-15.6']
     assert opensuse['source'] == 'local_artifact' and opensuse['options']['checksum'].startswith('sha256:')
+    assert by_name['openSUSE Leap 15.6']['trust'] == 'operator-checksum'
+    # CentOS Stream 9 follows latest_url: OIM's HEREBE<regex>DRAGONS marks the version in the name.
+    centos = generic['centos-stream-9']
+    assert centos['source'] == 'checksum_file' and by_name['CentOS Stream 9']['trust'] == 'tls-only'
+    assert centos['options']['url'] == 'https://cloud.centos.org/centos/9-stream/x86_64/images/'
+    assert centos['options']['checksum_file'] == 'CHECKSUM' and 'version_from' not in centos['options']
+    assert re.fullmatch(centos['options']['pattern'], 'CentOS-Stream-GenericCloud-9-20260120.0.x86_64.qcow2')
+    assert by_name['CentOS Stream 9']['discover']['source'] == 'checksum_file'
+    assert by_name['CentOS Stream 9']['discover']['allow_unsigned'] is True
+    assert not any('latest_url' in note for note in by_name['CentOS Stream 9']['not_carried'])
+
+
+def latest_definition(**extra):
+    return dict({'name': 'Thing OS', 'shortname': 'thing-os', 'enable': True, 'format': 'qcow2', 'login': 'thing',
+                 'meta': {'os_distro': 'thing'}, 'latest_url': 'https://thing.test/img/thing-latest.qcow2',
+                 'latest_checksum_url': 'https://thing.test/img/SHA256SUMS',
+                 'versions': [{'version': '20261116', 'url': 'https://thing.test/img/thing-latest.qcow2',
+                               'checksum': 'sha256:' + SHA}]}, **extra)
+
+
+def test_a_generic_latest_url_is_followed_and_versioned_as_oim_does():
+    result = _oim.mapping({'t.yml': {'images': [latest_definition()]}}, roles())
+    (mapped,) = result['images']
+    (release,) = result['inventory']['generic_releases']
+    assert release['source'] == 'checksum_file' and release['options'] == {
+        'url': 'https://thing.test/img/', 'checksum_file': 'SHA256SUMS', 'pattern': r'thing\-latest\.qcow2',
+        'signature': 'none', 'distro': 'thing-os', 'disk_format': 'qcow2', 'compression': 'none',
+        'version_from': 'last_modified', 'login_user': 'thing'}
+    assert mapped['trust'] == 'tls-only' and 'tls-only' in mapped['gained']
+    assert result['inventory']['generic_enabled'] == ['thing-os']
+    # A checksum file elsewhere: the pinned version is synced, and the note says why latest_url is not followed.
+    other = latest_definition(latest_checksum_url='https://sums.test/SHA256SUMS')
+    result = _oim.mapping({'t.yml': {'images': [other]}}, roles())
+    assert result['inventory']['generic_releases'][0]['source'] == 'local_artifact'
+    assert any('not in the directory of latest_url' in note for note in result['images'][0]['not_carried'])
+
+
+def test_the_operators_role_overrides_are_read_and_kept():
+    data = roles()
+    data['ubuntu'] = dict(data['ubuntu'], enabled=['26.04'], properties={'hw_watchdog_action': 'none'},
+                          releases=[dict(r, name='Our ' + r['name']) for r in data['ubuntu']['releases']],
+                          overridden=True)
+    operator = {'cloudimages_distributions': ['windows'], 'image_sync_properties': {'replace_frequency': 'monthly'},
+                'image_sync_release_properties': {'ubuntu-24.04': {'uuid_validity': 'forever'}, 'windows-2025': {'a': 'b'}}}
+    result = _oim.mapping(oim_files(), data, operator=operator)
+    inventory = result['inventory']
+    assert inventory['cloudimages_distributions'][0] == 'windows' and 'ubuntu' in inventory['cloudimages_distributions']
+    assert inventory['ubuntu_enabled'] == ['22.04', '24.04', '26.04']
+    ubuntu = {r['release']: r for r in inventory['ubuntu_releases']}
+    assert {'26.04', '24.04', '22.04'} <= set(ubuntu)  # the operator's own list stays whole
+    assert ubuntu['26.04']['name'] == 'Our Ubuntu 26.04 Resolute Raccoon' and ubuntu['24.04']['name'] == 'Ubuntu 24.04'
+    assert ubuntu['24.04']['end_of_support'] == '2029-05-31'
+    # From the role's defaults only the enabled releases are copied.
+    # (OIM's catalog has Rocky 8 and 9, the role 9 and 10; Rocky 8 is refused with its reason).
+    assert inventory['rocky_enabled'] == ['9']
+    assert [r['release'] for r in inventory['rocky_releases']] == ['9']
+    props = inventory['image_sync_release_properties']
+    assert props['windows-2025'] == {'a': 'b'}
+    assert props['ubuntu-24.04']['uuid_validity'] == 'forever'  # the operator's release property wins
+    assert 'hw_watchdog_action' not in props['ubuntu-24.04']  # ubuntu_properties sets it: OIM's is not forced
+    by_name = {entry['oim_name']: entry for entry in result['images']}
+    assert by_name['Ubuntu 24.04']['operator_properties'] == ['hw_watchdog_action', 'replace_frequency', 'uuid_validity']
+    discover = by_name['Ubuntu 24.04']['discover']
+    assert discover['source'] == 'ubuntu' and discover['release'] == '24.04' and discover['signing_keys']
 
 
 def test_keep_oim_names_is_oims_naming():
@@ -149,6 +215,33 @@ def test_the_vendors_signed_digest_gives_the_trust_and_a_disagreement_proves_not
     release = dict(release, checksum='sha256:' + 'd' * 64)
     mapped = entry(discovered=release, fetched=fetched(SHA512))
     assert not _oim.adoption([image('one', '20261101')], [mapped], 'cloudimages', (OWNER,))['adopt']
+
+
+def test_a_version_discovered_in_this_run_records_the_vendors_trust_the_others_the_operators():
+    mapped = _oim.mapping({'u.yml': {'images': [{
+        'name': 'Ubuntu 24.04', 'shortname': 'ubuntu-24.04', 'format': 'qcow2', 'meta': {},
+        'versions': [{'version': '20261101', 'url': 'https://u/1.img', 'checksum': 'sha512:' + SHA512},
+                     {'version': '20261102', 'url': 'https://u/2.img', 'checksum': 'sha512:' + 'c' * 128}]}]}},
+        roles())['images']
+    signed = {'version': '20261102', 'checksum': 'sha512:' + 'c' * 128, 'checksum_url': 'https://u/SHA256SUMS',
+              'signature': {'fingerprint': 'F' * 40}}
+    discovered = [{'item': mapped[0], 'release': signed}, {'item': {'oim_name': 'Other'}, 'failed': True, 'msg': 'x'}]
+    proven = _oim.with_proofs(mapped, [], discovered)
+    plan = _oim.adoption([image('old', '20261101'), image('new', '20261102', sha512='c' * 128)], proven,
+                         'cloudimages', (OWNER,))
+    trust = {a['id']: a['properties'][_managed.TRUST] for a in plan['adopt']}
+    assert trust == {'old': 'operator-checksum', 'new': 'signed:' + 'F' * 40}
+    unsigned = dict(signed, signature=None)
+    proven = _oim.with_proofs(mapped, [], [{'item': mapped[0], 'release': unsigned}])
+    plan = _oim.adoption([image('new', '20261102', sha512='c' * 128)], proven, 'cloudimages', (OWNER,))
+    assert plan['adopt'][0]['properties'][_managed.TRUST] == 'tls-only'
+
+
+def test_downloads_follow_the_url_rewrites():
+    mapped = entry()
+    fetch = _oim.to_fetch([image('one', '20261101')], [mapped], (OWNER,), rewrites={'https://': 'http://127.0.0.1:9/'})
+    assert fetch == [{'oim_name': 'Ubuntu 24.04', 'version': '20261101', 'url': 'http://127.0.0.1:9/u/1.img',
+                      'checksum': 'sha256:' + SHA}]
 
 
 def test_adoption_is_idempotent():

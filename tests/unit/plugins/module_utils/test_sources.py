@@ -264,6 +264,19 @@ class TestChecksumDirPick:
         with pytest.raises(DiscoveryError, match='lists no file matching'):
             Rocky('10').newest(Context(None), response(self.ALMA.encode()))
 
+    def test_a_fixed_latest_name_is_versioned_by_last_modified(self):
+        # OIM's latest_url: one name, rewritten by each build; the checksum file's date versions it.
+        options = {'url': 'https://a.test/images/', 'checksum_file': 'CHECKSUM', 'version_from': 'last_modified',
+                   'pattern': r'AlmaLinux-9-GenericCloud-latest\.x86_64\.qcow2'}
+        source = make_source('checksum_file', 'alma-latest', options=options)
+        candidate = source.newest(Context(None), response(self.ALMA.encode()))
+        assert candidate['version'] == '20261116' and candidate['filename'] == 'AlmaLinux-9-GenericCloud-latest.x86_64.qcow2'
+        undated = Response('https://a.test/images/CHECKSUM', 200, self.ALMA.encode())
+        with pytest.raises(DiscoveryError, match='no Last-Modified date'):
+            source.newest(Context(None), undated)
+        with pytest.raises(DiscoveryError, match='version_from must be name or last_modified'):
+            make_source('checksum_file', '1', options=dict(options, version_from='mtime'))
+
 
 class TestPlumbing:
     def test_rewrite_longest_prefix(self):
