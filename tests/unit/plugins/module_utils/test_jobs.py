@@ -50,7 +50,7 @@ def test_properties_merge_from_the_least_to_the_most_specific():
     data = {'debian': {'releases': [release(properties={'b': 'release', 'c': 'release'})],
                        'properties': {'a': 'dist', 'b': 'dist'}}}
     (job,) = jobs(data, extra_properties={'a': 'cloud', 'd': 'cloud'},
-                     release_properties={'debian-13': {'c': 'key', 'e': None}})
+                  release_properties={'debian-13': {'c': 'key', 'e': None}})
     props = job['rotate']['properties']
     assert (props['a'], props['b'], props['c'], props['d'], props['e']) == ('dist', 'release', 'key', 'cloud', None)
 
@@ -81,7 +81,7 @@ def test_one_job_per_release_and_architecture_each_its_own_key_name_property_and
     data = {'fedora': {'releases': [current, release(release='44', name='F44', arch='riscv64')]}}
     described = []
     found = jobs(data, described, architectures=['x86_64', 'aarch64'], boot_architectures=['x86_64'],
-                            arch_properties={'aarch64': {'hw_firmware_type': 'uefi', 'architecture': 'no'}})
+                 arch_properties={'aarch64': {'hw_firmware_type': 'uefi', 'architecture': 'no'}})
     keys = [job['rotate']['release_key'] for job in found]
     assert keys == ['fedora-current', 'fedora-current-aarch64', 'fedora-44-riscv64']
     assert [job['discover']['arch'] for job in found] == ['x86_64', 'aarch64', 'riscv64']
@@ -99,13 +99,13 @@ def test_one_job_per_release_and_architecture_each_its_own_key_name_property_and
 
 def test_the_scs_profile_names_each_architecture_apart():
     (x86, arm) = jobs({'debian': {'releases': [release()]}}, naming='scs',
-                         architectures=['x86_64', 'aarch64'], arch_name='{name} {arch}')
+                      architectures=['x86_64', 'aarch64'], arch_name='{name} {arch}')
     assert (x86['rotate']['name'], arm['rotate']['name']) == ('Debian 13', 'Debian 13 aarch64')
 
 
 def test_a_release_s_own_architectures_win_over_the_cloud_s():
     found = jobs({'cirros': {'releases': [release(architectures=['aarch64'])]}},
-                    architectures=['x86_64', 'aarch64'])
+                 architectures=['x86_64', 'aarch64'])
     assert [job['rotate']['release_key'] for job in found] == ['cirros-13-aarch64']
 
 
