@@ -116,6 +116,18 @@ def retired(spec, today):
     return boolean(spec.get('retired') or False) or bool(_DATE.match(end)) and end < today
 
 
+def discovery(release, arch):
+    """upstream_release's options that the data decides (``release`` merged over its defaults)."""
+    return {
+        'source': release['source'],
+        'release': release['release'],
+        'arch': arch,
+        'options': release.get('options') or {},
+        'allow_unsigned': boolean(release.get('allow_unsigned') or False),
+        'signing_keys': release.get('signing_keys') or {},
+    }
+
+
 def build(family, spec, release, knobs, describe, arch=NAMED_ARCH):
     """The job of one release and architecture (``release`` merged over the distribution's defaults).
 
@@ -151,21 +163,16 @@ def build(family, spec, release, knobs, describe, arch=NAMED_ARCH):
         'boot_flavor': release.get('boot_flavor') or knobs['boot_flavor'],
         # An empty boot_marker (a release's own, e.g. Windows') means ACTIVE alone.
         'boot_marker': release.get('boot_marker', knobs['boot_marker']),
-        'discover': {
-            'source': release['source'],
-            'release': release['release'],
-            'arch': arch,
-            'options': release.get('options') or {},
-            'url_rewrites': knobs['url_rewrites'],
-            'allow_unsigned': boolean(release.get('allow_unsigned') or False),
-            'keyring': release.get('keyring') or knobs['keyring'] or None,
-            'trusted_fingerprints': release.get('trusted_fingerprints') or knobs['trusted_fingerprints'] or None,
-            'signing_keys': release.get('signing_keys') or {},
-            'cache_dir': knobs['cache_dir'],
-            'transfer_deadline': knobs['transfer_deadline'],
-            'checked_since': knobs['run_started'],
-            'accept_withdrawal': withdrawal,
-        },
+        'discover': dict(
+            discovery(release, arch),
+            url_rewrites=knobs['url_rewrites'],
+            keyring=release.get('keyring') or knobs['keyring'] or None,
+            trusted_fingerprints=release.get('trusted_fingerprints') or knobs['trusted_fingerprints'] or None,
+            cache_dir=knobs['cache_dir'],
+            transfer_deadline=knobs['transfer_deadline'],
+            checked_since=knobs['run_started'],
+            accept_withdrawal=withdrawal,
+        ),
         # image_upload's and image_rotate's policy as is: the properties are set at upload and
         # reconciled on every managed image of the release when the configuration changes.
         'rotate': {

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _jobs, _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import rewrite
 
 OIM_TAG = 'managed_by_osism'
@@ -259,14 +259,9 @@ def read(files):
 
 
 def _discover(role, role_data, role_entry):
-    """upstream_release's options for a release (role defaults, then the release entry's own settings)."""
-    spec = {'source': role_data.get('source') or role, 'release': str(role_entry['release']),
-            'allow_unsigned': bool(role_data.get('allow_unsigned')),
-            'signing_keys': role_data.get('signing_keys') or {}}
-    for key in ('source', 'options', 'arch', 'allow_unsigned', 'signing_keys'):
-        if role_entry.get(key) is not None:
-            spec[key] = role_entry[key]
-    return spec
+    """upstream_release's options for a release, merged as the daily sync's queue merges them."""
+    ((_spec, release),) = _jobs.release_data(role, dict(role_data, releases=[role_entry], enabled=[]))
+    return _jobs.discovery(release, str(release.get('arch') or _jobs.NAMED_ARCH))
 
 
 def _merge_release(releases, entry):
