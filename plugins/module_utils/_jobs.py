@@ -89,7 +89,16 @@ def release_data(family, data):
 
 def architectures(release, knobs):
     """The architectures of a release: its own (``architectures``, or one ``arch``), else the cloud's."""
-    chosen = release.get('architectures') or ([release['arch']] if release.get('arch') else knobs['architectures'])
+    chosen = release.get('architectures') or ([release['arch']] if release.get('arch') else None)
+    # What a provider's own pipeline builds (options.architectures, e.g. Windows) narrows the cloud's
+    # list: an x86_64-only build is no daily failure in a two-architecture cloud. A release that asks
+    # for more itself is refused by discovery, naming both.
+    built = (release.get('options') or {}).get('architectures')
+    if not chosen:
+        chosen = [arch for arch in knobs['architectures'] if not built or arch in built]
+        if built and not chosen:
+            raise JobError('%s is built for %s only, none of this cloud\'s architectures (%s)'
+                           % (release['name'], ', '.join(built), ', '.join(knobs['architectures'])))
     chosen = [str(arch) for arch in chosen]
     if not chosen or len(set(chosen)) != len(chosen):
         raise JobError('%s: architectures must be distinct and at least one, not %r' % (release['name'], chosen))

@@ -109,6 +109,17 @@ def test_a_release_s_own_architectures_win_over_the_cloud_s():
     assert [job['rotate']['release_key'] for job in found] == ['cirros-13-aarch64']
 
 
+def test_what_a_provider_builds_narrows_the_cloud_s_architectures():
+    windows = release(name='Windows', options={'architectures': ['x86_64']})
+    found = jobs({'windows': {'releases': [windows]}}, architectures=['x86_64', 'aarch64'])
+    assert [job['rotate']['release_key'] for job in found] == ['windows-13']
+    with pytest.raises(_jobs.JobError, match='Windows is built for x86_64 only, none of .*aarch64'):
+        jobs({'windows': {'releases': [windows]}}, architectures=['aarch64'])
+    # Asked for by the release itself, it stays: discovery then names what the provider builds.
+    found = jobs({'windows': {'releases': [dict(windows, arch='aarch64')]}}, architectures=['x86_64'])
+    assert [job['discover']['arch'] for job in found] == ['aarch64']
+
+
 @pytest.mark.parametrize('knobs, message', [
     ({'architectures': ['x86_64', 'x86_64']}, 'architectures must be distinct'),
     ({'architectures': []}, 'at least one'),
