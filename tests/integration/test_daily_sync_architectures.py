@@ -9,6 +9,11 @@ and turns its own previous Latest into a community image.
 
 from __future__ import annotations
 
+import datetime
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils import _scs
+from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import from_sdk
+
 DISTRIBUTIONS = ['ubuntu', 'debian', 'fedora', 'cirros']
 # The releases that carry the aarch64 suffix apart (Fedora current is what the mirror lists).
 X86 = {'ubuntu-24.04', 'debian-13', 'cirros-0.6'}
@@ -20,6 +25,17 @@ def groups_by_key(sync):
         found[key] = {'latest': [i for i in images if i.visibility == 'public'],
                       'older': [i for i in images if i.visibility == 'community']}
     return found
+
+
+def assert_scs_0102(groups, today):
+    """Every image of both architectures carries SCS-0102's metadata, on the mirror's simulated day."""
+    now = datetime.datetime.combine(today, datetime.time(12))
+    for key, group in groups.items():
+        for image in group['latest'] + group['older']:
+            flat = from_sdk(image)
+            problems = _scs.validate(flat['properties'], flat.get('min_disk'), flat.get('min_ram'),
+                                     flat.get('size'), now=now)
+            assert problems == [], (key, image.name, problems)
 
 
 def test_two_architectures_sync_and_rotate_apart(daily_sync):
@@ -38,6 +54,7 @@ def test_two_architectures_sync_and_rotate_apart(daily_sync):
         assert latest.properties.get('architecture', getattr(latest, 'architecture', None)) == arch, key
         assert latest.name.endswith(' (aarch64) - Latest') == (arch == 'aarch64'), latest.name
         assert group['older'] == [], key
+    assert_scs_0102(day1, sync.mirror.today)
     report, metrics = sync.status()
     assert {(r['key'], r['architecture']) for r in report['releases'] if r['key'].startswith('debian')} == {
         ('debian-13', 'x86_64'), ('debian-13-aarch64', 'aarch64')}
@@ -55,3 +72,4 @@ def test_two_architectures_sync_and_rotate_apart(daily_sync):
         assert older.id == day1[key]['latest'][0].id and latest.id != older.id, key
         assert latest.properties['cloudimages_release'] == older.properties['cloudimages_release'] == key
         assert latest.properties['cloudimages_build'] != older.properties['cloudimages_build'], key
+    assert_scs_0102(day2, sync.mirror.today)

@@ -135,10 +135,13 @@ def check_morning_view(sync, output, status_day1):
         assert 0 <= record['latest_age_days'] < 1 and record['build'] != day1_builds[name], (record, day1_builds)
     metrics = (sync.status_dir / 'cloudimages_sync_region_two.prom').read_text()
     samples = dict(line.rsplit(' ', 1) for line in metrics.splitlines() if line and not line.startswith('#'))
-    assert samples['cloudimages_sync_failed{cloud="region_two",release="debian-12",name="Debian 12"}'] == '0'
-    last = float(samples['cloudimages_sync_last_success_timestamp_seconds{cloud="region_two",release="debian-12",name="Debian 12"}'])
+
+    def sample(metric, key, name):
+        return samples['%s{cloud="region_two",release="%s",name="%s",architecture="x86_64"}' % (metric, key, name)]
+    assert sample('cloudimages_sync_failed', 'debian-12', 'Debian 12') == '0'
+    last = float(sample('cloudimages_sync_last_success_timestamp_seconds', 'debian-12', 'Debian 12'))
     assert abs(last - time.time()) < 900
-    assert float(samples['cloudimages_latest_age_seconds{cloud="region_two",release="ubuntu-24.04",name="Ubuntu 24.04"}']) < 900
-    assert float(samples['cloudimages_end_of_support_seconds{cloud="region_two",release="debian-11",name="Debian 11"}']) < 0
+    assert float(sample('cloudimages_latest_age_seconds', 'ubuntu-24.04', 'Ubuntu 24.04')) < 900
+    assert float(sample('cloudimages_end_of_support_seconds', 'debian-11', 'Debian 11')) < 0
     assert (sync.status_dir / 'cloudimages_sync_region_one.prom').is_file()
     assert not [path.name for path in sync.status_dir.iterdir() if path.suffix not in ('.json', '.prom')]
