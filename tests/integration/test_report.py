@@ -34,7 +34,7 @@ BUILDS = ('20260101', '20260201', '20260301')  # the last is "Latest"
 def properties(build, **extra):
     props = {
         'cloudimages_release': 'debian-12', 'cloudimages_build': build, 'cloudimages_digest': 'sha512:' + '0' * 128,
-        'os_distro': 'debian', 'os_version': '12', 'image_build_date': '%s-%s-%s' % (build[:4], build[4:6], build[6:]),
+        'os_distro': 'debian', 'os_version': '12', 'architecture': 'x86_64', 'image_build_date': '%s-%s-%s' % (build[:4], build[4:6], build[6:]),
         'image_source': 'https://cloud.debian.org/images/cloud/bookworm/%s/debian-12-genericcloud-amd64.qcow2' % build,
         'image_original_user': 'debian', 'provided_until': '2028-06-30', 'replace_frequency': 'monthly', 'uuid_validity': 'last-3',
     }
@@ -142,7 +142,7 @@ def test_markdown(report):
     text = (out / 'catalog.md').read_text(encoding='utf-8')
     assert text.startswith('# Public image catalog\n')
     assert '## Cloud region\\_one' in text and '## Cloud region\\_two' in text
-    assert text.count('| Debian 12 - Latest | debian | 12 | %s | 2026-03-01 |' % BUILDS[-1]) == 2
+    assert text.count('| Debian 12 - Latest | debian | 12 | x86\\_64 | %s | 2026-03-01 |' % BUILDS[-1]) == 2
     assert '\\<script\\>alert(1)\\</script\\>' in text and XSS not in text
     assert '| in use | 2 | 1 |' in text and '| retention | 0 | 0 |' in text
     assert text.count('- **debian-12**: 20260101') == 2
