@@ -196,19 +196,9 @@ def _latest(definition):
 def _generic(definition):
     """A generic release entry: following ``latest_url`` (source checksum_file, trust tls-only), else the
     newest pinned version (local_artifact, trust operator-checksum); (entry, None) or (None, reason)."""
-    meta = definition.get('meta') or {}
-    until = str(meta.get('provided_until') or 'none')
     latest, _why = _latest(definition)
     if latest is not None:
-        entry = {'release': slug(definition), 'name': definition['name'], 'scs_name': definition['name'],
-                 'os_distro': str(meta.get('os_distro') or slug(definition)),
-                 'os_version': str(meta.get('os_version') or slug(definition)),
-                 'end_of_support': until if re.match(r'^[0-9]{4}-[0-9]{2}-[0-9]{2}$', until) else 'none',
-                 'source': 'checksum_file', 'options': latest}
-        for key in ('min_disk', 'min_ram'):
-            if definition.get(key):
-                entry[key] = int(definition[key])
-        return entry, None
+        return _generic_entry(definition, 'checksum_file', latest, slug(definition)), None
     versions = [v for v in _sorted_versions(definition) if v.get('url')]
     if not versions:
         return None, 'no version with a url'
@@ -231,15 +221,22 @@ def _generic(definition):
         options['build_date'] = str(newest['build_date'])[:10]
     if definition.get('login'):
         options['login_user'] = definition['login']
+    return _generic_entry(definition, 'local_artifact', options, newest['version']), None
+
+
+def _generic_entry(definition, source, options, version):
+    """The generic role's release entry of a definition (``version``: os_version unless meta has one)."""
+    meta = definition.get('meta') or {}
+    until = str(meta.get('provided_until') or 'none')
     entry = {'release': slug(definition), 'name': definition['name'], 'scs_name': definition['name'],
              'os_distro': str(meta.get('os_distro') or slug(definition)),
-             'os_version': str(meta.get('os_version') or newest['version']),
+             'os_version': str(meta.get('os_version') or version),
              'end_of_support': until if re.match(r'^[0-9]{4}-[0-9]{2}-[0-9]{2}$', until) else 'none',
-             'source': 'local_artifact', 'options': options}
+             'source': source, 'options': options}
     for key in ('min_disk', 'min_ram'):
         if definition.get(key):
             entry[key] = int(definition[key])
-    return entry, None
+    return entry
 
 
 def read(files):
