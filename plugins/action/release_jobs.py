@@ -71,7 +71,9 @@ class ActionModule(ActionBase):
                 if _jobs.selected(name, run_tags, skip_tags):
                     family = name.split('.')[-1]
                     distributions[family] = self._data(family, {**base, **self._defaults(name), **task_vars})
-            jobs = _jobs.queue(distributions, knobs, describe)
+            warnings = []
+            jobs = _jobs.queue(distributions, knobs, describe, warnings.append)
         except (_jobs.JobError, AnsibleError) as exc:
             return dict(result, failed=True, msg=str(exc))
-        return dict(result, changed=False, jobs=jobs, distributions=list(distributions))
+        return dict(result, changed=False, jobs=jobs, distributions=list(distributions),
+                    warnings=result.get('warnings', []) + warnings)

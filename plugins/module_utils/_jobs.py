@@ -45,6 +45,10 @@ NAMED_ARCH = 'x86_64'
 _DATE = re.compile(r'^\d{4}-\d{2}-\d{2}$')
 
 
+class NotBuilt(Exception):
+    """A release built for none of this cloud's architectures: left out with a warning, not failed."""
+
+
 class JobError(ValueError):
     """Distribution data that cannot make a job."""
 
@@ -97,8 +101,8 @@ def architectures(release, knobs):
     if not chosen:
         chosen = [arch for arch in knobs['architectures'] if not built or arch in built]
         if built and not chosen:
-            raise JobError('%s is built for %s only, none of this cloud\'s architectures (%s)'
-                           % (release['name'], ', '.join(built), ', '.join(knobs['architectures'])))
+            raise NotBuilt('%s is built for %s only, none of this cloud\'s architectures (%s):'
+                           ' left out' % (release['name'], ', '.join(built), ', '.join(knobs['architectures'])))
     chosen = [str(arch) for arch in chosen]
     if not chosen or len(set(chosen)) != len(chosen):
         raise JobError('%s: architectures must be distinct and at least one, not %r' % (release['name'], chosen))
@@ -204,12 +208,17 @@ def build(family, spec, release, knobs, describe, arch=NAMED_ARCH):
     }
 
 
-def queue(distributions, knobs, describe):
+def queue(distributions, knobs, describe, warn):
     """Every job of a cloud, one per release and architecture: ``distributions`` maps each family to
-    its data, in the cloud's order."""
+    its data, in the cloud's order. A release built for none of the cloud's architectures (an
+    x86_64-only Windows in an aarch64 cloud) is left out and ``warn`` is told why."""
     jobs = []
     for family, data in distributions.items():
         for spec, release in release_data(family, data):
-            jobs.extend(build(family, spec, release, knobs, describe, arch)
-                        for arch in architectures(release, knobs))
+            try:
+                arches = architectures(release, knobs)
+            except NotBuilt as exc:
+                warn(str(exc))
+                continue
+            jobs.extend(build(family, spec, release, knobs, describe, arch) for arch in arches)
     return jobs

@@ -33,6 +33,9 @@ def queues(tmp_path_factory):
         result = run_playbook('release_keys.yml', extra_vars={
             'distributions': DISTRIBUTIONS, 'queue_file': str(queue_file), 'image_sync_arch': arch})
         assert result.rc == 0, result.output
+        # The provider builds Windows for x86_64 only: an aarch64 cloud leaves it out, and says so.
+        said = ' '.join(result.output.split())  # a warning may be wrapped
+        assert ('Windows Server 2025 GUI is built for x86_64 only' in said) == (arch == 'aarch64'), said
         found[arch] = json.loads(queue_file.read_text())
     return found
 
@@ -40,14 +43,15 @@ def queues(tmp_path_factory):
 @pytest.mark.parametrize('arch', ['x86_64', 'aarch64'])
 def test_daily_sync_key_is_upstream_release_key(queues, arch):
     queue = queues[arch]
-    assert {job['rotate']['release_key'].split('-')[0] for job in queue} == set(DISTRIBUTIONS)
+    built = set(DISTRIBUTIONS) - ({'windows'} if arch == 'aarch64' else set())
+    assert {job['rotate']['release_key'].split('-')[0] for job in queue} == built
     # Nova's properties for the architecture, and the description names it (whether it boots here is
     # image_sync_boot_architectures': test_jobs.py, test_sync_report.py).
     for job in queue:
         properties = job['rotate']['properties']
         assert properties['architecture'] == arch, job
         assert 'in this cloud as %s' % arch in properties['image_description'], job
-        if arch == 'aarch64' and not job['rotate']['release_key'].startswith('windows'):  # its own q35
+        if arch == 'aarch64':
             assert properties['hw_firmware_type'] == 'uefi' and properties['hw_machine_type'] == 'virt', job
     checked = streams = 0
     for job in queue:
@@ -64,7 +68,7 @@ def test_daily_sync_key_is_upstream_release_key(queues, arch):
             expanded = SOURCES[discover['source']]('45', discover['arch'], discover['options'])
             assert found['rotate']['release_key'] == expanded.key, found
             streams += 1
-    assert checked >= len(DISTRIBUTIONS) and streams
+    assert checked >= len(built) and streams
 
 
 def test_streams_expand_through_the_module_for_both_architectures(queues, tmp_path, upstream, server):

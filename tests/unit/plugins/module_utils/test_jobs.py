@@ -21,13 +21,18 @@ def release(**over):
                  'os_version': '13', 'end_of_support': '2030-06-30'}, **over)
 
 
-def jobs(data, described=None, **knobs):
-    """The jobs of ``data``; ``described`` collects each (name, boot_test, arch) the description was asked for."""
+def jobs(data, described=None, warned=None, **knobs):
+    """The jobs of ``data``; ``described`` collects each (name, boot_test, arch) the description was asked
+    for, ``warned`` each warning (none is expected without it)."""
     def describe(merged, boot_test, arch):
         if described is not None:
             described.append((merged['name'], boot_test, arch))
         return 'about %s' % merged['name']
-    return _jobs.queue(data, dict(KNOBS, **knobs), describe)
+
+    def warn(message):
+        assert warned is not None, message
+        warned.append(message)
+    return _jobs.queue(data, dict(KNOBS, **knobs), describe, warn)
 
 
 def test_one_release_makes_the_job_release_status_info_reads():
@@ -113,8 +118,12 @@ def test_what_a_provider_builds_narrows_the_cloud_s_architectures():
     windows = release(name='Windows', options={'architectures': ['x86_64']})
     found = jobs({'windows': {'releases': [windows]}}, architectures=['x86_64', 'aarch64'])
     assert [job['rotate']['release_key'] for job in found] == ['windows-13']
-    with pytest.raises(_jobs.JobError, match='Windows is built for x86_64 only, none of .*aarch64'):
-        jobs({'windows': {'releases': [windows]}}, architectures=['aarch64'])
+    # In an aarch64-only cloud it is left out with a warning: the other releases still sync.
+    warned = []
+    found = jobs({'windows': {'releases': [windows]}, 'cirros': {'releases': [release()]}},
+                 warned=warned, architectures=['aarch64'])
+    assert [job['rotate']['release_key'] for job in found] == ['cirros-13-aarch64']
+    assert len(warned) == 1 and 'Windows is built for x86_64 only, none of' in warned[0], warned
     # Asked for by the release itself, it stays: discovery then names what the provider builds.
     found = jobs({'windows': {'releases': [dict(windows, arch='aarch64')]}}, architectures=['x86_64'])
     assert [job['discover']['arch'] for job in found] == ['aarch64']
