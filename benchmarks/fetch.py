@@ -38,8 +38,8 @@ MIB = 1 << 20
 CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[1])
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import make_session
-from ansible_collections.cloudimages.openstack.plugins.module_utils._verified_image import obtain, resolve_source
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._http import make_session
+from ansible_collections.cloudimages.openstack.plugins.module_utils.image._verified_image import obtain, resolve_source
 source = resolve_source(url=sys.argv[2], checksum=sys.argv[3], compression='none', disk_format='raw')
 started = time.perf_counter()
 result = obtain(source, sys.argv[4], make_session())

@@ -68,8 +68,9 @@ def main():
     if args.smoke:
         args.images, args.repeat = 200, 1
     importable()
-    from ansible_collections.cloudimages.openstack.plugins.module_utils._naming import parse_time  # pylint: disable=import-outside-toplevel
-    from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import Policy, plan  # pylint: disable=import-outside-toplevel
+    # pylint: disable-next=import-outside-toplevel
+    from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate import _naming, _rotation
+    parse_time, Policy, plan = _naming.parse_time, _rotation.Policy, _rotation.plan
 
     images = group(args.images)
     policy = Policy('bench', 'ubuntu-24.04', 'Ubuntu 24.04', keep=3, min_age_days=7, delete_unused=True,

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""release_jobs: the queue of one cloud, built on the controller (module_utils/_jobs.py)."""
+"""release_jobs: the queue of one cloud, built on the controller (module_utils/plan/_jobs.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.collection_loader._collection_finder import _get_collection_role_path
 
 from ansible_collections.cloudimages.openstack.plugins.filter.sync import sync_description
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _jobs
+from ansible_collections.cloudimages.openstack.plugins.module_utils.plan import _jobs
 
 COLLECTION = 'cloudimages.openstack'
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The option of every module that lists managed images (module_utils/_managed.py OWNERS_SPEC).
+    # The option of every module that lists managed images (module_utils/glance/_managed.py OWNERS_SPEC).
     DOCUMENTATION = r"""
 options:
   owners:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The rotation policy of one release (module_utils/_rotation.py POLICY_SPEC): the option of
+    # The rotation policy of one release (module_utils/rotate/_rotation.py POLICY_SPEC): the option of
     # image_rotate and image_upload, and each release's rotate in release_status_info.
     DOCUMENTATION = r"""
 options:

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Filters of the OIM migration (playbooks/migrate_oim.yml); the logic is in module_utils/_oim.py.
+"""Filters of the OIM migration (playbooks/migrate_oim.yml); the logic is in module_utils/migrate/_oim.py.
 
 Documentation: oim_*.yml next to this file.
 """
@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed, _oim
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils.migrate import _oim
 
 
 def _call(function, *args, **kwargs):

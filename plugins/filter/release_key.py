@@ -3,11 +3,11 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The release key filter: module_utils/_managed.release_key for roles. Documentation: release_key.yml."""
+"""The release key filter: module_utils/glance/_managed.release_key for roles. Documentation: release_key.yml."""
 
 from __future__ import annotations
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
 
 
 def release_key(family, release, arch='x86_64'):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _boot_test
+from ansible_collections.cloudimages.openstack.plugins.module_utils.boot import _boot_test
 from ansible_collections.cloudimages.openstack.plugins.plugin_utils import _sync_report
 
 
@@ -31,7 +31,7 @@ def sync_description(spec, boot_tested, store_raw=False, arch='x86_64', boot_arc
 
 
 def arch_properties(arch):
-    """The image properties Nova needs to boot an image of ``arch`` (module_utils/_boot_test)."""
+    """The image properties Nova needs to boot an image of ``arch`` (module_utils/boot/_boot_test)."""
     if not isinstance(arch, str) or not arch:
         raise AnsibleFilterError('arch_properties takes an architecture name, not %r' % (arch,))
     return _boot_test.arch_properties(arch)

@@ -293,7 +293,7 @@ plan:
 """
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
-from ansible_collections.cloudimages.openstack.plugins.module_utils._boot_test import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.boot._boot_test import (
     DEFAULT_PREFIX, BootTest, BootTestError)
 
 

@@ -300,10 +300,10 @@ import pathlib
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._diskimage import FORMAT_INSPECTOR_IMPORT_ERROR
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.image._diskimage import FORMAT_INSPECTOR_IMPORT_ERROR
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._http import (
     REQUESTS_IMPORT_ERROR, TRANSFER_DEADLINE, make_session)
-from ansible_collections.cloudimages.openstack.plugins.module_utils._verified_image import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.image._verified_image import (
     ImageFetchError, Limits, Progress, lookup, obtain, prune_cache, resolve_source)
 
 ARGUMENT_SPEC = dict(

@@ -199,9 +199,9 @@ images:
       sample: {os_distro: ubuntu, os_version: "24.04"}
 """
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._image_query import (
     from_sdk, list_images, list_impostors, list_managed, resolve_owners, select)
 
 

@@ -236,16 +236,16 @@ diff:
 
 from datetime import datetime, timezone
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._glance import GlanceError
-from ansible_collections.cloudimages.openstack.plugins.module_utils._glance_upload import planned_image
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import list_impostors, resolve_owners
-from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import OWNERS_SPEC
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance import GlanceError
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance_upload import planned_image
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._image_query import list_impostors, resolve_owners
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._managed import OWNERS_SPEC
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
 from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import (
     POLICY_SPEC, PlanError, plan, policy_from)
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation_apply import execute, list_group
-from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import lookup
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation_apply import execute, list_group
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._usage import lookup
 
 
 class ImageRotateModule(OpenStackModule):

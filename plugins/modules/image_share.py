@@ -169,7 +169,7 @@ member:
 """
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sharing import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._sharing import (
     MEMBER_STATUSES, SharingError, set_member_status, share)
 
 

@@ -303,10 +303,10 @@ deleted:
 import os
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _glance_upload as upload
-from ansible_collections.cloudimages.openstack.plugins.module_utils._glance import Glance, GlanceError
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed, _scs, _staging
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import POLICY_SPEC, policy_from
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _glance_upload as upload
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance import Glance, GlanceError
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed, _scs, _staging
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import POLICY_SPEC, policy_from
 from ansible_collections.cloudimages.openstack.plugins.module_utils._time import run_now
 
 

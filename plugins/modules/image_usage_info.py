@@ -108,12 +108,12 @@ reason:
   type: str
 """
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import list_impostors, resolve_owners
-from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import OWNERS_SPEC
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._image_query import list_impostors, resolve_owners
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._managed import OWNERS_SPEC
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import POLICY_SPEC
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation_apply import list_group
-from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import lookup
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import POLICY_SPEC
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation_apply import list_group
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._usage import lookup
 
 
 class ImageUsageInfoModule(OpenStackModule):

@@ -229,15 +229,16 @@ summary:
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed, _verify
-from ansible_collections.cloudimages.openstack.plugins.module_utils._diskimage import FORMAT_INSPECTOR_IMPORT_ERROR
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils.verify import _verify
+from ansible_collections.cloudimages.openstack.plugins.module_utils.image._diskimage import FORMAT_INSPECTOR_IMPORT_ERROR
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._http import (
     REQUESTS_IMPORT_ERROR, TRANSFER_DEADLINE, make_session)
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._image_query import (
     list_impostors, list_managed, resolve_owners)
-from ansible_collections.cloudimages.openstack.plugins.module_utils._glance import Glance, GlanceError
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance import Glance, GlanceError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule, sdk_exceptions
-from ansible_collections.cloudimages.openstack.plugins.module_utils._verify_upstream import UpstreamCheck
+from ansible_collections.cloudimages.openstack.plugins.module_utils.verify._verify_upstream import UpstreamCheck
 
 
 class ImageVerifyModule(OpenStackModule):

@@ -12,7 +12,7 @@ short_description: The daily sync's queue of one cloud, every setting of each re
 version_added: 0.3.0
 description:
   - Builds one job per release of the distributions of this cloud, in the order given, on the
-    controller (an action plugin; the logic is plain Python in module_utils/_jobs.py). The jobs
+    controller (an action plugin; the logic is plain Python in module_utils/plan/_jobs.py). The jobs
     are what M(cloudimages.openstack.release_status_info) assesses and roles/image_sync syncs.
   - A distribution is a role carrying data only, in its defaults, named C(<distribution>_<option>) -
     C(releases), C(enabled) (release names to sync, all when empty), C(properties),

@@ -267,13 +267,13 @@ requests:
 
 from datetime import datetime, timezone
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._glance import Glance, GlanceError
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import resolve_owners
-from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import OWNERS_SPEC
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance import Glance, GlanceError
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._image_query import resolve_owners
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._managed import OWNERS_SPEC
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import today_of
-from ansible_collections.cloudimages.openstack.plugins.module_utils._status_check import StatusCheck
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import DiscoveryError
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import today_of
+from ansible_collections.cloudimages.openstack.plugins.module_utils.plan._status_check import StatusCheck
 
 
 class ReleaseStatusInfoModule(OpenStackModule):

@@ -83,7 +83,7 @@ options:
     description:
       - Architecture, mapped to the vendor's name (V(amd64) and V(arm64) for Ubuntu and Debian,
         the boards V(amd64-usr) and V(arm64-usr) for Flatcar) by one table,
-        C(module_utils/_sources/_arches.py).
+        C(module_utils/upstream/sources/_arches.py).
       - A vendor that builds no image for it, a release the vendor lists for other architectures
         only, or a provider artifact whose O(options) C(architectures) leaves it out fails with a
         message that says so.
@@ -365,9 +365,9 @@ requests:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import REQUESTS_IMPORT_ERROR
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError, EndOfLife
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._http import REQUESTS_IMPORT_ERROR
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import DiscoveryError, EndOfLife
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import (
     DISCOVER_SPEC, discover_from, remember_published)
 
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import datetime
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
-from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import compare
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._names import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils.plan._build_order import compare
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._names import (
     COMPRESSION, COMPRESSIONS, NAMES)
 
 _DECOMPRESS = {'xz': 'xz -dk', 'bz2': 'bzip2 -dk', 'gz': 'gzip -dk'}

@@ -9,10 +9,10 @@ from datetime import datetime, timezone
 
 from openstack import exceptions as sdk_exceptions
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import Policy, plan
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation_apply import execute, list_group
-from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import lookup
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import Policy, plan
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation_apply import execute, list_group
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._usage import lookup
 
 
 def tiny_qcow2(directory):

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import datetime
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _scs
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import from_sdk
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _scs
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._image_query import from_sdk
 
 DISTRIBUTIONS = ['ubuntu', 'debian', 'fedora', 'cirros']
 # The releases that carry the aarch64 suffix apart (Fedora current is what the mirror lists).

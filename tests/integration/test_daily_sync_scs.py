@@ -12,7 +12,7 @@ import json
 import re
 import time
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import from_sdk
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._image_query import from_sdk
 from sync_support import summaries
 
 # SCS-0104 (Tests/iaas/scs-0104-v1-images-v5.yaml and the checker's hard-coded Debian 13):

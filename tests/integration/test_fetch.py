@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import Checksum
-from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import Cache, FetchError, fetch
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import make_session
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._checksums import Checksum
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._fetch import Cache, FetchError, fetch
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._http import make_session
 
 LIMIT = 64 * 1024 * 1024
 

@@ -7,9 +7,9 @@ import threading
 import pytest
 from keystoneauth1 import session as ks_session
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import plan
-from ansible_collections.cloudimages.openstack.plugins.module_utils._glance import GlanceError
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation_apply import execute, list_group
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import plan
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance import GlanceError
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation_apply import execute, list_group
 from playbook_runner import run_playbook
 from rotation_helpers import Group, boot_server, created_date, delete_server, delete_volume, make_volume, tiny_qcow2
 

@@ -21,7 +21,7 @@ import threading
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
 from playbook_runner import run_playbook
 from sync_support import managed_images
 

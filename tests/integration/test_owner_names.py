@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import resolve_owners
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._image_query import resolve_owners
 
 
 def test_a_project_name_is_resolved_to_its_id(cloud):

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
 from playbook_runner import playbook_command
 from rotation_helpers import Group, tiny_qcow2
 from upload_support import base_args, delete_image, identity_images, module_command, module_env, result_of

@@ -19,7 +19,7 @@ import uuid
 import pytest
 import yaml
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._boot_test import arch_properties
+from ansible_collections.cloudimages.openstack.plugins.module_utils.boot._boot_test import arch_properties
 from playbook_runner import playbook_command, run_playbook
 from small_qcow2 import delete_image, upload_private
 

@@ -14,10 +14,10 @@ import json
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _lifecycle
-from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import release_key
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
+from ansible_collections.cloudimages.openstack.plugins.module_utils.plan import _lifecycle
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._managed import release_key
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import DiscoveryError
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._registry import SOURCES
 from playbook_runner import run_playbook
 
 DISTRIBUTIONS = ['ubuntu', 'ubuntu_minimal', 'debian', 'rocky', 'almalinux', 'fedora', 'fedora_coreos', 'flatcar',

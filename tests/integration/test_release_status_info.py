@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
 from playbook_runner import run_playbook
 from rotation_helpers import Group, tiny_qcow2
 

@@ -12,11 +12,11 @@ import time
 import pytest
 import yaml
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import check_withdrawal
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import make_session
-from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import release_key
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError, EndOfLife
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.plan._build_order import check_withdrawal
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._http import make_session
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._managed import release_key
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import DiscoveryError, EndOfLife
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import (
     DISCOVER_SPEC, discover, discover_from, make_source, remember_published,
 )
 from playbook_runner import run_playbook
@@ -623,7 +623,7 @@ def test_flatcar_takes_the_format_flatcar_offers(own):
 
 def test_a_rocky_checksum_rebuilt_after_it_was_signed_says_so(own):
     """Rocky 10 regenerates CHECKSUM and serves it with the older CHECKSUM.asc: a BAD signature, named as such."""
-    from ansible_collections.cloudimages.openstack.plugins.module_utils._signatures import (  # pylint: disable=import-outside-toplevel
+    from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._signatures import (  # pylint: disable=import-outside-toplevel
         signature_created)
     info = own.mirror.releases['rocky', '10']
     local = own.server.resolve(info.extra['dir_checksum_url'].split('://', 1)[1])

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import Policy, plan
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation_apply import execute
-from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import lookup
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import Policy, plan
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation_apply import execute
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._usage import lookup
 
 PROVIDER, RELEASE, OWNER = 'usageunknown', 'ubuntu-24.04', 'project-of-the-provider'
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import itertools
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
 
 PROVIDER = 'example'
 RELEASE = 'ubuntu-24.04'

@@ -13,13 +13,13 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._arches import SPELLINGS
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream import _checksums
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._arches import SPELLINGS
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import (
     Context, DiscoveryError, Response, same_digest)
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import make_source
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._ubuntu import newest_version
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import make_source
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._registry import SOURCES
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._ubuntu import newest_version
 
 ROOT = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..')
 SAMPLES = os.path.join(ROOT, 'tests', 'data', 'vendor_samples')

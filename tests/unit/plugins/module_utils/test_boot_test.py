@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from openstack import exceptions
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._boot_test import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.boot._boot_test import (
     BootTest, BootTestFailure, arch_mismatch, arch_properties, find_marker, flavor_too_small, judge_console, orphans,
     pick_address, poll, server_name, ssh_banner, tail)
 from fake_clock import Clock

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.plan._build_order import (
     compare, image_build, release_older,
 )
 

@@ -8,7 +8,7 @@ import string
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._checksums import (
     ALGORITHMS, Checksum, ChecksumError, MultiHasher, algorithm_for_hex, clearsigned_body,
     debian_digest_to_hex, find, normalize_hex, parse, parse_digest, select,
 )

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _decompress
-from ansible_collections.cloudimages.openstack.plugins.module_utils._decompress import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.image import _decompress
+from ansible_collections.cloudimages.openstack.plugins.module_utils.image._decompress import (
     DecompressionError,
     compression_from_name,
     decompress,

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _diskimage
-from ansible_collections.cloudimages.openstack.plugins.module_utils._decompress import decompress
-from ansible_collections.cloudimages.openstack.plugins.module_utils._diskimage import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.image import _diskimage
+from ansible_collections.cloudimages.openstack.plugins.module_utils.image._decompress import decompress
+from ansible_collections.cloudimages.openstack.plugins.module_utils.image._diskimage import (
     GIB,
     ConversionError,
     ImageInfo,
@@ -160,7 +160,7 @@ def test_missing_library_is_reported(images, monkeypatch):
 def test_imports_without_oslo_utils():
     # ansible-test's import sanity test loads module_utils with no extra libraries installed.
     code = ("import sys; sys.modules['oslo_utils'] = None\n"
-            "from ansible_collections.cloudimages.openstack.plugins.module_utils import _diskimage as d\n"
+            "from ansible_collections.cloudimages.openstack.plugins.module_utils.image import _diskimage as d\n"
             "print(d.HAS_FORMAT_INSPECTOR, 'oslo_utils' in d.FORMAT_INSPECTOR_IMPORT_ERROR)")
     out = subprocess.run([sys.executable, '-c', code], check=True, capture_output=True, text=True,
                          env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))

@@ -13,12 +13,12 @@ import time
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._fetch import Cache, _hash_existing
-from ansible_collections.cloudimages.openstack.plugins.module_utils._files import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._fetch import Cache, _hash_existing
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._files import (
     UnsafeCacheError, locked, temp_path, write_atomic)
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import DiscoveryError
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import discover
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import DiscoveryError
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import discover
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._registry import SOURCES
 
 
 def test_cache_root_and_its_folders_are_created_0700(tmp_path):

@@ -6,7 +6,7 @@ import pytest
 import requests
 import urllib3
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._http import (
     Deadline, DeadlineError, TruncatedError, UpstreamError, as_upstream_error, attempts, make_session, requests_sent,
     retrying)
 from fake_clock import Clock

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._image_query import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._image_query import (
     build_queries, flatten, list_impostors, list_managed, matches, resolve_owners, select)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _jobs
+from ansible_collections.cloudimages.openstack.plugins.module_utils.plan import _jobs
 
 KNOBS = {
     'provider': 'p', 'architectures': ['x86_64'], 'arch_name': '{name} ({arch})', 'arch_properties': {},

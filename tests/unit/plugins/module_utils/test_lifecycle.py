@@ -18,21 +18,21 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _lifecycle
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import make_session
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.plan import _lifecycle
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._http import make_session
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import (
     Context, DiscoveryError, EndOfLife, Response,
 )
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import (
     DISCOVER_SPEC, Documents, discover, vendor_catalog,
 )
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._checksum_dir import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._checksum_dir import (
     AlmaLinux, ChecksumFile, Rocky,
 )
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._cirros import CirrOS
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._debian import Debian
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._fedora import Fedora, pick_release
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._ubuntu import Ubuntu, UbuntuMinimal
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._cirros import CirrOS
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._debian import Debian
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._fedora import Fedora, pick_release
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._ubuntu import Ubuntu, UbuntuMinimal
 
 SAMPLES = Path(__file__).resolve().parents[3] / 'data' / 'vendor_samples'
 STREAM = 'https://cloud-images.ubuntu.com/releases/streams/v1/com.ubuntu.cloud:released:download.json'

@@ -1,10 +1,10 @@
-"""The managed-image contract (module_utils/_managed.py)."""
+"""The managed-image contract (module_utils/glance/_managed.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
 
 
 @pytest.mark.parametrize('provider', ['example', 'a', 'x' * 63, 'my-cloud_1.prod'])

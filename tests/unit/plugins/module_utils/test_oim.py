@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed, _oim
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils.migrate import _oim
 
 ROOT = Path(__file__).resolve().parents[4]
 DATA = ROOT / 'tests' / 'data' / 'oim' / 'images'

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
-from ansible_collections.cloudimages.openstack.plugins.module_utils._release_status import assess
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import Policy, plan
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils.plan._release_status import assess
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import Policy, plan
 from rotation_sim import OWNERS, PROVIDER, RELEASE, apply, image
 
 NAME = 'Ubuntu 24.04 Noble Numbat'

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import remember_published
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import remember_published
 
 
 def params(cache):

@@ -5,10 +5,10 @@ import signal
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._glance import Glance, GlanceError
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance import Glance, GlanceError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._process import Cancelled, Guard
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import Policy, plan
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation_apply import _refit, execute
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import Policy, plan
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation_apply import _refit, execute
 from rotation_sim import OWNERS, PROVIDER, RELEASE, apply, image
 
 

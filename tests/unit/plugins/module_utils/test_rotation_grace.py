@@ -3,8 +3,8 @@ that really keeps an image, and deletions named as the image is when they happen
 
 from __future__ import annotations
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import DEMOTED
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import Policy, plan
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._managed import DEMOTED
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import Policy, plan
 from rotation_sim import OWNERS, PROVIDER, RELEASE, image
 from test_rotation_plan import LATEST, NAME, run
 

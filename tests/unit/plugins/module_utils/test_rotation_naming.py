@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._naming import Naming, NamingError
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._naming import Naming, NamingError
 from ansible_collections.cloudimages.openstack.plugins.module_utils._time import TimeError, parse_time
 
 

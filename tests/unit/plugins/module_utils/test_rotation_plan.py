@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._managed import same_value
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._managed import same_value
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import (
     Plan, PlanError, Policy, pairs, patch_ops, plan, undo_ops)
 from rotation_sim import OWNER, OWNERS, PROVIDER, RELEASE, TAG, apply, by_name, image
 
@@ -462,7 +462,7 @@ def test_scs_dated_name_is_the_build_date():
 
 def test_planned_candidate_shows_the_whole_rotation_a_new_build_will_bring():
     from datetime import datetime, timezone  # pylint: disable=import-outside-toplevel
-    from ansible_collections.cloudimages.openstack.plugins.module_utils._glance_upload import planned_image  # pylint: disable=import-outside-toplevel
+    from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance_upload import planned_image  # pylint: disable=import-outside-toplevel
     current = image('2026-11-22T08:00:00Z', name=LATEST, os_purpose='generic')
     release = {'key': 'ubuntu-24.04', 'version': '20261130', 'checksum': 'sha256:' + 'ab' * 32, 'build_date': '2026-11-29',
                'image_source': 'https://cloud-images.ubuntu.com/noble/x.img', 'disk_format': 'qcow2'}

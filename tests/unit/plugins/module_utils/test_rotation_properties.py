@@ -6,7 +6,7 @@ import os
 
 from hypothesis import given, settings, strategies as st
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import Policy, plan
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import Policy, plan
 from rotation_sim import OWNERS, PROVIDER, RELEASE, apply, image
 
 NAME = 'Debian 12'

@@ -12,7 +12,7 @@ import datetime
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import Policy, plan
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import Policy, plan
 from rotation_sim import OWNER, PROVIDER, RELEASE, apply, image
 
 NAME = 'Rocky Linux 9'

@@ -1,4 +1,4 @@
-"""SCS-0102 metadata validation (module_utils/_scs.py)."""
+"""SCS-0102 metadata validation (module_utils/glance/_scs.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime
 import pytest
 from hypothesis import given, strategies as st
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _scs
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _scs
 
 NOW = datetime.datetime(2026, 11, 23, 12, 0, 0)
 GOOD = {

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sharing import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._sharing import (
     SharingError, looks_like_id, plan_members, resolve_members)
 
 ALT = 'dbfffb381f954f6f9b4d380e052ef513'

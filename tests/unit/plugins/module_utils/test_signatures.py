@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._checksums import find
-from ansible_collections.cloudimages.openstack.plugins.module_utils._signatures import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._checksums import find
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._signatures import (
     SignatureError, _check_status, dearmor, normalize_fingerprint, parse_status, signature_created, verify_clearsigned,
     verify_detached,
 )

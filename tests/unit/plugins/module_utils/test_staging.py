@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _staging
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _staging
 
 SHA = hashlib.sha256(b'x').hexdigest()
 

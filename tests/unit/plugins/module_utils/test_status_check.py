@@ -1,4 +1,4 @@
-"""release_status_info's run (module_utils/_status_check.py) without a cloud or a vendor.
+"""release_status_info's run (module_utils/plan/_status_check.py) without a cloud or a vendor.
 
 The cloud's listings, the usage lookup and discovery are stand-ins here (no cloud, no network in
 unit tests); tests/integration/test_release_status_info.py runs the module against a real Glance
@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed, _status_check
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import EndOfLife, catalog_entry
-from ansible_collections.cloudimages.openstack.plugins.module_utils._status_check import StatusCheck
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils.plan import _status_check
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import EndOfLife, catalog_entry
+from ansible_collections.cloudimages.openstack.plugins.module_utils.plan._status_check import StatusCheck
 from rotation_sim import OWNERS, PROVIDER, image
 
 NOW = '2026-11-30T12:00:00Z'

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _scs
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _scs
 from ansible_collections.cloudimages.openstack.plugins.module_utils._time import TimeError, run_now
 
 

@@ -11,8 +11,8 @@ import hashlib
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _glance_upload as up
-from ansible_collections.cloudimages.openstack.plugins.module_utils._glance import missing_stores
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _glance_upload as up
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance import missing_stores
 
 TAG = 'managed_by_example'
 IDENTITY = {'cloudimages_release': 'r', 'cloudimages_build': '1', 'cloudimages_digest': 'sha256:' + '0' * 64}

@@ -1,4 +1,4 @@
-"""Pure parts of module_utils/_glance_upload.py: identity, create body, ranking, verification."""
+"""Pure parts of module_utils/glance/_glance_upload.py: identity, create body, ranking, verification."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import io
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _glance_upload as up
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _glance_upload as up
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
 
 SHA256 = 'sha256:' + 'ab' * 32
 RELEASE = {'key': 'ubuntu-24.04', 'distro': 'ubuntu', 'release': '24.04', 'version': '20261116', 'build_date': '2026-11-16',

@@ -15,7 +15,7 @@ import threading
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _glance_upload as up
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _glance_upload as up
 
 EPOCH = datetime.datetime(2026, 11, 23, 10, 0, tzinfo=datetime.timezone.utc)
 TAG = 'managed_by_race'

@@ -15,9 +15,9 @@ import pytest
 from keystoneauth1.exceptions import ConnectTimeout
 from openstack import exceptions as sdk_exceptions
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _rotation_apply
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import PlanError, Policy, plan
-from ansible_collections.cloudimages.openstack.plugins.module_utils._usage import lookup
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate import _rotation_apply
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import PlanError, Policy, plan
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._usage import lookup
 from rotation_sim import OWNERS, PROVIDER, RELEASE, image
 
 NOW = '2026-11-30T12:00:00Z'

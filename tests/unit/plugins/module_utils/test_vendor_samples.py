@@ -17,14 +17,14 @@ import subprocess
 import pytest
 import yaml
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _checksums
-from ansible_collections.cloudimages.openstack.plugins.module_utils._signatures import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream import _checksums
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._signatures import (
     dearmor, key_expiries, keyring_fingerprints, verify_clearsigned, verify_detached)
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._base import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import (
     Context, DiscoveryError, EndOfLife, Response)
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._checksum_dir import AlmaLinux, Rocky
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._fedora import FedoraCoreOS
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._ubuntu import newest_version
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._checksum_dir import AlmaLinux, Rocky
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._fedora import FedoraCoreOS
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._ubuntu import newest_version
 
 ROOT = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..')
 SAMPLES = os.path.join(ROOT, 'tests', 'data', 'vendor_samples')

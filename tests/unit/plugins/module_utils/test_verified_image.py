@@ -19,11 +19,11 @@ import urllib.parse
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _verify
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import make_session
-from ansible_collections.cloudimages.openstack.plugins.module_utils._verified_image import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.verify import _verify
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._http import make_session
+from ansible_collections.cloudimages.openstack.plugins.module_utils.image._verified_image import (
     ImageFetchError, Limits, Progress, lookup, obtain, resolve_source)
-from ansible_collections.cloudimages.openstack.plugins.module_utils._verify_upstream import UpstreamCheck
+from ansible_collections.cloudimages.openstack.plugins.module_utils.verify._verify_upstream import UpstreamCheck
 
 
 @pytest.fixture

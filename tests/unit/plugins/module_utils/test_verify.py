@@ -1,4 +1,4 @@
-"""Pure comparison logic of image_verify (module_utils/_verify.py)."""
+"""Pure comparison logic of image_verify (module_utils/verify/_verify.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _verify
-from ansible_collections.cloudimages.openstack.plugins.module_utils._verify_upstream import _hash_file
+from ansible_collections.cloudimages.openstack.plugins.module_utils.verify import _verify
+from ansible_collections.cloudimages.openstack.plugins.module_utils.verify._verify_upstream import _hash_file
 
 DATA = b'qcow2 bytes'
 RAW = b'raw bytes'

@@ -10,11 +10,11 @@ import hashlib
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _verify
-from ansible_collections.cloudimages.openstack.plugins.module_utils._http import make_session
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._checksum_dir import archive_urls
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._engine import discover, make_source
-from ansible_collections.cloudimages.openstack.plugins.module_utils._verify_upstream import UpstreamCheck
+from ansible_collections.cloudimages.openstack.plugins.module_utils.verify import _verify
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._http import make_session
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._checksum_dir import archive_urls
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import discover, make_source
+from ansible_collections.cloudimages.openstack.plugins.module_utils.verify._verify_upstream import UpstreamCheck
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils import _managed
-from ansible_collections.cloudimages.openstack.plugins.module_utils._build_order import check_withdrawal
-from ansible_collections.cloudimages.openstack.plugins.module_utils._release_status import assess
-from ansible_collections.cloudimages.openstack.plugins.module_utils._rotation import (
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils.plan._build_order import check_withdrawal
+from ansible_collections.cloudimages.openstack.plugins.module_utils.plan._release_status import assess
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import (
     POLICY_SPEC, PlanError, Policy, plan, policy_from)
 from ansible_collections.cloudimages.openstack.plugins.plugin_utils._sync_report import build_report, render_table
 from rotation_sim import OWNERS, PROVIDER, RELEASE, apply, image

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._names import NAMES
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._names import NAMES
 from ansible_collections.cloudimages.openstack.plugins.plugin_utils._sync_report import (
     ReportError, build_report, change_lines, compression_of, description, kept_text, render_metrics, render_table)
 
@@ -37,7 +37,7 @@ def test_compression_comes_from_the_source_or_its_options(source, options, expec
 def test_the_light_source_table_agrees_with_the_source_classes():
     """The sync filter reads _sources/_names, not the classes (which import every parser and HTTP)."""
     # pylint: disable-next=import-outside-toplevel
-    from ansible_collections.cloudimages.openstack.plugins.module_utils._sources._registry import SOURCES
+    from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._registry import SOURCES
     assert sorted(SOURCES) == sorted(NAMES)
     assert {name: compression_of(name) for name in SOURCES} == {name: cls.compression for name, cls in SOURCES.items()}
 
