@@ -34,6 +34,28 @@ def pytest_configure(config):  # pylint: disable=unused-argument
     os.environ['ANSIBLE_COLLECTIONS_PATH'] = str(_FARM)
 
 
+# Seconds per test file (setup, call and teardown of its tests), printed after the run: CI's time
+# budget is watched from its output, and the tail of short tests adds up where --durations cuts off.
+_FILE_SECONDS = {}
+
+
+def pytest_runtest_logreport(report):
+    path = report.nodeid.split('::', 1)[0]
+    _FILE_SECONDS[path] = _FILE_SECONDS.get(path, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _FILE_SECONDS:
+        return
+    terminalreporter.section('seconds per test file')
+    short = [seconds for seconds in _FILE_SECONDS.values() if seconds < 1]
+    for path, seconds in sorted(_FILE_SECONDS.items(), key=lambda item: -item[1]):
+        if seconds >= 1:
+            terminalreporter.write_line('%8.1f s  %s' % (seconds, path))
+    terminalreporter.write_line('%8.1f s  %d files under 1 s each' % (sum(short), len(short)))
+    terminalreporter.write_line('%8.1f s  in all' % sum(_FILE_SECONDS.values()))
+
+
 def pytest_unconfigure(config):  # pylint: disable=unused-argument
     if _FARM is not None:
         shutil.rmtree(_FARM, ignore_errors=True)
