@@ -17,9 +17,11 @@ description:
     C(cloudimages_trust)) with one PATCH each. Nothing is uploaded; no UUID changes; names,
     visibility and other properties stay as they are until the daily sync rotates the release.
   - An image is proven when Glance's C(os_hash_value) (or md5 C(checksum)) equals a digest vouched for
-    its version (C(internal_version)) in O(images) - the definition's digest, or the digests of the
-    file downloaded and verified in this run (M(cloudimages.openstack.image_fetch)). Every other image
-    with the tag is left untouched and listed with the reason.
+    a version of its definition (C(image_description)) in O(images) - the definition's digest, the
+    vendor's verified in this run, or the digests of the file downloaded and verified in this run
+    (M(cloudimages.openstack.image_fetch)). Bytes decide, not C(internal_version): the build recorded is
+    the version's C(build) (the vendor's build id when the digests agree). One image per build; every
+    other image with the tag is left untouched and listed with the reason.
   - Idempotent; each image is changed by one request, so a killed run leaves every image either
     adopted or untouched, and the next run finishes the rest.
   - The playbook C(cloudimages.openstack.migrate_oim) computes O(images) (filters
@@ -48,7 +50,7 @@ options:
     description:
       - The mapped OIM images with their proofs (the result of C(cloudimages.openstack.oim_proofs)).
       - Each has C(oim_name), C(key) (the release key; images without one are not adopted) and
-        C(versions), each with C(version), C(digest), C(trust) and C(proof) (a list of C(algo:hex)).
+        C(versions), each with C(version), C(build), C(digest), C(trust) and C(proof) (a list of C(algo:hex)).
     type: list
     elements: dict
     required: true

@@ -71,9 +71,19 @@ def migrate(cloud, conn, mirror, provider, venv, tmp_path):
         opensuse = pointed_at(pick(shipped, 'opensuse.yml', 'openSUSE Leap 15.6'), [trixie], server, 'sha512')
         opensuse['versions'][0]['version'] = trixie.published[:10].replace('-', '')
         opensuse.update(latest_url=trixie.pointer_url, latest_checksum_url=trixie.pointer_url.rsplit('/', 1)[0] + '/SHA512SUMS')
+        # OIM's version strings are not the vendors' build ids. The newest Ubuntu is OIM's latest pointer
+        # (main.py: internal_version becomes the file's Last-Modified day); Debian's version is its
+        # directory's date without the build number, as OIM's contrib/update.py writes it.
+        oim_ubuntu = pointed_at(pick(shipped, 'ubuntu.yml', 'Ubuntu 24.04'), ubuntu[:1], server, 'sha256')
+        oim_ubuntu['versions'].append({'version': 'latest', 'url': server.rewrite(ubuntu[1].pointer_url),
+                                       'checksums_url': server.rewrite(ubuntu[1].checksum_url)})
+        bookworm = mirror.history('debian', '12')[-1]
+        oim_debian = pointed_at(pick(shipped, 'debian.yml', 'Debian 12'), [bookworm], server, 'sha512')
+        oim_debian['versions'][0]['version'] = bookworm.version.split('-')[0]
+        assert oim_debian['versions'][0]['version'] != bookworm.version
         catalog = [
-            pointed_at(pick(shipped, 'ubuntu.yml', 'Ubuntu 24.04'), ubuntu, server, 'sha256'),
-            pointed_at(pick(shipped, 'debian.yml', 'Debian 12'), mirror.history('debian', '12')[-1:], server, 'sha512'),
+            oim_ubuntu,
+            oim_debian,
             pointed_at(pick(shipped, 'cirros.yml', 'Cirros'), mirror.history('cirros', '0.6')[-1:], server, 'sha256'),
             opensuse,
         ]
@@ -169,6 +179,9 @@ def migrate(cloud, conn, mirror, provider, venv, tmp_path):
         assert trust == {'Ubuntu 24.04': trust['Ubuntu 24.04'], 'Ubuntu 24.04 (%s)' % ubuntu[0].version: 'operator-checksum',
                          'Debian 12': 'tls-only', 'Cirros %s' % cirros_version: 'tls-only',
                          'openSUSE Leap 15.6': 'tls-only'}
+        # Adopted as the vendors' builds, found by digest: the daily sync discovers these ids.
+        build = {oim[image_id].name: image.properties['cloudimages_build'] for image_id, image in adopted.items()}
+        assert (build['Ubuntu 24.04'], build['Debian 12']) == (ubuntu[1].version, bookworm.version), build
         again = run_playbook('cloudimages.openstack.migrate_oim', env=cloud.env(), inventory=inventory(day1),
                              extra_vars=migrate_vars, args=limit)
         assert again.rc == 0 and debug_msg(again.output, ADOPTION)['adopt'] == [], again.output

@@ -40,6 +40,8 @@ KNOWN = (
     (re.compile(r'^rocky-([0-9]+)$'), 'rocky', None),
     (re.compile(r'^almalinux-([0-9]+)$'), 'almalinux', None),
     (re.compile(r'^fedora-([0-9]+)$'), 'fedora', None),
+    (re.compile(r'^fedora-coreos$'), 'fedora_coreos', 'stable'),
+    (re.compile(r'^fedora-coreos-(stable|testing|next)$'), 'fedora_coreos', None),
     (re.compile(r'^flatcar(-container-linux)?$'), 'flatcar', 'stable'),
     (re.compile(r'^cirros$'), 'cirros', 'minor'),
 )
@@ -81,6 +83,9 @@ def not_carried(definition, known=True):
         notes.append('keep: true (never delete): set uuid_validity: forever instead')
     if definition.get('password'):
         notes.append('password: not published (a login password belongs in documentation, not image data)')
+    if definition.get('multi') is not False and len(definition.get('versions') or ()) > 1:
+        notes.append('older versions stay public and listed in OIM: here they become image_sync_previous_visibility '
+                     '(community; hidden keeps them public but unlisted), usable by UUID either way')
     if definition.get('multi') is False:
         notes.append('multi: false (every version named "<name> <version>"): the newest takes the latest name here')
     if definition.get('latest_url') and known:
@@ -88,12 +93,16 @@ def not_carried(definition, known=True):
     elif definition.get('latest_url') and _latest(definition)[0] is None:
         notes.append('latest_url/latest_checksum_url: not followed (%s); the newest pinned version is synced (a '
                      'new build is a new options.url/checksum/version in generic_releases)' % _latest(definition)[1])
+    if any(str(version.get('version')) == 'latest' for version in definition.get('versions') or ()):
+        notes.append('version latest (a pointer OIM re-reads with its checksums_url): replaced by this '
+                     'collection\'s discovery; its image is adopted as the vendor\'s build with its bytes')
     for version in definition.get('versions') or ():
         if version.get('mirror_url'):
             notes.append('mirror_url: map upstream prefixes to the mirror with image_sync_url_rewrites')
             break
     extra = sorted({key for version in definition.get('versions') or () for key in version}
-                   & {'id', 'hidden', 'visibility', 'meta', 'image_description', 'os_version', 'source'})
+                   & {'id', 'hidden', 'visibility', 'meta', 'image_description', 'os_version', 'source',
+                      'checksum_url'})
     if extra:
         notes.append('per-version %s: one setting per release here' % ', '.join(extra))
     unknown = sorted(set(definition) - READ - {'keep', 'password'})
@@ -137,9 +146,15 @@ def _base(definition, role, release):
     }
 
 
+def architecture(definition):
+    """The architecture of an OIM image: its ``meta.architecture`` (OIM's schema: x86_64, aarch64, risc-v)."""
+    return str((definition.get('meta') or {}).get('architecture') or _jobs.NAMED_ARCH)
+
+
 def _release_entry(definition, role_entry):
     entry = dict(role_entry)
-    entry.update({'name': definition['name'], 'scs_name': definition['name']})
+    if architecture(definition) == _jobs.NAMED_ARCH:  # another architecture's name derives from x86_64's
+        entry.update({'name': definition['name'], 'scs_name': definition['name']})
     for key in ('min_disk', 'min_ram'):
         if definition.get(key):
             entry[key] = int(definition[key])
@@ -256,22 +271,36 @@ def read(files):
     return definitions
 
 
-def _discover(role, role_data, role_entry):
+def _discover(role, role_data, role_entry, arch):
     """upstream_release's options for a release, merged as the daily sync's queue merges them."""
     ((_spec, release),) = _jobs.release_data(role, dict(role_data, releases=[role_entry], enabled=[]))
-    return _jobs.discovery(release, str(release.get('arch') or _jobs.NAMED_ARCH))
+    return _jobs.discovery(release, arch)
 
 
-def _merge_release(releases, entry):
-    """``releases`` (the operator's list) with ``entry`` replacing the entry of its release, or added."""
-    merged, found = [], False
-    for release in releases or ():
-        if str(release.get('release')) == str(entry['release']):
-            merged.append(dict(release, **entry))
-            found = True
-        else:
-            merged.append(release)
-    return merged if found else merged + [entry]
+def _merge_release(releases, entry, architectures):
+    """``releases`` (the operator's list) with ``entry`` merged over the entry of its release, or added;
+    its ``architectures`` set (None: removed, the cloud's list decides)."""
+    same = lambda release: str(release.get('release')) == str(entry['release'])  # noqa: E731
+    merged = [dict(release, **entry) if same(release) else release for release in releases or ()]
+    if not any(same(release) for release in merged):
+        merged.append(dict(entry))
+    for release in merged:
+        if same(release):
+            release.pop('arch', None)
+            release.pop('architectures', None)
+            if architectures:
+                release['architectures'] = architectures
+    return merged
+
+
+def _architectures(release, oim_arches, cloud_arches):
+    """The ``architectures`` of a mapped ``release`` (its entry before the merge, or None): those of OIM's
+    images of it and what it synced before (its own list, or the cloud's ``cloud_arches`` when it was
+    enabled); None when that is x86_64 alone (the cloud's list stays in charge)."""
+    release = release or {}
+    before = release.get('architectures') or ([release['arch']] if release.get('arch') else cloud_arches)
+    arches = sorted(set(oim_arches) | set(map(str, before or ())))
+    return None if arches == [_jobs.NAMED_ARCH] else arches
 
 
 def mapping(files, roles, keep_oim_names=False, include_disabled=False, operator=None):
@@ -283,17 +312,21 @@ def mapping(files, roles, keep_oim_names=False, include_disabled=False, operator
     ``operator``: the operator's ``cloudimages_distributions``, ``image_sync_release_properties`` and
     ``image_sync_properties``/``image_sync_extra_properties``: the inventory written keeps them (the
     operator's releases, enabled releases and properties stay; OIM's override a property only where the
-    operator set none). Returns ``{'images': [...], 'inventory': {...}}``; every image has ``status`` known,
+    operator set none); ``image_sync_architectures`` and ``image_sync_arch_name``: an OIM image of another
+    architecture (``meta.architecture: aarch64``) is that architecture's job of its release, whose
+    ``architectures`` keep what the release synced before. Returns ``{'images': [...], 'inventory': {...}}``; every image has ``status`` known,
     generic, disabled or refused, and a ``reason`` unless it maps.
     """
     operator = operator or {}
     release_props = dict(operator.get('image_sync_release_properties') or {})
-    images = []
+    images, arches, before = [], {}, {}  # (role, release) -> OIM's architectures of it; the release before
+    cloud_arches = [str(a) for a in operator.get('image_sync_architectures') or [_jobs.NAMED_ARCH]]
     inventory = {'cloudimages_distributions': list(operator.get('cloudimages_distributions') or []),
                  'image_sync_release_properties': release_props}
     for definition in read(files):
         role, release = _known(definition)
         entry = _base(definition, role, release)
+        arch = entry['architecture'] = architecture(definition)
         images.append(entry)
         if definition.get('enable') is False and not include_disabled:
             entry.update(status='disabled', reason='enable: false in OIM (it does not publish it either)')
@@ -308,9 +341,9 @@ def mapping(files, roles, keep_oim_names=False, include_disabled=False, operator
                 entry.update(status='refused', reason='the %s role carries no release %s (add it to %s_releases)'
                              % (role, release, role))
                 continue
-            key = _managed.release_key(role, release)
+            key = _managed.release_key(role, release, arch)
             entry.update(status='known', key=key, gained=_gained(role, roles),
-                         discover=_discover(role, role_data, role_entry))
+                         discover=_discover(role, role_data, role_entry, arch))
             release_entry = _release_entry(definition, role_entry)
         else:
             role_data = roles.get('generic') or {}
@@ -318,22 +351,32 @@ def mapping(files, roles, keep_oim_names=False, include_disabled=False, operator
             if release_entry is None:
                 entry.update(status='refused', reason=reason)
                 continue
-            role, key = 'generic', _managed.release_key('generic', release_entry['release'])
+            role, key = 'generic', _managed.release_key('generic', release_entry['release'], arch)
             entry.update(status='generic', role=role, release=release_entry['release'], key=key)
             if release_entry['source'] == 'checksum_file':
                 entry.update(trust='tls-only', discover=_discover('generic', dict(role_data, allow_unsigned=True),
-                                                                  release_entry),
+                                                                  release_entry, arch),
                              gained='latest_url followed: each new build found in %s is hashed against it before '
                              'upload (tls-only: nothing signs it)' % release_entry['options']['checksum_file'])
             else:
                 entry.update(trust='operator-checksum', gained='the digest of the definition is checked on the bytes '
                              'before upload (OIM\'s web-download checks none)')
+        name = str(release_entry['release'])
+        was_enabled = name in [str(r) for r in role_data.get('enabled') or ()]
         enabled = inventory.get('%s_enabled' % role, [str(r) for r in role_data.get('enabled') or ()])
-        enabled = inventory['%s_enabled' % role] = sorted(set(enabled) | {str(release_entry['release'])})
+        enabled = inventory['%s_enabled' % role] = sorted(set(enabled) | {name})
         # The operator's own list stays whole; from the role's defaults only the enabled releases are copied.
         releases = inventory.get('%s_releases' % role, [
             r for r in role_data.get('releases') or () if role_data.get('overridden') or str(r.get('release')) in enabled])
-        inventory['%s_releases' % role] = _merge_release(releases, release_entry)
+        if (role, name) not in before:  # the release as it was, before any OIM image of it was merged
+            before[role, name] = (next((r for r in releases if str(r.get('release')) == name), None),
+                                  cloud_arches if was_enabled else None)
+        arches.setdefault((role, name), set()).add(arch)
+        inventory['%s_releases' % role] = _merge_release(releases, release_entry, _architectures(
+            before[role, name][0], arches[role, name], before[role, name][1]))
+        if arch != _jobs.NAMED_ARCH:
+            _place(entry, next(r for r in inventory['%s_releases' % role] if str(r['release']) == name),
+                   operator, keep_oim_names)
         if role not in inventory['cloudimages_distributions']:
             inventory['cloudimages_distributions'].append(role)
         entry['operator_properties'] = _operator_properties(entry, role_data, operator, release_props.get(key))
@@ -351,6 +394,20 @@ def mapping(files, roles, keep_oim_names=False, include_disabled=False, operator
         inventory.update(image_sync_naming='scs', image_sync_base_name='scs',
                          image_sync_name_templates={'latest': '{name}', 'dated': '{name}%s({build})' % separator})
     return {'images': images, 'inventory': inventory}
+
+
+def _place(entry, release, operator, keep_oim_names):
+    """Say which job an OIM image of another architecture than x86_64 becomes, and under what name."""
+    arch_name = str(operator.get('image_sync_arch_name') or '{name} ({arch})')
+    knobs = {'base_name': 'scs' if keep_oim_names else 'display', 'naming': '', 'arch_name': arch_name}
+    here = _jobs.base_name(release, knobs, entry['architecture'])
+    entry['job'] = 'the %s job of %s %s (release key %s, architectures %s), named %r' % (
+        entry['architecture'], entry['role'], entry['release'], entry['key'],
+        ', '.join(release.get('architectures') or ()), here)
+    if keep_oim_names and here != entry['oim_name']:
+        entry['not_carried'].append('name %r: an image of %s is named image_sync_arch_name (%s) over its '
+                                    'release\'s name here: %r' % (entry['oim_name'], entry['architecture'],
+                                                                   arch_name, here))
 
 
 def _operator_properties(entry, role_data, operator, release_own):
@@ -388,24 +445,46 @@ def _comparable(image, digests):
     return any(_digest_of(digest)[0] in algorithms for digest in digests)
 
 
+def _candidates(entry, image):
+    """The versions of ``entry`` that may hold ``image``'s bytes, best first: the vendor's build (its id and
+    trust are the right identity for those bytes), then the version OIM named, then the others."""
+    named = str((image.get('properties') or {}).get(VERSION) or '')
+    return sorted(entry['versions'], key=lambda v: (not v.get('vendor'), v['version'] != named))
+
+
+def _match(image, entry):
+    """``(version, proof)``: the version of ``entry`` whose digests Glance's hash of ``image`` equals, or
+    ``(None, None)``. Bytes decide, never version strings: OIM names a latest_url build by the day it
+    found it, the vendor by its build id."""
+    for version in _candidates(entry, image):
+        proof = _proof(image, version.get('proof') or ())
+        if proof:
+            return version, proof
+    return None, None
+
+
 def adoption(images, entries, provider, owners, oim_tag=OIM_TAG):
     """Plan the adoption of OIM's images: ``{'adopt': [...], 'untouched': [...], 'adopted': [...]}``.
 
     ``images``: flat Glance images (_image_query.flatten). ``entries``: the mapped images
-    (``mapping()['images']`` with ``key``), each version with ``proof``: ``{algorithm: hex}`` of
-    digests vouched for its bytes and ``digest`` (the upstream digest to record) and ``trust``.
-    An image is ours to adopt when it carries ``oim_tag``, is owned by one of ``owners``, is
-    active, names a mapped definition (``image_description``) and version (``internal_version``),
-    and Glance's hash equals a proof of that version. Everything else OIM-tagged is listed with why.
+    (``mapping()['images']`` with ``key``), completed by ``proofs``. An image is ours to adopt when it
+    carries ``oim_tag``, is owned by one of ``owners``, is active, names a mapped definition
+    (``image_description``), and Glance's hash equals a proof of one of its versions (or of the vendor's
+    build discovered in this run); that version's build id is recorded. One image per build: another with
+    the same bytes stays untouched. Everything else OIM-tagged is listed with why.
     """
     tag = _managed.managed_tag(provider)
     by_name = {e['oim_name']: e for e in entries if e.get('key')}
     known = {e['oim_name'] for e in entries}
     result = {'adopt': [], 'untouched': [], 'adopted': []}
-    for image in sorted(images, key=lambda i: (str(i.get('name')), i['id'])):
+    oim = sorted((i for i in images if oim_tag in (i.get('tags') or ())), key=lambda i: (str(i.get('name')), i['id']))
+    held = {}  # (release key, build) -> the image holding it
+    for image in oim:
         props = image.get('properties') or {}
-        if oim_tag not in (image.get('tags') or ()):
-            continue
+        if _managed.tagged(image, provider) and image.get('owner') in owners and props.get(_managed.RELEASE):
+            held.setdefault((props[_managed.RELEASE], str(props.get(_managed.BUILD))), image['id'])
+    for image in oim:
+        props = image.get('properties') or {}
         summary = {'id': image['id'], 'name': image.get('name'), 'owner': image.get('owner')}
         if _managed.tagged(image, provider):
             if image.get('owner') in owners and props.get(_managed.RELEASE):
@@ -420,24 +499,37 @@ def adoption(images, entries, provider, owners, oim_tag=OIM_TAG):
             result['untouched'].append(dict(summary, reason=reason))
             continue
         entry = by_name[props[GROUP]]
-        version = next(v for v in entry['versions'] if v['version'] == str(props[VERSION]))
-        proof = _proof(image, version.get('proof') or ())
-        if proof is None:
-            result['untouched'].append(dict(summary, reason=(
-                'bytes not proven: Glance %s %s / md5 %s match no digest vouched for %s %s%s' % (
-                    image.get('os_hash_algo'), image.get('os_hash_value'), image.get('checksum'), entry['oim_name'],
-                    version['version'], '' if _comparable(image, version.get('proof') or ()) else
-                    ' (none of Glance\'s algorithms: the file was not downloaded and verified in this run)'))))
+        version, proof = _match(image, entry)
+        if version is None:
+            result['untouched'].append(dict(summary, reason=_unproven(image, entry)))
             continue
-        identity = _managed.identity(entry['key'], version['version'], version['digest'])
+        holder = held.setdefault((entry['key'], version['build']), image['id'])
+        if holder != image['id']:
+            result['untouched'].append(dict(summary, reason='the same bytes as image %s, which holds build %s of %s'
+                                            % (holder, version['build'], entry['key'])))
+            continue
+        identity = _managed.identity(entry['key'], version['build'], version['digest'])
         identity[_managed.TRUST] = version['trust']
-        result['adopt'].append(dict(summary, key=entry['key'], version=version['version'], proof=proof,
+        result['adopt'].append(dict(summary, key=entry['key'], version=version['build'], proof=proof,
                                     tag=tag, properties=identity))
     return result
 
 
+def _unproven(image, entry):
+    named = str((image.get('properties') or {}).get(VERSION) or '') or None
+    digests = [d for v in entry['versions'] if v['version'] == named or not any(
+        w['version'] == named for w in entry['versions']) for d in v.get('proof') or ()]
+    builds = ', '.join(v['build'] + (' (the vendor\'s)' if v.get('vendor') else '') for v in entry['versions'])
+    return 'bytes not proven: Glance %s %s / md5 %s match no digest vouched for %s (builds: %s)%s%s' % (
+        image.get('os_hash_algo'), image.get('os_hash_value'), image.get('checksum'), entry['oim_name'],
+        builds or 'none', '' if _comparable(image, digests) else
+        ' (none of Glance\'s algorithms: the file was not downloaded and verified in this run)',
+        '' if any(v['version'] == named for v in entry['versions']) else
+        '; its internal_version %r names no pinned version' % named)
+
+
 def _refusal(image, props, by_name, known, owners):
-    """Why an OIM-tagged image is not adopted, or None."""
+    """Why an OIM-tagged image is not adopted whatever its bytes, or None."""
     if image.get('owner') not in owners:
         return 'owned by project %s, not one of owners' % image.get('owner')
     if image.get('status') != 'active':
@@ -448,18 +540,16 @@ def _refusal(image, props, by_name, known, owners):
     if group not in by_name:
         return ('its definition %r maps to no release here' % group if group in known
                 else 'no OIM definition named %r (image_description)' % group)
-    version = str(props.get(VERSION) or '')
-    if version in ('', 'latest'):
-        return 'internal_version %r names no pinned version' % (version or None)
-    if not any(v['version'] == version for v in by_name[group]['versions']):
-        return 'version %s is not in the definition of %s' % (version, group)
     return None
 
 
 def to_fetch(images, entries, owners, oim_tag=OIM_TAG, rewrites=None):
-    """The versions whose file must be downloaded to prove an OIM image: Glance hashed it with another
-    algorithm than the definition's digest. ``[{'oim_name', 'version', 'url', 'checksum'}]``, once each;
-    ``url`` rewritten by ``rewrites`` (image_sync_url_rewrites: a mirror of the vendors' hosts)."""
+    """The files to download to prove OIM's images that Glance hashed with another algorithm than the
+    digests known: the version OIM named (its ``url``, ``checksum``), else the vendor's build discovered in
+    this run (``release``: an image OIM made from a latest pointer, named by its Last-Modified day).
+    ``entries`` completed by ``proofs`` with the discovery; ``[{'oim_name', 'version', 'url', 'checksum'}
+    or {'oim_name', 'version', 'release'}]``, once each; ``url`` rewritten by ``rewrites``
+    (image_sync_url_rewrites: a mirror of the vendors' hosts; the discovered ``release`` is already)."""
     by_name = {e['oim_name']: e for e in entries if e.get('key')}
     wanted = {}
     for image in images:
@@ -467,11 +557,19 @@ def to_fetch(images, entries, owners, oim_tag=OIM_TAG, rewrites=None):
         if oim_tag not in (image.get('tags') or ()) or _refusal(image, props, by_name, set(by_name), owners):
             continue
         entry = by_name[props[GROUP]]
-        version = next(v for v in entry['versions'] if v['version'] == str(props[VERSION]))
-        if version.get('checksum') and version.get('url') and not _comparable(image, [version['checksum']]):
-            wanted[(entry['oim_name'], version['version'])] = {
-                'oim_name': entry['oim_name'], 'version': version['version'], 'url': rewrite(version['url'], rewrites),
-                'checksum': version['checksum']}
+        if _match(image, entry)[0] is not None:
+            continue
+        for version in _candidates(entry, image):
+            if version['version'] == str(props.get(VERSION)) and version.get('checksum') and version.get('url'):
+                item = {'url': rewrite(version['url'], rewrites), 'checksum': version['checksum']}
+            elif version.get('release'):
+                item = {'release': version['release']}
+            else:
+                continue
+            if not _comparable(image, version.get('proof') or [version.get('digest') or 'none:']):
+                wanted[(entry['oim_name'], version['version'])] = dict(
+                    item, oim_name=entry['oim_name'], version=version['version'])
+            break
     return [wanted[key] for key in sorted(wanted)]
 
 
@@ -483,7 +581,8 @@ def with_proofs(entries, fetched=(), discovered=()):
     for result in fetched or ():
         item = result.get('item') or {}
         if not result.get('failed') and item.get('oim_name'):
-            by_entry.setdefault(item['oim_name'], {})[str(item['version'])] = result
+            kind = 'release' if item.get('release') else 'file'
+            by_entry.setdefault(item['oim_name'], {})[kind, str(item['version'])] = result
     for result in discovered or ():
         item = result.get('item') or {}
         if not result.get('failed') and item.get('oim_name') and result.get('release'):
@@ -493,28 +592,46 @@ def with_proofs(entries, fetched=(), discovered=()):
 
 
 def proofs(entry, discovered=None, fetched=None):
-    """Fill each version of ``entry`` with ``proof``, ``digest`` and ``trust``.
+    """Fill each version of ``entry`` with ``proof`` (a list of ``algo:hex``), ``digest``, ``trust`` and
+    ``build`` (the build id to record).
 
-    The definition's checksum vouches as ``operator-checksum``; a discovered release (upstream_release's
-    ``release``) of the same version vouches with its verified digest and signer; ``fetched``
-    ``{version: image_fetch result}`` adds the digests of the file downloaded and verified in this run
-    (and of its raw conversion). ``proof`` is a list of ``algo:hex``.
+    The definition's checksum vouches as ``operator-checksum``. A discovered release (upstream_release's
+    ``release``) with the same digest is that version: its build id and the vendor's trust (signed or
+    tls-only) are recorded, whatever OIM's version string (contrib/update.py versions a latest_url build
+    by the file's Last-Modified day, Debian's and Ubuntu's by their directory's date without the build
+    number). A version named like the vendor's build with another digest of the same algorithm proves
+    nothing (they disagree). A discovered build no version has is a version of its own (``release``), to
+    prove an image OIM made from a latest pointer. ``fetched`` ``{('file'|'release', version):
+    image_fetch result}`` adds the digests of the file downloaded and verified in this run (and of its
+    raw conversion).
     """
+    found = _digest_of((discovered or {}).get('checksum'))
+    vendor_version = str(discovered['version']) if found else None
+    vendor = None
     for version in entry['versions']:
         digest = _digest_of(version.get('checksum'))
-        version['proof'], version['trust'] = [], 'operator-checksum'
+        version.update(proof=[], trust='operator-checksum', build=version['version'])
         version['digest'] = '%s:%s' % digest if digest else None
-        if discovered and str(discovered.get('version')) == version['version']:
-            found = _digest_of(discovered.get('checksum'))
-            if digest and found and found[0] == digest[0] and found != digest:
-                continue  # the vendor and the definition disagree: prove nothing
-            digest = found or digest
-            version['digest'] = '%s:%s' % digest
-            version['trust'] = _managed.trust(discovered)
+        if found and (digest == found or not digest and version['version'] == vendor_version):
+            digest, vendor = found, version
+            version.update(build=vendor_version, digest='%s:%s' % found, trust=_managed.trust(discovered),
+                           vendor=True)
+        elif found and version['version'] == vendor_version and digest[0] == found[0]:
+            vendor = version
+            continue  # the vendor and the definition disagree: prove nothing
         if digest:
             version['proof'].append('%s:%s' % digest)
-        result = (fetched or {}).get(version['version'])
-        if result and digest and (result.get('upstream_digests') or {}).get(digest[0]) == digest[1]:
-            for source in (result.get('digests') or {}, ((result.get('raw') or {}).get('digests') or {})):
-                version['proof'] += ['%s:%s' % (a, str(v).lower()) for a, v in sorted(source.items())]
+        _add_fetched(version, digest, (fetched or {}).get(('file', version['version'])))
+    if found and vendor is None:
+        version = {'version': vendor_version, 'build': vendor_version, 'digest': '%s:%s' % found, 'vendor': True,
+                   'trust': _managed.trust(discovered), 'proof': ['%s:%s' % found], 'release': discovered}
+        _add_fetched(version, found, (fetched or {}).get(('release', vendor_version)))
+        entry['versions'].append(version)
     return entry
+
+
+def _add_fetched(version, digest, result):
+    """The digests of a download verified against ``digest`` in this run, as proofs of ``version``."""
+    if result and digest and (result.get('upstream_digests') or {}).get(digest[0]) == digest[1]:
+        for source in (result.get('digests') or {}, ((result.get('raw') or {}).get('digests') or {})):
+            version['proof'] += ['%s:%s' % (a, str(v).lower()) for a, v in sorted(source.items())]

@@ -11,10 +11,11 @@ import yaml
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils.migrate import _oim
+from ansible_collections.cloudimages.openstack.plugins.module_utils.plan import _jobs
 
 ROOT = Path(__file__).resolve().parents[4]
 DATA = ROOT / 'tests' / 'data' / 'oim' / 'images'
-ROLES = ('almalinux', 'cirros', 'debian', 'fedora', 'flatcar', 'rocky', 'ubuntu', 'ubuntu_minimal')
+ROLES = ('almalinux', 'cirros', 'debian', 'fedora', 'fedora_coreos', 'flatcar', 'rocky', 'ubuntu', 'ubuntu_minimal')
 OWNER = 'p-ours'
 
 
@@ -149,6 +150,17 @@ def test_keep_oim_names_is_oims_naming():
     assert inventory['image_sync_name_templates'] == {'latest': '{name}', 'dated': '{name} ({build})'}
 
 
+def test_every_distribution_of_this_collection_is_known():
+    # OIM's catalog has no Fedora CoreOS; an operator's definition of it is the role's stream.
+    files = {'f.yml': {'images': [{'name': 'Fedora CoreOS', 'shortname': 'fedora-coreos', 'format': 'qcow2',
+                                   'meta': {}, 'versions': []},
+                                  {'name': 'Fedora CoreOS next', 'shortname': 'fedora-coreos-next', 'format': 'qcow2',
+                                   'meta': {}, 'versions': []}]}}
+    stable, nxt = _oim.mapping(files, roles())['images']
+    assert stable['key'] == 'fedora_coreos-stable' and 'pinned key' in stable['gained']
+    assert nxt['status'] == 'refused' and 'no release next' in nxt['reason']
+
+
 def test_enabled_definition_without_checksum_is_refused_by_name():
     files = {'x.yml': {'images': [{'name': 'Thing', 'enable': True, 'format': 'qcow2', 'meta': {},
                                    'versions': [{'version': '1', 'url': 'https://example.org/thing-1.qcow2'}]}]}}
@@ -184,12 +196,12 @@ def image(image_id, version, sha512=SHA512, owner=OWNER, tags=(_oim.OIM_TAG,), *
 
 
 def fetched(sha512):
-    return {'20261101': {'upstream_digests': {'sha256': SHA}, 'digests': {'sha256': SHA, 'sha512': sha512}}}
+    return {('file', '20261101'): {'upstream_digests': {'sha256': SHA}, 'digests': {'sha256': SHA, 'sha512': sha512}}}
 
 
 def test_adopts_only_proven_bytes():
     mapped = entry(fetched=fetched(SHA512))
-    images = [image('one', '20261101'), image('two', '20261102'), image('evil', '20261101', sha512='e' * 128),
+    images = [image('one', '20261101'), image('two', '20261102', sha512='2' * 128), image('evil', '20261101', sha512='e' * 128),
               image('other', '20261101', owner='p-other'), image('plain', '20261101', tags=())]
     plan = _oim.adoption(images, [mapped], 'cloudimages', (OWNER,))
     assert [a['id'] for a in plan['adopt']] == ['one']
@@ -202,7 +214,7 @@ def test_adopts_only_proven_bytes():
 
 
 def test_a_download_that_does_not_match_the_definition_proves_nothing():
-    mapped = entry(fetched={'20261101': {'upstream_digests': {'sha256': 'f' * 64}, 'digests': {'sha512': SHA512}}})
+    mapped = entry(fetched={('file', '20261101'): {'upstream_digests': {'sha256': 'f' * 64}, 'digests': {'sha512': SHA512}}})
     plan = _oim.adoption([image('one', '20261101')], [mapped], 'cloudimages', (OWNER,))
     assert not plan['adopt'] and 'not proven' in plan['untouched'][0]['reason']
 
@@ -260,7 +272,162 @@ def test_inactive_protected_and_unknown_images_stay_untouched():
     mapped = entry(fetched=fetched(SHA512))
     images = [image('q', '20261101', status='queued'), image('p', '20261101', protected=True),
               dict(image('x', '20261101'), properties={'image_description': 'Talos', 'internal_version': '1'}),
-              image('latest', 'latest')]
+              image('latest', 'latest', sha512='3' * 128)]
     reasons = {u['id']: u['reason'] for u in _oim.adoption(images, [mapped], 'cloudimages', (OWNER,))['untouched']}
     assert 'queued' in reasons['q'] and 'protected' in reasons['p']
     assert 'no OIM definition' in reasons['x'] and 'no pinned version' in reasons['latest']
+
+
+# OIM's version strings are not the vendor's build ids (contrib/update.py of OIM: a MirrorDirHandler
+# build is versioned by its file's Last-Modified day, a DirListingHandler one by its directory's date
+# without Debian's build number; main.py versions a `version: latest` image by the Last-Modified day).
+# Adoption finds the build by digest and records the vendor's build id, which the daily sync discovers.
+
+def real(file_name, name):
+    mapped = _oim.mapping({file_name: oim_files()[file_name]}, roles())['images']
+    return next(e for e in mapped if e['oim_name'] == name)
+
+
+def oim_image(image_id, entry, version, sha512, **extra):
+    return dict({'id': image_id, 'name': entry['oim_name'], 'owner': OWNER, 'status': 'active',
+                 'tags': [_oim.OIM_TAG], 'os_hash_algo': 'sha512', 'os_hash_value': sha512, 'checksum': 'm' * 32,
+                 'properties': {'image_description': entry['oim_name'], 'internal_version': version}}, **extra)
+
+
+def test_a_centos_stream_build_versioned_by_its_last_modified_day_is_adopted_as_the_vendors_build():
+    mapped = real('centos.yml', 'CentOS Stream 9')
+    (oim_version,) = mapped['versions']
+    assert oim_version['version'] == '20260120' and '-9-20260119.0.' in oim_version['url']  # OIM's files say so
+    assert mapped['key'] == 'generic-centos-stream-9'
+    vendor = {'version': '20260119.0', 'checksum': oim_version['checksum'], 'signature': {'kind': 'none'},
+              'url': oim_version['url'], 'checksum_url': 'https://cloud.centos.org/CHECKSUM'}
+    glance = oim_image('c9', mapped, '20260120', SHA512)
+    proven = _oim.with_proofs([mapped], [], [{'item': mapped, 'release': vendor}])
+    # Glance hashed sha512, CentOS publishes sha256: the definition's file is downloaded and verified.
+    (fetch,) = _oim.to_fetch([glance], proven, (OWNER,))
+    assert fetch['version'] == '20260120' and fetch['checksum'] == oim_version['checksum']
+    sha256 = oim_version['checksum'].split(':')[1]
+    result = {'item': fetch, 'upstream_digests': {'sha256': sha256}, 'digests': {'sha256': sha256, 'sha512': SHA512}}
+    proven = _oim.with_proofs([mapped], [result], [{'item': mapped, 'release': vendor}])
+    plan = _oim.adoption([glance, oim_image('wrong', mapped, '20260120', 'e' * 128)], proven, 'cloudimages', (OWNER,))
+    (adopt,) = plan['adopt']
+    assert adopt['id'] == 'c9' and adopt['properties'] == {
+        _managed.RELEASE: 'generic-centos-stream-9', _managed.BUILD: '20260119.0',
+        _managed.DIGEST: oim_version['checksum'], _managed.TRUST: 'tls-only'}
+    (untouched,) = plan['untouched']
+    assert untouched['id'] == 'wrong' and 'not proven' in untouched['reason']
+
+
+def test_a_debian_build_named_by_its_date_alone_is_adopted_as_the_vendors_build_id():
+    mapped = real('debian.yml', 'Debian 12')
+    (oim_version,) = mapped['versions']
+    vendor = {'version': '20260124-2367', 'checksum': oim_version['checksum'], 'signature': {'fingerprint': 'F' * 40},
+              'checksum_url': 'https://cdimage.debian.org/SHA512SUMS'}
+    glance = oim_image('d12', mapped, '20260124', oim_version['checksum'].split(':')[1])
+    proven = _oim.with_proofs([mapped], [], [{'item': mapped, 'release': vendor}])
+    assert not _oim.to_fetch([glance], proven, (OWNER,))  # Glance's sha512 is Debian's: nothing to download
+    (adopt,) = _oim.adoption([glance], proven, 'cloudimages', (OWNER,))['adopt']
+    assert adopt['properties'][_managed.BUILD] == '20260124-2367'
+    assert adopt['properties'][_managed.TRUST] == 'signed:' + 'F' * 40
+
+
+def test_an_image_of_a_latest_pointer_is_proven_by_the_vendors_build_downloaded_in_this_run():
+    # OIM's `version: latest` (main.py): internal_version is the Last-Modified day, no pinned version holds it.
+    files = {'u.yml': {'images': [dict(pick_definition('ubuntu.yml', 'Ubuntu 24.04'), versions=[{
+        'version': 'latest', 'url': 'https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img',
+        'checksums_url': 'https://cloud-images.ubuntu.com/noble/current/SHA256SUMS'}])]}}
+    mapped = _oim.mapping(files, roles())['images'][0]
+    assert any(note.startswith('version latest') for note in mapped['not_carried'])
+    vendor = {'version': '20261116', 'checksum': 'sha256:' + SHA, 'signature': {'fingerprint': 'F' * 40},
+              'url': 'http://127.0.0.1:9/noble/release-20261116/noble-server-cloudimg-amd64.img'}
+    glance, other = oim_image('u', mapped, '20261117', SHA512), oim_image('v', mapped, '20261001', 'e' * 128)
+    discovered = [{'item': mapped, 'release': vendor}]
+    proven = _oim.with_proofs([mapped], [], discovered)
+    fetch = _oim.to_fetch([glance, other], proven, (OWNER,))
+    assert fetch == [{'oim_name': 'Ubuntu 24.04', 'version': '20261116', 'release': vendor}]  # once for both
+    result = {'item': fetch[0], 'upstream_digests': {'sha256': SHA}, 'digests': {'sha256': SHA, 'sha512': SHA512}}
+    plan = _oim.adoption([glance, other], _oim.with_proofs([mapped], [result], discovered), 'cloudimages', (OWNER,))
+    (adopt,) = plan['adopt']
+    assert adopt['id'] == 'u' and adopt['properties'][_managed.BUILD] == '20261116'
+    assert adopt['properties'][_managed.DIGEST] == 'sha256:' + SHA
+    (untouched,) = plan['untouched']
+    assert untouched['id'] == 'v' and 'names no pinned version' in untouched['reason']
+    # A second image with the same bytes is not adopted as the same build again.
+    twin = oim_image('w', mapped, '20261117', SHA512)
+    plan = _oim.adoption([glance, twin], _oim.with_proofs([mapped], [result], discovered), 'cloudimages', (OWNER,))
+    assert [a['id'] for a in plan['adopt']] == ['u'] and 'same bytes as image u' in plan['untouched'][0]['reason']
+
+
+def pick_definition(file_name, name):
+    return next(dict(d) for d in oim_files()[file_name]['images'] if d['name'] == name)
+
+
+# OIM's schema allows meta.architecture x86_64, aarch64 and risc-v; its own catalog (4170bad and its
+# history) carries no aarch64 definition, so the Arm image here is OIM's real Ubuntu 24.04 definition
+# with the architecture and the arm64 file an operator's catalog would give it.
+
+def arm(definition, name):
+    return dict(definition, name=name, meta=dict(definition['meta'], architecture='aarch64'), versions=[dict(
+        definition['versions'][0], url=definition['versions'][0]['url'].replace('amd64', 'arm64'),
+        checksum='sha256:' + 'a' * 64)])
+
+
+def test_an_aarch64_image_is_the_aarch64_job_of_its_release():
+    ubuntu = pick_definition('ubuntu.yml', 'Ubuntu 24.04')
+    assert ubuntu['meta']['architecture'] == 'x86_64'
+    # The Arm file sorts first: the release's name is still the x86_64 image's.
+    files = {'a.yml': {'images': [arm(ubuntu, 'Ubuntu 24.04 (aarch64)')]}, 'u.yml': {'images': [ubuntu]}}
+    result = _oim.mapping(files, roles(), keep_oim_names=True, operator={'image_sync_architectures': ['x86_64']})
+    by_name = {e['oim_name']: e for e in result['images']}
+    arm64 = by_name['Ubuntu 24.04 (aarch64)']
+    assert (arm64['key'], arm64['architecture'], arm64['discover']['arch']) == ('ubuntu-24.04-aarch64', 'aarch64', 'aarch64')
+    assert by_name['Ubuntu 24.04']['key'] == 'ubuntu-24.04' and 'job' not in by_name['Ubuntu 24.04']
+    assert "the aarch64 job of ubuntu 24.04" in arm64['job'] and "'Ubuntu 24.04 (aarch64)'" in arm64['job']
+    assert not any('name' in note for note in arm64['not_carried'])  # OIM's name is the one it gets here
+    inventory = result['inventory']
+    (release,) = [r for r in inventory['ubuntu_releases'] if r['release'] == '24.04']
+    assert release['architectures'] == ['aarch64', 'x86_64'] and release['name'] == 'Ubuntu 24.04'
+    props = inventory['image_sync_release_properties']
+    assert props['ubuntu-24.04-aarch64']['image_description'] == 'Ubuntu 24.04 (aarch64)'
+    assert props['ubuntu-24.04']['image_description'] == 'Ubuntu 24.04'
+    # The daily sync's queue over the written inventory has both jobs, named as OIM named them.
+    data = {'ubuntu': {'releases': inventory['ubuntu_releases'], 'enabled': inventory['ubuntu_enabled']}}
+    knobs = dict(_jobs_knobs(), release_properties=props, naming='scs', base_name='scs')
+    jobs = {job['rotate']['release_key']: job for job in _jobs.queue(data, knobs, lambda *a: '', AssertionError)}
+    assert sorted(k for k in jobs if k.startswith('ubuntu-24.04')) == ['ubuntu-24.04', 'ubuntu-24.04-aarch64']
+    assert jobs['ubuntu-24.04-aarch64']['rotate']['name'] == 'Ubuntu 24.04 (aarch64)'
+    assert jobs['ubuntu-24.04-aarch64']['rotate']['properties']['architecture'] == 'aarch64'
+    assert jobs['ubuntu-24.04-aarch64']['discover']['arch'] == 'aarch64'
+    # Adopted on its own key, proven by its own digest.
+    mapped = _oim.proofs(dict(arm64, versions=[dict(v) for v in arm64['versions']]))
+    glance = oim_image('arm', arm64, arm64['versions'][0]['version'], 'b' * 128, os_hash_algo='sha256',
+                       os_hash_value='a' * 64)
+    (adopt,) = _oim.adoption([glance], [mapped], 'cloudimages', (OWNER,))['adopt']
+    assert adopt['properties'][_managed.RELEASE] == 'ubuntu-24.04-aarch64'
+
+
+def test_an_aarch64_image_keeps_the_architectures_its_release_synced_before():
+    ubuntu = pick_definition('ubuntu.yml', 'Ubuntu 24.04')
+    files = {'a.yml': {'images': [arm(ubuntu, 'Ubuntu 24.04 arm')]}}
+    data = roles()
+    data['ubuntu'] = dict(data['ubuntu'], enabled=['24.04'])
+    result = _oim.mapping(files, data, keep_oim_names=True, operator={'image_sync_architectures': ['x86_64']})
+    (release,) = result['inventory']['ubuntu_releases']
+    assert release['architectures'] == ['aarch64', 'x86_64']  # 24.04 on x86_64 goes on
+    (entry,) = result['images']
+    assert any("'Ubuntu 24.04 arm'" in note and 'image_sync_arch_name' in note for note in entry['not_carried'])
+    # A release not synced before gets OIM's architecture alone.
+    result = _oim.mapping(files, roles(), operator={'image_sync_architectures': ['x86_64']})
+    (release,) = [r for r in result['inventory']['ubuntu_releases'] if r['release'] == '24.04']
+    assert release['architectures'] == ['aarch64']
+
+
+def _jobs_knobs():
+    return {
+        'provider': 'p', 'architectures': ['x86_64'], 'arch_name': '{name} ({arch})', 'arch_properties': {},
+        'boot_architectures': [], 'url_rewrites': {}, 'cache_dir': '/c', 'keyring': '', 'trusted_fingerprints': [],
+        'min_ram': 512, 'boot_test': True, 'boot_flavor': 'f1', 'boot_marker': 'login:', 'store_raw': False,
+        'naming': 'latest_suffix', 'base_name': '', 'name_templates': {}, 'previous_visibility': 'community',
+        'keep': 3, 'min_age_days': 7, 'demoted_grace_hours': 24, 'delete_unused': True, 'usage_services': [],
+        'transfer_deadline': 1800, 'retired_state': 'community', 'properties': {}, 'extra_properties': {},
+        'release_properties': {}, 'today': '2026-12-07', 'run_started': None}
