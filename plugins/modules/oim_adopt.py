@@ -19,7 +19,7 @@ description:
   - An image is proven when Glance's C(os_hash_value) (or md5 C(checksum)) equals a digest vouched for
     a version of its definition (C(image_description)) in O(images) - the definition's digest, the
     vendor's verified in this run, or the digests of the file downloaded and verified in this run
-    (M(cloudimages.openstack.image_fetch)). Bytes decide, not C(internal_version): the build recorded is
+    (M(cloudimages.openstack.image_fetch)). Bytes decide, not C(internal_version); the build recorded is
     the version's C(build) (the vendor's build id when the digests agree). One image per build; every
     other image with the tag is left untouched and listed with the reason.
   - Idempotent; each image is changed by one request, so a killed run leaves every image either

@@ -280,7 +280,9 @@ def _discover(role, role_data, role_entry, arch):
 def _merge_release(releases, entry, architectures):
     """``releases`` (the operator's list) with ``entry`` merged over the entry of its release, or added;
     its ``architectures`` set (None: removed, the cloud's list decides)."""
-    same = lambda release: str(release.get('release')) == str(entry['release'])  # noqa: E731
+    def same(release):
+        return str(release.get('release')) == str(entry['release'])
+
     merged = [dict(release, **entry) if same(release) else release for release in releases or ()]
     if not any(same(release) for release in merged):
         merged.append(dict(entry))
@@ -405,9 +407,8 @@ def _place(entry, release, operator, keep_oim_names):
         entry['architecture'], entry['role'], entry['release'], entry['key'],
         ', '.join(release.get('architectures') or ()), here)
     if keep_oim_names and here != entry['oim_name']:
-        entry['not_carried'].append('name %r: an image of %s is named image_sync_arch_name (%s) over its '
-                                    'release\'s name here: %r' % (entry['oim_name'], entry['architecture'],
-                                                                   arch_name, here))
+        note = 'name %r: an image of %s is named image_sync_arch_name (%s) over its release\'s name here: %r'
+        entry['not_carried'].append(note % (entry['oim_name'], entry['architecture'], arch_name, here))
 
 
 def _operator_properties(entry, role_data, operator, release_own):
@@ -517,8 +518,8 @@ def adoption(images, entries, provider, owners, oim_tag=OIM_TAG):
 
 def _unproven(image, entry):
     named = str((image.get('properties') or {}).get(VERSION) or '') or None
-    digests = [d for v in entry['versions'] if v['version'] == named or not any(
-        w['version'] == named for w in entry['versions']) for d in v.get('proof') or ()]
+    mine = [v for v in entry['versions'] if v['version'] == named] or entry['versions']
+    digests = [d for v in mine for d in v.get('proof') or ()]
     builds = ', '.join(v['build'] + (' (the vendor\'s)' if v.get('vendor') else '') for v in entry['versions'])
     return 'bytes not proven: Glance %s %s / md5 %s match no digest vouched for %s (builds: %s)%s%s' % (
         image.get('os_hash_algo'), image.get('os_hash_value'), image.get('checksum'), entry['oim_name'],
@@ -559,17 +560,14 @@ def to_fetch(images, entries, owners, oim_tag=OIM_TAG, rewrites=None):
         entry = by_name[props[GROUP]]
         if _match(image, entry)[0] is not None:
             continue
-        for version in _candidates(entry, image):
-            if version['version'] == str(props.get(VERSION)) and version.get('checksum') and version.get('url'):
-                item = {'url': rewrite(version['url'], rewrites), 'checksum': version['checksum']}
-            elif version.get('release'):
-                item = {'release': version['release']}
-            else:
-                continue
-            if not _comparable(image, version.get('proof') or [version.get('digest') or 'none:']):
-                wanted[(entry['oim_name'], version['version'])] = dict(
+        named = [v for v in entry['versions'] if v['version'] == str(props.get(VERSION)) and v['proof'] and v.get('url')]
+        for version in named + [v for v in entry['versions'] if v.get('release')]:
+            if not _comparable(image, version['proof']):
+                item = ({'release': version['release']} if version.get('release') else
+                        {'url': rewrite(version['url'], rewrites), 'checksum': version['checksum']})
+                wanted[entry['oim_name'], version['version'], 'release' in item] = dict(
                     item, oim_name=entry['oim_name'], version=version['version'])
-            break
+                break
     return [wanted[key] for key in sorted(wanted)]
 
 

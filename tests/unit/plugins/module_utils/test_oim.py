@@ -352,6 +352,12 @@ def test_an_image_of_a_latest_pointer_is_proven_by_the_vendors_build_downloaded_
     assert adopt['properties'][_managed.DIGEST] == 'sha256:' + SHA
     (untouched,) = plan['untouched']
     assert untouched['id'] == 'v' and 'names no pinned version' in untouched['reason']
+    # An older pinned version beside the pointer: its own file is downloaded, not the vendor's newest.
+    files['u.yml']['images'][0]['versions'].insert(0, {'version': '20261001', 'url': 'https://u/1.img',
+                                                       'checksum': 'sha256:' + 'c' * 64})
+    mapped = _oim.mapping(files, roles())['images'][0]
+    fetch = _oim.to_fetch([glance, other], _oim.with_proofs([mapped], [], discovered), (OWNER,))
+    assert [(f['version'], 'release' in f) for f in fetch] == [('20261001', False), ('20261116', True)]
     # A second image with the same bytes is not adopted as the same build again.
     twin = oim_image('w', mapped, '20261117', SHA512)
     plan = _oim.adoption([glance, twin], _oim.with_proofs([mapped], [result], discovered), 'cloudimages', (OWNER,))
