@@ -15,6 +15,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils.plan import 
 
 ROOT = Path(__file__).resolve().parents[4]
 DATA = ROOT / 'tests' / 'data' / 'oim' / 'images'
+WHEEL = ROOT / 'tests' / 'data' / 'oim' / 'wheel-0.20261007.0'
 ROLES = ('almalinux', 'cirros', 'debian', 'fedora', 'fedora_coreos', 'flatcar', 'rocky', 'ubuntu', 'ubuntu_minimal')
 OWNER = 'p-ours'
 
@@ -59,6 +60,19 @@ def test_every_oim_image_gets_a_mapping_or_a_reason():
     assert any('password' in note for note in by_name['Cirros']['not_carried'])
     assert any('multi: false' in note for note in by_name['Cirros']['not_carried'])
     assert any('mirror_url' in note for note in by_name['Ubuntu 24.04']['not_carried'])
+
+
+def test_every_image_of_the_released_oim_gets_a_mapping_or_a_reason():
+    # The definition files of the OIM release the integration test installs (0.20261007.0, newer than the
+    # repository's copy above: Ubuntu Core, AlmaLinux 10, CentOS Stream 10...).
+    files = {path.name: yaml.safe_load(path.read_text()) for path in sorted(WHEEL.glob('*.yml'))}
+    result = _oim.mapping(files, roles(), include_disabled=True)
+    assert len(files) == 13 and len(result['images']) == 36
+    for entry in result['images']:
+        assert entry['status'] in ('known', 'generic', 'refused') and (entry.get('key') or entry.get('reason')), entry
+    by_name = {entry['oim_name']: entry for entry in result['images']}
+    assert by_name['Ubuntu Core 26']['key'] == 'generic-ubuntu-core-26'
+    assert by_name['AlmaLinux 10']['key'] == 'almalinux-10' and by_name['Debian 13']['key'] == 'debian-13'
 
 
 def test_default_mapping_skips_disabled_and_keeps_the_operators_data():
