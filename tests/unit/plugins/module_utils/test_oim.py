@@ -12,6 +12,7 @@ import yaml
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils.migrate import _oim
 from ansible_collections.cloudimages.openstack.plugins.module_utils.plan import _jobs
+from test_jobs import KNOBS
 
 ROOT = Path(__file__).resolve().parents[4]
 DATA = ROOT / 'tests' / 'data' / 'oim' / 'images'
@@ -412,7 +413,7 @@ def test_an_aarch64_image_is_the_aarch64_job_of_its_release():
     assert props['ubuntu-24.04']['image_description'] == 'Ubuntu 24.04'
     # The daily sync's queue over the written inventory has both jobs, named as OIM named them.
     data = {'ubuntu': {'releases': inventory['ubuntu_releases'], 'enabled': inventory['ubuntu_enabled']}}
-    knobs = dict(_jobs_knobs(), release_properties=props, naming='scs', base_name='scs')
+    knobs = dict(KNOBS, properties={}, release_properties=props, naming='scs', base_name='scs')
     jobs = {job['rotate']['release_key']: job for job in _jobs.queue(data, knobs, lambda *a: '', AssertionError)}
     assert sorted(k for k in jobs if k.startswith('ubuntu-24.04')) == ['ubuntu-24.04', 'ubuntu-24.04-aarch64']
     assert jobs['ubuntu-24.04-aarch64']['rotate']['name'] == 'Ubuntu 24.04 (aarch64)'
@@ -440,14 +441,3 @@ def test_an_aarch64_image_keeps_the_architectures_its_release_synced_before():
     result = _oim.mapping(files, roles(), operator={'image_sync_architectures': ['x86_64']})
     (release,) = [r for r in result['inventory']['ubuntu_releases'] if r['release'] == '24.04']
     assert release['architectures'] == ['aarch64']
-
-
-def _jobs_knobs():
-    return {
-        'provider': 'p', 'architectures': ['x86_64'], 'arch_name': '{name} ({arch})', 'arch_properties': {},
-        'boot_architectures': [], 'url_rewrites': {}, 'cache_dir': '/c', 'keyring': '', 'trusted_fingerprints': [],
-        'min_ram': 512, 'boot_test': True, 'boot_flavor': 'f1', 'boot_marker': 'login:', 'store_raw': False,
-        'naming': 'latest_suffix', 'base_name': '', 'name_templates': {}, 'previous_visibility': 'community',
-        'keep': 3, 'min_age_days': 7, 'demoted_grace_hours': 24, 'delete_unused': True, 'usage_services': [],
-        'transfer_deadline': 1800, 'retired_state': 'community', 'properties': {}, 'extra_properties': {},
-        'release_properties': {}, 'today': '2026-12-07', 'run_started': None}
