@@ -8,9 +8,10 @@
 from __future__ import annotations
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._arches import DEFAULT_ARCH
 
 
-def release_key(family, release, arch='x86_64'):
+def release_key(family, release, arch=DEFAULT_ARCH):
     return _managed.release_key(family, release, arch)
 
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.boot import _boot_test
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._arches import DEFAULT_ARCH
 from ansible_collections.cloudimages.openstack.plugins.plugin_utils import _sync_report
 
 
-def sync_description(spec, boot_tested, store_raw=False, arch='x86_64', boot_architectures=None):
+def sync_description(spec, boot_tested, store_raw=False, arch=DEFAULT_ARCH, boot_architectures=None):
     """image_description of one queued release spec (name, source, options, description_note)."""
     if not isinstance(spec, dict) or not spec.get('name') or not spec.get('source'):
         raise AnsibleFilterError('sync_description takes a release with name and source, not %r' % (spec,))

@@ -151,16 +151,7 @@ options:
         while the memory holds the withdrawn build; any other older build is still a refused rollback.
       - The memory keeps the withdrawn build, so keep the option until upstream publishes a newer build
         than it (it has no effect from then on). The rollback error names both builds.
-    type: dict
-    suboptions:
-      withdrawn:
-        description: The build (RV(release.version)) the vendor withdrew.
-        type: str
-        required: true
-      back_to:
-        description: The older build the vendor went back to.
-        type: str
-        required: true
+      - The same value as the rotation policy's C(accept_withdrawal) (M(cloudimages.openstack.image_rotate)).
   checked_since:
     description:
       - Reuse, without asking upstream, a result checked at or after this time (seconds since the
@@ -197,6 +188,7 @@ requirements:
   - python-requests
   - gpgv (GnuPG) for sources that sign
 extends_documentation_fragment:
+  - cloudimages.openstack.policy.withdrawal
   - cloudimages.openstack.attributes.info_module
   - cloudimages.openstack.attributes.posix
 """

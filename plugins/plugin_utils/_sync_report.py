@@ -17,6 +17,7 @@ import datetime
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils.plan._build_order import compare
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._arches import DEFAULT_ARCH
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._names import (
     COMPRESSION, COMPRESSIONS, NAMES)
 
@@ -41,7 +42,7 @@ def compression_of(source, options=None):
     return value
 
 
-def boot_tested(boot_test, arch='x86_64', boot_architectures=None):
+def boot_tested(boot_test, arch=DEFAULT_ARCH, boot_architectures=None):
     """``(tested, why not)``: a cloud boot-tests only the architectures it can boot
     (``boot_architectures``, None: any)."""
     if not boot_test:
@@ -52,7 +53,7 @@ def boot_tested(boot_test, arch='x86_64', boot_architectures=None):
 
 
 def description(name, boot_test, compression='none', store_raw=False, provider_built=False, note='',
-                arch='x86_64', boot_architectures=None):
+                arch=DEFAULT_ARCH, boot_architectures=None):
     """The image_description of release ``name`` as this cloud's sync makes its images."""
     origin = ('built by the provider, checked against the provider\'s checksum' if provider_built
               else 'unmodified upstream image, checked against the vendor\'s checksum (and signature where signed)')
@@ -156,7 +157,7 @@ def build_report(cloud, queue, statuses, results, now, check_mode=False, previou
         existing = status.get('existing') or {}
         retired = bool(status.get('retired', rotate.get('retired')))
         # The current Latest's upload (release_status_info), which a failed release keeps.
-        record = {'key': key, 'name': name, 'architecture': (job.get('discover') or {}).get('arch') or 'x86_64',
+        record = {'key': key, 'name': name, 'architecture': (job.get('discover') or {}).get('arch') or DEFAULT_ARCH,
                   'build': release.get('version'), 'build_date': release.get('build_date'),
                   'changes': [], 'failure': None,
                   'latest_since': status.get('latest_since') or existing.get('created_at')}
@@ -211,7 +212,7 @@ def _cell(value, suffix=''):
 def render_table(report, warn_days=90):
     """The compact per-cloud table: working releases first, then retired, then failed ones apart."""
     # The architecture has a column once a cloud carries more than one.
-    arch = len({record.get('architecture', 'x86_64') for record in report['releases']}) > 1
+    arch = len({record.get('architecture', DEFAULT_ARCH) for record in report['releases']}) > 1
     header = ('release',) + ('arch',) * arch + ('build', 'what happened', 'Latest age', 'end of support')
     groups = {'ok': [], 'retired': [], 'failed': []}
     for record in report['releases']:
@@ -287,7 +288,7 @@ METRICS = (
 
 def _release_labels(cloud, record):
     return 'cloud="%s",release="%s",name="%s",architecture="%s"' % (
-        cloud, _label(record['key']), _label(record['name']), _label(record.get('architecture', 'x86_64')))
+        cloud, _label(record['key']), _label(record['name']), _label(record.get('architecture', DEFAULT_ARCH)))
 
 
 def render_metrics(report):

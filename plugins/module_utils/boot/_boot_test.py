@@ -24,6 +24,7 @@ import uuid
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance import Glance, GlanceError
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._image_query import from_sdk
 from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time, utcnow
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._arches import DEFAULT_ARCH
 
 DEFAULT_PREFIX = 'cloudimages-boot-test-'
 # Only candidates are ever deleted on failure; a promoted image stays whatever the test says.
@@ -59,7 +60,6 @@ class BootTestFailure(Exception):
 
 # Set on every test server (value: the image id); an orphan must carry it.
 METADATA_KEY = 'cloudimages_boot_test'
-DEFAULT_ARCH = 'x86_64'
 # What Nova needs on an image to boot it as its architecture, emulated (QEMU TCG) where the compute
 # host's differs; Glance's ``architecture`` is Nova's hw_architecture. An aarch64 guest has no
 # BIOS and no PC machine: UEFI on QEMU's virt machine.

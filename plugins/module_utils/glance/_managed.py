@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._arches import DEFAULT_ARCH
 from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time
 
 TAG_PREFIX = 'managed_by_'
@@ -58,15 +59,15 @@ def managed_tag(provider):
     return TAG_PREFIX + provider
 
 
-def release_key(family, release, arch='x86_64'):
-    """The release group's key: ``<family>-<release>``, plus ``-<arch>`` for other than x86_64.
+def release_key(family, release, arch=DEFAULT_ARCH):
+    """The release group's key: ``<family>-<release>``, plus ``-<arch>`` for other than DEFAULT_ARCH.
 
     ``family`` is the distribution role's name, which is also its source's name (``ubuntu_minimal``,
     ``fedora_coreos``), or the ``distro`` option of a generic source. The one spelling of the key:
     upstream_release returns it, the daily sync writes it into Glance, image_verify matches by it.
     """
     key = '%s-%s' % (family, release)
-    return key if arch == 'x86_64' else '%s-%s' % (key, arch)
+    return key if arch == DEFAULT_ARCH else '%s-%s' % (key, arch)
 
 
 def reserved(key):

@@ -26,6 +26,7 @@ import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils.plan import _jobs
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._arches import DEFAULT_ARCH
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import rewrite
 
 OIM_TAG = 'managed_by_osism'
@@ -148,12 +149,12 @@ def _base(definition, role, release):
 
 def architecture(definition):
     """The architecture of an OIM image: its ``meta.architecture`` (OIM's schema: x86_64, aarch64, risc-v)."""
-    return str((definition.get('meta') or {}).get('architecture') or _jobs.NAMED_ARCH)
+    return str((definition.get('meta') or {}).get('architecture') or DEFAULT_ARCH)
 
 
 def _release_entry(definition, role_entry):
     entry = dict(role_entry)
-    if architecture(definition) == _jobs.NAMED_ARCH:  # another architecture's name derives from x86_64's
+    if architecture(definition) == DEFAULT_ARCH:  # another architecture's name derives from x86_64's
         entry.update({'name': definition['name'], 'scs_name': definition['name']})
     for key in ('min_disk', 'min_ram'):
         if definition.get(key):
@@ -302,7 +303,7 @@ def _architectures(release, oim_arches, cloud_arches):
     release = release or {}
     before = release.get('architectures') or ([release['arch']] if release.get('arch') else cloud_arches)
     arches = sorted(set(oim_arches) | set(map(str, before or ())))
-    return None if arches == [_jobs.NAMED_ARCH] else arches
+    return None if arches == [DEFAULT_ARCH] else arches
 
 
 def mapping(files, roles, keep_oim_names=False, include_disabled=False, operator=None):
@@ -322,7 +323,7 @@ def mapping(files, roles, keep_oim_names=False, include_disabled=False, operator
     operator = operator or {}
     release_props = dict(operator.get('image_sync_release_properties') or {})
     images, arches, before = [], {}, {}  # (role, release) -> OIM's architectures of it; the release before
-    cloud_arches = [str(a) for a in operator.get('image_sync_architectures') or [_jobs.NAMED_ARCH]]
+    cloud_arches = [str(a) for a in operator.get('image_sync_architectures') or [DEFAULT_ARCH]]
     inventory = {'cloudimages_distributions': list(operator.get('cloudimages_distributions') or []),
                  'image_sync_release_properties': release_props}
     for definition in read(files):
@@ -376,7 +377,7 @@ def mapping(files, roles, keep_oim_names=False, include_disabled=False, operator
         arches.setdefault((role, name), set()).add(arch)
         inventory['%s_releases' % role] = _merge_release(releases, release_entry, _architectures(
             before[role, name][0], arches[role, name], before[role, name][1]))
-        if arch != _jobs.NAMED_ARCH:
+        if arch != DEFAULT_ARCH:
             _place(entry, next(r for r in inventory['%s_releases' % role] if str(r['release']) == name),
                    operator, keep_oim_names)
         if role not in inventory['cloudimages_distributions']:

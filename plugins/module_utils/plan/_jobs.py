@@ -18,6 +18,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.boot import _boot_test
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._arches import DEFAULT_ARCH
 
 # The data every distribution role carries, as <distribution>_<option>: one spec for all of them.
 DISTRIBUTION_SPEC = {
@@ -41,8 +42,6 @@ KNOBS = (
     'delete_unused', 'usage_services', 'transfer_deadline', 'retired_state', 'properties',
     'extra_properties', 'release_properties', 'accept_withdrawal', 'today', 'run_started')
 
-# SCS-0104's standard names mean this architecture: its images keep the plain names.
-NAMED_ARCH = 'x86_64'
 _DATE = re.compile(r'^\d{4}-\d{2}-\d{2}$')
 
 
@@ -113,12 +112,12 @@ def architectures(release, knobs):
     return chosen
 
 
-def base_name(spec, knobs, arch=NAMED_ARCH):
+def base_name(spec, knobs, arch=DEFAULT_ARCH):
     """The release's name before the naming profile's suffix: display or SCS standard name, and
     for another architecture than x86_64 the ``arch_name`` template over it (``{name} ({arch})``)."""
     base = knobs['base_name'] or ('scs' if knobs['naming'] == 'scs' else 'display')
     name = spec.get('scs_name') or spec['name'] if base == 'scs' else spec['name']
-    if arch == NAMED_ARCH:
+    if arch == DEFAULT_ARCH:
         return name
     # Not str.format: a stream's name keeps its own {release}.
     return knobs['arch_name'].replace('{name}', name).replace('{arch}', arch)
@@ -142,7 +141,7 @@ def discovery(release, arch):
     }
 
 
-def build(family, spec, release, knobs, describe, arch=NAMED_ARCH):
+def build(family, spec, release, knobs, describe, arch=DEFAULT_ARCH):
     """The job of one release and architecture (``release`` merged over the distribution's defaults).
 
     ``describe(release, boot_test, arch)`` words the image_description (plugin_utils/_sync_report).

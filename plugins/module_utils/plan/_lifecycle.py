@@ -22,6 +22,7 @@ import copy
 import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._arches import DEFAULT_ARCH
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import version_key
 
 PLACEHOLDER = '{release}'
@@ -48,7 +49,7 @@ def stream_key(spec):
     """``(family, arch)`` of a stream entry whose ``rotate.release_key`` is
     ``release_key(family, <stream>, arch)``, such as ``fedora-current-aarch64``."""
     stream = str(spec['discover']['release'])
-    arch = spec['discover'].get('arch') or 'x86_64'
+    arch = spec['discover'].get('arch') or DEFAULT_ARCH
     key = str((spec.get('rotate') or {}).get('release_key') or '')
     suffix = _managed.release_key('', stream, arch)
     if not key.endswith(suffix) or key == suffix:
@@ -80,7 +81,7 @@ def concrete(spec, release, today, reason=None):
     return found
 
 
-def stream_members(images, provider, family, arch='x86_64'):
+def stream_members(images, provider, family, arch=DEFAULT_ARCH):
     """Releases N (numeric) of ``provider``'s managed images keyed ``release_key(family, N, arch)``,
     newest first."""
     head, tail = _managed.release_key(family, '\n', arch).split('\n')

@@ -21,6 +21,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._imag
     list_impostors, list_managed, list_squatters)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.plan._release_status import assess, current_latest
 from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import POLICY_SPEC, policy_from
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._arches import DEFAULT_ARCH
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import (
     DiscoveryError, EndOfLife, version_key)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import (
@@ -112,7 +113,7 @@ class StatusCheck:
 
     def catalog(self, discover):
         """The vendor's release list for ``discover`` (one conditional request per vendor and run), or None."""
-        key = (discover.get('source'), discover.get('arch') or 'x86_64')
+        key = (discover.get('source'), discover.get('arch') or DEFAULT_ARCH)
         if key not in self.catalogs:
             self.catalogs[key] = None
             try:
@@ -137,7 +138,7 @@ class StatusCheck:
         if source is None or str(discover.get('release')) not in source.streams:
             return [spec]
         try:
-            follower = source(discover['release'], discover.get('arch') or 'x86_64')
+            follower = source(discover['release'], discover.get('arch') or DEFAULT_ARCH)
             releases = follower.stream(self.catalog(discover) or [])
             if not releases:
                 raise DiscoveryError('%s %s: the vendor lists no release to follow'

@@ -12,7 +12,10 @@ the vendor publishes no cloud image for: its sources refuse it by name.
 
 from __future__ import annotations
 
-ARCHITECTURES = ('x86_64', 'aarch64', 'ppc64le', 's390x')
+# The architecture of a release that names none. SCS-0104's standard names mean it, so its images
+# keep the plain names and release keys (``_managed.release_key``, ``_jobs.base_name``).
+DEFAULT_ARCH = 'x86_64'
+ARCHITECTURES = (DEFAULT_ARCH, 'aarch64', 'ppc64le', 's390x')
 SAME = {'x86_64': 'x86_64', 'aarch64': 'aarch64'}
 DEBIAN_STYLE = {'x86_64': 'amd64', 'aarch64': 'arm64'}
 

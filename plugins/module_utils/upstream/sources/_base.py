@@ -24,7 +24,7 @@ import urllib.parse
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream import _checksums, _signatures
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._files import subdir, write_atomic
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._arches import SPELLINGS, spelling
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._arches import DEFAULT_ARCH, SPELLINGS, spelling
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._http import (
     BACKOFF, RETRIES, TRANSFER_DEADLINE, Deadline, UpstreamError, attempts, body, check_framed, get,
     requests_sent, retrying)
@@ -436,7 +436,7 @@ class Source:
     keyring_url = None
     keyring_name = None
 
-    def __init__(self, release, arch='x86_64', options=None):
+    def __init__(self, release, arch=DEFAULT_ARCH, options=None):
         self.release = str(release)
         self.arch = arch
         self.options = dict(options or {})

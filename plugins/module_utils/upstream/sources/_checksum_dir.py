@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._arches import DEFAULT_ARCH
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import (
     DiscoveryError, Source, catalog_entry, date_in, listing_names, newest_match,
     same_digest, select_checksum,
@@ -185,7 +186,7 @@ class Rocky(MajorTree):
     images = '%s/images/%s/'
     key_file = 'RPM-GPG-KEY-Rocky-%s'
 
-    def __init__(self, release, arch='x86_64', options=None):
+    def __init__(self, release, arch=DEFAULT_ARCH, options=None):
         super().__init__(release, arch, options)
         self.signed = self.release in self.signed_releases
         self.signature = 'detached' if self.signed else 'none'
@@ -219,7 +220,7 @@ class ChecksumFile(ChecksumDir):
 
     name = 'checksum_file'
 
-    def __init__(self, release, arch='x86_64', options=None):
+    def __init__(self, release, arch=DEFAULT_ARCH, options=None):
         super().__init__(release, arch, options)
         opts = self.options
         self.distro = self.family = str(opts.get('distro') or 'custom')

@@ -57,7 +57,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._ht
     RETRIES, TRANSFER_DEADLINE, make_session,
 )
 from ansible_collections.cloudimages.openstack.plugins.module_utils.plan._lifecycle import end_of_life
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._arches import ARCHITECTURES
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._arches import ARCHITECTURES, DEFAULT_ARCH
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import (
     Context, DiscoveryError, EndOfLife, NotFoundError, Response,
 )
@@ -66,7 +66,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sou
 STATE_FORMAT = 1
 
 
-def make_source(name, release, arch='x86_64', options=None):
+def make_source(name, release, arch=DEFAULT_ARCH, options=None):
     try:
         cls = SOURCES[name]
     except KeyError:
@@ -263,7 +263,7 @@ class StateStore:
 DISCOVER_SPEC = dict(
     source=dict(type='str', required=True, choices=sorted(SOURCES)),
     release=dict(type='str', required=True),
-    arch=dict(type='str', default='x86_64', choices=list(ARCHITECTURES)),
+    arch=dict(type='str', default=DEFAULT_ARCH, choices=list(ARCHITECTURES)),
     options=dict(type='dict', default={}),
     url_rewrites=dict(type='dict', default={}),
     keyring=dict(type='path'),
@@ -455,7 +455,7 @@ def _discover(ctx, source, store, entry_url, checked_since, today, remember, doc
     try:
         entry = documents.get(ctx, entry_url, validators, what='%s index' % source.label())
     except NotFoundError as exc:
-        built = '' if source.arch == 'x86_64' else ', or is not built for %s' % source.arch
+        built = '' if source.arch == DEFAULT_ARCH else ', or is not built for %s' % source.arch
         raise DiscoveryError('%s: %s; the release is unknown or has reached its end of life%s'
                              % (source.label(), exc, built)) from None
     if entry.status == 304 and state:

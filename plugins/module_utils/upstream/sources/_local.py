@@ -18,6 +18,7 @@ import re
 import urllib.parse
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream import _checksums
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._arches import DEFAULT_ARCH
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import (
     DiscoveryError, Source, date_in,
 )
@@ -40,7 +41,7 @@ class LocalArtifact(Source):
     name = 'local_artifact'
     signed = None   # nothing fetched: the operator's checksum is the trust anchor
 
-    def __init__(self, release, arch='x86_64', options=None):
+    def __init__(self, release, arch=DEFAULT_ARCH, options=None):
         super().__init__(release, arch, options)
         opts = self.options
         self.distro = self.family = str(opts.get('distro') or 'custom')

@@ -7,6 +7,8 @@ the very source class that reads it upstream, so a sample added later must be li
 
 from __future__ import annotations
 
+import ast
+import glob
 import json
 import os
 
@@ -14,7 +16,7 @@ import pytest
 import yaml
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream import _checksums
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._arches import SPELLINGS
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._arches import DEFAULT_ARCH, SPELLINGS
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import (
     Context, DiscoveryError, Response, same_digest)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import make_source
@@ -201,3 +203,32 @@ def test_a_provider_artifact_built_for_x86_64_only(source):
     with pytest.raises(DiscoveryError, match=r'^windows 2025: the provider builds it for x86_64 only '
                                              r'\(options\.architectures\), not for aarch64'):
         make_source(source, '2025', 'aarch64', options)
+
+
+def _code_strings(path):
+    """The string constants of a Python file's code: not its docstrings, nor DOCUMENTATION, EXAMPLES, RETURN."""
+    with open(path, encoding='utf-8') as handle:
+        tree = ast.parse(handle.read())
+    skip = set()
+    for node in ast.walk(tree):
+        body = getattr(node, 'body', None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            skip.add(id(body[0].value))
+        if isinstance(node, ast.Assign) and any(getattr(t, 'id', '') in ('DOCUMENTATION', 'EXAMPLES', 'RETURN')
+                                                for t in node.targets):
+            skip.update(id(n) for n in ast.walk(node.value))
+    return [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and id(n) not in skip]
+
+
+def test_the_default_architecture_is_spelled_once():
+    """One concept, one place: every default of an architecture in the code is _arches.DEFAULT_ARCH.
+    The spelling tables of _arches and SCS-0102's list of its values (_scs) say the word as data."""
+    tables = {os.path.join('upstream', 'sources', '_arches.py'), os.path.join('glance', '_scs.py')}
+    spelled = sorted(os.path.relpath(path, os.path.join(ROOT, 'plugins'))
+                     for path in glob.glob(os.path.join(ROOT, 'plugins', '**', '*.py'), recursive=True)
+                     if DEFAULT_ARCH in _code_strings(path)
+                     and os.path.relpath(path, os.path.join(ROOT, 'plugins', 'module_utils')) not in tables)
+    assert spelled == []
+    # The role's default, written as data, is that architecture.
+    with open(os.path.join(ROOT, 'roles', 'image_sync', 'defaults', 'main.yml'), encoding='utf-8') as handle:
+        assert yaml.safe_load(handle)['image_sync_arch'] == DEFAULT_ARCH
