@@ -282,7 +282,8 @@ orphans_deleted:
   elements: str
 setting:
   description: On a bad setting found before anything was created, the option at fault (V(flavor), V(min_ram),
-    V(min_disk), V(network), V(architecture)).
+    V(min_disk), V(network), V(architecture)); on a wait that ran out, the option that set it (V(timeout),
+    V(console_timeout)).
   returned: on such a failure
   type: str
 plan:

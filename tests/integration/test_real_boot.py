@@ -100,7 +100,8 @@ def test_unbootable_build_is_refused_with_the_console_tail(booting_cloud, upstre
 
 def test_two_days_unbootable_refused_killed_run_converges(booting_cloud, daily_sync):
     """Daily sync of Ubuntu 24.04 with real boots. Day 1's build panics: refused, Latest unchanged.
-    Day 2's run is SIGKILLed (its whole process group) while the candidate's test server boots; the
+    Day 2's build, waited for with a console marker it never prints and a short console wait, is
+    refused after that wait. Day 2's next run is SIGKILLed (its whole process group) while the candidate's test server boots; the
     next run deletes the orphan server, tests the candidate again and promotes it."""
     # image_sync's default marker (login:) and the inventory's build check, nothing set here.
     ubuntu = {'cloudimages_distributions': ['ubuntu'], 'ubuntu_enabled': ['24.04']}
@@ -130,6 +131,14 @@ def test_two_days_unbootable_refused_killed_run_converges(booting_cloud, daily_s
         mirror.advance(only=[('ubuntu', '24.04')])
         good = mirror.releases['ubuntu', '24.04']
         assert good.version != bad.version and not good.faults
+        # The console wait is the operator's (issue 22): a marker the image never prints is refused
+        # after image_sync_boot_console_timeout (5 s, not the default 300 s), the message names that
+        # knob, and the candidate is deleted; Latest is unchanged.
+        waited = sync(region_one=dict(ubuntu, image_sync_boot_marker='never printed', image_sync_boot_console_timeout=5))
+        assert "showed no line matching 'never printed' within 5s" in waited.output, waited.output
+        assert 'the wait is image_sync_boot_console_timeout' in waited.output, waited.output
+        assert latest() == day0
+        assert all(i.visibility != 'private' for i in sync.images())
         argv, env = playbook_command('cloudimages.openstack.daily_sync', env=booting_cloud.env(),
                                      inventory=str(sync.inventory()), args=['--limit', 'region_one'])
         with open(sync.workdir / 'killed.log', 'wb') as log:

@@ -50,12 +50,16 @@ class BootTestError(Exception):
 
 
 class BootTestFailure(Exception):
-    """The boot test ran and failed; ``image_at_fault`` says whether the image is to blame."""
+    """The boot test ran and failed; ``image_at_fault`` says whether the image is to blame.
 
-    def __init__(self, reason, image_at_fault):
+    ``setting``: the option whose wait ran out (timeout, console_timeout), for a caller that names
+    its own knob for it."""
+
+    def __init__(self, reason, image_at_fault, setting=None):
         super().__init__(reason)
         self.reason = reason
         self.image_at_fault = image_at_fault
+        self.setting = setting
 
 
 # Set on every test server (value: the image id); an orphan must carry it.
@@ -296,6 +300,8 @@ class BootTest:
             failure = exc
             kept = '' if exc.image_at_fault else '; the image was kept: Nova never tried it'
             result['reason'] = exc.reason + kept
+            if exc.setting:
+                result['setting'] = exc.setting
         finally:
             if server is not None:
                 result['console_tail'] = self.console_tail(server)
@@ -330,7 +336,7 @@ class BootTest:
             raise BootTestFailure('server %s went to ERROR: %s' % (server.id, fault_text(server)), image_at_fault=True)
         if outcome == 'timeout':
             raise BootTestFailure('server %s was not ACTIVE after %ds (status %s, task state %s)' % (
-                server.id, self.opts['timeout'], server.status, server.task_state), image_at_fault=True)
+                server.id, self.opts['timeout'], server.status, server.task_state), image_at_fault=True, setting='timeout')
         return server
 
     def console(self, server, lines=None, gone_fails=False):
@@ -362,7 +368,7 @@ class BootTest:
         if outcome != 'done':
             raise BootTestFailure('console of server %s showed no line matching %r within %ds (%d lines of output)'
                                   % (server.id, opts['console_marker'], opts['console_timeout'],
-                                     len(text.splitlines())), image_at_fault=True)
+                                     len(text.splitlines())), image_at_fault=True, setting='console_timeout')
         return detail
 
     def check_ssh(self, server):

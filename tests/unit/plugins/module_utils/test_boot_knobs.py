@@ -2,7 +2,8 @@
 fixed at the module's 300 s). The role's own files, read as Ansible reads them: the boot task of
 tasks/release.yml passes image_sync_boot_console_timeout as console_timeout, and the role's
 default and argument spec agree with the module's option. A run that waits for a marker no image
-prints is tests/integration/test_daily_sync_boot_settings.py's job where Nova can boot."""
+prints is test_two_days_unbootable_refused_killed_run_converges in
+tests/integration/test_real_boot.py, where Nova boots for real."""
 
 from __future__ import annotations
 
