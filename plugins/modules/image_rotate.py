@@ -23,6 +23,9 @@ description:
     latest with ONE PATCH, THEN promotes the candidate with one PATCH (name, public, common
     properties). There are never two latest images; the window without one is one API
     round-trip. When the promotion fails, the demotion is undone.
+  - Without a O(candidate), a demoted latest is not promoted again while a candidate that was there at
+    its demotion waits (newer, active, a build not older): another run may be about to promote it, and
+    two latest images would follow. RV(latest) is then null and a warning says which candidate waits.
   - SIGTERM or SIGINT (an AWX cancel), or the end of the ansible-playbook that runs it, stops the
     module once the demotion and promotion it is in are both done; the next run finishes the rest.
   - Older versions beyond the retention policy are deleted only when no Nova server (any

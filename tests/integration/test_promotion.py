@@ -11,6 +11,7 @@ import time
 import pytest
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation_apply import execute
 from playbook_runner import playbook_command
 from rotation_helpers import Group, tiny_qcow2
 from upload_support import base_args, delete_image, identity_images, module_command, module_env, result_of
@@ -82,6 +83,24 @@ def test_a_kill_between_demotion_and_promotion_leaves_a_valid_catalog_and_the_ne
     _result, outcomes = group.run(candidate=new)
     named = member.image.get('/images', params={'name': group.latest}).json()['images']
     assert [image['id'] for image in named] == [new]
+
+
+def test_a_run_without_candidate_between_anothers_demotion_and_promotion_makes_no_second_latest(cloud, group):
+    """Run one demotes the latest for its candidate; run two, without a candidate (a rotation only),
+    plans and applies before run one's promotion, which then makes the only latest."""
+    old = group.candidate()
+    group.run(candidate=old)
+    new = group.candidate()
+    one, outcomes = group.run(candidate=new, stop_after=1)  # run one, paused after its demotion
+    assert outcomes == ['done'] and one.actions[1]['action'] == 'promote'
+    two, _outcomes = group.run()
+    assert execute(group.admin, one.actions[1:2]) == ['done']  # run one goes on
+    member = cloud.connect('demo')
+    named = member.image.get('/images', params={'name': group.latest}).json()['images']
+    assert [image['id'] for image in named] == [new]
+    # Run two left the demoted version as it was, and said why.
+    assert two.latest is None and all(a['action'] == 'keep' for a in two.actions), two.actions
+    assert any('candidate %s waits' % new in warning for warning in two.warnings), two.warnings
 
 
 def big_file(tmp_path, mib=384):

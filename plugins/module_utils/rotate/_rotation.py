@@ -422,6 +422,12 @@ def plan(images, policy, now, usage=None):
     group = members(images, policy)
     result = Plan()
     versions, latest, candidate = _classify(images, group, policy, result)
+    awaited = _awaited(group, versions, latest, policy)
+    if awaited is not None:
+        result.latest = None
+        result.warnings.append(
+            'no image is the latest: %s is not promoted again while the newer candidate %s waits to be (by the run '
+            'that demoted %s for it, or the next run with it)' % (latest['id'], awaited['id'], latest['id']))
     try:
         dated = policy.naming.dated_names([image for image in versions if image is not latest])
     except ValueError as exc:  # NamingError, or a bad timestamp
@@ -434,6 +440,9 @@ def plan(images, policy, now, usage=None):
             if image.get('name') == policy.naming.latest and old:
                 result.warnings.append('protected image %s still carries the latest name %r; unprotect it to let '
                                        'rotation rename it' % (image['id'], policy.naming.latest))
+            continue
+        if awaited is not None and not old:
+            fates.keeps.append((image, ['latest, not promoted again: candidate %s waits' % awaited['id']]))
             continue
         desired = _desired(image, rank, old, dated, policy, now)
         image, reasons = _decide(image, rank, old, now, policy, usage, result, fates)
@@ -467,6 +476,32 @@ def _classify(images, group, policy, result):
         candidate = candidate if latest is candidate else None
     result.latest = latest['id'] if latest else None
     return versions, latest, candidate
+
+
+def _awaited(group, versions, latest, policy):
+    """The candidate a run in progress is promoting, when this run has none and no latest stands.
+
+    A promotion demotes the previous latest, then promotes its candidate (see _order). A run without
+    a candidate that plans in between would give the latest name back to the demoted version, and
+    the promotion would then make a second latest. So while a candidate that was there when the
+    version was demoted (its mark, _managed.DEMOTED) waits - newer, active, unpromoted, a build not
+    older - the version is left as it is: that run promotes the candidate, or, killed, the next run
+    with it does. Once no such candidate is left (refused, deleted), a run without one promotes the
+    version again.
+    """
+    if policy.candidate is not None or latest is None:
+        return None
+    if any(image.get('name') == policy.naming.latest and _was_latest(image) for image in versions):
+        return None
+    try:
+        demoted = parse_time((latest.get('properties') or {}).get(_managed.DEMOTED))
+    except ValueError:  # never demoted (or by an older release of this collection)
+        return None
+    waiting = [image for image in group if image.get('visibility') in CANDIDATE_VISIBILITIES
+               and image.get('status') == 'active' and _order_key(latest) < _order_key(image)
+               and parse_time(image.get('created_at')) <= demoted
+               and compare(*image_build(image), *image_build(latest)) >= 0]
+    return max(waiting, key=_order_key, default=None)
 
 
 def _desired(image, rank, old, dated, policy, now):

@@ -509,9 +509,32 @@ def test_killed_between_demote_and_promote_leaves_one_or_no_latest_and_the_next_
     # The daily sync's rerun finds the candidate of the same build again and promotes it ...
     after, result = run(left, policy(candidate=cand['id']))
     assert changes(result) == [('promote', cand['id'])] and latest_names(after, policy()) == [cand['id']]
-    # ... and a rotation without it gives the latest name back to the newest promoted version.
+    # A rotation without it leaves the demoted version as it is while the candidate it was demoted for
+    # waits (the run promoting it may be in flight: see the next test) ...
     after, result = run(left, policy())
+    assert changes(result) == [] and latest_names(after, policy()) == [] and result.latest is None
+    assert any('%s waits' % cand['id'] in warning for warning in result.warnings), result.warnings
+    # ... and gives it the latest name back once that candidate is gone (refused, deleted).
+    after, result = run([i for i in left if i['id'] != cand['id']], policy())
     assert changes(result) == [('promote', old['id'])] and latest_names(after, policy()) == [old['id']]
+
+
+def test_a_run_without_candidate_between_anothers_demotion_and_promotion_makes_no_second_latest():
+    """Issue 26: run A demotes the latest for its candidate; run B, without a candidate (a rotation
+    only, or a controller that saw an older upstream), plans and applies before A's promotion. B
+    used to give the latest name back to the demoted version, and A's promotion made two."""
+    older = image('2026-11-20T08:00:00Z', name=NAME + ' - 2026-11-20', visibility='community')
+    old = image('2026-11-22T08:00:00Z', name=LATEST)
+    cand = image('2026-11-23T08:00:00Z', visibility='private', name='candidate')
+    one = plan([older, old, cand], policy(candidate=cand['id']), NOW)
+    assert changes(one) == [('demote', old['id']), ('promote', cand['id'])]
+    mid = apply([older, old, cand], one.actions, 1)
+    mid, two = run(mid, policy(), now='2026-11-30T12:00:01Z')
+    end = apply(mid, one.actions[1:])
+    assert latest_names(end, policy()) == [cand['id']]
+    assert changes(two) == [] and two.latest is None
+    final, again = run(end, policy(), now='2026-11-30T12:00:02Z')
+    assert changes(again) == [] and latest_names(final, policy()) == [cand['id']]
 
 
 def test_undo_ops_give_back_what_a_demotion_changed():
