@@ -5,23 +5,6 @@
 
 from __future__ import annotations
 
-from textwrap import indent
-
-# The one spec of accept_withdrawal's value (module_utils/plan/_build_order.py WITHDRAWAL_SPEC), the
-# same in the rotation policy and in upstream_release.
-_WITHDRAWAL_SUBOPTIONS = r"""withdrawn:
-  description:
-    - The build the vendor withdrew - its version (the C(cloudimages_build) of its images), the first of
-      the two builds the rollback error names (C(upstream index went back from <withdrawn> to <back_to>)).
-  type: str
-  required: true
-back_to:
-  description:
-    - The build the vendor went back to, the second one of that error. It must be older than C(withdrawn).
-  type: str
-  required: true
-"""
-
 
 class ModuleDocFragment:
     # The rotation policy of one release (module_utils/rotate/_rotation.py POLICY_SPEC): the option of
@@ -189,13 +172,37 @@ options:
           - No effect once the latest holds another build (upstream moved past the withdrawn one); remove it then.
         type: dict
         suboptions:
-""" + indent(_WITHDRAWAL_SUBOPTIONS, ' ' * 10)
+          withdrawn:
+            description:
+              - The build the vendor withdrew - its version (the C(cloudimages_build) of its images), the first of
+                the two builds the rollback error names (C(upstream index went back from <withdrawn> to <back_to>)).
+            type: str
+            required: true
+          back_to:
+            description:
+              - The build the vendor went back to, the second one of that error. It must be older than C(withdrawn).
+            type: str
+            required: true
+"""
 
     # accept_withdrawal's type and suboptions for upstream_release, whose own description says what
-    # it does there (cloudimages.openstack.policy.withdrawal; Ansible merges the two).
+    # it does there (cloudimages.openstack.policy.withdrawal; Ansible merges the two). The same text
+    # as policy.accept_withdrawal's above, written twice because a fragment merges only top-level
+    # options and ansible-test wants literals; test_withdrawal.py checks that both say the same.
     WITHDRAWAL = r"""
 options:
   accept_withdrawal:
     type: dict
     suboptions:
-""" + indent(_WITHDRAWAL_SUBOPTIONS, ' ' * 6)
+      withdrawn:
+        description:
+          - The build the vendor withdrew - its version (the C(cloudimages_build) of its images), the first of
+            the two builds the rollback error names (C(upstream index went back from <withdrawn> to <back_to>)).
+        type: str
+        required: true
+      back_to:
+        description:
+          - The build the vendor went back to, the second one of that error. It must be older than C(withdrawn).
+        type: str
+        required: true
+"""

@@ -5,9 +5,12 @@ morning view; every other older build is still a refused rollback."""
 from __future__ import annotations
 
 import pytest
+import yaml
 
+from ansible_collections.cloudimages.openstack.plugins.doc_fragments.policy import ModuleDocFragment
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
-from ansible_collections.cloudimages.openstack.plugins.module_utils.plan._build_order import check_withdrawal
+from ansible_collections.cloudimages.openstack.plugins.module_utils.plan._build_order import WITHDRAWAL_SPEC, check_withdrawal
+from ansible_collections.cloudimages.openstack.plugins.modules import upstream_release
 from ansible_collections.cloudimages.openstack.plugins.module_utils.plan._release_status import assess
 from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import (
     POLICY_SPEC, PlanError, Policy, plan, policy_from)
@@ -158,3 +161,17 @@ def test_the_morning_view_and_the_status_file_show_the_override_and_when_it_can_
     statuses[0]['release'] = {'version': '20261208'}
     assert render_table(build_report('prod1', queue, statuses, [], NOW))[-1] == (
         '  %s: back from 20261207 to 20261206; upstream is past it (20261208): remove the entry' % NAME)
+
+
+def test_the_suboptions_are_documented_alike_for_both_modules_as_their_one_spec():
+    """image_rotate's policy.accept_withdrawal and upstream_release's accept_withdrawal (fragment
+    policy.withdrawal) take WITHDRAWAL_SPEC; the fragment file writes their suboptions twice (a fragment
+    merges only top-level options): both say the same, and the module adds only its description."""
+    policy_doc = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)['options']['policy']['suboptions']['accept_withdrawal']
+    fragment = yaml.safe_load(ModuleDocFragment.WITHDRAWAL)['options']['accept_withdrawal']
+    assert policy_doc['suboptions'] == fragment['suboptions']
+    assert {key: (sub['type'], sub['required']) for key, sub in fragment['suboptions'].items()} == {
+        key: (spec['type'], spec['required']) for key, spec in WITHDRAWAL_SPEC['options'].items()}
+    module = yaml.safe_load(upstream_release.DOCUMENTATION)
+    assert 'cloudimages.openstack.policy.withdrawal' in module['extends_documentation_fragment']
+    assert set(module['options']['accept_withdrawal']) == {'description'}
