@@ -24,7 +24,7 @@ description:
     properties). There are never two latest images; the window without one is one API
     round-trip. When the promotion fails, the demotion is undone.
   - Without a O(candidate), a demoted latest is not promoted again while a candidate that was there at
-    its demotion waits (newer, active, a build not older): another run may be about to promote it, and
+    its demotion waits (newer, active, a build not older), since another run may be about to promote it and
     two latest images would follow. RV(latest) is then null and a warning says which candidate waits.
   - SIGTERM or SIGINT (an AWX cancel), or the end of the ansible-playbook that runs it, stops the
     module once the demotion and promotion it is in are both done; the next run finishes the rest.
@@ -180,7 +180,7 @@ plan:
       description: C(done), C(gone) (someone else deleted it first) or C(refused) with the reason; absent in check mode.
       type: str
 latest:
-  description: ID of the image carrying the latest name after the run; null when retired or empty.
+  description: ID of the image carrying the latest name after the run; null when retired, empty, or while a candidate waits.
   returned: always
   type: str
 kept:
