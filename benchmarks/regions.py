@@ -18,7 +18,8 @@ requests per region (the APIs' request logs; the services' token validations apa
 Goals (issue 23): a no-op day of 20 regions ≤ 2× one region; with staging, controller egress per
 new build ≈ 1× the image, whatever the number of regions.
 
-    PYTHONPATH=tools .venv/bin/python benchmarks/regions.py [--regions 1,5,10,20] [--stack DIR] [--smoke]
+    PYTHONPATH=tools .venv/bin/python benchmarks/regions.py [--regions 1,5,10,20] [--stack DIR] [--no-op-only]
+        [--smoke]
 
 --stack DIR adds the regions to a light or full local cloud already running there (left running,
 with its extra regions; the catalog is restored, this run's images removed).
@@ -175,8 +176,8 @@ def remove_images(cloud, regions, provider):
             conn.image.delete_image(image, ignore_missing=True)
 
 
-def measure(cloud, mirror, server, workdir, count, catalog):
-    """The three measured days for ``count`` regions."""
+def measure(cloud, mirror, server, workdir, count, catalog, new_builds=True):
+    """The three measured days for ``count`` regions (the no-op day alone without ``new_builds``)."""
     regions = dict(list(region_names(count + 2).items())[:count])   # Region3 ...: same Glance config each
     provider = 'regions%d%s' % (count, uuid.uuid4().hex[:6])
     staging = workdir / ('staging-%d' % count)
@@ -201,7 +202,7 @@ def measure(cloud, mirror, server, workdir, count, catalog):
         try:
             playbook(env, inventory(), count)  # day 1: publish
             rows.append(day('no-op', cloud, regions, relays, lambda: playbook(env, inventory(), count)))
-            for stage in (False, True):
+            for stage in (False, True) if new_builds else ():
                 mirror.advance()
                 builds = {info.version for info in mirror.releases.values()}
                 row = day('new builds, ' + ('staging' if stage else 'direct'), cloud, regions, relays,
@@ -219,6 +220,7 @@ def main():
     parser.add_argument('--distributions', default='cirros,debian', help='the catalog (Debian: 13 only)')
     parser.add_argument('--workdir', help='keep everything here (default: a temp dir, removed)')
     parser.add_argument('--stack', help='a local cloud already running in this directory (default: a light one started here)')
+    parser.add_argument('--no-op-only', action='store_true', help='measure the no-op day only')
     parser.add_argument('--smoke', action='store_true', help='one region, CirrOS only: proves the benchmark runs (CI)')
     args = parser.parse_args()
     counts = [1] if args.smoke else [int(n) for n in args.regions.split(',')]
@@ -236,7 +238,7 @@ def main():
             cloud.add_regions(max(counts) + 2)
             print('regions 3..%d started in %.0f s' % (max(counts) + 2, time.monotonic() - started), flush=True)
             for count in counts:
-                rows += measure(cloud, mirror, server, workdir, count, catalog)
+                rows += measure(cloud, mirror, server, workdir, count, catalog, not args.no_op_only)
                 print('%d region(s) measured; load average %s' % (count, ' '.join('%.2f' % v for v in os.getloadavg())),
                       flush=True)
                 report(rows)
@@ -261,7 +263,10 @@ def report(rows):
     print('no-op, %d regions / %d: %.2fx wall time, %.2fx CPU (goal for 20 / 1: <= 2x wall time)'
           % (most['regions'], one['regions'], most['seconds'] / one['seconds'], most['cpu'] / one['cpu']))
     for count in sorted(noop):
-        direct, staged = [row for row in rows if row['regions'] == count and row['label'].startswith('new')]
+        new_days = [row for row in rows if row['regions'] == count and row['label'].startswith('new')]
+        if len(new_days) < 2:
+            continue
+        direct, staged = new_days
         if direct.get('image') and staged.get('image'):
             print('new builds, %d region(s): controller egress %.2fx the image direct, %.2fx with staging (goal ~1x)'
                   % (count, (direct['sent'] + direct['staged']) / direct['image'],

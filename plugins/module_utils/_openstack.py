@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 import time
 import traceback
 
@@ -153,6 +154,44 @@ def reuse_auth_state(conn, auth_state):
     return True
 
 
+def connect(params):
+    """openstacksdk's connection for module ``params`` (AUTH_ARGSPEC), with API_TIMEOUT; not logged in."""
+    conn = openstack.connect(app_name='cloudimages.openstack', **connect_kwargs(params))
+    bound_requests(conn)
+    return conn
+
+
+def _login_key(conn):
+    """What a login depends on, secrets included (in memory only): connections with equal keys differ
+    at most in their region, so one token serves them all."""
+    config = conn.config.config
+    named = [config.get('auth_type'), config.get('auth') or {}]
+    return hashlib.sha256(json.dumps(named, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class SharedLogins:
+    """Connections for many clouds or regions in one process, one login per set of credentials: the
+    regions of a cloud share its token (its catalog names them all), as modules do through
+    ``auth_state``. A cloud with other credentials for the same user logs in itself."""
+
+    def __init__(self):
+        self._states, self._locks = {}, {}
+        self._lock = threading.Lock()
+
+    def __call__(self, params):
+        """The logged-in connection for ``params``; SDKException or ValueError as connect and login raise them."""
+        conn = connect(params)
+        if params.get('auth_state') and reuse_auth_state(conn, params['auth_state']):
+            return conn
+        key = _login_key(conn)
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:  # the first region logs in, the others wait for its token
+            if key not in self._states or not reuse_auth_state(conn, self._states[key]):
+                self._states[key] = export_auth_state(conn)
+        return conn
+
+
 # Keys of a clouds.yaml entry (at any depth) whose values are secrets: password, passcode,
 # application_credential_secret, token, access_token, client_secret, totp, private key...
 _SECRET_KEY = re.compile(r'pass|secret|token|totp|key|credential', re.I)
@@ -187,6 +226,15 @@ def public_cloud_values(params, argument_spec):
     return public - hidden
 
 
+def secret_values(params, argument_spec):
+    """The values of the no_log options of ``params`` that stay hidden (see public_cloud_values)."""
+    found = set()
+    for name, spec in argument_spec.items():
+        if spec.get('no_log'):
+            found |= _leaves(params.get(name))
+    return found - public_cloud_values(params, argument_spec)
+
+
 class OpenStackModule:
     """Base class: subclasses set ``argument_spec``/``module_kwargs`` and implement ``run()``."""
 
@@ -203,13 +251,20 @@ class OpenStackModule:
         self.check_mode = self.ansible.check_mode
         if SDK_IMPORT_ERROR:
             self.ansible.fail_json(msg=missing_required_lib('openstacksdk'), exception=SDK_IMPORT_ERROR)
+        if not self.connects():
+            self.conn, self.needs_login = None, False
+            return
         try:
-            self.conn = openstack.connect(app_name='cloudimages.openstack', **connect_kwargs(self.params))
-            bound_requests(self.conn)
+            self.conn = connect(self.params)
         except (ValueError, sdk_exceptions.SDKException) as exc:
             self.ansible.fail_json(msg='Cannot configure the OpenStack connection: %s' % exc)
         state = self.params['auth_state']
         self.needs_login = not (state and reuse_auth_state(self.conn, state))
+
+    def connects(self):
+        """Whether this run connects with the module's own options (a module that connects to many
+        clouds itself says no)."""
+        return True
 
     def run(self):
         raise NotImplementedError

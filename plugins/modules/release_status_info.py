@@ -18,9 +18,10 @@ description:
     M(cloudimages.openstack.image_rotate) would change nothing (names, visibility,
     properties, retention, usage-checked deletes, cleanup, retirement). A settled release
     needs no download, upload, boot test or rotation today.
-  - This is the daily sync's fast path. A day without news costs one module run and one
-    Glance listing per cloud instead of several module runs per release. Every release that
-    is not settled takes the whole path, whose modules decide again from fresh state.
+  - This is the daily sync's fast path. A day without news costs one module run for all the
+    clouds of the play (O(requests)) and one Glance listing per cloud, instead of several module
+    runs per release. Every release that is not settled takes the whole path, whose modules
+    decide again from fresh state.
   - Only images owned by O(owners) count. Images of other projects that carry a provider's tag are
     named once per provider in C(impostors) and as warnings, and count for nothing.
   - A release whose options are wrong or whose discovery fails is reported in its C(error);
@@ -48,7 +49,7 @@ author:
 options:
   releases:
     description:
-      - The releases to assess. Each entry has C(rotate), the release's rotation policy as
+      - The releases to assess (unless O(requests) is given). Each entry has C(rotate), the release's rotation policy as
         O(cloudimages.openstack.image_rotate#module:policy) (C(provider), C(release_key), C(name),
         C(retired), C(properties), retention...), and, unless C(rotate.retired) is true,
         C(discover), the options of M(cloudimages.openstack.upstream_release).
@@ -58,7 +59,6 @@ options:
       - Other keys of an entry are ignored, so a caller may keep its own data next to them.
     type: list
     elements: dict
-    required: true
   today:
     description:
       - The date (YYYY-MM-DD) end-of-life dates are compared with; UTC today when unset.
@@ -94,10 +94,35 @@ options:
       - Every store Glance lists (one request), as O(cloudimages.openstack.image_upload#module:all_stores).
     type: bool
     default: false
+  defer:
+    description:
+      - Check nothing now. Return this task's options (the play's C(module_defaults) applied) in
+        RV(request), named after the inventory host, for one later run with O(requests).
+      - Done on the controller without a module process (an action plugin). RV(request) holds the
+        connection's secrets, as the options do; it is hidden from the output.
+    type: bool
+    default: false
+  requests:
+    description:
+      - Check many clouds or regions at once, one RV(request) each, in one module run. They are
+        checked in parallel, log in once per identity (the regions of a cloud share one token),
+        and share the upstream part (each document, release list and discovery once), so a
+        region more costs its Glance listings. The result is in RV(clouds).
+      - The daily sync runs this once for all the hosts of the play (C(run_once)).
+      - Each entry takes the options of this module for one cloud (O(releases) required, the
+        connection's too), and C(name), the name of its result in RV(clouds) (the inventory host).
+        An entry with bad options fails alone, in its result. The options of the task itself other
+        than O(requests) are ignored.
+    type: list
+    elements: dict
 extends_documentation_fragment:
   - cloudimages.openstack.openstack
   - cloudimages.openstack.managed
   - cloudimages.openstack.attributes.info_module
+attributes:
+  action:
+    description: An action plugin does O(defer) on the controller and runs the module otherwise.
+    support: full
 """
 
 EXAMPLES = r"""
@@ -127,9 +152,21 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+request:
+  description: With O(defer), the options of this cloud for O(requests), with its C(name).
+  returned: with O(defer)
+  type: dict
+clouds:
+  description:
+    - With O(requests), by name, each cloud's result as a one-cloud run returns it (RV(releases),
+      RV(impostors), RV(available), RV(not_in_data), RV(catalog_errors), RV(requests)), with
+      C(failed), C(msg) when it could not be checked, and its C(warnings) (also emitted as
+      warnings, prefixed by the name).
+  returned: with O(requests)
+  type: dict
 releases:
   description: One entry per release, in the order given.
-  returned: always
+  returned: unless O(requests) or O(defer)
   type: list
   elements: dict
   contains:
@@ -206,12 +243,12 @@ impostors:
     - And one per image that is not the provider's but carries the C(Latest) name of one of
       O(releases) (say C(CirrOS 0.6 - Latest) without the tag, or of another project), which users
       looking up the image by name find beside the provider's.
-  returned: always
+  returned: unless O(requests) or O(defer)
   type: list
   elements: str
 available:
   description: With O(announce), releases the vendors list that this run carries none of.
-  returned: always
+  returned: unless O(requests) or O(defer)
   type: list
   elements: dict
   contains:
@@ -235,7 +272,7 @@ available:
       type: str
 not_in_data:
   description: With O(not_in_data), per release key, the managed images no entry of O(releases) carries.
-  returned: always
+  returned: unless O(requests) or O(defer)
   type: list
   elements: dict
   contains:
@@ -256,47 +293,91 @@ not_in_data:
       sample: "fedora-42: 2 images (Fedora 42 - 2026-11-02, Fedora 42 - Latest); in no release of the data, left as they are"
 catalog_errors:
   description: Vendor release lists that could not be read (stream releases fail, announcements are skipped).
-  returned: always
+  returned: unless O(requests) or O(defer)
   type: list
   elements: str
 requests:
   description: Upstream HTTP requests made for discovery.
-  returned: always
+  returned: unless O(requests) or O(defer)
   type: int
 """
 
 from datetime import datetime, timezone
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance import Glance, GlanceError
-from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._image_query import resolve_owners
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance import GlanceError
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._managed import OWNERS_SPEC
-from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
+from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import (
+    AUTH_ARGSPEC, OpenStackModule, SharedLogins, sdk_exceptions, secret_values)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import DiscoveryError
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import today_of
-from ansible_collections.cloudimages.openstack.plugins.module_utils.plan._status_check import StatusCheck
+from ansible_collections.cloudimages.openstack.plugins.module_utils.plan._status_check import check_cloud, check_clouds
+
+STATUS_SPEC = dict(releases=dict(type='list', elements='dict'),
+                   today=dict(type='str'), announce=dict(type='bool', default=False),
+                   not_in_data=dict(type='bool', default=False),
+                   stores=dict(type='list', elements='str', default=[]),
+                   all_stores=dict(type='bool', default=False), **OWNERS_SPEC)
+# One cloud of O(requests): the options of a one-cloud run, named.
+REQUEST_SPEC = dict(AUTH_ARGSPEC, name=dict(type='str', required=True),
+                    **dict(STATUS_SPEC, releases=dict(type='list', elements='dict', required=True)))
+ERRORS = (ValueError, DiscoveryError, GlanceError)
 
 
 class ReleaseStatusInfoModule(OpenStackModule):
-    argument_spec = dict(releases=dict(type='list', elements='dict', required=True),
-                         today=dict(type='str'), announce=dict(type='bool', default=False),
-                         not_in_data=dict(type='bool', default=False),
-                         stores=dict(type='list', elements='str', default=[]),
-                         all_stores=dict(type='bool', default=False), **OWNERS_SPEC)
-    module_kwargs = dict(supports_check_mode=True)
+    # requests hold connections' secrets: hidden whole until each is validated (see requested).
+    argument_spec = dict(STATUS_SPEC, defer=dict(type='bool', default=False),
+                         requests=dict(type='list', elements='dict', no_log=True))
+    module_kwargs = dict(supports_check_mode=True, required_one_of=[('releases', 'requests')],
+                         mutually_exclusive=[('releases', 'requests')])
+
+    def connects(self):
+        return self.params['requests'] is None
 
     def run(self):
-        p = self.params
+        now = datetime.now(timezone.utc)
+        if self.params['defer']:
+            self.fail_json(msg='defer is done by the action plugin on the controller; run this module as a task')
+        if self.params['requests'] is not None:
+            self.run_many(now)
         try:
-            owners = resolve_owners(self.conn, p['owners'])
-            today = today_of(p['today'])
-            stores = Glance(self.conn).store_ids() if p['all_stores'] else p['stores']
-        except (ValueError, DiscoveryError, GlanceError) as exc:
+            result, warnings = check_cloud(self.conn, self.params, now, self.check_mode)
+        except ERRORS as exc:
             self.fail_json(msg=str(exc))
-        status = StatusCheck(self.conn, owners, today, self.check_mode)
-        result = status.check(p['releases'], datetime.now(timezone.utc), stores, p['announce'], p['not_in_data'])
-        for warning in status.warnings:
+        for warning in warnings:
             self.ansible.warn(warning)
         self.exit_json(changed=False, **result)
+
+    def requested(self):
+        """``({name: options}, {name: error})`` of O(requests), each validated alone; from now on only
+        their secrets are hidden (a cloud's name, region, releases stay visible)."""
+        spec = dict(AUTH_ARGSPEC, **self.argument_spec)
+        hidden = secret_values(dict(self.params, requests=None), spec)
+        clouds, errors = {}, {}
+        for number, raw in enumerate(self.params['requests'], 1):
+            checked = ArgumentSpecValidator(REQUEST_SPEC).validate(raw)
+            params = checked.validated_parameters
+            hidden |= secret_values(params, REQUEST_SPEC)
+            name = params.get('name') or 'request %d' % number
+            if name in clouds or name in errors:
+                errors[name] = 'requests: the name %s is given twice' % name
+            elif checked.error_messages:
+                errors[name] = 'requests: %s' % '; '.join(checked.error_messages)
+            else:
+                clouds[name] = params
+        self.ansible.no_log_values.clear()
+        self.ansible.no_log_values.update(hidden)
+        return clouds, errors
+
+    def run_many(self, now):
+        """O(requests): every cloud at once; a cloud that cannot be checked fails alone, in its result."""
+        clouds, errors = self.requested()
+        results = check_clouds(clouds, SharedLogins(), now, ERRORS + (sdk_exceptions.SDKException,), self.check_mode)
+        results.update((name, {'failed': True, 'msg': msg, 'warnings': []}) for name, msg in errors.items())
+        for name, result in results.items():
+            for warning in result['warnings']:
+                self.ansible.warn('%s: %s' % (name, warning))
+        self.exit_json(changed=False, clouds=results)
 
 
 def main():

@@ -39,7 +39,7 @@ def test_documented_ansible_runner_command(cloud, upstream, server, tmp_path):
         assert (artifact / 'rc').read_text() == '0'
         stats = {event['event_data'].get('task') for event in map(json.loads, map(Path.read_text, (artifact / 'job_events').glob('*.json')))
                  if event.get('event') == 'runner_on_ok'}
-        assert 'What today\'s sync has to do in this cloud' in stats
+        assert 'What today\'s sync has to do, in every cloud of this play at once' in stats
         for region, name in (('RegionOne', 'CirrOS 0.6 - Latest'), ('RegionTwo', 'Debian 13 Trixie - Latest')):
             images = managed_images(cloud.connect('admin', region), provider)
             assert [image.name for image in images] == [name], region

@@ -3,29 +3,37 @@
 # Apache License 2.0 (see LICENSES/Apache-2.0.txt or https://www.apache.org/licenses/LICENSE-2.0)
 # SPDX-License-Identifier: Apache-2.0
 
-"""The status check of many releases in one cloud (release_status_info's work).
+"""The status check of many releases in one cloud or many (release_status_info's work).
 
-``StatusCheck`` owns what one run shares: the cloud's listings (one per provider), the vendors'
-release lists (one per vendor and architecture), the upstream documents and the request count.
-Each release is one ``Release``: its entry as given (or made concrete from a stream), its policy,
-its discovery and, after ``check``, its verdict. ``_release_status.assess`` judges one release.
+``Upstream`` owns what the clouds of one run share: the upstream documents, the vendors' release
+lists (one per vendor and architecture) and each release's discovery, each done once however many
+clouds or regions ask. ``StatusCheck`` owns one cloud's part: its listings (one per provider) and
+its request count. Each release is one ``Release``: its entry as given (or made concrete from a
+stream), its policy, its discovery and, after ``check``, its verdict. ``_release_status.assess``
+judges one release. ``check_clouds`` checks many clouds at once, in threads.
 """
 
 from __future__ import annotations
 
+import copy
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance import Glance
 from ansible_collections.cloudimages.openstack.plugins.module_utils.plan import _lifecycle
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._image_query import (
-    list_impostors, list_managed, list_squatters)
+    list_impostors, list_managed, list_squatters, resolve_owners)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.plan._release_status import assess, current_latest
 from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import POLICY_SPEC, policy_from
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._arches import DEFAULT_ARCH
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import (
     DiscoveryError, EndOfLife, version_key)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import (
-    DISCOVER_SPEC, Documents, discover_from, remember_published, session_for, vendor_catalog)
+    DISCOVER_SPEC, Documents, discover_from, remember_published, session_for, today_of, vendor_catalog)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._registry import SOURCES
 from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._usage import lookup
 
@@ -87,13 +95,69 @@ class Release:
         return self.discover is not None and existing.get('visibility') in _managed.PROMOTED_VISIBILITIES
 
 
-class StatusCheck:
-    """``StatusCheck(conn, owners, today, check_mode).check(specs, stores, now, announce, not_in_data)``."""
+def _again(exc, requests):
+    """A copy of ``exc`` for one more asker (each gets its own ``requests``)."""
+    raised = type(exc).__new__(type(exc))
+    raised.__dict__.update(vars(exc))
+    raised.args, raised.requests = exc.args, requests
+    return raised
 
-    def __init__(self, conn, owners, today, check_mode=False):
-        self.conn, self.owners, self.today, self.check_mode = conn, owners, today, check_mode
-        self.requests = 0  # upstream requests made
+
+class Upstream:
+    """What the clouds of one run share upstream, each asked once and safe to share between threads:
+    the entry documents, the vendors' release lists and each release's discovery.
+
+    Methods return ``(value, requests)``: the requests are counted by the first asker only.
+    """
+
+    def __init__(self, check_mode=False):
+        self.check_mode = check_mode
         self.documents = Documents()  # upstream entry documents of this run, each asked once
+        self._done = {}  # (what, options as JSON) -> (value or the exception raised, requests)
+        self._lock = threading.RLock()
+
+    def _once(self, what, params, work):
+        key = (what, json.dumps(params, sort_keys=True, default=str))
+        with self._lock:
+            first = key not in self._done
+            if first:
+                try:
+                    self._done[key] = work()
+                except (ValueError, DiscoveryError, OSError) as exc:
+                    self._done[key] = (exc, getattr(exc, 'requests', 0))
+            value, requests = self._done[key]
+            requests = requests if first else 0
+            if isinstance(value, Exception):
+                raise _again(value, requests)
+            return copy.deepcopy(value), requests
+
+    def catalog(self, params):
+        """The vendor's release list (Source.catalog) for validated DISCOVER_SPEC ``params``, or None."""
+        return self._once('catalog', params, lambda: vendor_catalog(
+            session_for(params), params, check_mode=self.check_mode, documents=self.documents))
+
+    def discover(self, params):
+        """The newest verified build for validated DISCOVER_SPEC ``params``; EndOfLife as discover raises it."""
+        def work():
+            # The rollback guard remembers only published builds (see StatusCheck.check, and release.yml).
+            release, _unchanged, requests = discover_from(params, check_mode=self.check_mode, remember=False,
+                                                          documents=self.documents)
+            return release, requests
+        return self._once('discover', params, work)
+
+    def remember(self, params, release):
+        with self._lock:
+            remember_published(params, release, self.check_mode)
+
+
+class StatusCheck:
+    """``StatusCheck(conn, owners, today, check_mode).check(specs, stores, now, announce, not_in_data)``;
+    ``upstream``: the run's Upstream, when clouds share it."""
+
+    def __init__(self, conn, owners, today, check_mode=False, upstream=None):
+        self.conn, self.owners, self.today, self.check_mode = conn, owners, today, check_mode
+        self.upstream = upstream or Upstream(check_mode)
+        self.requests = 0  # upstream requests made
         self.catalogs, self.catalog_errors = {}, {}  # vendor release lists and their errors, by (source, arch)
         self.listings = {}  # the provider's managed images, by provider
         self.impostors = []  # lines naming images that pretend to be the provider's
@@ -118,8 +182,7 @@ class StatusCheck:
             self.catalogs[key] = None
             try:
                 params = validated(DISCOVER_SPEC, dict(discover, release='catalog'), 'discover')
-                self.catalogs[key], requests = vendor_catalog(session_for(params), params, check_mode=self.check_mode,
-                                                              documents=self.documents)
+                self.catalogs[key], requests = self.upstream.catalog(params)
                 self._count(requests)
             except (ValueError, DiscoveryError, OSError) as exc:
                 self._count(getattr(exc, 'requests', 0))
@@ -181,9 +244,7 @@ class StatusCheck:
         discover = validated(DISCOVER_SPEC, release.spec.get('discover'), 'discover')
         discover['today'] = discover['today'] or self.today
         try:
-            # The rollback guard remembers only published builds (see check, and release.yml).
-            release.entry['release'], _unchanged, requests = discover_from(
-                discover, check_mode=self.check_mode, remember=False, documents=self.documents)
+            release.entry['release'], requests = self.upstream.discover(discover)
             release.discover = discover
             self._count(requests)
         except EndOfLife as exc:
@@ -292,7 +353,7 @@ class StatusCheck:
         self.judge(releases, now, stores)
         for release in releases:
             if release.published:
-                remember_published(release.discover, release.entry['release'], self.check_mode)
+                self.upstream.remember(release.discover, release.entry['release'])
             if release.entry['settled']:  # nothing else runs for it today: say it here (image_rotate says it otherwise)
                 self.warnings.extend('%s: %s' % (release.entry['name'], text) for text in release.entry['warnings'])
         available = self.available(expanded) if announce else []
@@ -301,3 +362,36 @@ class StatusCheck:
         return dict(releases=[release.entry for release in releases], impostors=self.impostors, available=available,
                     not_in_data=leftovers, requests=self.requests,
                     catalog_errors=sorted(set(self.catalog_errors.values())))
+
+
+def check_cloud(conn, params, now, check_mode=False, upstream=None):
+    """``(result, warnings)`` of release_status_info's options ``params`` in the cloud of ``conn``.
+    ValueError, DiscoveryError or GlanceError when its owners, today or stores cannot be had."""
+    owners = resolve_owners(conn, params['owners'])
+    today = today_of(params['today'])
+    stores = Glance(conn).store_ids() if params['all_stores'] else params['stores']
+    status = StatusCheck(conn, owners, today, check_mode, upstream)
+    result = status.check(params['releases'], now, stores, params['announce'], params['not_in_data'])
+    return result, status.warnings
+
+
+def check_clouds(clouds, connect, now, errors, check_mode=False, workers=8):
+    """``{name: result}`` of many clouds (or regions) at once: ``clouds`` maps a name to its options.
+
+    The clouds are checked in threads (their Glance requests overlap) and share one Upstream, so a
+    region more costs its listings only. ``connect(options)`` gives a cloud's connection. A cloud
+    whose connection or check raises one of ``errors`` gets ``failed`` and ``msg`` in its result
+    (its ``warnings`` too); the others are checked all the same.
+    """
+    upstream = Upstream(check_mode)
+
+    def one(params):
+        try:
+            result, warnings = check_cloud(connect(params), params, now, check_mode, upstream)
+            return dict(result, failed=False, warnings=warnings)
+        except errors as exc:
+            return {'failed': True, 'msg': str(exc), 'warnings': []}
+
+    names = list(clouds)
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(names)))) as pool:
+        return dict(zip(names, pool.map(one, [clouds[name] for name in names])))

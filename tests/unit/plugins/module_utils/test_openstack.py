@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from keystoneauth1.exceptions import ConnectFailure, Unauthorized
@@ -160,3 +162,59 @@ def test_every_request_has_a_timeout(monkeypatch, configured, expected):
         assert time.monotonic() - start < expected + 5
     finally:
         listener.close()
+
+
+class FakeConn:
+    """A connection as SharedLogins sees it: its resolved configuration and the token it was given."""
+
+    def __init__(self, params):
+        self.config = type('Config', (), {'config': {'auth_type': 'password', 'auth': dict(params['cloud']['auth']),
+                                                     'region_name': params['cloud']['region_name']}})()
+        self.state = None
+
+
+def shared_logins(monkeypatch):
+    from ansible_collections.cloudimages.openstack.plugins.module_utils import _openstack
+    logins = []
+
+    def export(conn):
+        logins.append(conn.config.config['region_name'])
+        conn.state = 'token-%d' % len(logins)
+        return json.dumps({'state': conn.state, 'login_key': _openstack._login_key(conn)})
+
+    def reuse(conn, state):
+        exported = json.loads(state)
+        if exported['login_key'] != _openstack._login_key(conn):  # stands for the identity check
+            return False
+        conn.state = exported['state']
+        return True
+    monkeypatch.setattr(_openstack, 'connect', FakeConn)
+    monkeypatch.setattr(_openstack, 'export_auth_state', export)
+    monkeypatch.setattr(_openstack, 'reuse_auth_state', reuse)
+    return _openstack.SharedLogins(), logins
+
+
+def region(name, password='demo-secret', user='demo'):
+    return dict(params(cloud={'auth': {'auth_url': 'http://127.0.0.1:5000/v3', 'username': user, 'password': password},
+                              'region_name': name}))
+
+
+def test_the_regions_of_a_cloud_share_one_login(monkeypatch):
+    logins_for, logins = shared_logins(monkeypatch)
+    conns = [logins_for(region('Region%d' % n)) for n in range(1, 21)]
+    assert logins == ['Region1'] and {conn.state for conn in conns} == {'token-1'}
+
+
+def test_other_credentials_log_in_themselves(monkeypatch):
+    """Another password for the same user is not rescued by the first one's token (it fails alone)."""
+    logins_for, logins = shared_logins(monkeypatch)
+    first, wrong, other = (logins_for(region('RegionOne')), logins_for(region('RegionOne', password='wrong')),
+                           logins_for(region('RegionOne', user='admin')))
+    assert logins == ['RegionOne'] * 3 and [first.state, wrong.state, other.state] == ['token-1', 'token-2', 'token-3']
+
+
+def test_secret_values_are_the_secrets_of_the_no_log_options_only():
+    from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import secret_values
+    given = params(cloud={'auth': {'username': 'demo', 'password': 'demo-secret'}, 'region_name': 'Region3'},
+                   auth_state='state-token', region_name='Region3')
+    assert secret_values(given, AUTH_ARGSPEC) == {'demo-secret', 'state-token'}

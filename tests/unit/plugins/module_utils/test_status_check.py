@@ -171,3 +171,59 @@ def test_announcements_are_newer_releases_only_and_lts_for_ubuntu(monkeypatch):
                                 catalog_entry('22.04', 'Ubuntu 22.04 LTS', lts=True)])
     _run, result = check([entry('ubuntu', '24.04', 'ubuntu-24.04', 'Ubuntu 24.04')], announce=True)
     assert [(a['source'], a['release']) for a in result['available']] == [('ubuntu', '26.04')]
+
+
+def many(monkeypatch, world, clouds, errors=(ValueError,)):
+    """check_clouds over ``clouds`` ({name: options}); each cloud's connection is its name."""
+    monkeypatch.setattr(_status_check, 'resolve_owners', lambda _conn, owners: OWNERS)
+    defaults = {'owners': [], 'today': TODAY, 'stores': [], 'all_stores': False, 'announce': True,
+                'not_in_data': False}
+    return _status_check.check_clouds({name: dict(defaults, **given) for name, given in clouds.items()},
+                                      lambda params: params['name'], NOW, errors)
+
+
+def test_many_clouds_share_the_upstream_part(monkeypatch):
+    """Twenty regions of one cloud: each discovery and vendor list once for all, each its own listings."""
+    world = World(monkeypatch, catalog=[catalog_entry('43', 'Fedora 43')])
+    calls = []
+    monkeypatch.setattr(_status_check, 'discover_from', lambda params, **options: (
+        calls.append(params['release']) or World.discover_from(world, params, **options)))
+    listed = []
+    monkeypatch.setattr(_status_check, 'list_managed', lambda conn, provider, owners: listed.append(conn) or [])
+    specs = [fedora_current(), entry('debian', '12', 'debian-12', 'Debian 12')]
+    names = ['region%d' % n for n in range(1, 21)]
+    clouds = many(monkeypatch, world, {name: {'name': name, 'releases': specs} for name in names})
+    assert list(clouds) == names and sorted(listed) == sorted(names)
+    assert sorted(calls) == ['12', '43'] and len(world.documents) == 1
+    assert world.catalog_calls == 2  # Fedora's list and Debian's (announce), once each
+    # The first asker of each counts its requests (whichever thread that is), the others get it for none.
+    assert sum(result['requests'] for result in clouds.values()) == 4
+    assert {tuple((e['key'], e['reason']) for e in result['releases']) for result in clouds.values()} == {
+        (('fedora-43', 'build 20261130 is not in this cloud yet'), ('debian-12', 'build 20261130 is not in this cloud yet'))}
+    assert not any(result['failed'] for result in clouds.values())
+
+
+def test_a_vendor_end_of_life_is_shared_with_its_requests_counted_once(monkeypatch):
+    world = World(monkeypatch, end_of_life={'20.10'})
+    clouds = many(monkeypatch, world, {name: {'name': name, 'releases': [entry('ubuntu', '20.10', 'ubuntu-20.10', 'U')]}
+                                       for name in ('a', 'b')})
+    assert [clouds[name]['releases'][0]['retired'] for name in 'ab'] == [True, True]
+    assert sum(clouds[name]['requests'] for name in 'ab') == 2  # Ubuntu's list (announce), its end of life
+
+
+def test_a_cloud_that_cannot_be_checked_fails_alone(monkeypatch):
+    world = World(monkeypatch)
+
+    def owners(conn, _owners):
+        if conn == 'broken':
+            raise ValueError('owners: Keystone knows no project named nosuch')
+        return OWNERS
+    specs = [entry('debian', '12', 'debian-12', 'Debian 12')]
+    monkeypatch.setattr(_status_check, 'resolve_owners', owners)
+    clouds = _status_check.check_clouds(
+        {name: {'name': name, 'releases': specs, 'owners': [], 'today': TODAY, 'stores': [], 'all_stores': False,
+                'announce': False, 'not_in_data': False} for name in ('broken', 'fine')},
+        lambda params: params['name'], NOW, (ValueError,))
+    assert clouds['broken'] == {'failed': True, 'msg': 'owners: Keystone knows no project named nosuch', 'warnings': []}
+    assert not clouds['fine']['failed'] and clouds['fine']['releases'][0]['key'] == 'debian-12'
+    assert world.lookups == []

@@ -1,0 +1,29 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026 cloudimages.openstack contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""release_status_info: ``defer`` on the controller, the module otherwise.
+
+With ``defer`` a host's task only hands over its options (the play's module_defaults applied, so
+its connection too), without a module process; one later ``run_once`` task checks every host's
+cloud with ``requests`` in one module run.
+"""
+
+from __future__ import annotations
+
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.plugins.action import ActionBase
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        args = dict(self._task.args)
+        if not boolean(args.pop('defer', False), strict=False):
+            return dict(result, **self._execute_module(task_vars=task_vars))
+        # The options hold the connection's secrets: the result is for the next task, not the output.
+        request = dict(args, name=(task_vars or {})['inventory_hostname'])
+        return dict(result, changed=False, request=request, _ansible_no_log=True)
