@@ -296,8 +296,10 @@ def test_sigkill_between_create_and_upload_converges(cloud, provider, glance_pro
     cloud.connect('admin').image.patch('/images/%s' % orphan.id, headers={
         'Content-Type': 'application/openstack-images-v2.1-json-patch'}, json=[
         {'op': 'replace', 'path': '/cloudimages_run', 'value': '0123456789abcdef-4242-1'}]).raise_for_status()
-    rc, result = run_module(cloud, tmp_path, dict(direct, timeout=2))
+    # wait_timeout, the name base_args sets: an alias beside it would lose to it and wait 60 s.
+    rc, result = run_module(cloud, tmp_path, dict(direct, wait_timeout=2))
     assert rc == 1 and orphan.id in result['msg'] and 'stale_after=21600' in result['msg'], result
+    assert 'waited 2s' in result['msg'], result
     assert only_image(cloud, provider).id == orphan.id
 
     time.sleep(2)
