@@ -3,7 +3,9 @@
 CLOUDIMAGES_STACK=full (default) or light (Keystone + Glance only; tests marked needs_nova /
 needs_cinder are skipped). CLOUDIMAGES_STACK_BASE=<dir> reuses a stack a developer started with
 ``python -m localcloud start <dir>`` and leaves it running; otherwise a fresh stack is started in a
-temp dir and stopped at the end of the session, whatever happened.
+temp dir and stopped at the end of the session, whatever happened. That start begins in the background
+as soon as the tests are collected, and the unit and mirror tests run first, beside it: on CI's 2 cores
+they keep one core busy while the stack's start-up (about a minute, mostly waiting) takes the other.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import sys
+import threading
+from pathlib import Path
 
 import pytest
 
@@ -29,7 +34,13 @@ def stack_mode():
     return mode
 
 
+INTEGRATION = Path(__file__).resolve().parent
+_STARTING = {}  # the background start: stack, thread, error
+
+
 def pytest_collection_modifyitems(config, items):  # pylint: disable=unused-argument
+    # Integration tests last (a stable sort keeps each part's order): the stack starts meanwhile.
+    items.sort(key=lambda item: INTEGRATION in item.path.parents)
     if stack_mode() != 'light':
         return
     for item in items:
@@ -67,26 +78,60 @@ class Cloud:
         return connection.Connection(config=cfg.get_one(cloud=name, region_name=region))
 
 
+def pytest_collection_finish(session):
+    """Start a fresh stack in a thread when a collected test needs it; the ``localcloud`` fixture waits for it."""
+    if os.environ.get('CLOUDIMAGES_STACK_BASE') or session.config.option.collectonly:
+        return
+    if any('localcloud' in getattr(item, 'fixturenames', ()) for item in session.items):
+        _start_in_background(session.config)
+
+
+def _start_in_background(config):
+    from localcloud import LocalCloud  # pylint: disable=import-outside-toplevel
+    base = config._tmp_path_factory.mktemp('localcloud')  # pylint: disable=protected-access
+    # Its progress goes to a file: the fixture prints it, so it shows with the first test's setup as before.
+    out = open(base.parent / (base.name + '-start.log'), 'w', encoding='utf-8')  # pylint: disable=consider-using-with
+    stack = LocalCloud(base, services=stack_mode(), out=out)
+
+    def start():
+        try:
+            stack.start()
+        except BaseException as exc:  # pylint: disable=broad-exception-caught
+            _STARTING['error'] = exc  # raised by the fixture, in the tests that need the stack
+        finally:
+            out.close()
+    thread = threading.Thread(target=start, name='localcloud-start', daemon=True)
+    _STARTING.update(stack=stack, log=out.name, thread=thread)
+    thread.start()
+    # Also on an interrupted session, once the start is over (nothing it starts is left); stop() is idempotent.
+    atexit.register(lambda: (thread.join(), stack.stop()))
+
+
 @pytest.fixture(scope='session')
-def localcloud(tmp_path_factory):
+def localcloud(pytestconfig):
     """The started LocalCloud (see tools/localcloud)."""
     # Imported here: tools/ joins sys.path only in pytest_configure / the ``pythonpath`` ini option.
     from localcloud import LocalCloud  # pylint: disable=import-outside-toplevel
-    mode = stack_mode()
     reuse = os.environ.get('CLOUDIMAGES_STACK_BASE')
     if reuse:
-        stack = LocalCloud(reuse, services=mode)
+        stack = LocalCloud(reuse, services=stack_mode())
         if not stack.status()[0]:
             pytest.exit('CLOUDIMAGES_STACK_BASE=%s: no stack running there; start it with '
                         'python -m localcloud start %s' % (reuse, reuse), returncode=3)
         yield stack.start()  # idempotent: checks health, starts nothing
         return
-    stack = LocalCloud(tmp_path_factory.mktemp('localcloud'), services=mode)
-    atexit.register(stack.stop)  # also on an interrupted session; stop() is idempotent
+    if not _STARTING:
+        _start_in_background(pytestconfig)
+    _STARTING['thread'].join()
+    with open(_STARTING['log'], encoding='utf-8') as log:
+        print(log.read(), end='')
+    _STARTING['stack'].out = sys.stdout  # its file is closed; stop() says what it stopped here
     try:
-        yield stack.start()
+        if 'error' in _STARTING:
+            raise _STARTING['error']
+        yield _STARTING['stack']
     finally:
-        stack.stop()
+        _STARTING['stack'].stop()
 
 
 @pytest.fixture(scope='session')
