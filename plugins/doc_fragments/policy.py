@@ -66,11 +66,14 @@ options:
             type: str
       previous_visibility:
         description:
-          - What older versions become. V(community) (usable by ID by everyone, not listed) or
+          - What older versions become. V(community) (usable by ID by everyone, not listed),
             V(hidden) (stays C(public) with C(os_hidden=true), out of image lists but usable by ID;
-            SCS recommends this).
+            SCS recommends this) or V(public) (stays C(public) and listed under its dated name, as
+            openstack-image-manager keeps older versions).
+          - With V(public) the Latest is the image with the latest name; a demoted version carries
+            C(cloudimages_demoted_at), never C(public) alone.
         type: str
-        choices: [community, hidden]
+        choices: [community, hidden, public]
         default: community
       keep:
         description:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime
 import re
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._managed import BUILD, DIGEST, RELEASE
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._managed import BUILD, DEMOTED, DIGEST, RELEASE
 
 SCHEMA = 1
 DEFAULT_TITLE = 'Public image catalog'
@@ -106,8 +106,9 @@ def _cloud(name, images, usage):
         if not isinstance(image.get('properties') or {}, dict):
             raise CatalogError('cloud %s: image %s: properties must be a mapping' % (name, image['id']))
         entry = _entry(image)
-        # SCS keeps replaced images visible as public + os_hidden; ours become community.
-        if entry['visibility'] == 'public' and not entry['hidden']:
+        # SCS keeps replaced images visible as public + os_hidden; ours become community, or stay public
+        # and listed (previous_visibility public) with the demotion mark.
+        if entry['visibility'] == 'public' and not entry['hidden'] and DEMOTED not in (image.get('properties') or {}):
             current.append(entry)
         elif entry['visibility'] in ('public', 'community'):
             entry['kept_because'], entry['usage'] = kept_reason(entry['id'], usage)

@@ -30,7 +30,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._nami
 from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time
 from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._usage import DEFAULT_SERVICES, pending_text
 
-PREVIOUS_VISIBILITIES = ('community', 'hidden')
+PREVIOUS_VISIBILITIES = ('community', 'hidden', 'public')
 RETIRED_STATES = ('community', 'hidden', 'delete_unused')
 VERSION_STATUSES = ('active', 'deactivated')
 CANDIDATE_VISIBILITIES = ('private', 'shared')
@@ -328,20 +328,20 @@ def _promises(image, rank, now, policy, retiring):
             reasons.append('uuid_validity until %s' % validity)
     if _age_days(image, now) < policy.min_age_days:
         reasons.append('younger than min_age_days (%d)' % policy.min_age_days)
-    demoted = _demoted_hours(image, now)
+    demoted = _demoted_hours(image, policy, now)
     if policy.demoted_grace_hours and (demoted is None or demoted < policy.demoted_grace_hours):
         reasons.append('stopped being the latest %s; deletable %d h after (demoted_grace_hours)' % (
             'in this run' if demoted is None else '%.0f h ago' % demoted, policy.demoted_grace_hours))
     return reasons
 
 
-def _demoted_hours(image, now):
+def _demoted_hours(image, policy, now):
     """Hours since the image stopped being the latest, None while it still looks like it (demoted in this run).
 
     Without the mark (demoted by an older release of this collection) Glance's ``updated_at`` stands
     in: every PATCH moves it, so it is never earlier than the demotion.
     """
-    if _was_latest(image):
+    if _was_latest(image, policy):
         return None
     marked = (image.get('properties') or {}).get(_managed.DEMOTED)
     for stamp in (marked, image.get('updated_at'), image.get('created_at')):
@@ -352,7 +352,14 @@ def _demoted_hours(image, now):
     return None
 
 
-def _was_latest(image):
+def _was_latest(image, policy):
+    """Whether an older version was the latest before this run, by the planner's own records: it still
+    carries the latest name, or it is public and listed without the demotion mark (which every demotion
+    writes). Public and listed alone says nothing: previous_visibility public keeps older versions so."""
+    if image.get('name') == policy.naming.latest:
+        return True
+    if (image.get('properties') or {}).get(_managed.DEMOTED) is not None:
+        return False
     return image.get('visibility') == 'public' and not image.get('os_hidden')
 
 
@@ -370,7 +377,7 @@ def _desired_properties(image, policy, old, now):
     have = image.get('properties') or {}
     if not old:
         wanted[_managed.DEMOTED] = None
-    elif _was_latest(image) and not image.get('protected'):
+    elif _was_latest(image, policy) and not image.get('protected'):
         wanted[_managed.DEMOTED] = now.strftime('%Y-%m-%dT%H:%M:%SZ')
     if old:
         for key, (from_value, to_value) in policy.naming.old_properties.items():
@@ -385,7 +392,7 @@ def _kind(image, desired, ops, policy, old):
         moved = any(op['path'] in ('/name', '/visibility', '/os_hidden') for op in ops)
         return 'promote' if moved else 'reconcile'
     paths = {op['path'] for op in ops}
-    was_latest = image.get('name') == policy.naming.latest or _was_latest(image)
+    was_latest = _was_latest(image, policy)
     if '/visibility' in paths or (was_latest and paths & {'/name', '/os_hidden'}):
         return 'demote'
     if '/os_hidden' in paths and desired.get('os_hidden'):
@@ -509,10 +516,11 @@ def _desired(image, rank, old, dated, policy, now):
     if not old:
         desired = {'name': policy.naming.latest, 'visibility': 'public', 'os_hidden': False}
     else:
-        hide = policy.previous_visibility == 'hidden'
+        visibility = policy.previous_visibility
         if policy.retired and rank == 0 and policy.retired_state != 'delete_unused':
-            hide = policy.retired_state == 'hidden'
-        desired = {'name': dated[image['id']], 'visibility': 'public' if hide else 'community', 'os_hidden': hide}
+            visibility = policy.retired_state
+        desired = {'name': dated[image['id']], 'visibility': 'community' if visibility == 'community' else 'public',
+                   'os_hidden': visibility == 'hidden'}
     desired['properties'] = _desired_properties(image, policy, old, now)
     return desired
 

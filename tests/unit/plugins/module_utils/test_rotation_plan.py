@@ -102,6 +102,7 @@ def test_killed_between_promote_and_demote_converges_without_candidate():
     dict(properties={'os_purpose': 'generic'}, naming='scs', keep=2, delete_unused=True, previous_visibility='hidden'),
     dict(retired=True, retired_state='delete_unused'),
     dict(retired=True, retired_state='hidden', keep=1, deactivate_expired=True),
+    dict(previous_visibility='public', keep=1, delete_unused=True, demoted_grace_hours=0),
 ])
 def test_every_prefix_of_a_plan_converges(pol_kwargs):
     """SIGKILL between any two steps: the next run finishes the job, with the same end state."""

@@ -71,6 +71,16 @@ def test_timeline_orders_versions_and_marks_replacement():
     assert ubuntu['current'] == ['Ubuntu 24.04 - Latest'] and ubuntu['provided_until'] == '2029-05-31'
 
 
+def test_a_public_listed_previous_version_is_kept_not_current():
+    # previous_visibility public: older versions stay public and listed, with the demotion mark.
+    images = catalog()['region_one']
+    images[1] = dict(images[1], visibility='public', properties=dict(
+        images[1]['properties'], cloudimages_demoted_at='2026-03-02T09:00:00Z'))
+    one = build_model({'region_one': images})['clouds'][0]
+    assert [e['id'] for e in one['current']] == ['d1', 'u3']
+    assert [e['id'] for e in one['kept']] == ['s1', 'u1', 'u2']
+
+
 @pytest.mark.parametrize('usage, reasons', [
     (None, {'s1': UNKNOWN, 'u1': UNKNOWN, 'u2': UNKNOWN}),
     ({'u1': {'servers': 2, 'volumes': 0}, 'u2': {'servers': 0, 'volumes': 0}}, {'s1': UNKNOWN, 'u1': IN_USE, 'u2': RETENTION}),
