@@ -190,6 +190,7 @@ def migrate(cloud, conn, mirror, provider, venv, tmp_path):
         carried = yaml.safe_load((inventory_dir / 'region_one.yml').read_text())
         # The operator's settings are kept: their enabled release, their properties over OIM's.
         assert carried['ubuntu_enabled'] == ['24.04', '26.04']
+        assert carried['image_sync_previous_visibility'] == 'public'  # OIM keeps older versions public and listed
         assert carried['image_sync_release_properties']['debian-12']['replace_frequency'] == 'monthly'
         assert 'hw_watchdog_action' not in carried['image_sync_release_properties']['debian-12']
         # The mirror's 26.04 is not needed here. The file is host_vars/ next to the inventory: Ansible reads it too.
@@ -207,6 +208,7 @@ def migrate(cloud, conn, mirror, provider, venv, tmp_path):
         assert set(images) == set(oim)
         assert images[names['Ubuntu 24.04']].name == 'Ubuntu 24.04'
         assert images[old_ubuntu].name == 'Ubuntu 24.04 (%s)' % ubuntu[0].version
+        assert (images[old_ubuntu].visibility, images[old_ubuntu].is_hidden) == ('public', False)
         debian = images[names['Debian 12']].properties
         # The operator's release property wins over OIM's; OIM's reset does not override debian_properties.
         assert debian['replace_frequency'] == 'monthly' and debian.get('hw_watchdog_action') != 'reset'
@@ -227,6 +229,11 @@ def migrate(cloud, conn, mirror, provider, venv, tmp_path):
         latest = {image.name: image.id for image in images.values()}
         assert latest['Ubuntu 24.04'] in new and latest['Debian 12'] in new
         assert images[names['Ubuntu 24.04']].name == 'Ubuntu 24.04 (%s)' % ubuntu[1].version
+        # As in OIM, the previous Latest stays public and listed (marked demoted); one image has the latest name.
+        previous = images[names['Ubuntu 24.04']]
+        assert (previous.visibility, previous.is_hidden) == ('public', False), previous
+        assert 'cloudimages_demoted_at' in previous.properties
+        assert [i.id for i in images.values() if i.name == 'Ubuntu 24.04'] == [latest['Ubuntu 24.04']]
         assert old_ubuntu in images  # in use (or usage unknown on the light stack): kept
         if not cloud.full:
             assert set(oim) <= set(images)  # usage unknown: no OIM UUID is deleted

@@ -84,9 +84,6 @@ def not_carried(definition, known=True):
         notes.append('keep: true (never delete): set uuid_validity: forever instead')
     if definition.get('password'):
         notes.append('password: not published (a login password belongs in documentation, not image data)')
-    if definition.get('multi') is not False and len(definition.get('versions') or ()) > 1:
-        notes.append('older versions stay public and listed in OIM: here they become image_sync_previous_visibility '
-                     '(community; hidden keeps them public but unlisted), usable by UUID either way')
     if definition.get('multi') is False:
         notes.append('multi: false (every version named "<name> <version>"): the newest takes the latest name here')
     if definition.get('latest_url') and known:
@@ -143,7 +140,7 @@ def _base(definition, role, release):
                       'build_date': str(v['build_date']) if v.get('build_date') else None}
                      for v in _sorted_versions(definition)],
         'properties': overrides(definition), 'not_carried': not_carried(definition, known=role is not None),
-        'separator': definition.get('separator', ' '),
+        'separator': definition.get('separator', ' '), 'oim_visibility': str(definition.get('visibility', 'public')),
     }
 
 
@@ -315,7 +312,8 @@ def mapping(files, roles, keep_oim_names=False, include_disabled=False, operator
     ``operator``: the operator's ``cloudimages_distributions``, ``image_sync_release_properties`` and
     ``image_sync_properties``/``image_sync_extra_properties``: the inventory written keeps them (the
     operator's releases, enabled releases and properties stay; OIM's override a property only where the
-    operator set none); ``image_sync_architectures`` and ``image_sync_arch_name``: an OIM image of another
+    operator set none); ``image_sync_previous_visibility`` (kept; else public, as OIM keeps older versions);
+    ``image_sync_architectures`` and ``image_sync_arch_name``: an OIM image of another
     architecture (``meta.architecture: aarch64``) is that architecture's job of its release, whose
     ``architectures`` keep what the release synced before. Returns ``{'images': [...], 'inventory': {...}}``; every image has ``status`` known,
     generic, disabled or refused, and a ``reason`` unless it maps.
@@ -385,6 +383,7 @@ def mapping(files, roles, keep_oim_names=False, include_disabled=False, operator
         entry['operator_properties'] = _operator_properties(entry, role_data, operator, release_props.get(key))
         release_props[key] = dict({k: v for k, v in entry['properties'].items()
                                    if k not in entry['operator_properties']}, **(release_props.get(key) or {}))
+    _previous_visibility(images, inventory, operator)
     keys = [e['key'] for e in images if e.get('key')]
     for key in sorted({k for k in keys if keys.count(k) > 1}):
         raise OimError('several OIM images map to the release %s: %s' % (
@@ -397,6 +396,23 @@ def mapping(files, roles, keep_oim_names=False, include_disabled=False, operator
         inventory.update(image_sync_naming='scs', image_sync_base_name='scs',
                          image_sync_name_templates={'latest': '{name}', 'dated': '{name}%s({build})' % separator})
     return {'images': images, 'inventory': inventory}
+
+
+def _previous_visibility(images, inventory, operator):
+    """OIM keeps older versions public and listed (its images' ``visibility``, public by default): so
+    does the inventory written (``image_sync_previous_visibility: public``), unless the operator's says
+    otherwise. The knob is one per cloud: an image it does not fit says so."""
+    mapped = [e for e in images if e.get('key')]
+    theirs = operator.get('image_sync_previous_visibility')
+    chosen = theirs or ('public' if any(e['oim_visibility'] == 'public' for e in mapped) else None)
+    if chosen is None:
+        return
+    inventory['image_sync_previous_visibility'] = chosen
+    for entry in mapped:
+        if entry['oim_visibility'] != chosen:
+            entry['not_carried'].append(
+                'older versions are %s in OIM: here they become %s (image_sync_previous_visibility%s), usable by '
+                'UUID' % (entry['oim_visibility'], chosen, ' of your inventory' if theirs else ', one per cloud'))
 
 
 def _place(entry, release, operator, keep_oim_names):

@@ -165,6 +165,34 @@ def test_keep_oim_names_is_oims_naming():
     assert inventory['image_sync_name_templates'] == {'latest': '{name}', 'dated': '{name} ({build})'}
 
 
+def older_notes(entry):
+    return [note for note in entry['not_carried'] if note.startswith('older versions')]
+
+
+def test_older_versions_stay_public_and_listed_as_in_oim_unless_the_operator_says_otherwise():
+    result = _oim.mapping(oim_files(), roles())
+    assert result['inventory']['image_sync_previous_visibility'] == 'public'
+    mapped = [entry for entry in result['images'] if entry.get('key')]
+    assert mapped and not any(older_notes(entry) for entry in mapped)  # nothing changes for customers
+    # The operator's choice stays, and every image it changes says so.
+    operator = {'image_sync_previous_visibility': 'hidden'}
+    result = _oim.mapping(oim_files(), roles(), operator=operator)
+    assert result['inventory']['image_sync_previous_visibility'] == 'hidden'
+    ubuntu = next(entry for entry in result['images'] if entry['oim_name'] == 'Ubuntu 24.04')
+    assert older_notes(ubuntu) == ['older versions are public in OIM: here they become hidden '
+                                   '(image_sync_previous_visibility of your inventory), usable by UUID']
+    # One knob per cloud: an OIM image with private versions is told what its older versions become.
+    files = {'t.yml': {'images': [latest_definition(visibility='private'),
+                                  latest_definition(name='Other OS', shortname='other-os')]}}
+    by_name = {entry['oim_name']: entry for entry in _oim.mapping(files, roles())['images']}
+    assert older_notes(by_name['Thing OS']) == ['older versions are private in OIM: here they become public '
+                                                '(image_sync_previous_visibility, one per cloud), usable by UUID']
+    assert not older_notes(by_name['Other OS'])
+    # Only private OIM images: the cloud's default stays.
+    result = _oim.mapping({'t.yml': {'images': [latest_definition(visibility='private')]}}, roles())
+    assert 'image_sync_previous_visibility' not in result['inventory']
+
+
 def test_every_distribution_of_this_collection_is_known():
     # OIM's catalog has no Fedora CoreOS; an operator's definition of it is the role's stream.
     files = {'f.yml': {'images': [{'name': 'Fedora CoreOS', 'shortname': 'fedora-coreos', 'format': 'qcow2',
