@@ -498,7 +498,8 @@ def _awaited(group, versions, latest, policy):
     """
     if policy.candidate is not None or latest is None:
         return None
-    if any(image.get('name') == policy.naming.latest and _was_latest(image) for image in versions):
+    if any(image.get('name') == policy.naming.latest and image.get('visibility') == 'public'
+           and not image.get('os_hidden') for image in versions):
         return None
     try:
         demoted = parse_time((latest.get('properties') or {}).get(_managed.DEMOTED))
