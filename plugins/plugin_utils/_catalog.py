@@ -20,7 +20,9 @@ from __future__ import annotations
 import datetime
 import re
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._managed import BUILD, DEMOTED, DIGEST, RELEASE
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._managed import (
+    BUILD, DEMOTED, DIGEST, RELEASE,
+)
 
 SCHEMA = 1
 DEFAULT_TITLE = 'Public image catalog'

@@ -354,8 +354,10 @@ def _demoted_hours(image, policy, now):
 
 def _was_latest(image, policy):
     """Whether an older version was the latest before this run, by the planner's own records: it still
-    carries the latest name, or it is public and listed without the demotion mark (which every demotion
-    writes). Public and listed alone says nothing: previous_visibility public keeps older versions so."""
+    carries the latest name, or it is public and listed without the demotion mark that every demotion
+    writes. Public and listed alone does not tell (previous_visibility public keeps older versions so):
+    an unmarked one (adopted from openstack-image-manager) counts as demoted now, marked once, its grace
+    period starting then; a forged mark on the image with the latest name changes nothing."""
     if image.get('name') == policy.naming.latest:
         return True
     if (image.get('properties') or {}).get(_managed.DEMOTED) is not None:
