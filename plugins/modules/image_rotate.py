@@ -68,6 +68,25 @@ options:
         description: The release, as RV(cloudimages.openstack.upstream_release#module:release).
         type: dict
         required: true
+  remember:
+    description:
+      - The candidate's upstream release, to remember its build as published for the rollback guard
+        once the candidate is the latest, as M(cloudimages.openstack.upstream_release)'s C(published)
+        does (the daily sync does it here, which spares a module run per release).
+      - Nothing is remembered when the candidate is not the latest after the run (an older build, a
+        failed promotion), nor for O(planned_candidate).
+    type: dict
+    suboptions:
+      discover:
+        description:
+          - The release's discovery settings, as the options of M(cloudimages.openstack.upstream_release);
+            C(source), C(release), C(arch), C(options) and C(cache_dir) are used.
+        type: dict
+        required: true
+      build:
+        description: The candidate's build, as RV(cloudimages.openstack.upstream_release#module:release).
+        type: dict
+        required: true
   now:
     description:
       - Current time (ISO 8601, UTC when no offset) used for ages and promises instead of the
@@ -231,12 +250,17 @@ warnings_list:
   returned: always
   type: list
   elements: str
+remembered:
+  description: Whether the build of O(remember) was remembered as published (or would be, in check mode).
+  returned: always
+  type: bool
 diff:
   description: Before and after per image ID.
   returned: when diff mode is on
   type: dict
 """
 
+import os
 from datetime import datetime, timezone
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance import GlanceError
@@ -257,6 +281,8 @@ class ImageRotateModule(OpenStackModule):
         candidate=dict(type='str'),
         planned_candidate=dict(type='dict', options=dict(
             name=dict(type='str', required=True), release=dict(type='dict', required=True))),
+        remember=dict(type='dict', options=dict(discover=dict(type='dict', required=True),
+                                                build=dict(type='dict', required=True))),
         now=dict(type='str'),
         **OWNERS_SPEC
     )
@@ -307,15 +333,34 @@ class ImageRotateModule(OpenStackModule):
                                         'servers': [], 'volumes': []})
             changed = any(outcome == 'done' and action['action'] != 'keep'
                           for action, outcome in zip(result.actions, outcomes))
+        remembered = bool(p['remember'] and candidate and not planned and out['latest'] == candidate
+                          and self.remember(p['remember'], out))
         warnings += result.warnings
         for warning in warnings:
             self.ansible.warn(warning)
-        self.exit_json(changed=changed, plan=out['plan'], latest=out['latest'], kept=out['kept'],
+        self.exit_json(changed=changed or remembered, plan=out['plan'], latest=out['latest'], kept=out['kept'],
+                       remembered=remembered,
                        kept_in_use=out['kept_in_use'],
                        warnings_list=warnings,
                        usage={'checked': usage is not None, 'complete': usage['complete'] if usage else None,
                               'reason': usage['reason'] if usage else None},
                        **({'diff': out['diff']} if self.ansible._diff else {}))
+
+    def remember(self, remember, out):
+        """Remember the promoted build against rollbacks; True when the memory changed (or would)."""
+        # Imported here: a rotation without a build to remember needs no discovery code.
+        from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import DiscoveryError
+        from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import remember_published
+        discover = dict(remember['discover'])
+        discover['cache_dir'] = os.path.expanduser(discover.get('cache_dir') or '~/.cache/cloudimages')
+        discover.setdefault('arch', 'x86_64')
+        discover.setdefault('options', {})
+        try:
+            return remember_published(discover, remember['build'], self.check_mode)
+        except (DiscoveryError, OSError, KeyError) as exc:
+            self.fail_json(msg='promoted, but remembering its build against rollbacks failed: %s' % exc,
+                           plan=out['plan'], latest=out['latest'])
+        return False
 
 
 def main():
