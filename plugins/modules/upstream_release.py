@@ -141,8 +141,10 @@ options:
     description:
       - A C(release) this module returned, now published in a cloud (verified, uploaded, boot-tested,
         promoted). Discovers nothing; remembers it for the rollback guard (C(state/newest/)) unless a
-        build at least as new is remembered. The daily sync calls this after each promotion, since its
-        own discovery (M(cloudimages.openstack.release_status_info)) remembers only published builds.
+        build at least as new is remembered, since discovery in the daily sync
+        (M(cloudimages.openstack.release_status_info)) remembers only published builds. The daily sync
+        has M(cloudimages.openstack.image_rotate) do the same when it promotes
+        (O(cloudimages.openstack.image_rotate#module:remember)).
     type: dict
   accept_withdrawal:
     description:
