@@ -260,8 +260,9 @@ diff:
   type: dict
 """
 
-import os
 from datetime import datetime, timezone
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance import GlanceError
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance_upload import planned_image
@@ -350,18 +351,17 @@ class ImageRotateModule(OpenStackModule):
         """Remember the promoted build against rollbacks; True when the memory changed (or would)."""
         # Imported here: a rotation without a build to remember needs no discovery code.
         from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import DiscoveryError
-        from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import remember_published
-        discover = dict(remember['discover'])
-        discover['cache_dir'] = os.path.expanduser(discover.get('cache_dir') or '~/.cache/cloudimages')
-        discover.setdefault('arch', 'x86_64')
-        discover.setdefault('options', {})
+        from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import (
+            DISCOVER_SPEC, remember_published)
+        checked = ArgumentSpecValidator(DISCOVER_SPEC).validate(remember['discover'])
         try:
-            return remember_published(discover, remember['build'], self.check_mode)
-        except (DiscoveryError, OSError, KeyError) as exc:
+            if checked.error_messages:
+                raise DiscoveryError('remember.discover: %s' % '; '.join(checked.error_messages))
+            return remember_published(checked.validated_parameters, remember['build'], self.check_mode)
+        except (DiscoveryError, OSError) as exc:
             self.fail_json(msg='promoted, but remembering its build against rollbacks failed: %s' % exc,
                            plan=out['plan'], latest=out['latest'])
         return False
-
 
 def main():
     ImageRotateModule()()
