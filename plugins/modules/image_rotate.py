@@ -363,6 +363,7 @@ class ImageRotateModule(OpenStackModule):
                            plan=out['plan'], latest=out['latest'])
         return False
 
+
 def main():
     ImageRotateModule()()
 
