@@ -300,7 +300,8 @@ import pathlib
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils.image._diskimage import FORMAT_INSPECTOR_IMPORT_ERROR
+from ansible_collections.cloudimages.openstack.plugins.module_utils.image._diskimage import (
+    FORMAT_INSPECTOR_IMPORT_ERROR)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._http import (
     REQUESTS_IMPORT_ERROR, TRANSFER_DEADLINE, make_session)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.image._verified_image import (

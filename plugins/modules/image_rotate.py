@@ -199,7 +199,9 @@ plan:
       description: C(done), C(gone) (someone else deleted it first) or C(refused) with the reason; absent in check mode.
       type: str
 latest:
-  description: ID of the image carrying the latest name after the run; null when retired, empty, or while a candidate waits.
+  description:
+    - ID of the image carrying the latest name after the run; null when retired, empty, or while a
+      candidate waits.
   returned: always
   type: str
 kept:
@@ -266,7 +268,8 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance import GlanceError
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance_upload import planned_image
-from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._image_query import list_impostors, resolve_owners
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._image_query import (
+    list_impostors, resolve_owners)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._managed import OWNERS_SPEC
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
 from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time

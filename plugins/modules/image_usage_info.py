@@ -108,7 +108,8 @@ reason:
   type: str
 """
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._image_query import list_impostors, resolve_owners
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._image_query import (
+    list_impostors, resolve_owners)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._managed import OWNERS_SPEC
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
 from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import POLICY_SPEC

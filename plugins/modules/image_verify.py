@@ -231,7 +231,8 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils.verify import _verify
-from ansible_collections.cloudimages.openstack.plugins.module_utils.image._diskimage import FORMAT_INSPECTOR_IMPORT_ERROR
+from ansible_collections.cloudimages.openstack.plugins.module_utils.image._diskimage import (
+    FORMAT_INSPECTOR_IMPORT_ERROR)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._http import (
     REQUESTS_IMPORT_ERROR, TRANSFER_DEADLINE, make_session)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._image_query import (

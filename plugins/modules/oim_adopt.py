@@ -88,7 +88,8 @@ adopted:
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils.migrate import _oim
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance import Glance, GlanceError
-from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._image_query import list_images, resolve_owners
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._image_query import (
+    list_images, resolve_owners)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
 from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import json_pointer
 

@@ -360,7 +360,8 @@ requests:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._http import REQUESTS_IMPORT_ERROR
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import DiscoveryError, EndOfLife
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import (
+    DiscoveryError, EndOfLife)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import (
     DISCOVER_SPEC, discover_from, remember_published)
 

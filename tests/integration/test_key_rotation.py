@@ -17,7 +17,8 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._ht
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._signatures import keyring_fingerprints
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import (
     KEYRING_MAX_AGE, DiscoveryError)
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import discover, make_source
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import (
+    discover, make_source)
 
 pytestmark = pytest.mark.skipif(not shutil.which('gpgv'), reason='needs gpgv')
 

@@ -15,7 +15,8 @@ import yaml
 from ansible_collections.cloudimages.openstack.plugins.module_utils.plan._build_order import check_withdrawal
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._http import make_session
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._managed import release_key
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import DiscoveryError, EndOfLife
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import (
+    DiscoveryError, EndOfLife)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import (
     DISCOVER_SPEC, discover, discover_from, make_source, remember_published,
 )

@@ -336,7 +336,8 @@ class BootTest:
             raise BootTestFailure('server %s went to ERROR: %s' % (server.id, fault_text(server)), image_at_fault=True)
         if outcome == 'timeout':
             raise BootTestFailure('server %s was not ACTIVE after %ds (status %s, task state %s)' % (
-                server.id, self.opts['timeout'], server.status, server.task_state), image_at_fault=True, setting='timeout')
+                server.id, self.opts['timeout'], server.status, server.task_state),
+                image_at_fault=True, setting='timeout')
         return server
 
     def console(self, server, lines=None, gone_fails=False):

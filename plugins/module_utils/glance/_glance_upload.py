@@ -32,7 +32,8 @@ import time
 from ansible_collections.cloudimages.openstack.plugins.module_utils import _process
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream import _checksums
-from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance import GlanceError, listed, missing_stores
+from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance import (
+    GlanceError, listed, missing_stores)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._image_query import flatten
 from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time, utcnow
 

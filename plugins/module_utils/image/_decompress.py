@@ -25,7 +25,8 @@ import os
 import tempfile
 import zlib
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._checksums import STANDARD_DIGESTS, MultiHasher
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._checksums import (
+    STANDARD_DIGESTS, MultiHasher)
 
 CHUNK = 1 << 20
 HEAD_BYTES = 4 << 20   # expanded bytes check_head sees: every image header fits

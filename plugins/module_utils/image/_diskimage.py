@@ -30,7 +30,8 @@ import tempfile
 import traceback
 from dataclasses import dataclass
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._checksums import STANDARD_DIGESTS, MultiHasher
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._checksums import (
+    STANDARD_DIGESTS, MultiHasher)
 
 try:
     from oslo_utils.imageutils import format_inspector

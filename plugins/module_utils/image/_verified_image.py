@@ -52,7 +52,8 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils.image._decom
 from ansible_collections.cloudimages.openstack.plugins.module_utils.image._diskimage import (
     DEFAULT_FORMATS, ConversionError, UnsafeImageError, convert_to_raw, expansion_cap, inspect, min_disk_gib,
     same_disk)
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._fetch import CHUNK, Cache, FetchError, fetch
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._fetch import (
+    CHUNK, Cache, FetchError, fetch)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._files import (
     UnsafeCacheError, temp_path, write_atomic)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._http import (

@@ -315,8 +315,9 @@ def mapping(files, roles, keep_oim_names=False, include_disabled=False, operator
     operator set none); ``image_sync_previous_visibility`` (kept; else public, as OIM keeps older versions);
     ``image_sync_architectures`` and ``image_sync_arch_name``: an OIM image of another
     architecture (``meta.architecture: aarch64``) is that architecture's job of its release, whose
-    ``architectures`` keep what the release synced before. Returns ``{'images': [...], 'inventory': {...}}``; every image has ``status`` known,
-    generic, disabled or refused, and a ``reason`` unless it maps.
+    ``architectures`` keep what the release synced before. Returns ``{'images': [...], 'inventory':
+    {...}}``; every image has ``status`` known, generic, disabled or refused, and a ``reason`` unless
+    it maps.
     """
     operator = operator or {}
     release_props = dict(operator.get('image_sync_release_properties') or {})
@@ -368,7 +369,8 @@ def mapping(files, roles, keep_oim_names=False, include_disabled=False, operator
         enabled = inventory['%s_enabled' % role] = sorted(set(enabled) | {name})
         # The operator's own list stays whole; from the role's defaults only the enabled releases are copied.
         releases = inventory.get('%s_releases' % role, [
-            r for r in role_data.get('releases') or () if role_data.get('overridden') or str(r.get('release')) in enabled])
+            r for r in role_data.get('releases') or ()
+            if role_data.get('overridden') or str(r.get('release')) in enabled])
         if (role, name) not in before:  # the release as it was, before any OIM image of it was merged
             before[role, name] = (next((r for r in releases if str(r.get('release')) == name), None),
                                   cloud_arches if was_enabled else None)
@@ -577,7 +579,8 @@ def to_fetch(images, entries, owners, oim_tag=OIM_TAG, rewrites=None):
         entry = by_name[props[GROUP]]
         if _match(image, entry)[0] is not None:
             continue
-        named = [v for v in entry['versions'] if v['version'] == str(props.get(VERSION)) and v['proof'] and v.get('url')]
+        named = [v for v in entry['versions']
+                 if v['version'] == str(props.get(VERSION)) and v['proof'] and v.get('url')]
         for version in named + [v for v in entry['versions'] if v.get('release')]:
             if not _comparable(image, version['proof']):
                 item = ({'release': version['release']} if version.get('release') else

@@ -362,6 +362,11 @@ def _was_latest(image, policy):
         return True
     if (image.get('properties') or {}).get(_managed.DEMOTED) is not None:
         return False
+    return _listed(image)
+
+
+def _listed(image):
+    """Public and in image lists (not os_hidden): where users see a Latest."""
     return image.get('visibility') == 'public' and not image.get('os_hidden')
 
 
@@ -500,8 +505,7 @@ def _awaited(group, versions, latest, policy):
     """
     if policy.candidate is not None or latest is None:
         return None
-    if any(image.get('name') == policy.naming.latest and image.get('visibility') == 'public'
-           and not image.get('os_hidden') for image in versions):
+    if any(image.get('name') == policy.naming.latest and _listed(image) for image in versions):
         return None
     try:
         demoted = parse_time((latest.get('properties') or {}).get(_managed.DEMOTED))

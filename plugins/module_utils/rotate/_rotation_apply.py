@@ -19,8 +19,10 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glan
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._image_query import list_managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._process import NO_GUARD
-from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import PATCH_ACTIONS, pairs, undo_ops
-from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._usage import DEFAULT_SERVICES, in_use, pending_text
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import (
+    PATCH_ACTIONS, pairs, undo_ops)
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._usage import (
+    DEFAULT_SERVICES, in_use, pending_text)
 
 
 def list_group(conn, provider, release_key, owners, extra_ids=()):

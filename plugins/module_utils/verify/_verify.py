@@ -20,7 +20,8 @@ import re
 from dataclasses import dataclass, field
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._checksums import ChecksumError, parse_digest
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._checksums import (
+    ChecksumError, parse_digest)
 # The same url_rewrites semantics as upstream_release (longest canonical prefix -> mirror prefix).
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import rewrite
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._checksum_dir import archive_urls

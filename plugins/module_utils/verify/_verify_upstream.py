@@ -9,7 +9,8 @@ reproduce the stored form, compare digests, and tell a changed file from a gone 
 from __future__ import annotations
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.verify import _verify
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._checksums import ChecksumError, MultiHasher
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._checksums import (
+    ChecksumError, MultiHasher)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._fetch import Cache, FetchError, fetch
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._files import UnsafeCacheError
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._http import (

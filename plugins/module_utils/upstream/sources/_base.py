@@ -24,7 +24,8 @@ import urllib.parse
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream import _checksums, _signatures
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._files import subdir, write_atomic
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._arches import DEFAULT_ARCH, SPELLINGS, spelling
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._arches import (
+    DEFAULT_ARCH, SPELLINGS, spelling)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._http import (
     BACKOFF, RETRIES, TRANSFER_DEADLINE, Deadline, UpstreamError, attempts, body, check_framed, get,
     requests_sent, retrying)

@@ -57,7 +57,8 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._ht
     RETRIES, TRANSFER_DEADLINE, make_session,
 )
 from ansible_collections.cloudimages.openstack.plugins.module_utils.plan._lifecycle import end_of_life
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._arches import ARCHITECTURES, DEFAULT_ARCH
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._arches import (
+    ARCHITECTURES, DEFAULT_ARCH)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import (
     Context, DiscoveryError, EndOfLife, NotFoundError, Response,
 )

@@ -15,7 +15,8 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sou
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._fedora import Fedora, FedoraCoreOS
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._flatcar import Flatcar
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._local import LocalArtifact
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._ubuntu import Ubuntu, UbuntuMinimal
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._ubuntu import (
+    Ubuntu, UbuntuMinimal)
 
 SOURCES = {cls.name: cls for cls in (
     Ubuntu, UbuntuMinimal, Debian, Rocky, AlmaLinux, Fedora, FedoraCoreOS, Flatcar, CirrOS,

@@ -16,7 +16,8 @@ import pytest
 import yaml
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream import _checksums
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._arches import DEFAULT_ARCH, SPELLINGS
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._arches import (
+    DEFAULT_ARCH, SPELLINGS)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import (
     Context, DiscoveryError, Response, same_digest)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import make_source

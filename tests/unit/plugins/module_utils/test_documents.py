@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import DiscoveryError, Response
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import (
+    DiscoveryError, Response)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import Documents
 
 URL = 'https://cloud-images.ubuntu.com/releases/streams/v1/com.ubuntu.cloud:released:download.json'

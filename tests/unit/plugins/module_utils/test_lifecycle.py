@@ -32,7 +32,8 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sou
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._cirros import CirrOS
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._debian import Debian
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._fedora import Fedora, pick_release
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._ubuntu import Ubuntu, UbuntuMinimal
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._ubuntu import (
+    Ubuntu, UbuntuMinimal)
 
 SAMPLES = Path(__file__).resolve().parents[3] / 'data' / 'vendor_samples'
 STREAM = 'https://cloud-images.ubuntu.com/releases/streams/v1/com.ubuntu.cloud:released:download.json'

@@ -12,14 +12,18 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream imp
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import (
     Context, DiscoveryError, Response, date_in, is_loopback, listing_names, newest_match, rewrite, version_key,
 )
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._checksum_dir import AlmaLinux, Rocky
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._debian import BASE, parse_build_json
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._checksum_dir import (
+    AlmaLinux, Rocky)
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._debian import (
+    BASE, parse_build_json)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import make_source
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._fedora import FedoraCoreOS, pick_release
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._fedora import (
+    FedoraCoreOS, pick_release)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._flatcar import parse_version_txt
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._local import parse_checksum
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._registry import SOURCES
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._ubuntu import Ubuntu, newest_version
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._ubuntu import (
+    Ubuntu, newest_version)
 
 SHA = 'ab' * 32
 

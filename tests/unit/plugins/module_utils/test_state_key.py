@@ -16,7 +16,8 @@ import pytest
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._http import make_session
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources import _engine
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import discover, make_source
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import (
+    discover, make_source)
 
 PLANTED = 'sha256:' + 'ab' * 32
 

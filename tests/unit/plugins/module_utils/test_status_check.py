@@ -11,7 +11,8 @@ import pytest
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils.plan import _status_check
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import EndOfLife, catalog_entry
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import (
+    EndOfLife, catalog_entry)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.plan._status_check import StatusCheck
 from rotation_sim import OWNERS, PROVIDER, image
 

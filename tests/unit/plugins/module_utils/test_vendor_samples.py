@@ -22,7 +22,8 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._si
     dearmor, key_expiries, keyring_fingerprints, verify_clearsigned, verify_detached)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import (
     Context, DiscoveryError, EndOfLife, Response)
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._checksum_dir import AlmaLinux, Rocky
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._checksum_dir import (
+    AlmaLinux, Rocky)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._fedora import FedoraCoreOS
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._ubuntu import newest_version
 

@@ -13,7 +13,8 @@ import pytest
 from ansible_collections.cloudimages.openstack.plugins.module_utils.verify import _verify
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._http import make_session
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._checksum_dir import archive_urls
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import discover, make_source
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import (
+    discover, make_source)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.verify._verify_upstream import UpstreamCheck
 
 

@@ -9,7 +9,8 @@ import yaml
 
 from ansible_collections.cloudimages.openstack.plugins.doc_fragments.policy import ModuleDocFragment
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
-from ansible_collections.cloudimages.openstack.plugins.module_utils.plan._build_order import WITHDRAWAL_SPEC, check_withdrawal
+from ansible_collections.cloudimages.openstack.plugins.module_utils.plan._build_order import (
+    WITHDRAWAL_SPEC, check_withdrawal)
 from ansible_collections.cloudimages.openstack.plugins.modules import upstream_release
 from ansible_collections.cloudimages.openstack.plugins.module_utils.plan._release_status import assess
 from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import (
