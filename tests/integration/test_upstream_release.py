@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import time
 
 import pytest
@@ -370,17 +371,28 @@ def test_unknown_release_and_arch(run):
         run('checksum_file', '1', {'url': 'https://example.test/'})
 
 
-def test_playbook_runs_the_module(run, tmp_path):
+@pytest.mark.parametrize('process', ['worker', 'own'])
+def test_playbook_runs_the_module(run, tmp_path, process):
+    """The same playbook with the module in the task's worker process (the default on a local connection,
+    plugin_utils/_in_process.py) and in a process of its own, as for any other Python: same results."""
+    args = ['-vvv']
+    if process == 'own':
+        python = tmp_path / 'python'  # another path to the same Python
+        python.write_text('#!/bin/sh\nexec %s "$@"\n' % sys.executable)
+        python.chmod(0o755)
+        args += ['-e', 'ansible_python_interpreter=%s' % python]
     info = run.mirror.releases['ubuntu', '24.04']
     extra = {'rewrites': run.rewrites, 'keyring': run.keyring, 'fingerprint': run.fingerprints[0],
              'cache': str(tmp_path / 'playbook-cache'), 'expected': {
                  'version': info.version, 'url': run.server.rewrite(info.image_url), 'image_source': info.image_url,
                  'checksum': 'sha256:' + info.sha256, 'debian': run.mirror.releases['debian', '12'].version}}
-    checked = run_playbook('upstream_release.yml', extra_vars=extra, check=True)
+    checked = run_playbook('upstream_release.yml', extra_vars=extra, check=True, args=args)
     assert checked.rc == 0, checked.output
+    # A module process of its own is run by a command, AnsiballZ's: none in the worker.
+    assert ('AnsiballZ_upstream_release.py' in checked.output) == (process == 'own'), checked.output
     assert checked.changed() == 0
     assert not os.path.exists(os.path.join(extra['cache'], 'state'))
-    result = run_playbook('upstream_release.yml', extra_vars=extra)
+    result = run_playbook('upstream_release.yml', extra_vars=extra, args=args)
     assert result.rc == 0, result.output
     assert result.changed() == 0
     state = os.path.join(extra['cache'], 'state')
