@@ -131,12 +131,15 @@ class Context:
         """Where the original bytes of a tampered file are kept (checksums keep describing them)."""
         return os.path.join(self.root, 'pristine', os.path.relpath(path, self.www))
 
+    def _key(self, source):
+        stat = os.stat(source)
+        return (os.path.relpath(source, self.root), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
     def digest(self, path, algo='sha256'):
         source = self.pristine(path)
         if not os.path.exists(source):
             source = path
-        stat = os.stat(source)
-        key = (os.path.relpath(source, self.root), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+        key = self._key(source)
         cached = self._digest_cache.get(os.path.relpath(path, self.root))
         if not cached or cached[0] != key:
             with open(source, 'rb') as handle:
@@ -144,6 +147,26 @@ class Context:
             cached = (key, {name: hashlib.new(name, data).hexdigest() for name in ('md5', 'sha1', 'sha256', 'sha512')})
             self._digest_cache[os.path.relpath(path, self.root)] = cached
         return cached[1][algo]
+
+    def current_digests(self):
+        """The cached digests whose file is unchanged: ``{path: (key, digests)}``."""
+        current = {}
+        for path, (key, digests) in self._digest_cache.items():
+            source = os.path.join(self.root, key[0])
+            if os.path.exists(source) and tuple(self._key(source)) == tuple(key):
+                current[path] = (key, digests)
+        return current
+
+    def adopt_digests(self, current):
+        """Keep ``current`` (of this tree or of the one it was hard-linked from) where only the ctime
+        moved: linking a file changes its ctime, never its bytes. Saved at once."""
+        for path, (key, digests) in current.items():
+            source = os.path.join(self.root, key[0])
+            if os.path.exists(source):
+                now = self._key(source)
+                if tuple(now[:4]) == tuple(key[:4]):
+                    self._digest_cache[path] = (now, digests)
+        self.save()
 
     @staticmethod
     def size(path):

@@ -326,9 +326,14 @@ class Mirror:
                     pass
             return shutil.copy2(src, dst)
 
+        current = self._context().current_digests()
         shutil.copytree(root, dest, symlinks=True, ignore=shutil.ignore_patterns('S.*', '*.lock'),
                         copy_function=link_or_copy)
-        return Mirror(dest)
+        copy = Mirror(dest)
+        # The links moved every file's ctime, which the digest cache checks: both trees would hash it all again.
+        for mirror in (self, copy):
+            mirror._context().adopt_digests(current)  # pylint: disable=protected-access
+        return copy
 
     def close(self):
         self.keyring.close()
