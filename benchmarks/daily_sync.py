@@ -103,7 +103,7 @@ def main():
     parser.add_argument('--smoke', action='store_true', help='two distributions only: proves the benchmark runs (CI)')
     args = parser.parse_args()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix='cloudimages-bench-'))
-    mirror = Mirror(workdir / 'mirror').build()
+    mirror = Mirror(workdir / 'mirror', bootable=not args.smoke).build()  # smoke boots nothing: stand-ins
     provider = 'bench' + uuid.uuid4().hex[:8] if args.stack else 'bench'
     stack = LocalCloud(args.stack or workdir / 'cloud', services=args.services if args.stack else 'light')
     try:

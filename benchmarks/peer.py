@@ -165,7 +165,7 @@ def main():
     args = parser.parse_args()
     pairs = 1 if args.smoke else args.pairs
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix='cloudimages-peer-'))
-    mirror = Mirror(workdir / 'mirror').build()
+    mirror = Mirror(workdir / 'mirror', bootable=not args.smoke).build()  # smoke boots nothing: stand-ins
     stack = LocalCloud(args.stack or workdir / 'cloud', services='light')
     if args.stack:
         state = stack.layout.load_json(stack.layout.state_file, {})

@@ -226,7 +226,7 @@ def main():
     counts = [1] if args.smoke else [int(n) for n in args.regions.split(',')]
     catalog = SMOKE_CATALOG if args.smoke else dict(CATALOG, cloudimages_distributions=args.distributions.split(','))
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix='cloudimages-regions-'))
-    mirror = Mirror(workdir / 'mirror').build()
+    mirror = Mirror(workdir / 'mirror', bootable=not args.smoke).build()  # smoke boots nothing: stand-ins
     stack = LocalCloud(args.stack or workdir / 'cloud', services='light')
     if args.stack:
         stack = LocalCloud(args.stack, services='full' if stack.layout.load_json(stack.layout.state_file, {})

@@ -91,15 +91,24 @@ class Context:
     def write_json(self, path, obj, mtime, indent=1):
         return self.write(path, json.dumps(obj, indent=indent, sort_keys=False) + '\n', mtime)
 
-    @staticmethod
-    def link(source, alias):
+    def link(self, source, alias):
         """Hard-link ``alias`` to ``source`` (vendor aliases such as ``.latest.`` share bytes)."""
         if os.path.lexists(alias):
             if not os.path.islink(alias) and os.path.samefile(source, alias):
                 return
             os.unlink(alias)
         os.makedirs(os.path.dirname(alias), exist_ok=True)
+        before = os.stat(source)
         os.link(source, alias)
+        self.relinked(before, os.stat(source))
+
+    def relinked(self, before, after):
+        """A link moved the ctime of an inode, never its bytes: digests current before stay current."""
+        was = (before.st_ino, before.st_size, before.st_mtime_ns, before.st_ctime_ns)
+        for path, (key, digests) in list(self._digest_cache.items()):
+            if tuple(key[1:]) == was:
+                self._digest_cache[path] = ((key[0], after.st_ino, after.st_size, after.st_mtime_ns, after.st_ctime_ns),
+                                            digests)
 
     @staticmethod
     def symlink(target, link):
