@@ -157,17 +157,20 @@ def daily_sync(cloud, server, upstream, tmp_path):  # pylint: disable=redefined-
     """Makes the test's DailySync (tests/integration/sync_support.py): ``daily_sync(prefix, mirror=None, **defaults)``.
 
     ``mirror``: None for the session's shared mirror (a test that does not change it), ``'copy'`` for
-    a private copy of it (a test that advances it or injects faults), or a Mirror the test built; a
-    private one is served for the test and closed after it. The provider's images are removed after
-    the test in both regions, whatever happened.
+    a private copy of it (a test that advances it or injects faults), ``'stand-ins'`` for a private
+    mirror of tiny non-booting images (a test that boots nothing: no 16 MB image to fetch, hash and
+    upload per release), or a Mirror the test built; a private one is served for the test and closed
+    after it. The provider's images are removed after the test in both regions, whatever happened.
     """
     from sync_support import DailySync  # pylint: disable=import-outside-toplevel
-    from upstream_mirror import MirrorServer  # pylint: disable=import-outside-toplevel
+    from upstream_mirror import Mirror, MirrorServer  # pylint: disable=import-outside-toplevel
+    private = {'copy': lambda: upstream.mirror.copy(tmp_path / 'mirror'),
+               'stand-ins': lambda: Mirror(tmp_path / 'mirror', bootable=False).build()}
     with contextlib.ExitStack() as cleanup:
         def make(prefix, mirror=None, **defaults):
             served = server
             if mirror is not None:
-                mirror = upstream.mirror.copy(tmp_path / 'mirror') if mirror == 'copy' else mirror
+                mirror = private[mirror]() if isinstance(mirror, str) else mirror
                 cleanup.callback(mirror.close)
                 served = cleanup.enter_context(MirrorServer(mirror))
             sync = DailySync(cloud, mirror or upstream.mirror, served, tmp_path, prefix, **defaults)

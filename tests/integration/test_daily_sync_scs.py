@@ -30,7 +30,7 @@ NEWER = 'Ubuntu 26.04'  # not (yet) a standard image of SCS-0104, named the same
 def scs_sync(daily_sync, tmp_path):
     """Two clouds, no boot tests: RegionTwo with the naming profile scs, RegionOne latest_suffix with SCS base names."""
     status = str(tmp_path / 'status')  # the DailySync's status_dir
-    return daily_sync('scs', mirror='copy', timeout=1200,  # this test advances its mirror
+    return daily_sync('scs', mirror='stand-ins', timeout=1200,  # this test advances its mirror; boots nothing
                       region_one={'cloudimages_distributions': ['debian'], 'image_sync_base_name': 'scs',
                                   'image_sync_status_dir': status},
                       region_two={
