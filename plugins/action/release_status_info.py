@@ -8,13 +8,17 @@
 With ``defer`` a host's task only hands over its options (the play's module_defaults applied, so
 its connection too), without a module process; one later ``run_once`` task checks every host's
 cloud with ``requests`` in one module run (in the worker process on a local connection:
-plugin_utils/_in_process.py).
+plugin_utils/_in_process.py). With ``distributions`` instead of ``releases`` it builds the jobs
+first (as release_jobs does): one task per host on a day without news.
 """
 
 from __future__ import annotations
 
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.validation import check_type_list
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.cloudimages.openstack.plugins.plugin_utils import _release_jobs
 from ansible_collections.cloudimages.openstack.plugins.plugin_utils._in_process import InProcess, module_of
 
 
@@ -24,7 +28,20 @@ class ActionModule(InProcess):
     def run(self, tmp=None, task_vars=None):
         if not boolean(self._task.args.get('defer', False), strict=False):
             return super().run(tmp, task_vars)
+        task_vars = task_vars or {}
+        args = {k: v for k, v in self._task.args.items() if k != 'defer'}
+        result = dict(changed=False)
+        if 'distributions' in args:
+            if 'releases' in args:
+                return dict(result, failed=True, msg='parameters are mutually exclusive: distributions|releases')
+            try:
+                args['releases'], _names, warnings = _release_jobs.build(
+                    self._loader, self._templar, task_vars, check_type_list(args.pop('distributions')))
+            except (AnsibleError, TypeError) as exc:
+                return dict(result, failed=True, msg=str(exc))
+            result['warnings'] = warnings
+            if not args['releases']:  # nothing to check in this cloud (--tags left it none)
+                return result
         # The options hold the connection's secrets: the result is for the next task, not the output.
-        request = {k: v for k, v in self._task.args.items() if k != 'defer'}
-        request['name'] = (task_vars or {})['inventory_hostname']
-        return dict(changed=False, request=request, _ansible_no_log=True)
+        request = dict(args, name=task_vars['inventory_hostname'])
+        return dict(result, request=request, _ansible_no_log=True)

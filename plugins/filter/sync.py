@@ -53,10 +53,10 @@ def _report_call(function, *args, **kwargs):
 
 
 def sync_report(queue, cloud, statuses, results, now, check_mode=False, previous=None, available=None,
-                not_in_data=None):
+                not_in_data=None, failure=None):
     """One record per queued release of this cloud's run (see _sync_report.build_report)."""
     return _report_call(_sync_report.build_report, cloud, queue, statuses, results, now, check_mode, previous,
-                        available, not_in_data)
+                        available, not_in_data, failure)
 
 
 def sync_table(report, warn_days=90):

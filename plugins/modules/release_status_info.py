@@ -102,6 +102,13 @@ options:
         connection's secrets, as the options do; it is hidden from the output.
     type: bool
     default: false
+  distributions:
+    description:
+      - With O(defer), instead of O(releases) - the distribution roles whose jobs to check, built
+        on the controller as M(cloudimages.openstack.release_jobs) builds them (same option), so one
+        task builds and hands them over. Without a job (C(--tags) left none) there is no RV(request).
+    type: list
+    elements: str
   requests:
     description:
       - Check many clouds or regions at once, one RV(request) each, in one module run. They are
@@ -154,7 +161,7 @@ EXAMPLES = r"""
 RETURN = r"""
 request:
   description: With O(defer), the options of this cloud for O(requests), with its C(name).
-  returned: with O(defer)
+  returned: with O(defer), unless O(distributions) gave no job
   type: dict
 clouds:
   description:
@@ -327,17 +334,18 @@ ERRORS = (ValueError, DiscoveryError, GlanceError)
 class ReleaseStatusInfoModule(OpenStackModule):
     # requests hold connections' secrets: hidden whole until each is validated (see requested).
     argument_spec = dict(STATUS_SPEC, defer=dict(type='bool', default=False),
+                         distributions=dict(type='list', elements='str'),
                          requests=dict(type='list', elements='dict', no_log=True))
-    module_kwargs = dict(supports_check_mode=True, required_one_of=[('releases', 'requests')],
-                         mutually_exclusive=[('releases', 'requests')])
+    module_kwargs = dict(supports_check_mode=True, required_one_of=[('releases', 'requests', 'distributions')],
+                         mutually_exclusive=[('releases', 'requests', 'distributions')])
 
     def connects(self):
         return self.params['requests'] is None
 
     def run(self):
         now = datetime.now(timezone.utc)
-        if self.params['defer']:
-            self.fail_json(msg='defer is done by the action plugin on the controller; run this module as a task')
+        if self.params['defer'] or self.params['distributions']:
+            self.fail_json(msg='defer and distributions are for the action plugin on the controller; run this module as a task')
         if self.params['requests'] is not None:
             self.run_many(now)
         try:

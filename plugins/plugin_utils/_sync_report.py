@@ -130,14 +130,15 @@ def _days(later, earlier):
 
 
 def build_report(cloud, queue, statuses, results, now, check_mode=False, previous=None, available=None,
-                 not_in_data=None):
+                 not_in_data=None, failure=None):
     """``{'cloud', 'generated_at', 'check_mode', 'releases': [...]}`` of one cloud's run.
 
     ``queue``: image_sync's queued jobs (``rotate``, ``end_of_support``); ``statuses``: the
     ``releases`` of release_status_info; ``results``: image_sync_results of release.yml;
     ``previous``: the last status file of this cloud, whose ``last_success`` a failed release keeps;
     ``available``: upstream releases this cloud does not carry (release_status_info's ``available``);
-    ``not_in_data``: managed images of releases the data does not carry (its ``not_in_data``).
+    ``not_in_data``: managed images of releases the data does not carry (its ``not_in_data``);
+    ``failure``: why this cloud could not be checked at all (then in the report as ``failure``).
     """
     now = _when(now) if not isinstance(now, datetime.datetime) else now
     if now is None:
@@ -191,8 +192,9 @@ def build_report(cloud, queue, statuses, results, now, check_mode=False, previou
         records.append(record)
     announced = [{key: item.get(key) for key in ('source', 'release', 'title', 'support_eol')}
                  for item in available or ()]
-    return {'cloud': cloud, 'generated_at': now.strftime('%Y-%m-%dT%H:%M:%SZ'), 'check_mode': bool(check_mode),
-            'releases': records, 'available_not_synced': announced, 'not_in_data': list(not_in_data or ())}
+    report = {'cloud': cloud, 'generated_at': now.strftime('%Y-%m-%dT%H:%M:%SZ'), 'check_mode': bool(check_mode),
+              'releases': records, 'available_not_synced': announced, 'not_in_data': list(not_in_data or ())}
+    return dict(report, failure=failure) if failure else report
 
 
 def _count(number, noun):
@@ -241,6 +243,8 @@ def render_table(report, warn_days=90):
             lines += ['%s:' % label] + [line(row) for row in groups[group]]
     failures = [record for record in report['releases'] if record['outcome'] == 'failed']
     lines += ['  %s: %s' % (record['name'], record['failure']) for record in failures]
+    if report.get('failure'):  # the cloud could not be checked
+        lines += ['FAILED:', '  %s' % report['failure']]
     kept = [record for record in report['releases'] if (record.get('kept_in_use') or {}).get('builds')]
     if kept:
         lines += ['kept because in use (deleted once unused):']

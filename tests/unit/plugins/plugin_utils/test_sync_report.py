@@ -155,6 +155,14 @@ def test_metrics_are_valid_text_exposition():
         assert name.startswith('cloudimages_')
 
 
+def test_a_cloud_whose_status_check_failed_says_why_in_its_report_and_table():
+    """The daily sync's morning view fails such a cloud on the FAILED line (playbooks/daily_sync.yml)."""
+    report = build_report('prod1', [], [], [], NOW, failure='Keystone: 401 Unauthorized')
+    assert report['releases'] == [] and report['failure'] == 'Keystone: 401 Unauthorized'
+    assert render_table(report)[2:] == ['FAILED:', '  Keystone: 401 Unauthorized']
+    assert 'failure' not in build_report('prod1', QUEUE, STATUSES, RESULTS, NOW)
+
+
 def test_report_refuses_a_bad_time():
     with pytest.raises(ReportError, match='now must be'):
         build_report('prod1', QUEUE, STATUSES, RESULTS, 'yesterday')
