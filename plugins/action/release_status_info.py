@@ -8,8 +8,9 @@
 With ``defer`` a host's task only hands over its options (the play's module_defaults applied, so
 its connection too), without a module process; one later ``run_once`` task checks every host's
 cloud with ``requests`` in one module run (in the worker process on a local connection:
-plugin_utils/_in_process.py). With ``distributions`` instead of ``releases`` it builds the jobs
-first (as release_jobs does): one task per host on a day without news.
+plugin_utils/_in_process.py). With ``distributions`` instead of ``releases`` it checks image_sync's
+variables against the role's argument spec and builds the jobs first (as release_jobs does): one
+task per host, where the role's own validation and the jobs took two more.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ class ActionModule(InProcess):
                 return dict(result, failed=True, msg='parameters are mutually exclusive: distributions|releases')
             try:
                 args['releases'], _names, warnings = _release_jobs.build(
-                    self._loader, self._templar, task_vars, check_type_list(args.pop('distributions')))
+                    self._loader, self._templar, task_vars, check_type_list(args.pop('distributions')),
+                    validate=True)
             except (AnsibleError, TypeError) as exc:
                 return dict(result, failed=True, msg=str(exc))
             result['warnings'] = warnings

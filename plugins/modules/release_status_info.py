@@ -107,6 +107,8 @@ options:
       - With O(defer), instead of O(releases) - the distribution roles whose jobs to check, built
         on the controller as M(cloudimages.openstack.release_jobs) builds them (same option), so one
         task builds and hands them over. Without a job (C(--tags) left none) there is no RV(request).
+      - The variables of roles/image_sync are checked against its argument spec first, as including
+        the role checks them (the daily sync includes it with C(rolespec_validate=false)).
     type: list
     elements: str
   requests:

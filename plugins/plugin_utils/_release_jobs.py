@@ -25,13 +25,17 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils.plan import 
 COLLECTION = 'cloudimages.openstack'
 
 
-def _defaults(loader, role):
-    """A role's defaults/main, as a play including it would see them (templates kept)."""
+def _role_path(role):
     found = _get_collection_role_path(role if '.' in role else '%s.%s' % (COLLECTION, role))
     if not found:
         raise AnsibleError('%s: no such role (a role of this collection, or namespace.collection.role)' % role)
+    return found[1]
+
+
+def _defaults(loader, role):
+    """A role's defaults/main, as a play including it would see them (templates kept)."""
     values = {}
-    for path in loader.find_vars_files(os.path.join(found[1], 'defaults'), 'main'):
+    for path in loader.find_vars_files(os.path.join(_role_path(role), 'defaults'), 'main'):
         values.update(loader.load_from_file(path, trusted_as_template=True) or {})
     return values
 
@@ -52,12 +56,28 @@ def _data(templar, family, variables):
     return {name[len(family) + 1:]: value for name, value in checked.validated_parameters.items()}
 
 
-def build(loader, templar, task_vars, names):
+def _knobs(loader, read, base):
+    """image_sync's variables, validated against its argument spec as an include of the role
+    validates them (each variable templated once, here, instead of in a task of its own)."""
+    path = os.path.join(_role_path('image_sync'), 'meta', 'argument_specs.yml')
+    spec = loader.load_from_file(path)['argument_specs']['main']['options']
+    values = {name: read(name) for name in spec if name in base}
+    checked = ArgumentSpecValidator(spec).validate(values, validate_role_argument_spec=True)
+    if checked.error_messages:
+        raise AnsibleError('image_sync: %s' % '; '.join(checked.error_messages))
+    return {knob: values['image_sync_' + knob] for knob in _jobs.KNOBS if 'image_sync_' + knob in values}
+
+
+def build(loader, templar, task_vars, names, validate=False):
     """``(jobs, distributions, warnings)`` of the distribution roles ``names`` for the host of
-    ``task_vars``; those --tags/--skip-tags leave out are not queued. AnsibleError on bad data."""
+    ``task_vars``; those --tags/--skip-tags leave out are not queued. ``validate``: check every
+    variable of image_sync against its argument spec too. AnsibleError on bad data."""
     base = {**_defaults(loader, 'image_sync'), **task_vars}
     read = _reader(templar, base)
-    knobs = {knob: read('image_sync_' + knob) for knob in _jobs.KNOBS if 'image_sync_' + knob in base}
+    if validate:
+        knobs = _knobs(loader, read, base)
+    else:
+        knobs = {knob: read('image_sync_' + knob) for knob in _jobs.KNOBS if 'image_sync_' + knob in base}
     knobs.setdefault('run_started', None)
     run_tags = task_vars.get('ansible_run_tags') or ['all']
     skip_tags = task_vars.get('ansible_skip_tags') or []
