@@ -10,10 +10,11 @@ cd "$(dirname "$0")/.."
 # boots, qemu-system-arm and the aarch64 UEFI firmware included, come from its own installer
 # (tools/localcloud/install.py).
 # promtool (prometheus) checks the metrics the sync writes; the third line builds and runs the
-# execution environment (tools/execution_environment).
+# execution environment (tools/execution_environment); aria2 (aria2c) is what OIM --verify-checksum
+# downloads with, benchmarks/peer.py's third contender.
 packages=(qemu-utils gnupg gpgv rsync shellcheck chromium curl
           mtools syslinux syslinux-common dosfstools grub-common prometheus
-          podman runc mmdebstrap)
+          podman runc mmdebstrap aria2)
 missing=()
 for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

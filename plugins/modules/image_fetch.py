@@ -229,7 +229,9 @@ pruned:
       C(removed), names such as C(files/sha256-<hex>) or C(partial/<name>), and C(bytes) freed.
   returned: success
   type: dict
-  sample: {"removed": ["files/sha256-3556309da16293248e03d3f070368eecae7476f5aca5dd89f9a5115dd8f5eb83"], "bytes": 629145600}
+  sample:
+    removed: [files/sha256-3556309da16293248e03d3f070368eecae7476f5aca5dd89f9a5115dd8f5eb83]
+    bytes: 629145600
 path:
   description: The verified, inspected image in the cache (expanded when the vendor compresses it).
   returned: success, and in check mode when cached

@@ -168,9 +168,9 @@ options:
     default: true
   today:
     description:
-      - The run's date (C(YYYY-MM-DD), UTC), as the image_sync role's C(image_sync_today). A build dated up to the end of
-        that day is not refused as dated in the future, so a run replayed on a later day (a mirror advanced past the
-        real clock) publishes that day's builds. It only moves the clock forward; without it, now.
+      - The run's date (C(YYYY-MM-DD), UTC), as the image_sync role's C(image_sync_today). A build dated up to
+        the end of that day is not refused as dated in the future, so a run replayed on a later day (a mirror
+        advanced past the real clock) publishes that day's builds. It only moves the clock forward; without it, now.
     type: str
 attributes:
   check_mode:

@@ -229,7 +229,9 @@ releases:
         - Upload time of the image published as C(Latest) now (also when discovery failed), or null.
       type: str
     missing_stores:
-      description: The stores of O(stores) (or every store, with O(all_stores)) the promoted C(existing) image is not in.
+      description:
+        - The stores of O(stores) (or every store, with O(all_stores)) the promoted C(existing) image
+          is not in.
       type: list
       elements: str
     warnings:
@@ -299,7 +301,9 @@ not_in_data:
     summary:
       description: The group in one line, as the daily sync's summary shows it (also a warning).
       type: str
-      sample: "fedora-42: 2 images (Fedora 42 - 2026-11-02, Fedora 42 - Latest); in no release of the data, left as they are"
+      sample: >-
+        fedora-42: 2 images (Fedora 42 - 2026-11-02, Fedora 42 - Latest); in no release of the data,
+        left as they are
 catalog_errors:
   description: Vendor release lists that could not be read (stream releases fail, announcements are skipped).
   returned: unless O(requests) or O(defer)
