@@ -264,7 +264,6 @@ diff:
 
 from datetime import datetime, timezone
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance import GlanceError
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance_upload import planned_image
@@ -355,13 +354,11 @@ class ImageRotateModule(OpenStackModule):
         # Imported here: a rotation without a build to remember needs no discovery code.
         from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import DiscoveryError
         from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import (
-            DISCOVER_SPEC, remember_published)
-        checked = ArgumentSpecValidator(DISCOVER_SPEC).validate(remember['discover'])
+            DISCOVER_SPEC, remember_published, validated)
         try:
-            if checked.error_messages:
-                raise DiscoveryError('remember.discover: %s' % '; '.join(checked.error_messages))
-            return remember_published(checked.validated_parameters, remember['build'], self.check_mode)
-        except (DiscoveryError, OSError) as exc:
+            params = validated(DISCOVER_SPEC, remember['discover'], 'remember.discover')
+            return remember_published(params, remember['build'], self.check_mode)
+        except (ValueError, DiscoveryError, OSError) as exc:
             self.fail_json(msg='promoted, but remembering its build against rollbacks failed: %s' % exc,
                            plan=out['plan'], latest=out['latest'])
         return False

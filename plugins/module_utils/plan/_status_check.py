@@ -20,8 +20,6 @@ import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance import Glance
 from ansible_collections.cloudimages.openstack.plugins.module_utils.plan import _lifecycle
@@ -33,19 +31,9 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sou
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import (
     DiscoveryError, EndOfLife, version_key)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import (
-    DISCOVER_SPEC, Documents, discover_from, remember_published, session_for, today_of, vendor_catalog)
+    DISCOVER_SPEC, Documents, discover_from, remember_published, session_for, today_of, validated, vendor_catalog)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._registry import SOURCES
 from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._usage import lookup
-
-
-def validated(spec, params, what):
-    """``params`` checked by the argument ``spec`` of a module option, with its defaults; ValueError if bad."""
-    if not isinstance(params, dict):
-        raise ValueError('%s must be a dict of options, not %r' % (what, params))
-    result = ArgumentSpecValidator(spec).validate(params)
-    if result.error_messages:
-        raise ValueError('%s: %s' % (what, '; '.join(result.error_messages)))
-    return result.validated_parameters
 
 
 def _dict(value):
@@ -114,11 +102,14 @@ class Upstream:
         self.check_mode = check_mode
         self.documents = Documents()  # upstream entry documents of this run, each asked once
         self._done = {}  # (what, options as JSON) -> (value or the exception raised, requests)
-        self._lock = threading.RLock()
+        self._locks = {}  # the same keys -> each one's lock: different keys are fetched at once
+        self._lock = threading.Lock()  # guards _locks; remember too (one write of the rollback memory at a time)
 
     def _once(self, what, params, work):
         key = (what, json.dumps(params, sort_keys=True, default=str))
         with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
             first = key not in self._done
             if first:
                 try:

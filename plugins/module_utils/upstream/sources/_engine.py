@@ -45,7 +45,10 @@ import re
 import secrets
 import stat
 import tempfile
+import threading
 import time
+
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.plan._build_order import (
     WITHDRAWAL_SPEC, check_withdrawal, describe, release_older, withdrawal_accepts,
@@ -97,9 +100,17 @@ class Documents:
 
     def __init__(self):
         self._known = {}  # rewritten URL -> (validators now current, Response with the body or None)
+        self._locks = {}  # rewritten URL -> its lock: the clouds' threads share a run's Documents
+        self._lock = threading.Lock()
 
     def get(self, ctx, canonical, validators=None, what='document'):
         url = ctx.url(canonical)
+        with self._lock:
+            lock = self._locks.setdefault(url, threading.Lock())
+        with lock:  # one request per URL; other URLs are asked meanwhile
+            return self._get(ctx, url, canonical, validators, what)
+
+    def _get(self, ctx, url, canonical, validators, what):
         current, full = self._known.get(url, (None, None))
         wanted = _validators(validators)
         if current is not None and any(wanted.values()) and wanted == current:
@@ -260,7 +271,18 @@ class StateStore:
         write_atomic(path, json.dumps(data, indent=1, sort_keys=True), group_write=False)
 
 
-# upstream_release's options; release_status_info checks each release's ``discover`` with them.
+def validated(spec, params, what):
+    """``params`` checked by the argument ``spec`` of a module option, with its defaults; ValueError if bad."""
+    if not isinstance(params, dict):
+        raise ValueError('%s must be a dict of options, not %r' % (what, params))
+    result = ArgumentSpecValidator(spec).validate(params)
+    if result.error_messages:
+        raise ValueError('%s: %s' % (what, '; '.join(result.error_messages)))
+    return result.validated_parameters
+
+
+# upstream_release's options; release_status_info checks each release's ``discover`` with them (validated,
+# as image_rotate's remember.discover).
 DISCOVER_SPEC = dict(
     source=dict(type='str', required=True, choices=sorted(SOURCES)),
     release=dict(type='str', required=True),

@@ -6,6 +6,9 @@ the answers are those of a server honouring If-None-Match.
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import (
@@ -80,3 +83,18 @@ def test_each_reader_checks_the_transport_it_requires():
     documents.get(Reader(), URL, None)
     with pytest.raises(DiscoveryError, match='not https'):
         documents.get(Reader(https_only=True), URL, None)
+
+
+def test_threads_sharing_a_runs_documents_ask_each_url_once():
+    """The clouds' threads share one Documents: the readers of one URL wait for its one request."""
+    reader, documents = Reader(), Documents()
+    get = reader.get
+
+    def slow_get(canonical, validators=None, what='document'):
+        time.sleep(0.2)  # the request is in flight while the other readers come
+        return get(canonical, validators, what)
+    reader.get = slow_get
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _reader: documents.get(reader, URL), range(4)))
+    assert [answer.status for answer in answers] == [200] * 4
+    assert reader.asked == [(URL, None)]

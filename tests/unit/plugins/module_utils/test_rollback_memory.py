@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 
-from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import remember_published
+import pytest
+
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream._http import RETRIES
+from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import (
+    DISCOVER_SPEC, remember_published, validated)
 
 
 def params(cache):
@@ -32,3 +37,14 @@ def test_check_mode_and_no_cache_write_nothing(tmp_path):
     assert remember_published(params(tmp_path), build('20261201', '2026-12-01'), check_mode=True)
     assert not (tmp_path / 'state').exists()
     assert not remember_published(dict(params(tmp_path), cache_dir=None), build('20261201', '2026-12-01'))
+
+
+def test_remembers_discover_options_are_checked_as_release_status_infos_with_defaults_and_errors():
+    """image_rotate's remember.discover and release_status_info's discover share one check (_engine.validated)."""
+    found = validated(DISCOVER_SPEC, {'source': 'ubuntu', 'release': '24.04'}, 'remember.discover')
+    assert (found['arch'], found['retries'], found['cache_dir']) == ('x86_64', RETRIES, os.path.expanduser('~/.cache/cloudimages'))
+    with pytest.raises(ValueError, match=r'^remember\.discover: .*source') as bad:
+        validated(DISCOVER_SPEC, {'source': 'nosuch', 'release': '24.04'}, 'remember.discover')
+    assert 'nosuch' in str(bad.value)
+    with pytest.raises(ValueError, match='remember.discover must be a dict of options'):
+        validated(DISCOVER_SPEC, 'ubuntu', 'remember.discover')

@@ -7,6 +7,9 @@ and the upstream mirror.
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
@@ -228,3 +231,21 @@ def test_a_cloud_that_cannot_be_checked_fails_alone(monkeypatch):
     assert clouds['broken'] == {'failed': True, 'msg': 'owners: Keystone knows no project named nosuch', 'warnings': []}
     assert not clouds['fine']['failed'] and clouds['fine']['releases'][0]['key'] == 'debian-12'
     assert world.lookups == []
+
+
+def test_the_clouds_threads_fetch_different_keys_at_once_and_each_key_once():
+    """Two releases are discovered at the same time (a lock per key); a third asker of one waits for it."""
+    upstream, started = _status_check.Upstream(), threading.Barrier(2, timeout=10)
+    calls = []
+
+    def work(name):
+        def fetch():
+            calls.append(name)
+            started.wait()  # both fetches are under way at once, or this breaks after 10 s
+            return name, 1
+        return fetch
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        found = list(pool.map(lambda name: upstream._once('discover', {'release': name}, work(name)), ['a', 'b']))
+        again = pool.submit(upstream._once, 'discover', {'release': 'a'}, work('never')).result()
+    assert found == [('a', 1), ('b', 1)] and again == ('a', 0)
+    assert sorted(calls) == ['a', 'b']
