@@ -21,8 +21,12 @@ description:
   - Takes the release's rotation policy as one dict, O(policy).
   - Given a O(candidate) (a private managed image, uploaded and checked), demotes the previous
     latest with ONE PATCH, THEN promotes the candidate with one PATCH (name, public, common
-    properties). There are never two latest images; the window without one is one API
+    properties). One run never makes two latest images; the window without one is one API
     round-trip. When the promotion fails, the demotion is undone.
+  - After promoting, it lists the group again: when another run promoted its own candidate in the same
+    gap (both planned before either promoted), two images carry the latest name. It then rotates at
+    once as a run without a candidate would, so the newest version (created_at, then id) stays the
+    latest and the others become previous versions; both runs agree on it, and a warning says so.
   - Without a O(candidate), a demoted latest is not promoted again while a candidate that was there at
     its demotion waits (newer, active, a build not older), since another run may be about to promote it and
     two latest images would follow. RV(latest) is then null and a warning says which candidate waits.
@@ -274,7 +278,8 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack i
 from ansible_collections.cloudimages.openstack.plugins.module_utils._time import parse_time
 from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import (
     POLICY_SPEC, PlanError, plan, policy_from)
-from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation_apply import execute, list_group
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation_apply import (
+    execute, list_group, settle_latest)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._usage import lookup
 
 
@@ -326,16 +331,15 @@ class ImageRotateModule(OpenStackModule):
             try:
                 outcomes = execute(self.conn, result.actions, policy.require_all_projects_usage,
                                    usage_services=policy.usage_services, guard=self.guard)
+                changed = _applied(result.actions, outcomes, out, images)
+                if any(a['action'] == 'promote' and o == 'done' for a, o in zip(result.actions, outcomes)):
+                    settled = settle_latest(self.conn, policy, now, self.guard)
+                    if settled:
+                        changed = _settled(settled, out, images, result.warnings) or changed
             except GlanceError as exc:
                 self.fail_json(msg=str(exc), status_code=exc.status)
-            names = {image['id']: image.get('name') for image in images}
-            for action, outcome in zip(result.actions, outcomes):
-                action['result'] = outcome
-                if outcome.startswith('refused'):
-                    out['kept'].append({'id': action['id'], 'name': names.get(action['id']), 'reasons': [outcome],
-                                        'servers': [], 'volumes': []})
-            changed = any(outcome == 'done' and action['action'] != 'keep'
-                          for action, outcome in zip(result.actions, outcomes))
+            except ValueError as exc:  # PlanError, NamingError: the group changed under this run
+                self.fail_json(msg='promoted, but checking for a second latest failed: %s' % exc)
         remembered = bool(p['remember'] and candidate and not planned and out['latest'] == candidate
                           and self.remember(p['remember'], out))
         warnings += result.warnings
@@ -362,6 +366,34 @@ class ImageRotateModule(OpenStackModule):
             self.fail_json(msg='promoted, but remembering its build against rollbacks failed: %s' % exc,
                            plan=out['plan'], latest=out['latest'])
         return False
+
+
+def _applied(actions, outcomes, out, images):
+    """Record each action's outcome in ``out`` (a refused one in its kept list); True when one changed something."""
+    names = {image['id']: image.get('name') for image in images}
+    for action, outcome in zip(actions, outcomes):
+        action['result'] = outcome
+        if outcome.startswith('refused'):
+            out['kept'].append({'id': action['id'], 'name': names.get(action['id']), 'reasons': [outcome],
+                                'servers': [], 'volumes': []})
+    return any(outcome == 'done' and action['action'] != 'keep' for action, outcome in zip(actions, outcomes))
+
+
+def _settled(settled, out, images, warnings):
+    """Add to ``out`` the rotation that left one latest after another run's promotion in the same gap."""
+    again, outcomes = settled
+    demoted = [a['id'] for a in again.actions if a['action'] == 'demote']
+    warnings.append('another run promoted its own candidate in the same gap: %s stays the latest, %s demoted'
+                    % (again.latest, ', '.join(demoted) or 'none'))
+    done = [(a, o) for a, o in zip(again.actions, outcomes) if a['action'] != 'keep']
+    out['plan'].extend(a for a, _o in done)
+    out['latest'] = again.latest
+    diff = again.diff()
+    for key in ('before', 'after'):
+        for image_id, state in diff[key].items():
+            if key == 'after' or image_id not in out['diff'][key]:
+                out['diff'][key][image_id] = state
+    return _applied([a for a, _o in done], [o for _a, o in done], out, images)
 
 
 def main():

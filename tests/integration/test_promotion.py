@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
+from datetime import datetime, timezone
 
 import pytest
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
-from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation_apply import execute
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import plan
+from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation_apply import execute, list_group
 from playbook_runner import playbook_command
 from rotation_helpers import Group, tiny_qcow2
 from upload_support import base_args, delete_image, identity_images, module_command, module_env, result_of
@@ -102,6 +106,54 @@ def test_a_run_without_candidate_between_anothers_demotion_and_promotion_makes_n
     assert two.latest is None and all(a['action'] == 'keep' for a in two.actions), two.actions
     assert any('candidate %s waits' % new in warning for warning in two.warnings), two.warnings
 
+
+
+
+# image_rotate as Ansible runs it, in its own process; the other run promotes its candidate the moment
+# this one's promotion is done (before its check), a gap no test could otherwise hit on purpose.
+OTHER_RUN_PROMOTES = """
+import json, os
+from ansible_collections.cloudimages.openstack.plugins.modules import image_rotate
+
+def execute(conn, actions, *args, **kwargs):
+    outcomes = real(conn, actions, *args, **kwargs)
+    with open(os.environ['OTHER_RUN'], encoding='utf-8') as handle:
+        real(conn, json.load(handle))
+    return outcomes
+
+real, image_rotate.execute = image_rotate.execute, execute
+image_rotate.main()
+"""
+
+
+def test_two_runs_with_their_own_candidates_planning_in_the_same_gap_leave_one_latest(cloud, group, tmp_path):
+    """A cron run and an AWX run, each with its own new build, plan before either promotes. Each demotes
+    the old Latest and promotes its own; image_rotate, checking after its promotion, sees both and
+    keeps the newest. Without the check both stay named Latest until the next run."""
+    old = group.candidate()
+    group.run(candidate=old)
+    mine, other = group.candidate(), group.candidate()
+    pol = group.policy(candidate=other)
+    images = list_group(group.admin, group.provider, group.release_key, group.owners, extra_ids=[other])
+    theirs = plan(images, pol, datetime.now(timezone.utc)).actions  # the other run plans in the gap
+    assert [action['action'] for action in theirs[:2]] == ['demote', 'promote']
+    (tmp_path / 'other.json').write_text(json.dumps(theirs[:2]))
+    args = dict(cloud='admin', candidate=mine, policy=dict(provider=group.provider, release_key=group.release_key,
+                                                            name=group.name, demoted_grace_hours=0))
+    command = [sys.executable, '-c', OTHER_RUN_PROMOTES] + module_command(tmp_path, args)[3:]
+    proc = subprocess.run(command, env=dict(module_env(cloud), OTHER_RUN=str(tmp_path / 'other.json')),
+                          capture_output=True, text=True, timeout=300, check=False)
+    result = result_of(proc.stdout + '\n')
+    assert proc.returncode == 0, result
+    named = cloud.connect('demo').image.get('/images', params={'name': group.latest}).json()['images']
+    assert [image['id'] for image in named] == [other]
+    assert result['latest'] == other and result['changed']
+    assert [(a['action'], a['id'], a['result']) for a in result['plan'] if a['action'] == 'demote'][-1] == (
+        'demote', mine, 'done')
+    assert any('another run promoted its own candidate' in warning for warning in result['warnings_list'])
+    now = group.images()
+    assert [now[i]['visibility'] for i in (old, mine, other)] == ['community', 'community', 'public']
+    assert not group.run()[0].changed  # the next run agrees
 
 def big_file(tmp_path, mib=384):
     path = tmp_path / 'big.raw'

@@ -370,6 +370,18 @@ def _listed(image):
     return image.get('visibility') == 'public' and not image.get('os_hidden')
 
 
+def latest_clash(images, policy):
+    """The versions of the group that users see under the latest name, when more than one.
+
+    Two runs with a candidate each that plan in the same gap (before either promotes) both demote
+    the old latest and promote their own: two latest images, until a run plans again. The run that
+    promotes checks for this at once (_rotation_apply.settle_latest).
+    """
+    named = [image for image in members(images, policy) if image.get('name') == policy.naming.latest
+             and _listed(image) and image.get('status') in VERSION_STATUSES]
+    return sorted(named, key=_order_key) if len(named) > 1 else []
+
+
 def _parse_date(text):
     try:
         return date.fromisoformat(text)

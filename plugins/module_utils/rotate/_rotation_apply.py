@@ -13,6 +13,7 @@ moment it appears. Deletes re-check usage right before the DELETE and treat Glan
 
 from __future__ import annotations
 
+import copy
 import time
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance import Glance, GlanceError
@@ -20,9 +21,9 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._imag
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
 from ansible_collections.cloudimages.openstack.plugins.module_utils._process import NO_GUARD
 from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import (
-    PATCH_ACTIONS, pairs, undo_ops)
+    PATCH_ACTIONS, latest_clash, pairs, plan, undo_ops)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._usage import (
-    DEFAULT_SERVICES, in_use, pending_text)
+    DEFAULT_SERVICES, in_use, lookup, pending_text)
 
 
 def list_group(conn, provider, release_key, owners, extra_ids=()):
@@ -110,6 +111,27 @@ def execute(conn, actions, require_complete_usage=True, stop_after=None, usage_s
                 _undo(glance, step[:-1])
                 outcomes[first:-1] = ['undone: the candidate to promote is gone'] * (len(step) - 1)
     return outcomes
+
+
+def settle_latest(conn, policy, now, guard=NO_GUARD):
+    """After a promotion: None, or ``(plan, outcomes)`` of the rotation that left one latest when another
+    run promoted its own candidate in the same gap (_rotation.latest_clash).
+
+    The group is listed again (``policy.owners``' images only) and planned as a run without a candidate
+    plans it: the newest version (created_at, then id) stays the latest, the others are demoted as previous
+    versions, deleted only by the usual rules. A function of the state, so both runs, checking at once, demote
+    the same images; the run that promotes last always sees both.
+    """
+    images = list_group(conn, policy.provider, policy.release_key, policy.owners)
+    if not latest_clash(images, policy):
+        return None
+    policy = copy.copy(policy)
+    policy.candidate = None
+    result = plan(images, policy, now)
+    if result.usage_needed:
+        result = plan(images, policy, now, lookup(conn, result.usage_needed, policy.usage_services))
+    return result, execute(conn, result.actions, policy.require_all_projects_usage,
+                           usage_services=policy.usage_services, guard=guard)
 
 
 def _undo(glance, applied):
