@@ -20,8 +20,9 @@ description:
     a version of its definition (C(image_description)) in O(images) - the definition's digest, the
     vendor's verified in this run, or the digests of the file downloaded and verified in this run
     (M(cloudimages.openstack.image_fetch)). Bytes decide, not C(internal_version); the build recorded is
-    the version's C(build) (the vendor's build id when the digests agree). One image per build; every
-    other image with the tag is left untouched and listed with the reason.
+    the version's C(build) (the vendor's build id when the digests agree). One image per build, so an
+    image of a build already held (by an adopted image, or by one the daily sync uploaded since an
+    earlier migration) is left untouched, like every other image with the tag, and listed with the reason.
   - Idempotent; each image is changed by one request, so a killed run leaves every image either
     adopted or untouched, and the next run finishes the rest.
   - The playbook C(cloudimages.openstack.migrate_oim) computes O(images) (filters
@@ -89,7 +90,7 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils.glance impor
 from ansible_collections.cloudimages.openstack.plugins.module_utils.migrate import _oim
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance import Glance, GlanceError
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._image_query import (
-    list_images, resolve_owners)
+    list_images, list_managed, resolve_owners)
 from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import OpenStackModule
 from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._rotation import json_pointer
 
@@ -118,7 +119,10 @@ class OimAdoptModule(OpenStackModule):
         except ValueError as exc:
             self.fail_json(msg=str(exc))
         images = list_images(self.conn, [params['oim_tag']], visibility='all', hidden='include')
-        result = _oim.adoption(images, params['images'], params['provider'], owners, params['oim_tag'])
+        # The builds the daily sync uploaded since an earlier migration: an OIM image with their bytes stays.
+        ids = {image['id'] for image in images}
+        own = [image for image in list_managed(self.conn, params['provider'], owners) if image['id'] not in ids]
+        result = _oim.adoption(images + own, params['images'], params['provider'], owners, params['oim_tag'])
         by_id = {image['id']: image for image in images}
         before, after = {}, {}
         for adoption in result['adopt']:

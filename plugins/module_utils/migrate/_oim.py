@@ -490,18 +490,21 @@ def adoption(images, entries, provider, owners, oim_tag=OIM_TAG):
     (``mapping()['images']`` with ``key``), completed by ``proofs``. An image is ours to adopt when it
     carries ``oim_tag``, is owned by one of ``owners``, is active, names a mapped definition
     (``image_description``), and Glance's hash equals a proof of one of its versions (or of the vendor's
-    build discovered in this run); that version's build id is recorded. One image per build: another with
-    the same bytes stays untouched. Everything else OIM-tagged is listed with why.
+    build discovered in this run); that version's build id is recorded. One image per build: an OIM image
+    with the bytes of a build already held stays untouched, whether an adopted OIM image or one the
+    daily sync uploaded holds it (``images`` then includes the provider's managed images too: see
+    oim_adopt). Everything else OIM-tagged is listed with why.
     """
     tag = _managed.managed_tag(provider)
     by_name = {e['oim_name']: e for e in entries if e.get('key')}
     known = {e['oim_name'] for e in entries}
     result = {'adopt': [], 'untouched': [], 'adopted': []}
     oim = sorted((i for i in images if oim_tag in (i.get('tags') or ())), key=lambda i: (str(i.get('name')), i['id']))
-    held = {}  # (release key, build) -> the image holding it
-    for image in oim:
+    held = {}  # (release key, build) -> the image holding it: adopted OIM images first, then the sync's own
+    for image in oim + sorted((i for i in images if oim_tag not in (i.get('tags') or ())), key=lambda i: i['id']):
         props = image.get('properties') or {}
-        if _managed.tagged(image, provider) and image.get('owner') in owners and props.get(_managed.RELEASE):
+        if _managed.is_managed(image, provider, owners) and props.get(_managed.RELEASE) \
+                and image.get('status') in _managed.DONE + _managed.IN_PROGRESS:
             held.setdefault((props[_managed.RELEASE], str(props.get(_managed.BUILD))), image['id'])
     for image in oim:
         props = image.get('properties') or {}

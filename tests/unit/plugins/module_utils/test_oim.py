@@ -469,3 +469,20 @@ def test_an_aarch64_image_keeps_the_architectures_its_release_synced_before():
     result = _oim.mapping(files, roles(), operator={'image_sync_architectures': ['x86_64']})
     (release,) = [r for r in result['inventory']['ubuntu_releases'] if r['release'] == '24.04']
     assert release['architectures'] == ['aarch64']
+
+
+def test_a_build_the_daily_sync_uploaded_since_is_not_adopted_a_second_time():
+    """A second migration run after the sync uploaded build 20261101 (its own image, not OIM-tagged):
+    the OIM image with those bytes stays untouched; only the sync's images of this provider and owners count."""
+    mapped = entry(fetched=fetched(SHA512))
+    synced = {'id': 'synced', 'name': 'Ubuntu 24.04 - Latest', 'owner': OWNER, 'status': 'active',
+              'tags': [_managed.managed_tag('cloudimages')],
+              'properties': _managed.identity('ubuntu-24.04', '20261101', 'sha256:' + SHA)}
+    plan = _oim.adoption([image('one', '20261101'), synced], [mapped], 'cloudimages', (OWNER,))
+    assert not plan['adopt'] and not plan['adopted']
+    assert plan['untouched'] == [{'id': 'one', 'name': 'Ubuntu 24.04 (20261101)', 'owner': OWNER, 'reason':
+                                  'the same bytes as image synced, which holds build 20261101 of ubuntu-24.04'}]
+    for other in (dict(synced, owner='p-other'), dict(synced, status='killed'),
+                  dict(synced, tags=[_managed.managed_tag('someone')])):
+        assert [a['id'] for a in _oim.adoption([image('one', '20261101'), other], [mapped], 'cloudimages',
+                                               (OWNER,))['adopt']] == ['one']
