@@ -23,10 +23,10 @@ description:
     latest with ONE PATCH, THEN promotes the candidate with one PATCH (name, public, common
     properties). One run never makes two latest images; the window without one is one API
     round-trip. When the promotion fails, the demotion is undone.
-  - After promoting, it lists the group again: when another run promoted its own candidate in the same
-    gap (both planned before either promoted), two images carry the latest name. It then rotates at
+  - After promoting, it lists the group again. When another run promoted its own candidate in the same
+    gap (both planned before either promoted), two images carry the latest name; it then rotates at
     once as a run without a candidate would, so the newest version (created_at, then id) stays the
-    latest and the others become previous versions; both runs agree on it, and a warning says so.
+    latest and the others become previous versions. Both runs agree on it, and a warning says so.
   - Without a O(candidate), a demoted latest is not promoted again while a candidate that was there at
     its demotion waits (newer, active, a build not older), since another run may be about to promote it and
     two latest images would follow. RV(latest) is then null and a warning says which candidate waits.

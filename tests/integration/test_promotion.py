@@ -107,8 +107,6 @@ def test_a_run_without_candidate_between_anothers_demotion_and_promotion_makes_n
     assert any('candidate %s waits' % new in warning for warning in two.warnings), two.warnings
 
 
-
-
 # image_rotate as Ansible runs it, in its own process; the other run promotes its candidate the moment
 # this one's promotion is done (before its check), a gap no test could otherwise hit on purpose.
 OTHER_RUN_PROMOTES = """
@@ -138,8 +136,8 @@ def test_two_runs_with_their_own_candidates_planning_in_the_same_gap_leave_one_l
     theirs = plan(images, pol, datetime.now(timezone.utc)).actions  # the other run plans in the gap
     assert [action['action'] for action in theirs[:2]] == ['demote', 'promote']
     (tmp_path / 'other.json').write_text(json.dumps(theirs[:2]))
-    args = dict(cloud='admin', candidate=mine, policy=dict(provider=group.provider, release_key=group.release_key,
-                                                            name=group.name, demoted_grace_hours=0))
+    policy = dict(provider=group.provider, release_key=group.release_key, name=group.name, demoted_grace_hours=0)
+    args = dict(cloud='admin', candidate=mine, policy=policy)
     command = [sys.executable, '-c', OTHER_RUN_PROMOTES] + module_command(tmp_path, args)[3:]
     proc = subprocess.run(command, env=dict(module_env(cloud), OTHER_RUN=str(tmp_path / 'other.json')),
                           capture_output=True, text=True, timeout=300, check=False)
@@ -154,6 +152,7 @@ def test_two_runs_with_their_own_candidates_planning_in_the_same_gap_leave_one_l
     now = group.images()
     assert [now[i]['visibility'] for i in (old, mine, other)] == ['community', 'community', 'public']
     assert not group.run()[0].changed  # the next run agrees
+
 
 def big_file(tmp_path, mib=384):
     path = tmp_path / 'big.raw'
