@@ -268,7 +268,6 @@ diff:
 
 from datetime import datetime, timezone
 
-
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance import GlanceError
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._glance_upload import planned_image
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._image_query import (
