@@ -211,23 +211,24 @@ def import_failure(image):
 
 
 class HashingReader:
-    """A file for requests that hashes what is actually read for sending, and knows its length."""
+    """A file for requests that hashes what is actually read for sending (``algorithms``: none, just
+    counting), and knows its length."""
 
     def __init__(self, handle, size, algorithms=SENT_ALGORITHMS):
         self._handle = handle
         self._size = size
-        self._hasher = _checksums.MultiHasher(algorithms)  # md5 included, FIPS-safe (integrity, not security)
-
-    @property
-    def sent(self):
-        return self._hasher.size
+        # md5 included, FIPS-safe (integrity, not security)
+        self._hasher = _checksums.MultiHasher(algorithms) if algorithms else None
+        self.sent = 0
 
     def __len__(self):
         return self._size
 
     def read(self, amount=-1):
         data = self._handle.read(amount if amount and amount > 0 else CHUNK)
-        self._hasher.update(data)
+        if self._hasher:
+            self._hasher.update(data)
+        self.sent += len(data)
         return data
 
     def __iter__(self):
@@ -238,7 +239,7 @@ class HashingReader:
             yield data
 
     def digests(self):
-        return self._hasher.hexdigests()
+        return self._hasher.hexdigests() if self._hasher else {}
 
 
 # --- the procedure ---------------------------------------------------------------------------
@@ -452,8 +453,13 @@ class Uploader:
             self.glance.start_import(image_id, 'web-download', self.url, self.stores, self.all_stores)
             return None
         size = os.path.getsize(self.filename)
+        # Glance's hashes are compared with the expected (verified) digests: the bytes sent are hashed
+        # again only for an algorithm those lack, and not when Glance may convert them (glance-direct).
+        algorithms = [name for name in SENT_ALGORITHMS if name not in self.expected]
+        if self.expected and self.method != 'direct':
+            algorithms = ()
         with open(self.filename, 'rb') as handle:
-            reader = HashingReader(handle, size)
+            reader = HashingReader(handle, size, algorithms)
             if self.method == 'direct':
                 self.glance.put_file(image_id, reader, self.stores[0] if self.stores else None)
             else:

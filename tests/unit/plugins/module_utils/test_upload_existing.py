@@ -47,6 +47,7 @@ class FakeGlance:
 
     def put_file(self, image_id, reader, store=None):
         data = b''.join(reader)
+        self.sent = reader.digests()
         self.images[image_id].update(status='active', os_hash_value=hashlib.sha512(data).hexdigest(),
                                      checksum=hashlib.md5(data).hexdigest(), stores=store or 'local')
 
@@ -55,11 +56,27 @@ class FakeGlance:
         self.images.pop(image_id, None)
 
 
-def uploader(glance, tmp_path, **options):
+def uploader(glance, tmp_path, data=GOOD, expected=EXPECTED, **options):
     path = tmp_path / 'image.qcow2'
-    path.write_bytes(GOOD)
-    return up.Uploader(glance, {'name': 'x'}, TAG, IDENTITY, filename=str(path), expected=EXPECTED, poll=0,
+    path.write_bytes(data)
+    return up.Uploader(glance, {'name': 'x'}, TAG, IDENTITY, filename=str(path), expected=expected, poll=0,
                        sleep=lambda s: None, **options)
+
+
+@pytest.mark.parametrize('expected, hashed', [(EXPECTED, ['sha256']),
+                                              (dict(EXPECTED, sha256=hashlib.sha256(GOOD).hexdigest()), [])])
+def test_the_bytes_sent_are_hashed_only_for_what_the_expected_digests_lack(tmp_path, expected, hashed):
+    glance = FakeGlance()
+    result = uploader(glance, tmp_path, expected=expected).run()
+    assert result['created'] and sorted(glance.sent) == hashed
+
+
+def test_a_file_changed_after_its_verification_is_caught_by_glances_hashes(tmp_path):
+    glance = FakeGlance()
+    expected = dict(EXPECTED, sha256=hashlib.sha256(GOOD).hexdigest())
+    with pytest.raises(up.UploadError, match='hash mismatch for image new: expected sha512 .* != Glance'):
+        uploader(glance, tmp_path, data=BAD, expected=expected).run()
+    assert glance.sent == {} and glance.calls == ['create', 'delete new'] and not glance.images
 
 
 def test_private_image_with_other_bytes_is_deleted_and_uploaded_anew(tmp_path):

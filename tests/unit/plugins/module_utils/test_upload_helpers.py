@@ -163,3 +163,5 @@ def test_hashing_reader_hashes_what_is_read():
     assert b''.join(reader) == data and reader.sent == len(data)
     assert reader.digests() == {'md5': hashlib.md5(data).hexdigest(), 'sha256': hashlib.sha256(data).hexdigest(),
                                 'sha512': hashlib.sha512(data).hexdigest()}
+    counting = up.HashingReader(io.BytesIO(data), len(data), ())
+    assert b''.join(counting) == data and counting.sent == len(data) and counting.digests() == {}
