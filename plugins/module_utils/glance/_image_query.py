@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance import _managed
+from ansible_collections.cloudimages.openstack.plugins.module_utils._openstack import RETRY_IDEMPOTENT
 
 _PROJECT_ID = re.compile(r'^[0-9a-f]{32}$')  # Keystone's project ids (uuid4 hex)
 
@@ -68,10 +69,33 @@ def from_sdk(image):
     return flatten(image.to_dict(computed=False, original_names=True))
 
 
+def query_params(query):
+    """Glance's query parameters for the keywords of ``build_queries`` (openstacksdk's names)."""
+    return {'os_hidden' if key == 'is_hidden' else key: str(value).lower() if isinstance(value, bool) else value
+            for key, value in query.items()}
+
+
+def pages(conn, query):
+    """Glance's images for one ``build_queries`` keyword set, page after page, as Glance sends them.
+
+    Not openstacksdk's ``images()``: building its Image objects cost more CPU than the requests.
+    Errors are openstacksdk's all the same (``raise_from_response``).
+    """
+    from openstack import exceptions  # pylint: disable=import-outside-toplevel
+    path, params = '/images', query_params(query)
+    while path:
+        response = conn.image.get(path, params=params, **RETRY_IDEMPOTENT)
+        exceptions.raise_from_response(response)
+        body = response.json()
+        yield from body.get('images') or ()
+        # '/v2/images?marker=...' with every filter: relative to the versioned endpoint like '/images'
+        path, params = re.sub(r'^/v\d+(?=/)', '', body.get('next') or ''), None
+
+
 def list_images(conn, tags=None, properties=None, **query):
     """Images matching ``query`` (keywords of ``build_queries``), ``tags`` and ``properties``: flat, unique, sorted."""
-    raw = [image for kwargs in build_queries(tags=tags, **query) for image in conn.image.images(**kwargs)]
-    return select([from_sdk(image) for image in raw], tags, properties)
+    raw = [image for kwargs in build_queries(tags=tags, **query) for image in pages(conn, kwargs)]
+    return select([flatten(image) for image in raw], tags, properties)
 
 
 def select(images, tags=None, properties=None):

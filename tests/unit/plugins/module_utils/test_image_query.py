@@ -63,24 +63,32 @@ def test_select_dedups_filters_and_sorts():
     assert [i['id'] for i in select(images, tags=['t'])] == ['1', '2']
 
 
-class _Raw(dict):
-    def to_dict(self, computed=False, original_names=True):
-        return dict(self)
+class _Response:
+    def __init__(self, body):
+        self.status_code, self.headers, self._body = 200, {}, body
+
+    def json(self):
+        return self._body
 
 
 class _CarelessGlance:
     """A Glance that ignores the owner filter (stand-in: the real one honours it, see
-    tests/integration/test_impersonation.py); records the queries it was asked."""
+    tests/integration/test_impersonation.py), one image per page; records the queries and paths it was asked."""
 
     current_project_id = 'proj-provider'
 
     def __init__(self, images):
-        self.queries, self._images = [], [_Raw(i) for i in images]
+        self.queries, self.paths, self._images, self._pending = [], [], images, []
         self.image = self
 
-    def images(self, **query):
-        self.queries.append(query)
-        return [i for i in self._images if set(query.get('tag', ())) <= set(i['tags'])]
+    def get(self, path, params=None, **retry):
+        self.paths.append(path)
+        if params is not None:  # a first page; the next ones follow Glance's next link
+            self.queries.append(params)
+            self._pending = [i for i in self._images if set(params.get('tag', ())) <= set(i['tags'])]
+        page, self._pending = self._pending[:1], self._pending[1:]
+        more = {'next': '/v2/images?marker=%s&tag=managed_by_example' % page[0]['id']} if self._pending else {}
+        return _Response(dict(images=page, **more))
 
 
 def _raw(image_id, owner, release='debian-12'):
@@ -94,8 +102,11 @@ def test_list_managed_asks_per_owner_and_checks_the_owner_again():
     owners = resolve_owners(conn)
     assert owners == ('proj-provider',)
     assert [i['id'] for i in list_managed(conn, 'example', owners, 'debian-12')] == ['ours']
-    assert conn.queries == [{'tag': ['managed_by_example'], 'visibility': 'all', 'owner': 'proj-provider', 'is_hidden': flag}
-                            for flag in (False, True)]
+    assert conn.queries == [{'tag': ['managed_by_example'], 'visibility': 'all', 'owner': 'proj-provider', 'os_hidden': flag}
+                            for flag in ('false', 'true')]
+    # every page, Glance's next link taken relative to the versioned endpoint
+    assert conn.paths == ['/images', '/images?marker=ours&tag=managed_by_example',
+                          '/images?marker=forged&tag=managed_by_example'] * 2
     warnings = list_impostors(conn, 'example', owners)
     assert len(warnings) == 1 and 'image forged' in warnings[0] and 'project proj-tenant' in warnings[0]
     assert resolve_owners(conn, ['b' * 32, 'a' * 32]) == ('a' * 32, 'b' * 32)  # ids: no Keystone lookup
