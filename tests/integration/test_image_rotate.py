@@ -50,8 +50,9 @@ def test_day1_day2_one_patch_per_image(group, requests_seen):
     assert [a['action'] for a in result.actions if a['action'] != 'keep'] == ['promote'] and outcomes[0] == 'done'
     assert len(patches) == 1 and patches[0].endswith('/images/%s' % first)
     image = group.images()[first]
-    assert (image['name'], image['visibility'], image['properties']['hw_disk_bus'], str(image['properties']['os_require_quiesce'])) == \
-        (group.latest, 'public', 'scsi', 'True')
+    # As Glance stores it (listings read Glance's JSON, not openstacksdk's typed attributes)
+    assert (image['name'], image['visibility'], image['properties']['hw_disk_bus'], image['properties']['os_require_quiesce']) == \
+        (group.latest, 'public', 'scsi', 'true')
 
     second = group.candidate()
     del requests_seen[:]
