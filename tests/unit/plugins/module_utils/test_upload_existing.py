@@ -56,10 +56,10 @@ class FakeGlance:
         self.images.pop(image_id, None)
 
 
-def uploader(glance, tmp_path, data=GOOD, expected=EXPECTED, **options):
+def uploader(glance, tmp_path, data=GOOD, expected=None, **options):
     path = tmp_path / 'image.qcow2'
     path.write_bytes(data)
-    return up.Uploader(glance, {'name': 'x'}, TAG, IDENTITY, filename=str(path), expected=expected, poll=0,
+    return up.Uploader(glance, {'name': 'x'}, TAG, IDENTITY, filename=str(path), expected=expected or EXPECTED, poll=0,
                        sleep=lambda s: None, **options)
 
 
