@@ -89,7 +89,10 @@ def pages(conn, query):
         body = response.json()
         yield from body.get('images') or ()
         # '/v2/images?marker=...' with every filter: relative to the versioned endpoint like '/images'
-        path, params = re.sub(r'^/v\d+(?=/)', '', body.get('next') or ''), None
+        following = re.sub(r'^/v\d+(?=/)', '', body.get('next') or '')
+        if following == path:
+            raise exceptions.SDKException('Glance sent the page %s again as the next one' % path)
+        path, params = following, None
 
 
 def list_images(conn, tags=None, properties=None, **query):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from openstack import exceptions
 
 from ansible_collections.cloudimages.openstack.plugins.module_utils.glance._image_query import (
     build_queries, flatten, list_impostors, list_managed, matches, resolve_owners, select)
@@ -110,3 +111,10 @@ def test_list_managed_asks_per_owner_and_checks_the_owner_again():
     warnings = list_impostors(conn, 'example', owners)
     assert len(warnings) == 1 and 'image forged' in warnings[0] and 'project proj-tenant' in warnings[0]
     assert resolve_owners(conn, ['b' * 32, 'a' * 32]) == ('a' * 32, 'b' * 32)  # ids: no Keystone lookup
+
+
+def test_a_glance_that_sends_the_same_page_again_is_refused():
+    conn = _CarelessGlance([_raw('a', 'proj-provider'), _raw('b', 'proj-provider'), _raw('c', 'proj-provider')])
+    conn.get = lambda path, params=None, **retry: _Response({'images': [], 'next': '/v2/images?marker=a'})
+    with pytest.raises(exceptions.SDKException, match='sent the page /images.marker=a again'):
+        list_managed(conn, 'example', ('proj-provider',))
