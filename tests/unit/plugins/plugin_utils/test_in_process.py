@@ -7,11 +7,14 @@ modules run this way in every playbook test (tests/integration).
 from __future__ import annotations
 
 import json
+import sys
 from types import SimpleNamespace
+
+import pytest
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudimages.openstack.plugins.plugin_utils._in_process import module_of, run_main
+from ansible_collections.cloudimages.openstack.plugins.plugin_utils._in_process import InProcess, module_of, run_main
 
 INTERNAL = {'_ansible_check_mode': False, '_ansible_no_log': False, '_ansible_diff': False}
 
@@ -62,3 +65,22 @@ def test_an_exception_is_a_failed_result_with_its_traceback():
 def test_the_collections_modules_are_found_and_unknown_ones_are_not():
     assert callable(module_of('image_upload').main)
     assert module_of('no_such_module') is None
+
+
+@pytest.mark.parametrize('transport, become, async_val, python, here', [
+    ('local', False, 0, None, True),  # the daily sync's: ansible-playbook's own Python
+    ('local', False, 0, sys.executable, True),
+    ('local', False, 0, 'auto_silent', True),
+    ('ssh', False, 0, None, False),  # delegated to another host
+    ('local', True, 0, None, False),  # as another user
+    ('local', False, 30, None, False),  # async: a process that outlives the task
+    ('local', False, 0, '/usr/bin/another-python3', False),
+])
+def test_the_module_runs_here_only_where_its_own_process_would_be_the_same(transport, become, async_val, python, here):
+    action = InProcess.__new__(InProcess)
+    action.MODULE = SimpleNamespace(main=None)
+    action._connection = SimpleNamespace(transport=transport)
+    action._play_context = SimpleNamespace(become=become)
+    action._task = SimpleNamespace(async_val=async_val)
+    action._templar = SimpleNamespace(template=lambda value: value)
+    assert action._here({} if python is None else {'ansible_python_interpreter': python}) is here
