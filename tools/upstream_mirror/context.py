@@ -35,6 +35,11 @@ def iso(timestamp):
     return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 
 
+def _inode(stat):
+    """What a digest cache entry is valid for: the inode, size, mtime and ctime of the file."""
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
 class Context:
     """What a vendor writer may touch: ``www/<host>/...`` under the mirror root."""
 
@@ -104,11 +109,10 @@ class Context:
 
     def relinked(self, before, after):
         """A link moved the ctime of an inode, never its bytes: digests current before stay current."""
-        was = (before.st_ino, before.st_size, before.st_mtime_ns, before.st_ctime_ns)
+        was = _inode(before)
         for path, (key, digests) in list(self._digest_cache.items()):
             if tuple(key[1:]) == was:
-                self._digest_cache[path] = ((key[0], after.st_ino, after.st_size, after.st_mtime_ns, after.st_ctime_ns),
-                                            digests)
+                self._digest_cache[path] = ((key[0],) + _inode(after), digests)
 
     @staticmethod
     def symlink(target, link):
@@ -141,8 +145,8 @@ class Context:
         return os.path.join(self.root, 'pristine', os.path.relpath(path, self.www))
 
     def _key(self, source):
-        stat = os.stat(source)
-        return (os.path.relpath(source, self.root), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+        """The digest cache's key of a file: its path in the tree, then _inode of it."""
+        return (os.path.relpath(source, self.root),) + _inode(os.stat(source))
 
     def digest(self, path, algo='sha256'):
         source = self.pristine(path)

@@ -31,7 +31,8 @@ from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sou
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._base import (
     DiscoveryError, EndOfLife, version_key)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._engine import (
-    DISCOVER_SPEC, Documents, discover_from, remember_published, session_for, today_of, validated, vendor_catalog)
+    DISCOVER_SPEC, Documents, KeyLocks, discover_from, remember_published, session_for, today_of, validated,
+    vendor_catalog)
 from ansible_collections.cloudimages.openstack.plugins.module_utils.upstream.sources._registry import SOURCES
 from ansible_collections.cloudimages.openstack.plugins.module_utils.rotate._usage import lookup
 
@@ -102,14 +103,12 @@ class Upstream:
         self.check_mode = check_mode
         self.documents = Documents()  # upstream entry documents of this run, each asked once
         self._done = {}  # (what, options as JSON) -> (value or the exception raised, requests)
-        self._locks = {}  # the same keys -> each one's lock: different keys are fetched at once
-        self._lock = threading.Lock()  # guards _locks; remember too (one write of the rollback memory at a time)
+        self._locks = KeyLocks()  # per key of _done: different keys are fetched at once
+        self._remembering = threading.Lock()  # one write of the rollback memory at a time
 
     def _once(self, what, params, work):
         key = (what, json.dumps(params, sort_keys=True, default=str))
-        with self._lock:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
+        with self._locks(key):
             first = key not in self._done
             if first:
                 try:
@@ -137,7 +136,7 @@ class Upstream:
         return self._once('discover', params, work)
 
     def remember(self, params, release):
-        with self._lock:
+        with self._remembering:
             remember_published(params, release, self.check_mode)
 
 

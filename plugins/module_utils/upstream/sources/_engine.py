@@ -90,6 +90,17 @@ def _keyring_digest(path):
         raise DiscoveryError('cannot read keyring %s: %s' % (path, exc.strerror or exc)) from None
 
 
+class KeyLocks:
+    """One lock per key, made on first use: threads working on different keys do not wait for each other."""
+
+    def __init__(self):
+        self._locks, self._lock = {}, threading.Lock()
+
+    def __call__(self, key):
+        with self._lock:
+            return self._locks.setdefault(key, threading.Lock())
+
+
 class Documents:
     """The entry documents of one run (a status check over many releases): each URL asked once.
 
@@ -100,14 +111,11 @@ class Documents:
 
     def __init__(self):
         self._known = {}  # rewritten URL -> (validators now current, Response with the body or None)
-        self._locks = {}  # rewritten URL -> its lock: the clouds' threads share a run's Documents
-        self._lock = threading.Lock()
+        self._locks = KeyLocks()  # per rewritten URL: the clouds' threads share a run's Documents
 
     def get(self, ctx, canonical, validators=None, what='document'):
         url = ctx.url(canonical)
-        with self._lock:
-            lock = self._locks.setdefault(url, threading.Lock())
-        with lock:  # one request per URL; other URLs are asked meanwhile
+        with self._locks(url):  # one request per URL; other URLs are asked meanwhile
             return self._get(ctx, url, canonical, validators, what)
 
     def _get(self, ctx, url, canonical, validators, what):
